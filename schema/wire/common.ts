@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+export const uuidSchema = z.uuid();
+/** Unguessable, URL-safe meeting link id: 16 random bytes in base64url (128 bits). */
+export const meetingLinkIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'not a meeting link id');
+export const participantIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'not a participant id');
+export const nodeIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'not a node id');
+export const displayNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'display name is empty')
+  .max(20, 'display name is longer than 20 characters');
+export const isoDateSchema = z.iso.datetime({ offset: true });
+
+export const roleSchema = z.enum(['host', 'cohost', 'participant', 'guest']);
+export type Role = z.infer<typeof roleSchema>;
+
+export const mediaKindSchema = z.enum(['audio', 'video']);
+export type MediaKind = z.infer<typeof mediaKindSchema>;
+/** What a producer carries: mic, camera or screen share (screen audio is not captured). */
+export const mediaSourceSchema = z.enum(['mic', 'camera', 'screen']);
+export type MediaSource = z.infer<typeof mediaSourceSchema>;
+
+export const permissionSchema = z.enum(['publish', 'subscribe', 'screen', 'record']);
+export type Permission = z.infer<typeof permissionSchema>;

@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import { regionIdSchema } from '../regions.js';
+import { displayNameSchema, isoDateSchema, meetingLinkIdSchema, nodeIdSchema, participantIdSchema, roleSchema, uuidSchema } from './common.js';
+import { nodeLoadSchema, nodeStateSchema, recordingFileSchema, recordingStatusSchema } from './node-control.js';
+import { mediaAssignmentSchema } from './room.js';
+
+/**
+ * Browser ↔ edge HTTP API, all under /api. Authenticated routes take
+ * `Authorization: Bearer <session token>`. Errors answer `errorBodySchema` (errors.ts).
+ */
+
+// ── auth ────────────────────────────────────────────────────────────────────────────────
+export const emailSchema = z.email().max(254).transform((email) => email.toLowerCase());
+export const passwordSchema = z.string().min(8, 'password needs at least 8 characters').max(256);
+
+export const registerRequestSchema = z.object({ email: emailSchema, displayName: displayNameSchema, password: passwordSchema });
+export const loginRequestSchema = z.object({ email: emailSchema, password: z.string().min(1).max(256) });
+
+export const userSchema = z.object({
+  id: uuidSchema,
+  email: z.string(),
+  displayName: displayNameSchema,
+  avatarUrl: z.string().nullable(),
+  createdAt: isoDateSchema,
+});
+export type User = z.infer<typeof userSchema>;
+
+export const sessionResponseSchema = z.object({ user: userSchema, token: z.string(), expiresAt: isoDateSchema });
+export const meResponseSchema = z.object({ user: userSchema });
+/** PUT /api/auth/avatar with the image bytes as body: Content-Type image/png or image/jpeg, ≤ 400×400. */
+export const AVATAR_MAX_SIDE = 400;
+export const AVATAR_MAX_BYTES = 512 * 1024;
+export const avatarResponseSchema = z.object({ avatarUrl: z.string() });
+
+// ── meetings ────────────────────────────────────────────────────────────────────────────
+export const passcodeSchema = z.string().regex(/^[A-Za-z0-9]{4,10}$/, 'passcode is 4–10 letters or digits');
+export const meetingTitleSchema = z.string().trim().min(1).max(200);
+
+export const createMeetingRequestSchema = z.object({
+  title: meetingTitleSchema,
+  scheduledStart: isoDateSchema.optional(),
+  passcode: passcodeSchema.optional(),
+  allowGuests: z.boolean().default(true),
+  waitingRoom: z.boolean().default(false),
+  maxParticipants: z.number().int().min(2).max(1000).default(100),
+});
+export type CreateMeetingRequest = z.infer<typeof createMeetingRequestSchema>;
+
+export const updateMeetingRequestSchema = z
+  .object({
+    title: meetingTitleSchema,
+    scheduledStart: isoDateSchema.nullable(),
+    passcode: passcodeSchema.nullable(),
+    allowGuests: z.boolean(),
+    waitingRoom: z.boolean(),
+    maxParticipants: z.number().int().min(2).max(1000),
+  })
+  .partial()
+  .refine((patch) => Object.keys(patch).length > 0, 'nothing to update');
+export type UpdateMeetingRequest = z.infer<typeof updateMeetingRequestSchema>;
+
+export const meetingStatusSchema = z.enum(['scheduled', 'live', 'ended']);
+
+/** The owner's view of a meeting. */
+export const meetingSchema = z.object({
+  id: uuidSchema,
+  linkId: meetingLinkIdSchema,
+  joinUrl: z.string(),
+  title: z.string(),
+  hostId: uuidSchema,
+  scheduledStart: isoDateSchema.nullable(),
+  hasPasscode: z.boolean(),
+  passcode: z.string().nullable(),
+  allowGuests: z.boolean(),
+  waitingRoom: z.boolean(),
+  maxParticipants: z.number().int(),
+  status: meetingStatusSchema,
+  createdAt: isoDateSchema,
+  endedAt: isoDateSchema.nullable(),
+});
+export type Meeting = z.infer<typeof meetingSchema>;
+
+/** What anyone holding the link may see before joining. */
+export const meetingPublicSchema = z.object({
+  linkId: meetingLinkIdSchema,
+  title: z.string(),
+  hostName: displayNameSchema,
+  scheduledStart: isoDateSchema.nullable(),
+  needsPasscode: z.boolean(),
+  allowGuests: z.boolean(),
+  waitingRoom: z.boolean(),
+  status: meetingStatusSchema,
+});
+export type MeetingPublic = z.infer<typeof meetingPublicSchema>;
+
+export const meetingLinkParamsSchema = z.object({ linkId: meetingLinkIdSchema });
+export const listMeetingsQuerySchema = z.object({ scope: z.enum(['upcoming', 'past', 'all']).default('all') });
+export const meetingResponseSchema = z.object({ meeting: meetingSchema });
+export const meetingPublicResponseSchema = z.object({ meeting: meetingPublicSchema });
+export const meetingListResponseSchema = z.object({ meetings: z.array(meetingSchema) });
+
+// ── join ────────────────────────────────────────────────────────────────────────────────
+/** POST /api/meetings/:linkId/join — signed-in users join as themselves; guests give a name. */
+export const joinRequestSchema = z.object({
+  displayName: displayNameSchema.optional(),
+  passcode: z.string().max(32).optional(),
+});
+export type JoinRequest = z.infer<typeof joinRequestSchema>;
+
+export const joinResponseSchema = z.object({
+  participantId: participantIdSchema,
+  role: roleSchema,
+  /** Opaque token for the room WebSocket (/api/meetings/:linkId/ws?session=…). */
+  roomSession: z.string(),
+  status: z.enum(['joined', 'waiting']),
+  /** Present when joined: where this participant's media goes. */
+  media: mediaAssignmentSchema.nullable(),
+});
+export type JoinResponse = z.infer<typeof joinResponseSchema>;
+
+export const roomSocketQuerySchema = z.object({ session: z.string().min(16).max(512) });
+
+// ── recordings ──────────────────────────────────────────────────────────────────────────
+export const recordingSchema = z.object({
+  id: uuidSchema,
+  meetingId: uuidSchema,
+  status: recordingStatusSchema,
+  startedAt: isoDateSchema,
+  endedAt: isoDateSchema.nullable(),
+  durationMs: z.number().int().nullable(),
+  bytes: z.number().int().nullable(),
+  files: z.array(recordingFileSchema),
+  error: z.string().nullable(),
+});
+export type Recording = z.infer<typeof recordingSchema>;
+export const recordingListResponseSchema = z.object({ recordings: z.array(recordingSchema) });
+export const recordingParamsSchema = z.object({ recordingId: uuidSchema });
+/** GET /api/recordings/:recordingId/download?file=<key> → a signed, expiring URL. */
+export const recordingDownloadQuerySchema = z.object({ file: z.string().max(512).optional() });
+export const recordingDownloadResponseSchema = z.object({ url: z.string(), expiresAt: isoDateSchema });
+
+// ── fleet (operators, `Authorization: Bearer <admin token>`) ────────────────────────────
+export const fleetNodeSchema = z.object({
+  nodeId: nodeIdSchema,
+  region: regionIdSchema,
+  state: z.enum(['serving', 'draining', 'down']),
+  signalingUrl: z.string(),
+  lastHeartbeatAt: z.number().int(),
+  load: nodeLoadSchema,
+  rooms: z.number().int(),
+});
+export const fleetRegionSchema = z.object({
+  id: regionIdSchema,
+  name: z.string(),
+  roles: z.array(z.enum(['control', 'media'])),
+  baselineNodes: z.number().int(),
+  reserveNodes: z.number().int(),
+  nodes: z.array(fleetNodeSchema),
+});
+export const fleetResponseSchema = z.object({ regions: z.array(fleetRegionSchema) });
+export const drainNodeParamsSchema = z.object({ region: regionIdSchema, nodeId: nodeIdSchema });
+export const drainNodeRequestSchema = z.object({ deadline: isoDateSchema.optional() });

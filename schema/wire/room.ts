@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { displayNameSchema, mediaKindSchema, participantIdSchema, roleSchema, uuidSchema } from './common.js';
+import { errorCodeSchema } from './errors.js';
+import { recordingStatusSchema } from './node-control.js';
+
+/**
+ * Browser ↔ RoomDO room signaling, over a hibernatable WebSocket:
+ *   wss://<edge>/api/meetings/:linkId/ws?session=<room session token from the join answer>
+ * Participants, chat, hands, host actions and recording state go here; media goes to the node.
+ */
+export const CHAT_MAX_LENGTH = 2_000;
+
+export const participantViewSchema = z.object({
+  participantId: participantIdSchema,
+  displayName: displayNameSchema,
+  role: roleSchema,
+  userId: uuidSchema.nullable(),
+  handRaised: z.boolean(),
+  /** Muted by the host (the participant's own mute shows as a paused producer on the node). */
+  mutedByHost: z.object({ audio: z.boolean(), video: z.boolean() }),
+  joinedAt: z.number().int(),
+});
+export type ParticipantView = z.infer<typeof participantViewSchema>;
+
+export const waitingParticipantSchema = z.object({
+  participantId: participantIdSchema,
+  displayName: displayNameSchema,
+  userId: uuidSchema.nullable(),
+  since: z.number().int(),
+});
+export type WaitingParticipant = z.infer<typeof waitingParticipantSchema>;
+
+export const chatMessageSchema = z.object({
+  messageId: uuidSchema,
+  participantId: participantIdSchema,
+  displayName: displayNameSchema,
+  text: z.string().max(CHAT_MAX_LENGTH),
+  sentAt: z.number().int(),
+});
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+
+export const mediaAssignmentSchema = z.object({
+  nodeId: z.string(),
+  region: z.string(),
+  /** Base URL of the node's signaling endpoint (wss:// or ws:// locally). */
+  signalingUrl: z.string(),
+  /** Short-lived media token for this participant on that node. */
+  token: z.string(),
+  expiresAt: z.number().int(),
+});
+export type MediaAssignment = z.infer<typeof mediaAssignmentSchema>;
+
+export const recordingStateSchema = z.object({
+  active: z.boolean(),
+  recordingId: uuidSchema.nullable(),
+  startedAt: z.number().int().nullable(),
+  status: recordingStatusSchema.nullable(),
+});
+export type RecordingState = z.infer<typeof recordingStateSchema>;
+
+export const meetingStateSchema = z.object({
+  title: z.string(),
+  locked: z.boolean(),
+  recording: recordingStateSchema,
+  ended: z.boolean(),
+});
+
+const client = <T extends string, D extends z.ZodRawShape>(type: T, shape: D) =>
+  z.object({ type: z.literal(type), ...shape, ref: z.string().max(64).optional() });
+
+export const roomClientMessageSchema = z.discriminatedUnion('type', [
+  client('chat.send', { text: z.string().trim().min(1).max(CHAT_MAX_LENGTH) }),
+  client('hand.set', { raised: z.boolean() }),
+  client('host.remove', { participantId: participantIdSchema }),
+  client('host.mute', { participantId: participantIdSchema, kind: mediaKindSchema.optional() }),
+  client('host.setRole', { participantId: participantIdSchema, role: z.enum(['cohost', 'participant']) }),
+  client('host.admit', { participantId: participantIdSchema }),
+  client('host.deny', { participantId: participantIdSchema }),
+  client('host.lock', { locked: z.boolean() }),
+  client('host.end', {}),
+  client('recording.start', {}),
+  client('recording.stop', {}),
+  /** Ask for a fresh media token (before expiry, or after a node change). */
+  client('media.refresh', {}),
+  client('ping', {}),
+]);
+export type RoomClientMessage = z.infer<typeof roomClientMessageSchema>;
+
+const server = <T extends string, D extends z.ZodRawShape>(type: T, shape: D) => z.object({ type: z.literal(type), ...shape });
+
+export const roomServerMessageSchema = z.discriminatedUnion('type', [
+  /** First message after connecting (also after admission from the waiting room). */
+  server('welcome', {
+    self: participantViewSchema,
+    participants: z.array(participantViewSchema),
+    waiting: z.array(waitingParticipantSchema),
+    chat: z.array(chatMessageSchema),
+    meeting: meetingStateSchema,
+    media: mediaAssignmentSchema.nullable(),
+  }),
+  /** Sent to a participant still in the waiting room. */
+  server('waiting', { position: z.number().int().nonnegative() }),
+  server('admitted', {}),
+  server('participant.joined', { participant: participantViewSchema }),
+  server('participant.left', { participantId: participantIdSchema, reason: z.enum(['left', 'removed', 'disconnected', 'ended']) }),
+  server('participant.updated', { participant: participantViewSchema }),
+  server('waiting.updated', { waiting: z.array(waitingParticipantSchema) }),
+  server('chat.message', { message: chatMessageSchema }),
+  server('meeting.updated', { meeting: meetingStateSchema }),
+  server('media.assignment', { media: mediaAssignmentSchema }),
+  /** You were muted by a host (the node pauses your producers too). */
+  server('muted', { kind: mediaKindSchema.nullable(), by: participantIdSchema }),
+  /** You are out: removed, denied, or the meeting ended. The socket closes after this. */
+  server('closed', { code: errorCodeSchema, reason: z.string() }),
+  server('error', { code: errorCodeSchema, message: z.string(), ref: z.string().optional() }),
+  server('ack', { ref: z.string() }),
+  server('pong', { at: z.number().int() }),
+]);
+export type RoomServerMessage = z.infer<typeof roomServerMessageSchema>;
