@@ -93,6 +93,29 @@ export const meetingPublicSchema = z.object({
 });
 export type MeetingPublic = z.infer<typeof meetingPublicSchema>;
 
+/**
+ * Edge → RoomDO: everything the room needs to admit joins without asking Postgres. The meetings
+ * routes write Postgres first, then call `RoomDO.configure(settings)` (idFromName(linkId)); ending a
+ * meeting calls `RoomDO.end()`. `version` grows with every change (ms since epoch of the update),
+ * so a RoomDO keeps the newest settings if two configure calls cross.
+ */
+export const meetingSettingsSchema = z.object({
+  meetingId: uuidSchema,
+  linkId: meetingLinkIdSchema,
+  title: z.string(),
+  hostUserId: uuidSchema,
+  hostName: displayNameSchema,
+  /** Plain passcode (the host sees it in the owner view); null = none. Compare in constant time. */
+  passcode: z.string().nullable(),
+  allowGuests: z.boolean(),
+  waitingRoom: z.boolean(),
+  maxParticipants: z.number().int().min(2),
+  scheduledStart: isoDateSchema.nullable(),
+  endedAt: isoDateSchema.nullable(),
+  version: z.number().int().nonnegative(),
+});
+export type MeetingSettings = z.infer<typeof meetingSettingsSchema>;
+
 export const meetingLinkParamsSchema = z.object({ linkId: meetingLinkIdSchema });
 export const listMeetingsQuerySchema = z.object({ scope: z.enum(['upcoming', 'past', 'all']).default('all') });
 export const meetingResponseSchema = z.object({ meeting: meetingSchema });
