@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs whatever the project needs and is missing, then returns quickly on later runs:
+#   Debian packages (PostgreSQL, Chromium, ffmpeg), node_modules, the mediasoup worker binary.
+# Called by `npm start` and `npm test`; safe to run again at any time.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+# ── Node ──────────────────────────────────────────────────────────────────────────────
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
+  { say "Node >= 20.19 is required (found $(node --version))"; exit 1; }
+
+# ── Debian packages ───────────────────────────────────────────────────────────────────
+# postgresql: the local database; chromium: browser tests; ffmpeg: recording.
+need=()
+for pkg in postgresql chromium ffmpeg; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    say "missing Debian packages: ${need[*]} — run: sudo apt-get install -y ${need[*]}"; exit 1
+  fi
+  say "installing Debian packages: ${need[*]} (apt-get; first time only, a few minutes)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi
+
+# ── node_modules ──────────────────────────────────────────────────────────────────────
+# npm blocks mediasoup's postinstall (allowScripts in package.json): its worker comes below.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing node modules (npm ci)"
+  npm ci --no-audit --no-fund >&2
+fi
+
+# ── mediasoup worker ──────────────────────────────────────────────────────────────────
+ms_version=$(node -p 'require("mediasoup/package.json").version')
+worker_target=node_modules/mediasoup/worker/out/Release/mediasoup-worker
+if [ ! -x "$worker_target" ] || ! MEDIASOUP_VERSION=$ms_version "$worker_target" --version >/dev/null 2>&1; then
+  bin=""
+  if [ "${EDGEMEET_SKIP_PREBUILT_WORKER:-}" != 1 ]; then
+    say "mediasoup $ms_version: trying the prebuilt worker"
+    bin=$(node scripts/fetch-mediasoup-prebuilt.mjs "$(mktemp -d)") || bin=""
+  fi
+  if [ -z "$bin" ]; then
+    say "mediasoup $ms_version: building the worker from the npm tarball (cached after the first time)"
+    bin=$(bash scripts/build-mediasoup-worker.sh | tail -n 1)
+  fi
+  mkdir -p "$(dirname "$worker_target")"
+  cp "$bin" "$worker_target.tmp" && mv "$worker_target.tmp" "$worker_target"
+  say "mediasoup worker ready: $worker_target"
+fi
