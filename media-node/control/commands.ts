@@ -1,0 +1,56 @@
+import { AppError, type NodeCommand } from '../../schema/wire/index.js';
+import type { RecordingController } from '../rooms/recording-seam.js';
+import type { RoomManager } from '../rooms/room-manager.js';
+
+export interface CommandDeps {
+  rooms: RoomManager;
+  recording: RecordingController | undefined;
+  drain: (deadline: number | undefined) => void;
+}
+
+function assertNever(value: never): never {
+  throw new AppError('UNKNOWN_MESSAGE', `unknown command ${String((value as { command?: unknown }).command)}`);
+}
+
+/** Executes one edge command; throws AppError for the commandResult's error. */
+export async function executeCommand(command: NodeCommand, deps: CommandDeps): Promise<void> {
+  switch (command.command) {
+    case 'closeParticipant': {
+      // Refuse its token from now on, even if it is not (or no longer) connected here.
+      deps.rooms.revoke(command.meetingId, command.participantId);
+      const room = deps.rooms.rooms.get(command.meetingId);
+      const participant = room?.participants.get(command.participantId);
+      if (room && participant) room.removeParticipant(participant, command.reason || 'removed by host', 'REMOVED_BY_HOST');
+      return;
+    }
+    case 'muteParticipant': {
+      const participant = deps.rooms.rooms.get(command.meetingId)?.participants.get(command.participantId);
+      if (!participant) throw new AppError('PARTICIPANT_NOT_FOUND', 'participant is not on this node');
+      await participant.mute(command.kind, 'muted by host');
+      return;
+    }
+    case 'closeMeeting': {
+      const room = deps.rooms.rooms.get(command.meetingId);
+      if (!room) throw new AppError('MEETING_NOT_FOUND', 'meeting is not on this node');
+      room.close('MEETING_ENDED', command.reason || 'meeting ended');
+      return;
+    }
+    case 'drain':
+      deps.drain(command.deadline);
+      return;
+    case 'startRecording': {
+      if (!deps.recording) throw new AppError('MEDIA_ERROR', 'recording is not available on this node');
+      const room = deps.rooms.rooms.get(command.meetingId);
+      if (!room) throw new AppError('MEETING_NOT_FOUND', 'meeting is not on this node');
+      await deps.recording.start(room, command.recordingId);
+      return;
+    }
+    case 'stopRecording': {
+      if (!deps.recording) throw new AppError('MEDIA_ERROR', 'recording is not available on this node');
+      await deps.recording.stop(command.meetingId, command.recordingId, deps.rooms.rooms.get(command.meetingId));
+      return;
+    }
+    default:
+      return assertNever(command);
+  }
+}

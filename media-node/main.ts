@@ -1,0 +1,30 @@
+import { loadConfig } from './config.js';
+import { createLog } from './log.js';
+import { MediaNode } from './node.js';
+
+/*
+ * Entry point: `node --import tsx media-node/main.ts`. Config is read once from the environment;
+ * the first SIGTERM/SIGINT drains, a second one exits at once.
+ */
+const config = loadConfig(process.env);
+const log = createLog(config.logLevel, config.nodeId);
+
+try {
+  const node = await MediaNode.start(config, { log, exit: (code) => process.exit(code) });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      log.info({ signal }, 'signal: draining (send again to exit now)');
+      node.drain();
+    } else {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+} catch (error) {
+  log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'media node failed to start');
+  process.exit(1);
+}

@@ -1,0 +1,248 @@
+import type { types } from 'mediasoup';
+import { AppError, type MediaKind, type MediaSource } from '../../schema/wire/index.js';
+import type { Log } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { ParticipantIdentity, ParticipantSink, RoomProducer, RoomRouter } from './types.js';
+
+export interface ParticipantOptions {
+  initialOutgoingBitrate: number;
+  maxIncomingBitrate: number;
+  iceDisconnectTimeoutMs: number;
+}
+
+type Direction = 'send' | 'recv';
+
+const SOURCE_KIND: Record<MediaSource, MediaKind> = { mic: 'audio', camera: 'video', screen: 'video' };
+
+/**
+ * One participant's media on this node: its transports, producers and consumers on the router
+ * it was placed on. Closing it closes every mediasoup object it owns.
+ */
+export class Participant {
+  readonly transports = new Map<string, { transport: types.WebRtcTransport; direction: Direction }>();
+  readonly producers = new Map<string, { producer: types.Producer; source: MediaSource }>();
+  readonly consumers = new Map<string, types.Consumer>();
+  rtpCapabilities: types.RtpCapabilities | undefined;
+  closed = false;
+  /** Producer ids this participant consumes or is about to (guards against double consumers). */
+  private readonly consumedProducerIds = new Set<string>();
+  private readonly iceTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    readonly identity: ParticipantIdentity,
+    readonly place: RoomRouter,
+    readonly sink: ParticipantSink,
+    private readonly options: ParticipantOptions,
+    private readonly metrics: Metrics,
+    readonly log: Log,
+    /** Called once when a transport failure or timeout means the participant is gone. */
+    private readonly onFailure: (reason: string) => void,
+  ) {}
+
+  get id(): string {
+    return this.identity.participantId;
+  }
+
+  can(permission: 'publish' | 'subscribe' | 'screen' | 'record'): boolean {
+    return this.identity.permissions.includes(permission);
+  }
+
+  get recvTransport(): types.WebRtcTransport | undefined {
+    for (const entry of this.transports.values()) if (entry.direction === 'recv') return entry.transport;
+    return undefined;
+  }
+
+  async createTransport(direction: Direction, options: { forceTcp?: boolean; sctp?: boolean }): Promise<types.WebRtcTransport> {
+    if (direction === 'send' && !this.can('publish') && !this.can('screen')) {
+      throw new AppError('PERMISSION_DENIED', 'this participant may not publish');
+    }
+    if (direction === 'recv' && !this.can('subscribe')) throw new AppError('PERMISSION_DENIED', 'this participant may not subscribe');
+    const existing = [...this.transports.values()].filter((entry) => entry.direction === direction);
+    if (existing.length > 0) throw new AppError('CONFLICT', `a ${direction} transport exists already`);
+    const transport = await this.place.router.createWebRtcTransport({
+      webRtcServer: this.place.slot.webRtcServer,
+      enableUdp: options.forceTcp !== true,
+      enableTcp: true,
+      preferUdp: true,
+      enableSctp: options.sctp === true,
+      initialAvailableOutgoingBitrate: this.options.initialOutgoingBitrate,
+      appData: { participantId: this.id, direction },
+    });
+    if (this.closed) {
+      transport.close();
+      throw new AppError('NOT_FOUND', 'participant left');
+    }
+    this.transports.set(transport.id, { transport, direction });
+    transport.observer.once('close', () => {
+      this.transports.delete(transport.id);
+      this.clearIceTimer(transport.id);
+    });
+    if (direction === 'send') await transport.setMaxIncomingBitrate(this.options.maxIncomingBitrate).catch(() => undefined);
+    this.watchTransport(transport, direction);
+    return transport;
+  }
+
+  private watchTransport(transport: types.WebRtcTransport, direction: Direction): void {
+    transport.on('icestatechange', (state) => {
+      if (state === 'disconnected') {
+        this.clearIceTimer(transport.id);
+        // A network change may recover (or the client restarts ICE); give it time first.
+        this.iceTimers.set(
+          transport.id,
+          setTimeout(() => {
+            this.metrics.iceFailures.inc();
+            this.onFailure(`ICE disconnected for ${this.options.iceDisconnectTimeoutMs} ms`);
+          }, this.options.iceDisconnectTimeoutMs),
+        );
+      } else if (state === 'connected' || state === 'completed') {
+        this.clearIceTimer(transport.id);
+      } else if (state === 'closed') {
+        this.clearIceTimer(transport.id);
+      }
+    });
+    transport.on('dtlsstatechange', (state) => {
+      if (state === 'failed' || state === 'closed') {
+        if (state === 'failed') this.metrics.dtlsFailures.inc();
+        this.onFailure(`DTLS ${state}`);
+      }
+    });
+    if (direction === 'recv') {
+      // Expose mediasoup's sender-side bandwidth estimate; mediasoup itself lowers simulcast
+      // layers of this transport's consumers when the estimate drops.
+      void transport.enableTraceEvent(['bwe']).catch(() => undefined);
+      transport.on('trace', (trace) => {
+        if (trace.type !== 'bwe') return;
+        const info = trace.info as { availableBitrate?: unknown };
+        if (typeof info.availableBitrate !== 'number') return;
+        this.sink.notify({ notification: 'bandwidthEstimate', data: { transportId: transport.id, availableBitrate: info.availableBitrate } });
+      });
+    }
+  }
+
+  private clearIceTimer(transportId: string): void {
+    const timer = this.iceTimers.get(transportId);
+    if (timer) clearTimeout(timer);
+    this.iceTimers.delete(transportId);
+  }
+
+  transport(transportId: string): types.WebRtcTransport {
+    const entry = this.transports.get(transportId);
+    if (!entry) throw new AppError('NOT_FOUND', 'no such transport');
+    return entry.transport;
+  }
+
+  async produce(input: {
+    transportId: string;
+    kind: MediaKind;
+    source: MediaSource;
+    rtpParameters: types.RtpParameters;
+    paused?: boolean;
+  }): Promise<types.Producer> {
+    const needed = input.source === 'screen' ? 'screen' : 'publish';
+    if (!this.can(needed)) throw new AppError('PERMISSION_DENIED', `producing ${input.source} needs the '${needed}' permission`);
+    if (SOURCE_KIND[input.source] !== input.kind) throw new AppError('VALIDATION_FAILED', `${input.source} must be ${SOURCE_KIND[input.source]}`);
+    const entry = this.transports.get(input.transportId);
+    if (!entry || entry.direction !== 'send') throw new AppError('NOT_FOUND', 'no such send transport');
+    for (const existing of this.producers.values()) {
+      if (existing.source === input.source) throw new AppError('CONFLICT', `a ${input.source} producer exists already`);
+    }
+    const producer = await entry.transport.produce({
+      kind: input.kind,
+      rtpParameters: input.rtpParameters,
+      paused: input.paused === true,
+      appData: { participantId: this.id, source: input.source },
+    });
+    this.producers.set(producer.id, { producer, source: input.source });
+    producer.observer.once('close', () => this.producers.delete(producer.id));
+    return producer;
+  }
+
+  producer(producerId: string): types.Producer {
+    const entry = this.producers.get(producerId);
+    if (!entry) throw new AppError('NOT_FOUND', 'no such producer');
+    return entry.producer;
+  }
+
+  consumer(consumerId: string): types.Consumer {
+    const consumer = this.consumers.get(consumerId);
+    if (!consumer) throw new AppError('NOT_FOUND', 'no such consumer');
+    return consumer;
+  }
+
+  /** Creates a (paused) consumer of a room producer, if this participant can and should receive it. */
+  async consume(roomProducer: RoomProducer): Promise<void> {
+    const transport = this.recvTransport;
+    const capabilities = this.rtpCapabilities;
+    if (this.closed || !transport || !capabilities || roomProducer.participantId === this.id) return;
+    if (this.consumedProducerIds.has(roomProducer.id)) return;
+    const local = roomProducer.copies.get(this.place.router.id);
+    if (!local || local.closed) return;
+    if (!this.place.router.canConsume({ producerId: local.id, rtpCapabilities: capabilities })) {
+      this.log.warn({ producerId: roomProducer.id }, 'cannot consume producer with these capabilities');
+      return;
+    }
+    this.consumedProducerIds.add(roomProducer.id);
+    let consumer: types.Consumer;
+    try {
+      consumer = await transport.consume({
+        producerId: local.id,
+        rtpCapabilities: capabilities,
+        paused: true,
+        appData: { participantId: this.id, producerId: roomProducer.id },
+      });
+    } catch (error) {
+      this.consumedProducerIds.delete(roomProducer.id);
+      if (transport.closed || local.closed) return;
+      throw error;
+    }
+    this.consumers.set(consumer.id, consumer);
+    consumer.observer.once('close', () => {
+      this.consumers.delete(consumer.id);
+      this.consumedProducerIds.delete(roomProducer.id);
+    });
+    consumer.on('producerclose', () => this.sink.notify({ notification: 'consumerClosed', data: { consumerId: consumer.id } }));
+    consumer.on('producerpause', () => this.sink.notify({ notification: 'consumerPaused', data: { consumerId: consumer.id } }));
+    consumer.on('producerresume', () => this.sink.notify({ notification: 'consumerResumed', data: { consumerId: consumer.id } }));
+    consumer.on('layerschange', (layers) =>
+      this.sink.notify({
+        notification: 'consumerLayersChanged',
+        data: { consumerId: consumer.id, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null },
+      }),
+    );
+    this.sink.notify({
+      notification: 'newConsumer',
+      data: {
+        consumerId: consumer.id,
+        producerId: roomProducer.id,
+        participantId: roomProducer.participantId,
+        displayName: roomProducer.displayName,
+        kind: roomProducer.kind,
+        source: roomProducer.source,
+        rtpParameters: consumer.rtpParameters,
+        producerPaused: consumer.producerPaused,
+      },
+    });
+  }
+
+  /** Server-side pause (host mute): pauses producers of the kind and tells the participant. */
+  async mute(kind: MediaKind | undefined, reason: string): Promise<number> {
+    let muted = 0;
+    for (const { producer } of this.producers.values()) {
+      if (kind !== undefined && producer.kind !== kind) continue;
+      if (!producer.paused) await producer.pause();
+      muted++;
+      this.sink.notify({ notification: 'producerPaused', data: { producerId: producer.id, reason } });
+    }
+    return muted;
+  }
+
+  /** Closes every transport (and so every producer and consumer) of this participant. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.iceTimers.values()) clearTimeout(timer);
+    this.iceTimers.clear();
+    for (const { transport } of [...this.transports.values()]) transport.close();
+    this.transports.clear();
+  }
+}

@@ -1,0 +1,228 @@
+import type { types } from 'mediasoup';
+import { EventEmitter } from 'node:events';
+import { AppError, type MediaKind, type MediaSource } from '../../schema/wire/index.js';
+import type { Log } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { ROUTER_MEDIA_CODECS } from '../workers/media-codecs.js';
+import type { WorkerPool, WorkerSlot } from '../workers/worker-pool.js';
+import { Participant, type ParticipantOptions } from './participant.js';
+import { SerialQueue } from './serial-queue.js';
+import type { ParticipantIdentity, ParticipantSink, RoomProducer, RoomRouter } from './types.js';
+
+interface RoomEvents {
+  /** A producer is available on `room.router` (the recorder's seam). */
+  producerAdded: [RoomProducer];
+  producerRemoved: [RoomProducer];
+  participantLeft: [participantId: string, reason: string];
+  closed: [];
+}
+
+/**
+ * One meeting on this node. Its first router (`router`) lives on the least-loaded worker; when
+ * that worker's consumer budget is spent, newcomers are placed on a router on another worker and
+ * every producer is piped to every router, so everyone still receives everyone.
+ */
+export class Room extends EventEmitter<RoomEvents> {
+  readonly routers: RoomRouter[] = [];
+  readonly participants = new Map<string, Participant>();
+  private readonly producersById = new Map<string, RoomProducer>();
+  private readonly queue = new SerialQueue();
+  private activeSpeaker: types.ActiveSpeakerObserver | undefined;
+  closed = false;
+
+  private constructor(
+    readonly meetingId: string,
+    private readonly pool: WorkerPool,
+    private readonly participantOptions: ParticipantOptions,
+    private readonly metrics: Metrics,
+    readonly log: Log,
+  ) {
+    super();
+  }
+
+  static async create(
+    meetingId: string,
+    pool: WorkerPool,
+    participantOptions: ParticipantOptions,
+    metrics: Metrics,
+    log: Log,
+  ): Promise<Room> {
+    const room = new Room(meetingId, pool, participantOptions, metrics, log.child({ meetingId }));
+    const slot = pool.leastLoaded();
+    if (!slot) throw new AppError('NO_MEDIA_CAPACITY', 'no live media worker');
+    const primary = await room.addRouter(slot);
+    room.activeSpeaker = await primary.router.createActiveSpeakerObserver({ interval: 300 });
+    room.activeSpeaker.on('dominantspeaker', ({ producer }) => {
+      const speaker = room.producersById.get(producer.id);
+      room.broadcast({ notification: 'activeSpeaker', data: { participantId: speaker?.participantId ?? null } });
+    });
+    room.log.info({ workerPid: slot.worker.pid }, 'room opened');
+    return room;
+  }
+
+  /** The room's first router: every producer of the meeting is available here. */
+  get router(): types.Router {
+    const primary = this.routers[0];
+    if (!primary) throw new AppError('MEETING_ENDED', 'room is closed');
+    return primary.router;
+  }
+
+  /** Producers as they exist on `router` (origin or piped copy). */
+  *producers(): IterableIterator<RoomProducer & { producer: types.Producer }> {
+    const routerId = this.router.id;
+    for (const roomProducer of this.producersById.values()) {
+      const producer = roomProducer.copies.get(routerId);
+      if (producer && !producer.closed) yield { ...roomProducer, producer };
+    }
+  }
+
+  get producerCount(): number {
+    return this.producersById.size;
+  }
+
+  private async addRouter(slot: WorkerSlot): Promise<RoomRouter> {
+    const router = await slot.worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS, appData: { meetingId: this.meetingId } });
+    const place: RoomRouter = { slot, router, participants: 0 };
+    this.routers.push(place);
+    router.observer.once('close', () => {
+      const index = this.routers.indexOf(place);
+      if (index >= 0) this.routers.splice(index, 1);
+      for (const roomProducer of this.producersById.values()) roomProducer.copies.delete(router.id);
+    });
+    // A router joining a running meeting receives every existing producer.
+    for (const roomProducer of this.producersById.values()) await this.pipe(roomProducer, place);
+    return place;
+  }
+
+  private async pipe(roomProducer: RoomProducer, to: RoomRouter): Promise<void> {
+    if (roomProducer.copies.has(to.router.id) || roomProducer.origin.closed || to.router.closed) return;
+    // Routers of one room sit on different workers, so the piped copy can keep the producer id.
+    const { pipeProducer } = await roomProducer.originRouter.pipeToRouter({
+      producerId: roomProducer.id,
+      router: to.router,
+      listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+      enableSctp: false,
+    });
+    if (!pipeProducer) return;
+    roomProducer.copies.set(to.router.id, pipeProducer);
+    pipeProducer.observer.once('close', () => {
+      if (roomProducer.copies.get(to.router.id) === pipeProducer) roomProducer.copies.delete(to.router.id);
+    });
+  }
+
+  /** Picks (or opens) the router for a newcomer: the first with consumer headroom, else a new worker. */
+  private async placeNewcomer(): Promise<RoomRouter> {
+    const expectedConsumers = this.producersById.size;
+    const withRoom = this.routers.find((place) => this.pool.hasHeadroom(place.slot, expectedConsumers));
+    if (withRoom) return withRoom;
+    const used = new Set(this.routers.map((place) => place.slot));
+    const fresh = this.pool.leastLoaded(used);
+    if (fresh) {
+      this.log.info({ workerPid: fresh.worker.pid, routers: this.routers.length + 1 }, 'meeting outgrew its worker: adding a router');
+      return this.addRouter(fresh);
+    }
+    // Every worker already hosts this room: use the least loaded of them.
+    const fallback = [...this.routers].sort((a, b) => a.slot.counts.consumers - b.slot.counts.consumers)[0];
+    if (!fallback) throw new AppError('MEETING_ENDED', 'room is closed');
+    return fallback;
+  }
+
+  /** Adds a participant (replacing one with the same id, which is told REPLACED). */
+  async join(identity: ParticipantIdentity, sink: ParticipantSink): Promise<Participant> {
+    return this.queue.run(async () => {
+      if (this.closed) throw new AppError('MEETING_ENDED', 'room is closed');
+      const previous = this.participants.get(identity.participantId);
+      if (previous) this.removeParticipant(previous, 'replaced by a newer connection', 'REPLACED', { closeIfEmpty: false });
+      const place = await this.placeNewcomer();
+      const log = this.log.child({ participantId: identity.participantId });
+      const participant: Participant = new Participant(identity, place, sink, this.participantOptions, this.metrics, log, (reason) =>
+        this.removeParticipant(participant, reason, 'MEDIA_ERROR'),
+      );
+      place.participants++;
+      this.participants.set(identity.participantId, participant);
+      log.info({ workerPid: place.slot.worker.pid, routerId: place.router.id }, 'participant joined');
+      return participant;
+    });
+  }
+
+  /** Makes a new producer available everywhere in the room and creates consumers for everyone. */
+  async publish(participant: Participant, producer: types.Producer, source: MediaSource): Promise<void> {
+    const roomProducer: RoomProducer = {
+      id: producer.id,
+      participantId: participant.id,
+      displayName: participant.identity.displayName,
+      kind: producer.kind as MediaKind,
+      source,
+      origin: producer,
+      originRouter: participant.place.router,
+      copies: new Map([[participant.place.router.id, producer]]),
+    };
+    await this.queue.run(async () => {
+      if (producer.closed) return;
+      this.producersById.set(producer.id, roomProducer);
+      producer.observer.once('close', () => {
+        if (this.producersById.get(producer.id) !== roomProducer) return;
+        this.producersById.delete(producer.id);
+        this.emit('producerRemoved', roomProducer);
+      });
+      for (const place of this.routers) await this.pipe(roomProducer, place);
+      const primaryCopy = roomProducer.copies.get(this.router.id);
+      if (producer.kind === 'audio' && primaryCopy && this.activeSpeaker) {
+        await this.activeSpeaker.addProducer({ producerId: primaryCopy.id }).catch(() => undefined);
+      }
+    });
+    if (producer.closed) return;
+    this.emit('producerAdded', roomProducer);
+    await Promise.all(
+      [...this.participants.values()].map((other) =>
+        other.consume(roomProducer).catch((error: unknown) => other.log.warn({ err: String(error) }, 'consume failed')),
+      ),
+    );
+  }
+
+  /** Consumers for every producer already in the room (after join + recv transport). */
+  async consumeExisting(participant: Participant): Promise<void> {
+    for (const roomProducer of [...this.producersById.values()]) await participant.consume(roomProducer);
+  }
+
+  removeParticipant(
+    participant: Participant,
+    reason: string,
+    code: Parameters<ParticipantSink['disconnect']>[0] | null,
+    { closeIfEmpty = true } = {},
+  ): void {
+    if (this.participants.get(participant.id) !== participant) {
+      participant.close();
+      return;
+    }
+    this.participants.delete(participant.id);
+    participant.close();
+    participant.place.participants--;
+    participant.log.info({ reason }, 'participant left');
+    if (code !== null) participant.sink.disconnect(code, reason);
+    this.emit('participantLeft', participant.id, reason);
+    // Close an extra router nobody is placed on any more (the first router carries the room).
+    const place = participant.place;
+    if (place.participants === 0 && place !== this.routers[0] && !place.router.closed) place.router.close();
+    if (closeIfEmpty && this.participants.size === 0) this.close();
+  }
+
+  broadcast(message: Parameters<ParticipantSink['notify']>[0]): void {
+    for (const participant of this.participants.values()) participant.sink.notify(message);
+  }
+
+  close(code: Parameters<ParticipantSink['disconnect']>[0] | null = null, reason = 'room closed'): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const participant of [...this.participants.values()]) {
+      this.participants.delete(participant.id);
+      participant.close();
+      if (code !== null) participant.sink.disconnect(code, reason);
+      this.emit('participantLeft', participant.id, reason);
+    }
+    for (const place of [...this.routers]) if (!place.router.closed) place.router.close();
+    this.producersById.clear();
+    this.log.info({ reason }, 'room closed');
+    this.emit('closed');
+  }
+}

@@ -1,0 +1,39 @@
+import type { types } from 'mediasoup';
+import type { MediaKind, MediaNotification, MediaSource, Permission } from '../../schema/wire/index.js';
+import type { DisconnectCode } from '../signaling/close-codes.js';
+import type { WorkerSlot } from '../workers/worker-pool.js';
+
+/** One router of a room, on one worker. A room has at most one router per worker. */
+export interface RoomRouter {
+  slot: WorkerSlot;
+  router: types.Router;
+  participants: number;
+}
+
+/**
+ * A published track as the room sees it: the producer on its publisher's router plus the piped
+ * copy on every other router of the room (pipeToRouter keeps the id, so all share `id`).
+ */
+export interface RoomProducer {
+  id: string;
+  participantId: string;
+  displayName: string;
+  kind: MediaKind;
+  source: MediaSource;
+  origin: types.Producer;
+  originRouter: types.Router;
+  copies: Map<string, types.Producer>;
+}
+
+/** Where a participant's session sends what the node has to say. */
+export interface ParticipantSink {
+  notify(message: MediaNotification): void;
+  /** Ends the signaling connection (after a final `closed` notification). */
+  disconnect(code: DisconnectCode, reason: string): void;
+}
+
+export interface ParticipantIdentity {
+  participantId: string;
+  displayName: string;
+  permissions: readonly Permission[];
+}
