@@ -1,0 +1,331 @@
+import { Device, detectDeviceAsync } from 'mediasoup-client';
+import type { types } from 'mediasoup-client';
+import type { ConsumerInfo, ErrorCode, RtpCapabilitiesWire, MediaAssignment, MediaNotification, MediaSource, TransportInfo } from '../wire.js';
+import { MediaSignaling } from './media-signaling.js';
+
+/** A remote track this page receives, with who sent it and whether the sender paused it. */
+export interface RemoteTrack {
+  consumer: types.Consumer;
+  participantId: string;
+  displayName: string;
+  kind: 'audio' | 'video';
+  source: MediaSource;
+  producerPaused: boolean;
+  /** Simulcast layer last asked for (null: the node's default, the highest). */
+  preferredLayer: number | null;
+}
+
+export interface MediaSessionEvents {
+  remoteAdded(remote: RemoteTrack): void;
+  remoteRemoved(remote: RemoteTrack): void;
+  remoteChanged(remote: RemoteTrack): void;
+  activeSpeaker(participantId: string | null): void;
+  /** The node paused or closed one of our producers (host mute). */
+  localPausedByServer(source: MediaSource): void;
+  /** The node ended our media session for good (removed, meeting ended). */
+  closedByServer(code: ErrorCode, reason: string): void;
+  /** Signaling or ICE is gone: the caller should get a fresh token and start a new session. */
+  lost(reason: string): void;
+}
+
+/** Camera simulcast: three layers (quarter, half, full 720p). */
+const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
+  { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
+  { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
+  { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
+];
+const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 2_500_000 }];
+const ICE_RESTART_GRACE_MS = 2_000;
+const ICE_GIVE_UP_MS = 10_000;
+
+/** HeadlessChrome's user agent is recognised only through userAgentData (secure contexts). */
+async function createDevice(): Promise<Device> {
+  const detected = await detectDeviceAsync().catch(() => undefined);
+  if (detected) return new Device({ handlerName: detected });
+  const hasUaData = 'userAgentData' in navigator && navigator.userAgentData !== undefined;
+  return new Device({ handlerName: hasUaData ? undefined : 'Chrome111' });
+}
+
+function transportOptions(info: TransportInfo): types.TransportOptions {
+  // The wire schema checked the structure; mediasoup-client validates the details.
+  return {
+    id: info.id,
+    iceParameters: info.iceParameters as types.IceParameters,
+    iceCandidates: info.iceCandidates as types.IceCandidate[],
+    dtlsParameters: info.dtlsParameters as types.DtlsParameters,
+    sctpParameters: info.sctpParameters as types.SctpParameters | undefined,
+  };
+}
+
+/**
+ * One media session on one node: signaling socket, a send and a receive transport, our
+ * producers (mic, camera, screen) and a consumer per remote track. Crash-only: on any loss the
+ * owner closes it and starts a new one.
+ */
+export class MediaSession {
+  private readonly producers = new Map<MediaSource, types.Producer>();
+  private readonly remotes = new Map<string, RemoteTrack>();
+  private consumeChain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private iceTimers = new Map<string, number>();
+  availableBitrate: number | null = null;
+
+  private constructor(
+    readonly assignment: MediaAssignment,
+    private readonly signaling: MediaSignaling,
+    private readonly device: Device,
+    private readonly sendTransport: types.Transport,
+    private readonly recvTransport: types.Transport,
+    private readonly events: MediaSessionEvents,
+  ) {}
+
+  static async start(assignment: MediaAssignment, events: MediaSessionEvents): Promise<MediaSession> {
+    let session: MediaSession | null = null;
+    const early: MediaNotification[] = [];
+    const signaling = await MediaSignaling.connect(assignment.signalingUrl, assignment.token, {
+      notification: (notification) => (session ? session.onNotification(notification) : early.push(notification)),
+      close: (code, reason) => (session ? session.onSignalingClosed(code, reason) : undefined),
+    });
+    try {
+      const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
+      const device = await createDevice();
+      await device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
+      const [recvInfo, sendInfo] = await Promise.all([
+        signaling.request('createTransport', { direction: 'recv' }),
+        signaling.request('createTransport', { direction: 'send' }),
+      ]);
+      const recvTransport = device.createRecvTransport(transportOptions(recvInfo));
+      const sendTransport = device.createSendTransport(transportOptions(sendInfo));
+      session = new MediaSession(assignment, signaling, device, sendTransport, recvTransport, events);
+      session.wireTransport(recvTransport);
+      session.wireTransport(sendTransport);
+      for (const notification of early.splice(0)) session.onNotification(notification);
+      await signaling.request('join', { rtpCapabilities: device.rtpCapabilities as RtpCapabilitiesWire });
+      return session;
+    } catch (error) {
+      signaling.close();
+      throw error;
+    }
+  }
+
+  get canProduceVideo(): boolean {
+    return this.device.canProduce('video');
+  }
+
+  async produce(source: MediaSource, track: MediaStreamTrack, paused = false): Promise<void> {
+    if (this.closed) return;
+    await this.closeProducer(source);
+    const producer = await this.sendTransport.produce({
+      track,
+      stopTracks: false,
+      encodings: source === 'camera' ? CAMERA_ENCODINGS : source === 'screen' ? SCREEN_ENCODINGS : undefined,
+      codecOptions: source === 'mic' ? { opusStereo: false, opusDtx: true, opusFec: true } : { videoGoogleStartBitrate: 1000 },
+      appData: { source, paused },
+    });
+    if (paused) producer.pause();
+    this.producers.set(source, producer);
+  }
+
+  async setPaused(source: MediaSource, paused: boolean): Promise<void> {
+    const producer = this.producers.get(source);
+    if (!producer || producer.paused === paused) return;
+    if (paused) producer.pause();
+    else producer.resume();
+    await this.signaling.request(paused ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id });
+  }
+
+  async replaceTrack(source: MediaSource, track: MediaStreamTrack): Promise<void> {
+    const producer = this.producers.get(source);
+    if (producer) await producer.replaceTrack({ track });
+  }
+
+  async closeProducer(source: MediaSource): Promise<void> {
+    const producer = this.producers.get(source);
+    if (!producer) return;
+    this.producers.delete(source);
+    producer.close();
+    await this.signaling.request('closeProducer', { producerId: producer.id }).catch(() => undefined);
+  }
+
+  /** Ask the node for a lower simulcast layer when a tile is small (saves bandwidth and CPU). */
+  preferLayer(consumerId: string, spatialLayer: number): void {
+    void this.signaling.request('setConsumerPreferredLayers', { consumerId, spatialLayer }).catch(() => undefined);
+  }
+
+  remoteTracks(): RemoteTrack[] {
+    return [...this.remotes.values()];
+  }
+
+  producerStats(): Promise<Array<{ source: MediaSource; report: RTCStatsReport }>> {
+    return Promise.all([...this.producers].map(async ([source, producer]) => ({ source, report: await producer.getStats() })));
+  }
+
+  transportStats(): Promise<RTCStatsReport> {
+    return this.recvTransport.getStats();
+  }
+
+  get transportStates(): { send: string; recv: string } {
+    return { send: this.sendTransport.connectionState, recv: this.recvTransport.connectionState };
+  }
+
+  close(sayGoodbye = true): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.iceTimers.values()) clearTimeout(timer);
+    if (sayGoodbye && this.signaling.open) void this.signaling.request('leave', {}).catch(() => undefined);
+    for (const remote of this.remotes.values()) {
+      remote.consumer.close();
+      this.events.remoteRemoved(remote);
+    }
+    this.remotes.clear();
+    this.sendTransport.close();
+    this.recvTransport.close();
+    // Give the leave request a moment to go out before the socket closes.
+    setTimeout(() => this.signaling.close(), sayGoodbye ? 200 : 0);
+  }
+
+  private wireTransport(transport: types.Transport): void {
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      this.signaling
+        .request('connectTransport', { transportId: transport.id, dtlsParameters: dtlsParameters as TransportInfo['dtlsParameters'] })
+        .then(() => callback(), errback);
+    });
+    if (transport.direction === 'send') {
+      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+        const source = appData.source as MediaSource;
+        this.signaling
+          .request('produce', {
+            transportId: transport.id,
+            kind,
+            source,
+            rtpParameters: rtpParameters as ConsumerInfo['rtpParameters'],
+            paused: appData.paused === true,
+          })
+          .then(({ producerId }) => callback({ id: producerId }), errback);
+      });
+    }
+    transport.on('connectionstatechange', (state) => this.onIceState(transport, state));
+  }
+
+  /** ICE dropped: restart ICE after a short grace; give the whole session up if it stays down. */
+  private onIceState(transport: types.Transport, state: types.ConnectionState): void {
+    if (this.closed) return;
+    const existing = this.iceTimers.get(transport.id);
+    if (state === 'connected' || state === 'new' || state === 'connecting') {
+      if (existing !== undefined && state === 'connected') {
+        clearTimeout(existing);
+        this.iceTimers.delete(transport.id);
+      }
+      return;
+    }
+    if ((state === 'disconnected' || state === 'failed') && existing === undefined) {
+      const restart = () => {
+        if (this.closed) return;
+        this.signaling
+          .request('restartIce', { transportId: transport.id })
+          .then(({ iceParameters }) => transport.restartIce({ iceParameters: iceParameters as types.IceParameters }))
+          .catch(() => this.events.lost('ICE restart failed'));
+      };
+      const graceTimer = window.setTimeout(restart, state === 'failed' ? 0 : ICE_RESTART_GRACE_MS);
+      this.iceTimers.set(
+        transport.id,
+        window.setTimeout(() => {
+          clearTimeout(graceTimer);
+          if (!this.closed && transport.connectionState !== 'connected') this.events.lost('ICE did not come back');
+        }, ICE_GIVE_UP_MS),
+      );
+    }
+  }
+
+  private onSignalingClosed(code: number, reason: string): void {
+    if (this.closed) return;
+    this.events.lost(`media signaling closed (${code}${reason ? `: ${reason}` : ''})`);
+  }
+
+  private onNotification(notification: MediaNotification): void {
+    if (this.closed) return;
+    switch (notification.notification) {
+      case 'newConsumer': {
+        const info = notification.data;
+        this.consumeChain = this.consumeChain.then(() => this.consume(info)).catch((error: unknown) => console.warn('consume failed', error));
+        return;
+      }
+      case 'consumerClosed': {
+        const consumerId = notification.data.consumerId;
+        this.consumeChain = this.consumeChain.then(() => {
+          const remote = this.remotes.get(consumerId);
+          if (!remote) return;
+          this.remotes.delete(consumerId);
+          remote.consumer.close();
+          this.events.remoteRemoved(remote);
+        });
+        return;
+      }
+      case 'consumerPaused':
+      case 'consumerResumed': {
+        const paused = notification.notification === 'consumerPaused';
+        const consumerId = notification.data.consumerId;
+        this.consumeChain = this.consumeChain.then(() => {
+          const remote = this.remotes.get(consumerId);
+          if (!remote) return;
+          remote.producerPaused = paused;
+          this.events.remoteChanged(remote);
+        });
+        return;
+      }
+      case 'consumerLayersChanged':
+        return;
+      case 'bandwidthEstimate':
+        this.availableBitrate = notification.data.availableBitrate;
+        return;
+      case 'activeSpeaker':
+        this.events.activeSpeaker(notification.data.participantId);
+        return;
+      case 'producerPaused':
+      case 'producerClosed': {
+        for (const [source, producer] of this.producers) {
+          if (producer.id !== notification.data.producerId) continue;
+          if (notification.notification === 'producerClosed') {
+            producer.close();
+            this.producers.delete(source);
+          } else producer.pause();
+          this.events.localPausedByServer(source);
+        }
+        return;
+      }
+      case 'closed':
+        this.closed = true;
+        this.events.closedByServer(notification.data.code, notification.data.reason);
+        return;
+      default:
+        assertNever(notification);
+    }
+  }
+
+  private async consume(info: ConsumerInfo): Promise<void> {
+    if (this.closed) return;
+    const consumer = await this.recvTransport.consume({
+      id: info.consumerId,
+      producerId: info.producerId,
+      kind: info.kind,
+      rtpParameters: info.rtpParameters as types.RtpParameters,
+      streamId: `${info.participantId}-${info.source}`,
+    });
+    const remote: RemoteTrack = {
+      consumer,
+      participantId: info.participantId,
+      displayName: info.displayName,
+      kind: info.kind,
+      source: info.source,
+      producerPaused: info.producerPaused,
+      preferredLayer: null,
+    };
+    this.remotes.set(consumer.id, remote);
+    this.events.remoteAdded(remote);
+    await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled media notification ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,49 @@
+import type { Call } from '../call/call.js';
+import { h, replaceChildren } from '../lib/dom.js';
+import { CHAT_MAX_LENGTH, type ChatMessage } from '../wire.js';
+
+/** Chat: the room's history on (re)connect, new messages live, a labelled input to send. */
+export function chatPanel(call: Call): HTMLElement {
+  const log = h('ol', { class: 'chat-log', 'aria-label': 'Chat messages', 'aria-live': 'polite' });
+  const input = h('input', { type: 'text', name: 'chat', maxlength: CHAT_MAX_LENGTH, autocomplete: 'off', placeholder: 'Message everyone', 'aria-label': 'Chat message' });
+  const form = h('form', { class: 'chat-form' }, input, h('button', { type: 'submit', class: 'btn' }, 'Send'));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    call.sendChat(text);
+    input.value = '';
+  });
+
+  let rendered = 0;
+  const render = () => {
+    if (call.chat.length < rendered) {
+      replaceChildren(log);
+      rendered = 0;
+    }
+    const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 8;
+    for (const message of call.chat.slice(rendered)) log.append(chatItem(message, message.participantId === call.self?.participantId));
+    rendered = call.chat.length;
+    if (stick) log.scrollTop = log.scrollHeight;
+  };
+  call.on('chat', () => {
+    // A welcome (reconnect) replaces the history: render it afresh.
+    if (call.chat.length > 0 && call.chat[0]?.messageId !== log.firstElementChild?.getAttribute('data-id')) {
+      replaceChildren(log);
+      rendered = 0;
+    }
+    render();
+  });
+  render();
+  return h('section', { class: 'panel chat', 'aria-labelledby': 'chat-title' }, h('h2', { id: 'chat-title' }, 'Chat'), log, form);
+}
+
+function chatItem(message: ChatMessage, mine: boolean): HTMLElement {
+  const time = new Date(message.sentAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return h(
+    'li',
+    { class: mine ? 'chat-item mine' : 'chat-item', 'data-id': message.messageId },
+    h('div', { class: 'chat-meta' }, h('strong', {}, mine ? 'You' : message.displayName), ' ', h('time', { datetime: new Date(message.sentAt).toISOString() }, time)),
+    h('div', { class: 'chat-text' }, message.text),
+  );
+}

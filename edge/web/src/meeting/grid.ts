@@ -1,0 +1,143 @@
+import type { Call } from '../call/call.js';
+import type { RemoteTrack } from '../call/media-session.js';
+import { h } from '../lib/dom.js';
+
+interface Tile {
+  root: HTMLElement;
+  video: HTMLVideoElement;
+  avatar: HTMLElement;
+  name: HTMLElement;
+  mic: HTMLElement;
+  hand: HTMLElement;
+  trackId: string | null;
+}
+
+function initials(name: string): string {
+  return name
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((word) => word[0]?.toUpperCase() ?? '')
+    .join('');
+}
+
+function createTile(key: string, screen: boolean): Tile {
+  const video = h('video', { autoplay: true, playsinline: true, muted: true });
+  video.muted = true; // own audio comes through AudioSink; never echo through video elements
+  const avatar = h('div', { class: 'avatar', 'aria-hidden': 'true' });
+  const name = h('span', { class: 'tile-name' });
+  const mic = h('span', { class: 'tile-mic', role: 'img', 'aria-label': 'Microphone off', title: 'Microphone off' }, '🔇');
+  const hand = h('span', { class: 'tile-hand', role: 'img', 'aria-label': 'Hand raised', title: 'Hand raised' }, '✋');
+  const root = h('figure', { class: screen ? 'tile tile-screen' : 'tile', 'data-key': key }, video, avatar, h('figcaption', {}, hand, name, mic));
+  return { root, video, avatar, name, mic, hand, trackId: null };
+}
+
+function showTrack(tile: Tile, track: MediaStreamTrack | null): void {
+  const id = track?.id ?? null;
+  if (tile.trackId === id) return;
+  tile.trackId = id;
+  tile.video.srcObject = track ? new MediaStream([track]) : null;
+  if (track) void tile.video.play().catch(() => undefined);
+}
+
+/**
+ * The video grid: one tile per participant (camera or avatar), a large tile per screen share.
+ * Tiles are reconciled in place, so video elements survive updates.
+ */
+export class VideoGrid {
+  readonly element: HTMLElement;
+  private readonly stage: HTMLElement;
+  private readonly grid: HTMLElement;
+  private readonly tiles = new Map<string, Tile>();
+
+  constructor(private readonly call: Call) {
+    this.stage = h('div', { class: 'stage', 'aria-label': 'Screen share' });
+    this.grid = h('div', { class: 'grid', 'aria-label': 'Participants video' });
+    this.element = h('section', { class: 'videos', 'aria-label': 'Videos' }, this.stage, this.grid);
+    for (const topic of ['participants', 'remotes', 'speaker', 'local'] as const) call.on(topic, () => this.update());
+    this.update();
+  }
+
+  update(): void {
+    const call = this.call;
+    const byParticipant = new Map<string, { camera?: RemoteTrack; mic?: RemoteTrack; screen?: RemoteTrack }>();
+    for (const remote of call.remotes.values()) {
+      const entry = byParticipant.get(remote.participantId) ?? {};
+      entry[remote.source] = remote;
+      byParticipant.set(remote.participantId, entry);
+    }
+    const selfId = call.self?.participantId ?? null;
+    const wanted = new Set<string>();
+    const screens: Array<{ key: string; name: string; track: MediaStreamTrack }> = [];
+
+    const people = [...call.participants.values()].sort((a, b) => a.joinedAt - b.joinedAt);
+    for (const person of people) {
+      const isSelf = person.participantId === selfId;
+      const media = byParticipant.get(person.participantId) ?? {};
+      const key = `p:${person.participantId}`;
+      wanted.add(key);
+      const tile = this.tile(key, false, this.grid);
+      const cameraTrack = isSelf
+        ? call.local.cameraOn
+          ? call.local.camera
+          : null
+        : media.camera && !media.camera.producerPaused
+          ? media.camera.consumer.track
+          : null;
+      showTrack(tile, cameraTrack);
+      tile.root.classList.toggle('self', isSelf);
+      tile.root.classList.toggle('no-video', cameraTrack === null);
+      tile.root.classList.toggle('speaking', call.activeSpeaker === person.participantId);
+      tile.avatar.textContent = initials(person.displayName);
+      tile.name.textContent = isSelf ? `${person.displayName} (you)` : person.displayName;
+      const micOff = isSelf
+        ? !call.local.micOn || !call.local.mic || person.mutedByHost.audio
+        : !media.mic || media.mic.producerPaused || person.mutedByHost.audio;
+      tile.mic.hidden = !micOff;
+      tile.hand.hidden = !person.handRaised;
+      tile.root.setAttribute('aria-label', `${person.displayName}${isSelf ? ' (you)' : ''}${micOff ? ', muted' : ''}${person.handRaised ? ', hand raised' : ''}`);
+      if (!isSelf && media.screen && !media.screen.producerPaused) screens.push({ key: `s:${person.participantId}`, name: person.displayName, track: media.screen.consumer.track });
+      if (isSelf && call.local.screen) screens.push({ key: `s:${person.participantId}`, name: 'You are sharing your screen', track: call.local.screen });
+    }
+    for (const screen of screens) {
+      wanted.add(screen.key);
+      const tile = this.tile(screen.key, true, this.stage);
+      showTrack(tile, screen.track);
+      tile.name.textContent = screen.name.startsWith('You') ? screen.name : `${screen.name}'s screen`;
+      tile.mic.hidden = true;
+      tile.hand.hidden = true;
+    }
+    for (const [key, tile] of this.tiles) {
+      if (wanted.has(key)) continue;
+      tile.video.srcObject = null;
+      tile.root.remove();
+      this.tiles.delete(key);
+    }
+    const count = this.grid.childElementCount;
+    const columns = Math.ceil(Math.sqrt(count || 1));
+    this.grid.style.setProperty('--columns', String(columns));
+    this.element.classList.toggle('has-screen', screens.length > 0);
+    this.preferLayers(count, screens.length > 0);
+  }
+
+  private tile(key: string, screen: boolean, parent: HTMLElement): Tile {
+    let tile = this.tiles.get(key);
+    if (!tile) {
+      tile = createTile(key, screen);
+      this.tiles.set(key, tile);
+      parent.append(tile.root);
+    }
+    return tile;
+  }
+
+  /** Small tiles do not need 720p: ask the node for a lower simulcast layer. */
+  private preferLayers(tileCount: number, screenShown: boolean): void {
+    const layer = screenShown || tileCount > 9 ? 0 : tileCount > 4 ? 1 : 2;
+    for (const remote of this.call.remotes.values()) {
+      if (remote.source !== 'camera') continue;
+      if (remote.preferredLayer === layer) continue;
+      remote.preferredLayer = layer;
+      this.call.preferLayer(remote.consumer.id, layer);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import type { Call } from '../call/call.js';
+import { button, h, toast } from '../lib/dom.js';
+import { chatPanel } from './chat-panel.js';
+import { VideoGrid } from './grid.js';
+import { peoplePanel } from './people-panel.js';
+
+const QUALITY_TEXT = { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection', unknown: 'Connecting…' } as const;
+
+/** The meeting itself: header, video grid, side panels and the control bar. */
+export function inCallView(call: Call): HTMLElement {
+  const grid = new VideoGrid(call);
+  const chat = chatPanel(call);
+  const people = peoplePanel(call);
+  const side = h('aside', { class: 'side', 'aria-label': 'Side panel' }, people, chat);
+
+  const title = h('h1', { class: 'meeting-title' });
+  const recording = h('span', { class: 'rec-indicator', role: 'status', hidden: true }, h('span', { class: 'rec-dot', 'aria-hidden': 'true' }), 'Recording');
+  const locked = h('span', { class: 'badge', hidden: true }, 'Locked');
+  const quality = h('span', { class: 'quality', role: 'status', id: 'quality' });
+  const banner = h('div', { class: 'banner', role: 'alert', hidden: true });
+
+  const mic = button('', () => void call.toggleMic(), { class: 'ctl', id: 'toggle-mic' });
+  const camera = button('', () => void call.toggleCamera(), { class: 'ctl', id: 'toggle-camera' });
+  const share = button('', () => void call.toggleScreen().then((problem) => problem && toast(problem, 'error')), { class: 'ctl', id: 'toggle-screen' });
+  const hand = button('', () => call.setHand(!(call.self?.handRaised ?? false)), { class: 'ctl', id: 'toggle-hand' });
+  const record = button('', () => call.send({ type: call.meeting?.recording.active ? 'recording.stop' : 'recording.start' }), { class: 'ctl', id: 'toggle-record' });
+  const showChat = button('Chat', () => togglePanel(chat, showChat), { class: 'ctl', id: 'toggle-chat', pressed: true, label: 'Show chat' });
+  const showPeople = button('People', () => togglePanel(people, showPeople), { class: 'ctl', id: 'toggle-people', pressed: true, label: 'Show participants' });
+  const leave = button('Leave', () => call.leave(), { class: 'ctl ctl-leave', id: 'leave' });
+  const endAll = button(
+    'End for all',
+    () => {
+      if (confirm('End the meeting for everyone?')) call.endForAll();
+    },
+    { class: 'ctl ctl-danger', id: 'end-all' },
+  );
+
+  const renderLocal = () => {
+    const micOn = call.local.micOn && call.local.mic !== null;
+    mic.textContent = micOn ? '🎙 Mute' : '🔇 Unmute';
+    mic.setAttribute('aria-label', micOn ? 'Mute microphone' : 'Unmute microphone');
+    mic.setAttribute('aria-pressed', String(!micOn));
+    const camOn = call.local.cameraOn && call.local.camera !== null;
+    camera.textContent = camOn ? '📷 Stop video' : '📷 Start video';
+    camera.setAttribute('aria-label', camOn ? 'Turn camera off' : 'Turn camera on');
+    camera.setAttribute('aria-pressed', String(!camOn));
+    share.textContent = call.sharingScreen ? '🖥 Stop sharing' : '🖥 Share screen';
+    share.setAttribute('aria-label', call.sharingScreen ? 'Stop sharing screen' : 'Share screen');
+    share.setAttribute('aria-pressed', String(call.sharingScreen));
+  };
+  const renderMeeting = () => {
+    const meeting = call.meeting;
+    title.textContent = meeting?.title ?? '';
+    document.title = meeting ? `${meeting.title} · edgemeet` : 'edgemeet';
+    recording.hidden = !meeting?.recording.active;
+    locked.hidden = !meeting?.locked;
+    const isHost = call.isHost;
+    record.hidden = !isHost;
+    endAll.hidden = call.self?.role !== 'host';
+    const active = meeting?.recording.active ?? false;
+    record.textContent = active ? '⏺ Stop recording' : '⏺ Record';
+    record.setAttribute('aria-label', active ? 'Stop recording' : 'Start recording');
+    record.setAttribute('aria-pressed', String(active));
+    const raised = call.self?.handRaised ?? false;
+    hand.textContent = raised ? '✋ Lower hand' : '✋ Raise hand';
+    hand.setAttribute('aria-label', raised ? 'Lower hand' : 'Raise hand');
+    hand.setAttribute('aria-pressed', String(raised));
+  };
+  const renderStatus = () => {
+    const reconnecting = call.roomStatus === 'reconnecting' || call.mediaStatus === 'reconnecting';
+    quality.textContent = reconnecting ? 'Reconnecting…' : QUALITY_TEXT[call.quality];
+    quality.dataset.quality = reconnecting ? 'poor' : call.quality;
+    const rtt = call.qualityMeter.rttMs;
+    quality.title = rtt === null ? '' : `Round trip ${Math.round(rtt)} ms, loss ${(call.qualityMeter.lossPercent ?? 0).toFixed(1)}%`;
+    banner.hidden = !reconnecting && !call.lastError;
+    banner.textContent = reconnecting ? 'Connection lost — reconnecting…' : (call.lastError ?? '');
+    if (call.lastError) {
+      const shown = call.lastError;
+      setTimeout(() => {
+        if (call.lastError === shown) {
+          call.lastError = null;
+          renderStatus();
+        }
+      }, 4_000);
+    }
+  };
+  call.on('local', renderLocal);
+  call.on('meeting', renderMeeting);
+  call.on('participants', renderMeeting);
+  call.on('status', renderStatus);
+  renderLocal();
+  renderMeeting();
+  renderStatus();
+
+  return h(
+    'main',
+    { class: 'call' },
+    h('header', { class: 'call-header' }, title, locked, recording, quality),
+    banner,
+    h('div', { class: 'call-body' }, grid.element, side),
+    h('nav', { class: 'controls', 'aria-label': 'Meeting controls' }, mic, camera, share, hand, record, showPeople, showChat, leave, endAll),
+  );
+}
+
+function togglePanel(panel: HTMLElement, control: HTMLButtonElement): void {
+  panel.hidden = !panel.hidden;
+  control.setAttribute('aria-pressed', String(!panel.hidden));
+}

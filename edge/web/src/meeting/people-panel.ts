@@ -1,0 +1,79 @@
+import type { Call } from '../call/call.js';
+import { button, h, replaceChildren } from '../lib/dom.js';
+import type { ParticipantView } from '../wire.js';
+
+const ROLE_LABEL: Record<ParticipantView['role'], string> = { host: 'Host', cohost: 'Co-host', participant: '', guest: 'Guest' };
+
+/** Participants and the waiting room, with host controls for hosts and co-hosts. */
+export function peoplePanel(call: Call): HTMLElement {
+  const waitingList = h('ul', { class: 'people-list', 'aria-label': 'Waiting room' });
+  const waitingSection = h('div', { class: 'waiting-section' }, h('h3', {}, 'Waiting room'), waitingList);
+  const list = h('ul', { class: 'people-list', 'aria-label': 'Participants' });
+  const heading = h('h2', { id: 'people-title' }, 'People');
+  const lock = h('button', { type: 'button', class: 'btn', id: 'lock-meeting' });
+  lock.addEventListener('click', () => call.send({ type: 'host.lock', locked: !(call.meeting?.locked ?? false) }));
+  const muteAll = button('Mute all', () => {
+    for (const person of call.participants.values()) {
+      if (person.participantId !== call.self?.participantId) call.send({ type: 'host.mute', participantId: person.participantId, kind: 'audio' });
+    }
+  });
+  const hostBar = h('div', { class: 'host-bar' }, lock, muteAll);
+
+  const render = () => {
+    const isHost = call.isHost;
+    const locked = call.meeting?.locked ?? false;
+    lock.textContent = locked ? 'Unlock meeting' : 'Lock meeting';
+    lock.setAttribute('aria-pressed', String(locked));
+    hostBar.hidden = !isHost;
+    heading.textContent = `People (${call.participants.size})`;
+    const people = [...call.participants.values()].sort((a, b) => Number(b.handRaised) - Number(a.handRaised) || a.joinedAt - b.joinedAt);
+    replaceChildren(list, ...people.map((person) => personItem(call, person, isHost)));
+    waitingSection.hidden = !isHost || call.waiting.length === 0;
+    replaceChildren(
+      waitingList,
+      ...call.waiting.map((person) =>
+        h(
+          'li',
+          { class: 'person' },
+          h('span', { class: 'person-name' }, person.displayName),
+          button('Admit', () => call.send({ type: 'host.admit', participantId: person.participantId }), { label: `Admit ${person.displayName}`, class: 'btn btn-primary' }),
+          button('Deny', () => call.send({ type: 'host.deny', participantId: person.participantId }), { label: `Deny ${person.displayName}` }),
+        ),
+      ),
+    );
+  };
+  for (const topic of ['participants', 'waiting', 'meeting', 'remotes'] as const) call.on(topic, render);
+  render();
+  return h('section', { class: 'panel people', 'aria-labelledby': 'people-title' }, heading, hostBar, waitingSection, list);
+}
+
+function personItem(call: Call, person: ParticipantView, viewerIsHost: boolean): HTMLElement {
+  const isSelf = person.participantId === call.self?.participantId;
+  const role = ROLE_LABEL[person.role];
+  const controls: HTMLElement[] = [];
+  if (viewerIsHost && !isSelf && person.role !== 'host') {
+    const name = person.displayName;
+    controls.push(
+      button('Mute', () => call.send({ type: 'host.mute', participantId: person.participantId, kind: 'audio' }), { label: `Mute ${name}` }),
+      person.role === 'cohost'
+        ? button('Remove co-host', () => call.send({ type: 'host.setRole', participantId: person.participantId, role: 'participant' }), { label: `Remove co-host role from ${name}` })
+        : button('Make co-host', () => call.send({ type: 'host.setRole', participantId: person.participantId, role: 'cohost' }), { label: `Make ${name} co-host` }),
+      button(
+        'Remove',
+        () => {
+          if (confirm(`Remove ${name} from the meeting?`)) call.send({ type: 'host.remove', participantId: person.participantId });
+        },
+        { label: `Remove ${name}`, class: 'btn btn-danger' },
+      ),
+    );
+  }
+  return h(
+    'li',
+    { class: 'person', 'data-participant': person.participantId },
+    person.handRaised ? h('span', { role: 'img', 'aria-label': 'Hand raised' }, '✋') : null,
+    h('span', { class: 'person-name' }, person.displayName, isSelf ? ' (you)' : ''),
+    role ? h('span', { class: 'badge' }, role) : null,
+    person.mutedByHost.audio ? h('span', { class: 'badge', title: 'Muted by host' }, 'muted') : null,
+    h('span', { class: 'person-controls' }, ...controls),
+  );
+}

@@ -1,0 +1,143 @@
+import { LocalMedia } from '../call/local-media.js';
+import { api, ApiError } from '../lib/api.js';
+import { currentUser } from '../lib/auth-store.js';
+import { describeError } from '../lib/errors.js';
+import { field, h, replaceChildren } from '../lib/dom.js';
+import { displayNameSchema, type JoinResponse, type MeetingPublic } from '../wire.js';
+
+const GUEST_NAME_KEY = 'edgemeet.guestName';
+
+/**
+ * Pre-join: camera preview, device pickers, mic/camera toggles, name for guests, passcode when
+ * needed. Resolves with the join answer once the edge admits the person (or puts them in the
+ * waiting room); join errors stay on this screen.
+ */
+export function prejoinView(
+  meeting: MeetingPublic,
+  local: LocalMedia,
+  onJoined: (join: JoinResponse, joinClickedAt: number) => void,
+  onFatal: (message: string) => void,
+): HTMLElement {
+  const user = currentUser();
+  const preview = h('video', { class: 'preview', autoplay: true, playsinline: true, muted: true, 'aria-label': 'Your camera preview' });
+  preview.muted = true;
+  const previewOff = h('div', { class: 'preview-off' }, 'Camera is off');
+  const mediaProblems = h('div', { class: 'media-problems', role: 'alert' });
+  const cameraSelect = h('select', { name: 'camera' });
+  const micSelect = h('select', { name: 'mic' });
+  const micToggle = h('button', { type: 'button', class: 'btn', id: 'prejoin-mic' });
+  const cameraToggle = h('button', { type: 'button', class: 'btn', id: 'prejoin-camera' });
+  const name = h('input', { type: 'text', name: 'displayName', maxlength: 20, autocomplete: 'name', value: localStorage.getItem(GUEST_NAME_KEY) ?? '' });
+  const passcode = h('input', { type: 'text', name: 'passcode', maxlength: 10, autocomplete: 'off', value: new URLSearchParams(location.search).get('pwd') ?? '' });
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const joinButton = h('button', { type: 'submit', class: 'btn btn-primary btn-large', id: 'join' }, 'Join');
+
+  const renderMedia = () => {
+    const cameraOn = local.cameraOn && local.camera !== null;
+    preview.srcObject = cameraOn && local.camera ? new MediaStream([local.camera]) : null;
+    preview.hidden = !cameraOn;
+    previewOff.hidden = cameraOn;
+    micToggle.textContent = local.micOn && local.mic ? '🎙 Mic on' : '🔇 Mic off';
+    micToggle.setAttribute('aria-pressed', String(local.micOn && local.mic !== null));
+    micToggle.setAttribute('aria-label', local.micOn ? 'Microphone on: click to mute' : 'Microphone off: click to unmute');
+    cameraToggle.textContent = cameraOn ? '📷 Camera on' : '📷 Camera off';
+    cameraToggle.setAttribute('aria-pressed', String(cameraOn));
+    cameraToggle.setAttribute('aria-label', cameraOn ? 'Camera on: click to turn off' : 'Camera off: click to turn on');
+    replaceChildren(mediaProblems, ...[local.cameraError, local.micError].filter((text): text is string => text !== null).map((text) => h('p', {}, text)));
+  };
+  const fillDevices = async () => {
+    const { cameras, mics } = await LocalMedia.devices();
+    const options = (devices: MediaDeviceInfo[], selected: string | null, label: string) =>
+      devices.map((device, index) => h('option', { value: device.deviceId, selected: device.deviceId === selected }, device.label || `${label} ${index + 1}`));
+    replaceChildren(cameraSelect, ...options(cameras, local.cameraDeviceId, 'Camera'));
+    replaceChildren(micSelect, ...options(mics, local.micDeviceId, 'Microphone'));
+    cameraSelect.disabled = cameras.length === 0;
+    micSelect.disabled = mics.length === 0;
+  };
+
+  micToggle.addEventListener('click', async () => {
+    local.micOn = !local.micOn;
+    if (local.micOn && !local.mic) await local.openMic();
+    renderMedia();
+  });
+  cameraToggle.addEventListener('click', async () => {
+    local.cameraOn = !local.cameraOn;
+    if (local.cameraOn && !local.camera) await local.openCamera();
+    renderMedia();
+  });
+  cameraSelect.addEventListener('change', async () => {
+    await local.openCamera(cameraSelect.value);
+    renderMedia();
+  });
+  micSelect.addEventListener('change', async () => {
+    await local.openMic(micSelect.value);
+    renderMedia();
+  });
+
+  // Open devices right away: the preview shows, and permission problems surface before joining.
+  void Promise.all([local.openCamera(), local.openMic()]).then(() => {
+    renderMedia();
+    return fillDevices();
+  });
+  renderMedia();
+
+  const form = h(
+    'form',
+    { class: 'prejoin-form', 'aria-labelledby': 'prejoin-title' },
+    h('h1', { id: 'prejoin-title' }, meeting.title),
+    h('p', { class: 'muted' }, `Hosted by ${meeting.hostName}`),
+    user ? h('p', {}, `Joining as ${user.displayName}`) : meeting.allowGuests ? field('Your name', name) : null,
+    !user && !meeting.allowGuests ? h('p', { class: 'form-error' }, 'This meeting is for signed-in users. ', h('a', { href: `/signin?next=${encodeURIComponent(location.pathname)}`, 'data-link': true }, 'Sign in')) : null,
+    meeting.needsPasscode ? field('Passcode', passcode) : null,
+    meeting.waitingRoom ? h('p', { class: 'muted' }, 'The host will let you in from the waiting room.') : null,
+    error,
+    joinButton,
+    user ? null : h('p', { class: 'muted' }, 'Have an account? ', h('a', { href: `/signin?next=${encodeURIComponent(location.pathname)}`, 'data-link': true }, 'Sign in')),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const joinClickedAt = performance.now();
+    error.textContent = '';
+    let displayName: string | undefined;
+    if (!user) {
+      const parsed = displayNameSchema.safeParse(name.value);
+      if (!parsed.success) {
+        error.textContent = 'Enter your name (up to 20 characters).';
+        name.focus();
+        return;
+      }
+      displayName = parsed.data;
+      localStorage.setItem(GUEST_NAME_KEY, displayName);
+    }
+    joinButton.disabled = true;
+    api
+      .join(meeting.linkId, { displayName, passcode: meeting.needsPasscode ? passcode.value.trim() : undefined })
+      .then((join) => onJoined(join, joinClickedAt))
+      .catch((failure: unknown) => {
+        joinButton.disabled = false;
+        if (!(failure instanceof ApiError)) {
+          error.textContent = 'Could not join. Please try again.';
+          return;
+        }
+        const message = describeError(failure.code, failure.message);
+        if (failure.code === 'MEETING_ENDED' || failure.code === 'REMOVED_BY_HOST' || failure.code === 'MEETING_NOT_FOUND') onFatal(message);
+        else error.textContent = message;
+        if (failure.code === 'WRONG_PASSCODE') passcode.focus();
+      });
+  });
+
+  return h(
+    'main',
+    { class: 'page prejoin' },
+    h(
+      'section',
+      { class: 'card prejoin-media', 'aria-label': 'Camera and microphone' },
+      h('div', { class: 'preview-box' }, preview, previewOff),
+      h('div', { class: 'toggles' }, micToggle, cameraToggle),
+      field('Camera', cameraSelect),
+      field('Microphone', micSelect),
+      mediaProblems,
+    ),
+    h('section', { class: 'card' }, form),
+  );
+}
