@@ -2,13 +2,18 @@ import type { HistoryRecord } from '../schema/wire/history.js';
 import type { RoomDO } from './room/room-do.js';
 import type { RegionDO } from './registry/region-do.js';
 import type { AccountDO } from './auth/account-do.js';
+import type { RateLimiterDO } from './auth/rate-limiter-do.js';
 
 /** Bindings and variables of the Worker (wrangler.toml + secrets). Read only through this type. */
 export interface Env {
   ROOM: DurableObjectNamespace<RoomDO>;
   REGION: DurableObjectNamespace<RegionDO>;
   ACCOUNT: DurableObjectNamespace<AccountDO>;
+  /** Failure windows for keys that are not accounts (login attempts per client IP). */
+  LIMITER: DurableObjectNamespace<RateLimiterDO>;
   HISTORY: Queue<HistoryRecord>;
+  /** Dead letters of HISTORY: records the consumer cannot parse are forwarded here. */
+  HISTORY_DLQ: Queue<unknown>;
   FILES: R2Bucket;
   ASSETS: Fetcher;
   /** Postgres connection string for the Neon driver. */

@@ -1,0 +1,129 @@
+import { Hono, type Context } from 'hono';
+import { AppError } from '../../schema/wire/errors.js';
+import { AVATAR_MAX_BYTES, AVATAR_MAX_SIDE, loginRequestSchema, registerRequestSchema, type User } from '../../schema/wire/http.js';
+import { uuidSchema } from '../../schema/wire/common.js';
+import { z } from 'zod';
+import { readImageInfo } from '../auth/image-size.js';
+import { currentUser, requireAuth } from '../auth/middleware.js';
+import { burnPasswordCheck, hashPassword, verifyPassword } from '../auth/password.js';
+import { IP_LOGIN_POLICY } from '../auth/rate-limit.js';
+import { withDb } from '../db/client.js';
+import { findUserByEmail, insertUser, setAvatar, toUser } from '../db/users.js';
+import type { AppEnv } from '../http/app-env.js';
+import { RetryLaterError } from '../http/errors.js';
+import { parseJsonBody, parseParams } from '../http/validate.js';
+
+/** Accounts: register, login, logout, me, avatar. Users live in Postgres, sessions in AccountDOs. */
+export const authRoutes = new Hono<AppEnv>();
+
+authRoutes.post('/auth/register', async (c) => {
+  const body = await parseJsonBody(c, registerRequestSchema);
+  const passwordHash = await hashPassword(body.password);
+  const row = await withDb(c.env, (db) => insertUser(db, { email: body.email, displayName: body.displayName, passwordHash }));
+  if (!row) throw new AppError('EMAIL_TAKEN', 'an account with this email exists; sign in instead');
+  return c.json(await openSession(c, toUser(row)), 201);
+});
+
+authRoutes.post('/auth/login', async (c) => {
+  const body = await parseJsonBody(c, loginRequestSchema);
+  const ipLimiter = c.env.LIMITER.get(c.env.LIMITER.idFromName(`login-ip:${clientIp(c)}`));
+  refuseWhileLimited(await ipLimiter.retryAfterMs(IP_LOGIN_POLICY), 'too many failed sign-ins from this address');
+
+  const row = await withDb(c.env, (db) => findUserByEmail(db, body.email));
+  const account = row ? c.env.ACCOUNT.get(c.env.ACCOUNT.idFromName(row.id)) : null;
+  if (account) refuseWhileLimited(await account.loginRetryAfterMs(), 'too many failed sign-ins for this account');
+
+  const ok = row ? await verifyPassword(body.password, row.passwordHash) : (await burnPasswordCheck(body.password), false);
+  if (!row || !account || !ok) {
+    await Promise.all([ipLimiter.recordFailure(), account?.recordLoginFailure()]);
+    throw new AppError('INVALID_CREDENTIALS', 'email or password is wrong');
+  }
+  await account.recordLoginSuccess();
+  return c.json(await openSession(c, toUser(row)), 200);
+});
+
+authRoutes.post('/auth/logout', requireAuth, async (c) => {
+  const user = currentUser(c);
+  const token = c.get('sessionToken');
+  if (token) await c.env.ACCOUNT.get(c.env.ACCOUNT.idFromName(user.id)).revokeSession(token);
+  return c.body(null, 204);
+});
+
+authRoutes.get('/auth/me', requireAuth, (c) => c.json({ user: currentUser(c) }));
+
+authRoutes.put('/auth/avatar', requireAuth, async (c) => {
+  const user = currentUser(c);
+  const contentType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (contentType !== 'image/png' && contentType !== 'image/jpeg') {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'avatar must be image/png or image/jpeg');
+  }
+  const declaredLength = Number(c.req.header('Content-Length') ?? 0);
+  if (declaredLength > AVATAR_MAX_BYTES) throw new AppError('PAYLOAD_TOO_LARGE', `avatar is larger than ${AVATAR_MAX_BYTES} bytes`);
+  const bytes = await readBodyCapped(c.req.raw, AVATAR_MAX_BYTES);
+
+  const info = readImageInfo(bytes);
+  if (!info || info.type !== contentType) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `body is not a ${contentType} image`);
+  if (info.width > AVATAR_MAX_SIDE || info.height > AVATAR_MAX_SIDE) {
+    throw new AppError('VALIDATION_FAILED', `avatar is ${info.width}×${info.height}; at most ${AVATAR_MAX_SIDE}×${AVATAR_MAX_SIDE} allowed`);
+  }
+
+  const key = `avatars/${user.id}`;
+  await c.env.FILES.put(key, bytes, { httpMetadata: { contentType: info.type, cacheControl: 'public, max-age=300' } });
+  const row = await withDb(c.env, (db) => setAvatar(db, user.id, key, new Date()));
+  if (!row) throw new AppError('NOT_FOUND', 'account no longer exists');
+  const updated = toUser(row);
+  await c.env.ACCOUNT.get(c.env.ACCOUNT.idFromName(user.id)).updateProfile(updated);
+  return c.json({ avatarUrl: updated.avatarUrl! });
+});
+
+const userParamsSchema = z.object({ id: uuidSchema });
+
+authRoutes.get('/users/:id/avatar', async (c) => {
+  const { id } = parseParams(c, userParamsSchema);
+  const object = await c.env.FILES.get(`avatars/${id.toLowerCase()}`);
+  if (!object) throw new AppError('NOT_FOUND', 'this user has no avatar');
+  const headers = new Headers({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'public, max-age=300' });
+  object.writeHttpMetadata(headers);
+  headers.set('ETag', object.httpEtag);
+  return new Response(object.body, { headers });
+});
+
+async function openSession(c: Context<AppEnv>, user: User) {
+  const account = c.env.ACCOUNT.get(c.env.ACCOUNT.idFromName(user.id));
+  const { token, expiresAt } = await account.createSession(user);
+  return { user, token, expiresAt: new Date(expiresAt).toISOString() };
+}
+
+function refuseWhileLimited(retryAfterMs: number, message: string): void {
+  if (retryAfterMs > 0) throw new RetryLaterError(`${message}; try again later`, retryAfterMs / 1000);
+}
+
+/** Cloudflare sets CF-Connecting-IP at the edge; local runs without it share one bucket. */
+function clientIp(c: Context<AppEnv>): string {
+  return c.req.header('CF-Connecting-IP') ?? 'local';
+}
+
+/** Reads at most `limit` bytes; a longer body (even without Content-Length) is refused. */
+async function readBodyCapped(request: Request, limit: number): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw new AppError('PAYLOAD_TOO_LARGE', `avatar is larger than ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}

@@ -1,0 +1,5 @@
+// placeholder — owner: edge-rooms (overwrite this file)
+import { Hono } from 'hono';
+import type { Env } from '../env.js';
+
+export const fleetRoutes = new Hono<{ Bindings: Env }>();

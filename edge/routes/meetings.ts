@@ -1,0 +1,122 @@
+import { Hono, type Context } from 'hono';
+import { AppError } from '../../schema/wire/errors.js';
+import {
+  createMeetingRequestSchema,
+  listMeetingsQuerySchema,
+  meetingLinkParamsSchema,
+  updateMeetingRequestSchema,
+  type MeetingSettings,
+} from '../../schema/wire/http.js';
+import type { MeetingRow } from '../../schema/db/index.js';
+import { randomBytes, toBase64Url } from '../auth/encoding.js';
+import { currentUser, optionalAuth, requireAuth } from '../auth/middleware.js';
+import { withDb } from '../db/client.js';
+import { endMeeting, findMeetingWithHost, insertMeeting, listHostMeetings, toMeeting, toMeetingPublic, toMeetingSettings, updateOpenMeeting, type MeetingPatch } from '../db/meetings.js';
+import type { AppEnv } from '../http/app-env.js';
+import { parseJsonBody, parseParams, parseQuery } from '../http/validate.js';
+
+/**
+ * Meetings CRUD. Postgres is the record; after each write the meeting's RoomDO gets the new
+ * settings (configure) so joins never need Postgres. Only the host may change or end a meeting.
+ */
+export const meetingRoutes = new Hono<AppEnv>();
+
+meetingRoutes.post('/meetings', requireAuth, async (c) => {
+  const user = currentUser(c);
+  const body = await parseJsonBody(c, createMeetingRequestSchema);
+  const row = await withDb(c.env, (db) =>
+    insertMeeting(db, {
+      linkId: newLinkId(),
+      hostId: user.id,
+      title: body.title,
+      scheduledStart: body.scheduledStart ? new Date(body.scheduledStart) : null,
+      passcode: body.passcode ?? null,
+      allowGuests: body.allowGuests,
+      waitingRoom: body.waitingRoom,
+      maxParticipants: body.maxParticipants,
+    }),
+  );
+  await configureRoom(c, toMeetingSettings(row, user.displayName));
+  return c.json({ meeting: toMeeting(row, joinUrl(c, row.linkId)) }, 201);
+});
+
+meetingRoutes.get('/meetings', requireAuth, async (c) => {
+  const user = currentUser(c);
+  const { scope } = parseQuery(c, listMeetingsQuerySchema);
+  const rows = await withDb(c.env, (db) => listHostMeetings(db, user.id, scope));
+  return c.json({ meetings: rows.map((row) => toMeeting(row, joinUrl(c, row.linkId))) });
+});
+
+meetingRoutes.get('/meetings/:linkId', optionalAuth, async (c) => {
+  const { linkId } = parseParams(c, meetingLinkParamsSchema);
+  const found = await withDb(c.env, (db) => findMeetingWithHost(db, linkId));
+  if (!found) throw meetingNotFound();
+  const user = c.get('user');
+  if (user?.id === found.meeting.hostId) return c.json({ meeting: toMeeting(found.meeting, joinUrl(c, linkId)) });
+  return c.json({ meeting: toMeetingPublic(found.meeting, found.hostName) });
+});
+
+meetingRoutes.patch('/meetings/:linkId', requireAuth, async (c) => {
+  const user = currentUser(c);
+  const { linkId } = parseParams(c, meetingLinkParamsSchema);
+  const patch = toPatch(await parseJsonBody(c, updateMeetingRequestSchema));
+  const row = await withDb(c.env, async (db) => {
+    const found = await findHostedMeeting(db, linkId, user.id);
+    if (found.status === 'ended') throw new AppError('MEETING_ENDED', 'this meeting has ended');
+    const updated = await updateOpenMeeting(db, found.id, patch);
+    if (!updated) throw new AppError('MEETING_ENDED', 'this meeting has ended');
+    return updated;
+  });
+  await configureRoom(c, toMeetingSettings(row, user.displayName));
+  return c.json({ meeting: toMeeting(row, joinUrl(c, linkId)) });
+});
+
+meetingRoutes.post('/meetings/:linkId/end', requireAuth, async (c) => {
+  const user = currentUser(c);
+  const { linkId } = parseParams(c, meetingLinkParamsSchema);
+  const row = await withDb(c.env, async (db) => endMeeting(db, (await findHostedMeeting(db, linkId, user.id)).id, new Date()));
+  const room = roomOf(c, linkId);
+  await room.configure(toMeetingSettings(row, user.displayName));
+  await room.end();
+  return c.json({ meeting: toMeeting(row, joinUrl(c, linkId)) });
+});
+
+async function findHostedMeeting(db: Parameters<Parameters<typeof withDb>[1]>[0], linkId: string, userId: string): Promise<MeetingRow> {
+  const found = await findMeetingWithHost(db, linkId);
+  if (!found) throw meetingNotFound();
+  if (found.meeting.hostId !== userId) throw new AppError('NOT_HOST', 'only the host may change this meeting');
+  return found.meeting;
+}
+
+function toPatch(body: ReturnType<typeof updateMeetingRequestSchema.parse>): MeetingPatch {
+  const patch: MeetingPatch = {};
+  if (body.title !== undefined) patch.title = body.title;
+  if (body.scheduledStart !== undefined) patch.scheduledStart = body.scheduledStart === null ? null : new Date(body.scheduledStart);
+  if (body.passcode !== undefined) patch.passcode = body.passcode;
+  if (body.allowGuests !== undefined) patch.allowGuests = body.allowGuests;
+  if (body.waitingRoom !== undefined) patch.waitingRoom = body.waitingRoom;
+  if (body.maxParticipants !== undefined) patch.maxParticipants = body.maxParticipants;
+  return patch;
+}
+
+function roomOf(c: Context<AppEnv>, linkId: string) {
+  return c.env.ROOM.get(c.env.ROOM.idFromName(linkId));
+}
+
+async function configureRoom(c: Context<AppEnv>, settings: MeetingSettings): Promise<void> {
+  await roomOf(c, settings.linkId).configure(settings);
+}
+
+/** 16 random bytes → 22 base64url characters (128 bits: unguessable). */
+function newLinkId(): string {
+  return toBase64Url(randomBytes(16));
+}
+
+function joinUrl(c: Context<AppEnv>, linkId: string): string {
+  const base = (c.env.PUBLIC_URL || new URL(c.req.url).origin).replace(/\/+$/, '');
+  return `${base}/m/${linkId}`;
+}
+
+function meetingNotFound(): AppError {
+  return new AppError('MEETING_NOT_FOUND', 'no meeting with this link');
+}
