@@ -11,6 +11,7 @@ import {
   type CreateMeetingRequest,
   type ErrorCode,
   type JoinRequest,
+  type MeetingPublic,
 } from '../wire.js';
 import { session } from './auth-store.js';
 
@@ -57,6 +58,23 @@ export const api = {
   createMeeting: (request: z.input<typeof createMeetingRequestSchema>) =>
     call('POST', '/api/meetings', meetingResponseSchema, createMeetingRequestSchema.parse(request) satisfies CreateMeetingRequest),
   listMeetings: (scope: 'upcoming' | 'past' | 'all') => call('GET', `/api/meetings?scope=${scope}`, meetingListResponseSchema),
-  meetingInfo: (linkId: string) => call('GET', `/api/meetings/${encodeURIComponent(linkId)}`, meetingPublicResponseSchema),
+  /** The public view; the host gets the owner view, shown the same way. */
+  meetingInfo: async (linkId: string): Promise<{ meeting: MeetingPublic }> => {
+    const answer = await call('GET', `/api/meetings/${encodeURIComponent(linkId)}`, z.union([meetingPublicResponseSchema, meetingResponseSchema]));
+    if ('hostName' in answer.meeting) return { meeting: answer.meeting };
+    const owner = answer.meeting;
+    return {
+      meeting: {
+        linkId: owner.linkId,
+        title: owner.title,
+        hostName: session()?.user.displayName ?? 'you',
+        scheduledStart: owner.scheduledStart,
+        needsPasscode: owner.hasPasscode,
+        allowGuests: owner.allowGuests,
+        waitingRoom: owner.waitingRoom,
+        status: owner.status,
+      },
+    };
+  },
   join: (linkId: string, request: JoinRequest) => call('POST', `/api/meetings/${encodeURIComponent(linkId)}/join`, joinResponseSchema, request),
 };
