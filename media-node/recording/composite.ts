@@ -1,0 +1,83 @@
+import type { CompositeLayout } from './types.js';
+
+/** One captured file placed on the composite timeline. */
+export interface CompositeInput {
+  path: string;
+  kind: 'audio' | 'video';
+  /** Video tiles are per (participant, source); segments of one track share a tile. */
+  tile: string;
+  /** Seconds from the recording's start to the file's first packet. */
+  offsetSec: number;
+}
+
+export const DEFAULT_LAYOUT: CompositeLayout = { width: 1280, height: 720, fps: 25 };
+
+export interface GridCell {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** Near-square grid: cols = ceil(sqrt(n)); cells even-sized so yuv420p scaling stays exact. */
+export function gridCells(count: number, layout: CompositeLayout): GridCell[] {
+  if (count === 0) return [];
+  const cols = Math.ceil(Math.sqrt(count));
+  const rows = Math.ceil(count / cols);
+  const w = Math.floor(layout.width / cols / 2) * 2;
+  const h = Math.floor(layout.height / rows / 2) * 2;
+  return Array.from({ length: count }, (_, i) => ({ x: (i % cols) * w, y: Math.floor(i / cols) * h, w, h }));
+}
+
+const seconds = (value: number) => Math.max(0, value).toFixed(3);
+
+/**
+ * ffmpeg arguments for the composite: video tiles overlaid on a black canvas at their grid cell
+ * from their offset on (overlay holds a paused track's last frame, drops a track that ended), all
+ * audio gap-filled (aresample async) and padded from 0 so amix lines samples up by time, then
+ * H.264 + AAC in MP4 with the index up front (plays while it downloads, seeks with Range).
+ */
+export function compositeArgs(inputs: CompositeInput[], durationSec: number, output: string, layout: CompositeLayout = DEFAULT_LAYOUT): string[] {
+  const args: string[] = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
+  for (const input of inputs) args.push('-i', input.path);
+  const filters: string[] = [];
+  const duration = seconds(durationSec);
+
+  const tiles = [...new Set(inputs.filter((i) => i.kind === 'video').map((i) => i.tile))];
+  const cells = gridCells(tiles.length, layout);
+  filters.push(`color=c=black:s=${layout.width}x${layout.height}:r=${layout.fps}:d=${duration}[vbase]`);
+  let videoLabel = 'vbase';
+  inputs.forEach((input, index) => {
+    if (input.kind !== 'video') return;
+    const cell = cells[tiles.indexOf(input.tile)];
+    if (!cell) return;
+    filters.push(
+      `[${index}:v]setpts=PTS-STARTPTS+${seconds(input.offsetSec)}/TB,` +
+        `scale=${cell.w}:${cell.h}:force_original_aspect_ratio=decrease,` +
+        `pad=${cell.w}:${cell.h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1[t${index}]`,
+    );
+    filters.push(`[${videoLabel}][t${index}]overlay=x=${cell.x}:y=${cell.y}:eof_action=pass[o${index}]`);
+    videoLabel = `o${index}`;
+  });
+  filters.push(`[${videoLabel}]format=yuv420p[vout]`);
+
+  const audio = inputs.map((input, index) => ({ input, index })).filter(({ input }) => input.kind === 'audio');
+  filters.push(`anullsrc=r=48000:cl=stereo,atrim=0:${duration}[abase]`);
+  for (const { input, index } of audio) {
+    filters.push(
+      `[${index}:a]aformat=sample_rates=48000:channel_layouts=stereo,` +
+        `asetpts=PTS-STARTPTS+${seconds(input.offsetSec)}/TB,aresample=48000:async=1:first_pts=0[a${index}]`,
+    );
+  }
+  const mixInputs = ['[abase]', ...audio.map(({ index }) => `[a${index}]`)].join('');
+  filters.push(`${mixInputs}amix=inputs=${audio.length + 1}:duration=first:dropout_transition=0:normalize=0[aout]`);
+
+  args.push(
+    '-filter_complex', filters.join(';'),
+    '-map', '[vout]', '-map', '[aout]',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '26', '-g', String(layout.fps * 2),
+    '-c:a', 'aac', '-b:a', '128k',
+    '-t', duration, '-movflags', '+faststart', '-f', 'mp4', output,
+  );
+  return args;
+}

@@ -1,0 +1,88 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { mediaKindSchema, mediaSourceSchema } from '../../schema/wire/common.js';
+import { errorCodeSchema } from '../../schema/wire/errors.js';
+import { recordingFileSchema } from '../../schema/wire/node-control.js';
+
+/**
+ * A small JSON file per recording (`<dir>/<recordingId>/manifest.json`), rewritten atomically on
+ * every change. It is what lets a restarted node finish a recording its predecessor was killed in
+ * the middle of: which track files exist, when each started, and how far processing got.
+ */
+export const MANIFEST_NAME = 'manifest.json';
+
+export const segmentSchema = z.object({
+  file: z.string().min(1).max(200),
+  /** Wall clock (epoch ms) when the first RTP packet was forwarded to ffmpeg; null = none yet. */
+  firstRtpWallMs: z.number().nullable(),
+  /** RTP timestamp of that first packet (for aligning against RTCP/sender clocks later). */
+  firstRtpTimestamp: z.number().nullable(),
+  startedAt: z.number(),
+  /** The capturing ffmpeg; a restarted node stops an orphan left by its killed predecessor. */
+  pid: z.number().int().nullable(),
+  endedAt: z.number().nullable(),
+  endReason: z.enum(['stopped', 'producerClosed', 'ffmpegDied', 'nodeRestarted']).nullable(),
+});
+export type Segment = z.infer<typeof segmentSchema>;
+
+export const trackSchema = z.object({
+  trackId: z.string().min(1).max(64),
+  producerId: z.string().max(64),
+  participantId: z.string().max(64),
+  source: mediaSourceSchema,
+  kind: mediaKindSchema,
+  mimeType: z.string().max(64),
+  contentType: z.string().max(64),
+  segments: z.array(segmentSchema),
+});
+export type TrackRecord = z.infer<typeof trackSchema>;
+
+export const manifestStateSchema = z.enum(['recording', 'processing', 'uploading', 'ready', 'failed']);
+
+export const manifestSchema = z.object({
+  version: z.literal(1),
+  recordingId: z.string(),
+  meetingId: z.string(),
+  startedAt: z.number(),
+  stoppedAt: z.number().nullable(),
+  state: manifestStateSchema,
+  tracks: z.array(trackSchema),
+  gaps: z.array(z.object({ trackId: z.string(), fromMs: z.number(), toMs: z.number().nullable(), reason: z.string().max(500) })),
+  composite: z.object({ file: z.string() }).nullable(),
+  /** Files the store confirmed (bytes + sha256 matched): the local copy may be gone. */
+  uploaded: z.array(recordingFileSchema),
+  error: z.object({ code: errorCodeSchema, message: z.string().max(500) }).nullable(),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export function newManifest(recordingId: string, meetingId: string, startedAt: number): Manifest {
+  return { version: 1, recordingId, meetingId, startedAt, stoppedAt: null, state: 'recording', tracks: [], gaps: [], composite: null, uploaded: [], error: null };
+}
+
+/** Writes the manifest through a temp file + rename, so a crash never leaves half a JSON. */
+export async function writeManifest(recordingDir: string, manifest: Manifest): Promise<void> {
+  const target = path.join(recordingDir, MANIFEST_NAME);
+  const temp = `${target}.${process.pid}.tmp`;
+  await fs.writeFile(temp, JSON.stringify(manifest, null, 1));
+  await fs.rename(temp, target);
+}
+
+export async function readManifest(recordingDir: string): Promise<Manifest> {
+  const raw = await fs.readFile(path.join(recordingDir, MANIFEST_NAME), 'utf8');
+  return manifestSchema.parse(JSON.parse(raw));
+}
+
+/** Serialises manifest writes of one recording: the latest state always lands last. */
+export class ManifestWriter {
+  private chain: Promise<void> = Promise.resolve();
+  constructor(
+    private readonly recordingDir: string,
+    readonly manifest: Manifest,
+  ) {}
+  save(): Promise<void> {
+    const snapshot = structuredClone(this.manifest);
+    this.chain = this.chain.then(() => writeManifest(this.recordingDir, snapshot)).catch(() => writeManifest(this.recordingDir, snapshot));
+    return this.chain;
+  }
+}

@@ -1,0 +1,177 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Producer, RtpCapabilities } from 'mediasoup/types';
+import { AppError } from '../../schema/wire/errors.js';
+import { DEFAULT_MIN_FREE_BYTES, freeBytes as statfsFreeBytes } from './disk.js';
+import { finishRecording } from './finish.js';
+import { ManifestWriter, newManifest, type TrackRecord } from './manifest.js';
+import { TrackCapture } from './track-capture.js';
+import type { Recorder, RecorderOptions, RecorderSnapshot, RecordingResult, TrackOwner } from './types.js';
+
+/**
+ * Starts a server-side recording of one meeting on this node: every producer handed to
+ * `addProducer` is captured to its own file (no transcoding); `stop()` builds the composite,
+ * uploads everything and deletes local copies once the store confirmed them.
+ * Throws DISK_FULL when the disk is already below the free-space floor.
+ */
+export async function createRecorder(options: RecorderOptions): Promise<Recorder> {
+  const recordingDir = path.join(options.dir, options.recordingId);
+  const measureFree = options.freeBytes ?? statfsFreeBytes;
+  const minFree = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
+  await fs.mkdir(recordingDir, { recursive: true });
+  const free = await measureFree(recordingDir);
+  if (free < minFree) {
+    await fs.rm(recordingDir, { recursive: true, force: true });
+    throw new AppError('DISK_FULL', `only ${Math.round(free / 1048576)} MiB free for recordings (need ${Math.round(minFree / 1048576)} MiB)`);
+  }
+  const writer = new ManifestWriter(recordingDir, newManifest(options.recordingId, options.meetingId, Date.now()));
+  await writer.save();
+  const recorder = new MeetingRecorder(options, recordingDir, writer, measureFree, minFree);
+  options.log.info({ recordingId: options.recordingId, dir: recordingDir }, 'recording started');
+  options.onStatus?.({ recordingId: options.recordingId, meetingId: options.meetingId, status: 'recording' });
+  return recorder;
+}
+
+/** Capabilities for the recording consumers: the router's codecs without RTX (ffmpeg asks for no retransmissions). */
+function recorderCapabilities(router: RecorderOptions['router']): RtpCapabilities {
+  const caps = router.rtpCapabilities;
+  return {
+    codecs: (caps.codecs ?? []).filter((codec) => !/\/rtx$/i.test(codec.mimeType)).map((codec) => ({ ...codec, rtcpFeedback: [] })),
+    headerExtensions: [],
+  };
+}
+
+class MeetingRecorder implements Recorder {
+  private readonly captures = new Map<string, TrackCapture>();
+  private readonly pendingAdds = new Set<Promise<void>>();
+  private state: RecorderSnapshot['state'] = 'recording';
+  private stopping: Promise<RecordingResult> | null = null;
+  private diskTimer: NodeJS.Timeout;
+  private resolveDone!: (result: RecordingResult) => void;
+  readonly done: Promise<RecordingResult>;
+  private readonly capabilities: RtpCapabilities;
+
+  constructor(
+    private readonly options: RecorderOptions,
+    private readonly recordingDir: string,
+    private readonly writer: ManifestWriter,
+    private readonly measureFree: (dir: string) => Promise<number>,
+    private readonly minFree: number,
+  ) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.capabilities = recorderCapabilities(options.router);
+    this.diskTimer = setInterval(() => void this.checkDisk(), options.diskCheckIntervalMs ?? 5000);
+    this.diskTimer.unref();
+  }
+
+  get recordingId(): string {
+    return this.options.recordingId;
+  }
+  get meetingId(): string {
+    return this.options.meetingId;
+  }
+
+  async addProducer(producer: Producer, owner: TrackOwner): Promise<void> {
+    if (this.state !== 'recording' || producer.closed || this.captures.has(producer.id)) return;
+    const { manifest } = this.writer;
+    const base = `${owner.participantId}-${owner.source}-${producer.kind}`;
+    const taken = manifest.tracks.filter((t) => t.trackId === base || t.trackId.startsWith(`${base}.`)).length;
+    const record: TrackRecord = {
+      trackId: taken === 0 ? base : `${base}.${taken}`,
+      producerId: producer.id,
+      participantId: owner.participantId,
+      source: owner.source,
+      kind: producer.kind,
+      mimeType: '',
+      contentType: '',
+      segments: [],
+    };
+    manifest.tracks.push(record);
+    const capture = new TrackCapture({
+      router: this.options.router,
+      producer,
+      record,
+      recordingDir: this.recordingDir,
+      rtpCapabilities: this.capabilities,
+      log: this.options.log.child({ recordingId: this.recordingId }),
+      maxRestarts: this.options.maxRestartsPerTrack ?? 5,
+      restartDelayMs: this.options.restartDelayMs ?? 500,
+      onChange: () => void this.writer.save(),
+      onGap: (gap) => {
+        manifest.gaps.push(gap);
+        void this.writer.save();
+      },
+      onProducerGone: () => void this.removeProducer(producer.id),
+    });
+    this.captures.set(producer.id, capture);
+    const adding = capture.start().catch((error: unknown) => {
+      this.options.log.error({ err: error instanceof Error ? error.message : String(error), producerId: producer.id }, 'could not start capturing a producer');
+    });
+    this.pendingAdds.add(adding);
+    await adding;
+    this.pendingAdds.delete(adding);
+  }
+
+  async removeProducer(producerId: string): Promise<void> {
+    const capture = this.captures.get(producerId);
+    if (!capture) return;
+    await capture.stop('producerClosed');
+  }
+
+  stop(reason = 'stopped'): Promise<RecordingResult> {
+    this.stopping ??= this.finish(reason, false);
+    return this.stopping;
+  }
+
+  private async finish(reason: string, diskFull: boolean): Promise<RecordingResult> {
+    this.state = 'stopping';
+    clearInterval(this.diskTimer);
+    const { manifest } = this.writer;
+    manifest.stoppedAt = Date.now();
+    await Promise.allSettled([...this.pendingAdds]);
+    await Promise.all([...this.captures.values()].map((capture) => capture.stop('stopped')));
+    this.options.log.info({ recordingId: this.recordingId, reason, tracks: manifest.tracks.length }, 'recording stopped: processing');
+    const result = await finishRecording({
+      recordingDir: this.recordingDir,
+      writer: this.writer,
+      uploader: this.options.uploader,
+      log: this.options.log.child({ recordingId: this.recordingId }),
+      layout: this.options.composite,
+      onStatus: this.options.onStatus,
+      skipComposite: diskFull,
+    });
+    this.state = 'done';
+    this.resolveDone(result);
+    return result;
+  }
+
+  /** Below the free-space floor: stop now (per-track files are kept and uploaded), report DISK_FULL. */
+  private async checkDisk(): Promise<void> {
+    if (this.state !== 'recording') return;
+    const free = await this.measureFree(this.recordingDir).catch(() => Number.POSITIVE_INFINITY);
+    if (free >= this.minFree || this.state !== 'recording') return;
+    const message = `disk almost full (${Math.round(free / 1048576)} MiB free): recording stopped, per-track files kept`;
+    this.options.log.error({ recordingId: this.recordingId, free }, message);
+    this.writer.manifest.error = { code: 'DISK_FULL', message };
+    this.stopping ??= this.finish('disk full', true);
+  }
+
+  describe(): RecorderSnapshot {
+    return {
+      state: this.state,
+      tracks: this.writer.manifest.tracks.map((track) => ({
+        trackId: track.trackId,
+        kind: track.kind,
+        participantId: track.participantId,
+        source: track.source,
+        segments: track.segments.length,
+        restarts: this.captures.get(track.producerId)?.restartCount ?? 0,
+      })),
+    };
+  }
+
+  /** pid of the ffmpeg capturing a producer now (tests kill it). */
+  ffmpegPidOf(producerId: string): number | null {
+    return this.captures.get(producerId)?.currentFfmpegPid() ?? null;
+  }
+}

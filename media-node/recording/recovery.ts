@@ -1,0 +1,82 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { finishRecording } from './finish.js';
+import { ManifestWriter, readManifest, type Manifest } from './manifest.js';
+import type { CompositeLayout, RecordingResult, RecordingStatusUpdate, Uploader } from './types.js';
+
+export interface RecoveryOptions {
+  dir: string;
+  uploader: Uploader;
+  log: Logger;
+  layout?: Partial<CompositeLayout>;
+  onStatus?: (update: RecordingStatusUpdate) => void;
+}
+
+const isUuid = (name: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(name);
+
+/** Stops an ffmpeg a killed node left behind (only if it is really our ffmpeg writing that file). */
+async function stopOrphan(pid: number | null, file: string, log: Logger): Promise<void> {
+  if (pid === null || pid <= 0) return;
+  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!cmdline.includes('ffmpeg') || !cmdline.includes(file)) return;
+  log.warn({ pid, file }, 'stopping an orphaned capture ffmpeg');
+  process.kill(pid, 'SIGINT');
+  for (let i = 0; i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (!(await fs.stat(`/proc/${pid}`).then(() => true, () => false))) return;
+  }
+  process.kill(pid, 'SIGKILL');
+}
+
+/** When the killed node stopped writing: the newest track file's mtime (or the manifest's). */
+async function lastWriteMs(recordingDir: string, manifest: Manifest): Promise<number> {
+  let last = 0;
+  for (const track of manifest.tracks) {
+    for (const segment of track.segments) {
+      const stat = await fs.stat(path.join(recordingDir, segment.file)).catch(() => null);
+      if (stat) last = Math.max(last, stat.mtimeMs);
+    }
+  }
+  if (last === 0) last = (await fs.stat(path.join(recordingDir, 'manifest.json'))).mtimeMs;
+  return Math.round(last);
+}
+
+/**
+ * At node start: every recording folder a previous process left unfinished is finished now
+ * (composite + upload of what was written) or reported failed with the reason — never dropped
+ * silently. Call it before taking new recordings; it runs the folders one after another.
+ */
+export async function recoverRecordings(options: RecoveryOptions): Promise<RecordingResult[]> {
+  const { dir, log } = options;
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  const results: RecordingResult[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory() || !isUuid(entry.name)) continue;
+    const recordingDir = path.join(dir, entry.name);
+    let manifest: Manifest;
+    try {
+      manifest = await readManifest(recordingDir);
+    } catch (error) {
+      log.error({ recordingId: entry.name, err: error instanceof Error ? error.message : String(error) }, 'recording folder without a readable manifest: left for an operator');
+      continue;
+    }
+    if (manifest.state === 'ready' || manifest.state === 'failed') continue;
+    const recLog = log.child({ recordingId: manifest.recordingId, meetingId: manifest.meetingId });
+    recLog.warn({ state: manifest.state }, 'recovering a recording interrupted by a node restart');
+    for (const track of manifest.tracks) {
+      for (const segment of track.segments) {
+        if (segment.endedAt === null) {
+          await stopOrphan(segment.pid, segment.file, recLog);
+          segment.endedAt = Date.now();
+          segment.endReason = 'nodeRestarted';
+        }
+      }
+    }
+    if (manifest.stoppedAt === null) manifest.stoppedAt = await lastWriteMs(recordingDir, manifest);
+    const writer = new ManifestWriter(recordingDir, manifest);
+    await writer.save();
+    results.push(await finishRecording({ recordingDir, writer, uploader: options.uploader, log: recLog, layout: options.layout, onStatus: options.onStatus }));
+  }
+  return results;
+}

@@ -1,0 +1,207 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Consumer, ConsumerTraceEventData, PlainTransport, Producer, Router, RtpCapabilities } from 'mediasoup/types';
+import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg.js';
+import type { Segment, TrackRecord } from './manifest.js';
+import { containerFor, mainCodec, sdpForConsumer } from './sdp.js';
+import { freeUdpPortPair, isUdpPortBound } from './udp-ports.js';
+
+export interface TrackCaptureOptions {
+  router: Router;
+  producer: Producer;
+  /** Manifest entry of this track; the capture appends and updates its segments in place. */
+  record: TrackRecord;
+  recordingDir: string;
+  /** What the recording consumers accept (the router's codecs without RTX). */
+  rtpCapabilities: RtpCapabilities;
+  log: Logger;
+  maxRestarts: number;
+  restartDelayMs: number;
+  /** Something in `record` changed: persist the manifest. */
+  onChange: () => void;
+  /** ffmpeg died: a gap starts now (toMs filled in when the next segment sees its first packet). */
+  onGap: (gap: { trackId: string; fromMs: number; toMs: number | null; reason: string }) => void;
+  /** The producer went away on its own (participant left, producer closed). */
+  onProducerGone: () => void;
+}
+
+interface LiveSegment {
+  record: Segment;
+  transport: PlainTransport;
+  consumer: Consumer;
+  ffmpeg: FfmpegProcess;
+}
+
+const FFMPEG_READY_TIMEOUT_MS = 5000;
+
+/**
+ * Captures one producer into files without transcoding: PlainTransport (rtcpMux off, connected to
+ * ffmpeg's ports) → paused consumer → ffmpeg `-c copy` into WebM/Matroska. The consumer is resumed
+ * only once ffmpeg holds its port, and a key frame is requested then, so the file starts with one.
+ * If ffmpeg dies, the capture opens a new segment (new transport, consumer, ffmpeg, file) and the
+ * gap is logged; files already written stay as they are.
+ */
+export class TrackCapture {
+  private live: LiveSegment | null = null;
+  private stopped = false;
+  private restarts = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  /** Gap opened by a dying ffmpeg; closed when the next segment forwards its first packet. */
+  private openGap: { trackId: string; fromMs: number; toMs: number | null; reason: string } | null = null;
+  private readonly log: Logger;
+
+  constructor(private readonly options: TrackCaptureOptions) {
+    this.log = options.log.child({ trackId: options.record.trackId, producerId: options.producer.id });
+  }
+
+  get trackId(): string {
+    return this.options.record.trackId;
+  }
+  get restartCount(): number {
+    return this.restarts;
+  }
+
+  async start(): Promise<void> {
+    await this.openSegment();
+  }
+
+  /** Ends the capture: stops forwarding, lets ffmpeg write its trailer, releases everything. */
+  async stop(reason: Segment['endReason'] = 'stopped'): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const live = this.live;
+    this.live = null;
+    if (!live) return;
+    live.consumer.close();
+    await live.ffmpeg.stop();
+    live.transport.close();
+    this.endSegment(live.record, reason);
+  }
+
+  private endSegment(segment: Segment, reason: Segment['endReason']): void {
+    if (segment.endedAt !== null) return;
+    segment.endedAt = Date.now();
+    segment.endReason = reason;
+    this.options.onChange();
+  }
+
+  private async openSegment(): Promise<void> {
+    const { router, producer, record, recordingDir } = this.options;
+    const { rtpPort, rtcpPort } = await freeUdpPortPair();
+    const transport = await router.createPlainTransport({
+      listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+      rtcpMux: false,
+      comedia: false,
+    });
+    let consumer: Consumer;
+    try {
+      consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: this.options.rtpCapabilities, paused: true });
+    } catch (error) {
+      transport.close();
+      throw error;
+    }
+    const codec = mainCodec(consumer.rtpParameters);
+    const container = containerFor(codec);
+    const index = record.segments.length;
+    const base = `${record.trackId}-${String(index).padStart(3, '0')}`;
+    const file = `${base}.${container.ext}`;
+    const sdpPath = path.join(recordingDir, `${base}.sdp`);
+    await fs.writeFile(sdpPath, sdpForConsumer(consumer.rtpParameters, rtpPort));
+
+    const segment: Segment = { file, firstRtpWallMs: null, firstRtpTimestamp: null, startedAt: Date.now(), pid: null, endedAt: null, endReason: null };
+    record.segments.push(segment);
+    record.mimeType = codec.mimeType;
+    record.contentType = container.contentType;
+    this.options.onChange();
+
+    const ffmpeg = spawnFfmpeg([
+      '-hide_banner', '-nostdin', '-loglevel', 'warning',
+      '-protocol_whitelist', 'file,udp,rtp',
+      '-reorder_queue_size', '64',
+      '-buffer_size', String(4 * 1024 * 1024),
+      '-f', 'sdp', '-i', sdpPath,
+      '-map', '0:0', '-c', 'copy',
+      // Short clusters, flushed as they are written: a killed ffmpeg loses at most ~1 s.
+      '-f', container.format, '-cluster_time_limit', '1000', '-cluster_size_limit', String(512 * 1024), '-flush_packets', '1',
+      '-y', path.join(recordingDir, file),
+    ]);
+    segment.pid = ffmpeg.pid;
+    this.options.onChange();
+    const live: LiveSegment = { record: segment, transport, consumer, ffmpeg };
+    this.live = live;
+    this.log.info({ file, pid: ffmpeg.pid, rtpPort, codec: codec.mimeType }, 'track segment started');
+
+    consumer.on('producerclose', () => {
+      this.log.info('producer closed: finishing track');
+      this.options.onProducerGone();
+    });
+    consumer.on('transportclose', () => {
+      if (!this.stopped) this.log.warn('transport closed under the recorder (router closed?)');
+    });
+    void ffmpeg.exited.then((exit) => this.onFfmpegExit(live, exit));
+
+    await transport.connect({ ip: '127.0.0.1', port: rtpPort, rtcpPort });
+    const ready = await this.waitUntilListening(ffmpeg, rtpPort);
+    if (!ready || this.live !== live || consumer.closed) return;
+
+    await consumer.enableTraceEvent(['rtp', 'keyframe']);
+    const onTrace = (trace: ConsumerTraceEventData) => {
+      if (trace.direction !== 'out' || segment.firstRtpWallMs !== null) return;
+      segment.firstRtpWallMs = Date.now();
+      const packet = (trace.info as { rtpPacket?: { timestamp?: number } } | undefined)?.rtpPacket;
+      segment.firstRtpTimestamp = typeof packet?.timestamp === 'number' ? packet.timestamp : null;
+      if (this.openGap) {
+        this.openGap.toMs = segment.firstRtpWallMs;
+        this.log.warn({ gapMs: this.openGap.toMs - this.openGap.fromMs }, 'track capture resumed after a gap');
+        this.openGap = null;
+      }
+      consumer.off('trace', onTrace);
+      void consumer.enableTraceEvent([]).catch(() => undefined);
+      this.options.onChange();
+    };
+    consumer.on('trace', onTrace);
+    await consumer.resume();
+    if (consumer.kind === 'video') await consumer.requestKeyFrame();
+  }
+
+  /** ffmpeg binds its RTP port after reading the SDP; only then may packets flow. */
+  private async waitUntilListening(ffmpeg: FfmpegProcess, port: number): Promise<boolean> {
+    const deadline = Date.now() + FFMPEG_READY_TIMEOUT_MS;
+    let exited = false;
+    void ffmpeg.exited.then(() => (exited = true));
+    while (Date.now() < deadline && !exited) {
+      if (await isUdpPortBound(port)) return true;
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    if (!exited) this.log.warn({ port }, 'ffmpeg did not open its port in time');
+    return false;
+  }
+
+  private onFfmpegExit(live: LiveSegment, exit: { code: number | null; signal: NodeJS.Signals | null }): void {
+    if (this.live !== live || this.stopped) return; // a stop we asked for
+    this.live = null;
+    live.consumer.close();
+    live.transport.close();
+    this.endSegment(live.record, 'ffmpegDied');
+    const reason = `ffmpeg exited (code ${exit.code}, signal ${exit.signal}): ${live.ffmpeg.stderrTail().trim().split('\n').slice(-2).join(' | ')}`.slice(0, 500);
+    this.openGap = { trackId: this.trackId, fromMs: Date.now(), toMs: null, reason };
+    this.options.onGap(this.openGap);
+    if (this.restarts >= this.options.maxRestarts) {
+      this.log.error({ reason }, 'ffmpeg keeps dying: giving up on this track');
+      return;
+    }
+    this.restarts++;
+    this.log.warn({ reason, restart: this.restarts }, 'ffmpeg died: restarting with a new segment');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.stopped || this.options.producer.closed) return;
+      this.openSegment().catch((error: unknown) => this.log.error({ err: error }, 'could not restart the track capture'));
+    }, this.options.restartDelayMs);
+  }
+
+  /** The ffmpeg of the current segment (tests kill it to prove restarts). */
+  currentFfmpegPid(): number | null {
+    return this.live?.ffmpeg.pid ?? null;
+  }
+}

@@ -1,0 +1,105 @@
+import type { Logger } from 'pino';
+import type { Producer, Router } from 'mediasoup/types';
+import type { MediaKind, MediaSource } from '../../schema/wire/common.js';
+import type { ErrorCode } from '../../schema/wire/errors.js';
+import type { RecordingFile, RecordingStatus } from '../../schema/wire/node-control.js';
+
+/** Who a captured producer belongs to; the recorder never looks inside the room for this. */
+export interface TrackOwner {
+  participantId: string;
+  source: MediaSource;
+}
+
+export interface RecorderOptions {
+  router: Router;
+  recordingId: string;
+  /** The meeting's link id (the node's room key). */
+  meetingId: string;
+  /** Parent folder; the recorder writes into `<dir>/<recordingId>/`. */
+  dir: string;
+  log: Logger;
+  uploader: Uploader;
+  /** Stop with DISK_FULL when free space falls below this many bytes (default 512 MiB). */
+  minFreeBytes?: number;
+  /** How often free space is re-checked while recording (default 5 s). */
+  diskCheckIntervalMs?: number;
+  /** Composite canvas (default 1280×720 at 25 fps). */
+  composite?: Partial<CompositeLayout>;
+  /** Told about every status change (recording → processing → uploading → ready | failed). */
+  onStatus?: (update: RecordingStatusUpdate) => void;
+  /** Restart policy for a dying ffmpeg (default 5 restarts per track, 500 ms apart). */
+  maxRestartsPerTrack?: number;
+  restartDelayMs?: number;
+  /** Test seam: how free space is measured (default fs.statfs on `dir`). */
+  freeBytes?: (dir: string) => Promise<number>;
+}
+
+export interface CompositeLayout {
+  width: number;
+  height: number;
+  fps: number;
+}
+
+export interface RecordingStatusUpdate {
+  recordingId: string;
+  meetingId: string;
+  status: RecordingStatus;
+  durationMs?: number;
+  files?: RecordingFile[];
+  error?: { code: ErrorCode; message: string };
+}
+
+export interface RecordingResult {
+  recordingId: string;
+  meetingId: string;
+  status: 'ready' | 'failed';
+  startedAt: number;
+  stoppedAt: number;
+  durationMs: number;
+  files: RecordingFile[];
+  error?: { code: ErrorCode; message: string };
+}
+
+export interface Recorder {
+  readonly recordingId: string;
+  readonly meetingId: string;
+  /** Start capturing a producer (call for every existing producer and every new one). */
+  addProducer(producer: Producer, owner: TrackOwner): Promise<void>;
+  /** The producer is gone (its owner left or closed it): finish its file. */
+  removeProducer(producerId: string): Promise<void>;
+  /** Stop capturing, build the composite, upload everything, delete local copies once confirmed. */
+  stop(reason?: string): Promise<RecordingResult>;
+  /** Resolves with the outcome whenever the recording ends (also when it stops itself: DISK_FULL). */
+  readonly done: Promise<RecordingResult>;
+  /** Capture-side facts for tests and metrics. */
+  describe(): RecorderSnapshot;
+  /** pid of the ffmpeg capturing a producer right now (fault tests kill it). */
+  ffmpegPidOf(producerId: string): number | null;
+}
+
+export interface RecorderSnapshot {
+  state: 'recording' | 'stopping' | 'done';
+  tracks: Array<{ trackId: string; kind: MediaKind; participantId: string; source: MediaSource; segments: number; restarts: number }>;
+}
+
+/** Where finished files go. Implementations must confirm what they stored. */
+export interface Uploader {
+  readonly name: string;
+  /** Upload one local file as `<recordingId>/<name>` and return what the store confirms it holds. */
+  upload(input: UploadInput): Promise<UploadReceipt>;
+}
+
+export interface UploadInput {
+  recordingId: string;
+  name: string;
+  path: string;
+  contentType: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface UploadReceipt {
+  key: string;
+  bytes: number;
+  sha256: string;
+}
