@@ -1,0 +1,155 @@
+import { nodeIdentitySchema, nodeLoadSchema, type NodeIdentity, type NodeLoad, type NodeState } from '../../schema/wire/node-control.js';
+import type { NodeCandidate } from './placement.js';
+
+export type EffectiveNodeState = NodeState | 'down';
+
+export interface StoredNode extends NodeCandidate {
+  identity: NodeIdentity;
+  drainDeadline: number | null;
+}
+
+type NodeRow = {
+  node_id: string;
+  identity: string;
+  reported_state: string;
+  admin_draining: number;
+  down: number;
+  load: string;
+  last_heartbeat_at: number;
+  drain_deadline: number | null;
+  assigned_rooms: number;
+};
+
+/**
+ * The RegionDO's registry in its SQLite storage: media nodes (identity, last load, liveness) and
+ * which node serves which meeting (the per-node room counts placement reads).
+ */
+export class NodeStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS nodes (
+      node_id TEXT PRIMARY KEY,
+      identity TEXT NOT NULL,
+      reported_state TEXT NOT NULL,
+      admin_draining INTEGER NOT NULL DEFAULT 0,
+      drain_deadline INTEGER,
+      down INTEGER NOT NULL DEFAULT 0,
+      load TEXT NOT NULL,
+      last_heartbeat_at INTEGER NOT NULL
+    )`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS node_rooms (
+      meeting_link_id TEXT PRIMARY KEY,
+      node_id TEXT NOT NULL,
+      assigned_at INTEGER NOT NULL
+    )`);
+    sql.exec('CREATE INDEX IF NOT EXISTS node_rooms_by_node ON node_rooms (node_id)');
+  }
+
+  /** A node said hello: (re)register it as live with its own state and load. */
+  upsertHello(identity: NodeIdentity, state: NodeState, load: NodeLoad, now: number): void {
+    this.sql.exec(
+      `INSERT INTO nodes (node_id, identity, reported_state, load, last_heartbeat_at, down)
+       VALUES (?, ?, ?, ?, ?, 0)
+       ON CONFLICT (node_id) DO UPDATE SET identity = excluded.identity, reported_state = excluded.reported_state,
+         load = excluded.load, last_heartbeat_at = excluded.last_heartbeat_at, down = 0`,
+      identity.nodeId,
+      JSON.stringify(identity),
+      state,
+      JSON.stringify(load),
+      now,
+    );
+  }
+
+  /** Records a heartbeat; answers false for a node that never said hello. */
+  recordHeartbeat(nodeId: string, state: NodeState, load: NodeLoad, now: number): boolean {
+    const cursor = this.sql.exec(
+      'UPDATE nodes SET reported_state = ?, load = ?, last_heartbeat_at = ?, down = 0 WHERE node_id = ?',
+      state,
+      JSON.stringify(load),
+      now,
+      nodeId,
+    );
+    return cursor.rowsWritten > 0;
+  }
+
+  list(): StoredNode[] {
+    const rows = this.sql
+      .exec<NodeRow>(
+        `SELECT n.*, (SELECT count(*) FROM node_rooms r WHERE r.node_id = n.node_id) AS assigned_rooms
+         FROM nodes n ORDER BY n.node_id`,
+      )
+      .toArray();
+    return rows.map(toStoredNode);
+  }
+
+  get(nodeId: string): StoredNode | null {
+    return this.list().find((node) => node.nodeId === nodeId) ?? null;
+  }
+
+  /** Live nodes whose last heartbeat is older than the cutoff. */
+  staleNodeIds(cutoff: number): string[] {
+    return this.sql
+      .exec<{ node_id: string }>('SELECT node_id FROM nodes WHERE down = 0 AND last_heartbeat_at < ?', cutoff)
+      .toArray()
+      .map((row) => row.node_id);
+  }
+
+  /** Oldest heartbeat among live nodes (when the next staleness check is due), or null. */
+  oldestLiveHeartbeat(): number | null {
+    const row = this.sql.exec<{ oldest: number | null }>('SELECT min(last_heartbeat_at) AS oldest FROM nodes WHERE down = 0').one();
+    return row.oldest;
+  }
+
+  /** Marks a node down and forgets its rooms; answers the meetings that must move. */
+  markDown(nodeId: string): string[] {
+    const meetings = this.roomsOf(nodeId);
+    this.sql.exec('UPDATE nodes SET down = 1 WHERE node_id = ?', nodeId);
+    this.sql.exec('DELETE FROM node_rooms WHERE node_id = ?', nodeId);
+    return meetings;
+  }
+
+  markDraining(nodeId: string, deadline: number | null): boolean {
+    return this.sql.exec('UPDATE nodes SET admin_draining = 1, drain_deadline = ? WHERE node_id = ?', deadline, nodeId).rowsWritten > 0;
+  }
+
+  roomsOf(nodeId: string): string[] {
+    return this.sql
+      .exec<{ meeting_link_id: string }>('SELECT meeting_link_id FROM node_rooms WHERE node_id = ?', nodeId)
+      .toArray()
+      .map((row) => row.meeting_link_id);
+  }
+
+  assignmentOf(meetingLinkId: string): string | null {
+    const rows = this.sql.exec<{ node_id: string }>('SELECT node_id FROM node_rooms WHERE meeting_link_id = ?', meetingLinkId).toArray();
+    return rows[0]?.node_id ?? null;
+  }
+
+  assign(meetingLinkId: string, nodeId: string, now: number): void {
+    this.sql.exec(
+      `INSERT INTO node_rooms (meeting_link_id, node_id, assigned_at) VALUES (?, ?, ?)
+       ON CONFLICT (meeting_link_id) DO UPDATE SET node_id = excluded.node_id, assigned_at = excluded.assigned_at`,
+      meetingLinkId,
+      nodeId,
+      now,
+    );
+  }
+
+  release(meetingLinkId: string, nodeId: string): void {
+    this.sql.exec('DELETE FROM node_rooms WHERE meeting_link_id = ? AND node_id = ?', meetingLinkId, nodeId);
+  }
+}
+
+function toStoredNode(row: NodeRow): StoredNode {
+  // Rows were validated on the way in; parse again so a schema change cannot smuggle in bad data.
+  const identity = nodeIdentitySchema.parse(JSON.parse(row.identity));
+  const load = nodeLoadSchema.parse(JSON.parse(row.load));
+  const state: EffectiveNodeState = row.down ? 'down' : row.admin_draining || row.reported_state === 'draining' ? 'draining' : 'serving';
+  return {
+    nodeId: row.node_id,
+    identity,
+    state,
+    load,
+    lastHeartbeatAt: row.last_heartbeat_at,
+    assignedRooms: row.assigned_rooms,
+    drainDeadline: row.drain_deadline,
+  };
+}

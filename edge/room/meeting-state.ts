@@ -1,0 +1,106 @@
+import { meetingSettingsSchema, type MeetingSettings } from '../../schema/wire/http.js';
+import { recordingStateSchema, type RecordingState } from '../../schema/wire/room.js';
+import { regionIdSchema, type RegionId } from '../../schema/regions.js';
+import type { PlacedNode } from '../registry/region-do.js';
+
+const IDLE_RECORDING: RecordingState = { active: false, recordingId: null, startedAt: null, status: null };
+
+type MeetingRow = {
+  settings: string;
+  locked: number;
+  ended: number;
+  live: number;
+  recording: string;
+  node_id: string | null;
+  node_region: string | null;
+  signaling_url: string | null;
+  regions: string;
+};
+
+/**
+ * The meeting's own row in the RoomDO: settings from Postgres (via configure), the live flags
+ * (locked, ended, recording) and the media node this meeting is kept on.
+ */
+export class MeetingState {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS meeting (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      settings TEXT NOT NULL,
+      locked INTEGER NOT NULL DEFAULT 0,
+      ended INTEGER NOT NULL DEFAULT 0,
+      live INTEGER NOT NULL DEFAULT 0,
+      recording TEXT NOT NULL,
+      node_id TEXT,
+      node_region TEXT,
+      signaling_url TEXT,
+      regions TEXT NOT NULL DEFAULT '[]'
+    )`);
+  }
+
+  private row(): MeetingRow | null {
+    return this.sql.exec<MeetingRow>('SELECT * FROM meeting WHERE id = 1').toArray()[0] ?? null;
+  }
+
+  settings(): MeetingSettings | null {
+    const row = this.row();
+    return row ? meetingSettingsSchema.parse(JSON.parse(row.settings)) : null;
+  }
+
+  /** Stores settings unless newer ones are already here (configure calls may cross). */
+  configure(settings: MeetingSettings): boolean {
+    const current = this.settings();
+    if (current && current.version > settings.version) return false;
+    this.sql.exec(
+      `INSERT INTO meeting (id, settings, recording) VALUES (1, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET settings = excluded.settings`,
+      JSON.stringify(settings),
+      JSON.stringify(IDLE_RECORDING),
+    );
+    return true;
+  }
+
+  locked(): boolean {
+    return this.row()?.locked === 1;
+  }
+  setLocked(locked: boolean): void {
+    this.sql.exec('UPDATE meeting SET locked = ? WHERE id = 1', locked ? 1 : 0);
+  }
+
+  ended(): boolean {
+    return this.row()?.ended === 1;
+  }
+  markEnded(): void {
+    this.sql.exec('UPDATE meeting SET ended = 1 WHERE id = 1');
+  }
+
+  /** True the first time only: the meeting went live with its first participant. */
+  markLive(): boolean {
+    return this.sql.exec('UPDATE meeting SET live = 1 WHERE id = 1 AND live = 0').rowsWritten > 0;
+  }
+
+  recording(): RecordingState {
+    const row = this.row();
+    return row ? recordingStateSchema.parse(JSON.parse(row.recording)) : IDLE_RECORDING;
+  }
+  setRecording(recording: RecordingState): void {
+    this.sql.exec('UPDATE meeting SET recording = ? WHERE id = 1', JSON.stringify(recording));
+  }
+
+  assignment(): PlacedNode | null {
+    const row = this.row();
+    if (!row?.node_id || !row.node_region || !row.signaling_url) return null;
+    return { nodeId: row.node_id, region: regionIdSchema.parse(row.node_region), signalingUrl: row.signaling_url };
+  }
+  setAssignment(node: PlacedNode | null): void {
+    this.sql.exec('UPDATE meeting SET node_id = ?, node_region = ?, signaling_url = ? WHERE id = 1', node?.nodeId ?? null, node?.region ?? null, node?.signalingUrl ?? null);
+  }
+
+  /** Region preference of the latest joiner: where the room re-places itself if its node dies. */
+  regions(): RegionId[] {
+    const row = this.row();
+    return row ? regionIdSchema.array().parse(JSON.parse(row.regions)) : [];
+  }
+  setRegions(regions: readonly RegionId[]): void {
+    this.sql.exec('UPDATE meeting SET regions = ? WHERE id = 1', JSON.stringify(regions));
+  }
+}

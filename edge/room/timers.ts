@@ -1,0 +1,42 @@
+/** The deadlines a room keeps; one storage alarm serves them all. */
+export type TimerName = 'outbox' | 'release' | 'presence';
+
+/**
+ * Several deadlines on one Durable Object alarm: each named deadline is a row; the alarm is set to
+ * the earliest, and the alarm handler asks which ones are due.
+ */
+export class Timers {
+  constructor(private readonly storage: DurableObjectStorage) {
+    storage.sql.exec('CREATE TABLE IF NOT EXISTS timers (name TEXT PRIMARY KEY, at INTEGER NOT NULL)');
+  }
+
+  /** Sets a deadline; with `keepEarlier`, an existing earlier one stays. */
+  async set(name: TimerName, at: number, keepEarlier = false): Promise<void> {
+    const update = keepEarlier ? 'min(at, excluded.at)' : 'excluded.at';
+    this.storage.sql.exec(`INSERT INTO timers (name, at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET at = ${update}`, name, at);
+    await this.arm();
+  }
+
+  async clear(name: TimerName): Promise<void> {
+    this.storage.sql.exec('DELETE FROM timers WHERE name = ?', name);
+    await this.arm();
+  }
+
+  has(name: TimerName): boolean {
+    return this.storage.sql.exec('SELECT 1 FROM timers WHERE name = ?', name).toArray().length > 0;
+  }
+
+  /** Removes and answers the deadlines that are due. */
+  takeDue(now: number): TimerName[] {
+    return this.storage.sql
+      .exec<{ name: TimerName }>('DELETE FROM timers WHERE at <= ? RETURNING name', now)
+      .toArray()
+      .map((row) => row.name);
+  }
+
+  async arm(): Promise<void> {
+    const next = this.storage.sql.exec<{ at: number | null }>('SELECT min(at) AS at FROM timers').one().at;
+    if (next === null) await this.storage.deleteAlarm();
+    else if ((await this.storage.getAlarm()) !== next) await this.storage.setAlarm(next);
+  }
+}
