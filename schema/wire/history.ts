@@ -64,3 +64,12 @@ export const historyRecordSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 export type HistoryRecord = z.infer<typeof historyRecordSchema>;
+
+/**
+ * One queue message: a single record, or several packed together. Cloudflare delivers at most 100
+ * messages per batch, so an outbox that packs records (up to HISTORY_RECORDS_PER_MESSAGE, well
+ * under the 128 KB message limit) lets the consumer write thousands of rows per batch.
+ */
+export const HISTORY_RECORDS_PER_MESSAGE = 50;
+export const historyMessageSchema = z.union([historyRecordSchema, z.array(z.unknown()).min(1).max(HISTORY_RECORDS_PER_MESSAGE)]);
+export type HistoryMessage = HistoryRecord | HistoryRecord[];
