@@ -1,4 +1,4 @@
-import type { HistoryRecord } from '../schema/wire/history.js';
+import type { HistoryMessage } from '../schema/wire/history.js';
 import type { RoomDO } from './room/room-do.js';
 import type { RegionDO } from './registry/region-do.js';
 import type { AccountDO } from './auth/account-do.js';
@@ -11,7 +11,8 @@ export interface Env {
   ACCOUNT: DurableObjectNamespace<AccountDO>;
   /** Failure windows for keys that are not accounts (login attempts per client IP). */
   LIMITER: DurableObjectNamespace<RateLimiterDO>;
-  HISTORY: Queue<HistoryRecord>;
+  /** History records (one per message, or packed in arrays) for the Postgres consumer. */
+  HISTORY: Queue<HistoryMessage>;
   /** Dead letters of HISTORY: records the consumer cannot parse are forwarded here. */
   HISTORY_DLQ: Queue<unknown>;
   FILES: R2Bucket;

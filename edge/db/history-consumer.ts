@@ -1,5 +1,5 @@
 import { historyDeadLetters } from '../../schema/db/index.js';
-import { historyRecordSchema, type HistoryRecord } from '../../schema/wire/history.js';
+import { HISTORY_RECORDS_PER_MESSAGE, historyRecordSchema, type HistoryRecord } from '../../schema/wire/history.js';
 import type { Env } from '../env.js';
 import { describeError, log } from '../http/log.js';
 import { withDb } from './client.js';
@@ -29,39 +29,66 @@ export interface DeadLetter {
  * retry (or a duplicate delivery) never doubles a row.
  */
 export async function consumeHistory(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const parsed: { message: Message<unknown>; record: HistoryRecord }[] = [];
-  const bad: { message: Message<unknown>; reason: string }[] = [];
+  const records: HistoryRecord[] = [];
+  const writing = new Set<Message<unknown>>();
+  const bad: BadRecord[] = [];
   for (const message of batch.messages) {
-    const result = historyRecordSchema.safeParse(message.body);
-    if (result.success) parsed.push({ message, record: result.data });
-    else bad.push({ message, reason: result.error.issues[0]?.message ?? 'invalid record' });
+    // A message holds one record or an array of them (schema/wire/history.ts historyMessageSchema).
+    const items = Array.isArray(message.body) && message.body.length <= HISTORY_RECORDS_PER_MESSAGE ? message.body : [message.body];
+    items.forEach((item, index) => {
+      const result = historyRecordSchema.safeParse(item);
+      if (result.success) {
+        records.push(result.data);
+        writing.add(message);
+      } else {
+        bad.push({ message, index, body: item, reason: result.error.issues[0]?.message ?? 'invalid record' });
+      }
+    });
   }
 
-  if (bad.length) await deadLetter(env, batch.queue, bad);
-  if (!parsed.length) return;
+  const deadLettered = bad.length ? await deadLetter(env, batch.queue, bad) : true;
+  for (const { message } of bad) {
+    if (!deadLettered) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    else if (!writing.has(message)) message.ack();
+  }
+  if (!records.length) return;
 
   try {
-    await withDb(env, (db) => writeHistory(db, parsed.map((entry) => entry.record)));
-    for (const { message } of parsed) message.ack();
-    log('info', 'history.written', { queue: batch.queue, records: parsed.length });
+    await withDb(env, (db) => writeHistory(db, records));
+    for (const message of writing) if (deadLettered || !bad.some((entry) => entry.message === message)) message.ack();
+    log('info', 'history.written', { queue: batch.queue, messages: writing.size, records: records.length });
   } catch (error) {
-    const attempts = Math.max(...parsed.map((entry) => entry.message.attempts));
-    for (const { message } of parsed) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-    log('warn', 'history.retry', { queue: batch.queue, records: parsed.length, attempts, error: describeError(error) });
+    for (const message of writing) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    log('warn', 'history.retry', {
+      queue: batch.queue,
+      records: records.length,
+      attempts: Math.max(...[...writing].map((message) => message.attempts)),
+      error: describeError(error),
+    });
   }
 }
 
-async function deadLetter(env: Env, queue: string, bad: { message: Message<unknown>; reason: string }[]): Promise<void> {
+interface BadRecord {
+  message: Message<unknown>;
+  index: number;
+  body: unknown;
+  reason: string;
+}
+
+/** Sends unparseable records to the DLQ; false if that failed (they are then retried, and the
+ * queue dead-letters them itself after max_retries). */
+async function deadLetter(env: Env, queue: string, bad: BadRecord[]): Promise<boolean> {
   try {
     await env.HISTORY_DLQ.sendBatch(
-      bad.map(({ message, reason }) => ({ body: { sourceQueue: queue, messageId: message.id, reason, body: message.body } satisfies DeadLetter })),
+      bad.map(({ message, index, body, reason }) => ({
+        body: { sourceQueue: queue, messageId: `${message.id}#${index}`, reason, body } satisfies DeadLetter,
+      })),
     );
-    for (const { message } of bad) message.ack();
     log('warn', 'history.dead_lettered', { queue, records: bad.length });
+    return true;
   } catch (error) {
-    // Not acked: the queue retries them and, after max_retries, dead-letters them itself.
-    for (const { message } of bad) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     log('error', 'history.dead_letter_failed', { queue, records: bad.length, error: describeError(error) });
+    return false;
   }
 }
 
@@ -70,7 +97,7 @@ async function deadLetter(env: Env, queue: string, bad: { message: Message<unkno
  * replay. Both our explicit dead letters and records that exhausted their retries arrive here.
  */
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const rows = batch.messages.map((message) => ({ messageId: message.id, queue: batch.queue, body: safeStringify(message.body) }));
+  const rows = batch.messages.map((message) => ({ messageId: deadLetterId(message), queue: batch.queue, body: safeStringify(message.body) }));
   try {
     await withDb(env, (db) => db.insert(historyDeadLetters).values(rows).onConflictDoNothing());
     batch.ackAll();
@@ -78,6 +105,12 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
     batch.retryAll({ delaySeconds: retryDelaySeconds(Math.max(...batch.messages.map((message) => message.attempts))) });
     log('warn', 'history.dlq_retry', { records: rows.length, error: describeError(error) });
   }
+}
+
+/** Our explicit dead letters carry the source message id (stable across redelivery). */
+function deadLetterId(message: Message<unknown>): string {
+  const body = message.body as Partial<DeadLetter> | null;
+  return typeof body === 'object' && body && typeof body.messageId === 'string' ? body.messageId.slice(0, 128) : message.id;
 }
 
 function safeStringify(value: unknown): string {

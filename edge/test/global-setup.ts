@@ -1,0 +1,101 @@
+/**
+ * Global setup of the edge tests (runs in Node, once per `vitest run`):
+ * - Postgres: DATABASE_URL if set, else `scripts/postgres.sh start` (the dev cluster); migrations applied.
+ * - The WebSocket↔TCP relay the Neon driver in workerd tunnels through.
+ * - A loopback test-control server, so tests inside workerd (which cannot spawn processes) can
+ *   start/stop a separate "outage" Postgres cluster without disturbing other test files.
+ * - A fresh ES256 key pair for media tokens.
+ */
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { generateKeyPairSync } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { TestProject } from 'vitest/node';
+import { describeMigrationError, runMigrations } from '../../scripts/db-migrate.js';
+import { startPgRelay, type PgRelay } from '../../scripts/pg-relay.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const OUTAGE_PG_DIR = path.join(root, '.data/postgres-edge-outage-test');
+
+async function postgres(command: 'start' | 'stop', dataDir?: string): Promise<string> {
+  const env = dataDir ? { ...process.env, EDGEMEET_PG_DIR: dataDir } : process.env;
+  const { stdout } = await run('bash', [path.join(root, 'scripts/postgres.sh'), command], { env, cwd: root, timeout: 180_000 });
+  if (command === 'stop') return '';
+  const match = /DATABASE_URL=(\S+)/.exec(stdout);
+  if (!match) throw new Error(`postgres.sh start printed no DATABASE_URL: ${stdout}`);
+  return match[1]!;
+}
+
+function targetOf(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  return `${url.hostname}:${url.port || 5432}`;
+}
+
+async function migrate(databaseUrl: string): Promise<void> {
+  try {
+    await runMigrations(databaseUrl);
+  } catch (error) {
+    throw new Error(`migrations failed on ${databaseUrl}\n${describeMigrationError(error)}`);
+  }
+}
+
+/** POST /outage-cluster/start → { databaseUrl }; POST /outage-cluster/stop → {}. */
+function startControlServer(relay: PgRelay): Promise<{ server: Server; url: string; outageStarted: () => boolean }> {
+  let started = false;
+  let migrated = false;
+  const server = createServer((request, response) => {
+    const reply = (status: number, body: unknown) => {
+      response.writeHead(status, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify(body));
+    };
+    void (async () => {
+      try {
+        if (request.method === 'POST' && request.url === '/outage-cluster/start') {
+          const databaseUrl = await postgres('start', OUTAGE_PG_DIR);
+          started = true;
+          relay.allow(targetOf(databaseUrl));
+          if (!migrated) await migrate(databaseUrl);
+          migrated = true;
+          return reply(200, { databaseUrl });
+        }
+        if (request.method === 'POST' && request.url === '/outage-cluster/stop') {
+          await postgres('stop', OUTAGE_PG_DIR);
+          return reply(200, {});
+        }
+        reply(404, { error: 'unknown control route' });
+      } catch (error) {
+        reply(500, { error: String(error) });
+      }
+    })();
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      resolve({ server, url: `http://127.0.0.1:${port}`, outageStarted: () => started });
+    });
+  });
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const databaseUrl = process.env.DATABASE_URL || (await postgres('start'));
+  await migrate(databaseUrl);
+  const relay = await startPgRelay({ port: 0, allowedTargets: [targetOf(databaseUrl)] });
+  const control = await startControlServer(relay);
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+
+  project.provide('databaseUrl', databaseUrl);
+  project.provide('dbWsProxy', `127.0.0.1:${relay.port}/v1`);
+  project.provide('testControlUrl', control.url);
+  project.provide('mediaTokenPrivateJwk', JSON.stringify({ ...privateKey.export({ format: 'jwk' }), alg: 'ES256' }));
+  project.provide('mediaTokenPublicJwk', JSON.stringify({ ...publicKey.export({ format: 'jwk' }), alg: 'ES256' }));
+
+  return async () => {
+    await new Promise<void>((resolve) => control.server.close(() => resolve()));
+    if (control.outageStarted()) await postgres('stop', OUTAGE_PG_DIR).catch(() => {});
+    await relay.close();
+  };
+}
