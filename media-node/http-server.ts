@@ -4,6 +4,8 @@ import type { SignalingServer } from './signaling/server.js';
 
 export interface HttpDeps {
   metrics: Metrics;
+  /** Brings gauges up to date before a scrape. */
+  refreshMetrics: () => void;
   signaling: SignalingServer;
   /** true → 200 (serving, all workers alive); false → 503. */
   healthy: () => { ok: boolean; state: string; workersAlive: number };
@@ -20,6 +22,7 @@ export function createHttpServer(deps: HttpDeps): Server {
       return;
     }
     if (request.method === 'GET' && path === '/metrics') {
+      deps.refreshMetrics();
       deps.metrics.registry.metrics().then(
         (text) => {
           response.writeHead(200, { 'content-type': deps.metrics.registry.contentType });

@@ -78,6 +78,7 @@ export class MediaNode {
     let node: MediaNode | undefined;
     const server = createHttpServer({
       metrics,
+      refreshMetrics: () => sampler.updateMetrics(),
       signaling,
       healthy: () => {
         const alive = pool.aliveCount;

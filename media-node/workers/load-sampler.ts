@@ -67,7 +67,8 @@ export class LoadSampler {
     }
   }
 
-  private updateMetrics(): void {
+  /** Refreshes the count gauges (called on every scrape as well as every sample). */
+  updateMetrics(): void {
     const totals = this.rooms.totals();
     this.metrics.rooms.set(totals.rooms);
     this.metrics.participants.set(totals.participants);

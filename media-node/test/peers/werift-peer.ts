@@ -1,0 +1,240 @@
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RtpHeader,
+  RtpPacket,
+  useNACK,
+  useOPUS,
+  usePLI,
+  useTransportWideCC,
+  useTWCC,
+  useVP8,
+  type RTCPeerConnectionConfig,
+  type RTCRtpTransceiver,
+} from 'werift';
+import type { ConsumerInfo, Permission, TransportInfo } from '../../../schema/wire/index.js';
+import { SignalingClient } from './signaling-client.js';
+import { cnameOf, fingerprintOf, mediaSections, midOf, payloadTypeOf, recvOffer, sendAnswer, setupOf, type SendSection } from './sdp.js';
+
+/**
+ * ICE on loopback only: werift would otherwise ask a public STUN server (an empty iceServers list
+ * does not stop it), so give it a loopback STUN URL, gather on 127.0.0.1 and keep only pairs to
+ * 127.0.0.1.
+ */
+export const LOOPBACK_PEER_CONFIG: RTCPeerConnectionConfig = {
+  iceServers: [{ urls: 'stun:127.0.0.1:3478' }],
+  iceInterfaceAddresses: { udp4: '127.0.0.1' },
+  iceAdditionalHostAddresses: ['127.0.0.1'],
+  iceUseIpv6: false,
+  iceFilterCandidatePair: (pair) => pair.remoteCandidate.host === '127.0.0.1',
+};
+
+/** What the peer tells the node it can receive: Opus and VP8 (with transport-cc for BWE). */
+export const PEER_RTP_CAPABILITIES = {
+  codecs: [
+    { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 100, parameters: {}, rtcpFeedback: [] },
+    {
+      kind: 'video',
+      mimeType: 'video/VP8',
+      clockRate: 90000,
+      preferredPayloadType: 101,
+      parameters: {},
+      rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'transport-cc' }],
+    },
+  ],
+  headerExtensions: [
+    {
+      kind: 'video',
+      uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+      preferredId: 5,
+      preferredEncrypt: false,
+      direction: 'sendrecv',
+    },
+  ],
+};
+
+/** A VP8 payload that mediasoup reads as the start of a key frame (so consumers start at once). */
+function vp8KeyFramePayload(size: number): Buffer {
+  const payload = Buffer.alloc(size, 0x55);
+  // Payload descriptor: S=1, PID=0. Then the VP8 header: P=0 (key frame), show_frame, start code, 640x480.
+  Buffer.from([0x10, 0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01]).copy(payload);
+  return payload;
+}
+
+export interface ReceivedTrack {
+  consumer: ConsumerInfo;
+  packets: number;
+}
+
+export interface WeriftPeerOptions {
+  /** Base signaling URL (ws://host:port) — the token is appended. */
+  url: string;
+  token: string;
+}
+
+/**
+ * A real WebRTC participant in Node (werift): joins a media node over its signaling WebSocket,
+ * publishes synthetic Opus + VP8 RTP over ICE/DTLS/SRTP, and receives and counts every consumer's
+ * RTP. Reusable by any test that needs real peers (recording tests too).
+ */
+export class WeriftPeer {
+  readonly received = new Map<string, ReceivedTrack>();
+  readonly producerIds: { audio?: string; video?: string } = {};
+  private sendPc: RTCPeerConnection | undefined;
+  private recvPc: RTCPeerConnection | undefined;
+  private recvTransport: TransportInfo | undefined;
+  private recvConnected = false;
+  private readonly consumersInOrder: ConsumerInfo[] = [];
+  private negotiation: Promise<void> = Promise.resolve();
+  private mediaTimers: NodeJS.Timeout[] = [];
+  readonly sentPackets = { audio: 0, video: 0 };
+
+  private constructor(readonly signaling: SignalingClient) {}
+
+  /** Connects and joins: router capabilities, receive transport (when allowed), join. */
+  static async join(options: WeriftPeerOptions & { receive?: boolean }): Promise<WeriftPeer> {
+    const signaling = await SignalingClient.connect(`${options.url}/ws?token=${encodeURIComponent(options.token)}`);
+    const peer = new WeriftPeer(signaling);
+    signaling.socket.on('message', () => peer.onNotifications());
+    await signaling.request('getRouterRtpCapabilities', {});
+    if (options.receive !== false) peer.recvTransport = await signaling.request('createTransport', { direction: 'recv' });
+    await signaling.request('join', { rtpCapabilities: PEER_RTP_CAPABILITIES });
+    return peer;
+  }
+
+  private handledNotifications = 0;
+  private onNotifications(): void {
+    const all = this.signaling.notifications;
+    for (; this.handledNotifications < all.length; this.handledNotifications++) {
+      const message = all[this.handledNotifications];
+      if (message?.notification === 'newConsumer') this.addConsumer(message.data);
+    }
+  }
+
+  private addConsumer(consumer: ConsumerInfo): void {
+    this.consumersInOrder.push(consumer);
+    this.received.set(consumer.consumerId, { consumer, packets: 0 });
+    this.negotiation = this.negotiation
+      .then(() => this.negotiateRecv())
+      .then(() => this.signaling.request('resumeConsumer', { consumerId: consumer.consumerId }))
+      .then(() => undefined)
+      .catch(() => undefined);
+  }
+
+  private async negotiateRecv(): Promise<void> {
+    const transport = this.recvTransport;
+    if (!transport) return;
+    if (!this.recvPc) {
+      const audio = this.consumersInOrder.find((c) => c.kind === 'audio')?.rtpParameters.codecs[0]?.payloadType ?? 100;
+      const video = this.consumersInOrder.find((c) => c.kind === 'video')?.rtpParameters.codecs[0]?.payloadType ?? 101;
+      this.recvPc = new RTCPeerConnection({
+        ...LOOPBACK_PEER_CONFIG,
+        codecs: {
+          audio: [useOPUS({ payloadType: audio })],
+          video: [useVP8({ payloadType: video, rtcpFeedback: [useNACK(), usePLI(), useTWCC()] })],
+        },
+        headerExtensions: { audio: [], video: [useTransportWideCC()] },
+      });
+      this.recvPc.ontrack = ({ track, transceiver }) => this.countTrack(track, transceiver);
+    }
+    const pc = this.recvPc;
+    await pc.setRemoteDescription({ type: 'offer', sdp: recvOffer(transport, this.consumersInOrder) });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    if (!this.recvConnected) {
+      this.recvConnected = true;
+      const role = setupOf(answer.sdp ?? '') === 'passive' ? 'server' : 'client';
+      await this.signaling.request('connectTransport', {
+        transportId: transport.id,
+        dtlsParameters: { role, fingerprints: [fingerprintOf(pc.localDescription?.sdp ?? answer.sdp ?? '')] },
+      });
+    }
+  }
+
+  private countTrack(track: MediaStreamTrack, transceiver: RTCRtpTransceiver): void {
+    const consumer = this.consumersInOrder.find((c) => c.rtpParameters.mid === transceiver.mid);
+    if (!consumer) return;
+    track.onReceiveRtp.subscribe(() => {
+      const entry = this.received.get(consumer.consumerId);
+      if (entry) entry.packets++;
+    });
+  }
+
+  /** Publishes mic (Opus) and/or camera (VP8) and starts sending synthetic RTP. */
+  async publish(kinds: { audio?: boolean; video?: boolean } = { audio: true, video: true }): Promise<void> {
+    const transport = await this.signaling.request('createTransport', { direction: 'send' });
+    const pc = new RTCPeerConnection({
+      ...LOOPBACK_PEER_CONFIG,
+      codecs: { audio: [useOPUS()], video: [useVP8({ rtcpFeedback: [useNACK(), usePLI()] })] },
+      headerExtensions: { audio: [], video: [] },
+    });
+    this.sendPc = pc;
+    const wanted = (['audio', 'video'] as const).filter((kind) => kinds[kind] !== false);
+    const transceivers = wanted.map((kind) => ({ kind, transceiver: pc.addTransceiver(new MediaStreamTrack({ kind }), { direction: 'sendonly' }) }));
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const localSdp = pc.localDescription?.sdp ?? offer.sdp ?? '';
+    const sections = mediaSections(localSdp);
+    const sendSections: SendSection[] = transceivers.map(({ kind }, index) => {
+      const section = sections[index];
+      if (!section) throw new Error('missing m-section');
+      return { kind, mid: midOf(section), payloadType: payloadTypeOf(section, kind === 'audio' ? 'opus' : 'VP8') };
+    });
+    await this.signaling.request('connectTransport', { transportId: transport.id, dtlsParameters: { role: 'client', fingerprints: [fingerprintOf(localSdp)] } });
+    await pc.setRemoteDescription({ type: 'answer', sdp: sendAnswer(transport, sendSections) });
+    const cname = cnameOf(localSdp);
+    for (const [index, { kind, transceiver }] of transceivers.entries()) {
+      const section = sendSections[index];
+      if (!section) continue;
+      const codec =
+        kind === 'audio'
+          ? { mimeType: 'audio/opus', payloadType: section.payloadType, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1 }, rtcpFeedback: [] }
+          : { mimeType: 'video/VP8', payloadType: section.payloadType, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] };
+      const { producerId } = await this.signaling.request('produce', {
+        transportId: transport.id,
+        kind,
+        source: kind === 'audio' ? 'mic' : 'camera',
+        rtpParameters: { mid: section.mid, codecs: [codec], headerExtensions: [], encodings: [{ ssrc: transceiver.sender.ssrc }], rtcp: { cname, reducedSize: true } },
+      });
+      this.producerIds[kind] = producerId;
+      this.startSending(kind, transceiver);
+    }
+  }
+
+  private startSending(kind: 'audio' | 'video', transceiver: RTCRtpTransceiver): void {
+    let sequenceNumber = 1;
+    let timestamp = 0;
+    const [interval, step] = kind === 'audio' ? [20, 960] : [33, 3000];
+    const timer = setInterval(() => {
+      const header = new RtpHeader({ sequenceNumber, timestamp, marker: true, payloadType: 0, ssrc: transceiver.sender.ssrc });
+      sequenceNumber = (sequenceNumber + 1) & 0xffff;
+      timestamp = (timestamp + step) >>> 0;
+      const payload = kind === 'audio' ? Buffer.alloc(60, 0x11) : vp8KeyFramePayload(400);
+      void transceiver.sender.sendRtp(new RtpPacket(header, payload)).catch(() => undefined);
+      this.sentPackets[kind]++;
+    }, interval);
+    this.mediaTimers.push(timer);
+  }
+
+  /** RTP packets received so far from a participant's tracks (by kind). */
+  packetsFrom(participantId: string, kind: 'audio' | 'video'): number {
+    let total = 0;
+    for (const entry of this.received.values()) {
+      if (entry.consumer.participantId === participantId && entry.consumer.kind === kind) total += entry.packets;
+    }
+    return total;
+  }
+
+  consumersOf(participantId: string): ConsumerInfo[] {
+    return [...this.received.values()].filter((entry) => entry.consumer.participantId === participantId).map((entry) => entry.consumer);
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.mediaTimers) clearInterval(timer);
+    this.mediaTimers = [];
+    this.signaling.close();
+    await Promise.allSettled([this.sendPc?.close(), this.recvPc?.close()]);
+  }
+}
+
+export type { Permission };

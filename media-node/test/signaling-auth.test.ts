@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WS_CLOSE } from '../../schema/wire/index.js';
+import { SignalingClient, SignalingError } from './peers/signaling-client.js';
+import { TestTokenIssuer } from './peers/tokens.js';
+import { eventually, newMeetingId, newParticipantId, startTestNode, type TestNode } from './harness.js';
+
+const VP8_PARAMETERS = {
+  codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, parameters: {}, rtcpFeedback: [] }],
+  encodings: [{ ssrc: 1111 }],
+  rtcp: { cname: 'test' },
+};
+
+describe('signaling: tokens, bad messages, permissions, replacement', () => {
+  let node: TestNode;
+  beforeAll(async () => {
+    node = await startTestNode();
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  async function refusal(url: string) {
+    const client = await SignalingClient.connect(url);
+    const closed = await client.closed;
+    return { closeCode: closed.code, notified: client.all('closed')[0]?.code };
+  }
+
+  it('refuses bad, expired, other-node, other-key and other-meeting tokens with stable codes', async () => {
+    const meetingId = newMeetingId();
+    const participantId = newParticipantId();
+    const ws = (token: string, extra = '') => `${node.url}/ws?token=${encodeURIComponent(token)}${extra}`;
+
+    expect(await refusal(ws('not-a-jwt'))).toEqual({ closeCode: WS_CLOSE.TOKEN_INVALID, notified: 'TOKEN_INVALID' });
+    expect(await refusal(`${node.url}/ws`)).toEqual({ closeCode: WS_CLOSE.TOKEN_INVALID, notified: 'UNAUTHENTICATED' });
+    expect(await refusal(ws(await node.token(meetingId, participantId, { expiresIn: -30 })))).toEqual({
+      closeCode: WS_CLOSE.TOKEN_EXPIRED,
+      notified: 'TOKEN_EXPIRED',
+    });
+    expect(await refusal(ws(await node.token(meetingId, participantId, { nodeId: 'media-other-9' })))).toEqual({
+      closeCode: WS_CLOSE.TOKEN_INVALID,
+      notified: 'TOKEN_INVALID',
+    });
+    const stranger = await TestTokenIssuer.create();
+    const forged = await stranger.sign({ nodeId: node.node.config.nodeId, meetingId, participantId });
+    expect(await refusal(ws(forged))).toEqual({ closeCode: WS_CLOSE.TOKEN_INVALID, notified: 'TOKEN_INVALID' });
+    const valid = await node.token(meetingId, participantId);
+    expect(await refusal(ws(valid, `&meeting=${newMeetingId()}`))).toEqual({ closeCode: WS_CLOSE.TOKEN_INVALID, notified: 'TOKEN_INVALID' });
+    // None of the refused connections left a room behind.
+    expect(node.node.rooms.rooms.has(meetingId)).toBe(false);
+  });
+
+  it('answers malformed and unknown messages with error codes; socket and meeting keep working', async () => {
+    const meetingId = newMeetingId();
+    const publisherId = newParticipantId('pub');
+    const publisher = await node.peer(meetingId, publisherId);
+    await publisher.publish({ audio: true, video: true });
+    const receiver = await node.peer(meetingId);
+    const client = receiver.signaling;
+
+    client.sendRaw('{not json');
+    client.sendRaw(JSON.stringify({ hello: 'world' }));
+    await client.waitFor(() => client.rawAnswers.length >= 2, 10_000, 'answers to unreadable messages');
+    expect(client.rawAnswers).toEqual([
+      { id: null, ok: false, error: { code: 'BAD_REQUEST', message: expect.any(String) } },
+      { id: null, ok: false, error: { code: 'BAD_REQUEST', message: expect.any(String) } },
+    ]);
+    const unknown = await client.requestRaw({ method: 'teleport', data: {} });
+    expect(unknown).toMatchObject({ code: 'UNKNOWN_MESSAGE' });
+    const invalid = await client.requestRaw({ method: 'connectTransport', data: { transportId: 42 } });
+    expect(invalid).toMatchObject({ code: 'VALIDATION_FAILED' });
+    const missing = await client.requestRaw({ method: 'resumeConsumer', data: { consumerId: 'no-such-consumer' } });
+    expect(missing).toMatchObject({ code: 'NOT_FOUND' });
+    const badParameters = await client.requestRaw({
+      method: 'setConsumerPreferredLayers',
+      data: { consumerId: 'x', spatialLayer: 7 },
+    });
+    expect(badParameters).toMatchObject({ code: 'VALIDATION_FAILED' });
+
+    // Still connected, still answering, still receiving the meeting's media.
+    const { rtpCapabilities } = await client.request('getRouterRtpCapabilities', {});
+    expect(rtpCapabilities.codecs?.length).toBeGreaterThan(0);
+    await eventually(() => receiver.packetsFrom(publisherId, 'video') > 10 && receiver.packetsFrom(publisherId, 'audio') > 10, 20_000, 'media after errors');
+  });
+
+  it('enforces publish/subscribe/screen permissions on the node', async () => {
+    const meetingId = newMeetingId();
+    const viewer = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, newParticipantId('view'), { perms: ['subscribe'] })}`);
+    await expect(viewer.request('createTransport', { direction: 'send' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    const recv = await viewer.request('createTransport', { direction: 'recv' });
+    await expect(
+      viewer.request('produce', { transportId: recv.id, kind: 'video', source: 'camera', rtpParameters: VP8_PARAMETERS }),
+    ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+
+    const speaker = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, newParticipantId('spk'), { perms: ['publish', 'subscribe'] })}`);
+    const send = await speaker.request('createTransport', { direction: 'send' });
+    const screen = speaker.request('produce', { transportId: send.id, kind: 'video', source: 'screen', rtpParameters: VP8_PARAMETERS });
+    await expect(screen).rejects.toBeInstanceOf(SignalingError);
+    await expect(screen).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    const mismatched = speaker.request('produce', { transportId: send.id, kind: 'audio', source: 'camera', rtpParameters: VP8_PARAMETERS });
+    await expect(mismatched).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    const camera = await speaker.request('produce', { transportId: send.id, kind: 'video', source: 'camera', rtpParameters: VP8_PARAMETERS });
+    expect(camera.producerId).toMatch(/.+/);
+
+    const watcher = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, newParticipantId('w'), { perms: [] })}`);
+    await expect(watcher.request('createTransport', { direction: 'recv' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    for (const client of [viewer, speaker, watcher]) client.close();
+  });
+
+  it('a second connection with the same participant id replaces the first (REPLACED)', async () => {
+    const meetingId = newMeetingId();
+    const participantId = newParticipantId('dup');
+    const first = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, participantId)}`);
+    await first.request('getRouterRtpCapabilities', {});
+    const second = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, participantId)}`);
+    await second.request('getRouterRtpCapabilities', {});
+    const closed = await first.closed;
+    expect(closed.code).toBe(WS_CLOSE.REPLACED);
+    expect(first.all('closed')[0]?.code).toBe('CONFLICT');
+    const room = node.node.rooms.rooms.get(meetingId);
+    expect(room?.participants.size).toBe(1);
+    await second.request('createTransport', { direction: 'recv' });
+    second.close();
+    await eventually(() => !node.node.rooms.rooms.has(meetingId), 10_000, 'room closed after the last leave');
+  });
+});
