@@ -1,0 +1,136 @@
+/**
+ * Test helper: a fake media node — a WebSocket client inside workerd speaking the node-control
+ * protocol with a valid credential, exactly as media-node/control/ does against the same schema.
+ */
+import { env, SELF } from 'cloudflare:test';
+import { nodeDownMessageSchema, type NodeCommand, type NodeDownMessage, type NodeLoad, type NodeUpMessage } from '../../schema/wire/node-control.js';
+import type { RegionId } from '../../schema/regions.js';
+import { deriveNodeCredential } from './credentials.js';
+
+export function nodeLoad(overrides: Partial<NodeLoad> = {}): NodeLoad {
+  return {
+    workersAlive: 2,
+    workersTotal: 2,
+    rooms: 0,
+    participants: 0,
+    transports: 0,
+    producers: 0,
+    consumers: 0,
+    consumerCapacity: 1_000,
+    cpuPerWorker: [0.05, 0.05],
+    bitrateInKbps: 0,
+    bitrateOutKbps: 0,
+    packetLoss: 0,
+    recordings: 0,
+    ...overrides,
+  };
+}
+
+export class MessageInbox<T> {
+  readonly received: T[] = [];
+  private waiters: { match: (message: T) => boolean; resolve: (message: T) => void }[] = [];
+
+  push(message: T): void {
+    this.received.push(message);
+    this.waiters = this.waiters.filter((waiter) => {
+      if (!waiter.match(message)) return true;
+      waiter.resolve(message);
+      return false;
+    });
+  }
+
+  /** The first message (already received or still to come) that matches; fails after timeoutMs. */
+  next<M extends T>(match: (message: T) => message is M, timeoutMs?: number): Promise<M>;
+  next(match: (message: T) => boolean, timeoutMs?: number): Promise<T>;
+  next(match: (message: T) => boolean, timeoutMs = 5_000): Promise<T> {
+    const seen = this.received.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for a message')), timeoutMs);
+      this.waiters.push({ match, resolve: (message) => (clearTimeout(timer), resolve(message)) });
+    });
+  }
+}
+
+export class FakeNode {
+  readonly inbox = new MessageInbox<NodeDownMessage>();
+  constructor(
+    readonly nodeId: string,
+    readonly region: RegionId,
+    readonly ws: WebSocket,
+  ) {
+    ws.addEventListener('message', (event) => this.inbox.push(nodeDownMessageSchema.parse(JSON.parse(event.data as string))));
+  }
+
+  send(message: NodeUpMessage | Record<string, unknown> | string): void {
+    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  heartbeat(load: Partial<NodeLoad> = {}, state: 'serving' | 'draining' = 'serving'): void {
+    this.send({ type: 'heartbeat', nodeId: this.nodeId, state, load: nodeLoad(load), sentAt: Date.now() });
+  }
+
+  /** Waits for a command of this kind (for this meeting, when given). */
+  async command<K extends NodeCommand['command']>(kind: K, meetingId?: string): Promise<Extract<NodeCommand, { command: K }>> {
+    const message = await this.inbox.next((m) => m.type === 'command' && m.command.command === kind && (!meetingId || !('meetingId' in m.command) || m.command.meetingId === meetingId));
+    return (message as Extract<NodeDownMessage, { type: 'command' }>).command as Extract<NodeCommand, { command: K }>;
+  }
+
+  commands(kind?: NodeCommand['command']): NodeCommand[] {
+    return this.inbox.received.flatMap((m) => (m.type === 'command' && (!kind || m.command.command === kind) ? [m.command] : []));
+  }
+
+  /** Leaves the pool for later tests: reports draining, then hangs up. */
+  retire(): void {
+    try {
+      this.heartbeat({}, 'draining');
+      this.ws.close(1000, 'test done');
+    } catch {
+      // already closed
+    }
+  }
+}
+
+let counter = 0;
+export function uniqueNodeId(prefix = 'node'): string {
+  counter += 1;
+  return `${prefix}-${crypto.randomUUID().slice(0, 8)}-${counter}`;
+}
+
+export async function openNodeSocket(nodeId: string, region: RegionId, credential?: string): Promise<Response> {
+  const token = credential ?? (await deriveNodeCredential(env.NODE_CREDENTIAL_SECRET, nodeId));
+  return SELF.fetch(`http://edgemeet.test/api/nodes/connect?region=${region}`, { headers: { Upgrade: 'websocket', Authorization: `Bearer ${token}` } });
+}
+
+/** Connects, says hello and waits for the welcome. */
+export async function connectFakeNode(
+  options: { nodeId?: string; region?: RegionId; load?: Partial<NodeLoad>; state?: 'serving' | 'draining'; hello?: boolean } = {},
+): Promise<FakeNode> {
+  const nodeId = options.nodeId ?? uniqueNodeId();
+  const region = options.region ?? 'lon';
+  const response = await openNodeSocket(nodeId, region);
+  if (response.status !== 101 || !response.webSocket) throw new Error(`node connect failed: ${response.status} ${await response.text()}`);
+  response.webSocket.accept();
+  const node = new FakeNode(nodeId, region, response.webSocket);
+  if (options.hello !== false) {
+    node.send({
+      type: 'hello',
+      node: {
+        nodeId,
+        region,
+        signalingUrl: `ws://${nodeId}.media.test:4443`,
+        announcedAddress: '127.0.0.1',
+        rtcPorts: [{ protocol: 'udp', port: 40000 }],
+        version: 'test',
+      },
+      state: options.state ?? 'serving',
+      load: nodeLoad(options.load),
+    });
+    await node.inbox.next((m) => m.type === 'welcome');
+  }
+  return node;
+}
+
+export function regionStubFor(region: RegionId) {
+  return env.REGION.get(env.REGION.idFromName(region));
+}

@@ -1,0 +1,177 @@
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fleetResponseSchema } from '../../schema/wire/http.js';
+import { api } from '../test/helpers.js';
+import { deriveNodeCredential, verifyNodeCredential } from './credentials.js';
+import { connectFakeNode, nodeLoad, openNodeSocket, regionStubFor, uniqueNodeId, type FakeNode } from './fake-node.js';
+import type { RegionDO } from './region-do.js';
+
+const ADMIN = { Authorization: `Bearer ${'test-admin-token-0123456789'}` };
+const nodes: FakeNode[] = [];
+async function node(options: Parameters<typeof connectFakeNode>[0] = {}) {
+  const fake = await connectFakeNode(options);
+  nodes.push(fake);
+  return fake;
+}
+afterEach(() => {
+  for (const fake of nodes.splice(0)) fake.retire();
+});
+
+async function fleetNode(region: 'lon' | 'fra' | 'sin' | 'syd', nodeId: string) {
+  return (await regionStubFor(region).fleet()).find((n) => n.nodeId === nodeId) ?? null;
+}
+
+describe('node credentials', () => {
+  it('verifies only the HMAC of the node id under the secret', async () => {
+    const good = await deriveNodeCredential('secret', 'media-1');
+    expect(await verifyNodeCredential('secret', good)).toBe('media-1');
+    expect(await verifyNodeCredential('other-secret', good)).toBeNull();
+    expect(await verifyNodeCredential('secret', good.replace('media-1', 'media-2'))).toBeNull();
+    expect(await verifyNodeCredential('secret', 'media-1.')).toBeNull();
+    expect(await verifyNodeCredential('secret', 'no-dot')).toBeNull();
+  });
+
+  it('refuses a node without a valid credential before any socket exists', async () => {
+    const nodeId = uniqueNodeId();
+    const forged = await openNodeSocket(nodeId, 'lon', `${nodeId}.${'A'.repeat(43)}`);
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as any).error.code).toBe('INVALID_CREDENTIALS');
+    const missing = await openNodeSocket(nodeId, 'lon', 'x');
+    expect(missing.status).toBe(401);
+    const badRegion = await openNodeSocket(nodeId, 'mci' as 'lon');
+    expect(badRegion.status).toBe(400);
+    expect(await fleetNode('lon', nodeId)).toBeNull();
+  });
+
+  it('registers a node on hello and records its heartbeats', async () => {
+    const fake = await node({ region: 'fra' });
+    expect((await fleetNode('fra', fake.nodeId))?.state).toBe('serving');
+    fake.heartbeat({ consumers: 321 });
+    await expect.poll(async () => (await fleetNode('fra', fake.nodeId))?.load.consumers).toBe(321);
+  });
+
+  it('refuses a hello that names another node or region than the credential', async () => {
+    const fake = await node({ hello: false });
+    fake.send({ type: 'hello', node: { nodeId: 'someone-else', region: 'lon', signalingUrl: 'ws://x.test', announcedAddress: '1.2.3.4', rtcPorts: [], version: 't' }, state: 'serving', load: nodeLoad() });
+    expect(await fake.inbox.next((m) => m.type === 'error')).toMatchObject({ code: 'FORBIDDEN' });
+    fake.send({ type: 'hello', node: { nodeId: fake.nodeId, region: 'fra', signalingUrl: 'ws://x.test', announcedAddress: '1.2.3.4', rtcPorts: [], version: 't' }, state: 'serving', load: nodeLoad() });
+    await expect.poll(() => fake.inbox.received.filter((m) => m.type === 'error').length).toBe(2);
+    expect(await fleetNode('lon', 'someone-else')).toBeNull();
+    expect(await fleetNode('lon', fake.nodeId)).toBeNull();
+  });
+});
+
+describe('malformed node messages', () => {
+  const cases: { name: string; frame: unknown; code: string }[] = [
+    { name: 'not JSON', frame: '{nope', code: 'BAD_REQUEST' },
+    { name: 'unknown type', frame: { type: 'selfDestruct' }, code: 'UNKNOWN_MESSAGE' },
+    { name: 'hello without identity', frame: { type: 'hello', state: 'serving', load: {} }, code: 'VALIDATION_FAILED' },
+    { name: 'heartbeat with negative load', frame: { type: 'heartbeat', nodeId: 'x-1', state: 'serving', load: { consumers: -5 }, sentAt: 1 }, code: 'VALIDATION_FAILED' },
+    { name: 'heartbeat with unknown state', frame: { type: 'heartbeat', nodeId: 'x-1', state: 'exploding', load: nodeLoad(), sentAt: 1 }, code: 'VALIDATION_FAILED' },
+    { name: 'commandResult without id', frame: { type: 'commandResult', ok: true }, code: 'VALIDATION_FAILED' },
+    { name: 'event of unknown kind', frame: { type: 'event', event: { event: 'meteor' } }, code: 'VALIDATION_FAILED' },
+    { name: 'recording event with a bad meeting id', frame: { type: 'event', event: { event: 'recordingStatus', meetingId: '../etc', recordingId: crypto.randomUUID(), status: 'ready' } }, code: 'VALIDATION_FAILED' },
+  ];
+
+  it('answers every malformed message with an error code, keeps the socket and changes nothing', async () => {
+    const fake = await node({ region: 'syd', load: { consumers: 10 } });
+    const before = await fleetNode('syd', fake.nodeId);
+    for (const [index, testCase] of cases.entries()) {
+      fake.send(typeof testCase.frame === 'string' ? testCase.frame : (testCase.frame as Record<string, unknown>));
+      await expect.poll(() => fake.inbox.received.filter((m) => m.type === 'error').length).toBe(index + 1);
+      const errors = fake.inbox.received.filter((m) => m.type === 'error');
+      expect(errors[index], testCase.name).toMatchObject({ code: testCase.code });
+    }
+    const after = await fleetNode('syd', fake.nodeId);
+    expect(after?.load).toEqual(before?.load);
+    expect(after?.state).toBe('serving');
+    // The socket is still usable.
+    fake.heartbeat({ consumers: 11 });
+    await expect.poll(async () => (await fleetNode('syd', fake.nodeId))?.load.consumers).toBe(11);
+  });
+
+  it('refuses heartbeats before hello without registering the node', async () => {
+    const fake = await node({ hello: false, region: 'sin' });
+    fake.heartbeat();
+    expect(await fake.inbox.next((m) => m.type === 'error')).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(await fleetNode('sin', fake.nodeId)).toBeNull();
+  });
+});
+
+describe('liveness and placement', () => {
+  it('marks a node whose heartbeats stopped as down (alarm) and moves its rooms on the next placement', async () => {
+    const region = regionStubFor('lon');
+    const dying = await node({ load: { consumers: 0 } });
+    const meeting = `m${crypto.randomUUID().replaceAll('-', '').slice(0, 21)}`;
+    // Nodes of earlier tests are retired (draining), so the dying node is the only candidate.
+    const first = await region.place(meeting);
+    expect(first?.nodeId).toBe(dying.nodeId);
+    // Heartbeats stop: move the clock of its last heartbeat back past the timeout.
+    await runInDurableObject(region, (_instance: RegionDO, state) => {
+      state.storage.sql.exec('UPDATE nodes SET last_heartbeat_at = ? WHERE node_id = ?', Date.now() - 60_000, first!.nodeId);
+    });
+    expect(await runDurableObjectAlarm(region)).toBe(true);
+    expect((await fleetNode('lon', first!.nodeId))?.state).toBe('down');
+    expect((await fleetNode('lon', first!.nodeId))?.rooms).toBe(0);
+    const healthy = await node({ load: { consumers: 0 } });
+    const second = await region.place(meeting);
+    expect(second?.nodeId).toBe(healthy.nodeId);
+    expect((await fleetNode('lon', healthy.nodeId))?.rooms).toBe(1);
+    // The down node's control socket was closed by the edge.
+    await expect.poll(() => dying.ws.readyState).toBe(WebSocket.CLOSED);
+  });
+
+  it('places on the least-loaded serving node and keeps a meeting on its node', async () => {
+    const busy = await node({ region: 'fra', load: { consumers: 600 } });
+    const idle = await node({ region: 'fra', load: { consumers: 50 } });
+    const draining = await node({ region: 'fra', load: { consumers: 0 }, state: 'draining' });
+    const region = regionStubFor('fra');
+    const meeting = `p${crypto.randomUUID().replaceAll('-', '').slice(0, 21)}`;
+    const placed = await region.place(meeting);
+    expect(placed?.nodeId).toBe(idle.nodeId);
+    expect(placed?.nodeId).not.toBe(draining.nodeId);
+    expect(placed?.nodeId).not.toBe(busy.nodeId);
+    // Even if another node becomes emptier, the meeting stays where it is.
+    idle.heartbeat({ consumers: 400 });
+    await expect.poll(async () => (await fleetNode('fra', idle.nodeId))?.load.consumers).toBe(400);
+    expect((await region.place(meeting))?.nodeId).toBe(idle.nodeId);
+    expect((await fleetNode('fra', idle.nodeId))?.rooms).toBe(1);
+  });
+});
+
+describe('fleet API', () => {
+  it('needs the admin token', async () => {
+    expect((await api('GET', '/api/fleet/regions')).status).toBe(401);
+    expect((await api('GET', '/api/fleet/regions', { token: 'wrong-token' })).body.error.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('lists every region with its nodes, load and plan counts', async () => {
+    const fake = await node({ region: 'sin', load: { consumers: 77 } });
+    const response = await api('GET', '/api/fleet/regions', { headers: ADMIN });
+    expect(response.status).toBe(200);
+    const fleet = fleetResponseSchema.parse(response.body);
+    expect(fleet.regions.map((r) => r.id)).toHaveLength(12);
+    const sin = fleet.regions.find((r) => r.id === 'sin')!;
+    expect(sin.baselineNodes).toBeGreaterThan(0);
+    expect(sin.reserveNodes).toBe(2);
+    expect(sin.nodes.find((n) => n.nodeId === fake.nodeId)).toMatchObject({ state: 'serving', load: { consumers: 77 } });
+    expect(fleet.regions.find((r) => r.id === 'mci')!.nodes).toEqual([]);
+  });
+
+  it('drains a node: state draining, drain command sent, no new rooms placed on it', async () => {
+    const fake = await node({ region: 'syd', load: { consumers: 0 } });
+    const response = await api('POST', `/api/fleet/regions/syd/nodes/${fake.nodeId}/drain`, { headers: ADMIN, json: {} });
+    expect(response.status).toBe(200);
+    expect(response.body.node).toMatchObject({ nodeId: fake.nodeId, state: 'draining' });
+    expect(await fake.command('drain')).toEqual({ command: 'drain' });
+    // The node's own "serving" heartbeat does not undo an operator's drain.
+    fake.heartbeat({}, 'serving');
+    await expect.poll(async () => (await fleetNode('syd', fake.nodeId))?.lastHeartbeatAt).toBeGreaterThan(0);
+    expect((await fleetNode('syd', fake.nodeId))?.state).toBe('draining');
+    const placed = await regionStubFor('syd').place(`d${crypto.randomUUID().replaceAll('-', '').slice(0, 21)}`);
+    expect(placed?.nodeId ?? null).not.toBe(fake.nodeId);
+    expect((await api('POST', '/api/fleet/regions/syd/nodes/no-such-node/drain', { headers: ADMIN })).body.error.code).toBe('NODE_NOT_FOUND');
+    expect((await api('POST', '/api/fleet/regions/atlantis/nodes/x-1/drain', { headers: ADMIN })).status).toBe(400);
+  });
+});
+
