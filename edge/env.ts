@@ -34,4 +34,6 @@ export interface Env {
   /** Region for requests without a location (local runs). */
   DEFAULT_REGION?: string;
   NODE_HEARTBEAT_TIMEOUT_MS?: string;
+  /** Who may list/download a meeting's recordings: 'host' or 'participants' (default). */
+  RECORDINGS_VISIBILITY?: string;
 }
