@@ -1,5 +1,171 @@
-// placeholder — owner: recording (overwrite this file)
-import { Hono } from 'hono';
-import type { Env } from '../env.js';
+import { and, desc, eq } from 'drizzle-orm';
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { meetings, participants, recordings, type MeetingRow } from '../../schema/db/index.js';
+import { AppError } from '../../schema/wire/errors.js';
+import {
+  meetingLinkParamsSchema,
+  recordingDownloadQuerySchema,
+  recordingParamsSchema,
+  type Recording,
+} from '../../schema/wire/http.js';
+import { uuidSchema } from '../../schema/wire/common.js';
+import { currentUser, requireAuth } from '../auth/middleware.js';
+import { withDb, type Db } from '../db/client.js';
+import type { AppEnv } from '../http/app-env.js';
+import { parseParams, parseQuery, parseWith } from '../http/validate.js';
+import { bearerToken, verifyNodeCredential } from '../registry/credentials.js';
+import { DOWNLOAD_LINK_TTL_SECONDS, recordingObjectKey, signDownload, verifyDownload } from './recording-links.js';
 
-export const recordingRoutes = new Hono<{ Bindings: Env }>();
+/**
+ * Recordings: media nodes upload finished files here (node credential → R2 binding FILES,
+ * answering what R2 stored so the node can delete its copy), people list a meeting's recordings
+ * (Postgres RECORDINGS rows) and fetch files through signed, expiring, Range-capable links.
+ */
+export const recordingRoutes = new Hono<AppEnv>();
+
+/** File names a node may upload: what the recorder writes (track segments, composite). */
+const fileNameSchema = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/, 'not a recording file name');
+const uploadParamsSchema = z.object({ recordingId: uuidSchema, name: fileNameSchema });
+const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'x-content-sha256 must be 64 lowercase hex digits');
+const signedFileQuerySchema = z.object({ expires: z.coerce.number().int(), sig: z.string().max(64) });
+/** Who may list and download a meeting's recordings: its host only, or also everyone who took part. */
+const visibilitySchema = z.object({ RECORDINGS_VISIBILITY: z.enum(['host', 'participants']).default('participants') });
+/** Upload ceiling of one request (Workers bodies are limited; bigger files need multipart). */
+const MAX_UPLOAD_BYTES = 500 * 1024 * 1024;
+
+const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+
+// ── node → R2 ─────────────────────────────────────────────────────────────────────────────
+recordingRoutes.put('/nodes/recordings/:recordingId/files/:name', async (c) => {
+  const credential = bearerToken(c.req.header('Authorization'));
+  const nodeId = credential ? await verifyNodeCredential(c.env.NODE_CREDENTIAL_SECRET, credential) : null;
+  if (!nodeId) throw new AppError('INVALID_CREDENTIALS', 'node credential missing or wrong (Authorization: Bearer <nodeId>.<hmac>)');
+  const { recordingId, name } = parseParams(c, uploadParamsSchema);
+  const sha256 = parseWith(sha256HexSchema, c.req.header('x-content-sha256'));
+  const length = Number(c.req.header('Content-Length'));
+  if (!Number.isSafeInteger(length) || length < 0) throw new AppError('BAD_REQUEST', 'Content-Length is required');
+  if (length > MAX_UPLOAD_BYTES) throw new AppError('PAYLOAD_TOO_LARGE', `files above ${MAX_UPLOAD_BYTES} bytes need a multipart upload`);
+  const body = c.req.raw.body;
+  if (!body) throw new AppError('BAD_REQUEST', 'request has no body');
+  const key = recordingObjectKey(recordingId, name);
+
+  // A retry after a lost answer finds the object already stored: same bytes → same receipt.
+  const existing = await c.env.FILES.head(key);
+  if (existing) {
+    const stored = existing.checksums.sha256 ? hex(existing.checksums.sha256) : existing.customMetadata?.sha256;
+    if (existing.size === length && stored === sha256) return c.json({ key, bytes: existing.size, sha256: stored });
+    throw new AppError('CONFLICT', 'a different file is already stored under this name');
+  }
+  // R2 checks the body against sha256 and refuses the write on a mismatch.
+  let object: R2Object | null;
+  try {
+    object = await c.env.FILES.put(key, body, {
+      sha256,
+      httpMetadata: { contentType: c.req.header('Content-Type') ?? 'application/octet-stream' },
+      customMetadata: { sha256, nodeId, recordingId },
+    });
+  } catch (error) {
+    throw new AppError('BAD_REQUEST', `store refused the file: ${error instanceof Error ? error.message.slice(0, 200) : 'unknown'}`);
+  }
+  if (!object) throw new AppError('CONFLICT', 'the file could not be stored');
+  const stored = object.checksums.sha256 ? hex(object.checksums.sha256) : sha256;
+  return c.json({ key, bytes: object.size, sha256: stored }, 201);
+});
+
+// ── listing and download links (signed-in users) ──────────────────────────────────────────
+type RecordingRow = typeof recordings.$inferSelect;
+
+function toRecording(row: RecordingRow): Recording {
+  return {
+    id: row.id,
+    meetingId: row.meetingId,
+    status: row.status,
+    startedAt: row.startedAt.toISOString(),
+    endedAt: row.endedAt ? row.endedAt.toISOString() : null,
+    durationMs: row.durationMs,
+    bytes: row.bytes,
+    files: row.files,
+    error: row.error,
+  };
+}
+
+/** Host always; people who took part in the meeting too unless RECORDINGS_VISIBILITY=host. */
+async function assertMaySee(c: Context<AppEnv>, db: Db, meeting: MeetingRow, userId: string): Promise<void> {
+  if (meeting.hostId === userId) return;
+  const { RECORDINGS_VISIBILITY } = parseWith(visibilitySchema, { RECORDINGS_VISIBILITY: c.env.RECORDINGS_VISIBILITY });
+  if (RECORDINGS_VISIBILITY === 'participants') {
+    const [row] = await db
+      .select({ id: participants.id })
+      .from(participants)
+      .where(and(eq(participants.meetingId, meeting.id), eq(participants.userId, userId)))
+      .limit(1);
+    if (row) return;
+  }
+  throw new AppError('FORBIDDEN', "only the meeting's host and participants may see its recordings");
+}
+
+recordingRoutes.get('/meetings/:linkId/recordings', requireAuth, async (c) => {
+  const { linkId } = parseParams(c, meetingLinkParamsSchema);
+  const user = currentUser(c);
+  const list = await withDb(c.env, async (db) => {
+    const [meeting] = await db.select().from(meetings).where(eq(meetings.linkId, linkId)).limit(1);
+    if (!meeting) throw new AppError('MEETING_NOT_FOUND', 'no meeting with this link');
+    await assertMaySee(c, db, meeting, user.id);
+    return db.select().from(recordings).where(eq(recordings.meetingId, meeting.id)).orderBy(desc(recordings.startedAt)).limit(200);
+  });
+  return c.json({ recordings: list.map(toRecording) });
+});
+
+recordingRoutes.get('/recordings/:recordingId/download', requireAuth, async (c) => {
+  const { recordingId } = parseParams(c, recordingParamsSchema);
+  const { file } = parseQuery(c, recordingDownloadQuerySchema);
+  const user = currentUser(c);
+  const recording = await withDb(c.env, async (db) => {
+    const [row] = await db.select().from(recordings).where(eq(recordings.id, recordingId)).limit(1);
+    if (!row) throw new AppError('RECORDING_NOT_FOUND', 'no such recording');
+    const [meeting] = await db.select().from(meetings).where(eq(meetings.id, row.meetingId)).limit(1);
+    if (!meeting) throw new AppError('RECORDING_NOT_FOUND', 'no such recording');
+    await assertMaySee(c, db, meeting, user.id);
+    return row;
+  });
+  // Default: the composite. `file` may be a key or a bare file name of this recording.
+  const wanted = file ? recording.files.find((f) => f.key === file || f.key === recordingObjectKey(recordingId, file)) : recording.files.find((f) => f.kind === 'composite');
+  if (!wanted) throw new AppError('NOT_FOUND', recording.status === 'ready' ? 'no such file in this recording' : `the recording is ${recording.status}; files are not available yet`);
+  const name = wanted.key.slice(wanted.key.lastIndexOf('/') + 1);
+  const expires = Math.floor(Date.now() / 1000) + DOWNLOAD_LINK_TTL_SECONDS;
+  const path = await signDownload(c.env.URL_SIGNING_SECRET, recordingId, name, expires);
+  const origin = c.env.PUBLIC_URL?.replace(/\/+$/, '') ?? new URL(c.req.url).origin;
+  return c.json({ url: `${origin}${path}`, expiresAt: new Date(expires * 1000).toISOString() });
+});
+
+// ── signed file access: streams from R2, honours Range for seeking in <video> ─────────────
+recordingRoutes.on(['GET', 'HEAD'], '/recordings/:recordingId/files/:name', async (c) => {
+  const { recordingId, name } = parseParams(c, uploadParamsSchema);
+  const { expires, sig } = parseQuery(c, signedFileQuerySchema);
+  if (!(await verifyDownload(c.env.URL_SIGNING_SECRET, recordingId, name, expires, sig, Math.floor(Date.now() / 1000)))) {
+    throw new AppError('FORBIDDEN', 'download link is invalid or has expired; ask for a new one');
+  }
+  const key = recordingObjectKey(recordingId, name);
+  const rangeHeader = c.req.header('Range');
+  let object: R2ObjectBody | R2Object | null;
+  try {
+    object = c.req.method === 'HEAD' ? await c.env.FILES.head(key) : await c.env.FILES.get(key, rangeHeader ? { range: c.req.raw.headers } : {});
+  } catch {
+    return c.body(null, 416, { 'Content-Range': 'bytes */*' });
+  }
+  if (!object) throw new AppError('NOT_FOUND', 'file not found');
+  const headers = new Headers({ 'Accept-Ranges': 'bytes', ETag: object.httpEtag, 'Cache-Control': 'private, max-age=300' });
+  object.writeHttpMetadata(headers);
+  const body: ReadableStream | null = 'body' in object ? (object as R2ObjectBody).body : null;
+  const range = rangeHeader && 'body' in object ? object.range : undefined;
+  if (range && !(range instanceof Headers)) {
+    const offset = 'offset' in range && range.offset !== undefined ? range.offset : 'suffix' in range ? object.size - range.suffix : 0;
+    const length = 'length' in range && range.length !== undefined ? range.length : object.size - offset;
+    headers.set('Content-Range', `bytes ${offset}-${offset + length - 1}/${object.size}`);
+    headers.set('Content-Length', String(length));
+    return new Response(body, { status: 206, headers });
+  }
+  headers.set('Content-Length', String(object.size));
+  return new Response(body, { status: 200, headers });
+});
