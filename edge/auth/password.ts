@@ -1,8 +1,9 @@
 import { fromBase64Url, randomBytes, timingSafeEqual, toBase64Url } from './encoding.js';
 
 /**
- * PBKDF2-SHA256 through WebCrypto. 100,000 iterations is the most workerd accepts (it rejects
- * more with NotSupportedError — see edge/test/password.test.ts), per-user 16-byte salt.
+ * PBKDF2-SHA256 through WebCrypto. 100,000 iterations is the most deployed Workers accept (more
+ * → NotSupportedError; local workerd does not enforce the cap, so it is pinned here), per-user
+ * 16-byte salt.
  * Stored as `pbkdf2-sha256$<iterations>$<salt>$<hash>` so the cost can be raised later.
  */
 export const PBKDF2_ITERATIONS = 100_000;
