@@ -1,0 +1,126 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../../scripts/chromium.js';
+import { startStack, type Stack } from '../../../scripts/dev-stack.js';
+import { eventually, expectGrowing, inbound, join, newPerson, signUp, state, total } from './people.js';
+
+/**
+ * The whole system in a real browser: a host signs up and starts a meeting, a signed-in user and
+ * a guest open its link; everyone sees and hears everyone, chat reaches all, a screen share is
+ * decoded, and a removed participant is out for good.
+ */
+const ROOT = path.resolve(import.meta.dirname, '../../..');
+const SCREENSHOT = path.join(ROOT, 'test-results/e2e-grid.png');
+
+let stack: Stack;
+let browser: Browser;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'edgemeet-e2e-'));
+  stack = await startStack({ dataDir, edgePort: 0, mediaPort: 0, rtcMinPort: 0, mediaWorkers: 1, writeRootDevVars: false, log: (line) => console.log(`[stack] ${line}`) });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close().catch(() => undefined);
+  await stack?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('a meeting in the browser', () => {
+  let host: Page;
+  let bob: Page;
+  let guest: Page;
+  let meetingPath: string;
+
+  it('host signs up and starts a meeting; a user and a guest join by link; everyone decodes everyone', async () => {
+    host = await newPerson(browser, stack.edgeUrl);
+    await signUp(host, 'Hana Host', `host-${Date.now()}@example.com`);
+    await host.getByRole('button', { name: 'New meeting' }).click();
+    await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
+    meetingPath = new URL(host.url()).pathname;
+    await join(host);
+    await eventually('host in the call', async () => (await state(host))?.phase === 'in-call');
+
+    bob = await newPerson(browser, stack.edgeUrl);
+    await signUp(bob, 'Bob', `bob-${Date.now()}@example.com`, meetingPath);
+    await bob.waitForURL((url) => url.pathname === meetingPath);
+    await join(bob);
+
+    guest = await newPerson(browser, stack.edgeUrl);
+    await guest.goto(meetingPath);
+    const guestClickedAt = await join(guest, 'Gail Guest');
+
+    // The last to join sees the others' video soonest: time Join click → first decoded frame.
+    const firstFrameMs = await eventually('guest decodes a remote video frame', async () => {
+      const rows = await inbound(guest);
+      return rows.some((row) => row.kind === 'video' && row.framesDecoded > 0) ? Date.now() - guestClickedAt : false;
+    });
+    const inPage = await guest.evaluate(() => window.__edgemeet?.timing().joinToFirstFrameMs ?? null);
+    console.log(`[e2e] Join click → first decoded remote video frame: ${inPage === null ? 'n/a' : Math.round(inPage)} ms (in page), ${firstFrameMs} ms (test-side poll)`);
+
+    const people: Array<[Page, string]> = [
+      [host, 'Hana Host'],
+      [bob, 'Bob'],
+      [guest, 'Gail Guest'],
+    ];
+    for (const [page, name] of people) {
+      for (const [, other] of people) {
+        if (other === name) continue;
+        await expectGrowing(page, other, 'camera', 'framesDecoded');
+        await expectGrowing(page, other, 'mic', 'totalAudioEnergy');
+      }
+    }
+    // The camera goes out as three simulcast layers.
+    const outbound = await host.evaluate(async () => (await window.__edgemeet?.stats())?.outbound ?? []);
+    expect(outbound.find((row) => row.source === 'camera')?.layers).toBe(3);
+  });
+
+  it('a chat message from one appears for all', async () => {
+    const text = `hello from the guest ${Date.now()}`;
+    await guest.getByLabel('Chat message').fill(text);
+    await guest.getByRole('button', { name: 'Send' }).click();
+    for (const page of [host, bob, guest]) {
+      await page.locator('.chat-log').getByText(text).waitFor({ timeout: 15_000 });
+    }
+  });
+
+  it('a screen share is decoded by the others and shown large', async () => {
+    await bob.getByRole('button', { name: 'Share screen' }).click();
+    await expectGrowing(host, 'Bob', 'screen', 'framesDecoded');
+    await expectGrowing(guest, 'Bob', 'screen', 'framesDecoded');
+    await host.locator('.stage .tile-screen').waitFor({ timeout: 10_000 });
+    await mkdir(path.dirname(SCREENSHOT), { recursive: true });
+    // Let a few frames paint, then keep a picture of the grid.
+    await host.waitForTimeout(1_000);
+    await host.screenshot({ path: SCREENSHOT });
+    console.log(`[e2e] screenshot of the grid: ${SCREENSHOT}`);
+  });
+
+  it('the host removes a participant: their page says so, their media stops, and the link does not get them back in', async () => {
+    await host.getByRole('button', { name: 'Remove Bob' }).click();
+    await bob.locator('#end-message').getByText('removed', { exact: false }).waitFor({ timeout: 15_000 });
+    const bobState = await state(bob);
+    expect(bobState?.phase).toBe('ended');
+    expect(bobState?.ending?.code).toBe('REMOVED_BY_HOST');
+    expect(bobState?.mediaStatus).toBe('off');
+    expect(await inbound(bob)).toEqual([]);
+    // The others stop receiving Bob: his consumers close.
+    for (const page of [host, guest]) {
+      await eventually('Bob gone from the others', async () => total(await inbound(page), 'Bob', 'camera', 'framesDecoded') === 0 && (await inbound(page)).every((row) => row.displayName !== 'Bob'));
+    }
+    // Bob's fake camera and mic were stopped too.
+    const liveTracks = await bob.evaluate(() => [...document.querySelectorAll('video')].flatMap((video) => ((video.srcObject as MediaStream | null)?.getTracks() ?? []).filter((track) => track.readyState === 'live')).length);
+    expect(liveTracks).toBe(0);
+
+    await bob.goto(meetingPath);
+    await bob.getByRole('button', { name: 'Join', exact: true }).click();
+    await bob.getByText('You were removed from this meeting by the host.').waitFor({ timeout: 15_000 });
+    expect((await state(bob))?.phase ?? 'not joined').not.toBe('in-call');
+    expect(await bob.locator('.call').count()).toBe(0);
+  });
+});
