@@ -63,6 +63,9 @@ export class Call {
   private readonly room: RoomSocket;
   private media: MediaSession | null = null;
   private mediaGeneration = 0;
+  private currentAssignment: MediaAssignment | null = null;
+  /** A session is being set up (so a welcome arriving meanwhile does not start a second one). */
+  private mediaStarting = false;
   private mediaRetry = 0;
   private refreshTimer: number | null = null;
   private readonly audio = new AudioSink();
@@ -200,9 +203,7 @@ export class Call {
         this.meeting = message.meeting;
         this.emit('phase', 'participants', 'waiting', 'chat', 'meeting');
         // A (re)connected room socket brings a fresh assignment; use it if media is not healthy.
-        if (message.media && (!this.media || this.mediaStatus !== 'connected' || this.media.assignment.nodeId !== message.media.nodeId)) {
-          void this.startMedia(message.media);
-        }
+        if (message.media && this.needsMedia(message.media)) void this.startMedia(message.media);
         return;
       case 'waiting':
         this.phase = 'waiting';
@@ -237,7 +238,9 @@ export class Call {
       case 'media.assignment':
         if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
         this.refreshTimer = null;
-        void this.startMedia(message.media);
+        // A fresh token for the node we are already connected to needs no reconnect.
+        if (this.mediaStatus === 'connected' && this.currentAssignment?.nodeId === message.media.nodeId) this.currentAssignment = message.media;
+        else void this.startMedia(message.media);
         return;
       case 'muted':
         if (message.kind === null || message.kind === 'audio') this.local.micOn = false;
@@ -266,9 +269,17 @@ export class Call {
   lastError: string | null = null;
 
   // ── media ────────────────────────────────────────────────────────────────────────────
+  /** Whether an assignment from a (re)connect's welcome should (re)start media. */
+  private needsMedia(assignment: MediaAssignment): boolean {
+    if (!this.currentAssignment || assignment.nodeId !== this.currentAssignment.nodeId) return true;
+    return this.mediaStatus === 'reconnecting' && !this.mediaStarting;
+  }
+
   private async startMedia(assignment: MediaAssignment): Promise<void> {
     if (this.phase === 'ended') return;
     const generation = ++this.mediaGeneration;
+    this.currentAssignment = assignment;
+    this.mediaStarting = true;
     this.media?.close(false);
     this.media = null;
     this.mediaStatus = this.mediaStatus === 'off' ? 'connecting' : 'reconnecting';
@@ -304,10 +315,12 @@ export class Call {
       if (camera && session.canProduceVideo) await session.produce('camera', camera, !this.local.cameraOn);
       if (screen) await session.produce('screen', screen);
       this.mediaRetry = 0;
+      this.mediaStarting = false;
       this.mediaStatus = 'connected';
       this.emit('status', 'local');
     } catch (error) {
       if (generation !== this.mediaGeneration) return;
+      this.mediaStarting = false;
       console.warn('media session failed to start', error);
       this.mediaLost(generation, 'could not start media');
     }
@@ -317,6 +330,7 @@ export class Call {
   private mediaLost(generation: number, reason: string): void {
     if (generation !== this.mediaGeneration || this.phase === 'ended') return;
     console.info(`media lost: ${reason}; reconnecting`);
+    this.mediaStarting = false;
     this.media?.close(false);
     this.media = null;
     this.mediaGeneration++;

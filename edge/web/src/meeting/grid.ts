@@ -26,8 +26,8 @@ function createTile(key: string, screen: boolean): Tile {
   video.muted = true; // own audio comes through AudioSink; never echo through video elements
   const avatar = h('div', { class: 'avatar', 'aria-hidden': 'true' });
   const name = h('span', { class: 'tile-name' });
-  const mic = h('span', { class: 'tile-mic', role: 'img', 'aria-label': 'Microphone off', title: 'Microphone off' }, '🔇');
-  const hand = h('span', { class: 'tile-hand', role: 'img', 'aria-label': 'Hand raised', title: 'Hand raised' }, '✋');
+  const mic = h('span', { class: 'tile-mic', role: 'img', 'aria-label': 'Microphone off', title: 'Microphone off' }, 'muted');
+  const hand = h('span', { class: 'tile-hand', role: 'img', 'aria-label': 'Hand raised', title: 'Hand raised' }, 'hand raised');
   const root = h('figure', { class: screen ? 'tile tile-screen' : 'tile', 'data-key': key }, video, avatar, h('figcaption', {}, hand, name, mic));
   return { root, video, avatar, name, mic, hand, trackId: null };
 }

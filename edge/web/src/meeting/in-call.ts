@@ -37,14 +37,14 @@ export function inCallView(call: Call): HTMLElement {
 
   const renderLocal = () => {
     const micOn = call.local.micOn && call.local.mic !== null;
-    mic.textContent = micOn ? '🎙 Mute' : '🔇 Unmute';
+    mic.textContent = micOn ? 'Mute' : 'Unmute';
     mic.setAttribute('aria-label', micOn ? 'Mute microphone' : 'Unmute microphone');
     mic.setAttribute('aria-pressed', String(!micOn));
     const camOn = call.local.cameraOn && call.local.camera !== null;
-    camera.textContent = camOn ? '📷 Stop video' : '📷 Start video';
+    camera.textContent = camOn ? 'Stop video' : 'Start video';
     camera.setAttribute('aria-label', camOn ? 'Turn camera off' : 'Turn camera on');
     camera.setAttribute('aria-pressed', String(!camOn));
-    share.textContent = call.sharingScreen ? '🖥 Stop sharing' : '🖥 Share screen';
+    share.textContent = call.sharingScreen ? 'Stop sharing' : 'Share screen';
     share.setAttribute('aria-label', call.sharingScreen ? 'Stop sharing screen' : 'Share screen');
     share.setAttribute('aria-pressed', String(call.sharingScreen));
   };
@@ -58,11 +58,11 @@ export function inCallView(call: Call): HTMLElement {
     record.hidden = !isHost;
     endAll.hidden = call.self?.role !== 'host';
     const active = meeting?.recording.active ?? false;
-    record.textContent = active ? '⏺ Stop recording' : '⏺ Record';
+    record.textContent = active ? 'Stop recording' : 'Record';
     record.setAttribute('aria-label', active ? 'Stop recording' : 'Start recording');
     record.setAttribute('aria-pressed', String(active));
     const raised = call.self?.handRaised ?? false;
-    hand.textContent = raised ? '✋ Lower hand' : '✋ Raise hand';
+    hand.textContent = raised ? 'Lower hand' : 'Raise hand';
     hand.setAttribute('aria-label', raised ? 'Lower hand' : 'Raise hand');
     hand.setAttribute('aria-pressed', String(raised));
   };

@@ -70,7 +70,7 @@ function personItem(call: Call, person: ParticipantView, viewerIsHost: boolean):
   return h(
     'li',
     { class: 'person', 'data-participant': person.participantId },
-    person.handRaised ? h('span', { role: 'img', 'aria-label': 'Hand raised' }, '✋') : null,
+    person.handRaised ? h('span', { class: 'badge badge-hand' }, 'hand raised') : null,
     h('span', { class: 'person-name' }, person.displayName, isSelf ? ' (you)' : ''),
     role ? h('span', { class: 'badge' }, role) : null,
     person.mutedByHost.audio ? h('span', { class: 'badge', title: 'Muted by host' }, 'muted') : null,

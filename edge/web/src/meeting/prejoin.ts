@@ -37,10 +37,10 @@ export function prejoinView(
     preview.srcObject = cameraOn && local.camera ? new MediaStream([local.camera]) : null;
     preview.hidden = !cameraOn;
     previewOff.hidden = cameraOn;
-    micToggle.textContent = local.micOn && local.mic ? '🎙 Mic on' : '🔇 Mic off';
+    micToggle.textContent = local.micOn && local.mic ? 'Mic on' : 'Mic off';
     micToggle.setAttribute('aria-pressed', String(local.micOn && local.mic !== null));
     micToggle.setAttribute('aria-label', local.micOn ? 'Microphone on: click to mute' : 'Microphone off: click to unmute');
-    cameraToggle.textContent = cameraOn ? '📷 Camera on' : '📷 Camera off';
+    cameraToggle.textContent = cameraOn ? 'Camera on' : 'Camera off';
     cameraToggle.setAttribute('aria-pressed', String(cameraOn));
     cameraToggle.setAttribute('aria-label', cameraOn ? 'Camera on: click to turn off' : 'Camera off: click to turn on');
     replaceChildren(mediaProblems, ...[local.cameraError, local.micError].filter((text): text is string => text !== null).map((text) => h('p', {}, text)));
