@@ -49,6 +49,8 @@ export class RegionDO extends DurableObject<Env> {
   private readonly store: NodeStore;
   private readonly config: RegistryConfig;
   private readonly policy: PlacementPolicy;
+  /** Counters since this instance started (ops visibility; tests read them in-process). */
+  readonly stats = { placeRequests: 0, newPlacements: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -169,6 +171,7 @@ export class RegionDO extends DurableObject<Env> {
    * node with headroom (recorded, so the room count grows at once). Null: no capacity here.
    */
   async place(meetingLinkId: string): Promise<PlacedNode | null> {
+    this.stats.placeRequests += 1;
     const now = Date.now();
     const nodes = this.store.list();
     const currentId = this.store.assignmentOf(meetingLinkId);
@@ -178,6 +181,7 @@ export class RegionDO extends DurableObject<Env> {
     const chosen = chooseNode(nodes, now, this.policy);
     if (!chosen) return null;
     this.store.assign(meetingLinkId, chosen.nodeId, now);
+    this.stats.newPlacements += 1;
     log('info', 'room.placed', { meetingLinkId, nodeId: chosen.nodeId });
     return placed(chosen);
   }
