@@ -2,14 +2,14 @@
 // rule: <repository>/releases/download/<version>/mediasoup-worker-<v>-<platform>-<arch>[-kernelN].tgz,
 // or MEDIASOUP_WORKER_PREBUILT_DOWNLOAD_BASE_URL). Prints the extracted binary's path and exits 0,
 // or exits 1 quickly when it cannot be fetched (offline machines build it instead).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const pkg = require('mediasoup/package.json');
+const pkg = require('../node_modules/mediasoup/package.json');
 const outDir = process.argv[2];
 if (!outDir) {
   console.error('usage: fetch-mediasoup-prebuilt.mjs <out dir>');
@@ -31,7 +31,9 @@ try {
   execFileSync('tar', ['-xzf', tgz, '-C', outDir]);
   fs.rmSync(tgz);
   const bin = path.join(outDir, 'mediasoup-worker');
-  execFileSync(bin, ['--version'], { env: { MEDIASOUP_VERSION: pkg.version }, stdio: 'ignore', timeout: 10_000 });
+  // Started outside mediasoup, a working worker exits with 41 ("not my real father").
+  const check = spawnSync(bin, [], { env: {}, stdio: 'ignore', timeout: 10_000 });
+  if (check.status !== 41) throw new Error(`downloaded worker does not run (exit ${check.status})`);
   console.log(bin);
 } catch (error) {
   console.error(`[setup] no prebuilt mediasoup-worker (${error instanceof Error ? error.message : error}); building it instead`);

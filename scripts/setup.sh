@@ -34,9 +34,11 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 # ── mediasoup worker ──────────────────────────────────────────────────────────────────
-ms_version=$(node -p 'require("mediasoup/package.json").version')
+ms_version=$(node -p 'require("./node_modules/mediasoup/package.json").version')
 worker_target=node_modules/mediasoup/worker/out/Release/mediasoup-worker
-if [ ! -x "$worker_target" ] || ! MEDIASOUP_VERSION=$ms_version "$worker_target" --version >/dev/null 2>&1; then
+# A worker started outside mediasoup exits with 41 ("not my real father"): it loads and runs.
+worker_runs() { local rc=0; env -u MEDIASOUP_VERSION "$1" >/dev/null 2>&1 || rc=$?; [ "$rc" = 41 ]; }
+if [ ! -x "$worker_target" ] || ! worker_runs "$worker_target"; then
   bin=""
   if [ "${EDGEMEET_SKIP_PREBUILT_WORKER:-}" != 1 ]; then
     say "mediasoup $ms_version: trying the prebuilt worker"
