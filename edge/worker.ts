@@ -35,7 +35,7 @@ app.onError(errorResponse);
 
 export default {
   fetch: app.fetch,
-  async queue(batch, env) {
+  async queue(batch, env, _ctx) {
     if (batch.queue === HISTORY_DLQ) await consumeDeadLetters(batch, env);
     else await consumeHistory(batch, env);
   },
