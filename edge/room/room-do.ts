@@ -220,10 +220,12 @@ export class RoomDO extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const now = Date.now();
-    for (const timer of this.room.timers.takeDue(now)) {
+    const due = this.room.timers.takeDue(now);
+    // Any wake-up is a chance to send pending history, due or not.
+    if (this.room.outbox.pending() > 0) await this.room.flushOutbox();
+    for (const timer of due) {
       switch (timer) {
         case 'outbox':
-          await this.room.flushOutbox();
           break;
         case 'release':
           if (this.room.participants.count('joined') === 0) await this.room.releaseNode();
