@@ -7,7 +7,7 @@
  * Tests use `startStack({ dataDir: tmp, edgePort: 0, mediaPort: 0 })`.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -63,6 +63,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dataDir = path.resolve(options.dataDir ?? defaultDataDir);
   const logDir = path.join(dataDir, 'logs');
   await mkdir(logDir, { recursive: true });
+  // As root, Postgres runs as the `postgres` user, which must be able to reach its folder inside.
+  await chmod(dataDir, 0o755);
   const childEnv = { ...process.env, FORCE_COLOR: '0' };
   const cleanups: Array<() => Promise<void>> = [];
   let stopped = false;
@@ -196,7 +198,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await waitUntil(
       'media node registration',
       async () => {
-        const response = await fetch(`${edgeUrl}/api/fleet`, { headers: { authorization: `Bearer ${secrets.ADMIN_TOKEN}` } });
+        const response = await fetch(`${edgeUrl}/api/fleet/regions`, { headers: { authorization: `Bearer ${secrets.ADMIN_TOKEN}` } });
         const fleet = fleetResponseSchema.safeParse(await response.json().catch(() => null));
         return fleet.success && fleet.data.regions.some((region) => region.nodes.some((node) => node.nodeId === nodeId && node.state === 'serving'));
       },

@@ -27,6 +27,8 @@ export function installDebugHook(call: Call): void {
       joinClickedAt: call.timing.joinClickedAt,
       firstRemoteFrameAt: call.timing.firstRemoteFrameAt,
       joinToFirstFrameMs: call.timing.firstRemoteFrameAt === null ? null : call.timing.firstRemoteFrameAt - call.timing.joinClickedAt,
+      /** Milestones after the Join click, in ms. */
+      marks: Object.fromEntries(Object.entries(call.timing.marks).map(([name, at]) => [name, Math.round(at - call.timing.joinClickedAt)])),
     }),
   };
   (window as unknown as { __edgemeet: typeof hook }).__edgemeet = hook;

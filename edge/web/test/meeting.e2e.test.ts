@@ -60,8 +60,9 @@ describe('a meeting in the browser', () => {
       const rows = await inbound(guest);
       return rows.some((row) => row.kind === 'video' && row.framesDecoded > 0) ? Date.now() - guestClickedAt : false;
     });
-    const inPage = await guest.evaluate(() => window.__edgemeet?.timing().joinToFirstFrameMs ?? null);
-    console.log(`[e2e] Join click → first decoded remote video frame: ${inPage === null ? 'n/a' : Math.round(inPage)} ms (in page), ${firstFrameMs} ms (test-side poll)`);
+    const timing = await guest.evaluate(() => window.__edgemeet?.timing() ?? null);
+    const inPage = timing?.joinToFirstFrameMs ?? null;
+    console.log(`[e2e] Join click → first decoded remote video frame: ${inPage === null ? 'n/a' : Math.round(inPage)} ms (in page), ${firstFrameMs} ms (test-side poll); milestones ${JSON.stringify(timing?.marks ?? {})}`);
 
     const people: Array<[Page, string]> = [
       [host, 'Hana Host'],
@@ -82,7 +83,7 @@ describe('a meeting in the browser', () => {
 
   it('a chat message from one appears for all', async () => {
     const text = `hello from the guest ${Date.now()}`;
-    await guest.getByLabel('Chat message').fill(text);
+    await guest.getByRole('textbox', { name: 'Chat message' }).fill(text);
     await guest.getByRole('button', { name: 'Send' }).click();
     for (const page of [host, bob, guest]) {
       await page.locator('.chat-log').getByText(text).waitFor({ timeout: 15_000 });

@@ -13,7 +13,7 @@ export interface InboundRow {
 interface Hook {
   stats(): Promise<{ inbound: InboundRow[]; outbound: Array<{ source: string; framesEncoded: number; layers: number }>; transports: { send: string; recv: string } | null }>;
   state(): { phase: string; mediaStatus: string; participants: Array<{ displayName: string }>; ending: { code: string; message: string } | null };
-  timing(): { joinToFirstFrameMs: number | null };
+  timing(): { joinToFirstFrameMs: number | null; marks: Record<string, number> };
 }
 declare global {
   interface Window {

@@ -58,7 +58,7 @@ export class Call {
   readonly remotes = new Map<string, RemoteTrack>();
   readonly qualityMeter = new QualityMeter();
   /** When Join was clicked and when the first remote video frame was decoded (for the e2e figure). */
-  readonly timing: { joinClickedAt: number; firstRemoteFrameAt: number | null };
+  readonly timing: { joinClickedAt: number; firstRemoteFrameAt: number | null; marks: Record<string, number> };
 
   private readonly room: RoomSocket;
   private media: MediaSession | null = null;
@@ -79,7 +79,7 @@ export class Call {
     readonly local: LocalMedia,
     joinClickedAt: number,
   ) {
-    this.timing = { joinClickedAt, firstRemoteFrameAt: null };
+    this.timing = { joinClickedAt, firstRemoteFrameAt: null, marks: { joined: performance.now() } };
     this.phase = join.status === 'waiting' ? 'waiting' : 'in-call';
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     this.room = new RoomSocket(`${scheme}://${location.host}/api/meetings/${encodeURIComponent(linkId)}/ws?session=${encodeURIComponent(join.roomSession)}`, {
@@ -193,6 +193,7 @@ export class Call {
   private onRoomMessage(message: RoomServerMessage): void {
     switch (message.type) {
       case 'welcome':
+        this.mark('welcome');
         this.phase = 'in-call';
         this.self = message.self;
         this.participants.clear();
@@ -284,6 +285,7 @@ export class Call {
     this.media = null;
     this.mediaStatus = this.mediaStatus === 'off' ? 'connecting' : 'reconnecting';
     this.emit('status');
+    this.mark('mediaStart');
     try {
       const session = await MediaSession.start(assignment, {
         remoteAdded: (remote) => this.onRemoteAdded(remote),
@@ -314,6 +316,7 @@ export class Call {
       if (mic) await session.produce('mic', mic, !this.local.micOn);
       if (camera && session.canProduceVideo) await session.produce('camera', camera, !this.local.cameraOn);
       if (screen) await session.produce('screen', screen);
+      this.mark('mediaConnected');
       this.mediaRetry = 0;
       this.mediaStarting = false;
       this.mediaStatus = 'connected';
@@ -348,6 +351,7 @@ export class Call {
   }
 
   private onRemoteAdded(remote: RemoteTrack): void {
+    if (remote.kind === 'video') this.mark('firstVideoConsumer');
     this.remotes.set(remote.consumer.id, remote);
     if (remote.kind === 'audio') this.audio.attach(remote.consumer.id, remote.consumer.track);
     this.emit('remotes');
@@ -452,6 +456,11 @@ export class Call {
   }
 
   private readonly onOnline = () => this.room.kick();
+
+  /** First time something happened, ms since page start (for the join-time figure). */
+  private mark(name: string): void {
+    this.timing.marks[name] ??= performance.now();
+  }
 
   private emit(...topics: Topic[]): void {
     for (const topic of topics) for (const listener of this.listeners.get(topic) ?? []) listener();
