@@ -4,7 +4,7 @@ import type { z } from 'zod';
  * One row of the API route table that /api/openapi.json is generated from. Schemas are the same
  * zod schemas the routes parse with (schema/wire), so the document cannot drift from the code.
  */
-export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type HttpMethod = 'get' | 'head' | 'post' | 'put' | 'patch' | 'delete';
 export type RouteAuth = 'none' | 'session' | 'optional-session' | 'admin' | 'node';
 
 export interface RouteDoc {

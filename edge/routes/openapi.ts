@@ -7,6 +7,8 @@ import { regionIdSchema } from '../../schema/regions.js';
 import type { AppEnv } from '../http/app-env.js';
 import type { RouteDoc } from '../http/route-docs.js';
 
+const recordingFileNameSchema = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/);
+
 /** The API route table. A test checks it against the routes the Worker actually serves. */
 export const ROUTES: RouteDoc[] = [
   // auth
@@ -42,6 +44,16 @@ export const ROUTES: RouteDoc[] = [
   // recordings (recording engineer)
   { method: 'get', path: '/api/meetings/:linkId/recordings', tag: 'recordings', summary: "A meeting's recordings (host)", auth: 'session', params: z.object({ linkId: meetingLinkIdSchema }), responses: { 200: http.recordingListResponseSchema }, errors: ['UNAUTHENTICATED', 'NOT_HOST', 'MEETING_NOT_FOUND'] },
   { method: 'get', path: '/api/recordings/:recordingId/download', tag: 'recordings', summary: 'A signed, expiring download link', auth: 'session', params: http.recordingParamsSchema, query: http.recordingDownloadQuerySchema, responses: { 200: http.recordingDownloadResponseSchema }, errors: ['UNAUTHENTICATED', 'RECORDING_NOT_FOUND'] },
+  {
+    method: 'put', path: '/api/nodes/recordings/:recordingId/files/:name', tag: 'recordings', summary: 'A media node uploads a finished recording file to R2 (header x-content-sha256)', auth: 'node',
+    params: z.object({ recordingId: uuidSchema, name: recordingFileNameSchema }), body: { contentTypes: ['application/octet-stream', 'video/webm', 'audio/ogg'], description: 'the file bytes' },
+    responses: { 200: z.object({ key: z.string(), bytes: z.number().int(), sha256: z.string() }) }, errors: ['INVALID_CREDENTIALS', 'BAD_REQUEST', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'CONFLICT'],
+  },
+  ...(['get', 'head'] as const).map((method): RouteDoc => ({
+    method, path: '/api/recordings/:recordingId/files/:name', tag: 'recordings', summary: 'A recording file through a signed, expiring link (Range supported)', auth: 'none',
+    params: z.object({ recordingId: uuidSchema, name: recordingFileNameSchema }), query: z.object({ expires: z.number().int(), sig: z.string() }),
+    responses: { 200: 'the file', 206: 'a byte range of the file' }, errors: ['FORBIDDEN', 'NOT_FOUND'],
+  })),
   // this document
   { method: 'get', path: '/api/openapi.json', tag: 'meta', summary: 'This OpenAPI document', auth: 'none', responses: { 200: 'OpenAPI 3.1 document' } },
 ];
