@@ -13,8 +13,14 @@ export interface RegistryConfig {
   defaultRegion: ReturnType<typeof parseDefaultRegion>;
 }
 
-/** The registry's settings, parsed once per Durable Object / request from the Worker env. */
+const parsedConfigs = new WeakMap<Env, RegistryConfig>();
+
+/** The registry's settings, parsed once per env object (per isolate) from the Worker env. */
 export function registryConfig(env: Env): RegistryConfig {
+  const cached = parsedConfigs.get(env);
+  if (cached) return cached;
   const parsed = registryConfigSchema.parse({ NODE_HEARTBEAT_TIMEOUT_MS: env.NODE_HEARTBEAT_TIMEOUT_MS || undefined, DEFAULT_REGION: env.DEFAULT_REGION });
-  return { heartbeatTimeoutMs: parsed.NODE_HEARTBEAT_TIMEOUT_MS, defaultRegion: parseDefaultRegion(parsed.DEFAULT_REGION) };
+  const config = { heartbeatTimeoutMs: parsed.NODE_HEARTBEAT_TIMEOUT_MS, defaultRegion: parseDefaultRegion(parsed.DEFAULT_REGION) };
+  parsedConfigs.set(env, config);
+  return config;
 }

@@ -22,6 +22,9 @@ type MeetingRow = {
  * (locked, ended, recording) and the media node this meeting is kept on.
  */
 export class MeetingState {
+  /** Settings change only through configure(); parsed once, not on every join step. */
+  private cachedSettings: MeetingSettings | null | undefined;
+
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS meeting (
       id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -42,8 +45,11 @@ export class MeetingState {
   }
 
   settings(): MeetingSettings | null {
-    const row = this.row();
-    return row ? meetingSettingsSchema.parse(JSON.parse(row.settings)) : null;
+    if (this.cachedSettings === undefined) {
+      const row = this.row();
+      this.cachedSettings = row ? meetingSettingsSchema.parse(JSON.parse(row.settings)) : null;
+    }
+    return this.cachedSettings;
   }
 
   /** Stores settings unless newer ones are already here (configure calls may cross). */
@@ -56,6 +62,7 @@ export class MeetingState {
       JSON.stringify(settings),
       JSON.stringify(IDLE_RECORDING),
     );
+    this.cachedSettings = settings;
     return true;
   }
 
