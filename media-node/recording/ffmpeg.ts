@@ -39,9 +39,13 @@ export function spawnFfmpeg(args: string[], bin: string = FFMPEG_BIN): FfmpegPro
     stop(graceMs = 5000) {
       stopping ??= (async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
+        // The first SIGINT is seen at the next packet (trailer written). A reader blocked on an
+        // idle socket needs a second one, which interrupts the read (no trailer: finish remuxes).
         child.kill('SIGINT');
+        const nudge = setTimeout(() => child.kill('SIGINT'), 400);
         const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
         await exited;
+        clearTimeout(nudge);
         clearTimeout(timer);
       })();
       return stopping;

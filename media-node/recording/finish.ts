@@ -25,6 +25,23 @@ export interface FinishOptions {
 
 const exists = (file: string) => fs.stat(file).then((s) => s.isFile() && s.size > 0, () => false);
 
+/**
+ * Rewrites a track file by stream copy (timestamps kept) so it gets its duration and seek index:
+ * a capture ffmpeg stopped while idle or killed leaves both out. Keeps the original if that fails.
+ */
+async function finalizeTrackFile(file: string, log: Logger): Promise<void> {
+  const temp = `${file}.final${path.extname(file)}`;
+  const format = file.endsWith('.webm') ? 'webm' : 'matroska';
+  try {
+    await runToEnd(FFMPEG_BIN, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', file, '-map', '0', '-c', 'copy', '-copyts', '-f', format, temp]);
+    if (!(await exists(temp))) throw new Error('remux wrote nothing');
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    log.warn({ file: path.basename(file), err: error instanceof Error ? error.message.slice(0, 300) : String(error) }, 'could not finalize a track file: kept as written');
+  }
+}
+
 /** Track files worth composing: they exist, hold packets, and saw a first packet (so have an offset). */
 async function compositeInputs(recordingDir: string, writer: ManifestWriter, log: Logger): Promise<CompositeInput[]> {
   const { manifest } = writer;
@@ -73,6 +90,12 @@ export async function finishRecording(options: FinishOptions): Promise<Recording
     manifest.state = 'processing';
     await writer.save();
     status({ status: 'processing', durationMs });
+    for (const track of manifest.tracks) {
+      for (const segment of track.segments) {
+        const file = path.join(recordingDir, segment.file);
+        if (await exists(file)) await finalizeTrackFile(file, log);
+      }
+    }
     const target = path.join(recordingDir, COMPOSITE_NAME);
     if (!options.skipComposite && !manifest.uploaded.some((f) => f.kind === 'composite')) {
       try {

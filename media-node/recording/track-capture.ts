@@ -5,6 +5,7 @@ import type { Consumer, ConsumerTraceEventData, PlainTransport, Producer, Router
 import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg.js';
 import type { Segment, TrackRecord } from './manifest.js';
 import { containerFor, mainCodec, sdpForConsumer } from './sdp.js';
+import { TimelineAnchor, wallClockOf } from './timeline-anchor.js';
 import { freeUdpPortPair, isUdpPortBound } from './udp-ports.js';
 
 export interface TrackCaptureOptions {
@@ -73,8 +74,9 @@ export class TrackCapture {
     const live = this.live;
     this.live = null;
     if (!live) return;
-    live.consumer.close();
+    // Stop ffmpeg while packets still flow, so it notices the signal at once and writes its trailer.
     await live.ffmpeg.stop();
+    live.consumer.close();
     live.transport.close();
     this.endSegment(live.record, reason);
   }
@@ -118,6 +120,8 @@ export class TrackCapture {
     const ffmpeg = spawnFfmpeg([
       '-hide_banner', '-nostdin', '-loglevel', 'warning',
       '-protocol_whitelist', 'file,udp,rtp',
+      // Without packets ffmpeg gives up after 10 s; a muted mic or paused camera must not end the file.
+      '-listen_timeout', String(7 * 24 * 3600),
       '-reorder_queue_size', '64',
       '-buffer_size', String(4 * 1024 * 1024),
       '-f', 'sdp', '-i', sdpPath,
@@ -146,19 +150,31 @@ export class TrackCapture {
     if (!ready || this.live !== live || consumer.closed) return;
 
     await consumer.enableTraceEvent(['rtp', 'keyframe']);
+    const anchor = new TimelineAnchor(codec.clockRate);
     const onTrace = (trace: ConsumerTraceEventData) => {
-      if (trace.direction !== 'out' || segment.firstRtpWallMs !== null) return;
-      segment.firstRtpWallMs = Date.now();
       const packet = (trace.info as { rtpPacket?: { timestamp?: number } } | undefined)?.rtpPacket;
-      segment.firstRtpTimestamp = typeof packet?.timestamp === 'number' ? packet.timestamp : null;
-      if (this.openGap) {
-        this.openGap.toMs = segment.firstRtpWallMs;
-        this.log.warn({ gapMs: this.openGap.toMs - this.openGap.fromMs }, 'track capture resumed after a gap');
-        this.openGap = null;
+      if (trace.direction !== 'out' || typeof packet?.timestamp !== 'number') return;
+      const first = anchor.anchorWallMs === null;
+      if (first) this.log.info({ ipcDelayMs: Date.now() - wallClockOf(trace.timestamp) }, 'DEBUG first packet');
+      const moved = anchor.observe(wallClockOf(trace.timestamp), packet.timestamp);
+      if (moved) {
+        segment.firstRtpWallMs = anchor.anchorWallMs;
+        segment.firstRtpTimestamp = anchor.firstRtpTimestamp;
       }
-      consumer.off('trace', onTrace);
-      void consumer.enableTraceEvent([]).catch(() => undefined);
-      this.options.onChange();
+      if (first) {
+        if (this.openGap && segment.firstRtpWallMs !== null) {
+          this.openGap.toMs = segment.firstRtpWallMs;
+          this.log.warn({ gapMs: this.openGap.toMs - this.openGap.fromMs }, 'track capture resumed after a gap');
+          this.openGap = null;
+        }
+        this.options.onChange();
+      }
+      if (anchor.settled) {
+        consumer.off('trace', onTrace);
+        void consumer.enableTraceEvent([]).catch(() => undefined);
+        this.log.debug({ file: segment.file, anchor: segment.firstRtpWallMs }, 'track timeline anchored');
+        this.options.onChange();
+      }
     };
     consumer.on('trace', onTrace);
     await consumer.resume();

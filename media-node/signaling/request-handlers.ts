@@ -13,6 +13,17 @@ export interface SessionControls {
   leave(): void;
 }
 
+/** A mediasoup call on an object that may close meanwhile (its owner left): that is NOT_FOUND. */
+async function onLive<T>(object: { closed: boolean }, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    // The worker may answer "not found" before the close notification reaches this process.
+    if (object.closed || (error instanceof Error && /not found/i.test(error.message))) throw new AppError('NOT_FOUND', 'it was closed meanwhile');
+    throw error;
+  }
+}
+
 function assertNever(value: never): never {
   throw new AppError('UNKNOWN_MESSAGE', `unknown method ${String((value as { method?: unknown }).method)}`);
 }
@@ -42,11 +53,14 @@ export async function handleRequest(request: MediaRequest, room: Room, participa
         ...(request.data.direction === 'recv' ? { after: () => room.consumeExisting(participant) } : {}),
       };
     }
-    case 'connectTransport':
-      await participant.transport(request.data.transportId).connect({ dtlsParameters: toDtlsParameters(request.data.dtlsParameters) });
+    case 'connectTransport': {
+      const transport = participant.transport(request.data.transportId);
+      await onLive(transport, () => transport.connect({ dtlsParameters: toDtlsParameters(request.data.dtlsParameters) }));
       return { data: {} };
+    }
     case 'restartIce': {
-      const iceParameters = await participant.transport(request.data.transportId).restartIce();
+      const transport = participant.transport(request.data.transportId);
+      const iceParameters = await onLive(transport, () => transport.restartIce());
       return { data: { iceParameters } };
     }
     case 'produce': {
@@ -59,31 +73,42 @@ export async function handleRequest(request: MediaRequest, room: Room, participa
       });
       return { data: { producerId: producer.id }, after: () => room.publish(participant, producer, request.data.source) };
     }
-    case 'pauseProducer':
-      await participant.producer(request.data.producerId).pause();
+    case 'pauseProducer': {
+      const producer = participant.producer(request.data.producerId);
+      await onLive(producer, () => producer.pause());
       return { data: {} };
-    case 'resumeProducer':
-      await participant.producer(request.data.producerId).resume();
+    }
+    case 'resumeProducer': {
+      const producer = participant.producer(request.data.producerId);
+      await onLive(producer, () => producer.resume());
       return { data: {} };
+    }
     case 'closeProducer':
       participant.producer(request.data.producerId).close();
       return { data: {} };
-    case 'resumeConsumer':
-      await participant.consumer(request.data.consumerId).resume();
+    case 'resumeConsumer': {
+      const consumer = participant.consumer(request.data.consumerId);
+      await onLive(consumer, () => consumer.resume());
       return { data: {} };
-    case 'pauseConsumer':
-      await participant.consumer(request.data.consumerId).pause();
+    }
+    case 'pauseConsumer': {
+      const consumer = participant.consumer(request.data.consumerId);
+      await onLive(consumer, () => consumer.pause());
       return { data: {} };
+    }
     case 'setConsumerPreferredLayers': {
       const consumer = participant.consumer(request.data.consumerId);
-      await consumer.setPreferredLayers({
-        spatialLayer: request.data.spatialLayer,
-        ...(request.data.temporalLayer !== undefined ? { temporalLayer: request.data.temporalLayer } : {}),
-      });
+      await onLive(consumer, () =>
+        consumer.setPreferredLayers({
+          spatialLayer: request.data.spatialLayer,
+          ...(request.data.temporalLayer !== undefined ? { temporalLayer: request.data.temporalLayer } : {}),
+        }),
+      );
       return { data: {} };
     }
     case 'getTransportStats': {
-      const stats = await participant.transport(request.data.transportId).getStats();
+      const transport = participant.transport(request.data.transportId);
+      const stats = await onLive(transport, () => transport.getStats());
       return { data: { stats } };
     }
     case 'leave':

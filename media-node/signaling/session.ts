@@ -20,14 +20,16 @@ import { handleRequest } from './request-handlers.js';
 export class SignalingSession implements ParticipantSink {
   private joined: { room: Room; participant: Participant } | undefined;
   private ended = false;
-  /** Requests are handled in arrival order, like the client sent them. */
-  private chain: Promise<void> = Promise.resolve();
+  /** Requests wait for the join (token check, room placement), then run in arrival order. */
+  private chain: Promise<void>;
+  private markReady: () => void = () => undefined;
 
   constructor(
     private readonly socket: WebSocket,
     private readonly metrics: Metrics,
     private log: Log,
   ) {
+    this.chain = new Promise((resolve) => (this.markReady = resolve));
     socket.on('message', (raw, isBinary) => {
       this.chain = this.chain.then(() => this.onMessage(isBinary ? null : raw.toString()));
     });
@@ -38,6 +40,7 @@ export class SignalingSession implements ParticipantSink {
   attach(room: Room, participant: Participant): void {
     this.joined = { room, participant };
     this.log = participant.log;
+    this.markReady();
     if (this.ended || this.socket.readyState !== this.socket.OPEN) this.onSocketClosed();
   }
 
@@ -46,6 +49,7 @@ export class SignalingSession implements ParticipantSink {
   }
 
   disconnect(code: DisconnectCode, reason: string): void {
+    this.markReady();
     if (this.ended) return;
     this.ended = true;
     this.send({ notification: 'closed', data: { code: notificationCodeFor(code), reason } });

@@ -48,11 +48,13 @@ export class SignalingClient {
 
   static async connect(url: string): Promise<SignalingClient> {
     const socket = new WebSocket(url);
+    // Listen before 'open' resolves: the node may speak (or refuse) right after the upgrade.
+    const client = new SignalingClient(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
     });
-    return new SignalingClient(socket);
+    return client;
   }
 
   private onMessage(text: string): void {

@@ -13,21 +13,23 @@ import {
   type RTCRtpTransceiver,
 } from 'werift';
 import type { ConsumerInfo, Permission, TransportInfo } from '../../../schema/wire/index.js';
+import { loopbackStunPort } from './loopback-stun.js';
 import { SignalingClient } from './signaling-client.js';
 import { cnameOf, fingerprintOf, mediaSections, midOf, payloadTypeOf, recvOffer, sendAnswer, setupOf, type SendSection } from './sdp.js';
 
 /**
  * ICE on loopback only: werift would otherwise ask a public STUN server (an empty iceServers list
- * does not stop it), so give it a loopback STUN URL, gather on 127.0.0.1 and keep only pairs to
- * 127.0.0.1.
+ * does not stop it), so give it a loopback STUN server, gather on 127.0.0.1 and keep only pairs
+ * to 127.0.0.1.
  */
-export const LOOPBACK_PEER_CONFIG: RTCPeerConnectionConfig = {
-  iceServers: [{ urls: 'stun:127.0.0.1:3478' }],
-  iceInterfaceAddresses: { udp4: '127.0.0.1' },
-  iceAdditionalHostAddresses: ['127.0.0.1'],
-  iceUseIpv6: false,
-  iceFilterCandidatePair: (pair) => pair.remoteCandidate.host === '127.0.0.1',
-};
+export async function loopbackPeerConfig(): Promise<RTCPeerConnectionConfig> {
+  return {
+    iceServers: [{ urls: `stun:127.0.0.1:${await loopbackStunPort()}` }],
+    iceInterfaceAddresses: { udp4: '127.0.0.1' },
+    iceUseIpv6: false,
+    iceFilterCandidatePair: (pair) => pair.remoteCandidate.host === '127.0.0.1',
+  };
+}
 
 /** What the peer tells the node it can receive: Opus and VP8 (with transport-cc for BWE). */
 export const PEER_RTP_CAPABILITIES = {
@@ -128,7 +130,7 @@ export class WeriftPeer {
       const audio = this.consumersInOrder.find((c) => c.kind === 'audio')?.rtpParameters.codecs[0]?.payloadType ?? 100;
       const video = this.consumersInOrder.find((c) => c.kind === 'video')?.rtpParameters.codecs[0]?.payloadType ?? 101;
       this.recvPc = new RTCPeerConnection({
-        ...LOOPBACK_PEER_CONFIG,
+        ...(await loopbackPeerConfig()),
         codecs: {
           audio: [useOPUS({ payloadType: audio })],
           video: [useVP8({ payloadType: video, rtcpFeedback: [useNACK(), usePLI(), useTWCC()] })],
@@ -164,7 +166,7 @@ export class WeriftPeer {
   async publish(kinds: { audio?: boolean; video?: boolean } = { audio: true, video: true }): Promise<void> {
     const transport = await this.signaling.request('createTransport', { direction: 'send' });
     const pc = new RTCPeerConnection({
-      ...LOOPBACK_PEER_CONFIG,
+      ...(await loopbackPeerConfig()),
       codecs: { audio: [useOPUS()], video: [useVP8({ rtcpFeedback: [useNACK(), usePLI()] })] },
       headerExtensions: { audio: [], video: [] },
     });

@@ -1,0 +1,27 @@
+import { FFMPEG_BIN, runToEnd } from '../ffmpeg.js';
+
+/**
+ * Finds the sync event in a composite: the first frame whose crop (the sync sender's tile) turns
+ * bright, and the first moment the mixed audio rises above the quiet tones (silencedetect).
+ */
+export async function firstFlashSeconds(file: string, crop: { x: number; y: number; w: number; h: number }): Promise<number | null> {
+  const { stdout } = await runToEnd(FFMPEG_BIN, [
+    '-hide_banner', '-nostdin', '-i', file, '-an',
+    '-vf', `crop=${crop.w}:${crop.h}:${crop.x}:${crop.y},signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-`,
+    '-f', 'null', '-',
+  ]);
+  let time: number | null = null;
+  for (const line of stdout.split('\n')) {
+    const frame = /pts_time:([\d.]+)/.exec(line);
+    if (frame) time = Number(frame[1]);
+    const luma = /lavfi\.signalstats\.YAVG=([\d.]+)/.exec(line);
+    if (luma && time !== null && Number(luma[1]) > 128) return time;
+  }
+  return null;
+}
+
+export async function firstBeepSeconds(file: string): Promise<number | null> {
+  const { stderr } = await runToEnd(FFMPEG_BIN, ['-hide_banner', '-nostdin', '-i', file, '-vn', '-af', 'silencedetect=noise=-20dB:duration=0.05', '-f', 'null', '-']);
+  const match = /silence_end: ([\d.]+)/.exec(stderr);
+  return match ? Number(match[1]) : null;
+}
