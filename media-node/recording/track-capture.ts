@@ -155,7 +155,6 @@ export class TrackCapture {
       const packet = (trace.info as { rtpPacket?: { timestamp?: number } } | undefined)?.rtpPacket;
       if (trace.direction !== 'out' || typeof packet?.timestamp !== 'number') return;
       const first = anchor.anchorWallMs === null;
-      if (first) this.log.info({ ipcDelayMs: Date.now() - wallClockOf(trace.timestamp) }, 'DEBUG first packet');
       const moved = anchor.observe(wallClockOf(trace.timestamp), packet.timestamp);
       if (moved) {
         segment.firstRtpWallMs = anchor.anchorWallMs;
