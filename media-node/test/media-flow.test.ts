@@ -37,7 +37,15 @@ describe('media flow through one node (real mediasoup worker, werift peers)', ()
     const sources = late.consumersOf(publisherId).map((consumer) => consumer.source).sort();
     expect(sources).toEqual(['camera', 'mic']);
 
-    // Stats expose the bandwidth side of the receive transport.
+    // mediasoup's bandwidth estimate for each receive transport reaches the client (transport-cc
+    // feedback from werift drives it), and transport stats are readable.
+    const estimate = await late.signaling.waitForNotification('bandwidthEstimate', undefined, 20_000);
+    console.log('bandwidth estimate for the late receiver', estimate);
+    expect(estimate.availableBitrate).toBeGreaterThan(0);
+    const { stats } = await late.signaling.request('getTransportStats', { transportId: estimate.transportId });
+    expect(stats[0]).toMatchObject({ type: 'webrtc-transport', iceState: expect.stringMatching(/connected|completed/) });
+
+    // Prometheus metrics count the node's consumers.
     const metrics = await fetch(`http://127.0.0.1:${node.node.port}/metrics`).then((response) => response.text());
     expect(metrics).toMatch(/edgemeet_media_consumers\{worker="0"\} [1-9]/);
   });

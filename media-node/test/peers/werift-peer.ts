@@ -55,6 +55,9 @@ export const PEER_RTP_CAPABILITIES = {
   ],
 };
 
+const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+const AUDIO_LEVEL_ID = 10;
+
 /** A VP8 payload that mediasoup reads as the start of a key frame (so consumers start at once). */
 function vp8KeyFramePayload(size: number): Buffer {
   const payload = Buffer.alloc(size, 0x55);
@@ -153,17 +156,24 @@ export class WeriftPeer {
     }
   }
 
+  private readonly countedMids = new Set<string>();
+
   private countTrack(track: MediaStreamTrack, transceiver: RTCRtpTransceiver): void {
     const consumer = this.consumersInOrder.find((c) => c.rtpParameters.mid === transceiver.mid);
-    if (!consumer) return;
+    // Renegotiation may announce a track again: count each consumer's packets once.
+    if (!consumer || this.countedMids.has(transceiver.mid ?? '')) return;
+    this.countedMids.add(transceiver.mid ?? '');
     track.onReceiveRtp.subscribe(() => {
       const entry = this.received.get(consumer.consumerId);
       if (entry) entry.packets++;
     });
   }
 
-  /** Publishes mic (Opus) and/or camera (VP8) and starts sending synthetic RTP. */
-  async publish(kinds: { audio?: boolean; video?: boolean } = { audio: true, video: true }): Promise<void> {
+  /**
+   * Publishes mic (Opus) and/or camera (VP8) and starts sending synthetic RTP. Audio carries the
+   * ssrc-audio-level header extension at `audioLevel` (-dBov: 0 loudest, 127 silence).
+   */
+  async publish(kinds: { audio?: boolean; video?: boolean; audioLevel?: number } = { audio: true, video: true }): Promise<void> {
     const transport = await this.signaling.request('createTransport', { direction: 'send' });
     const pc = new RTCPeerConnection({
       ...(await loopbackPeerConfig()),
@@ -196,19 +206,33 @@ export class WeriftPeer {
         transportId: transport.id,
         kind,
         source: kind === 'audio' ? 'mic' : 'camera',
-        rtpParameters: { mid: section.mid, codecs: [codec], headerExtensions: [], encodings: [{ ssrc: transceiver.sender.ssrc }], rtcp: { cname, reducedSize: true } },
+        rtpParameters: {
+          mid: section.mid,
+          codecs: [codec],
+          headerExtensions: kind === 'audio' ? [{ uri: AUDIO_LEVEL_URI, id: AUDIO_LEVEL_ID }] : [],
+          encodings: [{ ssrc: transceiver.sender.ssrc }],
+          rtcp: { cname, reducedSize: true },
+        },
       });
       this.producerIds[kind] = producerId;
-      this.startSending(kind, transceiver);
+      this.startSending(kind, transceiver, kinds.audioLevel ?? 127);
     }
   }
 
-  private startSending(kind: 'audio' | 'video', transceiver: RTCRtpTransceiver): void {
+  private startSending(kind: 'audio' | 'video', transceiver: RTCRtpTransceiver, audioLevel: number): void {
     let sequenceNumber = 1;
     let timestamp = 0;
     const [interval, step] = kind === 'audio' ? [20, 960] : [33, 3000];
     const timer = setInterval(() => {
       const header = new RtpHeader({ sequenceNumber, timestamp, marker: true, payloadType: 0, ssrc: transceiver.sender.ssrc });
+      if (kind === 'audio') {
+        header.extension = true;
+        // Speech-like: talk spurts with varying level and short pauses (dominant speaker detection
+        // looks at activity over time, not a constant level). Voice bit set while talking.
+        const talking = audioLevel < 127 && sequenceNumber % 50 < 38;
+        const level = talking ? Math.min(126, audioLevel + Math.floor(Math.random() * 20)) : 127;
+        header.extensions = [{ id: AUDIO_LEVEL_ID, payload: Buffer.from([(talking ? 0x80 : 0) | level]) }];
+      }
       sequenceNumber = (sequenceNumber + 1) & 0xffff;
       timestamp = (timestamp + step) >>> 0;
       const payload = kind === 'audio' ? Buffer.alloc(60, 0x11) : vp8KeyFramePayload(400);
