@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../scripts/chromium.js';
 import { startStack, type Stack } from '../../../scripts/dev-stack.js';
-import { eventually, expectGrowing, inbound, join, newPerson, signUp, state, total } from './people.js';
+import { dropSockets, eventually, expectGrowing, inbound, join, newPerson, signUp, state, total } from './people.js';
 
 /**
  * The whole system in a real browser: a host signs up and starts a meeting, a signed-in user and
@@ -100,6 +100,20 @@ describe('a meeting in the browser', () => {
     await host.waitForTimeout(1_000);
     await host.screenshot({ path: SCREENSHOT });
     console.log(`[e2e] screenshot of the grid: ${SCREENSHOT}`);
+  });
+
+  it('a page whose sockets drop reconnects by itself (room and media)', async () => {
+    expect(await dropSockets(guest)).toBeGreaterThanOrEqual(2);
+    await eventually('the guest is back', async () => {
+      const now = await state(guest);
+      return now?.phase === 'in-call' && now.roomStatus === 'open' && now.mediaStatus === 'connected' && (await inbound(guest)).some((row) => row.displayName === 'Hana Host' && row.source === 'camera');
+    }, 60_000);
+    await expectGrowing(guest, 'Hana Host', 'camera', 'framesDecoded');
+    await expectGrowing(host, 'Gail Guest', 'camera', 'framesDecoded');
+    const text = `still here ${Date.now()}`;
+    await host.getByRole('textbox', { name: 'Chat message' }).fill(text);
+    await host.getByRole('button', { name: 'Send' }).click();
+    await guest.locator('.chat-log').getByText(text).waitFor({ timeout: 15_000 });
   });
 
   it('the host removes a participant: their page says so, their media stops, and the link does not get them back in', async () => {

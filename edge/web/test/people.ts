@@ -12,18 +12,32 @@ export interface InboundRow {
 }
 interface Hook {
   stats(): Promise<{ inbound: InboundRow[]; outbound: Array<{ source: string; framesEncoded: number; layers: number }>; transports: { send: string; recv: string } | null }>;
-  state(): { phase: string; mediaStatus: string; participants: Array<{ displayName: string }>; ending: { code: string; message: string } | null };
+  state(): { phase: string; mediaStatus: string; roomStatus: string; participants: Array<{ displayName: string }>; ending: { code: string; message: string } | null };
   timing(): { joinToFirstFrameMs: number | null; marks: Record<string, number> };
 }
 declare global {
   interface Window {
     __edgemeet?: Hook;
+    /** Every WebSocket the page opened (test instrumentation, see newPerson). */
+    __sockets?: WebSocket[];
   }
 }
 
 /** One person in their own browser context (own storage), with a page. */
 export async function newPerson(browser: Browser, baseUrl: string): Promise<Page> {
   const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 800 } });
+  // Track the page's WebSockets so a test can cut them like a network drop would.
+  await context.addInitScript(() => {
+    const Native = window.WebSocket;
+    const sockets: WebSocket[] = [];
+    window.__sockets = sockets;
+    window.WebSocket = class extends Native {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        sockets.push(this);
+      }
+    };
+  });
   const page = await context.newPage();
   page.on('dialog', (dialog) => void dialog.accept());
   page.on('pageerror', (error) => console.warn(`[page error] ${error.message}`));
@@ -86,4 +100,13 @@ export async function expectGrowing(page: Page, from: string, source: string, fi
     return value > 0 ? value : false;
   }, timeoutMs);
   await eventually(`${field} of ${from}/${source} to grow past ${first}`, async () => total(await inbound(page), from, source, field) > first, 10_000);
+}
+
+/** Cuts every open WebSocket of the page (room and media signaling), as a network drop would. */
+export function dropSockets(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const open = (window.__sockets ?? []).filter((socket) => socket.readyState === WebSocket.OPEN);
+    for (const socket of open) socket.close(3000, 'simulated network drop');
+    return open.length;
+  });
 }

@@ -239,8 +239,8 @@ export class Call {
       case 'media.assignment':
         if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
         this.refreshTimer = null;
-        // A fresh token for the node we are already connected to needs no reconnect.
-        if (this.mediaStatus === 'connected' && this.currentAssignment?.nodeId === message.media.nodeId) this.currentAssignment = message.media;
+        // A fresh token for the node we are connected (or connecting) to needs no new session.
+        if ((this.mediaStatus === 'connected' || this.mediaStarting) && this.currentAssignment?.nodeId === message.media.nodeId) this.currentAssignment = message.media;
         else void this.startMedia(message.media);
         return;
       case 'muted':

@@ -87,13 +87,14 @@ export class MediaSession {
       close: (code, reason) => (session ? session.onSignalingClosed(code, reason) : undefined),
     });
     try {
-      const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
-      const device = await createDevice();
-      await device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
-      const [recvInfo, sendInfo] = await Promise.all([
+      // One round trip: capabilities and both transports are asked for at once.
+      const [{ rtpCapabilities }, recvInfo, sendInfo, device] = await Promise.all([
+        signaling.request('getRouterRtpCapabilities', {}),
         signaling.request('createTransport', { direction: 'recv' }),
         signaling.request('createTransport', { direction: 'send' }),
+        createDevice(),
       ]);
+      await device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
       const recvTransport = device.createRecvTransport(transportOptions(recvInfo));
       const sendTransport = device.createSendTransport(transportOptions(sendInfo));
       session = new MediaSession(assignment, signaling, device, sendTransport, recvTransport, events);

@@ -4,9 +4,11 @@ export type SocketStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 /** Close codes after which reconnecting cannot help: the session is over. */
 const FINAL_CLOSE_CODES = new Set<number>([WS_CLOSE.TOKEN_INVALID, WS_CLOSE.TOKEN_EXPIRED, WS_CLOSE.REMOVED_BY_HOST, WS_CLOSE.MEETING_ENDED, WS_CLOSE.REPLACED, WS_CLOSE.FORBIDDEN]);
-const PING_EVERY_MS = 10_000;
+const PING_EVERY_MS = 5_000;
 /** No message for this long → the socket is presumed dead (e.g. a silent network drop). */
-const SILENCE_LIMIT_MS = 25_000;
+const SILENCE_LIMIT_MS = 12_000;
+/** A socket stuck closing (the peer never completes the close handshake) is abandoned after this. */
+const CLOSING_LIMIT_MS = 1_500;
 
 /**
  * The room WebSocket (RoomDO). Every server message is parsed with its schema; the socket
@@ -18,6 +20,8 @@ export class RoomSocket {
   private stopped = false;
   private timers: number[] = [];
   private lastMessageAt = 0;
+  private lastPingAt = 0;
+  private closingSince: number | null = null;
   private pending: RoomClientMessage[] = [];
   status: SocketStatus = 'connecting';
 
@@ -31,7 +35,7 @@ export class RoomSocket {
     },
   ) {
     this.connect();
-    this.timers.push(window.setInterval(() => this.keepAlive(), PING_EVERY_MS));
+    this.timers.push(window.setInterval(() => this.watchdog(), 500));
   }
 
   send(message: RoomClientMessage): void {
@@ -42,7 +46,7 @@ export class RoomSocket {
   /** Force a reconnect now (e.g. after the page comes back online). */
   kick(): void {
     if (this.stopped) return;
-    this.socket?.close(4000, 'client reconnect');
+    this.abandon();
   }
 
   close(): void {
@@ -55,6 +59,7 @@ export class RoomSocket {
   private connect(): void {
     const socket = new WebSocket(this.url);
     this.socket = socket;
+    this.closingSince = null;
     socket.addEventListener('open', () => {
       this.attempt = 0;
       this.lastMessageAt = Date.now();
@@ -98,13 +103,34 @@ export class RoomSocket {
     }, delay);
   }
 
-  private keepAlive(): void {
-    if (this.stopped || this.socket?.readyState !== WebSocket.OPEN) return;
-    if (Date.now() - this.lastMessageAt > SILENCE_LIMIT_MS) {
-      this.kick();
+  /** Pings while open; gives up on sockets that went silent or are stuck closing. */
+  private watchdog(): void {
+    const socket = this.socket;
+    if (this.stopped || !socket) return;
+    const now = Date.now();
+    if (socket.readyState === WebSocket.CLOSING) {
+      this.closingSince ??= now;
+      if (now - this.closingSince > CLOSING_LIMIT_MS) this.abandon();
       return;
     }
-    this.socket.send(JSON.stringify({ type: 'ping' } satisfies RoomClientMessage));
+    if (socket.readyState !== WebSocket.OPEN) return;
+    if (now - this.lastMessageAt > SILENCE_LIMIT_MS) {
+      this.abandon();
+      return;
+    }
+    if (now - this.lastPingAt >= PING_EVERY_MS) {
+      this.lastPingAt = now;
+      socket.send(JSON.stringify({ type: 'ping' } satisfies RoomClientMessage));
+    }
+  }
+
+  /** Drop the current socket without waiting for its close event, and reconnect. */
+  private abandon(): void {
+    const socket = this.socket;
+    this.socket = null;
+    this.closingSince = null;
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(4000, 'client reconnect');
+    this.scheduleReconnect();
   }
 
   private setStatus(status: SocketStatus): void {
