@@ -13,6 +13,7 @@ import { currentUser, optionalAuth, requireAuth } from '../auth/middleware.js';
 import { withDb } from '../db/client.js';
 import { endMeeting, findMeetingWithHost, insertMeeting, listHostMeetings, toMeeting, toMeetingPublic, toMeetingSettings, updateOpenMeeting, type MeetingPatch } from '../db/meetings.js';
 import type { AppEnv } from '../http/app-env.js';
+import { publicViews } from '../http/public-view-cache.js';
 import { parseJsonBody, parseParams, parseQuery } from '../http/validate.js';
 
 /**
@@ -49,11 +50,17 @@ meetingRoutes.get('/meetings', requireAuth, async (c) => {
 
 meetingRoutes.get('/meetings/:linkId', optionalAuth, async (c) => {
   const { linkId } = parseParams(c, meetingLinkParamsSchema);
+  const user = c.get('user');
+  // Every join starts with this (pre-join page): answer non-hosts from the edge cache when we can.
+  const cached = await publicViews.get(c, linkId);
+  if (cached && user?.id !== cached.hostId) return c.json({ meeting: cached.view });
+
   const found = await withDb(c.env, (db) => findMeetingWithHost(db, linkId));
   if (!found) throw meetingNotFound();
-  const user = c.get('user');
+  const view = toMeetingPublic(found.meeting, found.hostName);
+  await publicViews.put(c, linkId, { view, hostId: found.meeting.hostId });
   if (user?.id === found.meeting.hostId) return c.json({ meeting: toMeeting(found.meeting, joinUrl(c, linkId)) });
-  return c.json({ meeting: toMeetingPublic(found.meeting, found.hostName) });
+  return c.json({ meeting: view });
 });
 
 meetingRoutes.patch('/meetings/:linkId', requireAuth, async (c) => {
@@ -68,6 +75,7 @@ meetingRoutes.patch('/meetings/:linkId', requireAuth, async (c) => {
     return updated;
   });
   await configureRoom(c, toMeetingSettings(row, user.displayName));
+  await publicViews.forget(c, linkId);
   return c.json({ meeting: toMeeting(row, joinUrl(c, linkId)) });
 });
 
@@ -78,6 +86,7 @@ meetingRoutes.post('/meetings/:linkId/end', requireAuth, async (c) => {
   const room = roomOf(c, linkId);
   await room.configure(toMeetingSettings(row, user.displayName));
   await room.end();
+  await publicViews.forget(c, linkId);
   return c.json({ meeting: toMeeting(row, joinUrl(c, linkId)) });
 });
 

@@ -1,4 +1,6 @@
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { app } from '../worker.js';
 import { meetingPublicSchema, meetingSchema } from '../../schema/wire/http.js';
 import { api, registerUser } from './helpers.js';
 
@@ -128,5 +130,29 @@ describe('meetings', () => {
       expect(response.status).toBe(401);
       expect(response.body.error.code).toBe('UNAUTHENTICATED');
     }
+  });
+
+  it('answers the pre-join view from the edge cache, and purges it on change', async () => {
+    const host = await registerUser('Cached');
+    const meeting = await createMeeting(host.token, { title: 'Cached title' });
+    expect((await api('GET', `/api/meetings/${meeting.linkId}`)).body.meeting.title).toBe('Cached title');
+
+    // With Postgres unreachable, a guest still gets the public view (no Postgres on the join path)…
+    const broken = { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/edgemeet' };
+    const get = async (token?: string) => {
+      const ctx = createExecutionContext();
+      const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+      const response = await app.fetch(new Request(`http://edgemeet.test/api/meetings/${meeting.linkId}`, { headers }), broken, ctx);
+      await waitOnExecutionContext(ctx);
+      return response;
+    };
+    const guest = await get();
+    expect(guest.status).toBe(200);
+    expect(((await guest.json()) as { meeting: unknown }).meeting).toMatchObject({ title: 'Cached title', hostName: 'Cached' });
+    // …while the host's owner view always comes from Postgres.
+    expect((await get(host.token)).status).toBe(500);
+
+    await api('PATCH', `/api/meetings/${meeting.linkId}`, { token: host.token, json: { title: 'New title', passcode: 'abcd' } });
+    expect((await api('GET', `/api/meetings/${meeting.linkId}`)).body.meeting).toMatchObject({ title: 'New title', needsPasscode: true });
   });
 });
