@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { AppError, describeIssues, errorBody, ERROR_STATUS, type ErrorCode } from '../../schema/wire/errors.js';
 import { describeError, log } from './log.js';
@@ -18,7 +19,7 @@ export function notFoundResponse(c: Context): Response {
 function respondWith(c: Context, code: ErrorCode, message: string, retryAfterSeconds?: number): Response {
   const headers: Record<string, string> = {};
   if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(retryAfterSeconds);
-  return c.json(errorBody(code, message), ERROR_STATUS[code] as 400, headers);
+  return c.json(errorBody(code, message), ERROR_STATUS[code] as ContentfulStatusCode, headers);
 }
 
 /** An AppError that tells the client when to come back (RATE_LIMITED → Retry-After). */

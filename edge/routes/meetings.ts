@@ -10,7 +10,7 @@ import {
 import type { MeetingRow } from '../../schema/db/index.js';
 import { randomBytes, toBase64Url } from '../auth/encoding.js';
 import { currentUser, optionalAuth, requireAuth } from '../auth/middleware.js';
-import { withDb } from '../db/client.js';
+import { withDb, type Db } from '../db/client.js';
 import { endMeeting, findMeetingWithHost, insertMeeting, listHostMeetings, toMeeting, toMeetingPublic, toMeetingSettings, updateOpenMeeting, type MeetingPatch } from '../db/meetings.js';
 import type { AppEnv } from '../http/app-env.js';
 import { publicViews } from '../http/public-view-cache.js';
@@ -90,7 +90,7 @@ meetingRoutes.post('/meetings/:linkId/end', requireAuth, async (c) => {
   return c.json({ meeting: toMeeting(row, joinUrl(c, linkId)) });
 });
 
-async function findHostedMeeting(db: Parameters<Parameters<typeof withDb>[1]>[0], linkId: string, userId: string): Promise<MeetingRow> {
+async function findHostedMeeting(db: Db, linkId: string, userId: string): Promise<MeetingRow> {
   const found = await findMeetingWithHost(db, linkId);
   if (!found) throw meetingNotFound();
   if (found.meeting.hostId !== userId) throw new AppError('NOT_HOST', 'only the host may change this meeting');
