@@ -20,6 +20,7 @@ export function installDebugHook(call: Call): void {
       chat: call.chat.map((message) => ({ from: message.displayName, text: message.text })),
       roomStatus: call.roomStatus,
       mediaStatus: call.mediaStatus,
+      mediaSessions: call.mediaSessions,
       quality: call.quality,
       recording: call.meeting?.recording.active ?? false,
     }),

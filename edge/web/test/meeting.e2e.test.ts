@@ -102,14 +102,23 @@ describe('a meeting in the browser', () => {
     console.log(`[e2e] screenshot of the grid: ${SCREENSHOT}`);
   });
 
-  it('a page whose sockets drop reconnects by itself (room and media)', async () => {
-    expect(await dropSockets(guest)).toBeGreaterThanOrEqual(2);
-    await eventually('the guest is back', async () => {
-      const now = await state(guest);
-      return now?.phase === 'in-call' && now.roomStatus === 'open' && now.mediaStatus === 'connected' && (await inbound(guest)).some((row) => row.displayName === 'Hana Host' && row.source === 'camera');
-    }, 60_000);
-    await expectGrowing(guest, 'Hana Host', 'camera', 'framesDecoded');
-    await expectGrowing(host, 'Gail Guest', 'camera', 'framesDecoded');
+  it('a page whose sockets drop reconnects by itself (media alone, then room and media)', async () => {
+    for (const which of ['media', 'all'] as const) {
+      const sessionsBefore = (await state(guest))?.mediaSessions ?? 0;
+      expect(await dropSockets(guest, which)).toBeGreaterThanOrEqual(which === 'all' ? 2 : 1);
+      await eventually(`the guest is back after dropping ${which}`, async () => {
+        const now = await state(guest);
+        return (
+          now?.phase === 'in-call' &&
+          now.roomStatus === 'open' &&
+          now.mediaStatus === 'connected' &&
+          now.mediaSessions === sessionsBefore + 1 &&
+          (await inbound(guest)).some((row) => row.displayName === 'Hana Host' && row.source === 'camera')
+        );
+      }, 60_000);
+      await expectGrowing(guest, 'Hana Host', 'camera', 'framesDecoded');
+      await expectGrowing(host, 'Gail Guest', 'camera', 'framesDecoded');
+    }
     const text = `still here ${Date.now()}`;
     await host.getByRole('textbox', { name: 'Chat message' }).fill(text);
     await host.getByRole('button', { name: 'Send' }).click();

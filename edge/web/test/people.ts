@@ -12,7 +12,7 @@ export interface InboundRow {
 }
 interface Hook {
   stats(): Promise<{ inbound: InboundRow[]; outbound: Array<{ source: string; framesEncoded: number; layers: number }>; transports: { send: string; recv: string } | null }>;
-  state(): { phase: string; mediaStatus: string; roomStatus: string; participants: Array<{ displayName: string }>; ending: { code: string; message: string } | null };
+  state(): { phase: string; mediaStatus: string; roomStatus: string; mediaSessions: number; participants: Array<{ displayName: string }>; ending: { code: string; message: string } | null };
   timing(): { joinToFirstFrameMs: number | null; marks: Record<string, number> };
 }
 declare global {
@@ -102,11 +102,11 @@ export async function expectGrowing(page: Page, from: string, source: string, fi
   await eventually(`${field} of ${from}/${source} to grow past ${first}`, async () => total(await inbound(page), from, source, field) > first, 10_000);
 }
 
-/** Cuts every open WebSocket of the page (room and media signaling), as a network drop would. */
-export function dropSockets(page: Page): Promise<number> {
-  return page.evaluate(() => {
-    const open = (window.__sockets ?? []).filter((socket) => socket.readyState === WebSocket.OPEN);
+/** Cuts the page's open WebSockets (all, or only media signaling), as a network drop would. */
+export function dropSockets(page: Page, which: 'all' | 'media' = 'all'): Promise<number> {
+  return page.evaluate((which) => {
+    const open = (window.__sockets ?? []).filter((socket) => socket.readyState === WebSocket.OPEN && (which === 'all' || !socket.url.includes('/api/')));
     for (const socket of open) socket.close(3000, 'simulated network drop');
     return open.length;
-  });
+  }, which);
 }

@@ -55,6 +55,8 @@ export class Call {
   roomStatus: SocketStatus = 'connecting';
   mediaStatus: MediaStatus = 'off';
   quality: Quality = 'unknown';
+  /** Media sessions that reached 'connected' (1 + reconnects). */
+  mediaSessions = 0;
   readonly remotes = new Map<string, RemoteTrack>();
   readonly qualityMeter = new QualityMeter();
   /** When Join was clicked and when the first remote video frame was decoded (for the e2e figure). */
@@ -319,6 +321,7 @@ export class Call {
       this.mark('mediaConnected');
       this.mediaRetry = 0;
       this.mediaStarting = false;
+      this.mediaSessions += 1;
       this.mediaStatus = 'connected';
       this.emit('status', 'local');
     } catch (error) {
