@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WS_CLOSE } from '../../schema/wire/index.js';
 import { SignalingClient, SignalingError } from './peers/signaling-client.js';
 import { TestTokenIssuer } from './peers/tokens.js';
+import { PEER_RTP_CAPABILITIES } from './peers/werift-peer.js';
 import { eventually, newMeetingId, newParticipantId, startTestNode, type TestNode } from './harness.js';
 
 const VP8_PARAMETERS = {
@@ -13,7 +14,8 @@ const VP8_PARAMETERS = {
 describe('signaling: tokens, bad messages, permissions, replacement', () => {
   let node: TestNode;
   beforeAll(async () => {
-    node = await startTestNode();
+    // Short ICE grace so a vanished peer is cleaned up soon after mediasoup sees ICE drop (~30 s).
+    node = await startTestNode({ ICE_DISCONNECT_TIMEOUT_MS: '2000' });
   });
   afterAll(async () => {
     await node?.stop();
@@ -101,9 +103,49 @@ describe('signaling: tokens, bad messages, permissions, replacement', () => {
     const camera = await speaker.request('produce', { transportId: send.id, kind: 'video', source: 'camera', rtpParameters: VP8_PARAMETERS });
     expect(camera.producerId).toMatch(/.+/);
 
+    // 'screen' alone allows a screen share but not a camera.
+    const presenter = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, newParticipantId('pres'), { perms: ['screen'] })}`);
+    const presenterSend = await presenter.request('createTransport', { direction: 'send' });
+    const share = await presenter.request('produce', {
+      transportId: presenterSend.id,
+      kind: 'video',
+      source: 'screen',
+      rtpParameters: { ...VP8_PARAMETERS, encodings: [{ ssrc: 2222 }] },
+    });
+    expect(share.producerId).toMatch(/.+/);
+    await expect(
+      presenter.request('produce', { transportId: presenterSend.id, kind: 'video', source: 'camera', rtpParameters: { ...VP8_PARAMETERS, encodings: [{ ssrc: 3333 }] } }),
+    ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    // The viewer is offered the screen share, labelled as such.
+    await viewer.request('join', { rtpCapabilities: PEER_RTP_CAPABILITIES });
+    const offered = await viewer.waitForNotification('newConsumer', (data) => data.producerId === share.producerId);
+    expect(offered.source).toBe('screen');
+    presenter.close();
+
     const watcher = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, newParticipantId('w'), { perms: [] })}`);
     await expect(watcher.request('createTransport', { direction: 'recv' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     for (const client of [viewer, speaker, watcher]) client.close();
+  });
+
+  it('a participant whose media vanishes (ICE disconnected past the timeout) is cleaned up and told so', { timeout: 90_000 }, async () => {
+    const meetingId = newMeetingId();
+    const publisherId = newParticipantId('pub');
+    const publisher = await node.peer(meetingId, publisherId);
+    await publisher.publish({ audio: true, video: false });
+    const other = await node.peer(meetingId);
+    await eventually(() => other.packetsFrom(publisherId, 'audio') > 5, 20_000, 'media');
+    const room = node.node.rooms.rooms.get(meetingId);
+    const transports = [...(room?.participants.get(publisherId)?.transports.values() ?? [])].map((entry) => entry.transport);
+    // Close only the WebRTC side; the signaling socket stays open.
+    await publisher.closeMedia();
+    const closed = await Promise.race([publisher.signaling.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('not closed')), 80_000))]);
+    expect(closed.code).toBe(WS_CLOSE.INTERNAL);
+    expect(publisher.signaling.all('closed')[0]?.code).toBe('MEDIA_ERROR');
+    expect(transports.every((transport) => transport.closed)).toBe(true);
+    await other.signaling.waitForNotification('consumerClosed');
+    expect(room?.participants.has(publisherId)).toBe(false);
+    const metrics = await fetch(`http://127.0.0.1:${node.node.port}/metrics`).then((response) => response.text());
+    expect(metrics).toMatch(/edgemeet_media_ice_failures_total [1-9]/);
   });
 
   it('a second connection with the same participant id replaces the first (REPLACED)', async () => {

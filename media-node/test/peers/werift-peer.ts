@@ -255,6 +255,13 @@ export class WeriftPeer {
     return [...this.received.values()].filter((entry) => entry.consumer.participantId === participantId).map((entry) => entry.consumer);
   }
 
+  /** Ends the WebRTC side only (DTLS close, ICE stops) and stops sending; signaling stays open. */
+  async closeMedia(): Promise<void> {
+    for (const timer of this.mediaTimers) clearInterval(timer);
+    this.mediaTimers = [];
+    await Promise.allSettled([this.sendPc?.close(), this.recvPc?.close()]);
+  }
+
   async close(): Promise<void> {
     for (const timer of this.mediaTimers) clearInterval(timer);
     this.mediaTimers = [];
