@@ -44,6 +44,11 @@ export const configSchema = z.object({
   INITIAL_OUTGOING_BITRATE: intFromEnv(1_000_000, 100_000),
   MAX_INCOMING_BITRATE: intFromEnv(3_000_000, 100_000),
   RECORDINGS_DIR: z.string().default('.data/recordings'),
+  /** Server-side recording (needs EDGE_URL: files are uploaded through the edge). */
+  RECORDING_ENABLED: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((value) => value === 'true' || value === '1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Read by mediasoup itself; checked here so a missing binary fails with a clear message. */
   MEDIASOUP_WORKER_BIN: optionalText,
@@ -73,6 +78,7 @@ function toConfig(env: z.infer<typeof configSchema>) {
     initialOutgoingBitrate: env.INITIAL_OUTGOING_BITRATE,
     maxIncomingBitrate: env.MAX_INCOMING_BITRATE,
     recordingsDir: env.RECORDINGS_DIR,
+    recordingEnabled: env.RECORDING_ENABLED,
     logLevel: env.LOG_LEVEL,
     mediasoupWorkerBin: env.MEDIASOUP_WORKER_BIN,
   };

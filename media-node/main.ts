@@ -1,6 +1,7 @@
 import { loadConfig } from './config.js';
 import { createLog } from './log.js';
 import { MediaNode } from './node.js';
+import { EdgeUploader, recordingControllerFactory } from './recording/index.js';
 
 /*
  * Entry point: `node --import tsx media-node/main.ts`. Config is read once from the environment;
@@ -10,7 +11,12 @@ const config = loadConfig(process.env);
 const log = createLog(config.logLevel, config.nodeId);
 
 try {
-  const node = await MediaNode.start(config, { log, exit: (code) => process.exit(code) });
+  // Recordings are uploaded through the edge, so recording needs the control-plane URL.
+  const recording =
+    config.recordingEnabled && config.edgeUrl && config.nodeCredential
+      ? recordingControllerFactory({ uploader: new EdgeUploader(config.edgeUrl, config.nodeCredential) })
+      : undefined;
+  const node = await MediaNode.start(config, { log, exit: (code) => process.exit(code), ...(recording ? { recording } : {}) });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
