@@ -89,6 +89,10 @@ describe('signaling: tokens, bad messages, permissions, replacement', () => {
     const viewer = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, newParticipantId('view'), { perms: ['subscribe'] })}`);
     await expect(viewer.request('createTransport', { direction: 'send' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     const recv = await viewer.request('createTransport', { direction: 'recv' });
+    // ICE restart hands out fresh credentials for the same transport.
+    const restarted = await viewer.request('restartIce', { transportId: recv.id });
+    expect(restarted.iceParameters.usernameFragment).not.toBe(recv.iceParameters.usernameFragment);
+    await expect(viewer.request('createTransport', { direction: 'recv' })).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(
       viewer.request('produce', { transportId: recv.id, kind: 'video', source: 'camera', rtpParameters: VP8_PARAMETERS }),
     ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
