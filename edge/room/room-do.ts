@@ -220,6 +220,7 @@ export class RoomDO extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const now = Date.now();
+    this.room.timers.alarmFired();
     const due = this.room.timers.takeDue(now);
     // Any wake-up is a chance to send pending history, due or not.
     if (this.room.outbox.pending() > 0) await this.room.flushOutbox();

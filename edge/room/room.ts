@@ -26,6 +26,8 @@ export const RELEASE_GRACE_MS = 60_000;
 export const CONNECT_GRACE_MS = 60_000;
 /** Retry delay for history the queue did not take. */
 export const OUTBOX_RETRY_MS = 5_000;
+/** How long history waits to be sent with whatever else the room writes meanwhile. */
+export const OUTBOX_COALESCE_MS = 100;
 
 export interface RoomJoinInput {
   /** The signed-in user, or null for a guest. */
@@ -60,6 +62,7 @@ export class Room {
   readonly chatLimiter = new ChatRateLimiter();
   private readonly signer: MediaTokenSigner;
   private readonly defaultRegion: RegionId;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
   /** The placement in flight: concurrent first joins all wait for this one. */
   private assigning: Promise<PlacedNode> | null = null;
 
@@ -105,8 +108,14 @@ export class Room {
   private async afterWrite(): Promise<void> {
     if (this.outbox.pending() === 0) return;
     // The alarm is the safety net if this instance dies before the prompt flush gets through.
-    await this.timers.set('outbox', Date.now() + OUTBOX_RETRY_MS, true);
-    this.ctx.waitUntil(this.flushOutbox());
+    if (!this.timers.has('outbox')) await this.timers.set('outbox', Date.now() + OUTBOX_RETRY_MS);
+    // Writes close together share one sendBatch (fewer queue operations per row at peak).
+    if (this.flushTimer === null) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.ctx.waitUntil(this.flushOutbox());
+      }, OUTBOX_COALESCE_MS);
+    }
   }
 
   async flushOutbox(): Promise<void> {
@@ -245,7 +254,7 @@ export class Room {
         this.participants.insert({ participantId, sessionHash, ...identity, role, status: 'waiting', now });
         this.record({ kind: 'analytics', event: 'waiting_room_entered', participantId, props: { role } });
       });
-      await this.timers.set('presence', now + CONNECT_GRACE_MS, true);
+      await this.timers.setIfUnset('presence', now + CONNECT_GRACE_MS);
       this.broadcastWaiting();
       return { participantId, role, roomSession, status: 'waiting', media: null };
     }
@@ -259,8 +268,8 @@ export class Room {
       this.recordJoined(inserted, now);
       return inserted;
     });
-    await this.timers.clear('release');
-    await this.timers.set('presence', now + CONNECT_GRACE_MS, true);
+    await this.timers.clearIfSet('release');
+    await this.timers.setIfUnset('presence', now + CONNECT_GRACE_MS);
     this.sockets.broadcast({ type: 'participant.joined', participant: participantView(participant) });
     return { participantId, role, roomSession, status: 'joined', media: await this.mediaFor(participant, node) };
   }

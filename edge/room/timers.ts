@@ -6,6 +6,9 @@ export type TimerName = 'outbox' | 'release' | 'presence';
  * the earliest, and the alarm handler asks which ones are due.
  */
 export class Timers {
+  /** The alarm time this instance last set (undefined: not known yet, ask storage). */
+  private armedAt: number | null | undefined;
+
   constructor(private readonly storage: DurableObjectStorage) {
     storage.sql.exec('CREATE TABLE IF NOT EXISTS timers (name TEXT PRIMARY KEY, at INTEGER NOT NULL)');
   }
@@ -22,6 +25,15 @@ export class Timers {
     await this.arm();
   }
 
+  /** Sets a deadline only when none is pending (a pending one fires sooner or at worst re-checks). */
+  async setIfUnset(name: TimerName, at: number): Promise<void> {
+    if (!this.has(name)) await this.set(name, at);
+  }
+
+  async clearIfSet(name: TimerName): Promise<void> {
+    if (this.has(name)) await this.clear(name);
+  }
+
   has(name: TimerName): boolean {
     return this.storage.sql.exec('SELECT 1 FROM timers WHERE name = ?', name).toArray().length > 0;
   }
@@ -34,9 +46,18 @@ export class Timers {
       .map((row) => row.name);
   }
 
+  /** Points the storage alarm at the earliest deadline; skips the write when it already is. */
   async arm(): Promise<void> {
     const next = this.storage.sql.exec<{ at: number | null }>('SELECT min(at) AS at FROM timers').one().at;
+    if (this.armedAt === undefined) this.armedAt = await this.storage.getAlarm();
+    if (next === this.armedAt) return;
     if (next === null) await this.storage.deleteAlarm();
-    else if ((await this.storage.getAlarm()) !== next) await this.storage.setAlarm(next);
+    else await this.storage.setAlarm(next);
+    this.armedAt = next;
+  }
+
+  /** The alarm is firing: the runtime clears it, so the next arm() must set it again. */
+  alarmFired(): void {
+    this.armedAt = null;
   }
 }
