@@ -125,6 +125,18 @@ describe('a meeting in the browser', () => {
     await guest.locator('.chat-log').getByText(text).waitFor({ timeout: 15_000 });
   });
 
+  it('the host mutes a participant, and records with an indicator for everyone', async () => {
+    await host.getByRole('button', { name: 'Mute Gail Guest' }).click();
+    await eventually('the guest is muted', async () => (await guest.locator('#toggle-mic').getAttribute('aria-label')) === 'Unmute microphone', 15_000);
+    await eventually('the host sees the mute', async () => ((await host.locator('.tile', { hasText: 'Gail Guest' }).getAttribute('aria-label')) ?? '').includes('muted'), 15_000);
+
+    expect(await bob.getByRole('button', { name: 'Start recording' }).count()).toBe(0);
+    await host.getByRole('button', { name: 'Start recording' }).click();
+    for (const page of [host, bob, guest]) await page.locator('.rec-indicator').waitFor({ state: 'visible', timeout: 15_000 });
+    await host.getByRole('button', { name: 'Stop recording' }).click();
+    for (const page of [host, bob, guest]) await page.locator('.rec-indicator').waitFor({ state: 'hidden', timeout: 15_000 });
+  });
+
   it('the host removes a participant: their page says so, their media stops, and the link does not get them back in', async () => {
     await host.getByRole('button', { name: 'Remove Bob' }).click();
     await bob.locator('#end-message').getByText('removed', { exact: false }).waitFor({ timeout: 15_000 });
@@ -146,5 +158,44 @@ describe('a meeting in the browser', () => {
     await bob.getByText('You were removed from this meeting by the host.').waitFor({ timeout: 15_000 });
     expect((await state(bob))?.phase ?? 'not joined').not.toBe('in-call');
     expect(await bob.locator('.call').count()).toBe(0);
+  });
+
+  it('the host ends the meeting for all', async () => {
+    await host.getByRole('button', { name: 'End for all' }).click();
+    for (const page of [host, guest]) await page.locator('#end-message').getByText('This meeting has ended.').waitFor({ timeout: 15_000 });
+    expect((await state(guest))?.mediaStatus).toBe('off');
+  });
+});
+
+describe('passcode and waiting room', () => {
+  it('a wrong passcode is refused with a clear message; the right one leads to the waiting room, and the host admits', async () => {
+    const host = await newPerson(browser, stack.edgeUrl);
+    await signUp(host, 'Wendy Host', `wendy-${Date.now()}@example.com`);
+    const form = host.locator('form.schedule');
+    await form.getByLabel('Title').fill('Board meeting');
+    await form.getByLabel('Starts').fill('2030-01-01T10:00');
+    await form.getByLabel('Passcode').fill('s3cret');
+    await form.getByLabel('Waiting room').check();
+    await form.getByRole('button', { name: 'Schedule' }).click();
+    await host.getByRole('link', { name: 'Board meeting' }).click();
+    await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
+    const meetingPath = new URL(host.url()).pathname;
+    await join(host);
+    await eventually('host in the call', async () => (await state(host))?.phase === 'in-call');
+
+    const visitor = await newPerson(browser, stack.edgeUrl);
+    await visitor.goto(meetingPath);
+    await visitor.getByLabel('Passcode').fill('wrong1');
+    await join(visitor, 'Vic Visitor');
+    await visitor.getByText('Wrong passcode.', { exact: false }).waitFor({ timeout: 15_000 });
+    await visitor.getByLabel('Passcode').fill('s3cret');
+    await visitor.getByRole('button', { name: 'Join', exact: true }).click();
+    await visitor.locator('#waiting-room').waitFor({ timeout: 15_000 });
+
+    await host.getByRole('button', { name: 'Admit Vic Visitor' }).click();
+    await expectGrowing(visitor, 'Wendy Host', 'camera', 'framesDecoded');
+    await expectGrowing(host, 'Vic Visitor', 'camera', 'framesDecoded');
+    await host.context().close();
+    await visitor.context().close();
   });
 });

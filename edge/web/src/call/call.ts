@@ -308,7 +308,7 @@ export class Call {
           else this.mediaLost(generation, reason);
         },
         lost: (reason) => this.mediaLost(generation, reason),
-      });
+      }, (milestone) => this.mark(milestone));
       if (generation !== this.mediaGeneration || this.ended) {
         session.close();
         return;
@@ -316,7 +316,9 @@ export class Call {
       this.media = session;
       const { mic, camera, screen } = this.local;
       if (mic) await session.produce('mic', mic, !this.local.micOn);
+      this.mark('micProduced');
       if (camera && session.canProduceVideo) await session.produce('camera', camera, !this.local.cameraOn);
+      this.mark('cameraProduced');
       if (screen) await session.produce('screen', screen);
       this.mark('mediaConnected');
       this.mediaRetry = 0;
@@ -354,7 +356,7 @@ export class Call {
   }
 
   private onRemoteAdded(remote: RemoteTrack): void {
-    if (remote.kind === 'video') this.mark('firstVideoConsumer');
+    this.mark(`first${remote.kind === 'video' ? 'Video' : 'Audio'}Consumer`);
     this.remotes.set(remote.consumer.id, remote);
     if (remote.kind === 'audio') this.audio.attach(remote.consumer.id, remote.consumer.track);
     this.emit('remotes');

@@ -79,13 +79,14 @@ export class MediaSession {
     private readonly events: MediaSessionEvents,
   ) {}
 
-  static async start(assignment: MediaAssignment, events: MediaSessionEvents): Promise<MediaSession> {
+  static async start(assignment: MediaAssignment, events: MediaSessionEvents, mark: (milestone: string) => void = () => undefined): Promise<MediaSession> {
     let session: MediaSession | null = null;
     const early: MediaNotification[] = [];
     const signaling = await MediaSignaling.connect(assignment.signalingUrl, assignment.token, {
       notification: (notification) => (session ? session.onNotification(notification) : early.push(notification)),
       close: (code, reason) => (session ? session.onSignalingClosed(code, reason) : undefined),
     });
+    mark('mediaSocketOpen');
     try {
       // One round trip: capabilities and both transports are asked for at once.
       const [{ rtpCapabilities }, recvInfo, sendInfo, device] = await Promise.all([
@@ -94,7 +95,9 @@ export class MediaSession {
         signaling.request('createTransport', { direction: 'send' }),
         createDevice(),
       ]);
+      mark('mediaTransportsCreated');
       await device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
+      mark('mediaDeviceLoaded');
       const recvTransport = device.createRecvTransport(transportOptions(recvInfo));
       const sendTransport = device.createSendTransport(transportOptions(sendInfo));
       session = new MediaSession(assignment, signaling, device, sendTransport, recvTransport, events);
@@ -102,6 +105,7 @@ export class MediaSession {
       session.wireTransport(sendTransport);
       for (const notification of early.splice(0)) session.onNotification(notification);
       await signaling.request('join', { rtpCapabilities: device.rtpCapabilities as RtpCapabilitiesWire });
+      mark('mediaJoined');
       return session;
     } catch (error) {
       signaling.close();
