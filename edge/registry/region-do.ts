@@ -11,7 +11,7 @@ import {
   type NodeEvent,
   type NodeUpMessage,
 } from '../../schema/wire/node-control.js';
-import type { RegionId } from '../../schema/regions.js';
+import { regionIdSchema, type RegionId } from '../../schema/regions.js';
 import type { Env } from '../env.js';
 import { log } from '../http/log.js';
 import { assertNever, parseSocketMessage, unionTypes, type RpcResult } from '../room/socket-message.js';
@@ -62,7 +62,7 @@ export class RegionDO extends DurableObject<Env> {
   /** The node control socket, forwarded by edge/routes/nodes.ts once the credential checked out. */
   override async fetch(request: Request): Promise<Response> {
     const nodeId = request.headers.get(NODE_ID_HEADER);
-    const region = request.headers.get(NODE_REGION_HEADER) as RegionId | null;
+    const region = regionIdSchema.safeParse(request.headers.get(NODE_REGION_HEADER)).data;
     if (!nodeId || !region || request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected a node control WebSocket upgrade', { status: 426 });
     }

@@ -98,7 +98,7 @@ async function admit(room: Room, participantId: string): Promise<void> {
     room.recordJoined(joined, now);
     return joined;
   });
-  await room.timers.clear('release');
+  await room.timers.clearIfSet('release');
   room.sockets.broadcast({ type: 'participant.joined', participant: participantView(admitted) });
   room.sockets.setAdmitted(participantId);
   for (const ws of room.sockets.of(participantId)) {

@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { AppError } from '../../schema/wire/errors.js';
 import { meetingSettingsSchema, type JoinResponse } from '../../schema/wire/http.js';
 import { nodeEventSchema, type NodeEvent } from '../../schema/wire/node-control.js';
-import { CHAT_MAX_LENGTH, roomClientMessageSchema, type RoomClientMessage } from '../../schema/wire/room.js';
+import { roomClientMessageSchema, type RoomClientMessage } from '../../schema/wire/room.js';
 import { sha256Hex } from '../auth/encoding.js';
 import type { Env } from '../env.js';
 import { describeError, log } from '../http/log.js';
@@ -80,6 +80,8 @@ export class RoomDO extends DurableObject<Env> {
     const participant = this.room.participants.bySession(await sha256Hex(session));
     const refusal = this.refusalFor(participant);
     if (refusal || !participant) return refuseSocket(this.room.sockets, refusal ?? new AppError('TOKEN_INVALID', 'unknown room session; join again'));
+    // A newer connection of the same participant replaces the older one.
+    this.room.sockets.closeParticipant(participant.participantId, 'CONFLICT', 'replaced by a newer connection');
 
     if (participant.status === 'waiting') {
       const { client, server } = this.room.sockets.accept(participant.participantId, false);
@@ -88,11 +90,16 @@ export class RoomDO extends DurableObject<Env> {
       return new Response(null, { status: 101, webSocket: client });
     }
 
-    // A newer connection of the same participant replaces the older one.
-    this.room.sockets.closeParticipant(participant.participantId, 'CONFLICT', 'replaced by a newer connection');
     let present = participant;
     if (participant.status === 'left') {
-      // Back after a dropped connection: in again, without a new seat check (they had one).
+      // Back after a dropped connection: in again (lock and waiting room do not apply; they were in).
+      if (participant.role !== 'host') {
+        try {
+          this.room.checkCapacity();
+        } catch (error) {
+          return refuseSocket(this.room.sockets, error as AppError);
+        }
+      }
       const now = Date.now();
       present = await this.room.change(() => {
         this.room.participants.setStatus(participant.participantId, 'joined', now);
@@ -100,7 +107,7 @@ export class RoomDO extends DurableObject<Env> {
         this.room.recordJoined(back, now);
         return back;
       });
-      await this.room.timers.clear('release');
+      await this.room.timers.clearIfSet('release');
       this.room.sockets.broadcast({ type: 'participant.joined', participant: participantView(present) });
     }
     const { client, server } = this.room.sockets.accept(participant.participantId, true);
@@ -186,7 +193,7 @@ export class RoomDO extends DurableObject<Env> {
   private async sendChat(actor: Participant, text: string): Promise<void> {
     const now = Date.now();
     if (!this.room.chatLimiter.take(actor.participantId, now)) throw new AppError('RATE_LIMITED', 'you are sending messages too fast; wait a moment');
-    const message = { messageId: crypto.randomUUID(), participantId: actor.participantId, displayName: actor.displayName, text: text.slice(0, CHAT_MAX_LENGTH), sentAt: now };
+    const message = { messageId: crypto.randomUUID(), participantId: actor.participantId, displayName: actor.displayName, text, sentAt: now };
     await this.room.change(() => {
       this.room.chat.append(message);
       this.room.record({ kind: 'message', messageId: message.messageId, participantId: actor.participantId, userId: actor.userId, displayName: actor.displayName, text: message.text }, now);

@@ -275,6 +275,25 @@ describe('presence and the node', () => {
     expect(await room.host.socket.next('participant.left')).toMatchObject({ participantId: guest.participantId, reason: 'left' });
   });
 
+  it('lets a dropped participant back in with its session; a second connection replaces the first', async () => {
+    const room = await meetingWith(1);
+    const guest = room.guests[0]!;
+    guest.socket.close();
+    await room.host.socket.next('participant.left', (m) => m.participantId === guest.participantId);
+    const back = await openRoomSocket(room.settings.linkId, guest.session);
+    cleanup.push(() => back.close());
+    expect((await back.next('welcome')).self.participantId).toBe(guest.participantId);
+    await room.host.socket.next('participant.joined', (m) => m.participant.participantId === guest.participantId);
+    const second = await openRoomSocket(room.settings.linkId, guest.session);
+    cleanup.push(() => second.close());
+    await second.next('welcome');
+    expect(await back.next('closed')).toMatchObject({ code: 'CONFLICT' });
+    expect(await back.closed).toBe(4005);
+    // The takeover is not a departure.
+    expect(room.host.socket.inbox.received.filter((m) => m.type === 'participant.left')).toHaveLength(1);
+    expect(await second.request({ type: 'ping' })).toMatchObject({ type: 'ack' });
+  });
+
   it('releases the node after the last participant left and the grace period passed', async () => {
     const room = await meetingWith(0);
     const stub = roomStub(room.settings.linkId);

@@ -17,6 +17,9 @@ function closeCodeFor(code: ErrorCode): number {
       return WS_CLOSE.MEETING_ENDED;
     case 'TOKEN_INVALID':
       return WS_CLOSE.TOKEN_INVALID;
+    case 'CONFLICT':
+      // A newer connection of the same participant took over.
+      return WS_CLOSE.REPLACED;
     case 'ADMISSION_DENIED':
     case 'FORBIDDEN':
       return WS_CLOSE.FORBIDDEN;
