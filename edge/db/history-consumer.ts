@@ -24,48 +24,101 @@ export interface DeadLetter {
 
 /**
  * HISTORY consumer: parse every record; unparseable ones go to the dead-letter queue at once;
- * the rest are written together (writeHistory) and acked, or — on any Postgres error — retried
- * with a delay, so an outage delays history but loses nothing. Writes are idempotent, so the
- * retry (or a duplicate delivery) never doubles a row.
+ * the rest are written together (writeHistory) and acked, or — on a Postgres/connection error —
+ * retried with a delay, so an outage delays history but loses nothing. Writes are idempotent,
+ * so the retry (or a duplicate delivery) never doubles a row. If Postgres rejects the data itself
+ * (SQLSTATE class 22/23), the batch is written message by message and only the offending
+ * messages are dead-lettered, so one bad record cannot hold everyone else's history hostage.
  */
 export async function consumeHistory(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const records: HistoryRecord[] = [];
-  const writing = new Set<Message<unknown>>();
+  const outcome = new Outcome();
+  const good = new Map<Message<unknown>, HistoryRecord[]>();
   const bad: BadRecord[] = [];
   for (const message of batch.messages) {
     // A message holds one record or an array of them (schema/wire/history.ts historyMessageSchema).
     const items = Array.isArray(message.body) && message.body.length <= HISTORY_RECORDS_PER_MESSAGE ? message.body : [message.body];
     items.forEach((item, index) => {
       const result = historyRecordSchema.safeParse(item);
-      if (result.success) {
-        records.push(result.data);
-        writing.add(message);
-      } else {
-        bad.push({ message, index, body: item, reason: result.error.issues[0]?.message ?? 'invalid record' });
-      }
+      if (!result.success) bad.push({ message, index, body: item, reason: result.error.issues[0]?.message ?? 'invalid record' });
+      else if (!Number.isFinite(new Date(result.data.at).getTime())) bad.push({ message, index, body: item, reason: 'at is not a valid time' });
+      else good.set(message, [...(good.get(message) ?? []), result.data]);
     });
   }
 
-  const deadLettered = bad.length ? await deadLetter(env, batch.queue, bad) : true;
-  for (const { message } of bad) {
-    if (!deadLettered) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-    else if (!writing.has(message)) message.ack();
+  if (bad.length) {
+    const sent = await deadLetter(env, batch.queue, bad);
+    // A message is done only when all its parts are: a failed DLQ send retries it whole.
+    for (const { message } of bad) if (!sent) outcome.retry(message);
   }
-  if (!records.length) return;
+  const writable = [...good].filter(([message]) => !outcome.settled(message));
+  if (!writable.length) return outcome.ackRest(batch);
 
   try {
-    await withDb(env, (db) => writeHistory(db, records));
-    for (const message of writing) if (deadLettered || !bad.some((entry) => entry.message === message)) message.ack();
-    log('info', 'history.written', { queue: batch.queue, messages: writing.size, records: records.length });
+    await withDb(env, async (db) => {
+      try {
+        await writeHistory(db, writable.flatMap(([, records]) => records));
+        for (const [message] of writable) outcome.ack(message);
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        log('warn', 'history.isolating', { queue: batch.queue, messages: writable.length, error: describeError(error) });
+        const poisoned: BadRecord[] = [];
+        for (const [message, records] of writable) {
+          try {
+            await writeHistory(db, records);
+            outcome.ack(message);
+          } catch (single) {
+            if (!isDataError(single)) throw single;
+            poisoned.push(...records.map((record, index) => ({ message, index, body: record, reason: describeError(single) })));
+          }
+        }
+        if (poisoned.length && !(await deadLetter(env, batch.queue, poisoned))) for (const { message } of poisoned) outcome.retry(message);
+      }
+    });
+    log('info', 'history.written', { queue: batch.queue, messages: writable.length, records: writable.reduce((n, [, records]) => n + records.length, 0) });
+    outcome.ackRest(batch);
   } catch (error) {
-    for (const message of writing) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    for (const [message] of writable) outcome.retry(message);
     log('warn', 'history.retry', {
       queue: batch.queue,
-      records: records.length,
-      attempts: Math.max(...[...writing].map((message) => message.attempts)),
+      messages: writable.length,
+      attempts: Math.max(...writable.map(([message]) => message.attempts)),
       error: describeError(error),
     });
+    outcome.ackRest(batch);
   }
+}
+
+/** Settles each message once: ack or retry (with backoff). */
+class Outcome {
+  private readonly done = new Set<Message<unknown>>();
+  settled(message: Message<unknown>): boolean {
+    return this.done.has(message);
+  }
+  ack(message: Message<unknown>): void {
+    if (this.done.has(message)) return;
+    this.done.add(message);
+    message.ack();
+  }
+  retry(message: Message<unknown>): void {
+    if (this.done.has(message)) return;
+    this.done.add(message);
+    message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+  }
+  /** Everything not settled otherwise was fully handled (e.g. all parts dead-lettered). */
+  ackRest(batch: MessageBatch<unknown>): void {
+    for (const message of batch.messages) this.ack(message);
+  }
+}
+
+/** Postgres refused the data itself (SQLSTATE class 22 data exception, 23 constraint violation). */
+export function isDataError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 interface BadRecord {

@@ -82,7 +82,7 @@ function mergeParticipants(joined: Of<'participantJoined'>[], left: Of<'particip
   for (const record of joined) {
     const row = rowFor(record.meetingId, record.participantId);
     row.userId = record.userId;
-    row.displayName = record.displayName;
+    row.displayName = clean(record.displayName);
     row.role = record.role;
     row.joinedAt = earliest(row.joinedAt ?? null, new Date(record.at));
   }
@@ -90,7 +90,7 @@ function mergeParticipants(joined: Of<'participantJoined'>[], left: Of<'particip
     const row = rowFor(record.meetingId, record.participantId);
     if (!row.leftAt || row.leftAt.getTime() < record.at) {
       row.leftAt = new Date(record.at);
-      row.leaveReason = record.reason;
+      row.leaveReason = clean(record.reason);
     }
   }
   return [...rows.values()];
@@ -103,8 +103,8 @@ function messageRow(record: Of<'message'>): typeof messages.$inferInsert {
     meetingId: record.meetingId,
     participantId: record.participantId,
     userId: record.userId,
-    displayName: record.displayName,
-    text: record.text,
+    displayName: clean(record.displayName),
+    text: clean(record.text),
     sentAt: new Date(record.at),
   };
 }
@@ -115,7 +115,7 @@ function analyticsRow(record: Of<'analytics'>): typeof analyticsEvents.$inferIns
     meetingId: record.meetingId,
     event: record.event,
     participantId: record.participantId,
-    props: record.props,
+    props: Object.fromEntries(Object.entries(record.props).map(([name, value]) => [clean(name), typeof value === 'string' ? clean(value) : value])),
     at: new Date(record.at),
   };
 }
@@ -142,7 +142,7 @@ function mergeRecordings(records: Of<'recording'>[]): (typeof recordings.$inferI
       durationMs: record.durationMs,
       bytes: record.files.length ? record.files.reduce((sum, file) => sum + file.bytes, 0) : null,
       files: record.files,
-      error: record.error,
+      error: record.error === null ? null : clean(record.error),
       statusAt: new Date(record.at),
     });
   }
@@ -179,6 +179,11 @@ async function applyMeetingStatus(tx: Pick<Db, 'execute'>, records: Of<'meetingS
       }
     }
   }
+}
+
+/** Postgres text and jsonb cannot hold NUL characters; they carry no meaning here, so drop them. */
+function clean(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '') : text;
 }
 
 function earliest(a: Date | null, b: Date): Date {

@@ -12,8 +12,15 @@ export function log(level: Level, event: string, fields: LogFields = {}): void {
   else console.log(line);
 }
 
-/** A short description of any thrown value, without stack or payload. */
+/**
+ * A short description of any thrown value, without stack or payload. Query errors are described
+ * by their root cause (Postgres' SQLSTATE and message), not by drizzle's wrapper, which quotes
+ * the query's parameters (user content) in its message.
+ */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
-  return String(error).slice(0, 500);
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error && current.cause instanceof Error; depth++) current = current.cause;
+  if (!(current instanceof Error)) return String(current).slice(0, 300);
+  const code = (current as { code?: unknown }).code;
+  return `${typeof code === 'string' ? `[${code}] ` : ''}${current.name}: ${current.message}`.slice(0, 300);
 }

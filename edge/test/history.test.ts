@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:test';
 import { eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { historyDeadLetters, meetings, recordings } from '../../schema/db/index.js';
+import { historyDeadLetters, meetings, messages as messagesTable, recordings } from '../../schema/db/index.js';
+import type { HistoryRecord } from '../../schema/wire/history.js';
 import { retryDelaySeconds } from '../db/history-consumer.js';
 import { api, db, registerUser } from './helpers.js';
 import { asDeliveries, countRows, deliver, expectedRows, meetingHistory, participantRows } from './history-fixtures.js';
@@ -97,6 +98,33 @@ describe('history consumer', () => {
     expect(dead.map((row) => row.messageId).sort()).toEqual(badIds.sort());
     expect(dead.every((row) => row.queue === 'edgemeet-history-dlq')).toBe(true);
     expect(dead.find((row) => row.messageId === badIds[1])!.body).toContain('just a string');
+  });
+
+  it('drops NUL characters Postgres cannot store', async () => {
+    const room = crypto.randomUUID();
+    const [joined, , message] = meetingHistory(room, 1, 1) as [HistoryRecord, HistoryRecord, Extract<HistoryRecord, { kind: 'message' }>];
+    const result = await deliver(asDeliveries([joined, { ...message, text: 'nul\u0000byte' }]));
+    expect(result.explicitAcks).toHaveLength(2);
+    const [row] = await db((d) => d.select().from(messagesTable).where(eq(messagesTable.meetingId, room)));
+    expect(row!.text).toBe('nulbyte');
+  });
+
+  it('isolates a record Postgres refuses: the rest of the batch is written, the offender dead-lettered', async () => {
+    const room = crypto.randomUUID();
+    const good = meetingHistory(room, 2, 3);
+    // Valid by the schema and a valid JS date, but before 4713 BC: Postgres rejects it (22008).
+    const poison = { ...good[2]!, key: crypto.randomUUID(), at: -3e14, ...(good[2]!.kind === 'message' ? { messageId: crypto.randomUUID() } : {}) };
+    const deliveries = asDeliveries([...good, poison]);
+    const result = await deliver(deliveries);
+    expect(result.explicitAcks.sort()).toEqual(deliveries.map((d) => d.id).sort());
+    expect(result.retryMessages).toEqual([]);
+    expect(await countRows([room])).toEqual(expectedRows(2, 3));
+    const poisonId = `${deliveries.at(-1)!.id}#0`;
+    const dead = await until(
+      () => db((d) => d.select().from(historyDeadLetters).where(eq(historyDeadLetters.messageId, poisonId))),
+      (rows) => rows.length === 1,
+    );
+    expect(dead).toHaveLength(1);
   });
 
   it('writes records sent through the real HISTORY queue exactly once', async () => {
