@@ -9,7 +9,8 @@ const ROWS_PER_FLUSH = 500;
 const MESSAGE_BYTES = 64 * 1024;
 const BATCH_BYTES = 200 * 1024;
 
-type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+/** Omit over each member of a union (plain Omit would merge the history kinds). */
+export type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 /** A history record before the outbox gives it its idempotency key. */
 export type PendingRecord = DistributiveOmit<HistoryRecord, 'key'>;
 

@@ -1,5 +1,4 @@
 import { AppError, type ErrorCode } from '../../schema/wire/errors.js';
-import type { HistoryRecord } from '../../schema/wire/history.js';
 import type { JoinResponse, MeetingSettings } from '../../schema/wire/http.js';
 import type { Permission, Role } from '../../schema/wire/common.js';
 import type { NodeCommand } from '../../schema/wire/node-control.js';
@@ -15,7 +14,7 @@ import { regionsByDistance } from '../registry/region-choice.js';
 import { Chat, ChatRateLimiter } from './chat.js';
 import { MediaTokenSigner } from './media-token.js';
 import { MeetingState } from './meeting-state.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type DistributiveOmit, type PendingRecord } from './outbox.js';
 import { isModerator, participantView, Participants, waitingView, type Participant } from './participants.js';
 import { RoomSockets } from './sockets.js';
 import { Timers } from './timers.js';
@@ -38,8 +37,7 @@ export interface RoomJoinInput {
   regions: RegionId[];
 }
 
-type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
-type HistoryFields = DistributiveOmit<HistoryRecord, 'key' | 'meetingId' | 'meetingLinkId' | 'at'>;
+type HistoryFields = DistributiveOmit<PendingRecord, 'meetingId' | 'meetingLinkId' | 'at'>;
 
 export type LeaveReason = 'left' | 'removed' | 'disconnected' | 'ended';
 
@@ -95,7 +93,7 @@ export class Room {
   record(fields: HistoryFields, at = Date.now()): void {
     const settings = this.meeting.settings();
     if (!settings) return;
-    this.outbox.add({ ...fields, meetingId: settings.meetingId, meetingLinkId: settings.linkId, at } as Parameters<Outbox['add']>[0]);
+    this.outbox.add({ ...fields, meetingId: settings.meetingId, meetingLinkId: settings.linkId, at } as PendingRecord);
   }
 
   /** Runs a state change and its outbox rows atomically, then sends the history on its way. */
