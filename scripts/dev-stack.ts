@@ -166,6 +166,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       say('Media node: skipped (media: false)');
       return done;
     }
+    const workerBin = process.env.MEDIASOUP_WORKER_BIN || path.join(ROOT, 'node_modules/mediasoup/worker/out/Release/mediasoup-worker');
+    if (!existsSync(workerBin)) throw new Error(`no mediasoup worker at ${workerBin}: run \`npm run setup\` (builds it once), or set MEDIASOUP_WORKER_BIN`);
     say(`Media node ${nodeId}: starting on ${mediaUrl}…`);
     const media = spawnChild({
       name: 'media',

@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../scripts/chromium.js';
 import { startStack, type Stack } from '../../../scripts/dev-stack.js';
-import { dropSockets, eventually, expectGrowing, inbound, join, newPerson, signUp, state, total } from './people.js';
+import { dropSockets, eventually, expectGrowing, inbound, join, newPerson, refuseDevices, signUp, state, total } from './people.js';
 
 /**
  * The whole system in a real browser: a host signs up and starts a meeting, a signed-in user and
@@ -195,7 +195,19 @@ describe('passcode and waiting room', () => {
     await host.getByRole('button', { name: 'Admit Vic Visitor' }).click();
     await expectGrowing(visitor, 'Wendy Host', 'camera', 'framesDecoded');
     await expectGrowing(host, 'Vic Visitor', 'camera', 'framesDecoded');
-    await host.context().close();
-    await visitor.context().close();
+
+    // Someone whose browser refuses camera and microphone is told so, and can still join to watch.
+    const watcher = await newPerson(browser, stack.edgeUrl);
+    await refuseDevices(watcher);
+    await watcher.goto(meetingPath);
+    await watcher.getByText('Access to your camera was refused', { exact: false }).waitFor({ timeout: 15_000 });
+    await watcher.getByText('Access to your microphone was refused', { exact: false }).waitFor({ timeout: 15_000 });
+    await watcher.getByLabel('Passcode').fill('s3cret');
+    await join(watcher, 'Rita Watcher', { preview: false });
+    await host.getByRole('button', { name: 'Admit Rita Watcher' }).click();
+    await expectGrowing(watcher, 'Wendy Host', 'camera', 'framesDecoded');
+    await expectGrowing(watcher, 'Vic Visitor', 'mic', 'totalAudioEnergy');
+    await host.locator('.tile.no-video', { hasText: 'Rita Watcher' }).waitFor({ timeout: 15_000 });
+    for (const page of [host, visitor, watcher]) await page.context().close();
   });
 });

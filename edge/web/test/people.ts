@@ -53,12 +53,12 @@ export async function signUp(page: Page, name: string, email: string, next?: str
 }
 
 /** Clicks Join on the pre-join screen; returns Date.now() at the click. */
-export async function join(page: Page, guestName?: string): Promise<number> {
+export async function join(page: Page, guestName?: string, options: { preview?: boolean } = {}): Promise<number> {
   const button = page.getByRole('button', { name: 'Join', exact: true });
   await button.waitFor({ timeout: 30_000 });
   if (guestName) await page.getByLabel('Your name').fill(guestName);
   // Let the camera preview start, as a person would see it before clicking.
-  await page.locator('video.preview').waitFor({ timeout: 15_000 });
+  if (options.preview ?? true) await page.locator('video.preview').waitFor({ timeout: 15_000 });
   const clickedAt = Date.now();
   await button.click();
   return clickedAt;
@@ -109,4 +109,11 @@ export function dropSockets(page: Page, which: 'all' | 'media' = 'all'): Promise
     for (const socket of open) socket.close(3000, 'simulated network drop');
     return open.length;
   }, which);
+}
+
+/** A person whose browser refuses camera and microphone (as after clicking "Block"). */
+export async function refuseDevices(page: Page): Promise<void> {
+  await page.context().addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+  });
 }

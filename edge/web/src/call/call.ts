@@ -127,25 +127,29 @@ export class Call {
   }
 
   async toggleMic(): Promise<void> {
-    this.local.micOn = !this.local.micOn;
-    if (this.local.micOn && !this.local.mic) {
-      const track = await this.local.openMic();
-      if (track && this.media) await this.media.produce('mic', track).catch(() => undefined);
-    }
-    if (this.local.mic) this.local.mic.enabled = this.local.micOn;
-    this.emit('local');
-    await this.media?.setPaused('mic', !this.local.micOn).catch(() => undefined);
+    await this.toggleDevice('mic');
   }
 
   async toggleCamera(): Promise<void> {
-    this.local.cameraOn = !this.local.cameraOn;
-    if (this.local.cameraOn && !this.local.camera) {
-      const track = await this.local.openCamera();
-      if (track && this.media) await this.media.produce('camera', track).catch(() => undefined);
+    await this.toggleDevice('camera');
+  }
+
+  /** On ↔ off; turning on opens the device first if it is not open (e.g. refused earlier). */
+  private async toggleDevice(kind: 'mic' | 'camera'): Promise<void> {
+    const local = this.local;
+    const isOn = kind === 'mic' ? local.micOn && local.mic !== null : local.cameraOn && local.camera !== null;
+    const turnOn = !isOn;
+    if (turnOn && (kind === 'mic' ? !local.mic : !local.camera)) {
+      const track = kind === 'mic' ? await local.openMic() : await local.openCamera();
+      if (track && this.media) await this.media.produce(kind, track).catch(() => undefined);
     }
-    if (this.local.camera) this.local.camera.enabled = this.local.cameraOn;
+    const track = kind === 'mic' ? local.mic : local.camera;
+    const on = turnOn && track !== null;
+    if (kind === 'mic') local.micOn = on;
+    else local.cameraOn = on;
+    if (track) track.enabled = on;
     this.emit('local');
-    await this.media?.setPaused('camera', !this.local.cameraOn).catch(() => undefined);
+    await this.media?.setPaused(kind, !on).catch(() => undefined);
   }
 
   /** Returns a message when sharing could not start. */

@@ -19,8 +19,12 @@ export function inCallView(call: Call): HTMLElement {
   const quality = h('span', { class: 'quality', role: 'status', id: 'quality' });
   const banner = h('div', { class: 'banner', role: 'alert', hidden: true });
 
-  const mic = button('', () => void call.toggleMic(), { class: 'ctl', id: 'toggle-mic' });
-  const camera = button('', () => void call.toggleCamera(), { class: 'ctl', id: 'toggle-camera' });
+  // Turning a device on can fail (permission refused, device busy): say so.
+  const mic = button('', () => void call.toggleMic().then(() => !call.local.mic && call.local.micError && toast(call.local.micError, 'error')), { class: 'ctl', id: 'toggle-mic' });
+  const camera = button('', () => void call.toggleCamera().then(() => !call.local.camera && call.local.cameraError && toast(call.local.cameraError, 'error')), {
+    class: 'ctl',
+    id: 'toggle-camera',
+  });
   const share = button('', () => void call.toggleScreen().then((problem) => problem && toast(problem, 'error')), { class: 'ctl', id: 'toggle-screen' });
   const hand = button('', () => call.setHand(!(call.self?.handRaised ?? false)), { class: 'ctl', id: 'toggle-hand' });
   const record = button('', () => call.send({ type: call.meeting?.recording.active ? 'recording.stop' : 'recording.start' }), { class: 'ctl', id: 'toggle-record' });
