@@ -6,6 +6,7 @@ import { compositeArgs, DEFAULT_LAYOUT, type CompositeInput } from './composite.
 import { FFMPEG_BIN, mediaDurationSeconds, runToEnd } from './ffmpeg.js';
 import { digestFile } from './file-digest.js';
 import type { ManifestWriter } from './manifest.js';
+import { contentTypeOf } from './sdp.js';
 import { uploadConfirmed, type RetryPolicy } from './uploader.js';
 import type { CompositeLayout, RecordingResult, RecordingStatusUpdate, Uploader } from './types.js';
 
@@ -26,19 +27,25 @@ export interface FinishOptions {
 const exists = (file: string) => fs.stat(file).then((s) => s.isFile() && s.size > 0, () => false);
 
 /**
- * Rewrites a track file by stream copy (timestamps kept) so it gets its duration and seek index:
- * a capture ffmpeg stopped while idle or killed leaves both out. Keeps the original if that fails.
+ * Remuxes a captured track file (IVF / WebM / MPEG-TS, see sdp.ts containerFor) into the delivered
+ * WebM/Matroska by stream copy, timestamps kept: it gains its duration and seek index, which a
+ * capture stopped while idle or killed leaves out. Returns the file name to use from now on; keeps
+ * the captured file if remuxing fails (it is still uploaded, as written).
  */
-async function finalizeTrackFile(file: string, log: Logger): Promise<void> {
-  const temp = `${file}.final${path.extname(file)}`;
-  const format = file.endsWith('.webm') ? 'webm' : 'matroska';
+async function finalizeTrackFile(recordingDir: string, captured: string, finalExt: 'webm' | 'mkv', log: Logger): Promise<string> {
+  const base = captured.slice(0, captured.lastIndexOf('.'));
+  const finalName = `${base}.${finalExt}`;
+  const temp = path.join(recordingDir, `${base}.remux.${finalExt}`);
   try {
-    await runToEnd(FFMPEG_BIN, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', file, '-map', '0', '-c', 'copy', '-copyts', '-f', format, temp]);
+    await runToEnd(FFMPEG_BIN, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', path.join(recordingDir, captured), '-map', '0', '-c', 'copy', '-copyts', '-f', finalExt === 'webm' ? 'webm' : 'matroska', temp]);
     if (!(await exists(temp))) throw new Error('remux wrote nothing');
-    await fs.rename(temp, file);
+    await fs.rename(temp, path.join(recordingDir, finalName));
+    if (finalName !== captured) await fs.rm(path.join(recordingDir, captured), { force: true });
+    return finalName;
   } catch (error) {
     await fs.rm(temp, { force: true });
-    log.warn({ file: path.basename(file), err: error instanceof Error ? error.message.slice(0, 300) : String(error) }, 'could not finalize a track file: kept as written');
+    log.warn({ file: captured, err: error instanceof Error ? error.message.slice(0, 300) : String(error) }, 'could not finalize a track file: kept as written');
+    return captured;
   }
 }
 
@@ -92,8 +99,9 @@ export async function finishRecording(options: FinishOptions): Promise<Recording
     status({ status: 'processing', durationMs });
     for (const track of manifest.tracks) {
       for (const segment of track.segments) {
-        const file = path.join(recordingDir, segment.file);
-        if (await exists(file)) await finalizeTrackFile(file, log);
+        if (!(await exists(path.join(recordingDir, segment.file)))) continue;
+        segment.file = await finalizeTrackFile(recordingDir, segment.file, track.finalExt, log);
+        await writer.save();
       }
     }
     const target = path.join(recordingDir, COMPOSITE_NAME);
@@ -120,7 +128,7 @@ export async function finishRecording(options: FinishOptions): Promise<Recording
   const pending: Array<{ name: string; kind: RecordingFile['kind']; contentType: string; participantId?: string; mediaKind?: 'audio' | 'video' }> = [];
   if (manifest.composite) pending.push({ name: manifest.composite.file, kind: 'composite', contentType: 'video/mp4' });
   for (const track of manifest.tracks) {
-    for (const segment of track.segments) pending.push({ name: segment.file, kind: 'track', contentType: track.contentType, participantId: track.participantId, mediaKind: track.kind });
+    for (const segment of track.segments) pending.push({ name: segment.file, kind: 'track', contentType: contentTypeOf(segment.file, track.kind), participantId: track.participantId, mediaKind: track.kind });
   }
   try {
     for (const file of pending) {

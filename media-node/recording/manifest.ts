@@ -34,6 +34,8 @@ export const trackSchema = z.object({
   kind: mediaKindSchema,
   mimeType: z.string().max(64),
   contentType: z.string().max(64),
+  /** Extension of the delivered file (captured files are remuxed into it when finishing). */
+  finalExt: z.enum(['webm', 'mkv']),
   segments: z.array(segmentSchema),
 });
 export type TrackRecord = z.infer<typeof trackSchema>;

@@ -84,6 +84,7 @@ class MeetingRecorder implements Recorder {
       kind: producer.kind,
       mimeType: '',
       contentType: '',
+      finalExt: 'webm',
       segments: [],
     };
     manifest.tracks.push(record);
@@ -166,6 +167,7 @@ class MeetingRecorder implements Recorder {
         source: track.source,
         segments: track.segments.length,
         restarts: this.captures.get(track.producerId)?.restartCount ?? 0,
+        segmentStarts: track.segments.map((segment) => segment.firstRtpWallMs),
       })),
     };
   }

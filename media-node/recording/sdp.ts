@@ -7,14 +7,54 @@ export function mainCodec(rtpParameters: RtpParameters): RtpCodecParameters {
   return codec;
 }
 
-/** File container that can hold the codec without transcoding (WebM for VP8/VP9/Opus/AV1, Matroska otherwise). */
-export function containerFor(codec: RtpCodecParameters): { ext: 'webm' | 'mkv'; format: 'webm' | 'matroska'; contentType: string } {
+/**
+ * Containers for one codec, without transcoding. Capture uses formats that need no probing of the
+ * stream (IVF/MPEG-TS do not need the picture size, which ffmpeg only learns from a decoded key
+ * frame) and survive a killed writer; finishing remuxes into the delivered WebM/Matroska.
+ */
+export interface TrackContainer {
+  /** Demuxer probing: audio needs none; video waits (≤ 1 s of media) for a decodable key frame's size. */
+  probeArgs: string[];
+  captureExt: 'ivf' | 'webm' | 'ts';
+  captureArgs: string[];
+  finalExt: 'webm' | 'mkv';
+  finalFormat: 'webm' | 'matroska';
+  contentType: string;
+}
+
+const AUDIO_PROBE = ['-probesize', '32', '-analyzeduration', '0'];
+const VIDEO_PROBE = ['-probesize', '1000000', '-analyzeduration', '1000000'];
+
+export function containerFor(codec: RtpCodecParameters): TrackContainer {
   const name = codec.mimeType.split('/')[1]?.toLowerCase();
   const kind = codec.mimeType.split('/')[0]?.toLowerCase();
-  if (name === 'vp8' || name === 'vp9' || name === 'opus' || name === 'av1') {
-    return { ext: 'webm', format: 'webm', contentType: kind === 'audio' ? 'audio/webm' : 'video/webm' };
+  if (name === 'vp8' || name === 'vp9' || name === 'av1') {
+    return { probeArgs: VIDEO_PROBE, captureExt: 'ivf', captureArgs: ['-f', 'ivf'], finalExt: 'webm', finalFormat: 'webm', contentType: 'video/webm' };
   }
-  return { ext: 'mkv', format: 'matroska', contentType: kind === 'audio' ? 'audio/x-matroska' : 'video/x-matroska' };
+  if (name === 'opus') {
+    // Short clusters: a killed ffmpeg loses at most ~1 s.
+    return { probeArgs: AUDIO_PROBE, captureExt: 'webm', captureArgs: ['-f', 'webm', '-cluster_time_limit', '1000', '-cluster_size_limit', String(256 * 1024)], finalExt: 'webm', finalFormat: 'webm', contentType: 'audio/webm' };
+  }
+  return { probeArgs: kind === 'audio' ? AUDIO_PROBE : VIDEO_PROBE, captureExt: 'ts', captureArgs: ['-f', 'mpegts'], finalExt: 'mkv', finalFormat: 'matroska', contentType: kind === 'audio' ? 'audio/x-matroska' : 'video/x-matroska' };
+}
+
+/** Content type of a file by its extension (finished or, if finishing failed, as captured). */
+export function contentTypeOf(file: string, kind: 'audio' | 'video'): string {
+  const ext = file.slice(file.lastIndexOf('.') + 1);
+  switch (ext) {
+    case 'webm':
+      return `${kind}/webm`;
+    case 'mkv':
+      return `${kind}/x-matroska`;
+    case 'ivf':
+      return 'video/x-ivf';
+    case 'ts':
+      return 'video/mp2t';
+    case 'mp4':
+      return 'video/mp4';
+    default:
+      return 'application/octet-stream';
+  }
 }
 
 /**

@@ -34,7 +34,8 @@ interface LiveSegment {
   ffmpeg: FfmpegProcess;
 }
 
-const FFMPEG_READY_TIMEOUT_MS = 5000;
+/** A loaded box can take seconds to start an ffmpeg; past this it is killed and restarted. */
+const FFMPEG_READY_TIMEOUT_MS = 30_000;
 
 /**
  * Captures one producer into files without transcoding: PlainTransport (rtcpMux off, connected to
@@ -76,6 +77,7 @@ export class TrackCapture {
     if (!live) return;
     // Stop ffmpeg while packets still flow, so it notices the signal at once and writes its trailer.
     await live.ffmpeg.stop();
+    this.log.debug({ file: live.record.file, ffmpeg: live.ffmpeg.stderrTail().slice(-600) }, 'track segment ended');
     live.consumer.close();
     live.transport.close();
     this.endSegment(live.record, reason);
@@ -107,7 +109,7 @@ export class TrackCapture {
     const container = containerFor(codec);
     const index = record.segments.length;
     const base = `${record.trackId}-${String(index).padStart(3, '0')}`;
-    const file = `${base}.${container.ext}`;
+    const file = `${base}.${container.captureExt}`;
     const sdpPath = path.join(recordingDir, `${base}.sdp`);
     await fs.writeFile(sdpPath, sdpForConsumer(consumer.rtpParameters, rtpPort));
 
@@ -115,6 +117,7 @@ export class TrackCapture {
     record.segments.push(segment);
     record.mimeType = codec.mimeType;
     record.contentType = container.contentType;
+    record.finalExt = container.finalExt;
     this.options.onChange();
 
     const ffmpeg = spawnFfmpeg([
@@ -122,12 +125,13 @@ export class TrackCapture {
       '-protocol_whitelist', 'file,udp,rtp',
       // Without packets ffmpeg gives up after 10 s; a muted mic or paused camera must not end the file.
       '-listen_timeout', String(7 * 24 * 3600),
+      // Write (almost) from the first packet: a short probing window, whose packets live only in memory.
+      ...container.probeArgs,
       '-reorder_queue_size', '64',
       '-buffer_size', String(4 * 1024 * 1024),
       '-f', 'sdp', '-i', sdpPath,
       '-map', '0:0', '-c', 'copy',
-      // Short clusters, flushed as they are written: a killed ffmpeg loses at most ~1 s.
-      '-f', container.format, '-cluster_time_limit', '1000', '-cluster_size_limit', String(512 * 1024), '-flush_packets', '1',
+      ...container.captureArgs, '-flush_packets', '1',
       '-y', path.join(recordingDir, file),
     ]);
     segment.pid = ffmpeg.pid;
@@ -147,6 +151,7 @@ export class TrackCapture {
 
     await transport.connect({ ip: '127.0.0.1', port: rtpPort, rtcpPort });
     const ready = await this.waitUntilListening(ffmpeg, rtpPort);
+    this.log.debug({ ready, msToListen: Date.now() - segment.startedAt }, 'capture ffmpeg listening');
     if (!ready || this.live !== live || consumer.closed) return;
 
     await consumer.enableTraceEvent(['rtp', 'keyframe']);
@@ -189,7 +194,10 @@ export class TrackCapture {
       if (await isUdpPortBound(port)) return true;
       await new Promise((r) => setTimeout(r, 15));
     }
-    if (!exited) this.log.warn({ port }, 'ffmpeg did not open its port in time');
+    if (!exited) {
+      this.log.warn({ port }, 'ffmpeg did not open its port in time: restarting it');
+      ffmpeg.child.kill('SIGKILL'); // its exit handler opens a new segment
+    }
     return false;
   }
 

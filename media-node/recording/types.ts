@@ -79,7 +79,7 @@ export interface Recorder {
 
 export interface RecorderSnapshot {
   state: 'recording' | 'stopping' | 'done';
-  tracks: Array<{ trackId: string; kind: MediaKind; participantId: string; source: MediaSource; segments: number; restarts: number }>;
+  tracks: Array<{ trackId: string; kind: MediaKind; participantId: string; source: MediaSource; segments: number; restarts: number; /** Wall clock of each segment's first packet. */ segmentStarts: Array<number | null> }>;
 }
 
 /** Where finished files go. Implementations must confirm what they stored. */

@@ -1,9 +1,12 @@
 import type { PlainTransport, Producer, Router } from 'mediasoup/types';
-import { spawnFfmpeg, type FfmpegProcess } from '../ffmpeg.js';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FFMPEG_BIN, runToEnd, spawnFfmpeg, type FfmpegProcess } from '../ffmpeg.js';
 
 /**
- * A meeting participant made of one ffmpeg: test-pattern VP8 video and Opus audio, paced in real
- * time (-re), sent as RTP into two PlainTransports with comedia (rtcpMux off, RTCP on its own port),
+ * A meeting participant made of one ffmpeg: test-pattern VP8 video and Opus audio (pre-encoded),
+ * paced in real time (-re), sent as RTP into two PlainTransports with comedia (rtcpMux off, RTCP on its own port),
  * which become the participant's two producers — what a browser's camera + mic are to the node.
  *
  * pattern 'sync': black video with a white flash and a loud 1 kHz beep at the same moment
@@ -18,6 +21,38 @@ export interface SyntheticParticipant {
   ffmpeg: FfmpegProcess;
   /** Leaves: closes both producers and stops the sender. */
   leave(): Promise<void>;
+}
+
+/** Length of the pre-encoded sender media: longer than any test sends. */
+const MEDIA_SECONDS = 45;
+
+/**
+ * VP8 (15 fps, a key frame every 8 frames, as a browser answering key-frame requests would give)
+ * + Opus in WebM, encoded once per pattern and cached in the temp folder.
+ */
+async function senderMedia(pattern: 'sync' | 'testsrc', syncAtSec: number): Promise<string> {
+  const file = path.join(os.tmpdir(), `edgemeet-rec-sender-${pattern}-${syncAtSec}-v1.webm`);
+  if (existsSync(file)) return file;
+  const s = syncAtSec;
+  const video =
+    pattern === 'sync'
+      ? `color=c=black:size=320x240:rate=15,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='between(t,${s},${s + 0.2})'`
+      : 'testsrc2=size=320x240:rate=15';
+  const audio =
+    pattern === 'sync'
+      ? `aevalsrc='if(between(t,${s},${s + 0.15}),0.8*sin(2*PI*1000*t),0.005*sin(2*PI*660*t))|if(between(t,${s},${s + 0.15}),0.8*sin(2*PI*1000*t),0.005*sin(2*PI*660*t))':s=48000`
+      : `aevalsrc='0.005*sin(2*PI*440*t)|0.005*sin(2*PI*440*t)':s=48000`;
+  const temp = `${file}.${process.pid}.webm`;
+  await runToEnd(FFMPEG_BIN, [
+    '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', video, '-f', 'lavfi', '-i', audio, '-t', String(MEDIA_SECONDS),
+    '-map', '0:v', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k', '-g', '8', '-keyint_min', '8', '-pix_fmt', 'yuv420p',
+    '-map', '1:a', '-c:a', 'libopus', '-b:a', '48k', '-ar', '48000', '-ac', '2',
+    '-f', 'webm', temp,
+  ]);
+  const { rename } = await import('node:fs/promises');
+  await rename(temp, file);
+  return file;
 }
 
 const AUDIO_PT = 100;
@@ -49,26 +84,16 @@ export async function startSyntheticParticipant(
     appData: { participantId: options.participantId },
   });
 
-  const s = options.syncAtSec ?? 5;
-  const videoSource =
-    options.pattern === 'sync'
-      ? `color=c=black:size=320x240:rate=25,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='between(t,${s},${s + 0.2})'`
-      : 'testsrc2=size=320x240:rate=25';
-  const audioSource =
-    options.pattern === 'sync'
-      ? `aevalsrc='if(between(t,${s},${s + 0.15}),0.8*sin(2*PI*1000*t),0.005*sin(2*PI*660*t))|if(between(t,${s},${s + 0.15}),0.8*sin(2*PI*1000*t),0.005*sin(2*PI*660*t))':s=48000`
-      : `aevalsrc='0.005*sin(2*PI*440*t)|0.005*sin(2*PI*440*t)':s=48000`;
+  const media = await senderMedia(options.pattern, options.syncAtSec ?? 5);
   const rtp = (transport: PlainTransport) => `rtp://127.0.0.1:${transport.tuple.localPort}?rtcpport=${transport.rtcpTuple?.localPort ?? transport.tuple.localPort + 1}&pkt_size=1200`;
   const startedAt = Date.now();
+  // Stream copy of pre-encoded media, paced in real time: almost no CPU, so a busy box does not
+  // slow the sender below real time (an encoding sender there falls behind and then bursts).
   const ffmpeg = spawnFfmpeg([
     '-hide_banner', '-nostdin', '-loglevel', 'error',
-    '-re', '-f', 'lavfi', '-i', videoSource,
-    '-re', '-f', 'lavfi', '-i', audioSource,
-    '-map', '0:v', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-lag-in-frames', '0', '-error-resilient', '1',
-    '-b:v', '300k', '-g', '25', '-keyint_min', '25', '-pix_fmt', 'yuv420p',
-    '-ssrc', String(videoSsrc), '-payload_type', String(VIDEO_PT), '-f', 'rtp', rtp(videoTransport),
-    '-map', '1:a', '-c:a', 'libopus', '-b:a', '48k', '-ac', '2', '-ar', '48000',
-    '-ssrc', String(audioSsrc), '-payload_type', String(AUDIO_PT), '-f', 'rtp', rtp(audioTransport),
+    '-re', '-i', media,
+    '-map', '0:v', '-c', 'copy', '-ssrc', String(videoSsrc), '-payload_type', String(VIDEO_PT), '-f', 'rtp', rtp(videoTransport),
+    '-map', '0:a', '-c', 'copy', '-ssrc', String(audioSsrc), '-payload_type', String(AUDIO_PT), '-f', 'rtp', rtp(audioTransport),
   ]);
   return {
     participantId: options.participantId,

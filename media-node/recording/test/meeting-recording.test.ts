@@ -1,0 +1,205 @@
+import * as mediasoup from 'mediasoup';
+import type { Router, Worker } from 'mediasoup/types';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTER_MEDIA_CODECS } from '../../workers/media-codecs.js';
+import { DEFAULT_LAYOUT, gridCells } from '../composite.js';
+import { ffprobe, mediaDurationSeconds, runToEnd, FFPROBE_BIN } from '../ffmpeg.js';
+import { createRecorder } from '../recorder.js';
+import type { RecordingStatusUpdate } from '../types.js';
+import { EdgeUploader } from '../uploader.js';
+import { firstBeepSeconds, firstFlashSeconds } from './detect.js';
+import { startEdgeUploadTarget, type EdgeUploadTarget } from './edge-upload-target.js';
+import { CopyingUploader, log, sha256, sleep, tempDir } from './helpers.js';
+import { startSyntheticParticipant, type SyntheticParticipant } from './synthetic-participant.js';
+
+const MEETING = 'RecTestMeeting00000001';
+
+/** Largest gap between consecutive packets of a track file (seconds). */
+async function largestPacketGap(file: string): Promise<number> {
+  const { stdout } = await runToEnd(FFPROBE_BIN, ['-v', 'error', '-select_streams', '0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file]);
+  const times = stdout.split('\n').map(Number).filter(Number.isFinite).sort((a, b) => a - b);
+  let gap = 0;
+  for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
+  return gap;
+}
+
+describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, workerd + R2)', () => {
+  let worker: Worker;
+  let router: Router;
+  let target: EdgeUploadTarget;
+  let dir: string;
+  let copies: string;
+  let uploader: CopyingUploader;
+  const people: SyntheticParticipant[] = [];
+
+  beforeAll(async () => {
+    worker = await mediasoup.createWorker({ logLevel: 'warn' });
+    router = await worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
+    target = await startEdgeUploadTarget();
+    dir = await tempDir('edgemeet-recordings-');
+    copies = await tempDir('edgemeet-recording-copies-');
+    uploader = new CopyingUploader(new EdgeUploader(target.url, target.nodeCredential), copies);
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(people.map((p) => p.leave()));
+    worker?.close();
+    await target?.close();
+  });
+
+  it('captures 3 participants (one late, one pausing, one leaving) into tracks + an aligned composite, uploaded byte for byte', async () => {
+    // Everyone's sender runs before the recording starts (real-time pacing settles); Carol's
+    // producers reach the recorder only 3 s in — to the recorder she joins late.
+    const alice = await startSyntheticParticipant(router, { participantId: 'alice-00001', pattern: 'sync', syncAtSec: 9 });
+    const bob = await startSyntheticParticipant(router, { participantId: 'bob-0000001', pattern: 'testsrc' });
+    const carol = await startSyntheticParticipant(router, { participantId: 'carol-00001', pattern: 'testsrc' });
+    people.push(alice, bob, carol);
+    await sleep(3000);
+
+    const statuses: RecordingStatusUpdate[] = [];
+    const recordingId = '0b9a3c1e-8d2f-4f6a-9c1b-2e7d5a4f0001';
+    const t0 = Date.now();
+    const recorder = await createRecorder({ router, recordingId, meetingId: MEETING, dir, log, uploader, onStatus: (s) => statuses.push(s) });
+    // Like the node's controller, the test does not wait for each capture to be up (on a loaded
+    // box an ffmpeg takes a while to start); the schedule below runs on the wall clock.
+    void recorder.addProducer(alice.audio, { participantId: alice.participantId, source: 'mic' });
+    void recorder.addProducer(alice.video, { participantId: alice.participantId, source: 'camera' });
+    void recorder.addProducer(bob.audio, { participantId: bob.participantId, source: 'mic' });
+    void recorder.addProducer(bob.video, { participantId: bob.participantId, source: 'camera' });
+
+    const at = (ms: number) => sleep(Math.max(0, t0 + ms - Date.now()));
+    await at(3000);
+    void recorder.addProducer(carol.audio, { participantId: carol.participantId, source: 'mic' });
+    void recorder.addProducer(carol.video, { participantId: carol.participantId, source: 'camera' });
+    await at(5000);
+    await bob.video.pause();
+    await at(7000);
+    await bob.video.resume();
+    await at(8500);
+    await bob.leave(); // producers close: the recorder finishes Bob's tracks on its own
+    await at(10_000);
+    const realSeconds = (Date.now() - t0) / 1000;
+    const result = await recorder.stop();
+
+    expect(result.status).toBe('ready');
+    expect(statuses.map((s) => s.status)).toEqual(['recording', 'processing', 'uploading', 'ready']);
+    expect(result.files.filter((f) => f.kind === 'composite')).toHaveLength(1);
+    const tracks = result.files.filter((f) => f.kind === 'track');
+    // One file per track (a capture restarted on a starved box adds -001, -002… segments).
+    const trackIds = new Set(tracks.map((f) => path.basename(f.key).replace(/-\d{3}\.webm$/, '')));
+    expect([...trackIds].sort()).toEqual(
+      [
+        'alice-00001-camera-video',
+        'alice-00001-mic-audio',
+        'bob-0000001-camera-video',
+        'bob-0000001-mic-audio',
+        'carol-00001-camera-video',
+        'carol-00001-mic-audio',
+      ].sort(),
+    );
+
+    // Upload verified byte for byte: R2 holds exactly what the node wrote.
+    for (const file of result.files) {
+      const name = path.basename(file.key);
+      const local = await readFile(uploader.copies.get(name)!);
+      const stored = await target.stored(file.key);
+      expect(stored, name).not.toBeNull();
+      expect(stored!.equals(local), name).toBe(true);
+      expect(sha256(stored!)).toBe(file.sha256);
+      expect(stored!.length).toBe(file.bytes);
+    }
+    // Local copies are gone once confirmed.
+    await expect(stat(path.join(dir, recordingId))).rejects.toThrow();
+
+    // The composite: one H.264 grid video + one AAC mix, as long as the meeting was recorded.
+    const composite = uploader.copies.get('composite.mp4')!;
+    const probe = await ffprobe(composite);
+    expect(Math.abs(Number(probe.format.duration) - realSeconds)).toBeLessThan(0.5);
+    expect(probe.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort()).toEqual(['audio:aac', 'video:h264']);
+    const video = probe.streams.find((s) => s.codec_type === 'video')!;
+    expect([video.width, video.height]).toEqual([DEFAULT_LAYOUT.width, DEFAULT_LAYOUT.height]);
+
+    // A/V sync: Alice's flash (her tile, the first cell) and her beep happen together.
+    const cell = gridCells(3, DEFAULT_LAYOUT)[0]!;
+    const flash = await firstFlashSeconds(composite, cell);
+    const beep = await firstBeepSeconds(composite);
+    expect(flash).not.toBeNull();
+    expect(beep).not.toBeNull();
+    expect(Math.abs(flash! - beep!)).toBeLessThan(0.1);
+    // …and at the time it was sent (sender start-up delays it by up to ~1.5 s on a loaded box).
+    const sentAt = (alice.startedAt + 9000 - t0) / 1000;
+    expect(flash!).toBeGreaterThan(sentAt - 0.3);
+    expect(flash!).toBeLessThan(sentAt + 2);
+
+    // Per-track files: codecs copied, not transcoded; Carol's from her join, Bob's to his leave.
+    for (const name of uploader.copies.keys()) {
+      if (name === 'composite.mp4') continue;
+      const track = await ffprobe(uploader.copies.get(name)!);
+      expect(track.streams[0]!.codec_name).toBe(name.includes('audio') ? 'opus' : 'vp8');
+    }
+    // Seconds of media a track holds (over all its segment files).
+    const seconds = async (trackId: string) => {
+      let total = 0;
+      for (const [name, copy] of uploader.copies) {
+        if (!name.startsWith(`${trackId}-`)) continue;
+        const { start, end } = await mediaDurationSeconds(copy);
+        total += end - start;
+      }
+      return total;
+    };
+    expect(await seconds('carol-00001-camera-video')).toBeGreaterThan(4);
+    expect(await seconds('carol-00001-camera-video')).toBeLessThan(7.8);
+    expect(await seconds('bob-0000001-mic-audio')).toBeGreaterThan(5);
+    expect(await seconds('bob-0000001-mic-audio')).toBeLessThan(9.5);
+    // Bob's 2 s camera pause is a gap in his video track, not lost sync.
+    expect(await largestPacketGap(uploader.copies.get('bob-0000001-camera-video-000.webm')!)).toBeGreaterThan(1.5);
+  });
+
+  it('records the same meeting again, and a capture ffmpeg killed midway loses nothing already written', async () => {
+    const alice = people[0]!;
+    const carol = people[2]!;
+    uploader.copies.clear();
+    const recordingId = '0b9a3c1e-8d2f-4f6a-9c1b-2e7d5a4f0002';
+    const statuses: RecordingStatusUpdate[] = [];
+    const t0 = Date.now();
+    const recorder = await createRecorder({ router, recordingId, meetingId: MEETING, dir, log, uploader, onStatus: (s) => statuses.push(s), restartDelayMs: 200 });
+    await Promise.all([
+      recorder.addProducer(alice.audio, { participantId: alice.participantId, source: 'mic' }),
+      recorder.addProducer(alice.video, { participantId: alice.participantId, source: 'camera' }),
+      recorder.addProducer(carol.audio, { participantId: carol.participantId, source: 'mic' }),
+      recorder.addProducer(carol.video, { participantId: carol.participantId, source: 'camera' }),
+    ]);
+
+    await sleep(Math.max(0, t0 + 3500 - Date.now()));
+    const pid = recorder.ffmpegPidOf(alice.video.id);
+    expect(pid).toBeGreaterThan(0);
+    const killedAt = Date.now();
+    process.kill(pid!, 'SIGKILL');
+    await sleep(Math.max(0, t0 + 7000 - Date.now()));
+    const killedTrack = recorder.describe().tracks.find((t) => t.trackId === 'alice-00001-camera-video')!;
+    expect(killedTrack).toMatchObject({ segments: 2, restarts: 1 });
+    const firstSegmentStart = killedTrack.segmentStarts[0]!;
+    const realSeconds = (Date.now() - t0) / 1000;
+    const result = await recorder.stop();
+
+    expect(result.status).toBe('ready');
+    expect(statuses.at(-1)?.status).toBe('ready');
+    const names = result.files.map((f) => path.basename(f.key));
+    expect(names).toContain('alice-00001-camera-video-000.webm');
+    expect(names).toContain('alice-00001-camera-video-001.webm');
+    // What the killed ffmpeg had written survives (it flushes ~1 s clusters)…
+    const before = await mediaDurationSeconds(uploader.copies.get('alice-00001-camera-video-000.webm')!);
+    expect(before.end - before.start).toBeGreaterThan((killedAt - firstSegmentStart) / 1000 - 1);
+    // …and the restarted capture carries on in a new segment.
+    const after = await mediaDurationSeconds(uploader.copies.get('alice-00001-camera-video-001.webm')!);
+    expect(after.end - after.start).toBeGreaterThan(1.5);
+    const probe = await ffprobe(uploader.copies.get('composite.mp4')!);
+    expect(Math.abs(Number(probe.format.duration) - realSeconds)).toBeLessThan(0.5);
+    for (const file of result.files) {
+      const stored = await target.stored(file.key);
+      expect(stored?.equals(await readFile(uploader.copies.get(path.basename(file.key))!)), file.key).toBe(true);
+    }
+  });
+});
