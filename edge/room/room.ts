@@ -235,19 +235,18 @@ export class Room {
       }
       if (!input.user && !settings.allowGuests) throw new AppError('GUESTS_NOT_ALLOWED', 'this meeting is for signed-in users; sign in to join');
     }
-    const identity = { userId: input.user?.id ?? null, displayName };
-    const waits = !isHost && settings.waitingRoom;
-    this.checkAdmissible(identity, isHost, waits);
-
     const roomSession = toBase64Url(randomBytes(32));
     const sessionHash = await sha256Hex(roomSession);
     const participantId = toBase64Url(randomBytes(12));
     const role: Role = isHost ? 'host' : input.user ? 'participant' : 'guest';
+    const identity = { userId: input.user?.id ?? null, displayName };
+    const waits = !isHost && settings.waitingRoom;
+    // From here to the insert nothing awaits (waiting path), so the checks still hold at the write.
+    this.openSettings();
+    this.checkAdmissible(identity, isHost, waits);
     const now = Date.now();
 
     if (waits) {
-      this.openSettings();
-      this.checkAdmissible(identity, isHost, true);
       await this.change(() => {
         this.participants.insert({ participantId, sessionHash, ...identity, role, status: 'waiting', now });
         this.record({ kind: 'analytics', event: 'waiting_room_entered', participantId, props: { role } });
