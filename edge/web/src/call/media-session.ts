@@ -327,7 +327,8 @@ export class MediaSession {
     };
     this.remotes.set(consumer.id, remote);
     this.events.remoteAdded(remote);
-    await this.signaling.request('resumeConsumer', { consumerId: consumer.id });
+    // Not awaited: the next consumer's negotiation need not wait for this round trip.
+    this.signaling.request('resumeConsumer', { consumerId: consumer.id }).catch((error: unknown) => console.warn('resumeConsumer failed', error));
   }
 }
 
