@@ -33,9 +33,15 @@ afterEach(() => {
 
 describe('join: refusals', () => {
   it('answers MEETING_NOT_FOUND for a link nobody configured, and 400 for a malformed link id', async () => {
-    const unknown = await joinMeeting(newLinkId(), { displayName: 'Guest' }, { cf: MUMBAI });
+    const probed = newLinkId();
+    const unknown = await joinMeeting(probed, { displayName: 'Guest' }, { cf: MUMBAI });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe('MEETING_NOT_FOUND');
+    // Probing a link leaves no storage behind in its object.
+    const tables = await runInDurableObject(roomStub(probed), (_i: RoomDO, state) =>
+      state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf%' AND name NOT LIKE 'sqlite%'").toArray(),
+    );
+    expect(tables).toEqual([]);
     const malformed = await api('POST', '/api/meetings/not-a-link/join', { json: { displayName: 'Guest' } });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('VALIDATION_FAILED');

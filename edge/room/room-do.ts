@@ -34,6 +34,7 @@ export class RoomDO extends DurableObject<Env> {
   /** Meetings CRUD: the meeting's settings (newest version wins); endedAt set → ends it. */
   async configure(settings: unknown): Promise<void> {
     const parsed = meetingSettingsSchema.parse(settings);
+    this.room.ensureTables();
     this.room.meeting.configure(parsed);
     if (parsed.endedAt !== null) await this.room.end('meeting ended');
     else this.room.broadcastMeeting();
@@ -41,7 +42,7 @@ export class RoomDO extends DurableObject<Env> {
 
   /** The host ended the meeting through the HTTP API. */
   async end(): Promise<void> {
-    await this.room.end('ended by host');
+    if (this.room.configured) await this.room.end('ended by host');
   }
 
   async join(input: RoomJoinInput): Promise<RpcResult<JoinResponse>> {
@@ -51,6 +52,7 @@ export class RoomDO extends DurableObject<Env> {
   /** Events from the meeting's media node, forwarded by its RegionDO. */
   async onNodeEvent(event: NodeEvent): Promise<void> {
     const parsed = nodeEventSchema.parse(event);
+    if (!this.room.configured) return;
     switch (parsed.event) {
       case 'recordingStatus':
         return onRecordingStatus(this.room, parsed);
@@ -68,7 +70,7 @@ export class RoomDO extends DurableObject<Env> {
 
   /** The RegionDO marked this meeting's node down. */
   async onNodeLost(nodeId: string): Promise<void> {
-    await this.room.onNodeLost(nodeId);
+    if (this.room.configured) await this.room.onNodeLost(nodeId);
   }
 
   // ── room sockets ──────────────────────────────────────────────────────────────────────────
@@ -77,7 +79,7 @@ export class RoomDO extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
     const session = new URL(request.url).searchParams.get('session') ?? '';
-    const participant = this.room.participants.bySession(await sha256Hex(session));
+    const participant = this.room.configured ? this.room.participants.bySession(await sha256Hex(session)) : null;
     const refusal = this.refusalFor(participant);
     if (refusal || !participant) return refuseSocket(this.room.sockets, refusal ?? new AppError('TOKEN_INVALID', 'unknown room session; join again'));
     // A newer connection of the same participant replaces the older one.
@@ -226,6 +228,7 @@ export class RoomDO extends DurableObject<Env> {
   // ── alarm: outbox retry, node release, presence ───────────────────────────────────────────
 
   override async alarm(): Promise<void> {
+    if (!this.room.configured) return;
     const now = Date.now();
     this.room.timers.alarmFired();
     const due = this.room.timers.takeDue(now);

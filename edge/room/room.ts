@@ -51,11 +51,6 @@ function permissionsOf(role: Role): Permission[] {
  * synchronous block (one storage transaction), then flushes the outbox.
  */
 export class Room {
-  readonly meeting: MeetingState;
-  readonly participants: Participants;
-  readonly chat: Chat;
-  readonly outbox: Outbox;
-  readonly timers: Timers;
   readonly sockets: RoomSockets;
   readonly chatLimiter = new ChatRateLimiter();
   private readonly signer: MediaTokenSigner;
@@ -68,22 +63,66 @@ export class Room {
     private readonly ctx: DurableObjectState,
     private readonly env: Env,
   ) {
-    const sql = ctx.storage.sql;
-    this.meeting = new MeetingState(sql);
-    this.participants = new Participants(sql);
-    this.chat = new Chat(sql);
-    this.outbox = new Outbox(sql, env.HISTORY);
-    this.timers = new Timers(ctx.storage);
     this.sockets = new RoomSockets(ctx);
     this.signer = new MediaTokenSigner(env.MEDIA_TOKEN_PRIVATE_JWK);
     this.defaultRegion = registryConfig(env).defaultRegion;
+    const hasTables = ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meeting'").toArray().length > 0;
+    if (hasTables) this.parts = this.createParts();
+  }
+
+  // ── storage ───────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * The room's tables exist only once configure() ran: probing unknown link ids must not leave
+   * storage behind in millions of empty objects. Entry points check `configured` first.
+   */
+  private parts: { meeting: MeetingState; participants: Participants; chat: Chat; outbox: Outbox; timers: Timers } | null = null;
+
+  private createParts() {
+    const sql = this.ctx.storage.sql;
+    return {
+      meeting: new MeetingState(sql),
+      participants: new Participants(sql),
+      chat: new Chat(sql),
+      outbox: new Outbox(sql, this.env.HISTORY),
+      timers: new Timers(this.ctx.storage),
+    };
+  }
+
+  get configured(): boolean {
+    return this.parts !== null;
+  }
+
+  /** Creates the tables (configure() only). */
+  ensureTables(): void {
+    this.parts ??= this.createParts();
+  }
+
+  private get stored() {
+    if (!this.parts) throw new AppError('MEETING_NOT_FOUND', 'no such meeting; check the link');
+    return this.parts;
+  }
+  get meeting(): MeetingState {
+    return this.stored.meeting;
+  }
+  get participants(): Participants {
+    return this.stored.participants;
+  }
+  get chat(): Chat {
+    return this.stored.chat;
+  }
+  get outbox(): Outbox {
+    return this.stored.outbox;
+  }
+  get timers(): Timers {
+    return this.stored.timers;
   }
 
   // ── state helpers ─────────────────────────────────────────────────────────────────────────
 
   /** Settings of a configured meeting that has not ended, or the error a joiner gets. */
   openSettings(): MeetingSettings {
-    const settings = this.meeting.settings();
+    const settings = this.parts?.meeting.settings();
     if (!settings) throw new AppError('MEETING_NOT_FOUND', 'no such meeting; check the link');
     if (this.meeting.ended() || settings.endedAt !== null) throw new AppError('MEETING_ENDED', 'this meeting has ended');
     return settings;
