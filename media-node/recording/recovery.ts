@@ -21,12 +21,22 @@ async function stopOrphan(pid: number | null, file: string, log: Logger): Promis
   const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   if (!cmdline.includes('ffmpeg') || !cmdline.includes(file)) return;
   log.warn({ pid, file }, 'stopping an orphaned capture ffmpeg');
-  process.kill(pid, 'SIGINT');
+  const alive = () => fs.stat(`/proc/${pid}`).then(() => true, () => false);
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      /* gone already */
+    }
+  };
+  // Its sender is gone, so it sits in a read: the second SIGINT interrupts that (see ffmpeg.ts).
+  signal('SIGINT');
   for (let i = 0; i < 50; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    if (!(await fs.stat(`/proc/${pid}`).then(() => true, () => false))) return;
+    if (!(await alive())) return;
+    if (i === 4) signal('SIGINT');
   }
-  process.kill(pid, 'SIGKILL');
+  signal('SIGKILL');
 }
 
 /** When the killed node stopped writing: the newest track file's mtime (or the manifest's). */
