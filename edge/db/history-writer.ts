@@ -31,12 +31,8 @@ export async function writeHistory(db: Db, records: readonly HistoryRecord[]): P
           },
         });
     }
-    for (const rows of chunks(byKind.message.map(messageRow))) {
-      await tx.insert(messages).values(rows).onConflictDoNothing();
-    }
-    for (const rows of chunks(byKind.analytics.map(analyticsRow))) {
-      await tx.insert(analyticsEvents).values(rows).onConflictDoNothing();
-    }
+    await insertMessages(tx, byKind.message.map(messageRow));
+    await insertAnalytics(tx, byKind.analytics.map(analyticsRow));
     for (const rows of chunks(mergeRecordings(byKind.recording))) {
       await tx
         .insert(recordings)
@@ -57,6 +53,31 @@ export async function writeHistory(db: Db, records: readonly HistoryRecord[]): P
     }
     await applyMeetingStatus(tx, byKind.meetingStatus);
   });
+}
+
+/*
+ * The two high-volume tables (chat, analytics) are inserted with one array parameter per column
+ * and unnest(): a single statement of any size, no per-row parameters to build or parse.
+ */
+async function insertMessages(tx: Pick<Db, 'execute'>, rows: (typeof messages.$inferInsert)[]): Promise<void> {
+  if (!rows.length) return;
+  const column = <T>(pick: (row: (typeof messages.$inferInsert)) => T) => sql.param(rows.map(pick));
+  await tx.execute(sql`insert into ${messages} (id, key, meeting_id, participant_id, user_id, display_name, text, sent_at)
+    select * from unnest(
+      ${column((r) => r.id)}::uuid[], ${column((r) => r.key)}::varchar[], ${column((r) => r.meetingId)}::uuid[],
+      ${column((r) => r.participantId)}::varchar[], ${column((r) => r.userId ?? null)}::uuid[], ${column((r) => r.displayName)}::varchar[],
+      ${column((r) => r.text)}::text[], ${column((r) => r.sentAt.toISOString())}::timestamptz[])
+    on conflict do nothing`);
+}
+
+async function insertAnalytics(tx: Pick<Db, 'execute'>, rows: (typeof analyticsEvents.$inferInsert)[]): Promise<void> {
+  if (!rows.length) return;
+  const column = <T>(pick: (row: (typeof analyticsEvents.$inferInsert)) => T) => sql.param(rows.map(pick));
+  await tx.execute(sql`insert into ${analyticsEvents} (key, meeting_id, event, participant_id, props, at)
+    select * from unnest(
+      ${column((r) => r.key)}::varchar[], ${column((r) => r.meetingId)}::uuid[], ${column((r) => r.event)}::varchar[],
+      ${column((r) => r.participantId ?? null)}::varchar[], ${column((r) => JSON.stringify(r.props))}::jsonb[], ${column((r) => r.at.toISOString())}::timestamptz[])
+    on conflict do nothing`);
 }
 
 function groupByKind(records: readonly HistoryRecord[]): { [K in HistoryRecord['kind']]: Of<K>[] } {

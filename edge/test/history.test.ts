@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { historyDeadLetters, meetings, messages as messagesTable, recordings } from '../../schema/db/index.js';
+import { analyticsEvents, historyDeadLetters, meetings, messages as messagesTable, recordings } from '../../schema/db/index.js';
 import type { HistoryRecord } from '../../schema/wire/history.js';
 import { retryDelaySeconds } from '../db/history-consumer.js';
 import { api, db, registerUser } from './helpers.js';
@@ -50,6 +50,10 @@ describe('history consumer', () => {
       expect(row.joinedAt!.getTime()).toBeLessThan(row.leftAt!.getTime());
       expect(row.leaveReason).toBe('left');
     }
+    const events = await db((d) => d.select().from(analyticsEvents).where(eq(analyticsEvents.meetingId, roomA)));
+    expect(events.map((e) => e.props).sort((a, b) => Number(a.n) - Number(b.n))).toEqual([0, 1, 2, 3].map((n) => ({ region: 'lon', n })));
+    const chat = await db((d) => d.select().from(messagesTable).where(eq(messagesTable.meetingId, roomB)));
+    expect(chat.filter((m) => m.text === 'hello 1')).toHaveLength(3);
     // The newest recording status wins over the older one delivered later.
     const [recording] = await db((d) => d.select().from(recordings).where(eq(recordings.meetingId, roomA)));
     expect(recording).toMatchObject({ status: 'ready', durationMs: 60_000, bytes: 1234 });
