@@ -137,6 +137,20 @@ describe('a meeting in the browser', () => {
     for (const page of [host, bob, guest]) await page.locator('.rec-indicator').waitFor({ state: 'hidden', timeout: 15_000 });
   });
 
+  it('a raised hand shows for everyone; a co-host gets the host controls', async () => {
+    await guest.getByRole('button', { name: 'Raise hand' }).click();
+    for (const page of [host, bob]) {
+      await eventually('the hand shows', async () => ((await page.locator('.tile', { hasText: 'Gail Guest' }).getAttribute('aria-label')) ?? '').includes('hand raised'), 15_000);
+    }
+    await guest.getByRole('button', { name: 'Lower hand' }).click();
+
+    await host.getByRole('button', { name: 'Make Bob co-host' }).click();
+    await bob.getByRole('button', { name: 'Start recording' }).waitFor({ timeout: 15_000 });
+    await bob.getByRole('button', { name: 'Lock meeting' }).waitFor({ timeout: 15_000 });
+    await host.getByRole('button', { name: 'Remove co-host role from Bob' }).click();
+    await bob.getByRole('button', { name: 'Start recording' }).waitFor({ state: 'hidden', timeout: 15_000 });
+  });
+
   it('the host removes a participant: their page says so, their media stops, and the link does not get them back in', async () => {
     await host.getByRole('button', { name: 'Remove Bob' }).click();
     await bob.locator('#end-message').getByText('removed', { exact: false }).waitFor({ timeout: 15_000 });
