@@ -6,6 +6,7 @@
  *   eval "$(bash scripts/postgres.sh start)" && node --import tsx scripts/bench-history.ts
  * Env: BATCHES (default 40), RECORDS_PER_MESSAGE (default 20), ROOMS (default 2000).
  */
+import os from 'node:os';
 import { Client } from '@neondatabase/serverless';
 import { drizzle } from 'drizzle-orm/neon-serverless';
 import WebSocket from 'ws';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   const perBatch = 100 * config.RECORDS_PER_MESSAGE;
   let n = 0;
   const latencies: number[] = [];
+  const connects: number[] = [];
   const started = performance.now();
   for (let b = 0; b < config.BATCHES; b++) {
     const records = Array.from({ length: perBatch }, () => record(n++));
@@ -64,16 +66,18 @@ async function main(): Promise<void> {
     client.neonConfig.pipelineTLS = false;
     client.neonConfig.pipelineConnect = false;
     await client.connect();
+    connects.push(performance.now() - t0);
     await writeHistory(drizzle({ client, schema: tables }), records);
     await client.end();
     latencies.push(performance.now() - t0);
   }
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(0);
+  connects.sort((a, b) => a - b);
+  const pct = (p: number, list = latencies) => list[Math.min(list.length - 1, Math.floor(p * list.length))]!.toFixed(0);
   console.log(
     `history writer: ${n} records in ${config.BATCHES} batches of ${perBatch} (100 messages × ${config.RECORDS_PER_MESSAGE}) over ${config.ROOMS} rooms: ` +
-      `${Math.round(n / seconds)} rows/s sequential, batch p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms`,
+      `${Math.round(n / seconds)} rows/s sequential, batch p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms (of which connect p50 ${pct(0.5, connects)} ms); load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`,
   );
   await relay.close();
 }
