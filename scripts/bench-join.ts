@@ -58,7 +58,7 @@ async function measure(label: string, total: number, concurrency: number, task: 
           await task(i);
         } catch (error) {
           failures++;
-          if (failures <= 3) console.error(`${label}: ${(error as Error).message}`);
+          if (failures <= 3) console.error(`${label}: ${(error as Error).message} ${String((error as Error).cause ?? '')}`);
         }
         latencies.push(performance.now() - t0);
       }
