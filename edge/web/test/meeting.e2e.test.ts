@@ -14,6 +14,7 @@ import { dropSockets, eventually, expectGrowing, inbound, join, newPerson, refus
  */
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const SCREENSHOT = path.join(ROOT, 'test-results/e2e-grid.png');
+const SCREENSHOT_SHARE = path.join(ROOT, 'test-results/e2e-screen-share.png');
 
 let stack: Stack;
 let browser: Browser;
@@ -79,6 +80,9 @@ describe('a meeting in the browser', () => {
     // The camera goes out as three simulcast layers.
     const outbound = await host.evaluate(async () => (await window.__edgemeet?.stats())?.outbound ?? []);
     expect(outbound.find((row) => row.source === 'camera')?.layers).toBe(3);
+    await mkdir(path.dirname(SCREENSHOT), { recursive: true });
+    await host.screenshot({ path: SCREENSHOT });
+    console.log(`[e2e] screenshot of the grid: ${SCREENSHOT}`);
   });
 
   it('a chat message from one appears for all', async () => {
@@ -95,11 +99,10 @@ describe('a meeting in the browser', () => {
     await expectGrowing(host, 'Bob', 'screen', 'framesDecoded');
     await expectGrowing(guest, 'Bob', 'screen', 'framesDecoded');
     await host.locator('.stage .tile-screen').waitFor({ timeout: 10_000 });
-    await mkdir(path.dirname(SCREENSHOT), { recursive: true });
-    // Let a few frames paint, then keep a picture of the grid.
+    // Let a few frames paint, then keep a picture of the share on the stage.
     await host.waitForTimeout(1_000);
-    await host.screenshot({ path: SCREENSHOT });
-    console.log(`[e2e] screenshot of the grid: ${SCREENSHOT}`);
+    await host.screenshot({ path: SCREENSHOT_SHARE });
+    console.log(`[e2e] screenshot of the screen share: ${SCREENSHOT_SHARE}`);
   });
 
   it('a page whose sockets drop reconnects by itself (media alone, then room and media)', async () => {

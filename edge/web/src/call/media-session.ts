@@ -1,6 +1,7 @@
-import { Device, detectDeviceAsync } from 'mediasoup-client';
+import type { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
 import type { ConsumerInfo, ErrorCode, RtpCapabilitiesWire, MediaAssignment, MediaNotification, MediaSource, TransportInfo } from '../wire.js';
+import { createDevice } from './device.js';
 import { MediaSignaling } from './media-signaling.js';
 
 /** A remote track this page receives, with who sent it and whether the sender paused it. */
@@ -37,14 +38,6 @@ const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
 const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 2_500_000 }];
 const ICE_RESTART_GRACE_MS = 2_000;
 const ICE_GIVE_UP_MS = 10_000;
-
-/** HeadlessChrome's user agent is recognised only through userAgentData (secure contexts). */
-async function createDevice(): Promise<Device> {
-  const detected = await detectDeviceAsync().catch(() => undefined);
-  if (detected) return new Device({ handlerName: detected });
-  const hasUaData = 'userAgentData' in navigator && navigator.userAgentData !== undefined;
-  return new Device({ handlerName: hasUaData ? undefined : 'Chrome111' });
-}
 
 function transportOptions(info: TransportInfo): types.TransportOptions {
   // The wire schema checked the structure; mediasoup-client validates the details.

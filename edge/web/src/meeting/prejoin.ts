@@ -1,3 +1,4 @@
+import { warmUpDevice } from '../call/device.js';
 import { LocalMedia } from '../call/local-media.js';
 import { api, ApiError } from '../lib/api.js';
 import { currentUser } from '../lib/auth-store.js';
@@ -77,6 +78,7 @@ export function prejoinView(
   // Open devices right away: the preview shows, and permission problems surface before joining.
   void Promise.all([local.openCamera(), local.openMic()]).then(() => {
     renderMedia();
+    warmUpDevice();
     return fillDevices();
   });
   renderMedia();
