@@ -22,8 +22,14 @@ export async function sha256Hex(text: string): Promise<string> {
   return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
-/** Constant-time equality of two byte strings (length differences are not secret). */
+/**
+ * Constant-time equality of two byte strings (length differences are not secret): every byte is
+ * compared, no early exit. Plain JS rather than Workers' crypto.subtle.timingSafeEqual so the
+ * module also typechecks and runs under Node.
+ */
 export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
-  return crypto.subtle.timingSafeEqual(a, b);
+  let difference = 0;
+  for (let i = 0; i < a.byteLength; i++) difference |= a[i]! ^ b[i]!;
+  return difference === 0;
 }
