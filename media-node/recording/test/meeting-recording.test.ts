@@ -127,6 +127,7 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
     const beep = await firstBeepSeconds(composite);
     expect(flash).not.toBeNull();
     expect(beep).not.toBeNull();
+    console.info(`sync event in the composite: flash ${flash!.toFixed(3)} s, beep ${beep!.toFixed(3)} s → A/V offset ${Math.round((beep! - flash!) * 1000)} ms`);
     expect(Math.abs(flash! - beep!)).toBeLessThan(0.1);
     // …and at the time it was sent (sender start-up delays it by up to ~1.5 s on a loaded box).
     const sentAt = (alice.startedAt + 9000 - t0) / 1000;
