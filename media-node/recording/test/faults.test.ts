@@ -22,10 +22,13 @@ const alive = (pid: number) => stat(`/proc/${pid}`).then(() => true, () => false
 
 describe('recording faults', () => {
   let target: EdgeUploadTarget;
+  /** Processes a killed child may leave behind if an assertion fails first. */
+  const leftovers: number[] = [];
   beforeAll(async () => {
     target = await startEdgeUploadTarget();
   });
   afterAll(async () => {
+    for (const pid of leftovers) if (await alive(pid)) process.kill(pid, 'SIGKILL');
     await target?.close();
   });
 
@@ -45,16 +48,19 @@ describe('recording faults', () => {
       child.once('exit', (code) => reject(new Error(`child exited ${code} before capturing`)));
     });
     const { senderPid } = JSON.parse(line) as { senderPid: number };
+    leftovers.push(senderPid);
     await sleep(5000);
     // The node dies without any chance to clean up; its sender goes with the meeting.
     child.kill('SIGKILL');
     process.kill(senderPid, 'SIGKILL');
     const killedAt = Date.now();
     await new Promise((r) => child.once('exit', r));
+    child.stdout?.destroy();
 
     const before = await readManifest(path.join(dir, recordingId));
     expect(before.state).toBe('recording');
     const orphans = before.tracks.flatMap((t) => t.segments.map((s) => s.pid!)).filter((pid) => pid > 0);
+    leftovers.push(...orphans);
     expect(orphans).toHaveLength(2);
 
     const copies = await tempDir('edgemeet-recording-copies-kill-');
@@ -132,7 +138,7 @@ describe('recording faults', () => {
       ]);
       await sleep(3000);
       free = 100 * 1024 * 1024; // below the 512 MiB floor
-      const result = await recorder.done;
+      const result = await Promise.race([recorder.done, sleep(60_000).then(() => recorder.stop('test timed out'))]);
       expect(result.status).toBe('failed');
       expect(result.error?.code).toBe('DISK_FULL');
       const last = statuses.at(-1)!;

@@ -1,13 +1,13 @@
 import * as mediasoup from 'mediasoup';
 import type { Router, Worker } from 'mediasoup/types';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTER_MEDIA_CODECS } from '../../workers/media-codecs.js';
 import { DEFAULT_LAYOUT, gridCells } from '../composite.js';
 import { ffprobe, mediaDurationSeconds, runToEnd, FFPROBE_BIN } from '../ffmpeg.js';
 import { createRecorder } from '../recorder.js';
-import type { RecordingStatusUpdate } from '../types.js';
+import type { Recorder, RecordingStatusUpdate } from '../types.js';
 import { EdgeUploader } from '../uploader.js';
 import { firstBeepSeconds, firstFlashSeconds } from './detect.js';
 import { startEdgeUploadTarget, type EdgeUploadTarget } from './edge-upload-target.js';
@@ -33,6 +33,7 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
   let copies: string;
   let uploader: CopyingUploader;
   const people: SyntheticParticipant[] = [];
+  const recorders: Recorder[] = [];
 
   beforeAll(async () => {
     worker = await mediasoup.createWorker({ logLevel: 'warn' });
@@ -44,9 +45,12 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
   });
 
   afterAll(async () => {
+    // A failed assertion must not leave capture ffmpegs behind: stop() is idempotent.
+    await Promise.allSettled(recorders.map((r) => r.stop('test finished')));
     await Promise.allSettled(people.map((p) => p.leave()));
     worker?.close();
     await target?.close();
+    await Promise.all([dir, copies].map((d) => rm(d, { recursive: true, force: true })));
   });
 
   it('captures 3 participants (one late, one pausing, one leaving) into tracks + an aligned composite, uploaded byte for byte', async () => {
@@ -62,6 +66,7 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
     const recordingId = '0b9a3c1e-8d2f-4f6a-9c1b-2e7d5a4f0001';
     const t0 = Date.now();
     const recorder = await createRecorder({ router, recordingId, meetingId: MEETING, dir, log, uploader, onStatus: (s) => statuses.push(s) });
+    recorders.push(recorder);
     // Like the node's controller, the test does not wait for each capture to be up (on a loaded
     // box an ffmpeg takes a while to start); the schedule below runs on the wall clock.
     void recorder.addProducer(alice.audio, { participantId: alice.participantId, source: 'mic' });
@@ -166,6 +171,7 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
     const statuses: RecordingStatusUpdate[] = [];
     const t0 = Date.now();
     const recorder = await createRecorder({ router, recordingId, meetingId: MEETING, dir, log, uploader, onStatus: (s) => statuses.push(s), restartDelayMs: 200 });
+    recorders.push(recorder);
     await Promise.all([
       recorder.addProducer(alice.audio, { participantId: alice.participantId, source: 'mic' }),
       recorder.addProducer(alice.video, { participantId: alice.participantId, source: 'camera' }),
