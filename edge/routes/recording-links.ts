@@ -8,7 +8,7 @@ import { fromBase64Url, toBase64Url } from '../auth/encoding.js';
 const encoder = new TextEncoder();
 export const DOWNLOAD_LINK_TTL_SECONDS = 15 * 60;
 
-function key(secret: string): Promise<CryptoKey> {
+function key(secret: string): ReturnType<typeof crypto.subtle.importKey> {
   return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
 }
 
