@@ -204,7 +204,13 @@ export class RoomDO extends DurableObject<Env> {
     this.room.sockets.broadcast({ type: 'chat.message', message });
   }
 
-  override async webSocketClose(ws: WebSocket): Promise<void> {
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    // Complete the closing handshake, or the client's socket lingers in CLOSING for many seconds.
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closed');
+    } catch {
+      // already closed
+    }
     await this.socketGone(ws);
   }
 

@@ -3,6 +3,7 @@ import { clearSession, currentUser } from '../lib/auth-store.js';
 import { describeError } from '../lib/errors.js';
 import { button, field, h, replaceChildren, toast } from '../lib/dom.js';
 import { navigate } from '../lib/router.js';
+import { recordingsPanel } from './recordings.js';
 import { passcodeSchema, type Meeting } from '../wire.js';
 
 /** Home: start a meeting now, schedule one, and the list of my meetings. */
@@ -68,11 +69,19 @@ function meetingItem(meeting: Meeting): HTMLElement {
   const copy = button('Copy link', () => {
     void navigator.clipboard?.writeText(link).then(() => toast('Link copied'));
   }, { label: `Copy link of ${meeting.title}` });
+  // Recordings open on demand, so the list costs one request per meeting only when asked for.
+  const recordings = h('div', { class: 'meeting-recordings' });
+  const showRecordings = button('Recordings', () => {
+    replaceChildren(recordings, recordingsPanel(meeting.linkId));
+    showRecordings.disabled = true;
+  }, { label: `Recordings of ${meeting.title}` });
   return h(
     'li',
     { class: 'meeting-item' },
     h('div', {}, h('a', { href: `/m/${meeting.linkId}`, 'data-link': true, class: 'meeting-title' }, meeting.title), h('div', { class: 'muted' }, `${when} · ${meeting.status}${meeting.passcode ? ` · passcode ${meeting.passcode}` : ''}`)),
     copy,
+    showRecordings,
+    recordings,
   );
 }
 
