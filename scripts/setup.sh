@@ -52,3 +52,11 @@ if [ ! -x "$worker_target" ] || ! worker_runs "$worker_target"; then
   cp "$bin" "$worker_target.tmp" && mv "$worker_target.tmp" "$worker_target"
   say "mediasoup worker ready: $worker_target"
 fi
+
+# ── web client ────────────────────────────────────────────────────────────────────────
+# The Worker serves edge/web/dist as static assets; workerd refuses to start without it.
+# (npm start rebuilds it when the sources are newer.)
+if [ ! -f edge/web/dist/index.html ]; then
+  say "building the web client (vite)"
+  npm run --silent build:web >&2
+fi
