@@ -21,6 +21,7 @@ suite() {
 
 step typecheck npm run --silent typecheck
 suite test:edge
+suite test:edge:outage
 suite test:media
 suite test:recording
 suite test:e2e

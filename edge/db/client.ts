@@ -2,6 +2,8 @@ import { Client } from '@neondatabase/serverless';
 import { drizzle, type NeonDatabase } from 'drizzle-orm/neon-serverless';
 import * as tables from '../../schema/db/index.js';
 import type { Env } from '../env.js';
+import { RetryLaterError } from '../http/errors.js';
+import { describeError, log } from '../http/log.js';
 
 export type Db = NeonDatabase<typeof tables>;
 export type DbEnv = Pick<Env, 'DATABASE_URL' | 'DB_WS_PROXY'>;
@@ -22,7 +24,13 @@ export async function withDb<T>(env: DbEnv, work: (db: Db) => Promise<T>): Promi
   }
   // A connect failure must not leave an unhandled 'error' event behind.
   client.on('error', () => {});
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    // Postgres away (outage, failover): a clear 503 for routes; the queue consumer retries.
+    log('warn', 'db.connect_failed', { error: describeError(error) });
+    throw new RetryLaterError('the database is unreachable right now; try again shortly', 5, 'DATABASE_UNAVAILABLE');
+  }
   try {
     return await work(drizzle({ client, schema: tables }));
   } finally {

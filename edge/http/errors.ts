@@ -22,13 +22,14 @@ function respondWith(c: Context, code: ErrorCode, message: string, retryAfterSec
   return c.json(errorBody(code, message), ERROR_STATUS[code] as ContentfulStatusCode, headers);
 }
 
-/** An AppError that tells the client when to come back (RATE_LIMITED → Retry-After). */
+/** An AppError that tells the client when to come back (Retry-After): rate limits, the database away. */
 export class RetryLaterError extends AppError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
+    code: 'RATE_LIMITED' | 'DATABASE_UNAVAILABLE' = 'RATE_LIMITED',
   ) {
-    super('RATE_LIMITED', message);
+    super(code, message);
   }
 }
 

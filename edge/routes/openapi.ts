@@ -12,25 +12,25 @@ const recordingFileNameSchema = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0
 /** The API route table. A test checks it against the routes the Worker actually serves. */
 export const ROUTES: RouteDoc[] = [
   // auth
-  { method: 'post', path: '/api/auth/register', tag: 'auth', summary: 'Create an account and sign in', auth: 'none', body: http.registerRequestSchema, responses: { 201: http.sessionResponseSchema }, errors: ['BAD_REQUEST', 'VALIDATION_FAILED', 'EMAIL_TAKEN'] },
-  { method: 'post', path: '/api/auth/login', tag: 'auth', summary: 'Sign in (rate-limited per account and per IP)', auth: 'none', body: http.loginRequestSchema, responses: { 200: http.sessionResponseSchema }, errors: ['BAD_REQUEST', 'VALIDATION_FAILED', 'INVALID_CREDENTIALS', 'RATE_LIMITED'] },
+  { method: 'post', path: '/api/auth/register', tag: 'auth', summary: 'Create an account and sign in', auth: 'none', body: http.registerRequestSchema, responses: { 201: http.sessionResponseSchema }, errors: ['BAD_REQUEST', 'VALIDATION_FAILED', 'EMAIL_TAKEN', 'DATABASE_UNAVAILABLE'] },
+  { method: 'post', path: '/api/auth/login', tag: 'auth', summary: 'Sign in (rate-limited per account and per IP)', auth: 'none', body: http.loginRequestSchema, responses: { 200: http.sessionResponseSchema }, errors: ['BAD_REQUEST', 'VALIDATION_FAILED', 'INVALID_CREDENTIALS', 'RATE_LIMITED', 'DATABASE_UNAVAILABLE'] },
   { method: 'post', path: '/api/auth/logout', tag: 'auth', summary: 'End this session', auth: 'session', responses: { 204: 'session revoked' }, errors: ['UNAUTHENTICATED'] },
   { method: 'get', path: '/api/auth/me', tag: 'auth', summary: 'The signed-in user', auth: 'session', responses: { 200: http.meResponseSchema }, errors: ['UNAUTHENTICATED'] },
   {
     method: 'put', path: '/api/auth/avatar', tag: 'auth', summary: `Upload an avatar (PNG/JPEG, ≤ ${http.AVATAR_MAX_SIDE}×${http.AVATAR_MAX_SIDE}, ≤ ${http.AVATAR_MAX_BYTES} bytes)`, auth: 'session',
     body: { contentTypes: ['image/png', 'image/jpeg'], description: 'the image bytes' }, responses: { 200: http.avatarResponseSchema },
-    errors: ['UNAUTHENTICATED', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'VALIDATION_FAILED'],
+    errors: ['UNAUTHENTICATED', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'VALIDATION_FAILED', 'DATABASE_UNAVAILABLE'],
   },
   { method: 'get', path: '/api/users/:id/avatar', tag: 'auth', summary: "A user's avatar image", auth: 'none', params: z.object({ id: uuidSchema }), responses: { 200: 'image/png or image/jpeg' }, errors: ['VALIDATION_FAILED', 'NOT_FOUND'] },
   // meetings
-  { method: 'post', path: '/api/meetings', tag: 'meetings', summary: 'Create a meeting', auth: 'session', body: http.createMeetingRequestSchema, responses: { 201: http.meetingResponseSchema }, errors: ['UNAUTHENTICATED', 'BAD_REQUEST', 'VALIDATION_FAILED'] },
-  { method: 'get', path: '/api/meetings', tag: 'meetings', summary: 'My meetings (upcoming, past or all)', auth: 'session', query: http.listMeetingsQuerySchema, responses: { 200: http.meetingListResponseSchema }, errors: ['UNAUTHENTICATED', 'VALIDATION_FAILED'] },
+  { method: 'post', path: '/api/meetings', tag: 'meetings', summary: 'Create a meeting', auth: 'session', body: http.createMeetingRequestSchema, responses: { 201: http.meetingResponseSchema }, errors: ['UNAUTHENTICATED', 'BAD_REQUEST', 'VALIDATION_FAILED', 'DATABASE_UNAVAILABLE'] },
+  { method: 'get', path: '/api/meetings', tag: 'meetings', summary: 'My meetings (upcoming, past or all)', auth: 'session', query: http.listMeetingsQuerySchema, responses: { 200: http.meetingListResponseSchema }, errors: ['UNAUTHENTICATED', 'VALIDATION_FAILED', 'DATABASE_UNAVAILABLE'] },
   {
     method: 'get', path: '/api/meetings/:linkId', tag: 'meetings', summary: 'A meeting: the owner view for its host, the public view for anyone with the link', auth: 'optional-session',
-    params: http.meetingLinkParamsSchema, responses: { 200: z.union([http.meetingResponseSchema, http.meetingPublicResponseSchema]) }, errors: ['VALIDATION_FAILED', 'MEETING_NOT_FOUND'],
+    params: http.meetingLinkParamsSchema, responses: { 200: z.union([http.meetingResponseSchema, http.meetingPublicResponseSchema]) }, errors: ['VALIDATION_FAILED', 'MEETING_NOT_FOUND', 'DATABASE_UNAVAILABLE'],
   },
-  { method: 'patch', path: '/api/meetings/:linkId', tag: 'meetings', summary: 'Change a meeting (host only)', auth: 'session', params: http.meetingLinkParamsSchema, body: http.updateMeetingRequestSchema, responses: { 200: http.meetingResponseSchema }, errors: ['UNAUTHENTICATED', 'BAD_REQUEST', 'VALIDATION_FAILED', 'MEETING_NOT_FOUND', 'NOT_HOST', 'MEETING_ENDED'] },
-  { method: 'post', path: '/api/meetings/:linkId/end', tag: 'meetings', summary: 'End a meeting for everyone (host only)', auth: 'session', params: http.meetingLinkParamsSchema, responses: { 200: http.meetingResponseSchema }, errors: ['UNAUTHENTICATED', 'VALIDATION_FAILED', 'MEETING_NOT_FOUND', 'NOT_HOST'] },
+  { method: 'patch', path: '/api/meetings/:linkId', tag: 'meetings', summary: 'Change a meeting (host only)', auth: 'session', params: http.meetingLinkParamsSchema, body: http.updateMeetingRequestSchema, responses: { 200: http.meetingResponseSchema }, errors: ['UNAUTHENTICATED', 'BAD_REQUEST', 'VALIDATION_FAILED', 'MEETING_NOT_FOUND', 'NOT_HOST', 'MEETING_ENDED', 'DATABASE_UNAVAILABLE'] },
+  { method: 'post', path: '/api/meetings/:linkId/end', tag: 'meetings', summary: 'End a meeting for everyone (host only)', auth: 'session', params: http.meetingLinkParamsSchema, responses: { 200: http.meetingResponseSchema }, errors: ['UNAUTHENTICATED', 'VALIDATION_FAILED', 'MEETING_NOT_FOUND', 'NOT_HOST', 'DATABASE_UNAVAILABLE'] },
   // join and room (edge-rooms)
   {
     method: 'post', path: '/api/meetings/:linkId/join', tag: 'rooms', summary: 'Join a meeting (signed in or as a guest)', auth: 'optional-session', params: http.meetingLinkParamsSchema, body: http.joinRequestSchema,
@@ -42,8 +42,8 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/api/fleet/regions', tag: 'fleet', summary: 'Regions and their media nodes', auth: 'admin', responses: { 200: http.fleetResponseSchema }, errors: ['UNAUTHENTICATED'] },
   { method: 'post', path: '/api/fleet/regions/:region/nodes/:nodeId/drain', tag: 'fleet', summary: 'Drain a media node (optional JSON body with a deadline)', auth: 'admin', params: http.drainNodeParamsSchema, body: http.drainNodeRequestSchema, responses: { 200: z.object({ node: http.fleetNodeSchema }) }, errors: ['UNAUTHENTICATED', 'BAD_REQUEST', 'VALIDATION_FAILED', 'NODE_NOT_FOUND'] },
   // recordings (recording engineer)
-  { method: 'get', path: '/api/meetings/:linkId/recordings', tag: 'recordings', summary: "A meeting's recordings (host)", auth: 'session', params: z.object({ linkId: meetingLinkIdSchema }), responses: { 200: http.recordingListResponseSchema }, errors: ['UNAUTHENTICATED', 'NOT_HOST', 'MEETING_NOT_FOUND'] },
-  { method: 'get', path: '/api/recordings/:recordingId/download', tag: 'recordings', summary: 'A signed, expiring download link', auth: 'session', params: http.recordingParamsSchema, query: http.recordingDownloadQuerySchema, responses: { 200: http.recordingDownloadResponseSchema }, errors: ['UNAUTHENTICATED', 'RECORDING_NOT_FOUND'] },
+  { method: 'get', path: '/api/meetings/:linkId/recordings', tag: 'recordings', summary: "A meeting's recordings (host)", auth: 'session', params: z.object({ linkId: meetingLinkIdSchema }), responses: { 200: http.recordingListResponseSchema }, errors: ['UNAUTHENTICATED', 'NOT_HOST', 'MEETING_NOT_FOUND', 'DATABASE_UNAVAILABLE'] },
+  { method: 'get', path: '/api/recordings/:recordingId/download', tag: 'recordings', summary: 'A signed, expiring download link', auth: 'session', params: http.recordingParamsSchema, query: http.recordingDownloadQuerySchema, responses: { 200: http.recordingDownloadResponseSchema }, errors: ['UNAUTHENTICATED', 'RECORDING_NOT_FOUND', 'DATABASE_UNAVAILABLE'] },
   {
     method: 'put', path: '/api/nodes/recordings/:recordingId/files/:name', tag: 'recordings', summary: 'A media node uploads a finished recording file to R2 (header x-content-sha256)', auth: 'node',
     params: z.object({ recordingId: uuidSchema, name: recordingFileNameSchema }), body: { contentTypes: ['application/octet-stream', 'video/webm', 'audio/ogg'], description: 'the file bytes' },

@@ -42,10 +42,13 @@ async function migrate(databaseUrl: string): Promise<void> {
   }
 }
 
-/** POST /outage-cluster/start → { databaseUrl }; POST /outage-cluster/stop → {}. */
-function startControlServer(relay: PgRelay): Promise<{ server: Server; url: string; outageStarted: () => boolean }> {
+/**
+ * POST /outage-cluster/start → { databaseUrl }; POST /outage-cluster/stop → {}.
+ * `migrated` says the cluster's schema is already in place (it is the suite's own database).
+ */
+function startControlServer(relay: PgRelay, clusterDir: string, migratedAlready = false): Promise<{ server: Server; url: string; outageStarted: () => boolean }> {
   let started = false;
-  let migrated = false;
+  let migrated = migratedAlready;
   const server = createServer((request, response) => {
     const reply = (status: number, body: unknown) => {
       response.writeHead(status, { 'Content-Type': 'application/json' });
@@ -54,7 +57,7 @@ function startControlServer(relay: PgRelay): Promise<{ server: Server; url: stri
     void (async () => {
       try {
         if (request.method === 'POST' && request.url === '/outage-cluster/start') {
-          const databaseUrl = await postgres('start', OUTAGE_PG_DIR);
+          const databaseUrl = await postgres('start', clusterDir);
           started = true;
           relay.allow(targetOf(databaseUrl));
           if (!migrated) await migrate(databaseUrl);
@@ -62,7 +65,7 @@ function startControlServer(relay: PgRelay): Promise<{ server: Server; url: stri
           return reply(200, { databaseUrl });
         }
         if (request.method === 'POST' && request.url === '/outage-cluster/stop') {
-          await postgres('stop', OUTAGE_PG_DIR);
+          await postgres('stop', clusterDir);
           return reply(200, {});
         }
         reply(404, { error: 'unknown control route' });
@@ -80,11 +83,20 @@ function startControlServer(relay: PgRelay): Promise<{ server: Server; url: stri
   });
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const databaseUrl = process.env.DATABASE_URL || (await postgres('start'));
+export default function setup(project: TestProject): Promise<() => Promise<void>> {
+  return setupEdgeTests(project);
+}
+
+/**
+ * `ownCluster`: the suite's database is a cluster of its own in that folder (started here, and
+ * stoppable by the tests through the control server) instead of DATABASE_URL / the dev cluster.
+ */
+export async function setupEdgeTests(project: TestProject, options: { ownCluster?: string } = {}): Promise<() => Promise<void>> {
+  const outageDir = options.ownCluster ?? OUTAGE_PG_DIR;
+  const databaseUrl = options.ownCluster ? await postgres('start', outageDir) : process.env.DATABASE_URL || (await postgres('start'));
   await migrate(databaseUrl);
   const relay = await startPgRelay({ port: 0, allowedTargets: [targetOf(databaseUrl)] });
-  const control = await startControlServer(relay);
+  const control = await startControlServer(relay, outageDir, Boolean(options.ownCluster));
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
   project.provide('databaseUrl', databaseUrl);
@@ -95,7 +107,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   return async () => {
     await new Promise<void>((resolve) => control.server.close(() => resolve()));
-    if (control.outageStarted()) await postgres('stop', OUTAGE_PG_DIR).catch(() => {});
+    if (control.outageStarted() || options.ownCluster) await postgres('stop', outageDir).catch(() => {});
     await relay.close();
   };
 }

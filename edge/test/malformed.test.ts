@@ -69,10 +69,18 @@ describe('malformed requests get a 4xx with a code and change nothing', () => {
     await expectCode(await api('DELETE', '/api/meetings'), 404, 'NOT_FOUND');
   });
 
-  it('unexpected failures answer a plain INTERNAL 500', async () => {
-    // Postgres unreachable: the route throws a driver error, which must not leak.
+  it('Postgres unreachable answers 503 DATABASE_UNAVAILABLE with Retry-After, and no driver detail', async () => {
     const broken = { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/edgemeet' };
     const response = await app.request('/api/auth/login', { method: 'POST', body: JSON.stringify({ email: 'a@b.test', password: 'x' }), headers: { 'CF-Connecting-IP': crypto.randomUUID() } }, broken);
+    expect(response.status).toBe(503);
+    expect(response.headers.get('Retry-After')).toBe('5');
+    expect(await response.json()).toEqual({ error: { code: 'DATABASE_UNAVAILABLE', message: 'the database is unreachable right now; try again shortly' } });
+  });
+
+  it('unexpected failures answer a plain INTERNAL 500', async () => {
+    // A binding that throws (here: object storage gone) must not leak its error.
+    const broken = { ...env, FILES: { get: () => Promise.reject(new Error('R2 exploded at /secret/path')) } };
+    const response = await app.request(`/api/users/${crypto.randomUUID()}/avatar`, {}, broken);
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: { code: 'INTERNAL', message: 'internal error' } });
   });

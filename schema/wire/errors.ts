@@ -37,6 +37,8 @@ export const ERROR_STATUS = {
   MEETING_FULL: 503,
   NO_MEDIA_CAPACITY: 503,
   NODE_DRAINING: 503,
+  /** Postgres unreachable: routes that need it answer this; meetings (Durable Objects) go on. */
+  DATABASE_UNAVAILABLE: 503,
   MEDIA_ERROR: 500,
   DISK_FULL: 507,
   INTERNAL: 500,

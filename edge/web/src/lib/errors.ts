@@ -22,6 +22,7 @@ const MESSAGES: Partial<Record<ErrorCode, string>> = {
   ALREADY_RECORDING: 'The meeting is already being recorded.',
   NOT_RECORDING: 'The meeting is not being recorded.',
   NODE_DRAINING: 'The media server is restarting; reconnecting…',
+  DATABASE_UNAVAILABLE: 'We cannot reach our database right now. Meetings in progress carry on; try this again in a moment.',
 };
 
 export function describeError(code: ErrorCode, fallback?: string): string {

@@ -1,0 +1,146 @@
+/**
+ * Postgres stops in the middle of a real meeting (RoomDO, room sockets, a media node in the
+ * region, the real HISTORY queue and its consumer). The meeting must not notice; afterwards every
+ * history row must reach Postgres exactly once. This suite owns its database (see
+ * edge/vitest.outage.config.ts), so stopping it disturbs no other test.
+ */
+import { env } from 'cloudflare:test';
+import { and, count, eq, inArray } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyticsEvents, meetings, messages, participants } from '../../../schema/db/index.js';
+import { connectFakeNode, type FakeNode } from '../../registry/fake-node.js';
+import { joinMeeting, openRoomSocket, type RoomClient } from '../../room/room-test-kit.js';
+import { api, db, registerUser } from '../helpers.js';
+
+async function database(action: 'start' | 'stop'): Promise<void> {
+  const response = await fetch(`${env.TEST_CONTROL_URL}/outage-cluster/${action}`, { method: 'POST' });
+  if (!response.ok) throw new Error(`database ${action}: ${await response.text()}`);
+}
+
+/** Polls `probe` until `done` holds or the deadline passes; answers the last value either way. */
+async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined as T);
+    if ((value !== undefined && done(value)) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+interface Seat {
+  participantId: string;
+  socket: RoomClient;
+}
+
+const sockets: RoomClient[] = [];
+let node: FakeNode;
+let heartbeats: ReturnType<typeof setInterval>;
+beforeAll(async () => {
+  node = await connectFakeNode({ region: 'lon' });
+  // A live media node heartbeats every 2 s, so the region keeps it up for the whole meeting.
+  heartbeats = setInterval(() => node.heartbeat({ rooms: 1 }), 2_000);
+});
+afterAll(async () => {
+  clearInterval(heartbeats);
+  for (const socket of sockets) socket.close();
+  node.retire();
+  await database('start'); // leave the cluster running for the teardown, whatever happened
+});
+
+async function seat(linkId: string, body: object, token?: string): Promise<Seat> {
+  const joined = await joinMeeting(linkId, body, token ? { token } : {});
+  if (joined.status !== 200) throw new Error(`join failed: ${joined.status} ${JSON.stringify(joined.body)}`);
+  const socket = await openRoomSocket(linkId, joined.body.roomSession);
+  sockets.push(socket);
+  await socket.next('welcome');
+  return { participantId: joined.body.participantId, socket };
+}
+
+/** Sends a chat message and waits until every seat has it. */
+async function say(from: Seat, text: string, everyone: Seat[]): Promise<void> {
+  expect(await from.socket.request({ type: 'chat.send', text })).toMatchObject({ type: 'ack' });
+  for (const other of everyone) await other.socket.next('chat.message', (m) => m.message.text === text, 10_000);
+}
+
+async function historyOf(meetingId: string) {
+  return db(async (d) => {
+    const chat = await d.select({ text: messages.text }).from(messages).where(eq(messages.meetingId, meetingId));
+    const people = await d.select().from(participants).where(eq(participants.meetingId, meetingId));
+    const events = await d
+      .select({ event: analyticsEvents.event, n: count() })
+      .from(analyticsEvents)
+      .where(eq(analyticsEvents.meetingId, meetingId))
+      .groupBy(analyticsEvents.event);
+    const [meeting] = await d.select({ status: meetings.status }).from(meetings).where(eq(meetings.id, meetingId));
+    return { chat: chat.map((row) => row.text).sort(), people, events: Object.fromEntries(events.map((row) => [row.event, row.n])), status: meeting?.status };
+  });
+}
+
+describe('Postgres outage during a meeting', () => {
+  it('the meeting goes on; afterwards every history row arrives exactly once', async () => {
+    const host = await registerUser('Host Olga');
+    const created = await api('POST', '/api/meetings', { token: host.token, json: { title: 'through the outage' } });
+    expect(created.status).toBe(201);
+    const { id: meetingId, linkId } = created.body.meeting;
+
+    const olga = await seat(linkId, {}, host.token);
+    const ana = await seat(linkId, { displayName: 'Ana' });
+    await say(olga, 'before 1', [olga, ana]);
+    await say(ana, 'before 2', [olga, ana]);
+    // Before the outage, history flows normally.
+    const flowing = await until(() => historyOf(meetingId), (h) => h.chat.length === 2 && h.status === 'live', 30_000);
+    expect(flowing).toMatchObject({ chat: ['before 1', 'before 2'], status: 'live' });
+
+    await database('stop');
+    // It really is down: a route that needs Postgres answers a clear 503, nothing else breaks.
+    const mine = await api('GET', '/api/meetings', { token: host.token });
+    expect(mine.status).toBe(503);
+    expect(mine.body.error.code).toBe('DATABASE_UNAVAILABLE');
+    expect(mine.headers.get('Retry-After')).toBe('5');
+
+    // The meeting goes on: someone new joins (link, guest), everyone chats, someone leaves.
+    const bob = await seat(linkId, { displayName: 'Bob' });
+    const during: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const from = [olga, ana, bob][i % 3]!;
+      during.push(`during ${i}`);
+      await say(from, `during ${i}`, [olga, ana, bob]);
+    }
+    expect(await ana.socket.request({ type: 'hand.set', raised: true })).toMatchObject({ type: 'ack' });
+    bob.socket.close();
+    expect(await olga.socket.next('participant.left', (m) => m.participantId === bob.participantId, 10_000)).toMatchObject({ reason: 'left' });
+    // The host ends it, still during the outage.
+    olga.socket.send({ type: 'host.end' });
+    for (const present of [olga, ana]) expect(await present.socket.next('closed', undefined, 10_000)).toMatchObject({ code: 'MEETING_ENDED' });
+    // Let the consumer's first retries (2 s, then 4 s) fail against the stopped database.
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    await database('start');
+
+    // Every row arrives (the consumer's retries back off 2, 4, 8 … s) …
+    const expected = {
+      chat: ['before 1', 'before 2', ...during].sort(),
+      events: { meeting_started: 1, join: 3, message_sent: 14, hand_raised: 1, leave: 1, meeting_ended: 1 },
+      status: 'ended',
+    };
+    const complete = (h: Awaited<ReturnType<typeof historyOf>>) =>
+      h.chat.length >= expected.chat.length && h.people.length >= 3 && h.status === 'ended' && (h.events.message_sent ?? 0) >= 14 && (h.events.meeting_ended ?? 0) >= 1;
+    await until(() => historyOf(meetingId), complete, 90_000);
+    // … and exactly once: counted after the queue has had time for any late redelivery.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const history = await historyOf(meetingId);
+    expect(history).toMatchObject(expected);
+    expect(history.chat).toEqual(expected.chat);
+    expect(history.events).toEqual(expected.events);
+    const byId = new Map(history.people.map((row) => [row.participantId, row]));
+    expect([...byId.keys()].sort()).toEqual([olga, ana, bob].map((s) => s.participantId).sort());
+    expect(history.people).toHaveLength(3);
+    expect(byId.get(bob.participantId)).toMatchObject({ displayName: 'Bob', role: 'guest', leaveReason: 'left' });
+    expect(byId.get(olga.participantId)).toMatchObject({ role: 'host', userId: host.user.id, leaveReason: 'ended' });
+    expect(byId.get(ana.participantId)!.leftAt).not.toBeNull();
+
+    // The database is back for routes too.
+    expect((await api('GET', '/api/meetings?scope=past', { token: host.token })).status).toBe(200);
+    const [ended] = await db((d) => d.select().from(meetings).where(and(eq(meetings.id, meetingId), inArray(meetings.status, ['ended']))));
+    expect(ended?.endedAt).toBeInstanceOf(Date);
+  });
+});

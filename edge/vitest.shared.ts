@@ -1,0 +1,42 @@
+import { fileURLToPath } from 'node:url';
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * An edge test suite: the Worker, its Durable Objects, queues and R2 inside workerd, against the
+ * real Postgres that `globalSetup` starts and reaches through scripts/pg-relay.ts.
+ */
+export function edgeTestConfig(suite: { include: string[]; exclude?: string[]; globalSetup: string }) {
+  return defineConfig({
+    root,
+    plugins: [
+      cloudflareTest(({ inject }) => ({
+        wrangler: { configPath: `${root}/wrangler.toml` },
+        miniflare: {
+          // No network calls for request.cf data.
+          cf: false,
+          bindings: {
+            DATABASE_URL: inject('databaseUrl'),
+            DB_WS_PROXY: inject('dbWsProxy'),
+            TEST_CONTROL_URL: inject('testControlUrl'),
+            MEDIA_TOKEN_PRIVATE_JWK: inject('mediaTokenPrivateJwk'),
+            MEDIA_TOKEN_PUBLIC_JWK: inject('mediaTokenPublicJwk'),
+            NODE_CREDENTIAL_SECRET: 'test-node-credential-secret-0123456789',
+            ADMIN_TOKEN: 'test-admin-token-0123456789',
+            URL_SIGNING_SECRET: 'test-url-signing-secret-0123456789',
+            PUBLIC_URL: 'http://edgemeet.test',
+          },
+        },
+      })),
+    ],
+    test: {
+      include: suite.include,
+      exclude: ['edge/web/**', 'node_modules/**', ...(suite.exclude ?? [])],
+      globalSetup: [suite.globalSetup],
+      testTimeout: 60_000,
+      hookTimeout: 120_000,
+    },
+  });
+}
