@@ -180,6 +180,7 @@ export class RoomDO extends DurableObject<Env> {
         requireModerator(actor);
         return stopRecording(this.room, actor.participantId);
       case 'media.refresh': {
+        await this.room.confirmAssignment();
         const node = await this.room.ensureAssignment([]);
         this.room.sockets.send(ws, { type: 'media.assignment', media: await this.room.mediaFor(actor, node) });
         return;

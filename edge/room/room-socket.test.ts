@@ -294,6 +294,31 @@ describe('presence and the node', () => {
     expect(await second.request({ type: 'ping' })).toMatchObject({ type: 'ack' });
   });
 
+  it('moves everyone to a new node when a client cannot reach a node the region already dropped', async () => {
+    const room = await meetingWith(1);
+    const spare = await connectFakeNode({ region: 'nbo' });
+    cleanup.push(() => spare.retire());
+    // The region wrote the node off, but its notice to the room went astray.
+    await runInDurableObject(regionStubFor('nbo'), (instance: RegionDO) => {
+      (instance as unknown as { store: { markDown(nodeId: string): string[] } }).store.markDown(room.node.nodeId);
+    });
+    expect((await snapshot(room.settings.linkId)).assignment?.nodeId).toBe(room.node.nodeId);
+
+    // The guest's media connection failed, so its client asks again: both move to the live node.
+    expect(await room.guests[0]!.socket.request({ type: 'media.refresh' })).toMatchObject({ type: 'ack' });
+    for (const seat of [room.host, room.guests[0]!]) {
+      const moved = await seat.socket.next('media.assignment', (m) => m.media.nodeId === spare.nodeId);
+      expect(moved.media.token.length).toBeGreaterThan(20);
+    }
+    expect((await snapshot(room.settings.linkId)).assignment?.nodeId).toBe(spare.nodeId);
+
+    // A refresh while the node is alive keeps it and moves nobody.
+    const before = room.host.socket.inbox.received.filter((m) => m.type === 'media.assignment').length;
+    expect(await room.guests[0]!.socket.request({ type: 'media.refresh' })).toMatchObject({ type: 'ack' });
+    expect((await snapshot(room.settings.linkId)).assignment?.nodeId).toBe(spare.nodeId);
+    expect(room.host.socket.inbox.received.filter((m) => m.type === 'media.assignment')).toHaveLength(before);
+  });
+
   it('releases the node after the last participant left and the grace period passed', async () => {
     const room = await meetingWith(0);
     const stub = roomStub(room.settings.linkId);

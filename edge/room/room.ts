@@ -428,6 +428,25 @@ export class Room {
     }
   }
 
+  /**
+   * A client could not reach the media node and asks again: check with the node's region that it
+   * still serves this meeting. If the region has moved the meeting (the node died and its notice
+   * went astray) or cannot answer, everyone here moves to a new node, as on onNodeLost.
+   */
+  async confirmAssignment(): Promise<void> {
+    const current = this.meeting.assignment();
+    if (!current) return;
+    let now: PlacedNode | null = null;
+    try {
+      now = await regionStub(this.env, current.region).place(this.meeting.settings()!.linkId);
+    } catch (error) {
+      log('error', 'room.confirm_failed', { nodeId: current.nodeId, error: describeError(error) });
+    }
+    if (now?.nodeId === current.nodeId) return;
+    log('warn', 'room.node_replaced', { from: current.nodeId, to: now?.nodeId ?? null });
+    await this.onNodeLost(current.nodeId);
+  }
+
   /** Participants who joined (or wait) but never kept a socket open are let go. */
   async prunePresence(now: number): Promise<void> {
     let nextCheck: number | null = null;
