@@ -13,6 +13,12 @@ export const ACCOUNT_LOGIN_POLICY: WindowPolicy = { maxFailures: 5, windowMs: 15
 /** 20 failed logins per client IP per 15 minutes (any accounts). */
 export const IP_LOGIN_POLICY: WindowPolicy = { maxFailures: 20, windowMs: 15 * 60_000 };
 
+/**
+ * 20 new accounts per client IP per hour: enough for an office behind one NAT, and it caps
+ * how much PBKDF2 work (and how many throwaway accounts) one address can make us do.
+ */
+export const IP_REGISTER_POLICY: WindowPolicy = { maxFailures: 20, windowMs: 60 * 60_000 };
+
 /** How long until another attempt is allowed, or 0 if it is allowed now. `failures` ascending. */
 export function retryAfterMs(failures: readonly number[], policy: WindowPolicy, now: number): number {
   const recent = failures.filter((at) => at > now - policy.windowMs);

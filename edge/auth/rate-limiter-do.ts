@@ -3,8 +3,9 @@ import type { Env } from '../env.js';
 import { FailureLog, type WindowPolicy } from './rate-limit.js';
 
 /**
- * A failure window for one key that is not an account — a client IP for logins
- * (idFromName(`login-ip:<ip>`)). One object per key keeps the count exact under concurrency.
+ * A window of attempts for one key that is not an account — a client IP for failed logins
+ * (idFromName(`login-ip:<ip>`)) or for registrations (`register-ip:<ip>`). One object per key
+ * keeps the count exact under concurrency.
  */
 export class RateLimiterDO extends DurableObject<Env> {
   private readonly failures: FailureLog;
@@ -20,5 +21,13 @@ export class RateLimiterDO extends DurableObject<Env> {
 
   async recordFailure(): Promise<void> {
     this.failures.record(Date.now());
+  }
+
+  /** Checks the window and counts this attempt in one call (no gap for concurrent attempts). */
+  async takeAttempt(policy: WindowPolicy): Promise<number> {
+    const now = Date.now();
+    const wait = this.failures.retryAfterMs(policy, now);
+    if (wait === 0) this.failures.record(now);
+    return wait;
   }
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { readImageInfo } from '../auth/image-size.js';
 import { currentUser, requireAuth } from '../auth/middleware.js';
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../auth/password.js';
-import { IP_LOGIN_POLICY } from '../auth/rate-limit.js';
+import { IP_LOGIN_POLICY, IP_REGISTER_POLICY } from '../auth/rate-limit.js';
 import { withDb } from '../db/client.js';
 import { findUserByEmail, insertUser, setAvatar, toUser } from '../db/users.js';
 import type { AppEnv } from '../http/app-env.js';
@@ -18,6 +18,8 @@ export const authRoutes = new Hono<AppEnv>();
 
 authRoutes.post('/auth/register', async (c) => {
   const body = await parseJsonBody(c, registerRequestSchema);
+  const ipLimiter = c.env.LIMITER.get(c.env.LIMITER.idFromName(`register-ip:${clientIp(c)}`));
+  refuseWhileLimited(await ipLimiter.takeAttempt(IP_REGISTER_POLICY), 'too many new accounts from this address; try again later');
   const passwordHash = await hashPassword(body.password);
   const row = await withDb(c.env, (db) => insertUser(db, { email: body.email, displayName: body.displayName, passwordHash }));
   if (!row) throw new AppError('EMAIL_TAKEN', 'an account with this email exists; sign in instead');

@@ -12,7 +12,7 @@ const recordingFileNameSchema = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0
 /** The API route table. A test checks it against the routes the Worker actually serves. */
 export const ROUTES: RouteDoc[] = [
   // auth
-  { method: 'post', path: '/api/auth/register', tag: 'auth', summary: 'Create an account and sign in', auth: 'none', body: http.registerRequestSchema, responses: { 201: http.sessionResponseSchema }, errors: ['BAD_REQUEST', 'VALIDATION_FAILED', 'EMAIL_TAKEN', 'DATABASE_UNAVAILABLE'] },
+  { method: 'post', path: '/api/auth/register', tag: 'auth', summary: 'Create an account and sign in (rate-limited per IP)', auth: 'none', body: http.registerRequestSchema, responses: { 201: http.sessionResponseSchema }, errors: ['BAD_REQUEST', 'VALIDATION_FAILED', 'EMAIL_TAKEN', 'RATE_LIMITED', 'DATABASE_UNAVAILABLE'] },
   { method: 'post', path: '/api/auth/login', tag: 'auth', summary: 'Sign in (rate-limited per account and per IP)', auth: 'none', body: http.loginRequestSchema, responses: { 200: http.sessionResponseSchema }, errors: ['BAD_REQUEST', 'VALIDATION_FAILED', 'INVALID_CREDENTIALS', 'RATE_LIMITED', 'DATABASE_UNAVAILABLE'] },
   { method: 'post', path: '/api/auth/logout', tag: 'auth', summary: 'End this session', auth: 'session', responses: { 204: 'session revoked' }, errors: ['UNAUTHENTICATED'] },
   { method: 'get', path: '/api/auth/me', tag: 'auth', summary: 'The signed-in user', auth: 'session', responses: { 200: http.meResponseSchema }, errors: ['UNAUTHENTICATED'] },

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { users } from '../../schema/db/index.js';
-import { ACCOUNT_LOGIN_POLICY, IP_LOGIN_POLICY } from '../auth/rate-limit.js';
+import { ACCOUNT_LOGIN_POLICY, IP_LOGIN_POLICY, IP_REGISTER_POLICY } from '../auth/rate-limit.js';
 import { api, db, registerUser, uniqueEmail } from './helpers.js';
 
 const ip = () => `203.0.113.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID().slice(0, 8)}`;
@@ -77,6 +77,23 @@ describe('login rate limits', () => {
     const retryAfter = Number(limited.headers.get('Retry-After'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(ACCOUNT_LOGIN_POLICY.windowMs / 1000);
+  });
+
+  it('limits new accounts per client IP; a refused registration creates nothing', async () => {
+    const address = ip();
+    const register = (email: string, from = address) =>
+      api('POST', '/api/auth/register', { json: { email, displayName: 'Many', password: 'correct horse battery' }, headers: { 'CF-Connecting-IP': from } });
+    for (let i = 0; i < IP_REGISTER_POLICY.maxFailures; i++) expect((await register(uniqueEmail('many'))).status).toBe(201);
+    const refusedEmail = uniqueEmail('refused');
+    const refused = await register(refusedEmail);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('RATE_LIMITED');
+    expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThan(0);
+    expect(Number(refused.headers.get('Retry-After'))).toBeLessThanOrEqual(IP_REGISTER_POLICY.windowMs / 1000);
+    const login = await api('POST', '/api/auth/login', { json: { email: refusedEmail, password: 'correct horse battery' }, headers: { 'CF-Connecting-IP': ip() } });
+    expect(login.body.error.code).toBe('INVALID_CREDENTIALS');
+    // another address is not affected
+    expect((await register(uniqueEmail('other'), ip())).status).toBe(201);
   });
 
   it('limits failed sign-ins per client IP across accounts', async () => {

@@ -32,7 +32,9 @@ export function uniqueEmail(prefix = 'user'): string {
 /** A fresh account and its session token. */
 export async function registerUser(displayName = 'Ada'): Promise<{ token: string; user: { id: string; email: string; displayName: string }; password: string }> {
   const password = 'correct horse battery';
-  const response = await api('POST', '/api/auth/register', { json: { email: uniqueEmail(), displayName, password } });
+  // Each test user comes from its own address, so the per-IP registration limit never bites here.
+  const headers = { 'CF-Connecting-IP': `198.51.100.${crypto.randomUUID()}` };
+  const response = await api('POST', '/api/auth/register', { json: { email: uniqueEmail(), displayName, password }, headers });
   if (response.status !== 201) throw new Error(`register failed: ${response.status} ${JSON.stringify(response.body)}`);
   return { token: response.body.token, user: response.body.user, password };
 }
