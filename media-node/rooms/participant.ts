@@ -27,6 +27,8 @@ export class Participant {
   /** Producer ids this participant consumes or is about to (guards against double consumers). */
   private readonly consumedProducerIds = new Set<string>();
   private readonly iceTimers = new Map<string, NodeJS.Timeout>();
+  /** Receive-bitrate cap the participant asked for (bps, 0: none); applied to new receive transports too. */
+  private receiveBitrateCap = 0;
 
   constructor(
     readonly identity: ParticipantIdentity,
@@ -78,8 +80,21 @@ export class Participant {
       this.clearIceTimer(transport.id);
     });
     if (direction === 'send') await transport.setMaxIncomingBitrate(this.options.maxIncomingBitrate).catch(() => undefined);
+    if (direction === 'recv' && this.receiveBitrateCap > 0) await transport.setMaxOutgoingBitrate(this.receiveBitrateCap).catch(() => undefined);
     this.watchTransport(transport, direction);
     return transport;
+  }
+
+  /**
+   * Caps what the node sends this participant (bps, 0: no cap). mediasoup's estimate for the
+   * receive transport is clamped to it, and it re-spreads the bitrate over the consumers, so
+   * simulcast layers drop (and climb back when the cap is lifted).
+   */
+  async setReceiveBitrate(maxBitrate: number): Promise<void> {
+    this.receiveBitrateCap = maxBitrate;
+    for (const { transport, direction } of this.transports.values()) {
+      if (direction === 'recv' && !transport.closed) await transport.setMaxOutgoingBitrate(maxBitrate);
+    }
   }
 
   private watchTransport(transport: types.WebRtcTransport, direction: Direction): void {

@@ -106,6 +106,9 @@ export async function handleRequest(request: MediaRequest, room: Room, participa
       );
       return { data: {} };
     }
+    case 'setReceiveBitrate':
+      await participant.setReceiveBitrate(request.data.maxBitrate);
+      return { data: {} };
     case 'getTransportStats': {
       const transport = participant.transport(request.data.transportId);
       const stats = await onLive(transport, () => transport.getStats());

@@ -45,6 +45,22 @@ describe('media flow through one node (real mediasoup worker, werift peers)', ()
     const { stats } = await late.signaling.request('getTransportStats', { transportId: estimate.transportId });
     expect(stats[0]).toMatchObject({ type: 'webrtc-transport', iceState: expect.stringMatching(/connected|completed/) });
 
+    // A receive-bitrate cap (low bandwidth mode) clamps the estimate that picks simulcast layers;
+    // out-of-range caps are refused and change nothing; 0 lifts the cap.
+    await expect(late.signaling.request('setReceiveBitrate', { maxBitrate: 5_000 })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    const uncapped = await late.signaling.request('getTransportStats', { transportId: estimate.transportId });
+    expect(uncapped.stats[0]!['maxOutgoingBitrate'] ?? 0).toBe(0);
+    const estimatesBefore = late.signaling.all('bandwidthEstimate').length;
+    await late.signaling.request('setReceiveBitrate', { maxBitrate: 150_000 });
+    const capped = await late.signaling.request('getTransportStats', { transportId: estimate.transportId });
+    expect(capped.stats[0]).toMatchObject({ maxOutgoingBitrate: 150_000 });
+    const laterEstimates = () => late.signaling.all('bandwidthEstimate').slice(estimatesBefore);
+    await eventually(() => laterEstimates().length > 0, 20_000, 'a bandwidth estimate after the cap');
+    for (const later of laterEstimates()) expect(later.availableBitrate).toBeLessThanOrEqual(150_000);
+    await late.signaling.request('setReceiveBitrate', { maxBitrate: 0 });
+    const lifted = await late.signaling.request('getTransportStats', { transportId: estimate.transportId });
+    expect(lifted.stats[0]!['maxOutgoingBitrate'] ?? 0).toBe(0);
+
     // Prometheus metrics count the node's consumers.
     const metrics = await fetch(`http://127.0.0.1:${node.node.port}/metrics`).then((response) => response.text());
     expect(metrics).toMatch(/edgemeet_media_consumers\{worker="0"\} [1-9]/);

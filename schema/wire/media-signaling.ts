@@ -23,6 +23,10 @@ const requestId = z.number().int().nonnegative();
 const request = <M extends string, D extends z.ZodType>(method: M, data: D) =>
   z.object({ id: requestId, method: z.literal(method), data });
 
+/** Bounds of a receive-bitrate cap: below ~100 kbps not even the lowest camera layer fits. */
+export const RECEIVE_BITRATE_MIN = 100_000;
+export const RECEIVE_BITRATE_MAX = 100_000_000;
+
 export const transportDirectionSchema = z.enum(['send', 'recv']);
 
 export const mediaRequestSchema = z.discriminatedUnion('method', [
@@ -58,6 +62,12 @@ export const mediaRequestSchema = z.discriminatedUnion('method', [
       temporalLayer: z.number().int().min(0).max(2).optional(),
     }),
   ),
+  /**
+   * The most this participant wants to receive, in bps (0: no cap) — "low bandwidth mode". The
+   * node caps its sending estimate for the participant's receive transport, so mediasoup picks
+   * lower simulcast layers, exactly as when the participant's real bandwidth drops.
+   */
+  request('setReceiveBitrate', z.object({ maxBitrate: z.union([z.literal(0), z.number().int().min(RECEIVE_BITRATE_MIN).max(RECEIVE_BITRATE_MAX)]) })),
   request('getTransportStats', z.object({ transportId: mediasoupId })),
   request('leave', z.object({})),
 ]);
@@ -102,6 +112,7 @@ export const mediaResponseDataSchemas = {
   resumeConsumer: z.object({}),
   pauseConsumer: z.object({}),
   setConsumerPreferredLayers: z.object({}),
+  setReceiveBitrate: z.object({}),
   getTransportStats: z.object({ stats: z.array(z.looseObject({})) }),
   leave: z.object({}),
 } satisfies Record<MediaMethod, z.ZodType>;

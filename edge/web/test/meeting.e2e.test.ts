@@ -94,6 +94,29 @@ describe('a meeting in the browser', () => {
     }
   });
 
+  it('low bandwidth mode: the node drops to the lowest camera layer, and full quality comes back', async () => {
+    const hostCamera = async () => (await inbound(guest)).find((row) => row.displayName === 'Hana Host' && row.source === 'camera');
+    const layer = async () => (await hostCamera())?.spatialLayer ?? -1;
+    await eventually('the guest gets more than the lowest layer of the host camera', async () => (await layer()) >= 1, 45_000);
+    const before = await hostCamera();
+    const saver = guest.getByRole('button', { name: 'Low bandwidth mode' });
+    expect(await saver.getAttribute('aria-pressed')).toBe('false');
+
+    await saver.click();
+    expect(await saver.getAttribute('aria-pressed')).toBe('true');
+    await eventually('the node forwards the lowest layer', async () => (await layer()) === 0, 30_000);
+    const small = await eventually('smaller frames are decoded', async () => {
+      const row = await hostCamera();
+      return row && row.frameWidth > 0 && row.frameWidth < before!.frameWidth ? row.frameWidth : false;
+    });
+    await expectGrowing(guest, 'Hana Host', 'camera', 'framesDecoded');
+    console.log(`[e2e] low bandwidth mode: host camera at the guest went from layer ${before!.spatialLayer} (${before!.frameWidth} px wide) to layer 0 (${small} px)`);
+
+    await saver.click();
+    expect(await saver.getAttribute('aria-pressed')).toBe('false');
+    await eventually('full quality comes back', async () => (await layer()) >= 1, 45_000);
+  });
+
   it('a screen share is decoded by the others and shown large', async () => {
     await bob.getByRole('button', { name: 'Share screen' }).click();
     await expectGrowing(host, 'Bob', 'screen', 'framesDecoded');

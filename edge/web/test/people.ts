@@ -6,7 +6,10 @@ export interface InboundRow {
   displayName: string;
   kind: string;
   source: string;
+  /** Simulcast spatial layer the node forwards (null: none yet / not simulcast). */
+  spatialLayer: number | null;
   framesDecoded: number;
+  frameWidth: number;
   totalAudioEnergy: number;
   bytesReceived: number;
 }

@@ -39,6 +39,21 @@ const CLOSE_CODE_ERRORS: Record<number, ErrorCode> = {
 };
 
 /**
+ * Low bandwidth mode's cap on what the node sends us: room for the lowest camera layer of a few
+ * people plus audio, so a weak link keeps everyone's voice and a small picture.
+ */
+export const LOW_BANDWIDTH_BPS = 200_000;
+const LOW_BANDWIDTH_KEY = 'edgemeet.lowBandwidth';
+
+function readLowBandwidth(): boolean {
+  try {
+    return localStorage.getItem(LOW_BANDWIDTH_KEY) === '1';
+  } catch {
+    return false;
+  }
+}
+
+/**
  * One person's presence in one meeting: the room socket (people, chat, host actions), the media
  * session on the assigned node, and local devices. Views subscribe to topics and read the state.
  */
@@ -57,6 +72,8 @@ export class Call {
   quality: Quality = 'unknown';
   /** Media sessions that reached 'connected' (1 + reconnects). */
   mediaSessions = 0;
+  /** Low bandwidth mode: the node sends us at most LOW_BANDWIDTH_BPS (lowest camera layers). Remembered. */
+  lowBandwidth = readLowBandwidth();
   readonly remotes = new Map<string, RemoteTrack>();
   readonly qualityMeter = new QualityMeter();
   /** When Join was clicked and when the first remote video frame was decoded (for the e2e figure). */
@@ -324,6 +341,7 @@ export class Call {
       if (camera && session.canProduceVideo) await session.produce('camera', camera, !this.local.cameraOn);
       this.mark('cameraProduced');
       if (screen) await session.produce('screen', screen);
+      if (this.lowBandwidth) await session.setReceiveBitrate(LOW_BANDWIDTH_BPS);
       this.mark('mediaConnected');
       this.mediaRetry = 0;
       this.mediaStarting = false;
@@ -372,6 +390,18 @@ export class Call {
     this.emit('remotes');
   }
 
+  /** Turns low bandwidth mode on or off, now (if connected) and for later sessions. */
+  async setLowBandwidth(on: boolean): Promise<void> {
+    this.lowBandwidth = on;
+    try {
+      localStorage.setItem(LOW_BANDWIDTH_KEY, on ? '1' : '0');
+    } catch {
+      // storage refused (private mode): it holds for this call only
+    }
+    this.emit('local');
+    await this.media?.setReceiveBitrate(on ? LOW_BANDWIDTH_BPS : 0);
+  }
+
   preferLayer(consumerId: string, spatialLayer: number): void {
     this.media?.preferLayer(consumerId, spatialLayer);
   }
@@ -410,14 +440,27 @@ export class Call {
   }
 
   /** Inbound stats per remote track, for the debug hook and the e2e test. */
-  async inboundStats(): Promise<Array<{ participantId: string; displayName: string; kind: string; source: string; framesDecoded: number; totalAudioEnergy: number; bytesReceived: number }>> {
+  async inboundStats(): Promise<
+    Array<{ participantId: string; displayName: string; kind: string; source: string; spatialLayer: number | null; framesDecoded: number; frameWidth: number; totalAudioEnergy: number; bytesReceived: number }>
+  > {
     return Promise.all(
       [...this.remotes.values()].map(async (remote) => {
-        const row = { participantId: remote.participantId, displayName: remote.displayName, kind: remote.kind, source: remote.source, framesDecoded: 0, totalAudioEnergy: 0, bytesReceived: 0 };
+        const row = {
+          participantId: remote.participantId,
+          displayName: remote.displayName,
+          kind: remote.kind,
+          source: remote.source,
+          spatialLayer: remote.spatialLayer,
+          framesDecoded: 0,
+          frameWidth: 0,
+          totalAudioEnergy: 0,
+          bytesReceived: 0,
+        };
         const report = await remote.consumer.getStats().catch(() => null);
         report?.forEach((stat: Record<string, unknown>) => {
           if (stat.type !== 'inbound-rtp') return;
           if (typeof stat.framesDecoded === 'number') row.framesDecoded += stat.framesDecoded;
+          if (typeof stat.frameWidth === 'number') row.frameWidth = stat.frameWidth;
           if (typeof stat.totalAudioEnergy === 'number') row.totalAudioEnergy += stat.totalAudioEnergy;
           if (typeof stat.bytesReceived === 'number') row.bytesReceived += stat.bytesReceived;
         });

@@ -14,6 +14,8 @@ export interface RemoteTrack {
   producerPaused: boolean;
   /** Simulcast layer last asked for (null: the node's default, the highest). */
   preferredLayer: number | null;
+  /** Spatial layer the node forwards now (null: none yet, or not simulcast). Drops with bandwidth. */
+  spatialLayer: number | null;
 }
 
 export interface MediaSessionEvents {
@@ -150,6 +152,11 @@ export class MediaSession {
     void this.signaling.request('setConsumerPreferredLayers', { consumerId, spatialLayer }).catch(() => undefined);
   }
 
+  /** Caps what the node sends us (bps, 0: no cap): low bandwidth mode. */
+  setReceiveBitrate(maxBitrate: number): Promise<void> {
+    return this.signaling.request('setReceiveBitrate', { maxBitrate }).then(() => undefined);
+  }
+
   remoteTracks(): RemoteTrack[] {
     return [...this.remotes.values()];
   }
@@ -271,8 +278,16 @@ export class MediaSession {
         });
         return;
       }
-      case 'consumerLayersChanged':
+      case 'consumerLayersChanged': {
+        const { consumerId, spatialLayer } = notification.data;
+        this.consumeChain = this.consumeChain.then(() => {
+          const remote = this.remotes.get(consumerId);
+          if (!remote) return;
+          remote.spatialLayer = spatialLayer;
+          this.events.remoteChanged(remote);
+        });
         return;
+      }
       case 'bandwidthEstimate':
         this.availableBitrate = notification.data.availableBitrate;
         return;
@@ -317,6 +332,7 @@ export class MediaSession {
       source: info.source,
       producerPaused: info.producerPaused,
       preferredLayer: null,
+      spatialLayer: null,
     };
     this.remotes.set(consumer.id, remote);
     this.events.remoteAdded(remote);

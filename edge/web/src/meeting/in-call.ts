@@ -27,6 +27,11 @@ export function inCallView(call: Call): HTMLElement {
   });
   const share = button('', () => void call.toggleScreen().then((problem) => problem && toast(problem, 'error')), { class: 'ctl', id: 'toggle-screen' });
   const hand = button('', () => call.setHand(!(call.self?.handRaised ?? false)), { class: 'ctl', id: 'toggle-hand' });
+  const saver = button('Low bandwidth', () => void call.setLowBandwidth(!call.lowBandwidth).catch(() => toast('Could not change the bandwidth setting; it applies when media reconnects.', 'error')), {
+    class: 'ctl',
+    id: 'toggle-low-bandwidth',
+    label: 'Low bandwidth mode',
+  });
   const record = button('', () => call.send({ type: call.meeting?.recording.active ? 'recording.stop' : 'recording.start' }), { class: 'ctl', id: 'toggle-record' });
   const showChat = button('Chat', () => togglePanel(chat, showChat), { class: 'ctl', id: 'toggle-chat', pressed: true, label: 'Show chat' });
   const showPeople = button('People', () => togglePanel(people, showPeople), { class: 'ctl', id: 'toggle-people', pressed: true, label: 'Show participants' });
@@ -51,6 +56,8 @@ export function inCallView(call: Call): HTMLElement {
     share.textContent = call.sharingScreen ? 'Stop sharing' : 'Share screen';
     share.setAttribute('aria-label', call.sharingScreen ? 'Stop sharing screen' : 'Share screen');
     share.setAttribute('aria-pressed', String(call.sharingScreen));
+    saver.setAttribute('aria-pressed', String(call.lowBandwidth));
+    saver.title = call.lowBandwidth ? 'On: others arrive as small video. Click for full quality.' : 'Receive small video only, to keep a weak connection smooth';
   };
   const renderMeeting = () => {
     const meeting = call.meeting;
@@ -102,7 +109,7 @@ export function inCallView(call: Call): HTMLElement {
     h('header', { class: 'call-header' }, title, locked, recording, quality),
     banner,
     h('div', { class: 'call-body' }, grid.element, side),
-    h('nav', { class: 'controls', 'aria-label': 'Meeting controls' }, mic, camera, share, hand, record, showPeople, showChat, leave, endAll),
+    h('nav', { class: 'controls', 'aria-label': 'Meeting controls' }, mic, camera, share, hand, saver, record, showPeople, showChat, leave, endAll),
   );
 }
 
