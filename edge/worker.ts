@@ -9,6 +9,7 @@ import { joinRoutes } from './routes/join.js';
 import { meetingRoutes } from './routes/meetings.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { recordingUploadRoutes } from './routes/recording-uploads.js';
 import { recordingRoutes } from './routes/recordings.js';
 
 export { RoomDO } from './room/room-do.js';
@@ -22,6 +23,7 @@ api.route('/', authRoutes);
 api.route('/', meetingRoutes);
 api.route('/', joinRoutes);
 api.route('/', recordingRoutes);
+api.route('/', recordingUploadRoutes);
 api.route('/', nodeRoutes);
 api.route('/', fleetRoutes);
 api.route('/', openApiRoutes);

@@ -3,11 +3,10 @@ import { z } from 'zod';
 import { meetingLinkIdSchema, uuidSchema } from '../../schema/wire/common.js';
 import { errorBodySchema, ERROR_STATUS, type ErrorCode } from '../../schema/wire/errors.js';
 import * as http from '../../schema/wire/http.js';
+import * as upload from '../../schema/wire/recording-upload.js';
 import { regionIdSchema } from '../../schema/regions.js';
 import type { AppEnv } from '../http/app-env.js';
 import type { RouteDoc } from '../http/route-docs.js';
-
-const recordingFileNameSchema = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/);
 
 /** The API route table. A test checks it against the routes the Worker actually serves. */
 export const ROUTES: RouteDoc[] = [
@@ -45,13 +44,31 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/api/meetings/:linkId/recordings', tag: 'recordings', summary: "A meeting's recordings (host)", auth: 'session', params: z.object({ linkId: meetingLinkIdSchema }), responses: { 200: http.recordingListResponseSchema }, errors: ['UNAUTHENTICATED', 'NOT_HOST', 'MEETING_NOT_FOUND', 'DATABASE_UNAVAILABLE'] },
   { method: 'get', path: '/api/recordings/:recordingId/download', tag: 'recordings', summary: 'A signed, expiring download link', auth: 'session', params: http.recordingParamsSchema, query: http.recordingDownloadQuerySchema, responses: { 200: http.recordingDownloadResponseSchema }, errors: ['UNAUTHENTICATED', 'RECORDING_NOT_FOUND', 'DATABASE_UNAVAILABLE'] },
   {
-    method: 'put', path: '/api/nodes/recordings/:recordingId/files/:name', tag: 'recordings', summary: 'A media node uploads a finished recording file to R2 (header x-content-sha256)', auth: 'node',
-    params: z.object({ recordingId: uuidSchema, name: recordingFileNameSchema }), body: { contentTypes: ['application/octet-stream', 'video/webm', 'audio/ogg'], description: 'the file bytes' },
-    responses: { 200: z.object({ key: z.string(), bytes: z.number().int(), sha256: z.string() }) }, errors: ['INVALID_CREDENTIALS', 'BAD_REQUEST', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'CONFLICT'],
+    method: 'put', path: '/api/nodes/recordings/:recordingId/files/:name', tag: 'recordings', summary: `A media node uploads a finished recording file (≤ ${upload.RECORDING_SINGLE_UPLOAD_MAX_BYTES} bytes) to R2 (header x-content-sha256)`, auth: 'node',
+    params: upload.recordingUploadParamsSchema, body: { contentTypes: ['application/octet-stream', 'video/webm', 'audio/ogg'], description: 'the file bytes' },
+    responses: { 200: upload.uploadReceiptSchema, 201: upload.uploadReceiptSchema }, errors: ['INVALID_CREDENTIALS', 'BAD_REQUEST', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'CONFLICT'],
+  },
+  {
+    method: 'post', path: '/api/nodes/recordings/:recordingId/files/:name/multipart', tag: 'recordings', summary: 'A media node starts a multipart upload of a big recording file (or learns it is stored already)', auth: 'node',
+    params: upload.recordingUploadParamsSchema, body: upload.multipartStartRequestSchema, responses: { 200: upload.multipartStartResponseSchema, 201: upload.multipartStartResponseSchema },
+    errors: ['INVALID_CREDENTIALS', 'BAD_REQUEST', 'VALIDATION_FAILED', 'CONFLICT'],
+  },
+  {
+    method: 'put', path: '/api/nodes/recordings/:recordingId/files/:name/multipart/:uploadId/parts/:partNumber', tag: 'recordings', summary: 'One part of a multipart upload (header x-content-sha256 of the part)', auth: 'node',
+    params: upload.multipartPartParamsSchema, body: { contentTypes: ['application/octet-stream'], description: 'the part bytes' }, responses: { 200: upload.multipartPartResponseSchema },
+    errors: ['INVALID_CREDENTIALS', 'BAD_REQUEST', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE'],
+  },
+  {
+    method: 'post', path: '/api/nodes/recordings/:recordingId/files/:name/multipart/:uploadId/complete', tag: 'recordings', summary: 'Completes a multipart upload; answers what R2 stored', auth: 'node',
+    params: upload.multipartParamsSchema, body: upload.multipartCompleteRequestSchema, responses: { 201: upload.uploadReceiptSchema }, errors: ['INVALID_CREDENTIALS', 'BAD_REQUEST', 'VALIDATION_FAILED', 'CONFLICT'],
+  },
+  {
+    method: 'delete', path: '/api/nodes/recordings/:recordingId/files/:name/multipart/:uploadId', tag: 'recordings', summary: 'Abandons a multipart upload', auth: 'node',
+    params: upload.multipartParamsSchema, responses: { 204: 'aborted (or nothing to abort)' }, errors: ['INVALID_CREDENTIALS', 'VALIDATION_FAILED'],
   },
   ...(['get', 'head'] as const).map((method): RouteDoc => ({
     method, path: '/api/recordings/:recordingId/files/:name', tag: 'recordings', summary: 'A recording file through a signed, expiring link (Range supported)', auth: 'none',
-    params: z.object({ recordingId: uuidSchema, name: recordingFileNameSchema }), query: z.object({ expires: z.number().int(), sig: z.string() }),
+    params: upload.recordingUploadParamsSchema, query: z.object({ expires: z.number().int(), sig: z.string() }),
     responses: { 200: 'the file', 206: 'a byte range of the file' }, errors: ['FORBIDDEN', 'NOT_FOUND'],
   })),
   // this document

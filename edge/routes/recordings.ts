@@ -9,69 +9,22 @@ import {
   recordingParamsSchema,
   type Recording,
 } from '../../schema/wire/http.js';
-import { uuidSchema } from '../../schema/wire/common.js';
+import { recordingUploadParamsSchema } from '../../schema/wire/recording-upload.js';
 import { currentUser, requireAuth } from '../auth/middleware.js';
 import { withDb, type Db } from '../db/client.js';
 import type { AppEnv } from '../http/app-env.js';
 import { parseParams, parseQuery, parseWith } from '../http/validate.js';
-import { bearerToken, verifyNodeCredential } from '../registry/credentials.js';
 import { DOWNLOAD_LINK_TTL_SECONDS, recordingObjectKey, signDownload, verifyDownload } from './recording-links.js';
 
 /**
- * Recordings: media nodes upload finished files here (node credential → R2 binding FILES,
- * answering what R2 stored so the node can delete its copy), people list a meeting's recordings
- * (Postgres RECORDINGS rows) and fetch files through signed, expiring, Range-capable links.
+ * Recordings for people: a meeting's recordings (Postgres RECORDINGS rows) and their files through
+ * signed, expiring, Range-capable links. Media nodes upload them via recording-uploads.ts.
  */
 export const recordingRoutes = new Hono<AppEnv>();
 
-/** File names a node may upload: what the recorder writes (track segments, composite). */
-const fileNameSchema = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/, 'not a recording file name');
-const uploadParamsSchema = z.object({ recordingId: uuidSchema, name: fileNameSchema });
-const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'x-content-sha256 must be 64 lowercase hex digits');
 const signedFileQuerySchema = z.object({ expires: z.coerce.number().int(), sig: z.string().max(64) });
 /** Who may list and download a meeting's recordings: its host only, or also everyone who took part. */
 const visibilitySchema = z.object({ RECORDINGS_VISIBILITY: z.enum(['host', 'participants']).default('participants') });
-/** Upload ceiling of one request (Workers bodies are limited; bigger files need multipart). */
-const MAX_UPLOAD_BYTES = 500 * 1024 * 1024;
-
-const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
-
-// ── node → R2 ─────────────────────────────────────────────────────────────────────────────
-recordingRoutes.put('/nodes/recordings/:recordingId/files/:name', async (c) => {
-  const credential = bearerToken(c.req.header('Authorization'));
-  const nodeId = credential ? await verifyNodeCredential(c.env.NODE_CREDENTIAL_SECRET, credential) : null;
-  if (!nodeId) throw new AppError('INVALID_CREDENTIALS', 'node credential missing or wrong (Authorization: Bearer <nodeId>.<hmac>)');
-  const { recordingId, name } = parseParams(c, uploadParamsSchema);
-  const sha256 = parseWith(sha256HexSchema, c.req.header('x-content-sha256'));
-  const length = Number(c.req.header('Content-Length'));
-  if (!Number.isSafeInteger(length) || length < 0) throw new AppError('BAD_REQUEST', 'Content-Length is required');
-  if (length > MAX_UPLOAD_BYTES) throw new AppError('PAYLOAD_TOO_LARGE', `files above ${MAX_UPLOAD_BYTES} bytes need a multipart upload`);
-  const body = c.req.raw.body;
-  if (!body) throw new AppError('BAD_REQUEST', 'request has no body');
-  const key = recordingObjectKey(recordingId, name);
-
-  // A retry after a lost answer finds the object already stored: same bytes → same receipt.
-  const existing = await c.env.FILES.head(key);
-  if (existing) {
-    const stored = existing.checksums.sha256 ? hex(existing.checksums.sha256) : existing.customMetadata?.sha256;
-    if (existing.size === length && stored === sha256) return c.json({ key, bytes: existing.size, sha256: stored });
-    throw new AppError('CONFLICT', 'a different file is already stored under this name');
-  }
-  // R2 checks the body against sha256 and refuses the write on a mismatch.
-  let object: R2Object | null;
-  try {
-    object = await c.env.FILES.put(key, body, {
-      sha256,
-      httpMetadata: { contentType: c.req.header('Content-Type') ?? 'application/octet-stream' },
-      customMetadata: { sha256, nodeId, recordingId },
-    });
-  } catch (error) {
-    throw new AppError('BAD_REQUEST', `store refused the file: ${error instanceof Error ? error.message.slice(0, 200) : 'unknown'}`);
-  }
-  if (!object) throw new AppError('CONFLICT', 'the file could not be stored');
-  const stored = object.checksums.sha256 ? hex(object.checksums.sha256) : sha256;
-  return c.json({ key, bytes: object.size, sha256: stored }, 201);
-});
 
 // ── listing and download links (signed-in users) ──────────────────────────────────────────
 type RecordingRow = typeof recordings.$inferSelect;
@@ -141,7 +94,7 @@ recordingRoutes.get('/recordings/:recordingId/download', requireAuth, async (c) 
 
 // ── signed file access: streams from R2, honours Range for seeking in <video> ─────────────
 recordingRoutes.on(['GET', 'HEAD'], '/recordings/:recordingId/files/:name', async (c) => {
-  const { recordingId, name } = parseParams(c, uploadParamsSchema);
+  const { recordingId, name } = parseParams(c, recordingUploadParamsSchema);
   const { expires, sig } = parseQuery(c, signedFileQuerySchema);
   if (!(await verifyDownload(c.env.URL_SIGNING_SECRET, recordingId, name, expires, sig, Math.floor(Date.now() / 1000)))) {
     throw new AppError('FORBIDDEN', 'download link is invalid or has expired; ask for a new one');

@@ -76,4 +76,74 @@ describe('edge recordings routes in workerd (Miniflare + R2)', () => {
     const forged = await signDownload('another-secret', RECORDING, 'ok-000.webm', now + 60);
     expect((await fetch(`${target.url}${forged}`)).status).toBe(403);
   });
+
+  describe('big files: R2 multipart through the edge, every part checked', () => {
+    const MiB = 1024 * 1024;
+    const big = randomBytes(11 * MiB + 12_345); // three parts of 5 MiB, 5 MiB and the rest
+    let bigFile: string;
+    beforeAll(async () => {
+      bigFile = path.join(await tempDir('edgemeet-edge-multipart-'), 'composite.webm');
+      await writeFile(bigFile, big);
+    });
+    const inParts = () => new EdgeUploader(target.url, target.nodeCredential, { singleUploadMaxBytes: 6 * MiB, partBytes: 5 * MiB });
+    const bigInput = (name: string) => ({ recordingId: RECORDING, name, path: bigFile, contentType: 'video/webm', bytes: big.length, sha256: sha(big) });
+    const auth = () => ({ authorization: `Bearer ${target.nodeCredential}` });
+    const start = (name: string, body: unknown) =>
+      fetch(`${target.url}/api/nodes/recordings/${RECORDING}/files/${name}/multipart`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    it('uploads in parts and confirms the whole file; a retry gets the same receipt without uploading again', async () => {
+      const receipt = await uploadConfirmed(inParts(), bigInput('big-composite.webm'), log);
+      expect(receipt).toEqual({ key: `recordings/${RECORDING}/big-composite.webm`, bytes: big.length, sha256: sha(big) });
+      expect((await target.stored(receipt.key))?.equals(big)).toBe(true);
+      const again = await start('big-composite.webm', { contentType: 'video/webm', bytes: big.length, sha256: sha(big) });
+      expect(await again.json()).toEqual({ status: 'stored', receipt });
+      expect(await uploadConfirmed(inParts(), bigInput('big-composite.webm'), log)).toEqual(receipt);
+    });
+
+    it('refuses a part that does not match its hash; the part sent again completes the file', async () => {
+      const name = 'big-retried.webm';
+      const started = (await (await start(name, { contentType: 'video/webm', bytes: big.length, sha256: sha(big) })).json()) as { status: string; uploadId: string };
+      expect(started.status).toBe('started');
+      const partUrl = (n: number) => `${target.url}/api/nodes/recordings/${RECORDING}/files/${name}/multipart/${encodeURIComponent(started.uploadId)}/parts/${n}`;
+      const chunks = [big.subarray(0, 5 * MiB), big.subarray(5 * MiB, 10 * MiB), big.subarray(10 * MiB)];
+      const sendPart = (n: number, body: Buffer, declared: string) => fetch(partUrl(n), { method: 'PUT', headers: { ...auth(), 'x-content-sha256': declared }, body });
+
+      const damaged = Buffer.from(chunks[1]!);
+      damaged[1234] = damaged[1234]! ^ 0xff; // a flipped byte on the way
+      const refused = await sendPart(2, damaged, sha(chunks[1]!));
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
+
+      const etags: { partNumber: number; etag: string }[] = [];
+      for (const [index, chunk] of chunks.entries()) {
+        const answer = await sendPart(index + 1, chunk, sha(chunk));
+        expect(answer.status).toBe(200);
+        const part = (await answer.json()) as { partNumber: number; etag: string; sha256: string };
+        expect(part.sha256).toBe(sha(chunk));
+        etags.push({ partNumber: part.partNumber, etag: part.etag });
+      }
+      const completeUrl = `${target.url}/api/nodes/recordings/${RECORDING}/files/${name}/multipart/${encodeURIComponent(started.uploadId)}/complete`;
+      const completed = await fetch(completeUrl, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ parts: etags }) });
+      expect(completed.status).toBe(201);
+      expect(await completed.json()).toEqual({ key: `recordings/${RECORDING}/${name}`, bytes: big.length, sha256: sha(big) });
+      expect((await target.stored(`recordings/${RECORDING}/${name}`))?.equals(big)).toBe(true);
+    });
+
+    it('refuses malformed multipart requests and a forged credential, storing nothing', async () => {
+      expect((await start('big-bad.webm', { contentType: 'video/webm', bytes: -1, sha256: sha(big) })).status).toBe(400);
+      expect((await start('big-bad.webm', { contentType: 'video/webm', bytes: big.length, sha256: 'nope' })).status).toBe(400);
+      const forged = await fetch(`${target.url}/api/nodes/recordings/${RECORDING}/files/big-bad.webm/multipart`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${target.nodeCredential.slice(0, -2)}xx`, 'content-type': 'application/json' },
+        body: JSON.stringify({ contentType: 'video/webm', bytes: big.length, sha256: sha(big) }),
+      });
+      expect(forged.status).toBe(401);
+      const badPart = await fetch(`${target.url}/api/nodes/recordings/${RECORDING}/files/big-bad.webm/multipart/x/parts/0`, { method: 'PUT', headers: { ...auth(), 'x-content-sha256': sha(big) }, body: 'x' });
+      expect(badPart.status).toBe(400);
+      expect(((await badPart.json()) as { error: { code: string } }).error.code).toBe('VALIDATION_FAILED');
+      const emptyComplete = await fetch(`${target.url}/api/nodes/recordings/${RECORDING}/files/big-bad.webm/multipart/x/complete`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ parts: [] }) });
+      expect(emptyComplete.status).toBe(400);
+      expect(await target.stored(`recordings/${RECORDING}/big-bad.webm`)).toBeNull();
+    });
+  });
 });

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../../edge/http/app-env.js';
 import { errorResponse, notFoundResponse } from '../../../edge/http/errors.js';
+import { recordingUploadRoutes } from '../../../edge/routes/recording-uploads.js';
 import { recordingRoutes } from '../../../edge/routes/recordings.js';
 
 /**
@@ -9,6 +10,7 @@ import { recordingRoutes } from '../../../edge/routes/recordings.js';
  */
 const api = new Hono<AppEnv>();
 api.route('/', recordingRoutes);
+api.route('/', recordingUploadRoutes);
 api.notFound(notFoundResponse);
 api.onError(errorResponse);
 const app = new Hono<AppEnv>();
