@@ -41,11 +41,33 @@ export interface NewParticipant {
   role: Role;
   status: 'waiting' | 'joined';
   now: number;
+  /** Everything a removal of this person bars (identitiesOf). */
+  identities: string[];
+}
+
+/** What a joining person is known by, beyond their user id or name. */
+export interface JoinMarks {
+  userId: string | null;
+  displayName: string;
+  /** Random key the guest's browser keeps (localStorage). */
+  guestKey?: string | undefined;
+  /** Hash of the guest's client address, salted with the meeting (never the address itself). */
+  networkHash?: string | undefined;
 }
 
 /** Whom a removal bars: a signed-in user by id, a guest by the name they joined with. */
 export function identityOf(participant: { userId: string | null; displayName: string }): string {
   return participant.userId ? `user:${participant.userId}` : `guest:${participant.displayName.trim().toLowerCase()}`;
+}
+
+/**
+ * All a removal bars. A signed-in user: the account. A guest: the name, the browser's key and the
+ * network they came from, so a new name or a cleared browser does not get them back in. (Other
+ * guests behind the same address are barred too; signed-in users never are by address.)
+ */
+export function identitiesOf(marks: JoinMarks): string[] {
+  if (marks.userId) return [identityOf(marks)];
+  return [identityOf(marks), ...(marks.guestKey ? [`device:${marks.guestKey}`] : []), ...(marks.networkHash ? [`net:${marks.networkHash}`] : [])];
 }
 
 /**
@@ -72,6 +94,7 @@ export class Participants {
     sql.exec('CREATE INDEX IF NOT EXISTS participants_by_status ON participants (status)');
     sql.exec('CREATE INDEX IF NOT EXISTS participants_by_user ON participants (user_id)');
     sql.exec(`CREATE TABLE IF NOT EXISTS bans (identity TEXT PRIMARY KEY, participant_id TEXT NOT NULL, at INTEGER NOT NULL)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS participant_identities (participant_id TEXT NOT NULL, identity TEXT NOT NULL, PRIMARY KEY (participant_id, identity))`);
   }
 
   insert(p: NewParticipant): Participant {
@@ -88,6 +111,9 @@ export class Participants {
       p.status === 'waiting' ? p.now : null,
       p.status === 'joined' ? 1 : 0,
     );
+    for (const identity of new Set(p.identities)) {
+      this.sql.exec('INSERT OR IGNORE INTO participant_identities (participant_id, identity) VALUES (?, ?)', p.participantId, identity);
+    }
     return this.get(p.participantId)!;
   }
 
@@ -138,12 +164,18 @@ export class Participants {
   }
 
   ban(participant: Participant, now: number): void {
-    this.sql.exec(
-      'INSERT INTO bans (identity, participant_id, at) VALUES (?, ?, ?) ON CONFLICT (identity) DO UPDATE SET participant_id = excluded.participant_id, at = excluded.at',
-      identityOf(participant),
-      participant.participantId,
-      now,
-    );
+    const known = this.sql
+      .exec<{ identity: string }>('SELECT identity FROM participant_identities WHERE participant_id = ?', participant.participantId)
+      .toArray()
+      .map((row) => row.identity);
+    for (const identity of new Set([identityOf(participant), ...known])) {
+      this.sql.exec(
+        'INSERT INTO bans (identity, participant_id, at) VALUES (?, ?, ?) ON CONFLICT (identity) DO UPDATE SET participant_id = excluded.participant_id, at = excluded.at',
+        identity,
+        participant.participantId,
+        now,
+      );
+    }
   }
 
   /** Lifts the bans a removal of this participant put in place. */
@@ -151,8 +183,8 @@ export class Participants {
     this.sql.exec('DELETE FROM bans WHERE participant_id = ?', participantId);
   }
 
-  isBanned(identity: { userId: string | null; displayName: string }): boolean {
-    return this.sql.exec('SELECT 1 FROM bans WHERE identity = ?', identityOf(identity)).toArray().length > 0;
+  isBanned(identities: readonly string[]): boolean {
+    return identities.some((identity) => this.sql.exec('SELECT 1 FROM bans WHERE identity = ?', identity).toArray().length > 0);
   }
 }
 

@@ -186,6 +186,40 @@ describe('host actions', () => {
     expect(await oldAgain.next('closed')).toMatchObject({ code: 'REMOVED_BY_HOST' });
   });
 
+  it('a removed guest stays out under a new name, from the same browser or network; others still get in', async () => {
+    const room = await meetingWith(0);
+    const link = room.settings.linkId;
+    const join = (body: object, ip: string, token?: string) => joinMeeting(link, body, { cf: NAIROBI, ip, ...(token ? { token } : {}) });
+    const browserKey = `key-${crypto.randomUUID()}`;
+    const mallory = await join({ displayName: 'Mallory', guestKey: browserKey }, '198.51.100.7');
+    expect(mallory.status).toBe(200);
+    const socket = await openRoomSocket(link, mallory.body.roomSession);
+    cleanup.push(() => socket.close());
+    await socket.next('welcome');
+    expect(await room.host.socket.request({ type: 'host.remove', participantId: mallory.body.participantId })).toMatchObject({ type: 'ack' });
+    await socket.next('closed');
+
+    // A new name from the same browser (another network), or from the same network (cleared browser): out.
+    for (const [body, ip] of [
+      [{ displayName: 'Not Mallory', guestKey: browserKey }, '203.0.113.9'],
+      [{ displayName: 'Totally New' }, '198.51.100.7'],
+    ] as const) {
+      const refused = await join(body, ip);
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.code).toBe('REMOVED_BY_HOST');
+    }
+    // Someone else gets in; so does a signed-in user on that network (accounts are never barred by address).
+    expect((await join({ displayName: 'Trent', guestKey: `key-${crypto.randomUUID()}` }, '203.0.113.10')).status).toBe(200);
+    const walter = await registerUser('Walter');
+    expect((await join({}, '198.51.100.7', walter.token)).status).toBe(200);
+    // A malformed browser key is refused outright.
+    expect((await join({ displayName: 'Odd', guestKey: 'short' }, '203.0.113.11')).body.error.code).toBe('VALIDATION_FAILED');
+
+    // The host lifts the removal: Mallory's browser and network are welcome again.
+    expect(await room.host.socket.request({ type: 'host.admit', participantId: mallory.body.participantId })).toMatchObject({ type: 'ack' });
+    expect((await join({ displayName: 'Mallory', guestKey: browserKey }, '198.51.100.7')).status).toBe(200);
+  });
+
   it('records: node told to start and stop, everyone sees the state, node status events update it', async () => {
     const room = await meetingWith(1);
     const guest = room.guests[0]!.socket;

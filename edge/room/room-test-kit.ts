@@ -39,9 +39,11 @@ export async function configureMeeting(hostUserId: string, overrides: Partial<Me
 
 export type CfLocation = { latitude?: string; longitude?: string; country?: string; continent?: string };
 
-export async function joinMeeting(linkId: string, body: unknown, options: { token?: string; cf?: CfLocation } = {}) {
-  if (!options.cf) return api('POST', `/api/meetings/${linkId}/join`, { json: body, ...(options.token ? { token: options.token } : {}) });
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+/** `ip`: the client address Cloudflare would report (CF-Connecting-IP). */
+export async function joinMeeting(linkId: string, body: unknown, options: { token?: string; cf?: CfLocation; ip?: string } = {}) {
+  const ipHeader: Record<string, string> = options.ip ? { 'CF-Connecting-IP': options.ip } : {};
+  if (!options.cf) return api('POST', `/api/meetings/${linkId}/join`, { json: body, headers: ipHeader, ...(options.token ? { token: options.token } : {}) });
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...ipHeader };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   const response = await SELF.fetch(`http://edgemeet.test/api/meetings/${linkId}/join`, { method: 'POST', headers, body: JSON.stringify(body), cf: options.cf });
   return { status: response.status, body: (await response.json()) as any, headers: response.headers };

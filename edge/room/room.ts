@@ -15,7 +15,7 @@ import { Chat, ChatRateLimiter } from './chat.js';
 import { MediaTokenSigner } from './media-token.js';
 import { MeetingState } from './meeting-state.js';
 import { Outbox, type DistributiveOmit, type PendingRecord } from './outbox.js';
-import { isModerator, participantView, Participants, waitingView, type Participant } from './participants.js';
+import { identitiesOf, isModerator, participantView, Participants, waitingView, type Participant } from './participants.js';
 import { RoomSockets } from './sockets.js';
 import { Timers } from './timers.js';
 
@@ -35,6 +35,9 @@ export interface RoomJoinInput {
   passcode?: string | undefined;
   /** Media regions nearest the client first (edge/registry/region-choice.ts). */
   regions: RegionId[];
+  /** Guests only: the browser's key and the hashed client address (see identitiesOf). */
+  guestKey?: string | undefined;
+  networkHash?: string | undefined;
 }
 
 type HistoryFields = DistributiveOmit<PendingRecord, 'meetingId' | 'meetingLinkId' | 'at'>;
@@ -279,15 +282,16 @@ export class Room {
     const participantId = toBase64Url(randomBytes(12));
     const role: Role = isHost ? 'host' : input.user ? 'participant' : 'guest';
     const identity = { userId: input.user?.id ?? null, displayName };
+    const identities = identitiesOf({ ...identity, guestKey: input.guestKey, networkHash: input.networkHash });
     const waits = !isHost && settings.waitingRoom;
     // From here to the insert nothing awaits (waiting path), so the checks still hold at the write.
     this.openSettings();
-    this.checkAdmissible(identity, isHost, waits);
+    this.checkAdmissible(identities, isHost, waits);
     const now = Date.now();
 
     if (waits) {
       await this.change(() => {
-        this.participants.insert({ participantId, sessionHash, ...identity, role, status: 'waiting', now });
+        this.participants.insert({ participantId, sessionHash, ...identity, role, status: 'waiting', now, identities });
         this.record({ kind: 'analytics', event: 'waiting_room_entered', participantId, props: { role } });
       });
       await this.timers.setIfUnset('presence', now + CONNECT_GRACE_MS);
@@ -298,9 +302,9 @@ export class Room {
     const node = await this.ensureAssignment(input.regions);
     // The placement awaited other objects: check again before taking the seat.
     this.openSettings();
-    this.checkAdmissible(identity, isHost, false);
+    this.checkAdmissible(identities, isHost, false);
     const participant = await this.change(() => {
-      const inserted = this.participants.insert({ participantId, sessionHash, ...identity, role, status: 'joined', now });
+      const inserted = this.participants.insert({ participantId, sessionHash, ...identity, role, status: 'joined', now, identities });
       this.recordJoined(inserted, now);
       return inserted;
     });
@@ -311,9 +315,9 @@ export class Room {
   }
 
   /** Removed people, locked meetings and full rooms stop a join; the host passes all three. */
-  private checkAdmissible(identity: { userId: string | null; displayName: string }, isHost: boolean, waits: boolean): void {
+  private checkAdmissible(identities: readonly string[], isHost: boolean, waits: boolean): void {
     if (isHost) return;
-    if (this.participants.isBanned(identity)) throw new AppError('REMOVED_BY_HOST', 'the host removed you from this meeting');
+    if (this.participants.isBanned(identities)) throw new AppError('REMOVED_BY_HOST', 'the host removed you from this meeting');
     if (this.meeting.locked()) throw new AppError('MEETING_LOCKED', 'the host locked this meeting');
     if (!waits) this.checkCapacity();
   }

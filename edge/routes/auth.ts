@@ -10,6 +10,7 @@ import { IP_LOGIN_POLICY, IP_REGISTER_POLICY } from '../auth/rate-limit.js';
 import { withDb } from '../db/client.js';
 import { findUserByEmail, insertUser, setAvatar, toUser } from '../db/users.js';
 import type { AppEnv } from '../http/app-env.js';
+import { clientIp } from '../http/client-ip.js';
 import { RetryLaterError } from '../http/errors.js';
 import { parseJsonBody, parseParams } from '../http/validate.js';
 
@@ -98,11 +99,6 @@ async function openSession(c: Context<AppEnv>, user: User) {
 
 function refuseWhileLimited(retryAfterMs: number, message: string): void {
   if (retryAfterMs > 0) throw new RetryLaterError(`${message}; try again later`, retryAfterMs / 1000);
-}
-
-/** Cloudflare sets CF-Connecting-IP at the edge; local runs without it share one bucket. */
-function clientIp(c: Context<AppEnv>): string {
-  return c.req.header('CF-Connecting-IP') ?? 'local';
 }
 
 /** Reads at most `limit` bytes; a longer body (even without Content-Length) is refused. */

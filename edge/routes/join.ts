@@ -3,7 +3,9 @@ import { AppError } from '../../schema/wire/errors.js';
 import { joinRequestSchema, meetingLinkParamsSchema, roomSocketQuerySchema, type JoinResponse } from '../../schema/wire/http.js';
 import { optionalAuth } from '../auth/middleware.js';
 import type { Env } from '../env.js';
+import { sha256Hex } from '../auth/encoding.js';
 import type { AppEnv } from '../http/app-env.js';
+import { clientIp } from '../http/client-ip.js';
 import { parseJsonBody, parseParams, parseQuery } from '../http/validate.js';
 import { registryConfig } from '../registry/config.js';
 import { regionsByDistance } from '../registry/region-choice.js';
@@ -30,6 +32,8 @@ joinRoutes.post('/meetings/:linkId/join', optionalAuth, async (c) => {
     displayName: body.displayName,
     passcode: body.passcode,
     regions,
+    // Guests are also known by browser and network (hashed with the meeting: no raw address is kept).
+    ...(user ? {} : { guestKey: body.guestKey, networkHash: await sha256Hex(`${linkId}:${clientIp(c)}`) }),
   });
   if (!result.ok) throw new AppError(result.code, result.message);
   return c.json(result.value satisfies JoinResponse);

@@ -127,6 +127,8 @@ export const meetingListResponseSchema = z.object({ meetings: z.array(meetingSch
 export const joinRequestSchema = z.object({
   displayName: displayNameSchema.optional(),
   passcode: z.string().max(32).optional(),
+  /** Guests: a random key their browser keeps, so a removed guest stays out under a new name. */
+  guestKey: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'guestKey must be 16–64 URL-safe characters').optional(),
 });
 export type JoinRequest = z.infer<typeof joinRequestSchema>;
 

@@ -3,6 +3,7 @@ import { LocalMedia } from '../call/local-media.js';
 import { api, ApiError } from '../lib/api.js';
 import { currentUser } from '../lib/auth-store.js';
 import { describeError } from '../lib/errors.js';
+import { guestKey } from '../lib/guest-key.js';
 import { field, h, replaceChildren } from '../lib/dom.js';
 import { displayNameSchema, type JoinResponse, type MeetingPublic } from '../wire.js';
 
@@ -113,7 +114,7 @@ export function prejoinView(
     }
     joinButton.disabled = true;
     api
-      .join(meeting.linkId, { displayName, passcode: meeting.needsPasscode ? passcode.value.trim() : undefined })
+      .join(meeting.linkId, { displayName, passcode: meeting.needsPasscode ? passcode.value.trim() : undefined, ...(user ? {} : { guestKey: guestKey() }) })
       .then((join) => onJoined(join, joinClickedAt))
       .catch((failure: unknown) => {
         joinButton.disabled = false;
