@@ -10,7 +10,8 @@ export interface CompositeInput {
   offsetSec: number;
 }
 
-export const DEFAULT_LAYOUT: CompositeLayout = { width: 1280, height: 720, fps: 25 };
+/** 4×4 at most: past that a 720p cell is smaller than a thumbnail, and every tile costs a decoder. */
+export const DEFAULT_LAYOUT: CompositeLayout = { width: 1280, height: 720, fps: 25, maxTiles: 16 };
 
 export interface GridCell {
   x: number;
@@ -32,18 +33,30 @@ export function gridCells(count: number, layout: CompositeLayout): GridCell[] {
 const seconds = (value: number) => Math.max(0, value).toFixed(3);
 
 /**
+ * The video tiles the composite shows: screen shares first, then cameras in the order their
+ * tracks were captured (the manifest's order: who published first).
+ */
+export function chooseTiles(inputs: readonly CompositeInput[], maxTiles: number): string[] {
+  const order = [...new Set(inputs.filter((input) => input.kind === 'video').map((input) => input.tile))];
+  const isScreen = (tile: string) => tile.endsWith(':screen');
+  return [...order.filter(isScreen), ...order.filter((tile) => !isScreen(tile))].slice(0, Math.max(0, maxTiles));
+}
+
+/**
  * ffmpeg arguments for the composite: video tiles overlaid on a black canvas at their grid cell
  * from their offset on (overlay holds a paused track's last frame, drops a track that ended), all
  * audio gap-filled (aresample async) and padded from 0 so amix lines samples up by time, then
  * H.264 + AAC in MP4 with the index up front (plays while it downloads, seeks with Range).
  */
-export function compositeArgs(inputs: CompositeInput[], durationSec: number, output: string, layout: CompositeLayout = DEFAULT_LAYOUT): string[] {
+export function compositeArgs(allInputs: CompositeInput[], durationSec: number, output: string, layout: CompositeLayout = DEFAULT_LAYOUT): string[] {
+  // Tracks beyond the tile cap are left out of the composite (not even opened); their files stay.
+  const tiles = chooseTiles(allInputs, layout.maxTiles);
+  const inputs = allInputs.filter((input) => input.kind === 'audio' || tiles.includes(input.tile));
   const args: string[] = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
   for (const input of inputs) args.push('-i', input.path);
   const filters: string[] = [];
   const duration = seconds(durationSec);
 
-  const tiles = [...new Set(inputs.filter((i) => i.kind === 'video').map((i) => i.tile))];
   const cells = gridCells(tiles.length, layout);
   filters.push(`color=c=black:s=${layout.width}x${layout.height}:r=${layout.fps}:d=${duration}[vbase]`);
   let videoLabel = 'vbase';

@@ -38,6 +38,8 @@ export interface CompositeLayout {
   width: number;
   height: number;
   fps: number;
+  /** Most video tiles in the composite (screens first, then cameras by arrival); every track keeps its own file. */
+  maxTiles: number;
 }
 
 export interface RecordingStatusUpdate {
