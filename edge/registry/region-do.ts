@@ -16,6 +16,7 @@ import type { Env } from '../env.js';
 import { log } from '../http/log.js';
 import { assertNever, parseSocketMessage, unionTypes, type RpcResult } from '../room/socket-message.js';
 import { registryConfig, type RegistryConfig } from './config.js';
+import { NodeCommandQueue } from './command-queue.js';
 import { NodeStore } from './node-store.js';
 import { chooseNode, DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from './placement.js';
 
@@ -47,6 +48,7 @@ const NODE_MESSAGE_TYPES = unionTypes(nodeUpMessageSchema);
  */
 export class RegionDO extends DurableObject<Env> {
   private readonly store: NodeStore;
+  private readonly commands: NodeCommandQueue;
   private readonly config: RegistryConfig;
   private readonly policy: PlacementPolicy;
   /** Counters since this instance started (ops visibility; tests read them in-process). */
@@ -55,6 +57,7 @@ export class RegionDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new NodeStore(ctx.storage.sql);
+    this.commands = new NodeCommandQueue(ctx.storage.sql);
     this.config = registryConfig(env);
     this.policy = { ...DEFAULT_PLACEMENT_POLICY, heartbeatTimeoutMs: this.config.heartbeatTimeoutMs };
   }
@@ -98,6 +101,8 @@ export class RegionDO extends DurableObject<Env> {
         this.store.upsertHello(message.node, message.state, message.load, now);
         ws.serializeAttachment({ ...socket, helloed: true } satisfies NodeSocketAttachment);
         sendDown(ws, { type: 'welcome', heartbeatIntervalMs: NODE_HEARTBEAT_INTERVAL_MS });
+        // Whatever it missed while reconnecting (a removal, a mute …), in order.
+        for (const { commandId, command } of this.commands.pending(socket.nodeId, now)) sendDown(ws, { type: 'command', commandId, command });
         await this.scheduleLivenessCheck(now + this.config.heartbeatTimeoutMs + 1);
         log('info', 'node.hello', { nodeId: socket.nodeId, region: socket.region, state: message.state });
         return null;
@@ -110,6 +115,7 @@ export class RegionDO extends DurableObject<Env> {
       }
       case 'commandResult': {
         if (!socket.helloed) return { code: 'BAD_REQUEST', message: 'send hello first' };
+        this.commands.settle(socket.nodeId, message.commandId);
         if (!message.ok) log('warn', 'node.command_failed', { nodeId: socket.nodeId, commandId: message.commandId, code: message.error?.code, error: message.error?.message });
         return null;
       }
@@ -156,6 +162,7 @@ export class RegionDO extends DurableObject<Env> {
 
   private async markDown(nodeId: string): Promise<void> {
     const meetings = this.store.markDown(nodeId);
+    this.commands.forget(nodeId);
     log('warn', 'node.down', { nodeId, rooms: meetings.length });
     for (const ws of this.ctx.getWebSockets(nodeId)) ws.close(WS_CLOSE.GOING_AWAY, 'heartbeats stopped');
     // Each room re-places itself (on its next join, or at once when people are connected).
@@ -191,15 +198,20 @@ export class RegionDO extends DurableObject<Env> {
     this.store.release(meetingLinkId, nodeId);
   }
 
-  /** Sends a command down the node's control socket. Delivery only; results arrive as commandResult. */
-  async sendCommand(nodeId: string, command: NodeCommand): Promise<RpcResult<{ commandId: string }>> {
+  /**
+   * Sends a command down the node's control socket, and keeps it until the node answers, so a
+   * node that reconnects gets it after its hello. Results arrive as commandResult.
+   */
+  async sendCommand(nodeId: string, command: NodeCommand): Promise<RpcResult<{ commandId: string; delivered: boolean }>> {
     const checked = nodeCommandSchema.safeParse(command);
     if (!checked.success) return { ok: false, code: 'VALIDATION_FAILED', message: 'malformed node command' };
+    const node = this.store.get(nodeId);
+    if (!node || node.state === 'down') return { ok: false, code: 'NODE_NOT_FOUND', message: `node ${nodeId} is not live in this region` };
+    const commandId = this.commands.add(nodeId, checked.data, Date.now());
     const ws = this.ctx.getWebSockets(nodeId).find((socket) => (socket.deserializeAttachment() as NodeSocketAttachment).helloed);
-    if (!ws) return { ok: false, code: 'NODE_NOT_FOUND', message: `node ${nodeId} is not connected` };
-    const commandId = crypto.randomUUID();
-    sendDown(ws, { type: 'command', commandId, command: checked.data });
-    return { ok: true, value: { commandId } };
+    if (ws) sendDown(ws, { type: 'command', commandId, command: checked.data });
+    else log('warn', 'node.command_queued', { nodeId, command: checked.data.command });
+    return { ok: true, value: { commandId, delivered: ws !== undefined } };
   }
 
   /** Operators: stop placing new rooms on the node and tell it to drain. */
