@@ -3,9 +3,10 @@
  * same path as in the Worker — Neon driver → WebSocket relay (scripts/pg-relay.ts) → Postgres.
  * Simulates queue batches of 100 messages × N packed records spread over many rooms, one
  * connection per batch (as a Worker invocation would), sequentially.
- *   eval "$(bash scripts/postgres.sh start)" && node --import tsx scripts/bench-history.ts
+ *   npm run bench:history      (DATABASE_URL, else the dev cluster of scripts/postgres.sh, started if needed)
  * Env: BATCHES (default 40), RECORDS_PER_MESSAGE (default 20), ROOMS (default 2000).
  */
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { Client } from '@neondatabase/serverless';
 import { drizzle } from 'drizzle-orm/neon-serverless';
@@ -17,14 +18,24 @@ import { writeHistory } from '../edge/db/history-writer.js';
 import { runMigrations } from './db-migrate.js';
 import { startPgRelay } from './pg-relay.js';
 
+/** DATABASE_URL, or the local dev cluster (scripts/postgres.sh installs and starts it when missing). */
+function databaseUrl(): string {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  console.error('bench-history: DATABASE_URL not set; using the dev cluster (scripts/postgres.sh start)');
+  const printed = execFileSync('bash', [new URL('./postgres.sh', import.meta.url).pathname, 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const match = /DATABASE_URL=(\S+)/.exec(printed);
+  if (!match) throw new Error(`postgres.sh printed no DATABASE_URL: ${printed}`);
+  return match[1]!;
+}
+
 const config = z
   .object({
-    DATABASE_URL: z.string().min(1, 'DATABASE_URL is required: eval "$(bash scripts/postgres.sh start)"'),
+    DATABASE_URL: z.string().min(1),
     BATCHES: z.coerce.number().int().positive().default(40),
     RECORDS_PER_MESSAGE: z.coerce.number().int().min(1).max(50).default(20),
     ROOMS: z.coerce.number().int().positive().default(2000),
   })
-  .parse(process.env);
+  .parse({ ...process.env, DATABASE_URL: databaseUrl() });
 
 const rooms = Array.from({ length: config.ROOMS }, () => ({ meetingId: crypto.randomUUID(), meetingLinkId: crypto.randomUUID().replace(/-/g, '').slice(0, 22) }));
 
