@@ -1,4 +1,5 @@
 import { nodeIdSchema } from '../../schema/wire/common.js';
+import { AppError } from '../../schema/wire/errors.js';
 import { fromBase64Url, toBase64Url } from '../auth/encoding.js';
 
 /**
@@ -40,4 +41,12 @@ export async function safeEqual(a: string, b: string): Promise<boolean> {
 export function bearerToken(header: string | null | undefined): string | null {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
   return match ? match[1]! : null;
+}
+
+/** The node a request's `Authorization: Bearer <nodeId>.<hmac>` proves; INVALID_CREDENTIALS otherwise. */
+export async function requireNodeCredential(secret: string, authorization: string | null | undefined): Promise<string> {
+  const credential = bearerToken(authorization);
+  const nodeId = credential ? await verifyNodeCredential(secret, credential) : null;
+  if (!nodeId) throw new AppError('INVALID_CREDENTIALS', 'node credential missing or wrong (Authorization: Bearer <nodeId>.<hmac>)');
+  return nodeId;
 }

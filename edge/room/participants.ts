@@ -184,7 +184,8 @@ export class Participants {
   }
 
   isBanned(identities: readonly string[]): boolean {
-    return identities.some((identity) => this.sql.exec('SELECT 1 FROM bans WHERE identity = ?', identity).toArray().length > 0);
+    if (identities.length === 0) return false;
+    return this.sql.exec(`SELECT 1 FROM bans WHERE identity IN (${identities.map(() => '?').join(', ')}) LIMIT 1`, ...identities).toArray().length > 0;
   }
 }
 

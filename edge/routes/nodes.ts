@@ -4,7 +4,7 @@ import { AppError } from '../../schema/wire/errors.js';
 import { MEDIA_REGIONS, regionIdSchema } from '../../schema/regions.js';
 import type { AppEnv } from '../http/app-env.js';
 import { parseQuery } from '../http/validate.js';
-import { bearerToken, verifyNodeCredential } from '../registry/credentials.js';
+import { requireNodeCredential } from '../registry/credentials.js';
 import { NODE_ID_HEADER, NODE_REGION_HEADER, regionStub } from '../registry/region-do.js';
 
 /** Media nodes' control socket: the credential is checked here, the socket lives in the RegionDO. */
@@ -16,9 +16,7 @@ const connectQuerySchema = z.object({
 
 nodeRoutes.get('/nodes/connect', async (c) => {
   const { region } = parseQuery(c, connectQuerySchema);
-  const credential = bearerToken(c.req.header('Authorization'));
-  const nodeId = credential ? await verifyNodeCredential(c.env.NODE_CREDENTIAL_SECRET, credential) : null;
-  if (!nodeId) throw new AppError('INVALID_CREDENTIALS', 'node credential missing or wrong (Authorization: Bearer <nodeId>.<hmac>)');
+  const nodeId = await requireNodeCredential(c.env.NODE_CREDENTIAL_SECRET, c.req.header('Authorization'));
   if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') throw new AppError('BAD_REQUEST', 'this endpoint takes a WebSocket upgrade');
   // The RegionDO trusts these headers: they are set here, after verification, never copied from the client.
   const headers = new Headers({ Upgrade: 'websocket', [NODE_ID_HEADER]: nodeId, [NODE_REGION_HEADER]: region });

@@ -13,7 +13,8 @@ import {
 } from '../../schema/wire/recording-upload.js';
 import type { AppEnv } from '../http/app-env.js';
 import { parseJsonBody, parseParams, parseWith } from '../http/validate.js';
-import { bearerToken, verifyNodeCredential } from '../registry/credentials.js';
+import { toHex } from '../auth/encoding.js';
+import { requireNodeCredential } from '../registry/credentials.js';
 import { recordingObjectKey } from './recording-links.js';
 
 /**
@@ -24,14 +25,8 @@ import { recordingObjectKey } from './recording-links.js';
  */
 export const recordingUploadRoutes = new Hono<AppEnv>();
 
-const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
-
-async function requireNode(c: Context<AppEnv>): Promise<string> {
-  const credential = bearerToken(c.req.header('Authorization'));
-  const nodeId = credential ? await verifyNodeCredential(c.env.NODE_CREDENTIAL_SECRET, credential) : null;
-  if (!nodeId) throw new AppError('INVALID_CREDENTIALS', 'node credential missing or wrong (Authorization: Bearer <nodeId>.<hmac>)');
-  return nodeId;
-}
+const hex = (bytes: ArrayBuffer) => toHex(new Uint8Array(bytes));
+const requireNode = (c: Context<AppEnv>) => requireNodeCredential(c.env.NODE_CREDENTIAL_SECRET, c.req.header('Authorization'));
 
 function declaredLength(c: Context<AppEnv>, max: number): number {
   const length = Number(c.req.header('Content-Length'));
