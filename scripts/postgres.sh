@@ -6,7 +6,7 @@
 # cluster and stop it without touching anyone else's. The port is chosen once and kept in it.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-data_dir=${EDGEMEET_PG_DIR:-$here/.data/postgres}
+data_dir=$(realpath -m "${EDGEMEET_PG_DIR:-$here/.data/postgres}")
 db_name=edgemeet
 say() { printf '[postgres] %s\n' "$*" >&2; }
 
@@ -42,6 +42,19 @@ running() { [ -f "$data_dir/postmaster.pid" ] && as_owner "$bindir/pg_ctl" -D "$
 
 ensure_installed
 bindir=$(find_bindir)
+
+# As root the server runs as `postgres`, which must reach the data folder. A checkout inside a
+# private directory (mktemp -d is 0700) is out of its reach: keep that checkout's cluster under
+# /var/lib/postgresql instead, at a path derived from the requested one (so start/stop/url agree).
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$(dirname "$data_dir")"
+  if ! (cd / && runuser -u postgres -- test -x "$(dirname "$data_dir")"); then
+    data_dir=/var/lib/postgresql/edgemeet/$(printf '%s' "$data_dir" | sha256sum | cut -c1-16)
+    mkdir -p "$(dirname "$data_dir")" && chown postgres:postgres "$(dirname "$data_dir")"
+  fi
+fi
+# The server and its tools must not inherit a working directory `postgres` cannot enter.
+cd /
 
 case "${1:-start}" in
   start)
