@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import { consumeDeadLetters, consumeHistory, HISTORY_DLQ } from './db/history-consumer.js';
-import type { Env } from './env.js';
 import type { AppEnv } from './http/app-env.js';
 import { errorResponse, notFoundResponse } from './http/errors.js';
 import { authRoutes } from './routes/auth.js';

@@ -1,12 +1,14 @@
 import { DurableObject } from 'cloudflare:workers';
 import { userSchema, type User } from '../../schema/wire/http.js';
-import type { Env } from '../env.js';
 import { sha256Hex } from './encoding.js';
 import { ACCOUNT_LOGIN_POLICY, FailureLog } from './rate-limit.js';
 import { newSessionToken, SESSION_TTL_MS } from './session-token.js';
 
+/** SQLite table of the per-account login failure window. */
+const LOGIN_FAILURES_TABLE = 'login_failures';
+
 /**
- * One per user (idFromName(userId)). Holds the user's sessions (SHA-256 of each token, never the
+ * One per user (accountStub in edge/durable-objects.ts). Holds the user's sessions (SHA-256 of each token, never the
  * token), a snapshot of the public profile (so the edge can name a signed-in user without
  * Postgres) and the per-account login failure window. Strongly consistent: a logout is seen by
  * the very next request.
@@ -20,7 +22,7 @@ export class AccountDO extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS profile (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)`);
-    this.loginFailures = new FailureLog(this.sql, 'login_failures');
+    this.loginFailures = new FailureLog(this.sql, LOGIN_FAILURES_TABLE);
   }
 
   /** Opens a session for `profile` (the user this object belongs to) and returns the token once. */

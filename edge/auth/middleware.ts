@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { AppError } from '../../schema/wire/errors.js';
 import type { User } from '../../schema/wire/http.js';
+import { accountStub } from '../durable-objects.js';
 import type { AppEnv } from '../http/app-env.js';
 import { sessionTokenUserId } from './session-token.js';
 
@@ -35,7 +36,7 @@ async function authenticate(c: Context<AppEnv>, required: boolean): Promise<void
     return;
   }
   const userId = sessionTokenUserId(token);
-  const user = userId ? await c.env.ACCOUNT.get(c.env.ACCOUNT.idFromName(userId)).verifySession(token) : null;
+  const user = userId ? await accountStub(c.env, userId).verifySession(token) : null;
   if (!user) {
     // A stale token on an optional route is treated like no token, so guests still get in.
     if (required) throw new AppError('UNAUTHENTICATED', 'session is invalid or has ended; sign in again');

@@ -1,18 +1,20 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../env.js';
 import { FailureLog, type WindowPolicy } from './rate-limit.js';
+
+/** SQLite table of the failure window (one table per object). */
+const FAILURES_TABLE = 'failures';
 
 /**
  * A window of attempts for one key that is not an account — a client IP for failed logins
- * (idFromName(`login-ip:<ip>`)) or for registrations (`register-ip:<ip>`). One object per key
- * keeps the count exact under concurrency.
+ * (`login-ip:<ip>`) or for registrations (`register-ip:<ip>`); see limiterStub in
+ * edge/durable-objects.ts. One object per key keeps the count exact under concurrency.
  */
 export class RateLimiterDO extends DurableObject<Env> {
   private readonly failures: FailureLog;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.failures = new FailureLog(ctx.storage.sql, 'failures');
+    this.failures = new FailureLog(ctx.storage.sql, FAILURES_TABLE);
   }
 
   async retryAfterMs(policy: WindowPolicy): Promise<number> {

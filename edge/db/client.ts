@@ -1,22 +1,27 @@
 import { Client } from '@neondatabase/serverless';
 import { drizzle, type NeonDatabase } from 'drizzle-orm/neon-serverless';
 import * as tables from '../../schema/db/index.js';
-import type { Env } from '../env.js';
+import { edgeConfig } from '../config.js';
 import { RetryLaterError } from '../http/errors.js';
 import { describeError, log } from '../http/log.js';
 
 export type Db = NeonDatabase<typeof tables>;
-export type DbEnv = Pick<Env, 'DATABASE_URL' | 'DB_WS_PROXY'>;
+/** Where to connect: the edge configuration's, or explicit values (tests, tools). */
+export interface DbTarget {
+  databaseUrl: string;
+  /** The WebSocket↔TCP relay (local runs), without a trailing slash; null: Neon's own proxy. */
+  dbWsProxy: string | null;
+}
 
 /**
  * One Postgres connection for the duration of `work` (Workers cannot share sockets between
  * requests). In production the Neon driver speaks WebSocket to Neon's proxy; locally
  * DB_WS_PROXY points it at scripts/pg-relay.ts. Never used on the join hot path.
  */
-export async function withDb<T>(env: DbEnv, work: (db: Db) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: env.DATABASE_URL });
-  if (env.DB_WS_PROXY) {
-    const proxy = env.DB_WS_PROXY.replace(/\/+$/, '');
+export async function withDb<T>(source: Env | DbTarget, work: (db: Db) => Promise<T>): Promise<T> {
+  const { databaseUrl, dbWsProxy: proxy } = 'databaseUrl' in source ? source : edgeConfig(source);
+  const client = new Client({ connectionString: databaseUrl });
+  if (proxy) {
     client.neonConfig.wsProxy = (host, port) => `${proxy}?address=${host}:${port}`;
     client.neonConfig.useSecureWebSocket = false;
     client.neonConfig.pipelineTLS = false;

@@ -1,6 +1,5 @@
 import { historyDeadLetters } from '../../schema/db/index.js';
 import { HISTORY_RECORDS_PER_MESSAGE, historyRecordSchema, type HistoryRecord } from '../../schema/wire/history.js';
-import type { Env } from '../env.js';
 import { describeError, log } from '../http/log.js';
 import { withDb } from './client.js';
 import { writeHistory } from './history-writer.js';

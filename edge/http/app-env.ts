@@ -1,5 +1,4 @@
 import type { User } from '../../schema/wire/http.js';
-import type { Env } from '../env.js';
 
 /** Request-scoped values set by middleware (edge/auth/middleware.ts). */
 export interface AppVariables {

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import { AppError, describeIssues, errorBody, ERROR_STATUS, type ErrorCode } from '../../schema/wire/errors.js';
+import { AppError, describeIssues, errorBody, httpStatusOf, type ErrorCode } from '../../schema/wire/errors.js';
 import { describeError, log } from './log.js';
 
 /** The one place that turns a thrown value into an HTTP answer: code + message, never a stack. */
@@ -19,7 +19,7 @@ export function notFoundResponse(c: Context): Response {
 function respondWith(c: Context, code: ErrorCode, message: string, retryAfterSeconds?: number): Response {
   const headers: Record<string, string> = {};
   if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(retryAfterSeconds);
-  return c.json(errorBody(code, message), ERROR_STATUS[code] as ContentfulStatusCode, headers);
+  return c.json(errorBody(code, message), httpStatusOf(code) as ContentfulStatusCode, headers);
 }
 
 /** An AppError that tells the client when to come back (Retry-After): rate limits, the database away. */

@@ -1,11 +1,52 @@
 /**
  * Structured logs for the Worker: one JSON line per event, with context ids as fields.
  * (pino is for Node; in workerd console output is collected per line.)
+ * Every event and its fields are listed in EdgeLogEvents: what operators query cannot drift
+ * from what the code writes. A new event is added there first.
  */
-type Level = 'debug' | 'info' | 'warn' | 'error';
-export type LogFields = Record<string, string | number | boolean | null | undefined>;
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+type Text = string;
+/** An optional id or value: absent when not known at the call site. */
+type Maybe<T> = T | null | undefined;
 
-export function log(level: Level, event: string, fields: LogFields = {}): void {
+export interface EdgeLogEvents {
+  // ── HTTP ──
+  'http.unhandled': { method: Text; path: Text; error: Text };
+  // ── Postgres and the history queue ──
+  'db.connect_failed': { error: Text };
+  'history.written': { queue: Text; messages: number; records: number };
+  'history.retry': { queue: Text; messages: number; attempts: number; error: Text };
+  'history.isolating': { queue: Text; messages: number; error: Text };
+  'history.dead_lettered': { queue: Text; records: number };
+  'history.dead_letter_failed': { queue: Text; records: number; error: Text };
+  'history.dlq_retry': { records: number; error: Text };
+  // ── region registry (RegionDO) ──
+  'node.hello': { nodeId: Text; region: Text; state: Text };
+  'node.socket_closed': { nodeId: Maybe<Text>; code: number };
+  'node.command_failed': { nodeId: Text; commandId: Text; code: Maybe<Text>; error: Maybe<Text> };
+  'node.command_queued': { nodeId: Text; command: Text };
+  'node.worker_died': { nodeId: Text; pid: number; error: Text };
+  'node.event_for_foreign_meeting': { nodeId: Text; meetingId: Text; event: Text };
+  'node.down': { nodeId: Text; rooms: number };
+  'node.down_notify_failed': { nodeId: Text; failed: number };
+  'node.drain_not_delivered': { nodeId: Text; code: Text };
+  'node.send_failed': { error: Text };
+  'room.placed': { meetingLinkId: Text; nodeId: Text };
+  // ── meetings (RoomDO) ──
+  'room.node_event': { event: Text; meetingId: Text };
+  'room.message_failed': { type: Text; error: Text };
+  'room.place_failed': { linkId: Text; region: Text; error: Text };
+  'room.node_command_failed': { nodeId: Text; command: Text; code?: Text; error?: Text };
+  'room.release_failed': { nodeId: Text; error: Text };
+  'room.confirm_failed': { nodeId: Text; error: Text };
+  'room.node_replaced': { from: Text; to: Text | null };
+  'room.send_failed': { error: Text };
+  'outbox.send_failed': { pending: number; error: Text };
+}
+
+export type EdgeLogEvent = keyof EdgeLogEvents;
+
+export function log<E extends EdgeLogEvent>(level: LogLevel, event: E, fields: EdgeLogEvents[E]): void {
   const line = JSON.stringify({ level, event, time: new Date().toISOString(), ...fields });
   if (level === 'error') console.error(line);
   else if (level === 'warn') console.warn(line);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fleetResponseSchema } from '../../schema/wire/http.js';
 import { api } from '../test/helpers.js';
 import { deriveNodeCredential, verifyNodeCredential } from './credentials.js';
-import { connectFakeNode, nodeLoad, openNodeSocket, regionStubFor, uniqueNodeId, type FakeNode } from './fake-node.js';
+import { connectFakeNode, nodeLoad, openNodeSocket, regionStubFor, uniqueNodeId, type FakeNode } from '../test/kits/fake-node.js';
 import type { RegionDO } from './region-do.js';
 
 const ADMIN = { Authorization: `Bearer ${'test-admin-token-0123456789'}` };

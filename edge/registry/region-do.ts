@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { z } from 'zod';
+import { assertNever } from '../../schema/wire/common.js';
 import { WS_CLOSE, type ErrorCode } from '../../schema/wire/errors.js';
 import type { fleetNodeSchema } from '../../schema/wire/http.js';
 import {
@@ -10,12 +11,13 @@ import {
   type NodeDownMessage,
   type NodeEvent,
   type NodeUpMessage,
+  type PlacedNode,
 } from '../../schema/wire/node-control.js';
 import { regionIdSchema, type RegionId } from '../../schema/regions.js';
-import type { Env } from '../env.js';
+import { parseSocketMessage, unionTypes, type RpcResult } from '../../schema/wire/socket-frame.js';
+import { edgeConfig } from '../config.js';
+import { roomStub } from '../durable-objects.js';
 import { log } from '../http/log.js';
-import { assertNever, parseSocketMessage, unionTypes, type RpcResult } from '../room/socket-message.js';
-import { registryConfig, type RegistryConfig } from './config.js';
 import { NodeCommandQueue } from './command-queue.js';
 import { NodeStore } from './node-store.js';
 import { chooseNode, DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from './placement.js';
@@ -23,12 +25,6 @@ import { chooseNode, DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from './pl
 /** Headers the nodes route sets after verifying the credential (never taken from the client). */
 export const NODE_ID_HEADER = 'X-Edgemeet-Node-Id';
 export const NODE_REGION_HEADER = 'X-Edgemeet-Region';
-
-export interface PlacedNode {
-  nodeId: string;
-  region: RegionId;
-  signalingUrl: string;
-}
 
 export type FleetNode = z.infer<typeof fleetNodeSchema>;
 
@@ -41,15 +37,14 @@ interface NodeSocketAttachment {
 const NODE_MESSAGE_TYPES = unionTypes(nodeUpMessageSchema);
 
 /**
- * One per region (idFromName(regionId)): the media-node registry. Nodes keep a hibernatable
- * WebSocket here (hello, heartbeats, command results, events up; commands down); an alarm marks
+ * One per region (regionStub in edge/durable-objects.ts): the media-node registry. Nodes keep a
+ * hibernatable WebSocket here (hello, heartbeats, command results, events up; commands down); an alarm marks
  * nodes whose heartbeats stopped as down and hands their rooms back; placement picks a node for a
  * meeting's first join and keeps the meeting → node map (the per-node room counts).
  */
 export class RegionDO extends DurableObject<Env> {
   private readonly store: NodeStore;
   private readonly commands: NodeCommandQueue;
-  private readonly config: RegistryConfig;
   private readonly policy: PlacementPolicy;
   /** Counters since this instance started (ops visibility; tests read them in-process). */
   readonly stats = { placeRequests: 0, newPlacements: 0 };
@@ -58,8 +53,7 @@ export class RegionDO extends DurableObject<Env> {
     super(ctx, env);
     this.store = new NodeStore(ctx.storage.sql);
     this.commands = new NodeCommandQueue(ctx.storage.sql);
-    this.config = registryConfig(env);
-    this.policy = { ...DEFAULT_PLACEMENT_POLICY, heartbeatTimeoutMs: this.config.heartbeatTimeoutMs };
+    this.policy = { ...DEFAULT_PLACEMENT_POLICY, heartbeatTimeoutMs: edgeConfig(env).heartbeatTimeoutMs };
   }
 
   /** The node control socket, forwarded by edge/routes/nodes.ts once the credential checked out. */
@@ -103,7 +97,7 @@ export class RegionDO extends DurableObject<Env> {
         sendDown(ws, { type: 'welcome', heartbeatIntervalMs: NODE_HEARTBEAT_INTERVAL_MS });
         // Whatever it missed while reconnecting (a removal, a mute …), in order.
         for (const { commandId, command } of this.commands.pending(socket.nodeId, now)) sendDown(ws, { type: 'command', commandId, command });
-        await this.scheduleLivenessCheck(now + this.config.heartbeatTimeoutMs + 1);
+        await this.scheduleLivenessCheck(now + this.policy.heartbeatTimeoutMs + 1);
         log('info', 'node.hello', { nodeId: socket.nodeId, region: socket.region, state: message.state });
         return null;
       }
@@ -125,7 +119,7 @@ export class RegionDO extends DurableObject<Env> {
         return null;
       }
       default:
-        return assertNever(message);
+        return assertNever(message, 'node message');
     }
   }
 
@@ -141,7 +135,7 @@ export class RegionDO extends DurableObject<Env> {
       log('warn', 'node.event_for_foreign_meeting', { nodeId, meetingId: event.meetingId, event: event.event });
       return;
     }
-    await this.room(event.meetingId).onNodeEvent(event);
+    await roomStub(this.env, event.meetingId).onNodeEvent(event);
   }
 
   // ── liveness ─────────────────────────────────────────────────────────────────────────────
@@ -154,10 +148,10 @@ export class RegionDO extends DurableObject<Env> {
   /** Marks nodes whose heartbeats stopped as down, frees their rooms, and re-arms itself. */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const lost = this.store.staleNodeIds(now - this.config.heartbeatTimeoutMs);
+    const lost = this.store.staleNodeIds(now - this.policy.heartbeatTimeoutMs);
     for (const nodeId of lost) await this.markDown(nodeId);
     const oldest = this.store.oldestLiveHeartbeat();
-    if (oldest !== null) await this.ctx.storage.setAlarm(Math.max(now + 100, oldest + this.config.heartbeatTimeoutMs + 1));
+    if (oldest !== null) await this.ctx.storage.setAlarm(Math.max(now + 100, oldest + this.policy.heartbeatTimeoutMs + 1));
   }
 
   private async markDown(nodeId: string): Promise<void> {
@@ -166,7 +160,7 @@ export class RegionDO extends DurableObject<Env> {
     log('warn', 'node.down', { nodeId, rooms: meetings.length });
     for (const ws of this.ctx.getWebSockets(nodeId)) ws.close(WS_CLOSE.GOING_AWAY, 'heartbeats stopped');
     // Each room re-places itself (on its next join, or at once when people are connected).
-    const results = await Promise.allSettled(meetings.map((meetingId) => this.room(meetingId).onNodeLost(nodeId)));
+    const results = await Promise.allSettled(meetings.map((meetingId) => roomStub(this.env, meetingId).onNodeLost(nodeId)));
     const failed = results.filter((result) => result.status === 'rejected').length;
     if (failed > 0) log('error', 'node.down_notify_failed', { nodeId, failed });
   }
@@ -225,10 +219,6 @@ export class RegionDO extends DurableObject<Env> {
   async fleet(): Promise<FleetNode[]> {
     return this.store.list().map(toFleetNode);
   }
-
-  private room(meetingLinkId: string) {
-    return this.env.ROOM.get(this.env.ROOM.idFromName(meetingLinkId));
-  }
 }
 
 function placed(node: { nodeId: string; identity: { region: RegionId; signalingUrl: string } }): PlacedNode {
@@ -253,9 +243,4 @@ function sendDown(ws: WebSocket, message: NodeDownMessage): void {
   } catch (error) {
     log('warn', 'node.send_failed', { error: String(error) });
   }
-}
-
-/** The RegionDO of a region. */
-export function regionStub(env: Env, region: RegionId) {
-  return env.REGION.get(env.REGION.idFromName(region));
 }

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { users } from '../../schema/db/index.js';
 import { ACCOUNT_LOGIN_POLICY, IP_LOGIN_POLICY, IP_REGISTER_POLICY } from '../auth/rate-limit.js';
+import { accountStub } from '../durable-objects.js';
 import { api, db, registerUser, uniqueEmail } from './helpers.js';
 
 const ip = () => `203.0.113.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID().slice(0, 8)}`;
@@ -115,7 +116,7 @@ describe('login rate limits', () => {
 describe('sessions live in the AccountDO, hashed', () => {
   it('stores only the SHA-256 of the token', async () => {
     const { user, token } = await registerUser();
-    const stub = env.ACCOUNT.get(env.ACCOUNT.idFromName(user.id));
+    const stub = accountStub(env, user.id);
     const { runInDurableObject } = await import('cloudflare:test');
     const stored = await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ token_hash: string }>('SELECT token_hash FROM sessions').toArray());
     expect(stored).toHaveLength(1);

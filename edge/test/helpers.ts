@@ -1,4 +1,5 @@
 import { env, SELF } from 'cloudflare:test';
+import { edgeConfig } from '../config.js';
 import { withDb, type Db } from '../db/client.js';
 
 /** HTTP against the Worker (in workerd) with JSON in and out. */
@@ -40,6 +41,6 @@ export async function registerUser(displayName = 'Ada'): Promise<{ token: string
 }
 
 /** Postgres of the test run (through the relay, like the Worker). */
-export function db<T>(work: (db: Db) => Promise<T>, databaseUrl = env.DATABASE_URL): Promise<T> {
-  return withDb({ DATABASE_URL: databaseUrl, DB_WS_PROXY: env.DB_WS_PROXY }, work);
+export function db<T>(work: (db: Db) => Promise<T>, databaseUrl = edgeConfig(env).databaseUrl): Promise<T> {
+  return withDb({ databaseUrl, dbWsProxy: edgeConfig(env).dbWsProxy }, work);
 }

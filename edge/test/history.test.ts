@@ -1,11 +1,12 @@
 import { env } from 'cloudflare:test';
 import { eq, inArray } from 'drizzle-orm';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { analyticsEvents, historyDeadLetters, meetings, messages as messagesTable, recordings } from '../../schema/db/index.js';
 import type { HistoryRecord } from '../../schema/wire/history.js';
 import { retryDelaySeconds } from '../db/history-consumer.js';
 import { api, db, registerUser } from './helpers.js';
 import { asDeliveries, countRows, deliver, expectedRows, meetingHistory, participantRows } from './history-fixtures.js';
+import { waitFor } from './kits/wait.js';
 
 const sum = (a: ReturnType<typeof expectedRows>, b: ReturnType<typeof expectedRows>) => ({
   participants: a.participants + b.participants,
@@ -14,14 +15,6 @@ const sum = (a: ReturnType<typeof expectedRows>, b: ReturnType<typeof expectedRo
   recordings: a.recordings + b.recordings,
 });
 
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe('history consumer', () => {
   it('writes a batch across rooms once, even when it is delivered twice', async () => {
@@ -95,7 +88,8 @@ describe('history consumer', () => {
 
     // They went to the real DLQ, whose consumer keeps them in Postgres.
     const badIds = deliveries.slice(good.length).map((d) => `${d.id}#0`);
-    const dead = await until(
+    const dead = await waitFor(
+      `${bad.length} dead letters in Postgres`,
       () => db((d) => d.select().from(historyDeadLetters).where(inArray(historyDeadLetters.messageId, badIds))),
       (rows) => rows.length === bad.length,
     );
@@ -124,7 +118,8 @@ describe('history consumer', () => {
     expect(result.retryMessages).toEqual([]);
     expect(await countRows([room])).toEqual(expectedRows(2, 3));
     const poisonId = `${deliveries.at(-1)!.id}#0`;
-    const dead = await until(
+    const dead = await waitFor(
+      'the poisoned record in the dead letters',
       () => db((d) => d.select().from(historyDeadLetters).where(eq(historyDeadLetters.messageId, poisonId))),
       (rows) => rows.length === 1,
     );
@@ -136,7 +131,7 @@ describe('history consumer', () => {
     const records = meetingHistory(room, 3, 3);
     await env.HISTORY.sendBatch(records.map((body) => ({ body })));
     await env.HISTORY.send(records.slice(0, 8)); // duplicates, packed
-    const rows = await until(() => countRows([room]), (n) => n.messages === 9 && n.recordings === 1 && n.participants === 3 && n.analytics === 3);
+    const rows = await waitFor('the queued records in Postgres', () => countRows([room]), (n) => n.messages === 9 && n.recordings === 1 && n.participants === 3 && n.analytics === 3);
     expect(rows).toEqual(expectedRows(3, 3));
   });
 
@@ -148,7 +143,7 @@ describe('history consumer', () => {
 describe('Postgres outage during a meeting', () => {
   it('retries while the database is down; afterwards every row arrives exactly once', async () => {
     const control = (action: 'start' | 'stop') =>
-      fetch(`${env.TEST_CONTROL_URL}/outage-cluster/${action}`, { method: 'POST' }).then(async (response) => {
+      fetch(`${inject('testControlUrl')}/outage-cluster/${action}`, { method: 'POST' }).then(async (response) => {
         if (!response.ok) throw new Error(`outage-cluster ${action}: ${await response.text()}`);
         return (await response.json()) as { databaseUrl?: string };
       });

@@ -2,8 +2,11 @@ import { env } from 'cloudflare:test';
 import { sql } from 'drizzle-orm';
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { ClientFraming } from '../../scripts/pg-relay-framing.js';
+import { edgeConfig } from '../config.js';
 import { withDb } from '../db/client.js';
+import { waitFor } from './kits/wait.js';
 
 function startup(): Buffer {
   const params = Buffer.from('user\0postgres\0database\0edgemeet\0\0');
@@ -42,7 +45,7 @@ describe('pg relay: Terminate detection', () => {
 
 describe('pg relay: through the Worker', () => {
   it('refuses targets that are not allowed', async () => {
-    const response = await fetch(`http://${env.DB_WS_PROXY}?address=127.0.0.1:1`, { headers: { Upgrade: 'websocket' } });
+    const response = await fetch(`http://${edgeConfig(env).dbWsProxy}?address=127.0.0.1:1`, { headers: { Upgrade: 'websocket' } });
     const socket = response.webSocket!;
     const closed = new Promise<number>((resolve) => socket.addEventListener('close', (event) => resolve(event.code)));
     socket.accept();
@@ -51,20 +54,23 @@ describe('pg relay: through the Worker', () => {
 
   it('leaves no Postgres backend behind after many short connections', async () => {
     const marker = `leakcheck_${crypto.randomUUID().slice(0, 8)}`;
-    const url = new URL(env.DATABASE_URL);
+    const url = new URL(edgeConfig(env).databaseUrl);
     url.searchParams.set('application_name', marker);
     for (let i = 0; i < 15; i++) {
-      const result = await withDb({ DATABASE_URL: url.toString(), DB_WS_PROXY: env.DB_WS_PROXY }, (db) =>
+      const result = await withDb({ databaseUrl: url.toString(), dbWsProxy: edgeConfig(env).dbWsProxy }, (db) =>
         db.execute(sql`select current_setting('application_name') as name`),
       );
       expect(result.rows[0]).toEqual({ name: marker });
     }
-    let lingering = -1;
-    for (let tries = 0; tries < 50 && lingering !== 0; tries++) {
-      const result = await withDb(env, (db) => db.execute(sql`select count(*)::int as n from pg_stat_activity where application_name = ${marker}`));
-      lingering = (result.rows[0] as { n: number }).n;
-      if (lingering) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const lingering = await waitFor(
+      'the relayed backends to end',
+      async () => {
+        const result = await withDb(env, (db) => db.execute(sql`select count(*)::int as n from pg_stat_activity where application_name = ${marker}`));
+        return z.object({ n: z.number() }).parse(result.rows[0]).n;
+      },
+      (count) => count === 0,
+      { timeoutMs: 5_000, intervalMs: 100 },
+    );
     expect(lingering).toBe(0);
   });
 });

@@ -1,6 +1,8 @@
-import type { Env as WorkerEnv } from '../env.js';
-
-/** Values the global setup (edge/test/global-setup.ts) provides to the workers. */
+/**
+ * Values the global setup (edge/test/global-setup.ts) provides to the tests: read them with
+ * `inject('…')` from vitest. The Worker's own `Env` (edge/worker-configuration.d.ts) stays free
+ * of test-only names; secrets the Worker reads come from edgeConfig(env).
+ */
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
@@ -11,12 +13,4 @@ declare module 'vitest' {
   }
 }
 
-/** `env` from cloudflare:test: the Worker's Env plus test-only bindings (edge/vitest.config.ts). */
-declare global {
-  namespace Cloudflare {
-    interface Env extends WorkerEnv {
-      TEST_CONTROL_URL: string;
-      MEDIA_TOKEN_PUBLIC_JWK: string;
-    }
-  }
-}
+export {};

@@ -2,6 +2,7 @@ import { env, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { HistoryRecord } from '../../schema/wire/history.js';
 import { meetingSchema, recordingDownloadResponseSchema, recordingListResponseSchema } from '../../schema/wire/http.js';
+import { edgeConfig } from '../config.js';
 import { deriveNodeCredential } from '../registry/credentials.js';
 import { api, registerUser } from './helpers.js';
 import { asDeliveries, deliver } from './history-fixtures.js';
@@ -26,7 +27,7 @@ describe('recordings API', () => {
     const bytes = new Uint8Array(200_000);
     for (let i = 0; i < bytes.length; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));
     const sha256 = hex(await crypto.subtle.digest('SHA-256', bytes));
-    const credential = await deriveNodeCredential(env.NODE_CREDENTIAL_SECRET, 'media-lon-1');
+    const credential = await deriveNodeCredential(edgeConfig(env).nodeCredentialSecret, 'media-lon-1');
     const upload = await SELF.fetch(`http://edgemeet.test/api/nodes/recordings/${recordingId}/files/composite.mp4`, {
       method: 'PUT',
       body: bytes,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AppError } from './errors.js';
 
 export const uuidSchema = z.uuid();
 /** Unguessable, URL-safe meeting link id: 16 random bytes in base64url (128 bits). */
@@ -23,3 +24,12 @@ export type MediaSource = z.infer<typeof mediaSourceSchema>;
 
 export const permissionSchema = z.enum(['publish', 'subscribe', 'screen', 'record']);
 export type Permission = z.infer<typeof permissionSchema>;
+
+/**
+ * Exhaustiveness guard for switches over a union: compiles only when every case is handled.
+ * Reached at run time only when a value slipped past its schema; it is then an unknown message.
+ */
+export function assertNever(value: never, what = 'value'): never {
+  const shown = JSON.stringify(value) ?? String(value);
+  throw new AppError('UNKNOWN_MESSAGE', `unhandled ${what}: ${shown.slice(0, 200)}`);
+}

@@ -8,3 +8,4 @@ export * from './room.js';
 export * from './http.js';
 export * from '../regions.js';
 export * from './history.js';
+export * from './socket-frame.js';

@@ -47,6 +47,14 @@ export const nodeIdentitySchema = z.object({
 });
 export type NodeIdentity = z.infer<typeof nodeIdentitySchema>;
 
+/** The node a meeting's media runs on, as placement (RegionDO) hands it to the room. */
+export const placedNodeSchema = z.object({
+  nodeId: nodeIdSchema,
+  region: regionIdSchema,
+  signalingUrl: nodeIdentitySchema.shape.signalingUrl,
+});
+export type PlacedNode = z.infer<typeof placedNodeSchema>;
+
 const up = <T extends string, D extends z.ZodRawShape>(type: T, shape: D) => z.object({ type: z.literal(type), ...shape });
 
 export const recordingStatusSchema = z.enum(['recording', 'processing', 'uploading', 'ready', 'failed']);
@@ -75,6 +83,14 @@ export const nodeEventSchema = z.discriminatedUnion('event', [
     durationMs: z.number().int().nonnegative().optional(),
     files: z.array(recordingFileSchema).max(256).optional(),
     error: z.object({ code: errorCodeSchema, message: z.string().max(500) }).optional(),
+    /**
+     * With status 'failed' only: the files were stored and play, but the recording is not whole (a
+     * track missing for part of it, capture trouble, a failed integrity check); `notes` say what.
+     * Absent: failed as `error` says (any files it kept are listed). A 'ready' recording is whole.
+     */
+    incomplete: z.boolean().optional(),
+    /** Host-facing notes on what is missing or went wrong (with 'failed'). */
+    notes: z.array(z.string().max(300)).max(32).optional(),
   }),
 ]);
 export type NodeEvent = z.infer<typeof nodeEventSchema>;

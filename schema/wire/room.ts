@@ -65,6 +65,10 @@ export const meetingStateSchema = z.object({
   ended: z.boolean(),
 });
 
+/** Why a participant left the room (the `participant.left` message). */
+export const leaveReasonSchema = z.enum(['left', 'removed', 'disconnected', 'ended']);
+export type LeaveReason = z.infer<typeof leaveReasonSchema>;
+
 const client = <T extends string, D extends z.ZodRawShape>(type: T, shape: D) =>
   z.object({ type: z.literal(type), ...shape, ref: z.string().max(64).optional() });
 
@@ -102,7 +106,7 @@ export const roomServerMessageSchema = z.discriminatedUnion('type', [
   server('waiting', { position: z.number().int().nonnegative() }),
   server('admitted', {}),
   server('participant.joined', { participant: participantViewSchema }),
-  server('participant.left', { participantId: participantIdSchema, reason: z.enum(['left', 'removed', 'disconnected', 'ended']) }),
+  server('participant.left', { participantId: participantIdSchema, reason: leaveReasonSchema }),
   server('participant.updated', { participant: participantViewSchema }),
   server('waiting.updated', { waiting: z.array(waitingParticipantSchema) }),
   server('chat.message', { message: chatMessageSchema }),

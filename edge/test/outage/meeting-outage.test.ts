@@ -4,27 +4,18 @@
  * history row must reach Postgres exactly once. This suite owns its database (see
  * edge/vitest.outage.config.ts), so stopping it disturbs no other test.
  */
-import { env } from 'cloudflare:test';
 import { and, count, eq, inArray } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { analyticsEvents, meetings, messages, participants } from '../../../schema/db/index.js';
-import { connectFakeNode, type FakeNode } from '../../registry/fake-node.js';
+import { connectFakeNode, type FakeNode } from '../kits/fake-node.js';
+import { watchLogs } from '../kits/log-watch.js';
+import { waitFor } from '../kits/wait.js';
 import { joinMeeting, openRoomSocket, type RoomClient } from '../../room/room-test-kit.js';
 import { api, db, registerUser } from '../helpers.js';
 
 async function database(action: 'start' | 'stop'): Promise<void> {
-  const response = await fetch(`${env.TEST_CONTROL_URL}/outage-cluster/${action}`, { method: 'POST' });
+  const response = await fetch(`${inject('testControlUrl')}/outage-cluster/${action}`, { method: 'POST' });
   if (!response.ok) throw new Error(`database ${action}: ${await response.text()}`);
-}
-
-/** Polls `probe` until `done` holds or the deadline passes; answers the last value either way. */
-async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined as T);
-    if ((value !== undefined && done(value)) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
 
 interface Seat {
@@ -41,6 +32,7 @@ beforeAll(async () => {
   heartbeats = setInterval(() => node.heartbeat({ rooms: 1 }), 2_000);
 });
 afterAll(async () => {
+  vi.restoreAllMocks(); // the log watch, should the test have failed while it ran
   clearInterval(heartbeats);
   for (const socket of sockets) socket.close();
   node.retire();
@@ -88,9 +80,13 @@ describe('Postgres outage during a meeting', () => {
     await say(olga, 'before 1', [olga, ana]);
     await say(ana, 'before 2', [olga, ana]);
     // Before the outage, history flows normally.
-    const flowing = await until(() => historyOf(meetingId), (h) => h.chat.length === 2 && h.status === 'live', 30_000);
+    const flowing = await waitFor('the first chat in Postgres', () => historyOf(meetingId), (h) => h.chat.length === 2 && h.status === 'live', {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
     expect(flowing).toMatchObject({ chat: ['before 1', 'before 2'], status: 'live' });
 
+    const logs = watchLogs();
     await database('stop');
     // It really is down: a route that needs Postgres answers a clear 503, nothing else breaks.
     const mine = await api('GET', '/api/meetings', { token: host.token });
@@ -112,8 +108,10 @@ describe('Postgres outage during a meeting', () => {
     // The host ends it, still during the outage.
     olga.socket.send({ type: 'host.end' });
     for (const present of [olga, ana]) expect(await present.socket.next('closed', undefined, 10_000)).toMatchObject({ code: 'MEETING_ENDED' });
-    // Let the consumer's first retries (2 s, then 4 s) fail against the stopped database.
-    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    // Let the consumer's retries fail against the stopped database: a first attempt and a retry.
+    const failedRetry = (retries: { attempts: number; queue: string }[]) => retries.some((r) => r.queue === 'edgemeet-history' && r.attempts >= 2);
+    await waitFor('a failed retry of the history consumer', async () => logs.events('history.retry'), failedRetry, { timeoutMs: 30_000, intervalMs: 250 });
+    logs.stop();
     await database('start');
 
     // Every row arrives (the consumer's retries back off 2, 4, 8 … s) …
@@ -124,8 +122,9 @@ describe('Postgres outage during a meeting', () => {
     };
     const complete = (h: Awaited<ReturnType<typeof historyOf>>) =>
       h.chat.length >= expected.chat.length && h.people.length >= 3 && h.status === 'ended' && (h.events.message_sent ?? 0) >= 14 && (h.events.meeting_ended ?? 0) >= 1;
-    await until(() => historyOf(meetingId), complete, 90_000);
-    // … and exactly once: counted after the queue has had time for any late redelivery.
+    await waitFor('every history row in Postgres', () => historyOf(meetingId), complete, { timeoutMs: 90_000, intervalMs: 500 });
+    // … and exactly once: a duplicate would show up only later, so this waits out a quiet period
+    // (there is no event for "nothing more arrives").
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const history = await historyOf(meetingId);
     expect(history).toMatchObject(expected);

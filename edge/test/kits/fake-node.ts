@@ -3,9 +3,18 @@
  * protocol with a valid credential, exactly as media-node/control/ does against the same schema.
  */
 import { env, SELF } from 'cloudflare:test';
-import { nodeDownMessageSchema, type NodeCommand, type NodeDownMessage, type NodeLoad, type NodeUpMessage } from '../../schema/wire/node-control.js';
-import type { RegionId } from '../../schema/regions.js';
-import { deriveNodeCredential } from './credentials.js';
+import {
+  nodeDownMessageSchema,
+  type NodeCommand,
+  type NodeDownMessage,
+  type NodeLoad,
+  type NodeState,
+  type NodeUpMessage,
+} from '../../../schema/wire/node-control.js';
+import type { RegionId } from '../../../schema/regions.js';
+import { edgeConfig } from '../../config.js';
+import { regionStub } from '../../durable-objects.js';
+import { deriveNodeCredential } from '../../registry/credentials.js';
 
 export function nodeLoad(overrides: Partial<NodeLoad> = {}): NodeLoad {
   return {
@@ -39,16 +48,30 @@ export class MessageInbox<T> {
     });
   }
 
-  /** The first message (already received or still to come) that matches; fails after timeoutMs. */
-  next<M extends T>(match: (message: T) => message is M, timeoutMs?: number): Promise<M>;
-  next(match: (message: T) => boolean, timeoutMs?: number): Promise<T>;
-  next(match: (message: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  /**
+   * The first message (already received or still to come) that matches; after timeoutMs fails
+   * naming what it waited for (`what`, else the matcher's source) and what did arrive.
+   */
+  next<M extends T>(match: (message: T) => message is M, timeoutMs?: number, what?: string): Promise<M>;
+  next(match: (message: T) => boolean, timeoutMs?: number, what?: string): Promise<T>;
+  next(match: (message: T) => boolean, timeoutMs = 5_000, what = match.toString()): Promise<T> {
     const seen = this.received.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for a message')), timeoutMs);
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((waiter) => waiter.match !== match);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for a message: ${what}; received ${this.describeReceived()}`));
+      }, timeoutMs);
       this.waiters.push({ match, resolve: (message) => (clearTimeout(timer), resolve(message)) });
     });
+  }
+
+  private describeReceived(): string {
+    if (this.received.length === 0) return 'nothing';
+    return this.received
+      .slice(-10)
+      .map((message) => JSON.stringify(message).slice(0, 120))
+      .join(', ');
   }
 }
 
@@ -66,13 +89,17 @@ export class FakeNode {
     this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
-  heartbeat(load: Partial<NodeLoad> = {}, state: 'serving' | 'draining' = 'serving'): void {
+  heartbeat(load: Partial<NodeLoad> = {}, state: NodeState = 'serving'): void {
     this.send({ type: 'heartbeat', nodeId: this.nodeId, state, load: nodeLoad(load), sentAt: Date.now() });
   }
 
   /** Waits for a command of this kind (for this meeting, when given). */
   async command<K extends NodeCommand['command']>(kind: K, meetingId?: string): Promise<Extract<NodeCommand, { command: K }>> {
-    const message = await this.inbox.next((m) => m.type === 'command' && m.command.command === kind && (!meetingId || !('meetingId' in m.command) || m.command.meetingId === meetingId));
+    const message = await this.inbox.next(
+      (m) => m.type === 'command' && m.command.command === kind && (!meetingId || !('meetingId' in m.command) || m.command.meetingId === meetingId),
+      undefined,
+      `command ${kind}${meetingId ? ` for meeting ${meetingId}` : ''} to ${this.nodeId}`,
+    );
     return (message as Extract<NodeDownMessage, { type: 'command' }>).command as Extract<NodeCommand, { command: K }>;
   }
 
@@ -98,13 +125,13 @@ export function uniqueNodeId(prefix = 'node'): string {
 }
 
 export async function openNodeSocket(nodeId: string, region: RegionId, credential?: string): Promise<Response> {
-  const token = credential ?? (await deriveNodeCredential(env.NODE_CREDENTIAL_SECRET, nodeId));
+  const token = credential ?? (await deriveNodeCredential(edgeConfig(env).nodeCredentialSecret, nodeId));
   return SELF.fetch(`http://edgemeet.test/api/nodes/connect?region=${region}`, { headers: { Upgrade: 'websocket', Authorization: `Bearer ${token}` } });
 }
 
 /** Connects, says hello and waits for the welcome. */
 export async function connectFakeNode(
-  options: { nodeId?: string; region?: RegionId; load?: Partial<NodeLoad>; state?: 'serving' | 'draining'; hello?: boolean } = {},
+  options: { nodeId?: string; region?: RegionId; load?: Partial<NodeLoad>; state?: NodeState; hello?: boolean } = {},
 ): Promise<FakeNode> {
   const nodeId = options.nodeId ?? uniqueNodeId();
   const region = options.region ?? 'lon';
@@ -126,11 +153,11 @@ export async function connectFakeNode(
       state: options.state ?? 'serving',
       load: nodeLoad(options.load),
     });
-    await node.inbox.next((m) => m.type === 'welcome');
+    await node.inbox.next((m) => m.type === 'welcome', undefined, `welcome for ${nodeId}`);
   }
   return node;
 }
 
 export function regionStubFor(region: RegionId) {
-  return env.REGION.get(env.REGION.idFromName(region));
+  return regionStub(env, region);
 }

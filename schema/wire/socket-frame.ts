@@ -1,5 +1,10 @@
 import type { z } from 'zod';
-import { describeIssues, type ErrorCode } from '../../schema/wire/errors.js';
+import { describeIssues, type ErrorCode } from './errors.js';
+
+/**
+ * Parsing of JSON WebSocket frames against a discriminated-union schema, shared by every socket
+ * the edge reads (browser ↔ RoomDO, node ↔ RegionDO).
+ */
 
 /** Largest WebSocket frame either Durable Object reads; anything bigger is refused unread. */
 export const MAX_SOCKET_MESSAGE_BYTES = 64 * 1024;
@@ -50,10 +55,6 @@ export function unionTypes(schema: { options: readonly { shape: Record<string, u
     if (literal && typeof literal.value === 'string') types.add(literal.value);
   }
   return types;
-}
-
-export function assertNever(value: never): never {
-  throw new Error(`unhandled message: ${JSON.stringify(value)}`);
 }
 
 /** Result of a Durable Object RPC: errors cross the RPC boundary as data, keeping their code. */
