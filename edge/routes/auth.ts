@@ -1,25 +1,38 @@
 import { Hono, type Context } from 'hono';
 import { AppError } from '../../schema/wire/errors.js';
-import { AVATAR_MAX_BYTES, AVATAR_MAX_SIDE, loginRequestSchema, registerRequestSchema, type User } from '../../schema/wire/http.js';
+import {
+  AVATAR_MAX_BYTES,
+  AVATAR_MAX_SIDE,
+  avatarResponseSchema,
+  loginRequestSchema,
+  meResponseSchema,
+  registerRequestSchema,
+  sessionResponseSchema,
+  type User,
+} from '../../schema/wire/http.js';
 import { uuidSchema } from '../../schema/wire/common.js';
 import { z } from 'zod';
 import { readImageInfo } from '../auth/image-size.js';
-import { currentUser, requireAuth } from '../auth/middleware.js';
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../auth/password.js';
 import { IP_LOGIN_POLICY, IP_REGISTER_POLICY } from '../auth/rate-limit.js';
 import { withDb } from '../db/client.js';
+import { accountStub, limiterStub } from '../durable-objects.js';
 import { findUserByEmail, insertUser, setAvatar, toUser } from '../db/users.js';
 import type { AppEnv } from '../http/app-env.js';
 import { clientIp } from '../http/client-ip.js';
 import { RetryLaterError } from '../http/errors.js';
-import { parseJsonBody, parseParams } from '../http/validate.js';
+import { defineRoute } from './define-route.js';
 
 /** Accounts: register, login, logout, me, avatar. Users live in Postgres, sessions in AccountDOs. */
 export const authRoutes = new Hono<AppEnv>();
 
-authRoutes.post('/auth/register', async (c) => {
-  const body = await parseJsonBody(c, registerRequestSchema);
-  const ipLimiter = c.env.LIMITER.get(c.env.LIMITER.idFromName(`register-ip:${clientIp(c)}`));
+const userParamsSchema = z.object({ id: uuidSchema });
+
+defineRoute(authRoutes, {
+  method: 'post', path: '/auth/register', tag: 'auth', summary: 'Create an account and sign in (rate-limited per IP)', auth: 'none',
+  body: registerRequestSchema, responses: { 201: sessionResponseSchema }, errors: ['EMAIL_TAKEN', 'RATE_LIMITED', 'DATABASE_UNAVAILABLE'],
+}, async (c, { body }) => {
+  const ipLimiter = limiterStub(c.env, `register-ip:${clientIp(c)}`);
   refuseWhileLimited(await ipLimiter.takeAttempt(IP_REGISTER_POLICY), 'too many new accounts from this address; try again later');
   const passwordHash = await hashPassword(body.password);
   const row = await withDb(c.env, (db) => insertUser(db, { email: body.email, displayName: body.displayName, passwordHash }));
@@ -27,13 +40,15 @@ authRoutes.post('/auth/register', async (c) => {
   return c.json(await openSession(c, toUser(row)), 201);
 });
 
-authRoutes.post('/auth/login', async (c) => {
-  const body = await parseJsonBody(c, loginRequestSchema);
-  const ipLimiter = c.env.LIMITER.get(c.env.LIMITER.idFromName(`login-ip:${clientIp(c)}`));
+defineRoute(authRoutes, {
+  method: 'post', path: '/auth/login', tag: 'auth', summary: 'Sign in (rate-limited per account and per IP)', auth: 'none',
+  body: loginRequestSchema, responses: { 200: sessionResponseSchema }, errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED', 'DATABASE_UNAVAILABLE'],
+}, async (c, { body }) => {
+  const ipLimiter = limiterStub(c.env, `login-ip:${clientIp(c)}`);
   refuseWhileLimited(await ipLimiter.retryAfterMs(IP_LOGIN_POLICY), 'too many failed sign-ins from this address');
 
   const row = await withDb(c.env, (db) => findUserByEmail(db, body.email));
-  const account = row ? c.env.ACCOUNT.get(c.env.ACCOUNT.idFromName(row.id)) : null;
+  const account = row ? accountStub(c.env, row.id) : null;
   if (account) refuseWhileLimited(await account.loginRetryAfterMs(), 'too many failed sign-ins for this account');
 
   const ok = row ? await verifyPassword(body.password, row.passwordHash) : (await burnPasswordCheck(body.password), false);
@@ -45,17 +60,24 @@ authRoutes.post('/auth/login', async (c) => {
   return c.json(await openSession(c, toUser(row)), 200);
 });
 
-authRoutes.post('/auth/logout', requireAuth, async (c) => {
-  const user = currentUser(c);
+defineRoute(authRoutes, {
+  method: 'post', path: '/auth/logout', tag: 'auth', summary: 'End this session', auth: 'session', responses: { 204: 'session revoked' },
+}, async (c, { user }) => {
   const token = c.get('sessionToken');
-  if (token) await c.env.ACCOUNT.get(c.env.ACCOUNT.idFromName(user.id)).revokeSession(token);
+  if (token) await accountStub(c.env, user.id).revokeSession(token);
   return c.body(null, 204);
 });
 
-authRoutes.get('/auth/me', requireAuth, (c) => c.json({ user: currentUser(c) }));
+defineRoute(authRoutes, {
+  method: 'get', path: '/auth/me', tag: 'auth', summary: 'The signed-in user', auth: 'session', responses: { 200: meResponseSchema },
+}, (c, { user }) => c.json({ user }));
 
-authRoutes.put('/auth/avatar', requireAuth, async (c) => {
-  const user = currentUser(c);
+defineRoute(authRoutes, {
+  method: 'put', path: '/auth/avatar', tag: 'auth', auth: 'session',
+  summary: `Upload an avatar (PNG/JPEG, ≤ ${AVATAR_MAX_SIDE}×${AVATAR_MAX_SIDE}, ≤ ${AVATAR_MAX_BYTES} bytes)`,
+  body: { contentTypes: ['image/png', 'image/jpeg'], description: 'the image bytes' }, responses: { 200: avatarResponseSchema },
+  errors: ['UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'VALIDATION_FAILED', 'NOT_FOUND', 'DATABASE_UNAVAILABLE'],
+}, async (c, { user }) => {
   const contentType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (contentType !== 'image/png' && contentType !== 'image/jpeg') {
     throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'avatar must be image/png or image/jpeg');
@@ -75,14 +97,14 @@ authRoutes.put('/auth/avatar', requireAuth, async (c) => {
   const row = await withDb(c.env, (db) => setAvatar(db, user.id, key, new Date()));
   if (!row) throw new AppError('NOT_FOUND', 'account no longer exists');
   const updated = toUser(row);
-  await c.env.ACCOUNT.get(c.env.ACCOUNT.idFromName(user.id)).updateProfile(updated);
+  await accountStub(c.env, user.id).updateProfile(updated);
   return c.json({ avatarUrl: updated.avatarUrl! });
 });
 
-const userParamsSchema = z.object({ id: uuidSchema });
-
-authRoutes.get('/users/:id/avatar', async (c) => {
-  const { id } = parseParams(c, userParamsSchema);
+defineRoute(authRoutes, {
+  method: 'get', path: '/users/:id/avatar', tag: 'auth', summary: "A user's avatar image", auth: 'none',
+  params: userParamsSchema, responses: { 200: 'image/png or image/jpeg' }, errors: ['NOT_FOUND'],
+}, async (c, { params: { id } }) => {
   const object = await c.env.FILES.get(`avatars/${id.toLowerCase()}`);
   if (!object) throw new AppError('NOT_FOUND', 'this user has no avatar');
   const headers = new Headers({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'public, max-age=300' });
@@ -92,8 +114,7 @@ authRoutes.get('/users/:id/avatar', async (c) => {
 });
 
 async function openSession(c: Context<AppEnv>, user: User) {
-  const account = c.env.ACCOUNT.get(c.env.ACCOUNT.idFromName(user.id));
-  const { token, expiresAt } = await account.createSession(user);
+  const { token, expiresAt } = await accountStub(c.env, user.id).createSession(user);
   return { user, token, expiresAt: new Date(expiresAt).toISOString() };
 }
 

@@ -1,27 +1,18 @@
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
+import { z } from 'zod';
 import { AppError } from '../../schema/wire/errors.js';
-import { drainNodeParamsSchema, drainNodeRequestSchema, type fleetResponseSchema } from '../../schema/wire/http.js';
+import { drainNodeParamsSchema, drainNodeRequestSchema, fleetNodeSchema, fleetResponseSchema } from '../../schema/wire/http.js';
 import { baselineNodes, REGIONS, reserveNodes } from '../../schema/regions.js';
-import type { z } from 'zod';
 import type { AppEnv } from '../http/app-env.js';
-import { parseParams, parseWith } from '../http/validate.js';
-import { bearerToken, safeEqual } from '../registry/credentials.js';
-import { regionStub } from '../registry/region-do.js';
+import { regionStub } from '../durable-objects.js';
+import { defineRoute } from './define-route.js';
 
 /** Operators' view of the media fleet and node drain, behind the admin token. */
 export const fleetRoutes = new Hono<AppEnv>();
 
-const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const token = bearerToken(c.req.header('Authorization'));
-  if (!token || !c.env.ADMIN_TOKEN || !(await safeEqual(token, c.env.ADMIN_TOKEN))) {
-    throw new AppError('UNAUTHENTICATED', 'fleet API needs Authorization: Bearer <admin token>');
-  }
-  await next();
-};
-
-fleetRoutes.use('/fleet/*', requireAdmin);
-
-fleetRoutes.get('/fleet/regions', async (c) => {
+defineRoute(fleetRoutes, {
+  method: 'get', path: '/fleet/regions', tag: 'fleet', summary: 'Regions and their media nodes', auth: 'admin', responses: { 200: fleetResponseSchema },
+}, async (c) => {
   const regions = await Promise.all(
     REGIONS.map(async (region) => {
       const baseline = baselineNodes(region);
@@ -32,18 +23,10 @@ fleetRoutes.get('/fleet/regions', async (c) => {
   return c.json({ regions } satisfies z.infer<typeof fleetResponseSchema>);
 });
 
-fleetRoutes.post('/fleet/regions/:region/nodes/:nodeId/drain', async (c) => {
-  const { region, nodeId } = parseParams(c, drainNodeParamsSchema);
-  const text = await c.req.text();
-  let raw: unknown = {};
-  if (text.trim() !== '') {
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      throw new AppError('BAD_REQUEST', 'request body is not valid JSON');
-    }
-  }
-  const body = parseWith(drainNodeRequestSchema, raw);
+defineRoute(fleetRoutes, {
+  method: 'post', path: '/fleet/regions/:region/nodes/:nodeId/drain', tag: 'fleet', summary: 'Drain a media node (optional JSON body with a deadline)', auth: 'admin',
+  params: drainNodeParamsSchema, body: drainNodeRequestSchema, bodyOptional: true, responses: { 200: z.object({ node: fleetNodeSchema }) }, errors: ['NODE_NOT_FOUND'],
+}, async (c, { params: { region, nodeId }, body }) => {
   const result = await regionStub(c.env, region).drain(nodeId, body.deadline ? Date.parse(body.deadline) : null);
   if (!result.ok) throw new AppError(result.code, result.message);
   return c.json({ node: result.value });

@@ -1,14 +1,13 @@
 import { Hono } from 'hono';
 import { AppError } from '../../schema/wire/errors.js';
-import { joinRequestSchema, meetingLinkParamsSchema, roomSocketQuerySchema, type JoinResponse } from '../../schema/wire/http.js';
-import { optionalAuth } from '../auth/middleware.js';
-import type { Env } from '../env.js';
+import { joinRequestSchema, joinResponseSchema, meetingLinkParamsSchema, roomSocketQuerySchema, type JoinResponse } from '../../schema/wire/http.js';
 import { sha256Hex } from '../auth/encoding.js';
+import { edgeConfig } from '../config.js';
+import { roomStub } from '../durable-objects.js';
 import type { AppEnv } from '../http/app-env.js';
 import { clientIp } from '../http/client-ip.js';
-import { parseJsonBody, parseParams, parseQuery } from '../http/validate.js';
-import { registryConfig } from '../registry/config.js';
 import { regionsByDistance } from '../registry/region-choice.js';
+import { defineRoute } from './define-route.js';
 
 /**
  * Joining a meeting and its room socket. Both go straight to the meeting's RoomDO — no Postgres
@@ -16,17 +15,14 @@ import { regionsByDistance } from '../registry/region-choice.js';
  */
 export const joinRoutes = new Hono<AppEnv>();
 
-export function roomStub(env: Env, linkId: string) {
-  return env.ROOM.get(env.ROOM.idFromName(linkId));
-}
-
-joinRoutes.post('/meetings/:linkId/join', optionalAuth, async (c) => {
-  const { linkId } = parseParams(c, meetingLinkParamsSchema);
-  const body = await parseJsonBody(c, joinRequestSchema);
-  const user = c.get('user');
+defineRoute(joinRoutes, {
+  method: 'post', path: '/meetings/:linkId/join', tag: 'rooms', summary: 'Join a meeting (signed in or as a guest)', auth: 'optional-session',
+  params: meetingLinkParamsSchema, body: joinRequestSchema, responses: { 200: joinResponseSchema },
+  errors: ['MEETING_NOT_FOUND', 'MEETING_ENDED', 'WRONG_PASSCODE', 'GUESTS_NOT_ALLOWED', 'MEETING_FULL', 'NO_MEDIA_CAPACITY'],
+}, async (c, { user, params: { linkId }, body }) => {
   const cf = (c.req.raw.cf ?? {}) as Partial<IncomingRequestCfProperties>;
   const location = { latitude: cf.latitude, longitude: cf.longitude, country: cf.country, continent: cf.continent };
-  const regions = regionsByDistance(location, registryConfig(c.env).defaultRegion);
+  const regions = regionsByDistance(location, edgeConfig(c.env).defaultRegion);
   const result = await roomStub(c.env, linkId).join({
     user: user ? { id: user.id, displayName: user.displayName } : null,
     displayName: body.displayName,
@@ -39,9 +35,7 @@ joinRoutes.post('/meetings/:linkId/join', optionalAuth, async (c) => {
   return c.json(result.value satisfies JoinResponse);
 });
 
-joinRoutes.get('/meetings/:linkId/ws', async (c) => {
-  const { linkId } = parseParams(c, meetingLinkParamsSchema);
-  parseQuery(c, roomSocketQuerySchema);
-  if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') throw new AppError('BAD_REQUEST', 'this endpoint takes a WebSocket upgrade');
-  return roomStub(c.env, linkId).fetch(c.req.raw);
-});
+defineRoute(joinRoutes, {
+  method: 'get', path: '/meetings/:linkId/ws', tag: 'rooms', summary: 'Room signaling WebSocket (schema/wire/room.ts)', auth: 'none', websocket: true,
+  params: meetingLinkParamsSchema, query: roomSocketQuerySchema, responses: { 101: 'WebSocket upgrade' }, errors: ['TOKEN_INVALID'],
+}, (c, { params: { linkId } }) => roomStub(c.env, linkId).fetch(c.req.raw));

@@ -1,20 +1,26 @@
 import { Hono, type Context } from 'hono';
+import { z } from 'zod';
 import { AppError } from '../../schema/wire/errors.js';
 import {
   createMeetingRequestSchema,
   listMeetingsQuerySchema,
   meetingLinkParamsSchema,
+  meetingListResponseSchema,
+  meetingPublicResponseSchema,
+  meetingResponseSchema,
   updateMeetingRequestSchema,
   type MeetingSettings,
+  type UpdateMeetingRequest,
 } from '../../schema/wire/http.js';
 import type { MeetingRow } from '../../schema/db/index.js';
 import { randomBytes, toBase64Url } from '../auth/encoding.js';
-import { currentUser, optionalAuth, requireAuth } from '../auth/middleware.js';
+import { edgeConfig } from '../config.js';
 import { withDb, type Db } from '../db/client.js';
+import { roomStub } from '../durable-objects.js';
 import { endMeeting, findMeetingWithHost, insertMeeting, listHostMeetings, toMeeting, toMeetingPublic, toMeetingSettings, updateOpenMeeting, type MeetingPatch } from '../db/meetings.js';
 import type { AppEnv } from '../http/app-env.js';
 import { publicViews } from '../http/public-view-cache.js';
-import { parseJsonBody, parseParams, parseQuery } from '../http/validate.js';
+import { defineRoute } from './define-route.js';
 
 /**
  * Meetings CRUD. Postgres is the record; after each write the meeting's RoomDO gets the new
@@ -22,9 +28,10 @@ import { parseJsonBody, parseParams, parseQuery } from '../http/validate.js';
  */
 export const meetingRoutes = new Hono<AppEnv>();
 
-meetingRoutes.post('/meetings', requireAuth, async (c) => {
-  const user = currentUser(c);
-  const body = await parseJsonBody(c, createMeetingRequestSchema);
+defineRoute(meetingRoutes, {
+  method: 'post', path: '/meetings', tag: 'meetings', summary: 'Create a meeting', auth: 'session',
+  body: createMeetingRequestSchema, responses: { 201: meetingResponseSchema }, errors: ['DATABASE_UNAVAILABLE'],
+}, async (c, { user, body }) => {
   const row = await withDb(c.env, (db) =>
     insertMeeting(db, {
       linkId: newLinkId(),
@@ -41,16 +48,20 @@ meetingRoutes.post('/meetings', requireAuth, async (c) => {
   return c.json({ meeting: toMeeting(row, joinUrl(c, row.linkId)) }, 201);
 });
 
-meetingRoutes.get('/meetings', requireAuth, async (c) => {
-  const user = currentUser(c);
-  const { scope } = parseQuery(c, listMeetingsQuerySchema);
+defineRoute(meetingRoutes, {
+  method: 'get', path: '/meetings', tag: 'meetings', summary: 'My meetings (upcoming, past or all)', auth: 'session',
+  query: listMeetingsQuerySchema, responses: { 200: meetingListResponseSchema }, errors: ['DATABASE_UNAVAILABLE'],
+}, async (c, { user, query: { scope } }) => {
   const rows = await withDb(c.env, (db) => listHostMeetings(db, user.id, scope));
   return c.json({ meetings: rows.map((row) => toMeeting(row, joinUrl(c, row.linkId))) });
 });
 
-meetingRoutes.get('/meetings/:linkId', optionalAuth, async (c) => {
-  const { linkId } = parseParams(c, meetingLinkParamsSchema);
-  const user = c.get('user');
+defineRoute(meetingRoutes, {
+  method: 'get', path: '/meetings/:linkId', tag: 'meetings', auth: 'optional-session',
+  summary: 'A meeting: the owner view for its host, the public view for anyone with the link',
+  params: meetingLinkParamsSchema, responses: { 200: z.union([meetingResponseSchema, meetingPublicResponseSchema]) },
+  errors: ['MEETING_NOT_FOUND', 'DATABASE_UNAVAILABLE'],
+}, async (c, { user, params: { linkId } }) => {
   // Every join starts with this (pre-join page): answer non-hosts from the edge cache when we can.
   const cached = await publicViews.get(c, linkId);
   if (cached && user?.id !== cached.hostId) return c.json({ meeting: cached.view });
@@ -63,10 +74,12 @@ meetingRoutes.get('/meetings/:linkId', optionalAuth, async (c) => {
   return c.json({ meeting: view });
 });
 
-meetingRoutes.patch('/meetings/:linkId', requireAuth, async (c) => {
-  const user = currentUser(c);
-  const { linkId } = parseParams(c, meetingLinkParamsSchema);
-  const patch = toPatch(await parseJsonBody(c, updateMeetingRequestSchema));
+defineRoute(meetingRoutes, {
+  method: 'patch', path: '/meetings/:linkId', tag: 'meetings', summary: 'Change a meeting (host only)', auth: 'session',
+  params: meetingLinkParamsSchema, body: updateMeetingRequestSchema, responses: { 200: meetingResponseSchema },
+  errors: ['MEETING_NOT_FOUND', 'NOT_HOST', 'MEETING_ENDED', 'DATABASE_UNAVAILABLE'],
+}, async (c, { user, params: { linkId }, body }) => {
+  const patch = toPatch(body);
   const row = await withDb(c.env, async (db) => {
     const found = await findHostedMeeting(db, linkId, user.id);
     if (found.status === 'ended') throw new AppError('MEETING_ENDED', 'this meeting has ended');
@@ -79,11 +92,12 @@ meetingRoutes.patch('/meetings/:linkId', requireAuth, async (c) => {
   return c.json({ meeting: toMeeting(row, joinUrl(c, linkId)) });
 });
 
-meetingRoutes.post('/meetings/:linkId/end', requireAuth, async (c) => {
-  const user = currentUser(c);
-  const { linkId } = parseParams(c, meetingLinkParamsSchema);
+defineRoute(meetingRoutes, {
+  method: 'post', path: '/meetings/:linkId/end', tag: 'meetings', summary: 'End a meeting for everyone (host only)', auth: 'session',
+  params: meetingLinkParamsSchema, responses: { 200: meetingResponseSchema }, errors: ['MEETING_NOT_FOUND', 'NOT_HOST', 'DATABASE_UNAVAILABLE'],
+}, async (c, { user, params: { linkId } }) => {
   const row = await withDb(c.env, async (db) => endMeeting(db, (await findHostedMeeting(db, linkId, user.id)).id, new Date()));
-  const room = roomOf(c, linkId);
+  const room = roomStub(c.env, linkId);
   await room.configure(toMeetingSettings(row, user.displayName));
   await room.end();
   await publicViews.forget(c, linkId);
@@ -97,7 +111,7 @@ async function findHostedMeeting(db: Db, linkId: string, userId: string): Promis
   return found.meeting;
 }
 
-function toPatch(body: ReturnType<typeof updateMeetingRequestSchema.parse>): MeetingPatch {
+function toPatch(body: UpdateMeetingRequest): MeetingPatch {
   const patch: MeetingPatch = {};
   if (body.title !== undefined) patch.title = body.title;
   if (body.scheduledStart !== undefined) patch.scheduledStart = body.scheduledStart === null ? null : new Date(body.scheduledStart);
@@ -108,12 +122,8 @@ function toPatch(body: ReturnType<typeof updateMeetingRequestSchema.parse>): Mee
   return patch;
 }
 
-function roomOf(c: Context<AppEnv>, linkId: string) {
-  return c.env.ROOM.get(c.env.ROOM.idFromName(linkId));
-}
-
 async function configureRoom(c: Context<AppEnv>, settings: MeetingSettings): Promise<void> {
-  await roomOf(c, settings.linkId).configure(settings);
+  await roomStub(c.env, settings.linkId).configure(settings);
 }
 
 /** 16 random bytes → 22 base64url characters (128 bits: unguessable). */
@@ -122,7 +132,7 @@ function newLinkId(): string {
 }
 
 function joinUrl(c: Context<AppEnv>, linkId: string): string {
-  const base = (c.env.PUBLIC_URL || new URL(c.req.url).origin).replace(/\/+$/, '');
+  const base = edgeConfig(c.env).publicUrl ?? new URL(c.req.url).origin;
   return `${base}/m/${linkId}`;
 }
 

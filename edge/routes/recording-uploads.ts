@@ -1,20 +1,23 @@
 import { Hono, type Context } from 'hono';
+import { z } from 'zod';
 import { AppError } from '../../schema/wire/errors.js';
 import {
   CONTENT_SHA256_HEADER,
   multipartCompleteRequestSchema,
   multipartParamsSchema,
   multipartPartParamsSchema,
+  multipartPartResponseSchema,
   multipartStartRequestSchema,
+  multipartStartResponseSchema,
   RECORDING_SINGLE_UPLOAD_MAX_BYTES,
   recordingUploadParamsSchema,
   sha256HexSchema,
+  uploadReceiptSchema,
   type UploadReceipt,
 } from '../../schema/wire/recording-upload.js';
 import type { AppEnv } from '../http/app-env.js';
-import { parseJsonBody, parseParams, parseWith } from '../http/validate.js';
 import { toHex } from '../auth/encoding.js';
-import { requireNodeCredential } from '../registry/credentials.js';
+import { defineRoute } from './define-route.js';
 import { recordingObjectKey } from './recording-links.js';
 
 /**
@@ -26,13 +29,19 @@ import { recordingObjectKey } from './recording-links.js';
 export const recordingUploadRoutes = new Hono<AppEnv>();
 
 const hex = (bytes: ArrayBuffer) => toHex(new Uint8Array(bytes));
-const requireNode = (c: Context<AppEnv>) => requireNodeCredential(c.env.NODE_CREDENTIAL_SECRET, c.req.header('Authorization'));
+/** The SHA-256 the node declares for the body it sends. */
+const contentHashHeadersSchema = z.object({ [CONTENT_SHA256_HEADER]: sha256HexSchema });
 
 function declaredLength(c: Context<AppEnv>, max: number): number {
   const length = Number(c.req.header('Content-Length'));
   if (!c.req.header('Content-Length') || !Number.isSafeInteger(length) || length < 0) throw new AppError('BAD_REQUEST', 'Content-Length is required');
   if (length > max) throw new AppError('PAYLOAD_TOO_LARGE', `bodies above ${max} bytes are uploaded in parts (multipart)`);
   return length;
+}
+
+/** R2 refused a write: BAD_REQUEST with R2's reason, shortened (the node retries). */
+function storeRefused(what: string, error: unknown): AppError {
+  return new AppError('BAD_REQUEST', `${what}: ${error instanceof Error ? error.message.slice(0, 200) : 'unknown'}`);
 }
 
 /** A retry after a lost answer finds the file stored already: the same bytes get the same receipt. */
@@ -45,10 +54,14 @@ async function alreadyStored(env: AppEnv['Bindings'], key: string, bytes: number
 }
 
 // ── one request ───────────────────────────────────────────────────────────────────────────
-recordingUploadRoutes.put('/nodes/recordings/:recordingId/files/:name', async (c) => {
-  const nodeId = await requireNode(c);
-  const { recordingId, name } = parseParams(c, recordingUploadParamsSchema);
-  const sha256 = parseWith(sha256HexSchema, c.req.header(CONTENT_SHA256_HEADER));
+defineRoute(recordingUploadRoutes, {
+  method: 'put', path: '/nodes/recordings/:recordingId/files/:name', tag: 'recordings', auth: 'node',
+  summary: `A media node uploads a finished recording file (≤ ${RECORDING_SINGLE_UPLOAD_MAX_BYTES} bytes) to R2`,
+  params: recordingUploadParamsSchema, headers: contentHashHeadersSchema,
+  body: { contentTypes: ['application/octet-stream', 'video/webm', 'audio/ogg'], description: 'the file bytes' },
+  responses: { 200: uploadReceiptSchema, 201: uploadReceiptSchema }, errors: ['BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'CONFLICT'],
+}, async (c, { nodeId, params: { recordingId, name }, headers }) => {
+  const sha256 = headers[CONTENT_SHA256_HEADER];
   const length = declaredLength(c, RECORDING_SINGLE_UPLOAD_MAX_BYTES);
   const body = c.req.raw.body;
   if (!body) throw new AppError('BAD_REQUEST', 'request has no body');
@@ -64,17 +77,19 @@ recordingUploadRoutes.put('/nodes/recordings/:recordingId/files/:name', async (c
       customMetadata: { sha256, nodeId, recordingId },
     });
   } catch (error) {
-    throw new AppError('BAD_REQUEST', `store refused the file: ${error instanceof Error ? error.message.slice(0, 200) : 'unknown'}`);
+    throw storeRefused('store refused the file', error);
   }
   if (!object) throw new AppError('CONFLICT', 'the file could not be stored');
   return c.json({ key, bytes: object.size, sha256: object.checksums.sha256 ? hex(object.checksums.sha256) : sha256 } satisfies UploadReceipt, 201);
 });
 
 // ── multipart ─────────────────────────────────────────────────────────────────────────────
-recordingUploadRoutes.post('/nodes/recordings/:recordingId/files/:name/multipart', async (c) => {
-  const nodeId = await requireNode(c);
-  const { recordingId, name } = parseParams(c, recordingUploadParamsSchema);
-  const body = await parseJsonBody(c, multipartStartRequestSchema);
+defineRoute(recordingUploadRoutes, {
+  method: 'post', path: '/nodes/recordings/:recordingId/files/:name/multipart', tag: 'recordings', auth: 'node',
+  summary: 'A media node starts a multipart upload of a big recording file (or learns it is stored already)',
+  params: recordingUploadParamsSchema, body: multipartStartRequestSchema,
+  responses: { 200: multipartStartResponseSchema, 201: multipartStartResponseSchema }, errors: ['CONFLICT'],
+}, async (c, { nodeId, params: { recordingId, name }, body }) => {
   const key = recordingObjectKey(recordingId, name);
   const stored = await alreadyStored(c.env, key, body.bytes, body.sha256);
   if (stored) return c.json({ status: 'stored' as const, receipt: stored });
@@ -86,10 +101,13 @@ recordingUploadRoutes.post('/nodes/recordings/:recordingId/files/:name/multipart
   return c.json({ status: 'started' as const, key, uploadId: upload.uploadId }, 201);
 });
 
-recordingUploadRoutes.put('/nodes/recordings/:recordingId/files/:name/multipart/:uploadId/parts/:partNumber', async (c) => {
-  await requireNode(c);
-  const { recordingId, name, uploadId, partNumber } = parseParams(c, multipartPartParamsSchema);
-  const sha256 = parseWith(sha256HexSchema, c.req.header(CONTENT_SHA256_HEADER));
+defineRoute(recordingUploadRoutes, {
+  method: 'put', path: '/nodes/recordings/:recordingId/files/:name/multipart/:uploadId/parts/:partNumber', tag: 'recordings', auth: 'node',
+  summary: 'One part of a multipart upload', params: multipartPartParamsSchema, headers: contentHashHeadersSchema,
+  body: { contentTypes: ['application/octet-stream'], description: 'the part bytes' },
+  responses: { 200: multipartPartResponseSchema }, errors: ['BAD_REQUEST', 'PAYLOAD_TOO_LARGE'],
+}, async (c, { params: { recordingId, name, uploadId, partNumber }, headers }) => {
+  const sha256 = headers[CONTENT_SHA256_HEADER];
   const length = declaredLength(c, RECORDING_SINGLE_UPLOAD_MAX_BYTES);
   const body = c.req.raw.body;
   if (!body || length === 0) throw new AppError('BAD_REQUEST', 'a part needs a body');
@@ -105,23 +123,24 @@ recordingUploadRoutes.put('/nodes/recordings/:recordingId/files/:name/multipart/
   try {
     [part] = await Promise.all([upload.uploadPart(partNumber, sized.readable), hashing, feeding]);
   } catch (error) {
-    throw new AppError('BAD_REQUEST', `store refused the part: ${error instanceof Error ? error.message.slice(0, 200) : 'unknown'}`);
+    throw storeRefused('store refused the part', error);
   }
   const received = hex(await digest.digest);
   if (received !== sha256) throw new AppError('BAD_REQUEST', `part ${partNumber} arrived with SHA-256 ${received.slice(0, 12)}…, not the declared one; send it again`);
   return c.json({ partNumber: part.partNumber, etag: part.etag, bytes: length, sha256: received });
 });
 
-recordingUploadRoutes.post('/nodes/recordings/:recordingId/files/:name/multipart/:uploadId/complete', async (c) => {
-  await requireNode(c);
-  const { recordingId, name, uploadId } = parseParams(c, multipartParamsSchema);
-  const { parts } = await parseJsonBody(c, multipartCompleteRequestSchema);
+defineRoute(recordingUploadRoutes, {
+  method: 'post', path: '/nodes/recordings/:recordingId/files/:name/multipart/:uploadId/complete', tag: 'recordings', auth: 'node',
+  summary: 'Completes a multipart upload; answers what R2 stored', params: multipartParamsSchema, body: multipartCompleteRequestSchema,
+  responses: { 201: uploadReceiptSchema }, errors: ['CONFLICT'],
+}, async (c, { params: { recordingId, name, uploadId }, body: { parts } }) => {
   const key = recordingObjectKey(recordingId, name);
   let object: R2Object;
   try {
     object = await c.env.FILES.resumeMultipartUpload(key, uploadId).complete([...parts].sort((a, b) => a.partNumber - b.partNumber));
   } catch (error) {
-    throw new AppError('BAD_REQUEST', `store could not complete the upload: ${error instanceof Error ? error.message.slice(0, 200) : 'unknown'}`);
+    throw storeRefused('store could not complete the upload', error);
   }
   const declared = object.customMetadata ?? {};
   // Every part was checked against its hash on the way in; the total size must match as well.
@@ -132,9 +151,10 @@ recordingUploadRoutes.post('/nodes/recordings/:recordingId/files/:name/multipart
   return c.json({ key, bytes: object.size, sha256: declared.sha256 } satisfies UploadReceipt, 201);
 });
 
-recordingUploadRoutes.delete('/nodes/recordings/:recordingId/files/:name/multipart/:uploadId', async (c) => {
-  await requireNode(c);
-  const { recordingId, name, uploadId } = parseParams(c, multipartParamsSchema);
+defineRoute(recordingUploadRoutes, {
+  method: 'delete', path: '/nodes/recordings/:recordingId/files/:name/multipart/:uploadId', tag: 'recordings', auth: 'node',
+  summary: 'Abandons a multipart upload', params: multipartParamsSchema, responses: { 204: 'aborted (or nothing to abort)' },
+}, async (c, { params: { recordingId, name, uploadId } }) => {
   try {
     await c.env.FILES.resumeMultipartUpload(recordingObjectKey(recordingId, name), uploadId).abort();
   } catch {

@@ -6,14 +6,16 @@ import { AppError } from '../../schema/wire/errors.js';
 import {
   meetingLinkParamsSchema,
   recordingDownloadQuerySchema,
+  recordingDownloadResponseSchema,
+  recordingListResponseSchema,
   recordingParamsSchema,
   type Recording,
 } from '../../schema/wire/http.js';
 import { recordingUploadParamsSchema } from '../../schema/wire/recording-upload.js';
-import { currentUser, requireAuth } from '../auth/middleware.js';
+import { edgeConfig } from '../config.js';
 import { withDb, type Db } from '../db/client.js';
 import type { AppEnv } from '../http/app-env.js';
-import { parseParams, parseQuery, parseWith } from '../http/validate.js';
+import { defineRoute } from './define-route.js';
 import { DOWNLOAD_LINK_TTL_SECONDS, recordingObjectKey, signDownload, verifyDownload } from './recording-links.js';
 
 /**
@@ -23,8 +25,6 @@ import { DOWNLOAD_LINK_TTL_SECONDS, recordingObjectKey, signDownload, verifyDown
 export const recordingRoutes = new Hono<AppEnv>();
 
 const signedFileQuerySchema = z.object({ expires: z.coerce.number().int(), sig: z.string().max(64) });
-/** Who may list and download a meeting's recordings: its host only, or also everyone who took part. */
-const visibilitySchema = z.object({ RECORDINGS_VISIBILITY: z.enum(['host', 'participants']).default('participants') });
 
 // ── listing and download links (signed-in users) ──────────────────────────────────────────
 type RecordingRow = typeof recordings.$inferSelect;
@@ -46,8 +46,7 @@ function toRecording(row: RecordingRow): Recording {
 /** Host always; people who took part in the meeting too unless RECORDINGS_VISIBILITY=host. */
 async function assertMaySee(c: Context<AppEnv>, db: Db, meeting: MeetingRow, userId: string): Promise<void> {
   if (meeting.hostId === userId) return;
-  const { RECORDINGS_VISIBILITY } = parseWith(visibilitySchema, { RECORDINGS_VISIBILITY: c.env.RECORDINGS_VISIBILITY });
-  if (RECORDINGS_VISIBILITY === 'participants') {
+  if (edgeConfig(c.env).recordingsVisibility === 'participants') {
     const [row] = await db
       .select({ id: participants.id })
       .from(participants)
@@ -58,9 +57,10 @@ async function assertMaySee(c: Context<AppEnv>, db: Db, meeting: MeetingRow, use
   throw new AppError('FORBIDDEN', "only the meeting's host and participants may see its recordings");
 }
 
-recordingRoutes.get('/meetings/:linkId/recordings', requireAuth, async (c) => {
-  const { linkId } = parseParams(c, meetingLinkParamsSchema);
-  const user = currentUser(c);
+defineRoute(recordingRoutes, {
+  method: 'get', path: '/meetings/:linkId/recordings', tag: 'recordings', summary: "A meeting's recordings (host, and participants unless RECORDINGS_VISIBILITY=host)", auth: 'session',
+  params: meetingLinkParamsSchema, responses: { 200: recordingListResponseSchema }, errors: ['FORBIDDEN', 'MEETING_NOT_FOUND', 'DATABASE_UNAVAILABLE'],
+}, async (c, { user, params: { linkId } }) => {
   const list = await withDb(c.env, async (db) => {
     const [meeting] = await db.select().from(meetings).where(eq(meetings.linkId, linkId)).limit(1);
     if (!meeting) throw new AppError('MEETING_NOT_FOUND', 'no meeting with this link');
@@ -70,10 +70,11 @@ recordingRoutes.get('/meetings/:linkId/recordings', requireAuth, async (c) => {
   return c.json({ recordings: list.map(toRecording) });
 });
 
-recordingRoutes.get('/recordings/:recordingId/download', requireAuth, async (c) => {
-  const { recordingId } = parseParams(c, recordingParamsSchema);
-  const { file } = parseQuery(c, recordingDownloadQuerySchema);
-  const user = currentUser(c);
+defineRoute(recordingRoutes, {
+  method: 'get', path: '/recordings/:recordingId/download', tag: 'recordings', summary: 'A signed, expiring download link', auth: 'session',
+  params: recordingParamsSchema, query: recordingDownloadQuerySchema, responses: { 200: recordingDownloadResponseSchema },
+  errors: ['FORBIDDEN', 'RECORDING_NOT_FOUND', 'NOT_FOUND', 'DATABASE_UNAVAILABLE'],
+}, async (c, { user, params: { recordingId }, query: { file } }) => {
   const recording = await withDb(c.env, async (db) => {
     const [row] = await db.select().from(recordings).where(eq(recordings.id, recordingId)).limit(1);
     if (!row) throw new AppError('RECORDING_NOT_FOUND', 'no such recording');
@@ -87,16 +88,19 @@ recordingRoutes.get('/recordings/:recordingId/download', requireAuth, async (c) 
   if (!wanted) throw new AppError('NOT_FOUND', recording.status === 'ready' ? 'no such file in this recording' : `the recording is ${recording.status}; files are not available yet`);
   const name = wanted.key.slice(wanted.key.lastIndexOf('/') + 1);
   const expires = Math.floor(Date.now() / 1000) + DOWNLOAD_LINK_TTL_SECONDS;
-  const path = await signDownload(c.env.URL_SIGNING_SECRET, recordingId, name, expires);
-  const origin = c.env.PUBLIC_URL?.replace(/\/+$/, '') ?? new URL(c.req.url).origin;
+  const config = edgeConfig(c.env);
+  const path = await signDownload(config.urlSigningSecret, recordingId, name, expires);
+  const origin = config.publicUrl ?? new URL(c.req.url).origin;
   return c.json({ url: `${origin}${path}`, expiresAt: new Date(expires * 1000).toISOString() });
 });
 
 // ── signed file access: streams from R2, honours Range for seeking in <video> ─────────────
-recordingRoutes.on(['GET', 'HEAD'], '/recordings/:recordingId/files/:name', async (c) => {
-  const { recordingId, name } = parseParams(c, recordingUploadParamsSchema);
-  const { expires, sig } = parseQuery(c, signedFileQuerySchema);
-  if (!(await verifyDownload(c.env.URL_SIGNING_SECRET, recordingId, name, expires, sig, Math.floor(Date.now() / 1000)))) {
+defineRoute(recordingRoutes, {
+  method: ['get', 'head'], path: '/recordings/:recordingId/files/:name', tag: 'recordings', summary: 'A recording file through a signed, expiring link (Range supported)', auth: 'none',
+  params: recordingUploadParamsSchema, query: signedFileQuerySchema,
+  responses: { 200: 'the file', 206: 'a byte range of the file', 416: 'the range cannot be served' }, errors: ['FORBIDDEN', 'NOT_FOUND'],
+}, async (c, { params: { recordingId, name }, query: { expires, sig } }) => {
+  if (!(await verifyDownload(edgeConfig(c.env).urlSigningSecret, recordingId, name, expires, sig, Math.floor(Date.now() / 1000)))) {
     throw new AppError('FORBIDDEN', 'download link is invalid or has expired; ask for a new one');
   }
   const key = recordingObjectKey(recordingId, name);

@@ -1,4 +1,7 @@
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { edgeConfig } from '../config.js';
+import { deriveNodeCredential } from '../registry/credentials.js';
 import { app } from '../worker.js';
 import { api } from './helpers.js';
 
@@ -29,5 +32,45 @@ describe('OpenAPI document', () => {
     const get = doc.paths['/api/meetings/{linkId}'].get;
     expect(get.parameters).toEqual([expect.objectContaining({ name: 'linkId', in: 'path', required: true })]);
     expect(doc.paths['/api/auth/avatar'].put.requestBody.content).toHaveProperty('image/png');
+  });
+
+  it('documents every path placeholder as a required path parameter', async () => {
+    const { body: doc } = await api('GET', '/api/openapi.json');
+    for (const [path, operations] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: { name: string; in: string; required: boolean }[] }>>)) {
+      const placeholders = [...path.matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((match) => match[1]).sort();
+      for (const [method, operation] of Object.entries(operations)) {
+        const documented = (operation.parameters ?? []).filter((parameter) => parameter.in === 'path' && parameter.required).map((parameter) => parameter.name).sort();
+        expect({ route: `${method} ${path}`, params: documented }).toEqual({ route: `${method} ${path}`, params: placeholders });
+      }
+    }
+  });
+
+  it('documents the schemas the routes parse with, and the errors that parsing and auth imply', async () => {
+    const { body: doc } = await api('GET', '/api/openapi.json');
+    const signedFile = doc.paths['/api/recordings/{recordingId}/files/{name}'];
+    const sig = signedFile.get.parameters.find((parameter: { name: string }) => parameter.name === 'sig');
+    expect(sig).toMatchObject({ in: 'query', required: true, schema: { maxLength: 64 } });
+    expect(signedFile.head.parameters).toEqual(signedFile.get.parameters);
+    const upload = doc.paths['/api/nodes/recordings/{recordingId}/files/{name}'].put;
+    expect(upload.parameters).toContainEqual(expect.objectContaining({ name: 'x-content-sha256', in: 'header', required: true }));
+    expect(upload.responses['401'].description).toContain('INVALID_CREDENTIALS');
+    const drain = doc.paths['/api/fleet/regions/{region}/nodes/{nodeId}/drain'].post;
+    expect(drain.requestBody.required).toBe(false);
+    expect(drain.responses['401'].description).toContain('UNAUTHENTICATED');
+    expect(doc.paths['/api/meetings/{linkId}/join'].post.responses['400'].description).toBe('BAD_REQUEST, VALIDATION_FAILED');
+  });
+
+  it('enforces what a route declares: a WebSocket route refuses a plain request, after auth and parsing', async () => {
+    const notUpgrade = await api('GET', `/api/meetings/${'a'.repeat(22)}/ws?session=${'s'.repeat(16)}`);
+    expect(notUpgrade.status).toBe(400);
+    expect(notUpgrade.body.error.code).toBe('BAD_REQUEST');
+    const badQuery = await api('GET', `/api/meetings/${'a'.repeat(22)}/ws`);
+    expect(badQuery.body.error.code).toBe('VALIDATION_FAILED');
+
+    const credential = await deriveNodeCredential(edgeConfig(env).nodeCredentialSecret, 'node-openapi-1');
+    const node = await api('GET', '/api/nodes/connect?region=lon', { token: credential });
+    expect(node.body.error.code).toBe('BAD_REQUEST');
+    const stranger = await api('GET', '/api/nodes/connect?region=lon');
+    expect(stranger.body.error.code).toBe('INVALID_CREDENTIALS');
   });
 });
