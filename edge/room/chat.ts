@@ -1,70 +1,16 @@
-import type { ChatMessage } from '../../schema/wire/room.js';
+import { AppError } from '../../schema/wire/errors.js';
+import type { Participant } from './participants.js';
+import type { Room } from './room.js';
 
-/** Messages a participant gets as history when joining. */
-export const CHAT_HISTORY_ON_JOIN = 50;
-/** Messages the room keeps (older ones live on in Postgres via the outbox). */
-const CHAT_KEEP = 500;
-
-type ChatRow = { message_id: string; participant_id: string; display_name: string; text: string; sent_at: number };
-
-/** The meeting's chat in RoomDO storage: appended in order, trimmed to the recent tail. */
-export class Chat {
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS chat (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      message_id TEXT NOT NULL,
-      participant_id TEXT NOT NULL,
-      display_name TEXT NOT NULL,
-      text TEXT NOT NULL,
-      sent_at INTEGER NOT NULL
-    )`);
-  }
-
-  append(message: ChatMessage): void {
-    const seq = this.sql
-      .exec<{ seq: number }>(
-        'INSERT INTO chat (message_id, participant_id, display_name, text, sent_at) VALUES (?, ?, ?, ?, ?) RETURNING seq',
-        message.messageId,
-        message.participantId,
-        message.displayName,
-        message.text,
-        message.sentAt,
-      )
-      .one().seq;
-    if (seq % 100 === 0) this.sql.exec('DELETE FROM chat WHERE seq <= ?', seq - CHAT_KEEP);
-  }
-
-  recent(limit = CHAT_HISTORY_ON_JOIN): ChatMessage[] {
-    return this.sql
-      .exec<ChatRow>('SELECT * FROM (SELECT * FROM chat ORDER BY seq DESC LIMIT ?) ORDER BY seq', limit)
-      .toArray()
-      .map((row) => ({ messageId: row.message_id, participantId: row.participant_id, displayName: row.display_name, text: row.text, sentAt: row.sent_at }));
-  }
-}
-
-/**
- * Per-participant chat limit: a token bucket (burst of CHAT_BURST, one more every
- * CHAT_REFILL_MS). Kept in memory — a hibernated room starts everyone with a full bucket, which
- * errs on the side of letting people talk.
- */
-export const CHAT_BURST = 5;
-export const CHAT_REFILL_MS = 1_000;
-
-export class ChatRateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-
-  take(participantId: string, now: number): boolean {
-    const bucket = this.buckets.get(participantId) ?? { tokens: CHAT_BURST, at: now };
-    const tokens = Math.min(CHAT_BURST, bucket.tokens + (now - bucket.at) / CHAT_REFILL_MS);
-    if (tokens < 1) {
-      this.buckets.set(participantId, { tokens, at: now });
-      return false;
-    }
-    this.buckets.set(participantId, { tokens: tokens - 1, at: now });
-    return true;
-  }
-
-  forget(participantId: string): void {
-    this.buckets.delete(participantId);
-  }
+/** chat.send: rate-limited per participant, kept for later joiners, written as history, sent to everyone. */
+export async function sendChat(room: Room, actor: Participant, text: string): Promise<void> {
+  const now = Date.now();
+  if (!room.chatLimiter.take(actor.participantId, now)) throw new AppError('RATE_LIMITED', 'you are sending messages too fast; wait a moment');
+  const message = { messageId: crypto.randomUUID(), participantId: actor.participantId, displayName: actor.displayName, text, sentAt: now };
+  await room.change(() => {
+    room.chat.append(message);
+    room.record({ kind: 'message', messageId: message.messageId, participantId: actor.participantId, userId: actor.userId, displayName: actor.displayName, text: message.text }, now);
+    room.record({ kind: 'analytics', event: 'message_sent', participantId: actor.participantId, props: { length: message.text.length } }, now);
+  });
+  room.sockets.broadcast({ type: 'chat.message', message });
 }

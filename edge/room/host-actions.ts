@@ -1,6 +1,11 @@
+import { assertNever } from '../../schema/wire/common.js';
 import { AppError } from '../../schema/wire/errors.js';
 import type { RoomClientMessage } from '../../schema/wire/room.js';
-import { isModerator, participantView, type Participant } from './participants.js';
+import { admitWaiting } from './admission.js';
+import { welcome } from './connect.js';
+import { end, leave } from './departure.js';
+import type { RoomMedia } from './media.js';
+import { isModerator, type Participant } from './participants.js';
 import type { Room } from './room.js';
 
 type HostMessage = Extract<RoomClientMessage, { type: `host.${string}` }>;
@@ -18,16 +23,17 @@ function targetInMeeting(room: Room, participantId: string): Participant {
   return target;
 }
 
-export async function handleHostAction(room: Room, actor: Participant, message: HostMessage): Promise<void> {
+/** Moderation: what the host and co-hosts may do to others and to the meeting. */
+export async function handleHostAction(room: Room, media: RoomMedia, actor: Participant, message: HostMessage): Promise<void> {
   requireModerator(actor);
-  const linkId = room.meeting.settings()!.linkId;
+  const linkId = room.linkId();
   switch (message.type) {
     case 'host.remove': {
       const target = targetInMeeting(room, message.participantId);
       // leave() bans the user/guest identity and kills the session in one transaction.
-      await room.leave(target, 'removed');
+      await leave(room, media, target, 'removed');
       room.sockets.closeParticipant(target.participantId, 'REMOVED_BY_HOST', 'the host removed you from this meeting');
-      await room.commandNode({ command: 'closeParticipant', meetingId: linkId, participantId: target.participantId, reason: 'removed by host' });
+      await media.commandNode({ command: 'closeParticipant', meetingId: linkId, participantId: target.participantId, reason: 'removed by host' });
       return;
     }
     case 'host.mute': {
@@ -36,7 +42,7 @@ export async function handleHostAction(room: Room, actor: Participant, message: 
         room.participants.setMutedByHost(target.participantId, message.kind);
         room.record({ kind: 'analytics', event: 'muted_by_host', participantId: target.participantId, props: { kind: message.kind ?? 'all', by: actor.participantId } });
       });
-      await room.commandNode({ command: 'muteParticipant', meetingId: linkId, participantId: target.participantId, ...(message.kind ? { kind: message.kind } : {}) });
+      await media.commandNode({ command: 'muteParticipant', meetingId: linkId, participantId: target.participantId, ...(message.kind ? { kind: message.kind } : {}) });
       room.sockets.sendTo(target.participantId, { type: 'muted', kind: message.kind ?? null, by: actor.participantId });
       room.broadcastParticipant(target.participantId);
       return;
@@ -52,7 +58,7 @@ export async function handleHostAction(room: Room, actor: Participant, message: 
       return;
     }
     case 'host.admit':
-      return admit(room, message.participantId);
+      return admit(room, media, message.participantId);
     case 'host.deny': {
       const target = room.participants.get(message.participantId);
       if (!target || target.status !== 'waiting') throw new AppError('PARTICIPANT_NOT_FOUND', 'nobody with that id is waiting');
@@ -65,45 +71,30 @@ export async function handleHostAction(room: Room, actor: Participant, message: 
       return;
     }
     case 'host.lock':
-      room.meeting.setLocked(message.locked);
+      room.meeting.setLocked(message.locked, Date.now());
       room.broadcastMeeting();
       return;
     case 'host.end':
-      return room.end(`ended by ${actor.role}`);
+      return end(room, media, `ended by ${actor.role}`);
+    default:
+      return assertNever(message, 'host action');
   }
 }
 
 /**
- * Lets a waiting participant in — or lifts a removal, so that person may join again (their old
- * session stays dead; they come back through a new join).
+ * Lets a waiting participant in (through admission, as every entry) — or lifts a removal, so that
+ * person may join again (their old session stays dead; they come back through a new join).
  */
-async function admit(room: Room, participantId: string): Promise<void> {
-  const target = room.participants.get(participantId);
-  if (target?.status === 'removed') {
-    room.participants.unban(participantId);
+async function admit(room: Room, media: RoomMedia, participantId: string): Promise<void> {
+  if (room.participants.get(participantId)?.status === 'removed') {
+    room.bans.unban(participantId);
     return;
   }
-  if (!target || target.status !== 'waiting') throw new AppError('PARTICIPANT_NOT_FOUND', 'nobody with that id is waiting');
-  room.checkCapacity();
-  await room.ensureAssignment([]);
-  // Re-read after the placement await: the host may have denied them meanwhile.
-  const still = room.participants.get(participantId);
-  if (still?.status !== 'waiting') throw new AppError('PARTICIPANT_NOT_FOUND', 'nobody with that id is waiting');
-  room.checkCapacity();
-  const now = Date.now();
-  const admitted = await room.change(() => {
-    room.participants.setStatus(participantId, 'joined', now);
-    const joined = room.participants.get(participantId)!;
-    room.record({ kind: 'analytics', event: 'admitted', participantId, props: {} }, now);
-    room.recordJoined(joined, now);
-    return joined;
-  });
-  await room.timers.clearIfSet('release');
-  room.sockets.broadcast({ type: 'participant.joined', participant: participantView(admitted) });
+  const admitted = await admitWaiting(room, media, participantId);
   room.sockets.setAdmitted(participantId);
   for (const ws of room.sockets.of(participantId)) {
     room.sockets.send(ws, { type: 'admitted' });
-    await room.welcome(ws, admitted);
+    await welcome(room, media, ws, admitted);
   }
   room.broadcastWaiting();
 }

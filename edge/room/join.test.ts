@@ -1,12 +1,12 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { importJWK, jwtVerify } from 'jose';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { joinResponseSchema } from '../../schema/wire/http.js';
 import { mediaTokenClaimsSchema } from '../../schema/wire/media-token.js';
 import { api, registerUser } from '../test/helpers.js';
-import { connectFakeNode, regionStubFor, type FakeNode } from '../registry/fake-node.js';
+import { connectFakeNode, regionStubFor, type FakeNode } from '../test/kits/fake-node.js';
 import type { RegionDO } from '../registry/region-do.js';
-import { configureMeeting, joinMeeting, newLinkId, openRoomSocket, roomStub } from './room-test-kit.js';
+import { configureMeeting, joinMeeting, newLinkId, openRoomSocket, roomStub } from '../test/kits/room-kit.js';
 import type { RoomDO } from './room-do.js';
 
 // Each file places its meetings in regions no other test file uses, so node choice is predictable.
@@ -129,12 +129,27 @@ describe('join: media assignment', () => {
     const meeting = await configureMeeting(host.user.id);
     const joined = joinResponseSchema.parse((await joinMeeting(meeting.linkId, { displayName: 'Grace' }, { cf: MUMBAI })).body);
     expect(joined.media).toMatchObject({ nodeId: fake.nodeId, signalingUrl: `ws://${fake.nodeId}.media.test:4443` });
-    const key = await importJWK(JSON.parse(env.MEDIA_TOKEN_PUBLIC_JWK), 'ES256');
+    const key = await importJWK(JSON.parse(inject('mediaTokenPublicJwk')), 'ES256');
     const { payload } = await jwtVerify(joined.media!.token, key, { audience: fake.nodeId, issuer: 'edgemeet-edge' });
     const claims = mediaTokenClaimsSchema.parse(payload);
     expect(claims).toMatchObject({ sub: joined.participantId, mid: meeting.linkId, name: 'Grace', perms: ['publish', 'subscribe', 'screen'] });
     expect(claims.exp - claims.iat).toBe(120);
     expect(joined.media!.expiresAt).toBe(claims.exp * 1000);
+  });
+
+  it('mints one media token per join: the socket’s welcome hands out the token the join answered', async () => {
+    await node();
+    const meeting = await configureMeeting(host.user.id);
+    const joined = await joinMeeting(meeting.linkId, { displayName: 'Once' }, { cf: MUMBAI });
+    expect(joined.body.media?.token).toBeTruthy();
+    const socket = await openRoomSocket(meeting.linkId, joined.body.roomSession);
+    const welcome = await socket.next('welcome');
+    // The same token (same jti): the signer ran once for this join.
+    expect(welcome.media).toEqual(joined.body.media);
+    // A refresh is the client asking for a new one: that one is fresh.
+    expect(await socket.request({ type: 'media.refresh' })).toMatchObject({ type: 'ack' });
+    expect((await socket.next('media.assignment')).media.token).not.toBe(joined.body.media.token);
+    socket.close();
   });
 
   it('50 parallel first joins of one meeting all get the same node, placed once', async () => {
@@ -238,7 +253,7 @@ describe('join: waiting room', () => {
     await otherSocket.next('waiting');
     expect(await hostSocket.request({ type: 'host.deny', participantId: other.body.participantId })).toMatchObject({ type: 'ack' });
     expect(await otherSocket.next('closed')).toMatchObject({ code: 'ADMISSION_DENIED' });
-    expect(await otherSocket.closed).toBe(4007);
+    expect(await otherSocket.whenClosed()).toBe(4007);
     // The denied session stays dead.
     const retry = await openRoomSocket(meeting.linkId, other.body.roomSession);
     expect(await retry.next('closed')).toMatchObject({ code: 'ADMISSION_DENIED' });

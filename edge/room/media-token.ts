@@ -17,10 +17,11 @@ export interface MediaTokenRequest {
 export class MediaTokenSigner {
   private key: Promise<CryptoKey | Uint8Array> | null = null;
 
-  constructor(private readonly privateJwk: string) {}
+  /** The key is read when first needed: a room that never signs does not need the secret. */
+  constructor(private readonly privateJwk: () => string) {}
 
   async sign(request: MediaTokenRequest, now = Date.now()): Promise<{ token: string; expiresAt: number }> {
-    this.key ??= importJWK(JSON.parse(this.privateJwk) as JWK, MEDIA_TOKEN_ALG);
+    this.key ??= importJWK(JSON.parse(this.privateJwk()) as JWK, MEDIA_TOKEN_ALG);
     const issuedAt = Math.floor(now / 1000);
     const expiresAt = issuedAt + MEDIA_TOKEN_TTL_SECONDS;
     const token = await new SignJWT({ mid: request.meetingLinkId, name: request.displayName, perms: request.perms })

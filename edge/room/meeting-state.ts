@@ -1,7 +1,10 @@
 import { meetingSettingsSchema, type MeetingSettings } from '../../schema/wire/http.js';
 import { recordingStateSchema, type RecordingState } from '../../schema/wire/room.js';
 import { regionIdSchema, type RegionId } from '../../schema/regions.js';
-import type { PlacedNode } from '../registry/region-do.js';
+import type { PlacedNode } from '../../schema/wire/node-control.js';
+
+/** Storage of the meeting's own row; its presence means the meeting was configured. */
+export const MEETING_TABLE = 'meeting';
 
 const IDLE_RECORDING: RecordingState = { active: false, recordingId: null, startedAt: null, status: null };
 
@@ -25,11 +28,16 @@ export class MeetingState {
   /** Settings change only through configure(); parsed once, not on every join step. */
   private cachedSettings: MeetingSettings | null | undefined;
 
+  /** Whether configure() ever created the tables (probing a link must not create them). */
+  static exists(sql: SqlStorage): boolean {
+    return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", MEETING_TABLE).toArray().length > 0;
+  }
+
   constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS meeting (
+    sql.exec(`CREATE TABLE IF NOT EXISTS ${MEETING_TABLE} (
       id INTEGER PRIMARY KEY CHECK (id = 1),
       settings TEXT NOT NULL,
-      locked INTEGER NOT NULL DEFAULT 0,
+      locked INTEGER NOT NULL DEFAULT 0, -- 0, or when the host locked it (rooms from before: 1)
       ended INTEGER NOT NULL DEFAULT 0,
       live INTEGER NOT NULL DEFAULT 0,
       recording TEXT NOT NULL,
@@ -41,7 +49,7 @@ export class MeetingState {
   }
 
   private row(): MeetingRow | null {
-    return this.sql.exec<MeetingRow>('SELECT * FROM meeting WHERE id = 1').toArray()[0] ?? null;
+    return this.sql.exec<MeetingRow>(`SELECT * FROM ${MEETING_TABLE} WHERE id = 1`).toArray()[0] ?? null;
   }
 
   settings(): MeetingSettings | null {
@@ -57,7 +65,7 @@ export class MeetingState {
     const current = this.settings();
     if (current && current.version > settings.version) return false;
     this.sql.exec(
-      `INSERT INTO meeting (id, settings, recording) VALUES (1, ?, ?)
+      `INSERT INTO ${MEETING_TABLE} (id, settings, recording) VALUES (1, ?, ?)
        ON CONFLICT (id) DO UPDATE SET settings = excluded.settings`,
       JSON.stringify(settings),
       JSON.stringify(IDLE_RECORDING),
@@ -67,22 +75,27 @@ export class MeetingState {
   }
 
   locked(): boolean {
-    return this.row()?.locked === 1;
+    return this.lockedAt() !== null;
   }
-  setLocked(locked: boolean): void {
-    this.sql.exec('UPDATE meeting SET locked = ? WHERE id = 1', locked ? 1 : 0);
+  /** When the host locked the meeting (null: open). Locking again keeps the first time. */
+  lockedAt(): number | null {
+    const locked = this.row()?.locked ?? 0;
+    return locked === 0 ? null : locked;
+  }
+  setLocked(locked: boolean, now: number): void {
+    this.sql.exec(`UPDATE ${MEETING_TABLE} SET locked = CASE WHEN ?1 = 0 THEN 0 WHEN locked <> 0 THEN locked ELSE ?2 END WHERE id = 1`, locked ? 1 : 0, now);
   }
 
   ended(): boolean {
     return this.row()?.ended === 1;
   }
   markEnded(): void {
-    this.sql.exec('UPDATE meeting SET ended = 1 WHERE id = 1');
+    this.sql.exec(`UPDATE ${MEETING_TABLE} SET ended = 1 WHERE id = 1`);
   }
 
   /** True the first time only: the meeting went live with its first participant. */
   markLive(): boolean {
-    return this.sql.exec('UPDATE meeting SET live = 1 WHERE id = 1 AND live = 0').rowsWritten > 0;
+    return this.sql.exec(`UPDATE ${MEETING_TABLE} SET live = 1 WHERE id = 1 AND live = 0`).rowsWritten > 0;
   }
 
   recording(): RecordingState {
@@ -90,7 +103,7 @@ export class MeetingState {
     return row ? recordingStateSchema.parse(JSON.parse(row.recording)) : IDLE_RECORDING;
   }
   setRecording(recording: RecordingState): void {
-    this.sql.exec('UPDATE meeting SET recording = ? WHERE id = 1', JSON.stringify(recording));
+    this.sql.exec(`UPDATE ${MEETING_TABLE} SET recording = ? WHERE id = 1`, JSON.stringify(recording));
   }
 
   assignment(): PlacedNode | null {
@@ -99,7 +112,7 @@ export class MeetingState {
     return { nodeId: row.node_id, region: regionIdSchema.parse(row.node_region), signalingUrl: row.signaling_url };
   }
   setAssignment(node: PlacedNode | null): void {
-    this.sql.exec('UPDATE meeting SET node_id = ?, node_region = ?, signaling_url = ? WHERE id = 1', node?.nodeId ?? null, node?.region ?? null, node?.signalingUrl ?? null);
+    this.sql.exec(`UPDATE ${MEETING_TABLE} SET node_id = ?, node_region = ?, signaling_url = ? WHERE id = 1`, node?.nodeId ?? null, node?.region ?? null, node?.signalingUrl ?? null);
   }
 
   /** Region preference of the latest joiner: where the room re-places itself if its node dies. */
@@ -108,6 +121,6 @@ export class MeetingState {
     return row ? regionIdSchema.array().parse(JSON.parse(row.regions)) : [];
   }
   setRegions(regions: readonly RegionId[]): void {
-    this.sql.exec('UPDATE meeting SET regions = ? WHERE id = 1', JSON.stringify(regions));
+    this.sql.exec(`UPDATE ${MEETING_TABLE} SET regions = ? WHERE id = 1`, JSON.stringify(regions));
   }
 }

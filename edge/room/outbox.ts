@@ -9,6 +9,9 @@ const ROWS_PER_FLUSH = 500;
 const MESSAGE_BYTES = 64 * 1024;
 const BATCH_BYTES = 200 * 1024;
 
+/** Storage of history not yet handed to the queue. */
+export const OUTBOX_TABLE = 'outbox';
+
 /** Omit over each member of a union (plain Omit would merge the history kinds). */
 export type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 /** A history record before the outbox gives it its idempotency key. */
@@ -28,16 +31,16 @@ export class Outbox {
     /** The queue (a field, so tests can put a failing queue in front of the real one). */
     public queue: Queue<HistoryMessage>,
   ) {
-    sql.exec('CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL)');
+    sql.exec(`CREATE TABLE IF NOT EXISTS ${OUTBOX_TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL)`);
   }
 
   add(record: PendingRecord): void {
     const full = { ...record, key: crypto.randomUUID() } as HistoryRecord;
-    this.sql.exec('INSERT INTO outbox (record) VALUES (?)', JSON.stringify(full));
+    this.sql.exec(`INSERT INTO ${OUTBOX_TABLE} (record) VALUES (?)`, JSON.stringify(full));
   }
 
   pending(): number {
-    return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n;
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${OUTBOX_TABLE}`).one().n;
   }
 
   /** Sends everything pending; true when the outbox is empty afterwards. One flush at a time. */
@@ -50,7 +53,7 @@ export class Outbox {
 
   private async drain(): Promise<boolean> {
     for (;;) {
-      const rows = this.sql.exec<{ seq: number; record: string }>('SELECT seq, record FROM outbox ORDER BY seq LIMIT ?', ROWS_PER_FLUSH).toArray();
+      const rows = this.sql.exec<{ seq: number; record: string }>(`SELECT seq, record FROM ${OUTBOX_TABLE} ORDER BY seq LIMIT ?`, ROWS_PER_FLUSH).toArray();
       if (rows.length === 0) return true;
       const { messages, lastSeq } = pack(rows);
       try {
@@ -59,7 +62,7 @@ export class Outbox {
         log('warn', 'outbox.send_failed', { pending: this.pending(), error: describeError(error) });
         return false;
       }
-      this.sql.exec('DELETE FROM outbox WHERE seq <= ?', lastSeq);
+      this.sql.exec(`DELETE FROM ${OUTBOX_TABLE} WHERE seq <= ?`, lastSeq);
     }
   }
 }

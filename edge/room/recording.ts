@@ -1,13 +1,14 @@
 import { AppError } from '../../schema/wire/errors.js';
 import type { NodeEvent } from '../../schema/wire/node-control.js';
+import type { RoomMedia } from './media.js';
 import type { Room } from './room.js';
 
 /** recording.start from a moderator: the node starts recording, everyone sees the state. */
-export async function startRecording(room: Room, actorId: string): Promise<void> {
+export async function startRecording(room: Room, media: RoomMedia, actorId: string): Promise<void> {
   if (room.meeting.recording().active) throw new AppError('ALREADY_RECORDING', 'the meeting is already being recorded');
   const recordingId = crypto.randomUUID();
-  const linkId = room.meeting.settings()!.linkId;
-  if (!room.meeting.assignment() || !(await room.commandNode({ command: 'startRecording', meetingId: linkId, recordingId }))) {
+  const linkId = room.linkId();
+  if (!room.meeting.assignment() || !(await media.commandNode({ command: 'startRecording', meetingId: linkId, recordingId }))) {
     throw new AppError('MEDIA_ERROR', 'the media node could not be reached to start recording; try again');
   }
   const now = Date.now();
@@ -19,11 +20,11 @@ export async function startRecording(room: Room, actorId: string): Promise<void>
   room.broadcastMeeting();
 }
 
-export async function stopRecording(room: Room, actorId: string): Promise<void> {
+export async function stopRecording(room: Room, media: RoomMedia, actorId: string): Promise<void> {
   const recording = room.meeting.recording();
   if (!recording.active || !recording.recordingId) throw new AppError('NOT_RECORDING', 'the meeting is not being recorded');
   const recordingId = recording.recordingId;
-  await room.commandNode({ command: 'stopRecording', meetingId: room.meeting.settings()!.linkId, recordingId });
+  await media.commandNode({ command: 'stopRecording', meetingId: room.linkId(), recordingId });
   // Stopped for the room at once; the node reports processing/uploading/ready as events.
   await room.change(() => {
     room.meeting.setRecording({ ...recording, active: false, status: 'processing' });

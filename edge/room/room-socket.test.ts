@@ -1,12 +1,15 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryMessage, HistoryRecord } from '../../schema/wire/history.js';
+import type { MeetingSettings } from '../../schema/wire/http.js';
 import type { RoomClientMessage } from '../../schema/wire/room.js';
 import { registerUser } from '../test/helpers.js';
-import { connectFakeNode, regionStubFor, type FakeNode } from '../registry/fake-node.js';
+import { connectFakeNode, regionStubFor } from '../test/kits/fake-node.js';
 import type { RegionDO } from '../registry/region-do.js';
-import { CHAT_BURST } from './chat.js';
-import { configureMeeting, joinMeeting, openRoomSocket, roomStub, type RoomClient } from './room-test-kit.js';
+import { CHAT_BURST } from './chat-store.js';
+import { RELEASE_TIMER } from './media.js';
+import { TIMERS_TABLE } from './timers.js';
+import { joinMeeting, openRoomSocket, roomStub, seatedMeeting, type Seat } from '../test/kits/room-kit.js';
 import type { RoomDO } from './room-do.js';
 
 // This file's meetings live in Nairobi; no other test file places media there.
@@ -22,29 +25,9 @@ afterEach(() => {
   for (const done of cleanup.splice(0)) done();
 });
 
-interface Seat {
-  participantId: string;
-  session: string;
-  socket: RoomClient;
-}
-
-/** A meeting on a fresh fake node with the host and `guests` guests connected. */
-async function meetingWith(guests: number, overrides: Parameters<typeof configureMeeting>[1] = {}) {
-  const node: FakeNode = await connectFakeNode({ region: 'nbo' });
-  cleanup.push(() => node.retire());
-  const settings = await configureMeeting(host.user.id, overrides);
-  const seat = async (body: object, token?: string): Promise<Seat> => {
-    const joined = await joinMeeting(settings.linkId, body, { cf: NAIROBI, ...(token ? { token } : {}) });
-    if (joined.status !== 200) throw new Error(`join failed: ${JSON.stringify(joined.body)}`);
-    const socket = await openRoomSocket(settings.linkId, joined.body.roomSession);
-    cleanup.push(() => socket.close());
-    await socket.next('welcome');
-    return { participantId: joined.body.participantId, session: joined.body.roomSession, socket };
-  };
-  const hostSeat = await seat({}, host.token);
-  const guestSeats: Seat[] = [];
-  for (let i = 0; i < guests; i++) guestSeats.push(await seat({ displayName: `Guest ${i}` }));
-  return { settings, node, host: hostSeat, guests: guestSeats, seat };
+/** A meeting in Nairobi with the host and `guests` guests connected. */
+function meetingWith(guests: number, overrides: Partial<MeetingSettings> = {}) {
+  return seatedMeeting({ host, region: 'nbo', cf: NAIROBI, cleanup, guests, settings: overrides });
 }
 
 /** Everything in the room a message could change. */
@@ -168,7 +151,7 @@ describe('host actions', () => {
     const [removed, witness] = room.guests as [Seat, Seat];
     expect(await room.host.socket.request({ type: 'host.remove', participantId: removed.participantId })).toMatchObject({ type: 'ack' });
     expect(await removed.socket.next('closed')).toMatchObject({ code: 'REMOVED_BY_HOST' });
-    expect(await removed.socket.closed).toBe(4003);
+    expect(await removed.socket.whenClosed()).toBe(4003);
     expect(await witness.socket.next('participant.left')).toMatchObject({ participantId: removed.participantId, reason: 'removed' });
     expect(await room.node.command('closeParticipant', room.settings.linkId)).toMatchObject({ participantId: removed.participantId });
 
@@ -244,7 +227,7 @@ describe('host actions', () => {
     room.host.socket.send({ type: 'host.end', ref: 'end-1' });
     for (const seat of [room.host, ...room.guests]) {
       expect(await seat.socket.next('closed')).toMatchObject({ code: 'MEETING_ENDED' });
-      expect(await seat.socket.closed).toBe(4004);
+      expect(await seat.socket.whenClosed()).toBe(4004);
     }
     expect(await room.node.command('closeMeeting', room.settings.linkId)).toMatchObject({ meetingId: room.settings.linkId });
     const fleet = await regionStubFor('nbo').fleet();
@@ -322,7 +305,7 @@ describe('presence and the node', () => {
     cleanup.push(() => second.close());
     await second.next('welcome');
     expect(await back.next('closed')).toMatchObject({ code: 'CONFLICT' });
-    expect(await back.closed).toBe(4005);
+    expect(await back.whenClosed()).toBe(4005);
     // The takeover is not a departure.
     expect(room.host.socket.inbox.received.filter((m) => m.type === 'participant.left')).toHaveLength(1);
     expect(await second.request({ type: 'ping' })).toMatchObject({ type: 'ack' });
@@ -361,7 +344,7 @@ describe('presence and the node', () => {
     expect((await regionStubFor('nbo').fleet()).find((n) => n.nodeId === room.node.nodeId)?.rooms).toBe(1);
     // Let the grace period pass.
     await runInDurableObject(stub, (_i: RoomDO, state) => {
-      state.storage.sql.exec("UPDATE timers SET at = 0 WHERE name = 'release'");
+      state.storage.sql.exec(`UPDATE ${TIMERS_TABLE} SET at = 0 WHERE name = ?`, RELEASE_TIMER);
     });
     await runDurableObjectAlarm(stub);
     expect(await runInDurableObject(stub, (i: RoomDO) => i.room.meeting.assignment())).toBeNull();

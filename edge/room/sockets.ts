@@ -1,4 +1,4 @@
-import { WS_CLOSE, type ErrorCode } from '../../schema/wire/errors.js';
+import { wsCloseCodeOf, type ErrorCode } from '../../schema/wire/errors.js';
 import type { RoomServerMessage } from '../../schema/wire/room.js';
 import { log } from '../http/log.js';
 
@@ -6,26 +6,6 @@ export interface RoomSocketAttachment {
   participantId: string;
   /** False while the participant sits in the waiting room: room traffic is not sent there. */
   admitted: boolean;
-}
-
-/** WebSocket close code for a `closed` message's error code. */
-function closeCodeFor(code: ErrorCode): number {
-  switch (code) {
-    case 'REMOVED_BY_HOST':
-      return WS_CLOSE.REMOVED_BY_HOST;
-    case 'MEETING_ENDED':
-      return WS_CLOSE.MEETING_ENDED;
-    case 'TOKEN_INVALID':
-      return WS_CLOSE.TOKEN_INVALID;
-    case 'CONFLICT':
-      // A newer connection of the same participant took over.
-      return WS_CLOSE.REPLACED;
-    case 'ADMISSION_DENIED':
-    case 'FORBIDDEN':
-      return WS_CLOSE.FORBIDDEN;
-    default:
-      return WS_CLOSE.INTERNAL;
-  }
 }
 
 /** The room's hibernatable sockets, tagged by participant id. */
@@ -91,7 +71,7 @@ export class RoomSockets {
     // Forget who it was, so the close handler does not treat this as the participant leaving.
     ws.serializeAttachment(null);
     try {
-      ws.close(closeCodeFor(code), reason.slice(0, 120));
+      ws.close(wsCloseCodeOf(code), reason.slice(0, 120));
     } catch {
       // already closed
     }

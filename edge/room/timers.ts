@@ -1,5 +1,8 @@
-/** The deadlines a room keeps; one storage alarm serves them all. */
-export type TimerName = 'outbox' | 'release' | 'presence';
+/** Storage of the deadlines; each name is a constant next to the code that owns it. */
+export const TIMERS_TABLE = 'timers';
+
+/** A deadline's name: OUTBOX_TIMER (room.ts), RELEASE_TIMER (media.ts), PRESENCE_TIMER (presence.ts). */
+export type TimerName = string;
 
 /**
  * Several deadlines on one Durable Object alarm: each named deadline is a row; the alarm is set to
@@ -10,18 +13,18 @@ export class Timers {
   private armedAt: number | null | undefined;
 
   constructor(private readonly storage: DurableObjectStorage) {
-    storage.sql.exec('CREATE TABLE IF NOT EXISTS timers (name TEXT PRIMARY KEY, at INTEGER NOT NULL)');
+    storage.sql.exec(`CREATE TABLE IF NOT EXISTS ${TIMERS_TABLE} (name TEXT PRIMARY KEY, at INTEGER NOT NULL)`);
   }
 
   /** Sets a deadline; with `keepEarlier`, an existing earlier one stays. */
   async set(name: TimerName, at: number, keepEarlier = false): Promise<void> {
     const update = keepEarlier ? 'min(at, excluded.at)' : 'excluded.at';
-    this.storage.sql.exec(`INSERT INTO timers (name, at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET at = ${update}`, name, at);
+    this.storage.sql.exec(`INSERT INTO ${TIMERS_TABLE} (name, at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET at = ${update}`, name, at);
     await this.arm();
   }
 
   async clear(name: TimerName): Promise<void> {
-    this.storage.sql.exec('DELETE FROM timers WHERE name = ?', name);
+    this.storage.sql.exec(`DELETE FROM ${TIMERS_TABLE} WHERE name = ?`, name);
     await this.arm();
   }
 
@@ -35,20 +38,20 @@ export class Timers {
   }
 
   has(name: TimerName): boolean {
-    return this.storage.sql.exec('SELECT 1 FROM timers WHERE name = ?', name).toArray().length > 0;
+    return this.storage.sql.exec(`SELECT 1 FROM ${TIMERS_TABLE} WHERE name = ?`, name).toArray().length > 0;
   }
 
   /** Removes and answers the deadlines that are due. */
   takeDue(now: number): TimerName[] {
     return this.storage.sql
-      .exec<{ name: TimerName }>('DELETE FROM timers WHERE at <= ? RETURNING name', now)
+      .exec<{ name: TimerName }>(`DELETE FROM ${TIMERS_TABLE} WHERE at <= ? RETURNING name`, now)
       .toArray()
       .map((row) => row.name);
   }
 
   /** Points the storage alarm at the earliest deadline; skips the write when it already is. */
   async arm(): Promise<void> {
-    const next = this.storage.sql.exec<{ at: number | null }>('SELECT min(at) AS at FROM timers').one().at;
+    const next = this.storage.sql.exec<{ at: number | null }>(`SELECT min(at) AS at FROM ${TIMERS_TABLE}`).one().at;
     if (this.armedAt === undefined) this.armedAt = await this.storage.getAlarm();
     if (next === this.armedAt) return;
     if (next === null) await this.storage.deleteAlarm();

@@ -10,7 +10,7 @@ import { analyticsEvents, meetings, messages, participants } from '../../../sche
 import { connectFakeNode, type FakeNode } from '../kits/fake-node.js';
 import { watchLogs } from '../kits/log-watch.js';
 import { waitFor } from '../kits/wait.js';
-import { joinMeeting, openRoomSocket, type RoomClient } from '../../room/room-test-kit.js';
+import { joinMeeting, openRoomSocket, type RoomClient } from '../kits/room-kit.js';
 import { api, db, registerUser } from '../helpers.js';
 
 async function database(action: 'start' | 'stop'): Promise<void> {

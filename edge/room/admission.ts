@@ -1,0 +1,188 @@
+import type { Role } from '../../schema/wire/common.js';
+import { AppError } from '../../schema/wire/errors.js';
+import type { JoinResponse, MeetingSettings } from '../../schema/wire/http.js';
+import type { RegionId } from '../../schema/regions.js';
+import { randomBytes, sha256Hex, toBase64Url } from '../auth/encoding.js';
+import { safeEqual } from '../registry/credentials.js';
+import { identitiesOf } from './bans.js';
+import type { RoomMedia } from './media.js';
+import { participantView, type Participant } from './participants.js';
+import { expectSocket } from './presence.js';
+import type { Room } from './room.js';
+
+export interface RoomJoinInput {
+  /** The signed-in user, or null for a guest. */
+  user: { id: string; displayName: string } | null;
+  displayName?: string | undefined;
+  passcode?: string | undefined;
+  /** Media regions nearest the client first (edge/registry/region-choice.ts). */
+  regions: RegionId[];
+  /** Guests only: the browser's key and the hashed client address (see identitiesOf). */
+  guestKey?: string | undefined;
+  networkHash?: string | undefined;
+}
+
+/**
+ * The ways into the meeting. Each one passes checkAdmission; they differ only in which rules
+ * apply (ENTRY_RULES).
+ */
+export type Entry =
+  /** A new person, straight in (join). */
+  | 'join'
+  /** A new person into the waiting room (join with the waiting room on). */
+  | 'queue'
+  /** The host lets a waiting person in (host.admit). */
+  | 'admit'
+  /** Someone who was in comes back on their session after their socket dropped. */
+  | 'return'
+  /** Another socket of someone who holds a seat or a waiting place (a newer tab, a reconnect). */
+  | 'resume';
+
+/**
+ * Bans apply to every entry. The lock keeps new people out, as in Zoom: a join or a knock. The
+ * host's own admit overrides it (the host chose this person). A return after a dropped socket is
+ * not a new person when they were in the meeting at the moment it was locked (they left after the
+ * lock), so a network blip does not lock out the people the host meant to keep; whoever had
+ * already left before the lock is new and stays out. Capacity counts everyone who takes a seat;
+ * the waiting room does not take one. The host passes lock and capacity of their own meeting.
+ * The passcode and the guest policy are asked at the door only (join): a room session is issued
+ * after them and is itself the proof on return; keeping a person out is what removal (a ban) is for.
+ */
+const ENTRY_RULES: Record<Entry, { lock: 'applies' | 'unless-present-at-lock' | 'no'; capacity: boolean }> = {
+  join: { lock: 'applies', capacity: true },
+  queue: { lock: 'applies', capacity: false },
+  admit: { lock: 'no', capacity: true },
+  return: { lock: 'unless-present-at-lock', capacity: true },
+  resume: { lock: 'no', capacity: false },
+};
+
+/** Who asks to come in: their role, what a ban would bar, and when they last went out. */
+export interface Candidate {
+  role: Role;
+  identities: readonly string[];
+  leftAt?: number | null;
+}
+
+export function candidateOf(room: Room, participant: Participant): Candidate {
+  return { role: participant.role, identities: room.bans.identitiesOf(participant), leftAt: participant.leftAt };
+}
+
+/** The one admission check for every way into the meeting; throws the refusal. */
+export function checkAdmission(room: Room, candidate: Candidate, entry: Entry): void {
+  const settings = room.openSettings();
+  if (room.bans.isBanned(candidate.identities)) {
+    throw new AppError('REMOVED_BY_HOST', entry === 'admit' ? 'this person was removed from the meeting' : 'the host removed you from this meeting');
+  }
+  if (candidate.role === 'host') return;
+  const rules = ENTRY_RULES[entry];
+  const lockedAt = room.meeting.lockedAt();
+  if (lockedAt !== null && rules.lock !== 'no') {
+    const presentAtLock = rules.lock === 'unless-present-at-lock' && candidate.leftAt != null && candidate.leftAt >= lockedAt;
+    if (!presentAtLock) throw new AppError('MEETING_LOCKED', 'the host locked this meeting');
+  }
+  if (rules.capacity && room.participants.count('joined') >= settings.maxParticipants) {
+    throw new AppError('MEETING_FULL', `this meeting is full (${settings.maxParticipants} participants)`);
+  }
+}
+
+/**
+ * Takes a seat: the admission check, then (one transaction, nothing awaited in between) the row
+ * `write` puts in place with its history, then everyone is told.
+ */
+async function seat(room: Room, media: RoomMedia, candidate: Candidate, entry: Entry, write: (now: number) => Participant): Promise<Participant> {
+  checkAdmission(room, candidate, entry);
+  const now = Date.now();
+  const participant = await room.change(() => {
+    const seated = write(now);
+    recordJoined(room, seated, now);
+    return seated;
+  });
+  await media.keepNode();
+  room.sockets.broadcast({ type: 'participant.joined', participant: participantView(participant) });
+  return participant;
+}
+
+/** What a new joiner proves at the door (the host skips both). */
+async function checkCredentials(settings: MeetingSettings, input: RoomJoinInput): Promise<void> {
+  if (settings.passcode !== null && !(await safeEqual(input.passcode ?? '', settings.passcode))) {
+    throw new AppError('WRONG_PASSCODE', 'the passcode is wrong');
+  }
+  if (!input.user && !settings.allowGuests) throw new AppError('GUESTS_NOT_ALLOWED', 'this meeting is for signed-in users; sign in to join');
+}
+
+export async function join(room: Room, media: RoomMedia, input: RoomJoinInput): Promise<JoinResponse> {
+  const settings = room.openSettings();
+  const isHost = input.user !== null && input.user.id === settings.hostUserId;
+  const displayName = input.displayName ?? input.user?.displayName;
+  if (!displayName) throw new AppError('VALIDATION_FAILED', 'guests need a display name');
+  if (!isHost) await checkCredentials(settings, input);
+  const roomSession = toBase64Url(randomBytes(32));
+  const sessionHash = await sha256Hex(roomSession);
+  const participantId = toBase64Url(randomBytes(12));
+  const role: Role = isHost ? 'host' : input.user ? 'participant' : 'guest';
+  const userId = input.user?.id ?? null;
+  const candidate: Candidate = { role, identities: identitiesOf({ userId, displayName, guestKey: input.guestKey, networkHash: input.networkHash }) };
+  const insert = (status: 'waiting' | 'joined', now: number): Participant => {
+    const inserted = room.participants.insert({ participantId, sessionHash, userId, displayName, role, status, now });
+    room.bans.remember(participantId, candidate.identities);
+    return inserted;
+  };
+
+  if (!isHost && settings.waitingRoom) {
+    // From the check to the insert nothing awaits, so the check still holds at the write.
+    checkAdmission(room, candidate, 'queue');
+    const now = Date.now();
+    await room.change(() => {
+      insert('waiting', now);
+      room.record({ kind: 'analytics', event: 'waiting_room_entered', participantId, props: { role } });
+    });
+    await expectSocket(room, now);
+    room.broadcastWaiting();
+    return { participantId, role, roomSession, status: 'waiting', media: null };
+  }
+
+  // Refused joiners do not place the meeting on a node; seat() checks again after the placement.
+  checkAdmission(room, candidate, 'join');
+  const node = await media.ensureAssignment(input.regions);
+  const participant = await seat(room, media, candidate, 'join', (now) => insert('joined', now));
+  await expectSocket(room, participant.joinedAt);
+  return { participantId, role, roomSession, status: 'joined', media: await media.issue(participant, node) };
+}
+
+/** host.admit of a waiting participant: in they come, if admission allows. */
+export async function admitWaiting(room: Room, media: RoomMedia, participantId: string): Promise<Participant> {
+  const waiting = (): Participant => {
+    const target = room.participants.get(participantId);
+    if (!target || target.status !== 'waiting') throw new AppError('PARTICIPANT_NOT_FOUND', 'nobody with that id is waiting');
+    return target;
+  };
+  checkAdmission(room, candidateOf(room, waiting()), 'admit');
+  await media.ensureAssignment([]);
+  // Re-read after the placement await: the host may have denied them meanwhile.
+  return seat(room, media, candidateOf(room, waiting()), 'admit', (now) => {
+    room.participants.setStatus(participantId, 'joined', now);
+    room.record({ kind: 'analytics', event: 'admitted', participantId, props: {} }, now);
+    return room.participants.get(participantId)!;
+  });
+}
+
+/** A participant who was in and whose socket dropped connects again with their session. */
+export function returnAfterDrop(room: Room, media: RoomMedia, participant: Participant): Promise<Participant> {
+  return seat(room, media, candidateOf(room, participant), 'return', (now) => {
+    room.participants.setStatus(participant.participantId, 'joined', now);
+    return room.participants.get(participant.participantId)!;
+  });
+}
+
+/** History of someone entering the meeting (inside a change()). */
+function recordJoined(room: Room, participant: Participant, at: number): void {
+  if (room.meeting.markLive()) {
+    room.record({ kind: 'meetingStatus', status: 'live' }, at);
+    room.record({ kind: 'analytics', event: 'meeting_started', participantId: participant.participantId, props: {} }, at);
+  }
+  room.record(
+    { kind: 'participantJoined', participantId: participant.participantId, userId: participant.userId, displayName: participant.displayName, role: participant.role },
+    at,
+  );
+  room.record({ kind: 'analytics', event: 'join', participantId: participant.participantId, props: { role: participant.role } }, at);
+}

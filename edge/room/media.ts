@@ -1,0 +1,216 @@
+import type { Permission, Role } from '../../schema/wire/common.js';
+import { AppError } from '../../schema/wire/errors.js';
+import { MEDIA_TOKEN_TTL_SECONDS } from '../../schema/wire/media-token.js';
+import type { NodeCommand, PlacedNode } from '../../schema/wire/node-control.js';
+import type { MediaAssignment } from '../../schema/wire/room.js';
+import type { RegionId } from '../../schema/regions.js';
+import { edgeConfig } from '../config.js';
+import { regionStub } from '../durable-objects.js';
+import { describeError, log } from '../http/log.js';
+import { regionsByDistance } from '../registry/region-choice.js';
+import { MediaTokenSigner } from './media-token.js';
+import type { Participant } from './participants.js';
+import type { Room } from './room.js';
+
+/** The deadline at which an empty room gives its media node back. */
+export const RELEASE_TIMER = 'release';
+/** How long a room keeps its media node after the last participant left. */
+export const RELEASE_GRACE_MS = 60_000;
+/**
+ * A token handed out earlier (the join's) is handed out again on connect while at least half of
+ * its life is left; otherwise the connect gets a fresh one.
+ */
+export const TOKEN_REUSE_MIN_LIFE_MS = (MEDIA_TOKEN_TTL_SECONDS * 1000) / 2;
+
+function permissionsOf(role: Role): Permission[] {
+  return role === 'host' || role === 'cohost' ? ['publish', 'subscribe', 'screen', 'record'] : ['publish', 'subscribe', 'screen'];
+}
+
+/**
+ * The meeting's media: which node it is on (placed through the RegionDOs), moving when that node
+ * is lost, releasing it when the room empties, and the media tokens that let participants in.
+ */
+export class RoomMedia {
+  private readonly signer: MediaTokenSigner;
+  /** The placement in flight: concurrent first joins all wait for this one. */
+  private assigning: Promise<PlacedNode> | null = null;
+  /**
+   * The last token issued to each participant, so that the socket's welcome does not mint a second
+   * one right after the join (kept in memory: after hibernation the welcome simply mints anew).
+   */
+  private readonly issued = new Map<string, { role: Role; media: MediaAssignment }>();
+
+  constructor(
+    private readonly room: Room,
+    private readonly env: Env,
+  ) {
+    this.signer = new MediaTokenSigner(() => edgeConfig(env).mediaTokenPrivateJwk);
+  }
+
+  /**
+   * The meeting's media node: kept once assigned; otherwise placed by the nearest region with
+   * capacity. Concurrent callers share one placement, so a meeting never lands on two nodes.
+   */
+  ensureAssignment(regions: readonly RegionId[]): Promise<PlacedNode> {
+    const current = this.room.meeting.assignment();
+    if (current) return Promise.resolve(current);
+    this.assigning ??= this.place(regions.length > 0 ? regions : this.fallbackRegions()).finally(() => {
+      this.assigning = null;
+    });
+    return this.assigning;
+  }
+
+  private fallbackRegions(): RegionId[] {
+    const remembered = this.room.meeting.regions();
+    return remembered.length > 0 ? remembered : regionsByDistance({}, edgeConfig(this.env).defaultRegion);
+  }
+
+  private async place(regions: readonly RegionId[]): Promise<PlacedNode> {
+    const linkId = this.room.linkId();
+    for (const region of regions) {
+      let placed: PlacedNode | null = null;
+      try {
+        placed = await regionStub(this.env, region).place(linkId);
+      } catch (error) {
+        log('error', 'room.place_failed', { linkId, region, error: describeError(error) });
+      }
+      if (!placed) continue;
+      this.room.meeting.setAssignment(placed);
+      this.room.meeting.setRegions(regions);
+      await this.room.timers.clear(RELEASE_TIMER);
+      return placed;
+    }
+    throw new AppError('NO_MEDIA_CAPACITY', 'no media region has room for this meeting right now; try again shortly');
+  }
+
+  // ── tokens ────────────────────────────────────────────────────────────────────────────────
+
+  /** Mints a media token for the participant on this node. */
+  async issue(participant: Participant, node: PlacedNode): Promise<MediaAssignment> {
+    const { token, expiresAt } = await this.signer.sign({
+      nodeId: node.nodeId,
+      participantId: participant.participantId,
+      meetingLinkId: this.room.linkId(),
+      displayName: participant.displayName,
+      perms: permissionsOf(participant.role),
+    });
+    const media = { nodeId: node.nodeId, region: node.region, signalingUrl: node.signalingUrl, token, expiresAt };
+    this.issued.set(participant.participantId, { role: participant.role, media });
+    return media;
+  }
+
+  /**
+   * The assignment a connecting socket gets: the token issued at join when it is still for this
+   * node and role with time to spare (one mint per join), otherwise a fresh one.
+   */
+  async forConnect(participant: Participant): Promise<MediaAssignment> {
+    const node = await this.ensureAssignment([]);
+    const held = this.issued.get(participant.participantId);
+    const reusable = held && held.media.nodeId === node.nodeId && held.role === participant.role && held.media.expiresAt - Date.now() >= TOKEN_REUSE_MIN_LIFE_MS;
+    return reusable ? held.media : this.issue(participant, node);
+  }
+
+  /** The participant is out: nothing issued to them is handed out again. */
+  forget(participantId: string): void {
+    this.issued.delete(participantId);
+  }
+
+  /**
+   * media.refresh: the client could not use its token or node. Checks the node with its region
+   * first (moving everyone if it is gone), then answers a fresh token.
+   */
+  async refresh(participant: Participant): Promise<MediaAssignment> {
+    await this.confirmAssignment();
+    return this.issue(participant, await this.ensureAssignment([]));
+  }
+
+  // ── the node ──────────────────────────────────────────────────────────────────────────────
+
+  /** Sends a command to the meeting's node; false when there is no node or it is unreachable. */
+  async commandNode(command: NodeCommand): Promise<boolean> {
+    const node = this.room.meeting.assignment();
+    if (!node) return false;
+    try {
+      const result = await regionStub(this.env, node.region).sendCommand(node.nodeId, command);
+      if (!result.ok) log('warn', 'room.node_command_failed', { nodeId: node.nodeId, command: command.command, code: result.code });
+      return result.ok;
+    } catch (error) {
+      log('error', 'room.node_command_failed', { nodeId: node.nodeId, command: command.command, error: describeError(error) });
+      return false;
+    }
+  }
+
+  /** Someone took a seat: the node stays. */
+  async keepNode(): Promise<void> {
+    await this.room.timers.clearIfSet(RELEASE_TIMER);
+  }
+
+  /** Nobody is left: the node goes back after RELEASE_GRACE_MS unless someone comes (keepNode). */
+  async releaseWhenEmpty(now: number): Promise<void> {
+    if (this.room.participants.count('joined') === 0 && this.room.meeting.assignment()) await this.room.timers.set(RELEASE_TIMER, now + RELEASE_GRACE_MS);
+  }
+
+  /** The release deadline passed: gives the node back if the room is still empty. */
+  async onReleaseDue(): Promise<void> {
+    if (this.room.participants.count('joined') === 0) await this.releaseNode();
+  }
+
+  /** Frees the node (the meeting ended, or nobody is left). */
+  async releaseNode(): Promise<void> {
+    const node = this.room.meeting.assignment();
+    if (!node) return;
+    this.room.meeting.setAssignment(null);
+    try {
+      await regionStub(this.env, node.region).release(this.room.linkId(), node.nodeId);
+    } catch (error) {
+      log('error', 'room.release_failed', { nodeId: node.nodeId, error: describeError(error) });
+    }
+  }
+
+  /** The meeting is over: the node goes back now, and no token is handed out again. */
+  async releaseForGood(): Promise<void> {
+    this.issued.clear();
+    await this.releaseNode();
+    await this.room.timers.clear(RELEASE_TIMER);
+  }
+
+  /** The RegionDO lost the node: forget it and, if people are here, move them to a new one. */
+  async onNodeLost(nodeId: string): Promise<void> {
+    const node = this.room.meeting.assignment();
+    if (!node || node.nodeId !== nodeId) return;
+    this.room.meeting.setAssignment(null);
+    const recording = this.room.meeting.recording();
+    if (recording.active) {
+      await this.room.change(() => {
+        this.room.meeting.setRecording({ ...recording, active: false, status: 'failed' });
+        this.room.record({ kind: 'analytics', event: 'recording_stopped', participantId: null, props: { recordingId: recording.recordingId, reason: 'node_lost' } });
+      });
+      this.room.broadcastMeeting();
+    }
+    const connected = this.room.participants.withStatus('joined').filter((p) => this.room.sockets.isConnected(p.participantId));
+    if (connected.length === 0) return;
+    const next = await this.ensureAssignment([]);
+    for (const participant of connected) {
+      this.room.sockets.sendTo(participant.participantId, { type: 'media.assignment', media: await this.issue(participant, next) });
+    }
+  }
+
+  /**
+   * A client could not reach the media node and asks again: check with the node's region that it
+   * still serves this meeting. If the region has moved the meeting (the node died and its notice
+   * went astray) or cannot answer, everyone here moves to a new node, as on onNodeLost.
+   */
+  async confirmAssignment(): Promise<void> {
+    const current = this.room.meeting.assignment();
+    if (!current) return;
+    let now: PlacedNode | null = null;
+    try {
+      now = await regionStub(this.env, current.region).place(this.room.linkId());
+    } catch (error) {
+      log('error', 'room.confirm_failed', { nodeId: current.nodeId, error: describeError(error) });
+    }
+    if (now?.nodeId === current.nodeId) return;
+    log('warn', 'room.node_replaced', { from: current.nodeId, to: now?.nodeId ?? null });
+    await this.onNodeLost(current.nodeId);
+  }
+}
