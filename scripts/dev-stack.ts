@@ -2,54 +2,74 @@
  * `npm start`: the whole system on this machine, on embedded defaults —
  *   Postgres (scripts/postgres.sh) + migrations, the Postgres relay for the Neon driver,
  *   dev secrets (.data/dev-secrets.json → .dev.vars), the web build (Vite), the edge
- *   (`wrangler dev`), and one media node registered in the local region.
+ *   (`wrangler dev`), and media nodes registered in their regions (EDGEMEET_NODES=lon:2,fra:1;
+ *   default one node in lon).
  * Waits for each to be healthy, prints the URL, and stops everything it started on Ctrl-C/SIGTERM.
- * Tests use `startStack({ dataDir: tmp, edgePort: 0, mediaPort: 0 })`.
+ * Tests use `startStack({ dataDir: tmp, edgePort: 0, mediaPort: 0, nodes: 'lon:2' })` and fault
+ * single nodes through `stack.node(id)`.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { fleetResponseSchema } from '../schema/wire/http.js';
 import { startPgRelay, type PgRelay } from './pg-relay.js';
+import { FleetClient } from './fleet/client.js';
+import { removeStackFile, writeStackFile } from './fleet/target.js';
+import { allocateNodePorts, launchMediaNode, type MediaNodeHandle } from './dev-stack/media-nodes.js';
+import { parseNodeLayout } from './dev-stack/node-layout.js';
 import { delay, run, spawnChild, tail, waitUntil, type Child } from './dev-stack/processes.js';
 import { freePort, portOr } from './dev-stack/ports.js';
+import { buildWebIfNeeded } from './dev-stack/web-build.js';
 import { devVarsText, loadOrCreateSecrets, nodeCredential } from './dev-stack/secrets.js';
 
+export type { MediaNodeHandle } from './dev-stack/media-nodes.js';
+
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DEFAULT_REGION = 'lon';
 
 export interface StackOptions {
   /** Where Postgres, wrangler state, secrets and logs live (default <repo>/.data). */
   dataDir?: string;
-  /** 0 = any free port. Defaults: edge 8787, media node 4443 (next free port when taken). */
+  /** 0 = any free port. Defaults: edge 8787, media nodes 4443, 4444, … (next free port when taken). */
   edgePort?: number;
   mediaPort?: number;
-  /** First UDP/TCP port of the media node's WebRtcServers; 0 = free ports. */
+  /** First UDP/TCP port of the first node's WebRtcServers (later nodes follow on); 0 = free ports. */
   rtcMinPort?: number;
-  /** mediasoup workers on the media node (0 = one per core). */
+  /** mediasoup workers per media node (0 = one per core). */
   mediaWorkers?: number;
+  /** Media node layout, e.g. 'lon:2,fra:1' → lon-dev-1, lon-dev-2, fra-dev-1 (default 'lon:1'). */
+  nodes?: string;
   /** Rebuild the web app even when edge/web/dist is newer than its sources. */
   forceWebBuild?: boolean;
+  /** Serve edge/web/dist as it is (built only when missing): for tests that open no browser. */
+  skipWebBuild?: boolean;
   /** Also write <repo>/.dev.vars (default: when dataDir is the default one). */
   writeRootDevVars?: boolean;
   /** Echo children's output to the console with prefixes (default false: log files only). */
   echo?: boolean;
-  /** Start the media node (default true; false = edge and web only, for UI work). */
+  /** Start the media nodes (default true; false = edge and web only, for UI work). */
   media?: boolean;
   /** Progress lines (default: console). */
   log?: (line: string) => void;
+  /** Aborting while the stack starts stops what it started so far; startStack then rejects. */
+  signal?: AbortSignal;
 }
 
 export interface Stack {
   /** Open this in a browser. */
   url: string;
   edgeUrl: string;
+  /** The first node's URL and id (the only node in the default layout). */
   mediaUrl: string;
   databaseUrl: string;
   adminToken: string;
   nodeId: string;
+  /** Every media node, in layout order (empty with `media: false`). */
+  nodes: MediaNodeHandle[];
+  /** The node with this id; throws for an unknown id. */
+  node(nodeId: string): MediaNodeHandle;
+  /** The edge's fleet API with the admin token. */
+  fleet: FleetClient;
   dataDir: string;
   logDir: string;
   stop(): Promise<void>;
@@ -59,6 +79,8 @@ const databaseUrlLine = /export DATABASE_URL=(\S+)/;
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const say = options.log ?? ((line: string) => console.log(`\x1b[1m[dev-stack]\x1b[0m ${line}`));
+  // Checked before anything starts, so a typo in the layout costs nothing.
+  const layout = options.media === false ? [] : parseNodeLayout(options.nodes);
   const defaultDataDir = path.join(ROOT, '.data');
   const dataDir = path.resolve(options.dataDir ?? defaultDataDir);
   const logDir = path.join(dataDir, 'logs');
@@ -68,6 +90,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const childEnv = { ...process.env, FORCE_COLOR: '0' };
   const cleanups: Array<() => Promise<void>> = [];
   let stopped = false;
+  const checkpoint = () => options.signal?.throwIfAborted();
   const stop = async () => {
     if (stopped) return;
     stopped = true;
@@ -93,6 +116,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
     say('Postgres: migrating');
     await run(process.execPath, ['--import', 'tsx', 'scripts/db-migrate.ts'], { cwd: ROOT, env: { ...childEnv, DATABASE_URL: databaseUrl } });
+    checkpoint();
     say(`Postgres: ready (${databaseUrl})`);
 
     // ── relay (Neon driver inside workerd → WebSocket → TCP Postgres) ────────────────
@@ -119,10 +143,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (options.writeRootDevVars ?? dataDir === defaultDataDir) await writeFile(path.join(ROOT, '.dev.vars'), devVars, { mode: 0o600 });
 
     // ── web app ──────────────────────────────────────────────────────────────────────
-    if (options.forceWebBuild || (await webBuildIsStale())) {
-      say('Web app: building (vite build)…');
-      await run(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'edge/web/vite.config.ts'], { cwd: ROOT, env: childEnv });
-    } else say('Web app: edge/web/dist is up to date');
+    await buildWebIfNeeded({ root: ROOT, env: childEnv, force: options.forceWebBuild ?? false, skip: options.skipWebBuild ?? false, say });
+    checkpoint();
 
     // ── edge ─────────────────────────────────────────────────────────────────────────
     say(`Edge: starting wrangler dev on ${edgeUrl}…`);
@@ -154,59 +176,49 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       echo: options.echo ?? false,
     });
     cleanups.push(() => stopChild(edge, say));
-    await waitUntil('edge', async () => (await fetch(`${edgeUrl}/api/openapi.json`)).status < 500, { timeoutMs: 120_000, child: edge });
+    await waitUntil('edge', async () => (await fetch(`${edgeUrl}/api/openapi.json`)).status < 500, { timeoutMs: 120_000, child: edge, signal: options.signal });
     say('Edge: healthy');
 
-    // ── media node ───────────────────────────────────────────────────────────────────
-    const nodeId = `${DEFAULT_REGION}-dev-1`;
-    const mediaPort = await portOr(options.mediaPort ?? 4443);
-    const mediaUrl = `http://127.0.0.1:${mediaPort}`;
-    const done = { url: `${edgeUrl}/`, edgeUrl, mediaUrl, databaseUrl, adminToken: secrets.ADMIN_TOKEN, nodeId, dataDir, logDir, stop };
-    if (options.media === false) {
-      say('Media node: skipped (media: false)');
+    // ── media nodes ──────────────────────────────────────────────────────────────────
+    await writeStackFile(dataDir, edgeUrl);
+    cleanups.push(() => removeStackFile(dataDir));
+    const fleet = new FleetClient({ edgeUrl, adminToken: secrets.ADMIN_TOKEN });
+    const nodes: MediaNodeHandle[] = [];
+    const node = (nodeId: string) => {
+      const found = nodes.find((candidate) => candidate.nodeId === nodeId);
+      if (!found) throw new Error(`no media node ${nodeId} in this stack (${nodes.map((n) => n.nodeId).join(', ') || 'none'})`);
+      return found;
+    };
+    const planned = await allocateNodePorts(layout, options.mediaPort ?? 4443, options.rtcMinPort ?? 0, options.mediaWorkers ?? 0);
+    const first = { nodeId: planned[0]?.nodeId ?? 'lon-dev-1', mediaUrl: `http://127.0.0.1:${planned[0]?.listenPort ?? 0}` };
+    const done: Stack = { url: `${edgeUrl}/`, edgeUrl, ...first, databaseUrl, adminToken: secrets.ADMIN_TOKEN, nodes, node, fleet, dataDir, logDir, stop };
+    if (layout.length === 0) {
+      say('Media nodes: skipped (media: false)');
       return done;
     }
     const workerBin = process.env.MEDIASOUP_WORKER_BIN || path.join(ROOT, 'node_modules/mediasoup/worker/out/Release/mediasoup-worker');
     if (!existsSync(workerBin)) throw new Error(`no mediasoup worker at ${workerBin}: run \`npm run setup\` (builds it once), or set MEDIASOUP_WORKER_BIN`);
-    say(`Media node ${nodeId}: starting on ${mediaUrl}…`);
-    const media = spawnChild({
-      name: 'media',
-      command: process.execPath,
-      args: ['--import', 'tsx', 'media-node/main.ts'],
-      cwd: ROOT,
-      env: {
-        ...childEnv,
-        NODE_ID: nodeId,
-        REGION: DEFAULT_REGION,
-        EDGE_URL: edgeUrl,
-        NODE_CREDENTIAL: nodeCredential(secrets.NODE_CREDENTIAL_SECRET, nodeId),
-        MEDIA_TOKEN_PUBLIC_JWK: secrets.MEDIA_TOKEN_PUBLIC_JWK,
-        LISTEN_HOST: '127.0.0.1',
-        LISTEN_PORT: String(mediaPort),
-        SIGNALING_URL: `ws://127.0.0.1:${mediaPort}`,
-        RTC_LISTEN_IP: '127.0.0.1',
-        ANNOUNCED_ADDRESS: '127.0.0.1',
-        RTC_MIN_PORT: String(options.rtcMinPort ?? 0),
-        NUM_WORKERS: String(options.mediaWorkers ?? 0),
-        RECORDINGS_DIR: path.join(dataDir, 'recordings'),
-        LOG_LEVEL: 'info',
-      },
+    const context = {
+      root: ROOT,
+      dataDir,
       logDir,
+      edgeUrl,
+      fleet,
+      env: childEnv,
+      credentialFor: (nodeId: string) => nodeCredential(secrets.NODE_CREDENTIAL_SECRET, nodeId),
+      mediaTokenPublicJwk: secrets.MEDIA_TOKEN_PUBLIC_JWK,
+      workers: options.mediaWorkers ?? 0,
       echo: options.echo ?? false,
-    });
-    // First SIGTERM drains the node, the second exits it.
-    cleanups.push(() => stopChild(media, say, 2));
-    await waitUntil('media node', async () => (await fetch(`${mediaUrl}/health`)).ok, { timeoutMs: 60_000, child: media });
-    await waitUntil(
-      'media node registration',
-      async () => {
-        const response = await fetch(`${edgeUrl}/api/fleet/regions`, { headers: { authorization: `Bearer ${secrets.ADMIN_TOKEN}` } });
-        const fleet = fleetResponseSchema.safeParse(await response.json().catch(() => null));
-        return fleet.success && fleet.data.regions.some((region) => region.nodes.some((node) => node.nodeId === nodeId && node.state === 'serving'));
-      },
-      { timeoutMs: 30_000, child: media, intervalMs: 500 },
-    );
-    say(`Media node ${nodeId}: healthy and serving in region ${DEFAULT_REGION}`);
+      say,
+      signal: options.signal,
+    };
+    // All at once: each node registers in its own region's RegionDO.
+    const launched = planned.map((spec) => launchMediaNode(spec, context));
+    nodes.push(...launched.map((launch) => launch.handle));
+    cleanups.push(async () => void (await Promise.all(nodes.map((handle) => handle.stop()))));
+    const registrations = await Promise.allSettled(launched.map((launch) => launch.registered));
+    const failed = registrations.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
 
     return done;
   } catch (error) {
@@ -215,26 +227,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 }
 
-async function stopChild(child: Child, say: (line: string) => void, signalsBeforeKill = 1): Promise<void> {
-  say(`${child.name === 'edge' ? 'Edge' : 'Media node'}: stopping`);
-  await child.stop({ signalsBeforeKill });
-}
-
-/** True when any web source (or the wire schemas it bundles) is newer than the built index.html. */
-async function webBuildIsStale(): Promise<boolean> {
-  const built = path.join(ROOT, 'edge/web/dist/index.html');
-  if (!existsSync(built)) return true;
-  const builtAt = (await stat(built)).mtimeMs;
-  const newest = async (dir: string): Promise<number> => {
-    let latest = 0;
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      latest = Math.max(latest, entry.isDirectory() ? await newest(full) : (await stat(full)).mtimeMs);
-    }
-    return latest;
-  };
-  const sources = await Promise.all([newest(path.join(ROOT, 'edge/web/src')), newest(path.join(ROOT, 'schema')), stat(path.join(ROOT, 'edge/web/index.html')).then((s) => s.mtimeMs)]);
-  return Math.max(...sources) > builtAt;
+async function stopChild(child: Child, say: (line: string) => void): Promise<void> {
+  say('Edge: stopping');
+  await child.stop();
 }
 
 const cliSchema = z.object({
@@ -244,40 +239,55 @@ const cliSchema = z.object({
   EDGEMEET_DATA_DIR: z.string().optional(),
   EDGEMEET_ECHO: z.enum(['0', '1']).default('1'),
   EDGEMEET_MEDIA: z.enum(['0', '1']).default('1'),
+  /** e.g. lon:2,fra:1 (default one node in lon); parsed by dev-stack/node-layout.ts. */
+  EDGEMEET_NODES: z.string().optional(),
 });
 
 async function main(): Promise<void> {
   const config = cliSchema.parse(process.env);
   const started = Date.now();
-  let stack: Stack | null = null;
   let stopping = false;
+  let starting: Promise<Stack> | null = null;
+  const startAbort = new AbortController();
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`\n[dev-stack] ${signal}: stopping everything…`);
+    // Still starting: startStack gives up and stops what it had started; else stop the whole stack.
+    startAbort.abort(new Error(`${signal} while starting`));
+    const stack = await starting?.catch(() => null);
     await stack?.stop();
     console.log('[dev-stack] stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  let stack: Stack;
   try {
-    stack = await startStack({
+    starting = startStack({
       dataDir: config.EDGEMEET_DATA_DIR,
       edgePort: config.EDGE_PORT,
       mediaPort: config.MEDIA_PORT,
       mediaWorkers: config.MEDIA_WORKERS,
       echo: config.EDGEMEET_ECHO === '1',
       media: config.EDGEMEET_MEDIA === '1',
+      nodes: config.EDGEMEET_NODES,
+      signal: startAbort.signal,
     });
+    stack = await starting;
   } catch (error) {
+    if (stopping) return;
     console.error(`[dev-stack] failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
   if (stopping) return;
   console.log(`\n  edgemeet is up in ${((Date.now() - started) / 1000).toFixed(1)} s — open \x1b[1m${stack.url}\x1b[0m`);
+  if (stack.nodes.length > 0) {
+    const nodes = stack.nodes.map((node) => `${node.nodeId} (${node.region}, ${node.url}, pid ${node.pid})`).join(', ');
+    console.log(`  media nodes: ${nodes}   fleet: npm run fleet -- list`);
+  }
   console.log(`  logs: ${stack.logDir}   admin token: ${path.join(stack.dataDir, 'dev-secrets.json')}   stop: Ctrl-C\n`);
-  // Keep running until a signal; report if a child dies on its own.
+  // Keep running until a signal (a node that exits by itself is reported by dev-stack/media-nodes.ts).
   await delay(2 ** 31 - 1);
 }
 

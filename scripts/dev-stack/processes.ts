@@ -9,6 +9,12 @@ export interface Child {
   process: ChildProcess;
   logFile: string;
   exited: Promise<number | null>;
+  /** Until the process exited. */
+  readonly running: boolean;
+  /** True once stop() was called (an exit after that was asked for). */
+  readonly stopping: boolean;
+  /** A signal to the child's process group (it and what it spawned); nothing once it exited. */
+  signal(signal: NodeJS.Signals): void;
   /** SIGTERM to the child's group (it and what it spawned: workerd, mediasoup workers), then SIGKILL. */
   stop(options?: { graceMs?: number; signalsBeforeKill?: number }): Promise<void>;
 }
@@ -48,6 +54,7 @@ export function spawnChild(options: SpawnOptions): Child {
     });
   });
   let running = true;
+  let stopping = false;
   void exited.then(() => (running = false));
 
   const signalGroup = (signal: NodeJS.Signals) => {
@@ -63,7 +70,17 @@ export function spawnChild(options: SpawnOptions): Child {
     process: child,
     logFile,
     exited,
+    get running() {
+      return running;
+    },
+    get stopping() {
+      return stopping;
+    },
+    signal: signalGroup,
     stop: async ({ graceMs = 8_000, signalsBeforeKill = 1 } = {}) => {
+      stopping = true;
+      // A test may have frozen it (SIGSTOP): a stopped process would not see SIGTERM.
+      signalGroup('SIGCONT');
       for (let sent = 0; sent < signalsBeforeKill && running; sent++) {
         signalGroup('SIGTERM');
         await Promise.race([exited, delay(sent + 1 < signalsBeforeKill ? 700 : graceMs)]);
@@ -96,12 +113,17 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `check` until it returns true; fails early if the child exits, with its log's tail. */
-export async function waitUntil(what: string, check: () => Promise<boolean>, options: { timeoutMs: number; child?: Child; intervalMs?: number }): Promise<void> {
+/** Polls `check` until it returns true; fails early if the child exits (with its log's tail) or on abort. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  options: { timeoutMs: number; child?: Child; intervalMs?: number; signal?: AbortSignal },
+): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let childGone = false;
   void options.child?.exited.then(() => (childGone = true));
   while (Date.now() < deadline) {
+    options.signal?.throwIfAborted();
     if (childGone) throw new Error(`${what}: ${options.child?.name} exited early\n${await tail(options.child?.logFile)}`);
     if (await check().catch(() => false)) return;
     await delay(options.intervalMs ?? 250);
