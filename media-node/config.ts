@@ -49,6 +49,9 @@ export const configSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('true')
     .transform((value) => value === 'true' || value === '1'),
+  /** Signaling requests a participant may send at once, and per second after that (RATE_LIMITED beyond). */
+  SIGNALING_REQUEST_BURST: intFromEnv(50, 1),
+  SIGNALING_REQUESTS_PER_SECOND: intFromEnv(20, 1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Read by mediasoup itself; checked here so a missing binary fails with a clear message. */
   MEDIASOUP_WORKER_BIN: optionalText,
@@ -79,6 +82,7 @@ function toConfig(env: z.infer<typeof configSchema>) {
     maxIncomingBitrate: env.MAX_INCOMING_BITRATE,
     recordingsDir: env.RECORDINGS_DIR,
     recordingEnabled: env.RECORDING_ENABLED,
+    signalingLimits: { burst: env.SIGNALING_REQUEST_BURST, perSecond: env.SIGNALING_REQUESTS_PER_SECOND },
     logLevel: env.LOG_LEVEL,
     mediasoupWorkerBin: env.MEDIASOUP_WORKER_BIN,
   };

@@ -21,16 +21,16 @@ try {
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     if (signals === 1) {
-      log.info({ signal }, 'signal: draining (send again to exit now)');
+      log.info('signal: draining (send again to exit now)', { signal });
       node.drain();
     } else {
-      log.warn({ signal }, 'second signal: exiting now');
+      log.warn('second signal: exiting now', { signal });
       process.exit(1);
     }
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 } catch (error) {
-  log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'media node failed to start');
+  log.fatal('media node failed to start', { err: error instanceof Error ? error.message : String(error) });
   process.exit(1);
 }

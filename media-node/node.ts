@@ -72,9 +72,9 @@ export class MediaNode {
     );
     // The node object does not exist yet when the recorder is built; events go through this hop.
     let emitEvent: (event: NodeEvent) => void = () => undefined;
-    const recording = options.recording?.({ emitEvent: (event) => emitEvent(event), log: log.child({ component: 'recording' }), recordingsDir: config.recordingsDir });
+    const recording = options.recording?.({ emitEvent: (event) => emitEvent(event), log: log.child({ component: 'recording' }).pino, recordingsDir: config.recordingsDir });
     const sampler = new LoadSampler(pool, rooms, metrics, () => recording?.activeCount() ?? 0);
-    const signaling = new SignalingServer(verifier, rooms, metrics, log);
+    const signaling = new SignalingServer(verifier, rooms, metrics, log, config.signalingLimits);
     let node: MediaNode | undefined;
     const server = createHttpServer({
       metrics,
@@ -93,7 +93,7 @@ export class MediaNode {
     node = new MediaNode(config, log, pool, rooms, metrics, sampler, signaling, server, recording, options.exit ?? ((code) => process.exit(code)));
     emitEvent = (event) => node?.sendEvent(event);
     node.wire();
-    log.info({ port: node.port, workers: pool.slots.length, rtcPorts: pool.slots.map((slot) => slot.ports) }, 'media node serving');
+    log.info('media node serving', { port: node.port, workers: pool.slots.length, rtcPorts: pool.slots.map((slot) => slot.ports) });
     return node;
   }
 
@@ -160,7 +160,7 @@ export class MediaNode {
         this.startHeartbeat(Math.max(500, message.heartbeatIntervalMs));
         return;
       case 'error':
-        this.log.warn({ code: message.code, message: message.message }, 'edge reported an error');
+        this.log.warn('edge reported an error', { code: message.code, message: message.message });
         return;
       case 'command': {
         const log = this.log.child({ commandId: message.commandId, command: message.command.command });
@@ -171,7 +171,7 @@ export class MediaNode {
           log.info('command done');
         } catch (error) {
           const appError = error instanceof AppError ? error : new AppError('INTERNAL', 'command failed');
-          if (!(error instanceof AppError)) log.error({ err: String(error) }, 'command failed');
+          if (!(error instanceof AppError)) log.error('command failed', { err: String(error) });
           result = { type: 'commandResult', commandId: message.commandId, ok: false, error: { code: appError.code, message: appError.message.slice(0, 500) } };
         }
         this.edgeLink?.send(result);
@@ -179,7 +179,7 @@ export class MediaNode {
       }
       default: {
         const unknown: never = message;
-        this.log.warn({ message: unknown }, 'unhandled control message');
+        this.log.warn('unhandled control message', { message: unknown });
       }
     }
   }
@@ -190,7 +190,7 @@ export class MediaNode {
     this.state = 'draining';
     this.rooms.draining = true;
     const at = deadline ?? Date.now() + this.config.drainTimeoutMs;
-    this.log.info({ deadline: new Date(at).toISOString(), rooms: this.rooms.rooms.size }, 'draining');
+    this.log.info('draining', { deadline: new Date(at).toISOString(), rooms: this.rooms.rooms.size });
     this.sendHeartbeat();
     if (this.rooms.rooms.size === 0) {
       void this.shutdown(0, 'drained');
@@ -214,7 +214,7 @@ export class MediaNode {
   async shutdown(code: number, reason: string): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    this.log.info({ code, reason }, 'media node stopping');
+    this.log.info('media node stopping', { code, reason });
     if (this.drainTimer) clearTimeout(this.drainTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.sampler.stop();

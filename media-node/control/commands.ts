@@ -1,4 +1,4 @@
-import { AppError, type NodeCommand } from '../../schema/wire/index.js';
+import { AppError, assertNever, type NodeCommand } from '../../schema/wire/index.js';
 import type { RecordingController } from '../rooms/recording-seam.js';
 import type { RoomManager } from '../rooms/room-manager.js';
 
@@ -6,10 +6,6 @@ export interface CommandDeps {
   rooms: RoomManager;
   recording: RecordingController | undefined;
   drain: (deadline: number | undefined) => void;
-}
-
-function assertNever(value: never): never {
-  throw new AppError('UNKNOWN_MESSAGE', `unknown command ${String((value as { command?: unknown }).command)}`);
 }
 
 /** Executes one edge command; throws AppError for the commandResult's error. */
@@ -51,6 +47,6 @@ export async function executeCommand(command: NodeCommand, deps: CommandDeps): P
       return;
     }
     default:
-      return assertNever(command);
+      return assertNever(command, 'edge command');
   }
 }

@@ -46,7 +46,7 @@ export class EdgeLink {
     this.socket = socket;
     socket.on('open', () => {
       this.attempt = 0;
-      this.options.log.info({ url: url.origin }, 'control link up');
+      this.options.log.info('control link up', { url: url.origin });
       socket.send(JSON.stringify(this.options.hello()));
       for (const message of this.outbox.splice(0)) socket.send(JSON.stringify(message));
     });
@@ -65,10 +65,10 @@ export class EdgeLink {
       this.options.onMessage(parsed.data);
     });
     socket.on('unexpected-response', (_request, response) => {
-      this.options.log.warn({ status: response.statusCode }, 'control link refused');
+      this.options.log.warn('control link refused', { status: response.statusCode });
       socket.terminate();
     });
-    socket.on('error', (error) => this.options.log.debug({ err: error.message }, 'control link error'));
+    socket.on('error', (error) => this.options.log.debug('control link error', { err: error.message }));
     socket.on('close', () => {
       if (this.socket === socket) this.socket = undefined;
       this.scheduleReconnect();
@@ -81,7 +81,7 @@ export class EdgeLink {
     const max = this.options.maxBackoffMs ?? 30_000;
     const delay = Math.min(max, min * 2 ** this.attempt) * (0.5 + Math.random() / 2);
     this.attempt++;
-    this.options.log.info({ delayMs: Math.round(delay), attempt: this.attempt }, 'control link down; reconnecting');
+    this.options.log.info('control link down; reconnecting', { delayMs: Math.round(delay), attempt: this.attempt });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.connect();

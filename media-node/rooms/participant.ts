@@ -2,6 +2,7 @@ import type { types } from 'mediasoup';
 import { AppError, type MediaKind, type MediaSource } from '../../schema/wire/index.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { assertOpen, keepIfOwnersOpen } from './owners-open.js';
 import type { ParticipantIdentity, ParticipantSink, RoomProducer, RoomRouter } from './types.js';
 
 export interface ParticipantOptions {
@@ -61,7 +62,8 @@ export class Participant {
     if (direction === 'recv' && !this.can('subscribe')) throw new AppError('PERMISSION_DENIED', 'this participant may not subscribe');
     const existing = [...this.transports.values()].filter((entry) => entry.direction === direction);
     if (existing.length > 0) throw new AppError('CONFLICT', `a ${direction} transport exists already`);
-    const transport = await this.place.router.createWebRtcTransport({
+    const router = this.place.router;
+    const created = await router.createWebRtcTransport({
       webRtcServer: this.place.slot.webRtcServer,
       enableUdp: options.forceTcp !== true,
       enableTcp: true,
@@ -70,10 +72,7 @@ export class Participant {
       initialAvailableOutgoingBitrate: this.options.initialOutgoingBitrate,
       appData: { participantId: this.id, direction },
     });
-    if (this.closed) {
-      transport.close();
-      throw new AppError('NOT_FOUND', 'participant left');
-    }
+    const transport = keepIfOwnersOpen(created, [this, router], 'the participant');
     this.transports.set(transport.id, { transport, direction });
     transport.observer.once('close', () => {
       this.transports.delete(transport.id);
@@ -81,6 +80,8 @@ export class Participant {
     });
     if (direction === 'send') await transport.setMaxIncomingBitrate(this.options.maxIncomingBitrate).catch(() => undefined);
     if (direction === 'recv' && this.receiveBitrateCap > 0) await transport.setMaxOutgoingBitrate(this.receiveBitrateCap).catch(() => undefined);
+    // Leaving closed it (it is in `transports` already); the client must not be handed it.
+    assertOpen([this, transport], 'the participant');
     this.watchTransport(transport, direction);
     return transport;
   }
@@ -92,8 +93,12 @@ export class Participant {
    */
   async setReceiveBitrate(maxBitrate: number): Promise<void> {
     this.receiveBitrateCap = maxBitrate;
-    for (const { transport, direction } of this.transports.values()) {
-      if (direction === 'recv' && !transport.closed) await transport.setMaxOutgoingBitrate(maxBitrate);
+    for (const { transport, direction } of [...this.transports.values()]) {
+      if (direction !== 'recv' || transport.closed) continue;
+      // A transport closing meanwhile (the participant left) has nothing left to cap.
+      await transport.setMaxOutgoingBitrate(maxBitrate).catch((error: unknown) => {
+        if (!transport.closed) throw error;
+      });
     }
   }
 
@@ -161,12 +166,13 @@ export class Participant {
     for (const existing of this.producers.values()) {
       if (existing.source === input.source) throw new AppError('CONFLICT', `a ${input.source} producer exists already`);
     }
-    const producer = await entry.transport.produce({
+    const created = await entry.transport.produce({
       kind: input.kind,
       rtpParameters: input.rtpParameters,
       paused: input.paused === true,
       appData: { participantId: this.id, source: input.source },
     });
+    const producer = keepIfOwnersOpen(created, [this, entry.transport], 'the participant or its transport');
     this.producers.set(producer.id, { producer, source: input.source });
     producer.observer.once('close', () => this.producers.delete(producer.id));
     return producer;
@@ -193,21 +199,23 @@ export class Participant {
     const local = roomProducer.copies.get(this.place.router.id);
     if (!local || local.closed) return;
     if (!this.place.router.canConsume({ producerId: local.id, rtpCapabilities: capabilities })) {
-      this.log.warn({ producerId: roomProducer.id }, 'cannot consume producer with these capabilities');
+      this.log.warn('cannot consume producer with these capabilities', { producerId: roomProducer.id });
       return;
     }
     this.consumedProducerIds.add(roomProducer.id);
     let consumer: types.Consumer;
     try {
-      consumer = await transport.consume({
+      const created = await transport.consume({
         producerId: local.id,
         rtpCapabilities: capabilities,
         paused: true,
         appData: { participantId: this.id, producerId: roomProducer.id },
       });
+      // Leaving (or the producer closing) while the worker created it: close it, offer nothing.
+      consumer = keepIfOwnersOpen(created, [this, transport, local], 'the participant, its transport or the producer');
     } catch (error) {
       this.consumedProducerIds.delete(roomProducer.id);
-      if (transport.closed || local.closed) return;
+      if (this.closed || transport.closed || local.closed) return;
       throw error;
     }
     this.consumers.set(consumer.id, consumer);

@@ -56,7 +56,7 @@ export class Room extends EventEmitter<RoomEvents> {
       const speaker = room.producersById.get(producer.id);
       room.broadcast({ notification: 'activeSpeaker', data: { participantId: speaker?.participantId ?? null } });
     });
-    room.log.info({ workerPid: slot.worker.pid }, 'room opened');
+    room.log.info('room opened', { workerPid: slot.worker.pid });
     return room;
   }
 
@@ -82,7 +82,11 @@ export class Room extends EventEmitter<RoomEvents> {
 
   private async addRouter(slot: WorkerSlot): Promise<RoomRouter> {
     const router = await slot.worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS, appData: { meetingId: this.meetingId } });
-    const place: RoomRouter = { slot, router, participants: 0 };
+    if (this.closed) {
+      router.close();
+      throw new AppError('MEETING_ENDED', 'room is closed');
+    }
+    const place: RoomRouter = { slot, router };
     this.routers.push(place);
     router.observer.once('close', () => {
       const index = this.routers.indexOf(place);
@@ -104,6 +108,12 @@ export class Room extends EventEmitter<RoomEvents> {
       enableSctp: false,
     });
     if (!pipeProducer) return;
+    if (to.router.closed || roomProducer.origin.closed) {
+      // Closed while piping: mediasoup handed back a copy nothing would close. Closing the pipe
+      // producer closes its pipe consumer on the origin router too.
+      pipeProducer.close();
+      return;
+    }
     roomProducer.copies.set(to.router.id, pipeProducer);
     pipeProducer.observer.once('close', () => {
       if (roomProducer.copies.get(to.router.id) === pipeProducer) roomProducer.copies.delete(to.router.id);
@@ -118,7 +128,7 @@ export class Room extends EventEmitter<RoomEvents> {
     const used = new Set(this.routers.map((place) => place.slot));
     const fresh = this.pool.leastLoaded(used);
     if (fresh) {
-      this.log.info({ workerPid: fresh.worker.pid, routers: this.routers.length + 1 }, 'meeting outgrew its worker: adding a router');
+      this.log.info('meeting outgrew its worker: adding a router', { workerPid: fresh.worker.pid, routers: this.routers.length + 1 });
       return this.addRouter(fresh);
     }
     // Every worker already hosts this room: use the least loaded of them.
@@ -127,20 +137,22 @@ export class Room extends EventEmitter<RoomEvents> {
     return fallback;
   }
 
-  /** Adds a participant (replacing one with the same id, which is told REPLACED). */
+  /** Adds a participant (replacing one with the same id, which is told CONFLICT: close code REPLACED). */
   async join(identity: ParticipantIdentity, sink: ParticipantSink): Promise<Participant> {
     return this.queue.run(async () => {
       if (this.closed) throw new AppError('MEETING_ENDED', 'room is closed');
       const previous = this.participants.get(identity.participantId);
-      if (previous) this.removeParticipant(previous, 'replaced by a newer connection', 'REPLACED', { closeIfEmpty: false });
-      const place = await this.placeNewcomer();
+      if (previous) this.removeParticipant(previous, 'replaced by a newer connection', 'CONFLICT', { closeIfEmpty: false });
+      let place = await this.placeNewcomer();
+      // An extra router closes when its last participant leaves, which may happen meanwhile.
+      if (place.router.closed && !this.closed) place = await this.placeNewcomer();
+      if (this.closed || place.router.closed) throw new AppError('MEETING_ENDED', 'room is closed');
       const log = this.log.child({ participantId: identity.participantId });
       const participant: Participant = new Participant(identity, place, sink, this.participantOptions, this.metrics, log, (reason) =>
         this.removeParticipant(participant, reason, 'MEDIA_ERROR'),
       );
-      place.participants++;
       this.participants.set(identity.participantId, participant);
-      log.info({ workerPid: place.slot.worker.pid, routerId: place.router.id }, 'participant joined');
+      log.info('participant joined', { workerPid: place.slot.worker.pid, routerId: place.router.id });
       return participant;
     });
   }
@@ -157,8 +169,9 @@ export class Room extends EventEmitter<RoomEvents> {
       originRouter: participant.place.router,
       copies: new Map([[participant.place.router.id, producer]]),
     };
+    const stillPublished = () => !producer.closed && !this.closed && this.participants.get(participant.id) === participant;
     await this.queue.run(async () => {
-      if (producer.closed) return;
+      if (!stillPublished()) return;
       this.producersById.set(producer.id, roomProducer);
       producer.observer.once('close', () => {
         if (this.producersById.get(producer.id) !== roomProducer) return;
@@ -171,11 +184,11 @@ export class Room extends EventEmitter<RoomEvents> {
         await this.activeSpeaker.addProducer({ producerId: primaryCopy.id }).catch(() => undefined);
       }
     });
-    if (producer.closed) return;
+    if (!stillPublished()) return;
     this.emit('producerAdded', roomProducer);
     await Promise.all(
       [...this.participants.values()].map((other) =>
-        other.consume(roomProducer).catch((error: unknown) => other.log.warn({ err: String(error) }, 'consume failed')),
+        other.consume(roomProducer).catch((error: unknown) => other.log.warn('consume failed', { err: String(error) })),
       ),
     );
   }
@@ -197,13 +210,13 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     this.participants.delete(participant.id);
     participant.close();
-    participant.place.participants--;
-    participant.log.info({ reason }, 'participant left');
+    participant.log.info('participant left', { reason });
     if (code !== null) participant.sink.disconnect(code, reason);
     this.emit('participantLeft', participant.id, reason);
     // Close an extra router nobody is placed on any more (the first router carries the room).
     const place = participant.place;
-    if (place.participants === 0 && place !== this.routers[0] && !place.router.closed) place.router.close();
+    const placedHere = [...this.participants.values()].some((other) => other.place === place);
+    if (!placedHere && place !== this.routers[0] && !place.router.closed) place.router.close();
     if (closeIfEmpty && this.participants.size === 0) this.close();
   }
 
@@ -222,7 +235,7 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     for (const place of [...this.routers]) if (!place.router.closed) place.router.close();
     this.producersById.clear();
-    this.log.info({ reason }, 'room closed');
+    this.log.info('room closed', { reason });
     this.emit('closed');
   }
 }

@@ -1,13 +1,11 @@
 import type { types } from 'mediasoup';
-import type { MediaKind, MediaNotification, MediaSource, Permission } from '../../schema/wire/index.js';
-import type { DisconnectCode } from '../signaling/close-codes.js';
+import type { ErrorCode, MediaKind, MediaNotification, MediaSource, Permission } from '../../schema/wire/index.js';
 import type { WorkerSlot } from '../workers/worker-pool.js';
 
 /** One router of a room, on one worker. A room has at most one router per worker. */
 export interface RoomRouter {
   slot: WorkerSlot;
   router: types.Router;
-  participants: number;
 }
 
 /**
@@ -28,8 +26,11 @@ export interface RoomProducer {
 /** Where a participant's session sends what the node has to say. */
 export interface ParticipantSink {
   notify(message: MediaNotification): void;
-  /** Ends the signaling connection (after a final `closed` notification). */
-  disconnect(code: DisconnectCode, reason: string): void;
+  /**
+   * Ends the signaling connection (after a final `closed` notification) with the code's WebSocket
+   * close code from the error table; CONFLICT means a newer connection replaced this one.
+   */
+  disconnect(code: ErrorCode, reason: string): void;
 }
 
 export interface ParticipantIdentity {

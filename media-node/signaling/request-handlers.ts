@@ -1,4 +1,4 @@
-import { AppError, type MediaRequest } from '../../schema/wire/index.js';
+import { AppError, assertNever, type MediaRequest } from '../../schema/wire/index.js';
 import type { Participant } from '../rooms/participant.js';
 import type { Room } from '../rooms/room.js';
 import { toDtlsParameters, toRtpCapabilities, toRtpParameters } from './mediasoup-params.js';
@@ -22,10 +22,6 @@ async function onLive<T>(object: { closed: boolean }, call: () => Promise<T>): P
     if (object.closed || (error instanceof Error && /not found/i.test(error.message))) throw new AppError('NOT_FOUND', 'it was closed meanwhile');
     throw error;
   }
-}
-
-function assertNever(value: never): never {
-  throw new AppError('UNKNOWN_MESSAGE', `unknown method ${String((value as { method?: unknown }).method)}`);
 }
 
 /** One request of a joined participant → its answer. Exhaustive over the wire's methods. */
@@ -117,6 +113,6 @@ export async function handleRequest(request: MediaRequest, room: Room, participa
     case 'leave':
       return { data: {}, after: async () => session.leave() };
     default:
-      return assertNever(request);
+      return assertNever(request, 'signaling request');
   }
 }

@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import { z } from 'zod';
 import {
   AppError,
   describeIssues,
@@ -7,53 +8,81 @@ import {
   type ErrorCode,
   type MediaNotification,
   type MediaResponse,
+  wsCloseCodeOf,
 } from '../../schema/wire/index.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Participant } from '../rooms/participant.js';
 import type { Room } from '../rooms/room.js';
 import type { ParticipantSink } from '../rooms/types.js';
-import { closeCodeFor, notificationCodeFor, type DisconnectCode } from './close-codes.js';
 import { handleRequest } from './request-handlers.js';
+import type { TokenBucket } from './request-throttle.js';
+
+/** The one request metered differently: the client's answer to a consumer the node offered. */
+const resumeConsumerSchema = z.object({ method: z.literal('resumeConsumer'), data: z.object({ consumerId: z.string() }) });
+
+function parseJson(text: string | null): unknown {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /** One browser's signaling WebSocket: parses requests, answers each, pushes notifications. */
 export class SignalingSession implements ParticipantSink {
   private joined: { room: Room; participant: Participant } | undefined;
   private ended = false;
-  /** Requests wait for the join (token check, room placement), then run in arrival order. */
-  private chain: Promise<void>;
-  private markReady: () => void = () => undefined;
+  /** Requests run one at a time, in arrival order. */
+  private chain: Promise<void> = Promise.resolve();
+  /** The participant's request bucket (kept over reconnects), known once the token is checked. */
+  private bucket: TokenBucket | undefined;
+  /** Frames that arrived while the token was checked; metered against the bucket at the join. */
+  private readonly early: unknown[] = [];
+  /**
+   * Consumers offered and not resumed yet. Their first `resumeConsumer` is part of the offer and
+   * costs no request token, so joining a large meeting (hundreds of consumers) is not throttled.
+   */
+  private readonly offeredConsumers = new Set<string>();
+  private throttled = false;
 
   constructor(
     private readonly socket: WebSocket,
     private readonly metrics: Metrics,
     private log: Log,
+    /** How many frames may wait for the join; more are answered RATE_LIMITED at once. */
+    private readonly earlyLimit: number,
   ) {
-    this.chain = new Promise((resolve) => (this.markReady = resolve));
-    socket.on('message', (raw, isBinary) => {
-      this.chain = this.chain.then(() => this.onMessage(isBinary ? null : raw.toString()));
-    });
+    socket.on('message', (raw, isBinary) => this.onFrame(parseJson(isBinary ? null : raw.toString())));
     socket.on('close', () => this.onSocketClosed());
     socket.on('error', () => undefined);
   }
 
-  attach(room: Room, participant: Participant): void {
+  /** The session now speaks for `participant`; `bucket` is its request bucket (kept over reconnects). */
+  attach(room: Room, participant: Participant, bucket: TokenBucket): void {
+    this.bucket = bucket;
     this.joined = { room, participant };
     this.log = participant.log;
-    this.markReady();
-    if (this.ended || this.socket.readyState !== this.socket.OPEN) this.onSocketClosed();
+    if (this.ended || this.socket.readyState !== this.socket.OPEN) return this.onSocketClosed();
+    for (const json of this.early.splice(0)) this.meter(json, bucket);
+  }
+
+  get open(): boolean {
+    return !this.ended && this.socket.readyState === this.socket.OPEN;
   }
 
   notify(message: MediaNotification): void {
+    if (message.notification === 'newConsumer') this.offeredConsumers.add(message.data.consumerId);
+    if (message.notification === 'consumerClosed') this.offeredConsumers.delete(message.data.consumerId);
     this.send(message);
   }
 
-  disconnect(code: DisconnectCode, reason: string): void {
-    this.markReady();
+  disconnect(code: ErrorCode, reason: string): void {
     if (this.ended) return;
     this.ended = true;
-    this.send({ notification: 'closed', data: { code: notificationCodeFor(code), reason } });
-    this.socket.close(closeCodeFor(code), reason.slice(0, 120));
+    this.send({ notification: 'closed', data: { code, reason } });
+    this.socket.close(wsCloseCodeOf(code), reason.slice(0, 120));
   }
 
   private send(message: MediaNotification | MediaResponse): void {
@@ -65,19 +94,44 @@ export class SignalingSession implements ParticipantSink {
     this.send({ id, ok: false, error: { code, message } });
   }
 
-  private async onMessage(text: string | null): Promise<void> {
-    let json: unknown;
-    try {
-      json = text === null ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
+  /**
+   * Meters every frame as it arrives: a flood is answered RATE_LIMITED at once and never queues
+   * behind (or ahead of) real work, nor holds memory.
+   */
+  private onFrame(json: unknown): void {
+    if (this.bucket) return this.meter(json, this.bucket);
+    if (this.early.length < this.earlyLimit) this.early.push(json);
+    else this.answerRateLimited(json);
+  }
+
+  private meter(json: unknown, bucket: TokenBucket): void {
+    if (!this.resumesOfferedConsumer(json) && !bucket.take()) return this.answerRateLimited(json);
+    this.chain = this.chain.then(() => this.onMessage(json));
+  }
+
+  /** True (once) for the first `resumeConsumer` of a consumer the node offered. */
+  private resumesOfferedConsumer(json: unknown): boolean {
+    const envelope = mediaRequestEnvelopeSchema.safeParse(json);
+    if (!envelope.success || envelope.data.method !== 'resumeConsumer') return false;
+    const resume = resumeConsumerSchema.safeParse(json);
+    return resume.success && this.offeredConsumers.delete(resume.data.data.consumerId);
+  }
+
+  private answerRateLimited(json: unknown): void {
+    if (!this.throttled) this.log.warn('signaling requests throttled');
+    this.throttled = true;
+    const envelope = mediaRequestEnvelopeSchema.safeParse(json);
+    this.answerError(envelope.success ? envelope.data.id : null, 'RATE_LIMITED', 'too many requests: slow down');
+  }
+
+  private async onMessage(json: unknown): Promise<void> {
     const envelope = mediaRequestEnvelopeSchema.safeParse(json);
     if (!envelope.success) return this.answerError(null, 'BAD_REQUEST', 'expected a JSON request { id, method, data }');
     const parsed = mediaRequestSchema.safeParse(json);
     if (!parsed.success) {
       const known = mediaRequestSchema.options.some((option) => option.shape.method.value === envelope.data.method);
-      if (!known) return this.answerError(envelope.data.id, 'UNKNOWN_MESSAGE', `unknown method ${envelope.data.method.slice(0, 64)}`);
+      // Nothing the client sent is echoed back (it may hold bidi controls or markup).
+      if (!known) return this.answerError(envelope.data.id, 'UNKNOWN_MESSAGE', 'unknown method');
       return this.answerError(envelope.data.id, 'VALIDATION_FAILED', describeIssues(parsed.error));
     }
     const joined = this.joined;
@@ -86,14 +140,14 @@ export class SignalingSession implements ParticipantSink {
     try {
       const result = await handleRequest(request, joined.room, joined.participant, { leave: () => this.leave() });
       this.send({ id: request.id, ok: true, data: result.data });
-      if (result.after) {
+      if (result.after && !this.ended) {
         // Not awaited in the request chain: consumer creation must not hold up later requests.
-        void result.after().catch((error: unknown) => this.log.warn({ err: String(error), method: request.method }, 'follow-up failed'));
+        void result.after().catch((error: unknown) => this.log.warn('follow-up failed', { err: String(error), method: request.method }));
       }
     } catch (error) {
       if (error instanceof AppError) return this.answerError(request.id, error.code, error.message);
       // mediasoup rejects bad parameters with TypeError/Error; never leak its stack to the client.
-      this.log.warn({ err: error instanceof Error ? error.message : String(error), method: request.method }, 'request failed');
+      this.log.warn('request failed', { err: error instanceof Error ? error.message : String(error), method: request.method });
       return this.answerError(request.id, 'MEDIA_ERROR', `${request.method} failed`);
     }
   }

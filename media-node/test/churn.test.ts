@@ -1,32 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MediaNode } from '../node.js';
+import { dumpCounts, EMPTY_DUMP } from './dump-counts.js';
 import { SignalingClient } from './peers/signaling-client.js';
 import { eventually, newMeetingId, newParticipantId, startTestNode, type TestNode } from './harness.js';
 
 const CYCLES = 50;
-
-/** Counts of every mediasoup object left in the node's workers, from mediasoup's own dumps. */
-async function dumpCounts(node: MediaNode) {
-  const counts = { routers: 0, webRtcServerTransports: 0, iceUsernameFragments: 0, tupleHashes: 0, transports: 0, producers: 0, consumers: 0, rtpObservers: 0 };
-  for (const slot of node.pool.slots) {
-    const worker = await slot.worker.dump();
-    counts.routers += worker.routerIds.length;
-    const server = await slot.webRtcServer.dump();
-    counts.webRtcServerTransports += server.webRtcTransportIds.length;
-    counts.iceUsernameFragments += server.localIceUsernameFragments.length;
-    counts.tupleHashes += server.tupleHashes.length;
-  }
-  for (const room of node.rooms.rooms.values()) {
-    for (const place of room.routers) {
-      const router = await place.router.dump();
-      counts.transports += router.transportIds.length;
-      counts.producers += router.mapProducerIdConsumerIds.length;
-      counts.consumers += router.mapConsumerIdProducerId.length;
-      counts.rtpObservers += router.rtpObserverIds.length;
-    }
-  }
-  return counts;
-}
 
 describe('hygiene: many joins and leaves leave nothing behind', () => {
   let node: TestNode;
@@ -85,7 +62,7 @@ describe('hygiene: many joins and leaves leave nothing behind', () => {
     await eventually(() => !node.node.rooms.rooms.has(meetingId), 10_000, 'room closed');
     const empty = await dumpCounts(node.node);
     console.log('mediasoup dump counts after the last participant left:', empty);
-    expect(empty).toEqual({ routers: 0, webRtcServerTransports: 0, iceUsernameFragments: 0, tupleHashes: 0, transports: 0, producers: 0, consumers: 0, rtpObservers: 0 });
+    expect(empty).toEqual(EMPTY_DUMP);
     const slot = node.node.pool.slots[0]!;
     expect(slot.counts).toMatchObject({ routers: 0, transports: 0, producers: 0, consumers: 0 });
   });

@@ -79,10 +79,10 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
       cpu: 0,
     };
     worker.on('died', (error) => {
-      this.log.error({ workerPid: worker.pid, err: error.message }, 'mediasoup worker died');
+      this.log.error('mediasoup worker died', { workerPid: worker.pid, err: error.message });
       this.emit('workerDied', slot, error);
     });
-    this.log.info({ workerPid: worker.pid, index, ports: slot.ports }, 'mediasoup worker started');
+    this.log.info('mediasoup worker started', { workerPid: worker.pid, index, ports: slot.ports });
     return slot;
   }
 
