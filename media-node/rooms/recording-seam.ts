@@ -1,5 +1,5 @@
+import type { Logger } from 'pino';
 import type { NodeEvent } from '../../schema/wire/index.js';
-import type { Log } from '../log.js';
 import type { Room } from './room.js';
 
 /**
@@ -20,7 +20,11 @@ export interface RecordingController {
 
 export interface RecordingContext {
   emitEvent(event: NodeEvent): void;
-  log: Log;
+  /**
+   * pino, until the recorder adopts the typed events (its lines are listed in log-events.ts):
+   * `Log.wrap(context.log)` from ../log.js gives the typed API over it.
+   */
+  log: Logger;
   recordingsDir: string;
 }
 
