@@ -24,6 +24,7 @@ suite test:edge
 suite test:edge:outage
 suite test:media
 suite test:recording
+suite test:sim
 suite test:scripts
 suite test:e2e
 

@@ -1,4 +1,5 @@
-import { bigint, bigserial, index, jsonb, pgTable, text, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, bigserial, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
 import type { RecordingFile } from '../wire/node-control.js';
 import { tstz } from './columns.js';
 
@@ -7,9 +8,22 @@ import { tstz } from './columns.js';
  * written across many rooms in one statement, and one bad reference must not poison (and endlessly
  * retry) everyone else's rows. Every table has a natural or explicit idempotency key so a
  * redelivered record never creates a second row.
+ *
+ * The two largest tables, messages and analytics_events, are partitioned by day on their time
+ * column (migration 0001: PARTITION BY RANGE, a partition per UTC day plus a default one), so
+ * retention drops a day instead of deleting rows: `select history_maintain(retain_days, ahead_days)`
+ * creates the coming days' partitions and drops the expired ones (docs/capacity.md). Postgres
+ * requires the partition key in every unique constraint, hence (id, time) keys and (key, time)
+ * idempotency keys: a redelivered record carries the same key and time, so it still conflicts.
+ * drizzle-kit does not model partitioning; the migration's SQL does.
  */
 
-/** PARTICIPANTS: one row per (meeting, participant); join and leave records merge into it in any order. */
+/**
+ * PARTICIPANTS: one row per (meeting, participant); join and leave records merge into it in any
+ * order. Not partitioned yet: the writer's upsert needs a unique key without a time column, and a
+ * leave record does not carry the join time (docs/capacity.md says what would change). Retention
+ * deletes by the seen-at index in batches (history_maintain).
+ */
 export const participants = pgTable(
   'participants',
   {
@@ -26,14 +40,15 @@ export const participants = pgTable(
   (t) => [
     uniqueIndex('participants_meeting_participant_key').on(t.meetingId, t.participantId),
     index('participants_user_idx').on(t.userId),
+    index('participants_seen_at_idx').on(sql`coalesce(${t.joinedAt}, ${t.leftAt})`),
   ],
 );
 
-/** MESSAGES (chat). */
+/** MESSAGES (chat), partitioned by day on sent_at. */
 export const messages = pgTable(
   'messages',
   {
-    id: uuid('id').primaryKey(),
+    id: uuid('id').notNull(),
     key: varchar('key', { length: 128 }).notNull(),
     meetingId: uuid('meeting_id').notNull(),
     participantId: varchar('participant_id', { length: 64 }).notNull(),
@@ -42,14 +57,19 @@ export const messages = pgTable(
     text: text('text').notNull(),
     sentAt: tstz('sent_at').notNull(),
   },
-  (t) => [uniqueIndex('messages_key_key').on(t.key), index('messages_meeting_sent_idx').on(t.meetingId, t.sentAt)],
+  (t) => [
+    primaryKey({ name: 'messages_pkey', columns: [t.id, t.sentAt] }),
+    uniqueIndex('messages_key_sent_key').on(t.key, t.sentAt),
+    // A meeting's chat transcript, in order.
+    index('messages_meeting_sent_idx').on(t.meetingId, t.sentAt),
+  ],
 );
 
-/** ANALYTICS events. */
+/** ANALYTICS events, partitioned by day on at. */
 export const analyticsEvents = pgTable(
   'analytics_events',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    id: bigserial('id', { mode: 'number' }).notNull(),
     key: varchar('key', { length: 128 }).notNull(),
     meetingId: uuid('meeting_id').notNull(),
     event: varchar('event', { length: 32 }).notNull(),
@@ -58,7 +78,9 @@ export const analyticsEvents = pgTable(
     at: tstz('at').notNull(),
   },
   (t) => [
-    uniqueIndex('analytics_events_key_key').on(t.key),
+    primaryKey({ name: 'analytics_events_pkey', columns: [t.id, t.at] }),
+    uniqueIndex('analytics_events_key_at_key').on(t.key, t.at),
+    // One meeting's events; and events by time (per-hour/day counts within a partition).
     index('analytics_events_meeting_at_idx').on(t.meetingId, t.at),
     index('analytics_events_at_idx').on(t.at),
   ],
