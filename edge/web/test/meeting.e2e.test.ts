@@ -5,7 +5,24 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../scripts/chromium.js';
 import { startStack, type Stack } from '../../../scripts/dev-stack.js';
-import { dropSockets, eventually, expectGrowing, inbound, join, newPerson, refuseDevices, signUp, state, total } from './people.js';
+import {
+  bannerLog,
+  dropSockets,
+  eventually,
+  expectGrowing,
+  inbound,
+  join,
+  newPerson,
+  outbound,
+  refuseDevices,
+  resumeSending,
+  signUp,
+  silenceSending,
+  slowMicrophone,
+  state,
+  total,
+  watchReconnectBanner,
+} from './people.js';
 
 /**
  * The whole system in a real browser: a host signs up and starts a meeting, a signed-in user and
@@ -249,5 +266,101 @@ describe('passcode and waiting room', () => {
     await expectGrowing(watcher, 'Vic Visitor', 'mic', 'totalAudioEnergy');
     await host.locator('.tile.no-video', { hasText: 'Rita Watcher' }).waitFor({ timeout: 15_000 });
     for (const page of [host, visitor, watcher]) await page.context().close();
+  });
+});
+
+describe('a new media session restores exactly what the person chose', () => {
+  let host: Page;
+  let late: Page;
+
+  /** A new media session (as after a failover): the page's media socket drops, the room hands out a fresh one. */
+  async function replaceMediaSession(page: Page): Promise<void> {
+    const before = (await state(page))?.mediaSessions ?? 0;
+    expect(await dropSockets(page, 'media')).toBeGreaterThanOrEqual(1);
+    await eventually('a new media session', async () => {
+      const now = await state(page);
+      return now?.mediaStatus === 'connected' && now.mediaSessions === before + 1 && !now.reconnecting;
+    }, 60_000);
+  }
+
+  /** The page shows the mic as off, and nothing of it leaves the page or the node. */
+  async function expectMicOff(page: Page, name: string, viewer: Page, when: string): Promise<void> {
+    expect(await page.locator('#toggle-mic').getAttribute('aria-label'), when).toBe('Unmute microphone');
+    const mic = (await outbound(page)).find((row) => row.source === 'mic');
+    expect(mic === undefined || (mic.paused && mic.pausedAtNode), `${name}'s mic producer is paused or absent ${when}`).toBe(true);
+    await eventually(`${name} shows as muted to the others ${when}`, async () => ((await viewer.locator('.tile', { hasText: name }).getAttribute('aria-label')) ?? '').includes('muted'), 15_000);
+    const heard = (await inbound(viewer)).filter((row) => row.displayName === name && row.source === 'mic');
+    expect(heard.every((row) => row.producerPaused), `${name}'s mic reaches nobody ${when}`).toBe(true);
+  }
+
+  it('a mic still opening at the Join click (button: Unmute) stays off when it opens and after a new media session', async () => {
+    host = await newPerson(browser, stack.edgeUrl);
+    await signUp(host, 'Pia Host', `pia-${Date.now()}@example.com`);
+    await host.getByRole('button', { name: 'New meeting' }).click();
+    await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
+    const meetingPath = new URL(host.url()).pathname;
+    await join(host);
+    await eventually('host in the call', async () => (await state(host))?.phase === 'in-call');
+
+    late = await newPerson(browser, stack.edgeUrl);
+    await slowMicrophone(late, 8_000);
+    await late.goto(meetingPath);
+    await join(late, 'Leo Late', { preview: false });
+    await eventually('Leo in the call', async () => (await state(late))?.phase === 'in-call');
+    expect(await late.locator('#toggle-mic').getAttribute('aria-label')).toBe('Unmute microphone');
+    await eventually('the slow microphone opened', async () => (await state(late))?.micOpen === true, 30_000);
+    await expectGrowing(host, 'Leo Late', 'camera', 'framesDecoded');
+    await expectMicOff(late, 'Leo Late', host, 'on the first session');
+
+    await replaceMediaSession(late);
+    await expectMicOff(late, 'Leo Late', host, 'after a new media session');
+    await expectGrowing(host, 'Leo Late', 'camera', 'framesDecoded');
+  });
+
+  it('a mute holds across a new media session, and the reconnect banner clears only once remote media arrives', async () => {
+    await expectGrowing(host, 'Leo Late', 'camera', 'framesDecoded');
+    expect(await host.locator('#toggle-mic').getAttribute('aria-label')).toBe('Mute microphone');
+    await host.locator('#toggle-mic').click();
+    await expectMicOff(host, 'Pia Host', late, 'after clicking Mute');
+
+    await watchReconnectBanner(host);
+    await replaceMediaSession(host);
+    await expectMicOff(host, 'Pia Host', late, 'after a new media session');
+    await expectGrowing(host, 'Leo Late', 'camera', 'framesDecoded');
+    const { shownAt, hiddenAt, packetsAt } = await eventually('the banner showed, cleared, and remote packets were seen', async () => {
+      const log = await bannerLog(host);
+      if (log?.shownAt == null || log.hiddenAt == null || log.firstPacketsAt == null) return false;
+      return { shownAt: log.shownAt, hiddenAt: log.hiddenAt, packetsAt: log.firstPacketsAt };
+    });
+    console.log(`[e2e] reconnect banner shown for ${Math.round(hiddenAt - shownAt)} ms; remote packets seen ${Math.round(packetsAt - shownAt)} ms after it showed`);
+    // The test sees packets within ~50 ms of their arrival; the page must not clear the banner before they arrive.
+    expect(hiddenAt).toBeGreaterThanOrEqual(packetsAt - 100);
+  });
+
+  it('a silent stall reads as a lost connection, and after a new session the banner waits until remote media flows', async () => {
+    // Leo's camera is on, so the host expects it; then Leo's browser stops sending (nothing is paused).
+    await expectGrowing(host, 'Leo Late', 'camera', 'framesDecoded');
+    const measured = ['Good connection', 'Fair connection', 'Poor connection'];
+    await eventually('the host header shows a measured connection', async () => measured.includes((await host.locator('#quality').textContent()) ?? ''), 20_000);
+    expect(await silenceSending(late)).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => host.locator('#quality').textContent(), { timeout: 20_000 }).toBe('Connection lost');
+
+    // The host's media session is replaced while nothing arrives: her own media is re-sent, but she is not back.
+    const before = (await state(host))?.mediaSessions ?? 0;
+    expect(await dropSockets(host, 'media')).toBeGreaterThanOrEqual(1);
+    await eventually('a new media session', async () => {
+      const now = await state(host);
+      return now?.mediaStatus === 'connected' && now.mediaSessions === before + 1;
+    }, 60_000);
+    // Nothing to wait for here: the point is that "reconnecting" holds while no remote media arrives.
+    await host.waitForTimeout(4_000);
+    expect((await state(host))?.reconnecting).toBe(true);
+    await host.locator('.banner', { hasText: 'reconnecting' }).waitFor({ state: 'visible', timeout: 1_000 });
+
+    await resumeSending(late);
+    await eventually('the host is back once Leo is heard again', async () => (await state(host))?.reconnecting === false, 30_000);
+    await expectGrowing(host, 'Leo Late', 'camera', 'framesDecoded');
+    await expect.poll(() => host.locator('#quality').textContent(), { timeout: 20_000 }).not.toBe('Connection lost');
+    for (const page of [host, late]) await page.context().close();
   });
 });

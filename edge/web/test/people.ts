@@ -8,14 +8,35 @@ export interface InboundRow {
   source: string;
   /** Simulcast spatial layer the node forwards (null: none yet / not simulcast). */
   spatialLayer: number | null;
+  /** The sender paused it (muted, camera off): the node forwards nothing. */
+  producerPaused: boolean;
   framesDecoded: number;
   frameWidth: number;
   totalAudioEnergy: number;
   bytesReceived: number;
 }
+export interface OutboundRow {
+  source: string;
+  /** Paused in the page (the track is off) and at the node (nothing forwarded). */
+  paused: boolean;
+  pausedAtNode: boolean;
+  framesEncoded: number;
+  layers: number;
+}
 interface Hook {
-  stats(): Promise<{ inbound: InboundRow[]; outbound: Array<{ source: string; framesEncoded: number; layers: number }>; transports: { send: string; recv: string } | null }>;
-  state(): { phase: string; mediaStatus: string; roomStatus: string; mediaSessions: number; participants: Array<{ displayName: string }>; ending: { code: string; message: string } | null };
+  stats(): Promise<{ inbound: InboundRow[]; outbound: OutboundRow[]; transports: { send: string; recv: string } | null }>;
+  state(): {
+    phase: string;
+    mediaStatus: string;
+    roomStatus: string;
+    mediaSessions: number;
+    /** The page says it is reconnecting (banner shown). */
+    reconnecting: boolean;
+    micOn: boolean;
+    micOpen: boolean;
+    participants: Array<{ displayName: string }>;
+    ending: { code: string; message: string } | null;
+  };
   timing(): { joinToFirstFrameMs: number | null; marks: Record<string, number> };
 }
 declare global {
@@ -23,6 +44,13 @@ declare global {
     __edgemeet?: Hook;
     /** Every WebSocket the page opened (test instrumentation, see newPerson). */
     __sockets?: WebSocket[];
+    /** Asks the page to time Join → first decoded frame (edge/web/src/debug-hook.ts). */
+    __edgemeetFirstFrameTiming?: boolean;
+    __bannerLog?: BannerLog;
+    /** Every RTCPeerConnection the page made (test instrumentation, see newPerson). */
+    __peerConnections?: RTCPeerConnection[];
+    /** Tracks taken off their senders by silenceSending, to put back. */
+    __silenced?: Array<[RTCRtpSender, MediaStreamTrack]>;
   }
 }
 
@@ -31,6 +59,17 @@ export async function newPerson(browser: Browser, baseUrl: string): Promise<Page
   const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 800 } });
   // Track the page's WebSockets so a test can cut them like a network drop would.
   await context.addInitScript(() => {
+    window.__edgemeetFirstFrameTiming = true;
+    // Keep the page's peer connections so a test can stop what it sends, as a stalled uplink would.
+    const NativePeerConnection = window.RTCPeerConnection;
+    const peerConnections: RTCPeerConnection[] = [];
+    window.__peerConnections = peerConnections;
+    window.RTCPeerConnection = class extends NativePeerConnection {
+      constructor(configuration?: RTCConfiguration) {
+        super(configuration);
+        peerConnections.push(this);
+      }
+    };
     const Native = window.WebSocket;
     const sockets: WebSocket[] = [];
     window.__sockets = sockets;
@@ -69,6 +108,10 @@ export async function join(page: Page, guestName?: string, options: { preview?: 
 
 export function inbound(page: Page): Promise<InboundRow[]> {
   return page.evaluate(async () => (await window.__edgemeet?.stats())?.inbound ?? []);
+}
+
+export function outbound(page: Page): Promise<OutboundRow[]> {
+  return page.evaluate(async () => (await window.__edgemeet?.stats())?.outbound ?? []);
 }
 
 export function state(page: Page): Promise<ReturnType<Hook['state']> | null> {
@@ -118,5 +161,78 @@ export function dropSockets(page: Page, which: 'all' | 'media' = 'all'): Promise
 export async function refuseDevices(page: Page): Promise<void> {
   await page.context().addInitScript(() => {
     navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+  });
+}
+
+/** A person whose microphone takes `delayMs` to open (a slow device or permission prompt). */
+export async function slowMicrophone(page: Page, delayMs: number): Promise<void> {
+  await page.context().addInitScript((delay) => {
+    const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = async (constraints) => {
+      if (constraints?.audio) await new Promise((resolve) => setTimeout(resolve, delay));
+      return open(constraints);
+    };
+  }, delayMs);
+}
+
+/** When the reconnect banner showed and cleared, and when remote packets were first seen after it showed (page clock, ms). */
+export interface BannerLog {
+  shownAt: number | null;
+  hiddenAt: number | null;
+  firstPacketsAt: number | null;
+}
+
+/** Starts logging the next show/clear of the reconnect banner, and when remote media arrives again (50 ms poll). */
+export function watchReconnectBanner(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    const log: BannerLog = { shownAt: null, hiddenAt: null, firstPacketsAt: null };
+    window.__bannerLog = log;
+    const banner = document.querySelector<HTMLElement>('.banner');
+    if (!banner) throw new Error('no banner element');
+    new MutationObserver(() => {
+      if (!banner.hidden) log.shownAt ??= performance.now();
+      else if (log.shownAt !== null) log.hiddenAt ??= performance.now();
+    }).observe(banner, { attributes: true, attributeFilter: ['hidden'] });
+    // Remote tracks of the lost session are gone before the banner shows: rows now are the new session's.
+    const timer = setInterval(() => {
+      if (log.shownAt === null) return;
+      void window.__edgemeet?.stats().then(({ inbound }) => {
+        if (inbound.some((row) => row.bytesReceived > 0)) {
+          log.firstPacketsAt ??= performance.now();
+          clearInterval(timer);
+        }
+      });
+    }, 50);
+  });
+}
+
+export function bannerLog(page: Page): Promise<BannerLog | null> {
+  return page.evaluate(() => window.__bannerLog ?? null);
+}
+
+/**
+ * The page stops sending RTP (its senders lose their tracks) while every producer stays unpaused:
+ * to the others it is a silent stall. Returns how many senders went quiet.
+ */
+export function silenceSending(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const silenced: Array<[RTCRtpSender, MediaStreamTrack]> = [];
+    for (const pc of window.__peerConnections ?? []) {
+      if (pc.signalingState === 'closed') continue; // earlier sessions, capability probes
+      for (const sender of pc.getSenders()) {
+        if (!sender.track) continue;
+        silenced.push([sender, sender.track]);
+        await sender.replaceTrack(null);
+      }
+    }
+    window.__silenced = silenced;
+    return silenced.length;
+  });
+}
+
+/** Undoes silenceSending. */
+export function resumeSending(page: Page): Promise<void> {
+  return page.evaluate(async () => {
+    for (const [sender, track] of window.__silenced?.splice(0) ?? []) await sender.replaceTrack(track);
   });
 }

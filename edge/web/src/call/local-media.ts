@@ -1,51 +1,61 @@
 import { describeMediaError } from '../lib/errors.js';
 
+/** The person's microphone and camera: the devices whose on/off is their choice. */
+export type DeviceKind = 'mic' | 'camera';
+
 /**
- * The person's own camera, microphone and screen. The camera asks for 1280×720: Chrome sends
- * three simulcast layers only from 720p up (at 640×480 it sends two).
+ * The person's own camera, microphone and screen, and what they chose for each device. The camera
+ * asks for 1280×720: Chrome sends three simulcast layers only from 720p up (at 640×480 it sends two).
+ *
+ * The choice lives here and nowhere else: the buttons show `isOn`, and every (re)publish on every
+ * media session reads it, so a new session after a failover can never send more than was shown.
  */
 export class LocalMedia {
   camera: MediaStreamTrack | null = null;
   mic: MediaStreamTrack | null = null;
   screen: MediaStreamTrack | null = null;
-  cameraOn = true;
-  micOn = true;
   cameraDeviceId: string | null = null;
   micDeviceId: string | null = null;
   /** Human-readable problems (camera or mic refused) for the UI. */
   cameraError: string | null = null;
   micError: string | null = null;
+  /** On before joining means "on once the device opens"; `settleChoice` ends that at the Join click. */
+  private readonly chosen: Record<DeviceKind, boolean> = { mic: true, camera: true };
+  private settled = false;
 
-  async openCamera(deviceId = this.cameraDeviceId): Promise<MediaStreamTrack | null> {
-    this.camera?.stop();
-    this.camera = null;
-    try {
-      const stream = await navigator.mediaDevices.getUserMedia({
-        video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 }, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) },
-      });
-      this.camera = stream.getVideoTracks()[0] ?? null;
-      this.cameraDeviceId = this.camera?.getSettings().deviceId ?? deviceId;
-      this.cameraError = null;
-    } catch (error) {
-      this.cameraError = describeMediaError(error, 'camera');
-    }
-    return this.camera;
+  track(kind: DeviceKind): MediaStreamTrack | null {
+    return kind === 'mic' ? this.mic : this.camera;
   }
 
-  async openMic(deviceId = this.micDeviceId): Promise<MediaStreamTrack | null> {
-    this.mic?.stop();
-    this.mic = null;
-    try {
-      const stream = await navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) },
-      });
-      this.mic = stream.getAudioTracks()[0] ?? null;
-      this.micDeviceId = this.mic?.getSettings().deviceId ?? deviceId;
-      this.micError = null;
-    } catch (error) {
-      this.micError = describeMediaError(error, 'microphone');
-    }
-    return this.mic;
+  /** Chosen on and open: what the buttons show and what a media session sends unpaused. */
+  isOn(kind: DeviceKind): boolean {
+    return this.chosen[kind] && this.track(kind) !== null;
+  }
+
+  /**
+   * Records the person's choice (or the host's mute) and applies it to the open track at once.
+   * After joining, "on" needs the device open now: a device that opens later never turns itself on.
+   */
+  choose(kind: DeviceKind, on: boolean): void {
+    this.chosen[kind] = on && (!this.settled || this.track(kind) !== null);
+    this.applyChoice(kind);
+  }
+
+  /**
+   * Joining: whatever does not show as on now is off. A device still opening at the Join click
+   * (the button read "Unmute") then stays off when it opens, until the person turns it on.
+   */
+  settleChoice(): void {
+    this.settled = true;
+    for (const kind of ['mic', 'camera'] as const) this.choose(kind, this.isOn(kind));
+  }
+
+  openCamera(deviceId = this.cameraDeviceId): Promise<MediaStreamTrack | null> {
+    return this.open('camera', deviceId);
+  }
+
+  openMic(deviceId = this.micDeviceId): Promise<MediaStreamTrack | null> {
+    return this.open('mic', deviceId);
   }
 
   /** Throws with a friendly message when the person cancels or the browser refuses. */
@@ -75,4 +85,46 @@ export class LocalMedia {
     for (const track of [this.camera, this.mic, this.screen]) track?.stop();
     this.camera = this.mic = this.screen = null;
   }
+
+  /** (Re)opens a device; the new track starts enabled only if the person's choice says on. */
+  private async open(kind: DeviceKind, deviceId: string | null): Promise<MediaStreamTrack | null> {
+    this.setTrack(kind, null);
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia(kind === 'mic' ? { audio: micConstraints(deviceId) } : { video: cameraConstraints(deviceId) });
+      const track = (kind === 'mic' ? stream.getAudioTracks() : stream.getVideoTracks())[0] ?? null;
+      this.setTrack(kind, track);
+      this.setError(kind, null);
+      if (kind === 'mic') this.micDeviceId = track?.getSettings().deviceId ?? deviceId;
+      else this.cameraDeviceId = track?.getSettings().deviceId ?? deviceId;
+    } catch (error) {
+      this.setError(kind, describeMediaError(error, kind === 'mic' ? 'microphone' : 'camera'));
+    }
+    this.applyChoice(kind);
+    return this.track(kind);
+  }
+
+  private applyChoice(kind: DeviceKind): void {
+    const track = this.track(kind);
+    if (track) track.enabled = this.isOn(kind);
+  }
+
+  private setTrack(kind: DeviceKind, track: MediaStreamTrack | null): void {
+    const previous = this.track(kind);
+    if (previous && previous !== track) previous.stop();
+    if (kind === 'mic') this.mic = track;
+    else this.camera = track;
+  }
+
+  private setError(kind: DeviceKind, error: string | null): void {
+    if (kind === 'mic') this.micError = error;
+    else this.cameraError = error;
+  }
+}
+
+function micConstraints(deviceId: string | null): MediaTrackConstraints {
+  return { echoCancellation: true, noiseSuppression: true, autoGainControl: true, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) };
+}
+
+function cameraConstraints(deviceId: string | null): MediaTrackConstraints {
+  return { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 }, ...(deviceId ? { deviceId: { exact: deviceId } } : {}) };
 }

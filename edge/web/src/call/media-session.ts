@@ -1,27 +1,11 @@
 import type { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
-import type { ConsumerInfo, ErrorCode, RtpCapabilitiesWire, MediaAssignment, MediaNotification, MediaSource, TransportInfo } from '../wire.js';
+import { assertNever, type ConsumerInfo, type ErrorCode, type RtpCapabilitiesWire, type MediaAssignment, type MediaNotification, type MediaSource, type TransportInfo } from '../wire.js';
 import { createDevice } from './device.js';
 import { MediaSignaling } from './media-signaling.js';
+import { isConsumerNotification, RemoteTracks, type RemoteTrackEvents } from './remote-tracks.js';
 
-/** A remote track this page receives, with who sent it and whether the sender paused it. */
-export interface RemoteTrack {
-  consumer: types.Consumer;
-  participantId: string;
-  displayName: string;
-  kind: 'audio' | 'video';
-  source: MediaSource;
-  producerPaused: boolean;
-  /** Simulcast layer last asked for (null: the node's default, the highest). */
-  preferredLayer: number | null;
-  /** Spatial layer the node forwards now (null: none yet, or not simulcast). Drops with bandwidth. */
-  spatialLayer: number | null;
-}
-
-export interface MediaSessionEvents {
-  remoteAdded(remote: RemoteTrack): void;
-  remoteRemoved(remote: RemoteTrack): void;
-  remoteChanged(remote: RemoteTrack): void;
+export interface MediaSessionEvents extends RemoteTrackEvents {
   activeSpeaker(participantId: string | null): void;
   /** The node paused or closed one of our producers (host mute). */
   localPausedByServer(source: MediaSource): void;
@@ -59,8 +43,9 @@ function transportOptions(info: TransportInfo): types.TransportOptions {
  */
 export class MediaSession {
   private readonly producers = new Map<MediaSource, types.Producer>();
-  private readonly remotes = new Map<string, RemoteTrack>();
-  private consumeChain: Promise<void> = Promise.resolve();
+  /** Per producer id, whether the node was last told it is paused (it forwards nothing then). */
+  private readonly pausedAtNode = new Map<string, boolean>();
+  private readonly remotes: RemoteTracks;
   private closed = false;
   private iceTimers = new Map<string, number>();
   availableBitrate: number | null = null;
@@ -72,7 +57,9 @@ export class MediaSession {
     private readonly sendTransport: types.Transport,
     private readonly recvTransport: types.Transport,
     private readonly events: MediaSessionEvents,
-  ) {}
+  ) {
+    this.remotes = new RemoteTracks(recvTransport, signaling, events);
+  }
 
   static async start(assignment: MediaAssignment, events: MediaSessionEvents, mark: (milestone: string) => void = () => undefined): Promise<MediaSession> {
     let session: MediaSession | null = null;
@@ -112,6 +99,17 @@ export class MediaSession {
     return this.device.canProduce('video');
   }
 
+  hasProducer(source: MediaSource): boolean {
+    return this.producers.has(source);
+  }
+
+  /** Whether the node forwards nothing of `source` (paused there, or not produced). */
+  isPausedAtNode(source: MediaSource): boolean {
+    const producer = this.producers.get(source);
+    return !producer || this.pausedAtNode.get(producer.id) !== false;
+  }
+
+  /** A paused producer starts paused at the node too: not one packet of it is forwarded. */
   async produce(source: MediaSource, track: MediaStreamTrack, paused = false): Promise<void> {
     if (this.closed) return;
     await this.closeProducer(source);
@@ -123,15 +121,24 @@ export class MediaSession {
       appData: { source, paused },
     });
     if (paused) producer.pause();
+    this.pausedAtNode.set(producer.id, paused);
     this.producers.set(source, producer);
   }
 
+  /** Pauses or resumes locally and at the node; tells the node whenever it was told otherwise. */
   async setPaused(source: MediaSource, paused: boolean): Promise<void> {
     const producer = this.producers.get(source);
-    if (!producer || producer.paused === paused) return;
-    if (paused) producer.pause();
-    else producer.resume();
-    await this.signaling.request(paused ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id });
+    if (!producer) return;
+    if (producer.paused !== paused) {
+      if (paused) producer.pause();
+      else producer.resume();
+    }
+    if (this.pausedAtNode.get(producer.id) === paused) return;
+    this.pausedAtNode.set(producer.id, paused);
+    await this.signaling.request(paused ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id }).catch((error: unknown) => {
+      this.pausedAtNode.delete(producer.id); // unknown now: the next call tells the node again
+      throw error;
+    });
   }
 
   async replaceTrack(source: MediaSource, track: MediaStreamTrack): Promise<void> {
@@ -143,6 +150,7 @@ export class MediaSession {
     const producer = this.producers.get(source);
     if (!producer) return;
     this.producers.delete(source);
+    this.pausedAtNode.delete(producer.id);
     producer.close();
     await this.signaling.request('closeProducer', { producerId: producer.id }).catch(() => undefined);
   }
@@ -157,12 +165,11 @@ export class MediaSession {
     return this.signaling.request('setReceiveBitrate', { maxBitrate }).then(() => undefined);
   }
 
-  remoteTracks(): RemoteTrack[] {
-    return [...this.remotes.values()];
-  }
-
-  producerStats(): Promise<Array<{ source: MediaSource; report: RTCStatsReport }>> {
-    return Promise.all([...this.producers].map(async ([source, producer]) => ({ source, report: await producer.getStats() })));
+  /** Per producer: its stats, and whether it sends (paused here: the track is off; at the node: nothing forwarded). */
+  producerStats(): Promise<Array<{ source: MediaSource; paused: boolean; pausedAtNode: boolean; report: RTCStatsReport }>> {
+    return Promise.all(
+      [...this.producers].map(async ([source, producer]) => ({ source, paused: producer.paused, pausedAtNode: this.isPausedAtNode(source), report: await producer.getStats() })),
+    );
   }
 
   transportStats(): Promise<RTCStatsReport> {
@@ -178,11 +185,7 @@ export class MediaSession {
     this.closed = true;
     for (const timer of this.iceTimers.values()) clearTimeout(timer);
     if (sayGoodbye && this.signaling.open) void this.signaling.request('leave', {}).catch(() => undefined);
-    for (const remote of this.remotes.values()) {
-      remote.consumer.close();
-      this.events.remoteRemoved(remote);
-    }
-    this.remotes.clear();
+    this.remotes.close();
     this.sendTransport.close();
     this.recvTransport.close();
     // Give the leave request a moment to go out before the socket closes.
@@ -249,45 +252,11 @@ export class MediaSession {
 
   private onNotification(notification: MediaNotification): void {
     if (this.closed) return;
+    if (isConsumerNotification(notification)) {
+      this.remotes.onNotification(notification);
+      return;
+    }
     switch (notification.notification) {
-      case 'newConsumer': {
-        const info = notification.data;
-        this.consumeChain = this.consumeChain.then(() => this.consume(info)).catch((error: unknown) => console.warn('consume failed', error));
-        return;
-      }
-      case 'consumerClosed': {
-        const consumerId = notification.data.consumerId;
-        this.consumeChain = this.consumeChain.then(() => {
-          const remote = this.remotes.get(consumerId);
-          if (!remote) return;
-          this.remotes.delete(consumerId);
-          remote.consumer.close();
-          this.events.remoteRemoved(remote);
-        });
-        return;
-      }
-      case 'consumerPaused':
-      case 'consumerResumed': {
-        const paused = notification.notification === 'consumerPaused';
-        const consumerId = notification.data.consumerId;
-        this.consumeChain = this.consumeChain.then(() => {
-          const remote = this.remotes.get(consumerId);
-          if (!remote) return;
-          remote.producerPaused = paused;
-          this.events.remoteChanged(remote);
-        });
-        return;
-      }
-      case 'consumerLayersChanged': {
-        const { consumerId, spatialLayer } = notification.data;
-        this.consumeChain = this.consumeChain.then(() => {
-          const remote = this.remotes.get(consumerId);
-          if (!remote) return;
-          remote.spatialLayer = spatialLayer;
-          this.events.remoteChanged(remote);
-        });
-        return;
-      }
       case 'bandwidthEstimate':
         this.availableBitrate = notification.data.availableBitrate;
         return;
@@ -301,7 +270,10 @@ export class MediaSession {
           if (notification.notification === 'producerClosed') {
             producer.close();
             this.producers.delete(source);
-          } else producer.pause();
+          } else {
+            producer.pause();
+            this.pausedAtNode.set(producer.id, true);
+          }
           this.events.localPausedByServer(source);
         }
         return;
@@ -311,36 +283,7 @@ export class MediaSession {
         this.events.closedByServer(notification.data.code, notification.data.reason);
         return;
       default:
-        assertNever(notification);
+        assertNever(notification, 'media notification');
     }
   }
-
-  private async consume(info: ConsumerInfo): Promise<void> {
-    if (this.closed) return;
-    const consumer = await this.recvTransport.consume({
-      id: info.consumerId,
-      producerId: info.producerId,
-      kind: info.kind,
-      rtpParameters: info.rtpParameters as types.RtpParameters,
-      streamId: `${info.participantId}-${info.source}`,
-    });
-    const remote: RemoteTrack = {
-      consumer,
-      participantId: info.participantId,
-      displayName: info.displayName,
-      kind: info.kind,
-      source: info.source,
-      producerPaused: info.producerPaused,
-      preferredLayer: null,
-      spatialLayer: null,
-    };
-    this.remotes.set(consumer.id, remote);
-    this.events.remoteAdded(remote);
-    // Not awaited: the next consumer's negotiation need not wait for this round trip.
-    this.signaling.request('resumeConsumer', { consumerId: consumer.id }).catch((error: unknown) => console.warn('resumeConsumer failed', error));
-  }
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unhandled media notification ${JSON.stringify(value)}`);
 }

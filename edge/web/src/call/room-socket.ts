@@ -1,9 +1,9 @@
-import { roomServerMessageSchema, WS_CLOSE, type RoomClientMessage, type RoomServerMessage } from '../wire.js';
+import { errorCodeOfClose, roomServerMessageSchema, type ErrorCode, type RoomClientMessage, type RoomServerMessage } from '../wire.js';
 
 export type SocketStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
-/** Close codes after which reconnecting cannot help: the session is over. */
-const FINAL_CLOSE_CODES = new Set<number>([WS_CLOSE.TOKEN_INVALID, WS_CLOSE.TOKEN_EXPIRED, WS_CLOSE.REMOVED_BY_HOST, WS_CLOSE.MEETING_ENDED, WS_CLOSE.REPLACED, WS_CLOSE.FORBIDDEN]);
+/** Errors (read from the close code with the shared table) after which reconnecting cannot help: the session is over. */
+const FINAL_ERRORS = new Set<ErrorCode>(['TOKEN_INVALID', 'TOKEN_EXPIRED', 'REMOVED_BY_HOST', 'MEETING_ENDED', 'CONFLICT', 'FORBIDDEN']);
 const PING_EVERY_MS = 5_000;
 /** No message for this long → the socket is presumed dead (e.g. a silent network drop). */
 const SILENCE_LIMIT_MS = 12_000;
@@ -30,8 +30,8 @@ export class RoomSocket {
     private readonly handlers: {
       message: (message: RoomServerMessage) => void;
       status: (status: SocketStatus) => void;
-      /** The server ended the session (close code), no reconnect. */
-      final: (code: number, reason: string) => void;
+      /** The server ended the session (the close code's error), no reconnect. */
+      final: (code: ErrorCode, reason: string) => void;
     },
   ) {
     this.connect();
@@ -84,10 +84,11 @@ export class RoomSocket {
     });
     socket.addEventListener('close', (event) => {
       if (this.socket !== socket || this.stopped) return;
-      if (FINAL_CLOSE_CODES.has(event.code)) {
+      const error = errorCodeOfClose(event.code);
+      if (error && FINAL_ERRORS.has(error)) {
         this.stopped = true;
         this.setStatus('closed');
-        this.handlers.final(event.code, event.reason);
+        this.handlers.final(error, event.reason);
         return;
       }
       this.scheduleReconnect();

@@ -1,5 +1,5 @@
 import type { Call } from '../call/call.js';
-import type { RemoteTrack } from '../call/media-session.js';
+import type { RemoteTrack } from '../call/remote-tracks.js';
 import { h } from '../lib/dom.js';
 
 interface Tile {
@@ -78,7 +78,7 @@ export class VideoGrid {
       wanted.add(key);
       const tile = this.tile(key, false, this.grid);
       const cameraTrack = isSelf
-        ? call.local.cameraOn
+        ? call.local.isOn('camera')
           ? call.local.camera
           : null
         : media.camera && !media.camera.producerPaused
@@ -91,7 +91,7 @@ export class VideoGrid {
       tile.avatar.textContent = initials(person.displayName);
       tile.name.textContent = isSelf ? `${person.displayName} (you)` : person.displayName;
       const micOff = isSelf
-        ? !call.local.micOn || !call.local.mic || person.mutedByHost.audio
+        ? !call.local.isOn('mic') || person.mutedByHost.audio
         : !media.mic || media.mic.producerPaused || person.mutedByHost.audio;
       tile.mic.hidden = !micOff;
       tile.hand.hidden = !person.handRaised;

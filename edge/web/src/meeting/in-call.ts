@@ -4,7 +4,7 @@ import { chatPanel } from './chat-panel.js';
 import { VideoGrid } from './grid.js';
 import { peoplePanel } from './people-panel.js';
 
-const QUALITY_TEXT = { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection', unknown: 'Connecting…' } as const;
+const QUALITY_TEXT = { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection', lost: 'Connection lost', unknown: 'Connecting…' } as const;
 
 /** The meeting itself: header, video grid, side panels and the control bar. */
 export function inCallView(call: Call): HTMLElement {
@@ -45,11 +45,11 @@ export function inCallView(call: Call): HTMLElement {
   );
 
   const renderLocal = () => {
-    const micOn = call.local.micOn && call.local.mic !== null;
+    const micOn = call.local.isOn('mic');
     mic.textContent = micOn ? 'Mute' : 'Unmute';
     mic.setAttribute('aria-label', micOn ? 'Mute microphone' : 'Unmute microphone');
     mic.setAttribute('aria-pressed', String(!micOn));
-    const camOn = call.local.cameraOn && call.local.camera !== null;
+    const camOn = call.local.isOn('camera');
     camera.textContent = camOn ? 'Stop video' : 'Start video';
     camera.setAttribute('aria-label', camOn ? 'Turn camera off' : 'Turn camera on');
     camera.setAttribute('aria-pressed', String(!camOn));
@@ -78,11 +78,12 @@ export function inCallView(call: Call): HTMLElement {
     hand.setAttribute('aria-pressed', String(raised));
   };
   const renderStatus = () => {
-    const reconnecting = call.roomStatus === 'reconnecting' || call.mediaStatus === 'reconnecting';
+    const reconnecting = call.reconnecting;
     quality.textContent = reconnecting ? 'Reconnecting…' : QUALITY_TEXT[call.quality];
     quality.dataset.quality = reconnecting ? 'poor' : call.quality;
-    const rtt = call.qualityMeter.rttMs;
-    quality.title = rtt === null ? '' : `Round trip ${Math.round(rtt)} ms, loss ${(call.qualityMeter.lossPercent ?? 0).toFixed(1)}%`;
+    const rtt = call.stats.meter.rttMs;
+    quality.title =
+      call.quality === 'lost' ? 'No audio or video has arrived for a few seconds' : rtt === null ? '' : `Round trip ${Math.round(rtt)} ms, loss ${(call.stats.meter.lossPercent ?? 0).toFixed(1)}%`;
     banner.hidden = !reconnecting && !call.lastError;
     banner.textContent = reconnecting ? 'Connection lost — reconnecting…' : (call.lastError ?? '');
     if (call.lastError) {

@@ -35,13 +35,14 @@ export function prejoinView(
   const joinButton = h('button', { type: 'submit', class: 'btn btn-primary btn-large', id: 'join' }, 'Join');
 
   const renderMedia = () => {
-    const cameraOn = local.cameraOn && local.camera !== null;
+    const cameraOn = local.isOn('camera');
+    const micOn = local.isOn('mic');
     preview.srcObject = cameraOn && local.camera ? new MediaStream([local.camera]) : null;
     preview.hidden = !cameraOn;
     previewOff.hidden = cameraOn;
-    micToggle.textContent = local.micOn && local.mic ? 'Mic on' : 'Mic off';
-    micToggle.setAttribute('aria-pressed', String(local.micOn && local.mic !== null));
-    micToggle.setAttribute('aria-label', local.micOn ? 'Microphone on: click to mute' : 'Microphone off: click to unmute');
+    micToggle.textContent = micOn ? 'Mic on' : 'Mic off';
+    micToggle.setAttribute('aria-pressed', String(micOn));
+    micToggle.setAttribute('aria-label', micOn ? 'Microphone on: click to mute' : 'Microphone off: click to unmute');
     cameraToggle.textContent = cameraOn ? 'Camera on' : 'Camera off';
     cameraToggle.setAttribute('aria-pressed', String(cameraOn));
     cameraToggle.setAttribute('aria-label', cameraOn ? 'Camera on: click to turn off' : 'Camera off: click to turn on');
@@ -57,16 +58,15 @@ export function prejoinView(
     micSelect.disabled = mics.length === 0;
   };
 
-  micToggle.addEventListener('click', async () => {
-    local.micOn = !local.micOn;
-    if (local.micOn && !local.mic) await local.openMic();
+  // A click flips what the button shows (a device still opening shows as off).
+  const toggle = async (kind: 'mic' | 'camera') => {
+    const turnOn = !local.isOn(kind);
+    local.choose(kind, turnOn);
+    if (turnOn && !local.track(kind)) await (kind === 'mic' ? local.openMic() : local.openCamera());
     renderMedia();
-  });
-  cameraToggle.addEventListener('click', async () => {
-    local.cameraOn = !local.cameraOn;
-    if (local.cameraOn && !local.camera) await local.openCamera();
-    renderMedia();
-  });
+  };
+  micToggle.addEventListener('click', () => void toggle('mic'));
+  cameraToggle.addEventListener('click', () => void toggle('camera'));
   cameraSelect.addEventListener('change', async () => {
     await local.openCamera(cameraSelect.value);
     renderMedia();

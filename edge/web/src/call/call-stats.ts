@@ -1,0 +1,128 @@
+import type { MediaLink } from './media-link.js';
+import type { MediaSession } from './media-session.js';
+import { QualityMeter, remoteMediaBack, sampleOf, type Quality } from './quality.js';
+
+/** Stats are read at most this often, and only for what the UI shows. */
+const TICK_MS = 1_000;
+/** The header's quality is judged over this window. */
+const QUALITY_WINDOW_MS = 3_000;
+
+export interface InboundRow {
+  participantId: string;
+  displayName: string;
+  kind: string;
+  source: string;
+  spatialLayer: number | null;
+  producerPaused: boolean;
+  framesDecoded: number;
+  frameWidth: number;
+  totalAudioEnergy: number;
+  bytesReceived: number;
+}
+
+export interface OutboundRow {
+  source: string;
+  /** Paused here (the track is off) and at the node (nothing forwarded). */
+  paused: boolean;
+  pausedAtNode: boolean;
+  framesEncoded: number;
+  bytesSent: number;
+  layers: number;
+}
+
+/**
+ * The numbers the page shows about its connection: the header's quality (every 3 s) and, after a
+ * reconnect, whether remote media flows again (every second until it does). Also reads per-track
+ * stats on demand for the debug hook; nothing here polls for tests.
+ */
+export class CallStats {
+  quality: Quality = 'unknown';
+  readonly meter = new QualityMeter();
+  private readonly timer: number;
+  private lastQualityAt = performance.now();
+  private sampledSession: MediaSession | null = null;
+
+  constructor(
+    private readonly link: MediaLink,
+    /** The quality or the connection status changed. */
+    private readonly changed: () => void,
+  ) {
+    this.timer = window.setInterval(() => void this.tick(), TICK_MS);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async tick(): Promise<void> {
+    const now = performance.now();
+    const qualityDue = now - this.lastQualityAt >= QUALITY_WINDOW_MS - TICK_MS / 2;
+    if (!qualityDue && !this.link.awaitingRemoteMedia) return;
+    if (qualityDue) this.lastQualityAt = now;
+    const session = this.link.session;
+    if (!session || this.link.status !== 'connected') {
+      if (qualityDue) this.setQuality(this.link.status === 'off' ? 'unknown' : 'poor');
+      return;
+    }
+    if (session !== this.sampledSession) {
+      this.meter.reset(); // a new receive transport: its counters start from zero
+      this.sampledSession = session;
+    }
+    const report = await session.transportStats().catch(() => null);
+    if (!report || session !== this.link.session) return;
+    const remotes = [...this.link.remotes.values()].map((remote) => ({ trackId: remote.consumer.track.id, sending: !remote.producerPaused }));
+    const sample = sampleOf(report, remotes);
+    if (this.link.awaitingRemoteMedia && remoteMediaBack(sample, performance.now() - this.link.connectedAt)) this.link.remoteMediaBack();
+    if (qualityDue) this.setQuality(this.meter.sample(sample));
+  }
+
+  private setQuality(quality: Quality): void {
+    if (quality === this.quality) return;
+    this.quality = quality;
+    this.changed();
+  }
+
+  /** Inbound stats per remote track, for the debug hook and the e2e test. */
+  inbound(): Promise<InboundRow[]> {
+    return Promise.all(
+      [...this.link.remotes.values()].map(async (remote) => {
+        const row: InboundRow = {
+          participantId: remote.participantId,
+          displayName: remote.displayName,
+          kind: remote.kind,
+          source: remote.source,
+          spatialLayer: remote.spatialLayer,
+          producerPaused: remote.producerPaused,
+          framesDecoded: 0,
+          frameWidth: 0,
+          totalAudioEnergy: 0,
+          bytesReceived: 0,
+        };
+        const report = await remote.consumer.getStats().catch(() => null);
+        report?.forEach((stat: Record<string, unknown>) => {
+          if (stat.type !== 'inbound-rtp') return;
+          if (typeof stat.framesDecoded === 'number') row.framesDecoded += stat.framesDecoded;
+          if (typeof stat.frameWidth === 'number') row.frameWidth = stat.frameWidth;
+          if (typeof stat.totalAudioEnergy === 'number') row.totalAudioEnergy += stat.totalAudioEnergy;
+          if (typeof stat.bytesReceived === 'number') row.bytesReceived += stat.bytesReceived;
+        });
+        return row;
+      }),
+    );
+  }
+
+  /** Outbound stats per producer (simulcast layers count as one row with `layers`). */
+  async outbound(): Promise<OutboundRow[]> {
+    const producers = (await this.link.session?.producerStats()) ?? [];
+    return producers.map(({ source, paused, pausedAtNode, report }) => {
+      const row: OutboundRow = { source, paused, pausedAtNode, framesEncoded: 0, bytesSent: 0, layers: 0 };
+      report.forEach((stat: Record<string, unknown>) => {
+        if (stat.type !== 'outbound-rtp') return;
+        row.layers += 1;
+        if (typeof stat.framesEncoded === 'number') row.framesEncoded += stat.framesEncoded;
+        if (typeof stat.bytesSent === 'number') row.bytesSent += stat.bytesSent;
+      });
+      return row;
+    });
+  }
+}

@@ -1,0 +1,132 @@
+import type { types } from 'mediasoup-client';
+import { assertNever, type ConsumerInfo, type MediaNotification, type MediaSource } from '../wire.js';
+import type { MediaSignaling } from './media-signaling.js';
+
+/** A remote track this page receives, with who sent it and whether the sender paused it. */
+export interface RemoteTrack {
+  consumer: types.Consumer;
+  participantId: string;
+  displayName: string;
+  kind: 'audio' | 'video';
+  source: MediaSource;
+  producerPaused: boolean;
+  /** Simulcast layer last asked for (null: the node's default, the highest). */
+  preferredLayer: number | null;
+  /** Spatial layer the node forwards now (null: none yet, or not simulcast). Drops with bandwidth. */
+  spatialLayer: number | null;
+}
+
+export interface RemoteTrackEvents {
+  remoteAdded(remote: RemoteTrack): void;
+  remoteRemoved(remote: RemoteTrack): void;
+  remoteChanged(remote: RemoteTrack): void;
+}
+
+const CONSUMER_NOTIFICATIONS = ['newConsumer', 'consumerClosed', 'consumerPaused', 'consumerResumed', 'consumerLayersChanged'] as const;
+
+/** The node's notifications about what this page receives. */
+export type ConsumerNotification = Extract<MediaNotification, { notification: (typeof CONSUMER_NOTIFICATIONS)[number] }>;
+
+export function isConsumerNotification(notification: MediaNotification): notification is ConsumerNotification {
+  return (CONSUMER_NOTIFICATIONS as readonly string[]).includes(notification.notification);
+}
+
+/**
+ * What one media session receives: a consumer per remote track on the receive transport, kept
+ * in step with the node's notifications, handled one at a time in arrival order.
+ */
+export class RemoteTracks {
+  private readonly remotes = new Map<string, RemoteTrack>();
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly transport: types.Transport,
+    private readonly signaling: MediaSignaling,
+    private readonly events: RemoteTrackEvents,
+  ) {}
+
+  list(): RemoteTrack[] {
+    return [...this.remotes.values()];
+  }
+
+  onNotification(notification: ConsumerNotification): void {
+    if (this.closed) return;
+    switch (notification.notification) {
+      case 'newConsumer': {
+        const info = notification.data;
+        this.chain = this.chain.then(() => this.consume(info)).catch((error: unknown) => console.warn('consume failed', error));
+        return;
+      }
+      case 'consumerClosed':
+        this.update(notification.data.consumerId, (remote) => {
+          this.remotes.delete(remote.consumer.id);
+          remote.consumer.close();
+          this.events.remoteRemoved(remote);
+        });
+        return;
+      case 'consumerPaused':
+      case 'consumerResumed': {
+        const paused = notification.notification === 'consumerPaused';
+        this.update(notification.data.consumerId, (remote) => {
+          remote.producerPaused = paused;
+          this.events.remoteChanged(remote);
+        });
+        return;
+      }
+      case 'consumerLayersChanged': {
+        const { spatialLayer } = notification.data;
+        this.update(notification.data.consumerId, (remote) => {
+          remote.spatialLayer = spatialLayer;
+          this.events.remoteChanged(remote);
+        });
+        return;
+      }
+      default:
+        assertNever(notification, 'consumer notification');
+    }
+  }
+
+  /** Closes every consumer and says so for each. */
+  close(): void {
+    this.closed = true;
+    for (const remote of this.remotes.values()) {
+      remote.consumer.close();
+      this.events.remoteRemoved(remote);
+    }
+    this.remotes.clear();
+  }
+
+  /** After the consumes queued before it, so a notification never overtakes its newConsumer. */
+  private update(consumerId: string, change: (remote: RemoteTrack) => void): void {
+    this.chain = this.chain.then(() => {
+      const remote = this.remotes.get(consumerId);
+      if (remote && !this.closed) change(remote);
+    });
+  }
+
+  private async consume(info: ConsumerInfo): Promise<void> {
+    if (this.closed) return;
+    const consumer = await this.transport.consume({
+      id: info.consumerId,
+      producerId: info.producerId,
+      kind: info.kind,
+      rtpParameters: info.rtpParameters as types.RtpParameters,
+      streamId: `${info.participantId}-${info.source}`,
+    });
+    const remote: RemoteTrack = {
+      consumer,
+      participantId: info.participantId,
+      displayName: info.displayName,
+      kind: info.kind,
+      source: info.source,
+      producerPaused: info.producerPaused,
+      preferredLayer: null,
+      spatialLayer: null,
+    };
+    this.remotes.set(consumer.id, remote);
+    this.events.remoteAdded(remote);
+    // Not awaited: the next consumer's negotiation need not wait for this round trip.
+    this.signaling.request('resumeConsumer', { consumerId: consumer.id }).catch((error: unknown) => console.warn('resumeConsumer failed', error));
+  }
+}
