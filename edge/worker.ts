@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { consumeDeadLetters, consumeHistory, HISTORY_DLQ } from './db/history-consumer.js';
 import type { AppEnv } from './http/app-env.js';
 import { errorResponse, notFoundResponse } from './http/errors.js';
+import { securityHeaders } from './http/security-headers.js';
 import { authRoutes } from './routes/auth.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { joinRoutes } from './routes/join.js';
@@ -18,6 +19,7 @@ export { RateLimiterDO } from './auth/rate-limiter-do.js';
 
 /** Every API route lives under /api; anything else is the web app (static assets). */
 const api = new Hono<AppEnv>();
+api.use(securityHeaders);
 api.route('/', authRoutes);
 api.route('/', meetingRoutes);
 api.route('/', joinRoutes);

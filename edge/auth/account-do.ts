@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { userSchema, type User } from '../../schema/wire/http.js';
 import { sha256Hex } from './encoding.js';
-import { ACCOUNT_LOGIN_POLICY, FailureLog } from './rate-limit.js';
+import { ACCOUNT_LOGIN_POLICY, FailureLog, type Reservation } from './rate-limit.js';
 import { newSessionToken, SESSION_TTL_MS } from './session-token.js';
 
 /** SQLite table of the per-account login failure window. */
@@ -57,13 +57,13 @@ export class AccountDO extends DurableObject<Env> {
     this.saveProfile(profile);
   }
 
-  /** 0 when a login attempt may proceed, else milliseconds until it may. */
-  async loginRetryAfterMs(): Promise<number> {
-    return this.loginFailures.retryAfterMs(ACCOUNT_LOGIN_POLICY, Date.now());
-  }
-
-  async recordLoginFailure(): Promise<void> {
-    this.loginFailures.record(Date.now());
+  /**
+   * A login attempt asks for a slot before its password is checked: refused (retryAfterMs > 0)
+   * while the account's failure window is full, else counted as a failure at once — check and
+   * count in one call, so parallel attempts cannot all get through. A right password clears it.
+   */
+  async reserveLoginAttempt(): Promise<Reservation> {
+    return this.loginFailures.reserve(ACCOUNT_LOGIN_POLICY, Date.now());
   }
 
   async recordLoginSuccess(): Promise<void> {

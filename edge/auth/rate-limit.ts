@@ -28,6 +28,12 @@ export function retryAfterMs(failures: readonly number[], policy: WindowPolicy, 
   return Math.max(1, freeing + policy.windowMs - now);
 }
 
+/** A reserved attempt: `slot` names its row (null when refused: wait `retryAfterMs`). */
+export interface Reservation {
+  retryAfterMs: number;
+  slot: number | null;
+}
+
 /** A failure log in a DO's SQLite storage. */
 export class FailureLog {
   constructor(
@@ -46,8 +52,20 @@ export class FailureLog {
     return retryAfterMs(failures, policy, now);
   }
 
-  record(now: number): void {
-    this.sql.exec(`INSERT INTO ${this.table} (at) VALUES (?)`, now);
+  /**
+   * Check and count in one step: when the window has room, the attempt is written as a failure
+   * before it is evaluated, so parallel attempts cannot all pass the check. The caller releases
+   * the slot if the attempt turns out not to be a failure.
+   */
+  reserve(policy: WindowPolicy, now: number): Reservation {
+    const wait = this.retryAfterMs(policy, now);
+    if (wait > 0) return { retryAfterMs: wait, slot: null };
+    const row = this.sql.exec<{ slot: number }>(`INSERT INTO ${this.table} (at) VALUES (?) RETURNING rowid AS slot`, now).one();
+    return { retryAfterMs: 0, slot: row.slot };
+  }
+
+  release(slot: number): void {
+    this.sql.exec(`DELETE FROM ${this.table} WHERE rowid = ?`, slot);
   }
 
   clear(): void {

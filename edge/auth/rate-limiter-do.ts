@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { FailureLog, type WindowPolicy } from './rate-limit.js';
+import { FailureLog, type Reservation, type WindowPolicy } from './rate-limit.js';
 
 /** SQLite table of the failure window (one table per object). */
 const FAILURES_TABLE = 'failures';
@@ -17,19 +17,20 @@ export class RateLimiterDO extends DurableObject<Env> {
     this.failures = new FailureLog(ctx.storage.sql, FAILURES_TABLE);
   }
 
-  async retryAfterMs(policy: WindowPolicy): Promise<number> {
-    return this.failures.retryAfterMs(policy, Date.now());
+  /**
+   * Checks the window and counts this attempt as a failure in one call, so parallel attempts
+   * cannot all pass the check; `release(slot)` uncounts an attempt that did not fail.
+   */
+  async reserve(policy: WindowPolicy): Promise<Reservation> {
+    return this.failures.reserve(policy, Date.now());
   }
 
-  async recordFailure(): Promise<void> {
-    this.failures.record(Date.now());
+  async release(slot: number): Promise<void> {
+    this.failures.release(slot);
   }
 
-  /** Checks the window and counts this attempt in one call (no gap for concurrent attempts). */
+  /** An attempt that counts whatever its outcome (registrations): 0, or ms until allowed. */
   async takeAttempt(policy: WindowPolicy): Promise<number> {
-    const now = Date.now();
-    const wait = this.failures.retryAfterMs(policy, now);
-    if (wait === 0) this.failures.record(now);
-    return wait;
+    return this.failures.reserve(policy, Date.now()).retryAfterMs;
   }
 }

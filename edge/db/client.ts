@@ -13,6 +13,17 @@ export interface DbTarget {
   dbWsProxy: string | null;
 }
 
+let connectionsOpened = 0;
+
+/**
+ * How many Postgres connections this isolate has opened (each withDb call opens one). Tests read
+ * it to prove a path stays off Postgres; the Worker, its Durable Objects and the tests share one
+ * isolate under the vitest pool.
+ */
+export function postgresConnectionsOpened(): number {
+  return connectionsOpened;
+}
+
 /**
  * One Postgres connection for the duration of `work` (Workers cannot share sockets between
  * requests). In production the Neon driver speaks WebSocket to Neon's proxy; locally
@@ -21,6 +32,7 @@ export interface DbTarget {
 export async function withDb<T>(source: Env | DbTarget, work: (db: Db) => Promise<T>): Promise<T> {
   const { databaseUrl, dbWsProxy: proxy } = 'databaseUrl' in source ? source : edgeConfig(source);
   const client = new Client({ connectionString: databaseUrl });
+  connectionsOpened++;
   if (proxy) {
     client.neonConfig.wsProxy = (host, port) => `${proxy}?address=${host}:${port}`;
     client.neonConfig.useSecureWebSocket = false;

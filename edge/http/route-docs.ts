@@ -32,6 +32,8 @@ export interface RouteDoc {
   readonly body?: z.ZodType | RawBody;
   /** A JSON body may be left out; an empty body is then parsed as `{}`. */
   readonly bodyOptional?: boolean;
+  /** Cap of a JSON body in bytes when it is not JSON_BODY_MAX_BYTES (schema/wire/http.ts). */
+  readonly maxBodyBytes?: number;
   /** Success responses: a JSON schema, or a description for answers that are not JSON. */
   readonly responses: Readonly<Record<number, z.ZodType | string>>;
   /** Error codes of the route's own logic; those its auth and parsing imply are added for it. */

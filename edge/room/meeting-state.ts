@@ -18,6 +18,7 @@ type MeetingRow = {
   node_region: string | null;
   signaling_url: string | null;
   regions: string;
+  may_unmute: number;
 };
 
 /**
@@ -44,8 +45,12 @@ export class MeetingState {
       node_id TEXT,
       node_region TEXT,
       signaling_url TEXT,
-      regions TEXT NOT NULL DEFAULT '[]'
+      regions TEXT NOT NULL DEFAULT '[]',
+      may_unmute INTEGER NOT NULL DEFAULT 1
     )`);
+    // Rooms created before the unmute policy existed get the column (people may unmute: as before).
+    const columns = sql.exec<{ name: string }>(`PRAGMA table_info(${MEETING_TABLE})`).toArray();
+    if (!columns.some((column) => column.name === 'may_unmute')) sql.exec(`ALTER TABLE ${MEETING_TABLE} ADD COLUMN may_unmute INTEGER NOT NULL DEFAULT 1`);
   }
 
   private row(): MeetingRow | null {
@@ -86,11 +91,24 @@ export class MeetingState {
     this.sql.exec(`UPDATE ${MEETING_TABLE} SET locked = CASE WHEN ?1 = 0 THEN 0 WHEN locked <> 0 THEN locked ELSE ?2 END WHERE id = 1`, locked ? 1 : 0, now);
   }
 
+  /** Whether people the host muted may unmute themselves (host.allowUnmute; the node enforces it). */
+  participantsMayUnmute(): boolean {
+    return (this.row()?.may_unmute ?? 1) === 1;
+  }
+  setParticipantsMayUnmute(allowed: boolean): void {
+    this.sql.exec(`UPDATE ${MEETING_TABLE} SET may_unmute = ? WHERE id = 1`, allowed ? 1 : 0);
+  }
+
   ended(): boolean {
     return this.row()?.ended === 1;
   }
   markEnded(): void {
     this.sql.exec(`UPDATE ${MEETING_TABLE} SET ended = 1 WHERE id = 1`);
+  }
+
+  /** Someone has been in the meeting (it is live unless it ended). */
+  wentLive(): boolean {
+    return this.row()?.live === 1;
   }
 
   /** True the first time only: the meeting went live with its first participant. */

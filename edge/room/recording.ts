@@ -1,14 +1,18 @@
 import { AppError } from '../../schema/wire/errors.js';
 import type { NodeEvent } from '../../schema/wire/node-control.js';
+import { finishRecordingUpload, grantRecordingUpload } from '../files/recording-grants.js';
 import type { RoomMedia } from './media.js';
 import type { Room } from './room.js';
 
 /** recording.start from a moderator: the node starts recording, everyone sees the state. */
-export async function startRecording(room: Room, media: RoomMedia, actorId: string): Promise<void> {
+export async function startRecording(room: Room, media: RoomMedia, files: R2Bucket, actorId: string): Promise<void> {
   if (room.meeting.recording().active) throw new AppError('ALREADY_RECORDING', 'the meeting is already being recorded');
   const recordingId = crypto.randomUUID();
   const linkId = room.linkId();
-  if (!room.meeting.assignment() || !(await media.commandNode({ command: 'startRecording', meetingId: linkId, recordingId }))) {
+  const node = room.meeting.assignment();
+  // Only the node asked to record may upload this recording's files (edge/routes/recording-uploads.ts).
+  if (node) await grantRecordingUpload(files, { recordingId, nodeId: node.nodeId, meetingLinkId: linkId });
+  if (!node || !(await media.commandNode({ command: 'startRecording', meetingId: linkId, recordingId }))) {
     throw new AppError('MEDIA_ERROR', 'the media node could not be reached to start recording; try again');
   }
   const now = Date.now();
@@ -33,12 +37,17 @@ export async function stopRecording(room: Room, media: RoomMedia, actorId: strin
   room.broadcastMeeting();
 }
 
-/** A recordingStatus event from the node (via the RegionDO) for this meeting's recording. */
-export async function onRecordingStatus(room: Room, event: Extract<NodeEvent, { event: 'recordingStatus' }>): Promise<void> {
+/**
+ * A recordingStatus event from the node (via the RegionDO). Events of an earlier recording that
+ * arrive after a new one started still reach its history row (and close its upload grant); only
+ * the current recording's events change what the room shows.
+ */
+export async function onRecordingStatus(room: Room, files: R2Bucket, event: Extract<NodeEvent, { event: 'recordingStatus' }>): Promise<void> {
+  if (event.status === 'ready' || event.status === 'failed') await finishRecordingUpload(files, event.recordingId);
   const recording = room.meeting.recording();
-  if (recording.recordingId !== event.recordingId) return;
+  const current = recording.recordingId === event.recordingId;
   await room.change(() => {
-    room.meeting.setRecording({ ...recording, active: event.status === 'recording', status: event.status });
+    if (current) room.meeting.setRecording({ ...recording, active: event.status === 'recording', status: event.status });
     room.record({
       kind: 'recording',
       recordingId: event.recordingId,
@@ -48,5 +57,5 @@ export async function onRecordingStatus(room: Room, event: Extract<NodeEvent, { 
       error: event.error?.message ?? null,
     });
   });
-  room.broadcastMeeting();
+  if (current) room.broadcastMeeting();
 }

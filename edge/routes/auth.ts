@@ -19,6 +19,7 @@ import { withDb } from '../db/client.js';
 import { accountStub, limiterStub } from '../durable-objects.js';
 import { findUserByEmail, insertUser, setAvatar, toUser } from '../db/users.js';
 import type { AppEnv } from '../http/app-env.js';
+import { readBodyCapped } from '../http/body.js';
 import { clientIp } from '../http/client-ip.js';
 import { RetryLaterError } from '../http/errors.js';
 import { defineRoute } from './define-route.js';
@@ -33,7 +34,7 @@ defineRoute(authRoutes, {
   body: registerRequestSchema, responses: { 201: sessionResponseSchema }, errors: ['EMAIL_TAKEN', 'RATE_LIMITED', 'DATABASE_UNAVAILABLE'],
 }, async (c, { body }) => {
   const ipLimiter = limiterStub(c.env, `register-ip:${clientIp(c)}`);
-  refuseWhileLimited(await ipLimiter.takeAttempt(IP_REGISTER_POLICY), 'too many new accounts from this address; try again later');
+  refuseWhileLimited(await ipLimiter.takeAttempt(IP_REGISTER_POLICY), 'too many new accounts from this address');
   const passwordHash = await hashPassword(body.password);
   const row = await withDb(c.env, (db) => insertUser(db, { email: body.email, displayName: body.displayName, passwordHash }));
   if (!row) throw new AppError('EMAIL_TAKEN', 'an account with this email exists; sign in instead');
@@ -44,20 +45,27 @@ defineRoute(authRoutes, {
   method: 'post', path: '/auth/login', tag: 'auth', summary: 'Sign in (rate-limited per account and per IP)', auth: 'none',
   body: loginRequestSchema, responses: { 200: sessionResponseSchema }, errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED', 'DATABASE_UNAVAILABLE'],
 }, async (c, { body }) => {
+  // Each limit hands out a slot before the password is checked (counted as a failure until the
+  // attempt proves otherwise), so parallel attempts cannot slip past a limit that is about to fill.
   const ipLimiter = limiterStub(c.env, `login-ip:${clientIp(c)}`);
-  refuseWhileLimited(await ipLimiter.retryAfterMs(IP_LOGIN_POLICY), 'too many failed sign-ins from this address');
-
-  const row = await withDb(c.env, (db) => findUserByEmail(db, body.email));
-  const account = row ? accountStub(c.env, row.id) : null;
-  if (account) refuseWhileLimited(await account.loginRetryAfterMs(), 'too many failed sign-ins for this account');
-
-  const ok = row ? await verifyPassword(body.password, row.passwordHash) : (await burnPasswordCheck(body.password), false);
-  if (!row || !account || !ok) {
-    await Promise.all([ipLimiter.recordFailure(), account?.recordLoginFailure()]);
-    throw new AppError('INVALID_CREDENTIALS', 'email or password is wrong');
+  const ip = await ipLimiter.reserve(IP_LOGIN_POLICY);
+  refuseWhileLimited(ip.retryAfterMs, 'too many failed sign-ins from this address');
+  let wrongCredentials = false;
+  try {
+    const row = await withDb(c.env, (db) => findUserByEmail(db, body.email));
+    const account = row ? accountStub(c.env, row.id) : null;
+    if (account) refuseWhileLimited((await account.reserveLoginAttempt()).retryAfterMs, 'too many failed sign-ins for this account');
+    const ok = row ? await verifyPassword(body.password, row.passwordHash) : (await burnPasswordCheck(body.password), false);
+    if (!row || !account || !ok) {
+      wrongCredentials = true;
+      throw new AppError('INVALID_CREDENTIALS', 'email or password is wrong');
+    }
+    await account.recordLoginSuccess();
+    return c.json(await openSession(c, toUser(row)), 200);
+  } finally {
+    // Only a wrong email or password counts against the address.
+    if (!wrongCredentials && ip.slot !== null) await ipLimiter.release(ip.slot);
   }
-  await account.recordLoginSuccess();
-  return c.json(await openSession(c, toUser(row)), 200);
 });
 
 defineRoute(authRoutes, {
@@ -82,9 +90,7 @@ defineRoute(authRoutes, {
   if (contentType !== 'image/png' && contentType !== 'image/jpeg') {
     throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'avatar must be image/png or image/jpeg');
   }
-  const declaredLength = Number(c.req.header('Content-Length') ?? 0);
-  if (declaredLength > AVATAR_MAX_BYTES) throw new AppError('PAYLOAD_TOO_LARGE', `avatar is larger than ${AVATAR_MAX_BYTES} bytes`);
-  const bytes = await readBodyCapped(c.req.raw, AVATAR_MAX_BYTES);
+  const bytes = await readBodyCapped(c.req.raw, AVATAR_MAX_BYTES, 'avatar');
 
   const info = readImageInfo(bytes);
   if (!info || info.type !== contentType) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `body is not a ${contentType} image`);
@@ -120,29 +126,4 @@ async function openSession(c: Context<AppEnv>, user: User) {
 
 function refuseWhileLimited(retryAfterMs: number, message: string): void {
   if (retryAfterMs > 0) throw new RetryLaterError(`${message}; try again later`, retryAfterMs / 1000);
-}
-
-/** Reads at most `limit` bytes; a longer body (even without Content-Length) is refused. */
-async function readBodyCapped(request: Request, limit: number): Promise<Uint8Array> {
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw new AppError('PAYLOAD_TOO_LARGE', `avatar is larger than ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }

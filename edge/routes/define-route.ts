@@ -12,7 +12,8 @@ export type RouteHandler<D extends RouteDoc> = (c: Context<AppEnv>, input: Route
  * Declares an API route once: registers it on `app` and records its doc for /api/openapi.json.
  * Before the handler runs, the declared auth is enforced and params, query, headers and a JSON
  * body are parsed — in that order — with the declared schemas, so what is documented is what is
- * checked. Bad JSON answers BAD_REQUEST, a mismatch VALIDATION_FAILED (edge/http/validate.ts);
+ * checked. Bad JSON answers BAD_REQUEST, a mismatch VALIDATION_FAILED, a JSON body over its cap
+ * PAYLOAD_TOO_LARGE (edge/http/validate.ts);
  * a WebSocket route refuses a request that is not an upgrade.
  */
 export function defineRoute<const D extends RouteDoc>(app: Hono<AppEnv>, doc: D, handler: RouteHandler<D>): void {
@@ -25,7 +26,7 @@ export function defineRoute<const D extends RouteDoc>(app: Hono<AppEnv>, doc: D,
       const params = doc.params && parseWith(doc.params, c.req.param());
       const query = doc.query && parseWith(doc.query, c.req.query());
       const headers = doc.headers && parseWith(doc.headers, c.req.header());
-      const body = isJsonSchema(doc.body) ? await parseJsonBody(c, doc.body, { optional: doc.bodyOptional }) : undefined;
+      const body = isJsonSchema(doc.body) ? await parseJsonBody(c, doc.body, { optional: doc.bodyOptional, maxBytes: doc.maxBodyBytes }) : undefined;
       if (doc.websocket && c.req.header('Upgrade')?.toLowerCase() !== 'websocket') throw new AppError('BAD_REQUEST', 'this endpoint takes a WebSocket upgrade');
       // TypeScript cannot follow these outputs through RouteInput's conditional types; they are
       // exactly the outputs of the schemas D declares, parsed just above.
@@ -41,6 +42,7 @@ export function errorsOf(doc: RouteDoc): ErrorCode[] {
   if (doc.auth === 'session' || doc.auth === 'admin') implied.push('UNAUTHENTICATED');
   if (doc.auth === 'node') implied.push('INVALID_CREDENTIALS');
   if (isJsonSchema(doc.body) || doc.websocket) implied.push('BAD_REQUEST');
+  if (isJsonSchema(doc.body)) implied.push('PAYLOAD_TOO_LARGE');
   if (doc.params || doc.query || doc.headers || isJsonSchema(doc.body)) implied.push('VALIDATION_FAILED');
   return [...new Set([...implied, ...(doc.errors ?? [])])];
 }

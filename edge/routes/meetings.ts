@@ -62,14 +62,20 @@ defineRoute(meetingRoutes, {
   params: meetingLinkParamsSchema, responses: { 200: z.union([meetingResponseSchema, meetingPublicResponseSchema]) },
   errors: ['MEETING_NOT_FOUND', 'DATABASE_UNAVAILABLE'],
 }, async (c, { user, params: { linkId } }) => {
-  // Every join starts with this (pre-join page): answer non-hosts from the edge cache when we can.
+  // Every join starts with this (pre-join page). Links that lead nowhere are answered from the
+  // edge cache; a meeting's public view comes from its RoomDO (current to the moment, no
+  // Postgres); only the host's own view, or a room that was never configured, reads Postgres.
   const cached = await publicViews.get(c, linkId);
-  if (cached && user?.id !== cached.hostId) return c.json({ meeting: cached.view });
+  if (cached?.kind === 'missing') throw meetingNotFound();
+  const fromRoom = await roomStub(c.env, linkId).publicView();
+  if (fromRoom && user?.id !== fromRoom.hostUserId) return c.json({ meeting: fromRoom.view });
 
   const found = await withDb(c.env, (db) => findMeetingWithHost(db, linkId));
-  if (!found) throw meetingNotFound();
+  if (!found) {
+    await publicViews.putMissing(c, linkId);
+    throw meetingNotFound();
+  }
   const view = toMeetingPublic(found.meeting, found.hostName);
-  await publicViews.put(c, linkId, { view, hostId: found.meeting.hostId });
   if (user?.id === found.meeting.hostId) return c.json({ meeting: toMeeting(found.meeting, joinUrl(c, linkId)) });
   return c.json({ meeting: view });
 });

@@ -9,7 +9,9 @@ import {
   multipartPartResponseSchema,
   multipartStartRequestSchema,
   multipartStartResponseSchema,
+  MULTIPART_COMPLETE_MAX_BYTES,
   RECORDING_SINGLE_UPLOAD_MAX_BYTES,
+  recordingContentTypeOf,
   recordingUploadParamsSchema,
   sha256HexSchema,
   uploadReceiptSchema,
@@ -17,6 +19,7 @@ import {
 } from '../../schema/wire/recording-upload.js';
 import type { AppEnv } from '../http/app-env.js';
 import { toHex } from '../auth/encoding.js';
+import { requireUploadGrant } from '../files/recording-grants.js';
 import { defineRoute } from './define-route.js';
 import { recordingObjectKey } from './recording-links.js';
 
@@ -25,6 +28,9 @@ import { recordingObjectKey } from './recording-links.js';
  * their node credential: one PUT for a file that fits a Worker request, an R2 multipart upload
  * (start, parts, complete) for a bigger one. Every body is checked against its SHA-256 and the
  * answer says what was stored, so the node deletes its copy only after a confirmed match.
+ * Only the node the recording was granted to may write, and only until the recording is finished
+ * (edge/files/recording-grants.ts); a stored file is never replaced; files are stored with the
+ * content type of our own table, whatever the node declares.
  */
 export const recordingUploadRoutes = new Hono<AppEnv>();
 
@@ -59,10 +65,11 @@ defineRoute(recordingUploadRoutes, {
   summary: `A media node uploads a finished recording file (≤ ${RECORDING_SINGLE_UPLOAD_MAX_BYTES} bytes) to R2`,
   params: recordingUploadParamsSchema, headers: contentHashHeadersSchema,
   body: { contentTypes: ['application/octet-stream', 'video/webm', 'audio/ogg'], description: 'the file bytes' },
-  responses: { 200: uploadReceiptSchema, 201: uploadReceiptSchema }, errors: ['BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'CONFLICT'],
+  responses: { 200: uploadReceiptSchema, 201: uploadReceiptSchema }, errors: ['BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'CONFLICT', 'FORBIDDEN', 'RECORDING_NOT_FOUND'],
 }, async (c, { nodeId, params: { recordingId, name }, headers }) => {
   const sha256 = headers[CONTENT_SHA256_HEADER];
   const length = declaredLength(c, RECORDING_SINGLE_UPLOAD_MAX_BYTES);
+  await requireUploadGrant(c.env.FILES, recordingId, nodeId);
   const body = c.req.raw.body;
   if (!body) throw new AppError('BAD_REQUEST', 'request has no body');
   const key = recordingObjectKey(recordingId, name);
@@ -73,7 +80,7 @@ defineRoute(recordingUploadRoutes, {
   try {
     object = await c.env.FILES.put(key, body, {
       sha256,
-      httpMetadata: { contentType: c.req.header('Content-Type') ?? 'application/octet-stream' },
+      httpMetadata: { contentType: recordingContentTypeOf(name) },
       customMetadata: { sha256, nodeId, recordingId },
     });
   } catch (error) {
@@ -88,13 +95,14 @@ defineRoute(recordingUploadRoutes, {
   method: 'post', path: '/nodes/recordings/:recordingId/files/:name/multipart', tag: 'recordings', auth: 'node',
   summary: 'A media node starts a multipart upload of a big recording file (or learns it is stored already)',
   params: recordingUploadParamsSchema, body: multipartStartRequestSchema,
-  responses: { 200: multipartStartResponseSchema, 201: multipartStartResponseSchema }, errors: ['CONFLICT'],
+  responses: { 200: multipartStartResponseSchema, 201: multipartStartResponseSchema }, errors: ['CONFLICT', 'FORBIDDEN', 'RECORDING_NOT_FOUND'],
 }, async (c, { nodeId, params: { recordingId, name }, body }) => {
+  await requireUploadGrant(c.env.FILES, recordingId, nodeId);
   const key = recordingObjectKey(recordingId, name);
   const stored = await alreadyStored(c.env, key, body.bytes, body.sha256);
   if (stored) return c.json({ status: 'stored' as const, receipt: stored });
   const upload = await c.env.FILES.createMultipartUpload(key, {
-    httpMetadata: { contentType: body.contentType },
+    httpMetadata: { contentType: recordingContentTypeOf(name) },
     // The whole file's hash, declared here and vouched for part by part below.
     customMetadata: { sha256: body.sha256, bytes: String(body.bytes), nodeId, recordingId },
   });
@@ -105,10 +113,11 @@ defineRoute(recordingUploadRoutes, {
   method: 'put', path: '/nodes/recordings/:recordingId/files/:name/multipart/:uploadId/parts/:partNumber', tag: 'recordings', auth: 'node',
   summary: 'One part of a multipart upload', params: multipartPartParamsSchema, headers: contentHashHeadersSchema,
   body: { contentTypes: ['application/octet-stream'], description: 'the part bytes' },
-  responses: { 200: multipartPartResponseSchema }, errors: ['BAD_REQUEST', 'PAYLOAD_TOO_LARGE'],
-}, async (c, { params: { recordingId, name, uploadId, partNumber }, headers }) => {
+  responses: { 200: multipartPartResponseSchema }, errors: ['BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'CONFLICT', 'FORBIDDEN', 'RECORDING_NOT_FOUND'],
+}, async (c, { nodeId, params: { recordingId, name, uploadId, partNumber }, headers }) => {
   const sha256 = headers[CONTENT_SHA256_HEADER];
   const length = declaredLength(c, RECORDING_SINGLE_UPLOAD_MAX_BYTES);
+  await requireUploadGrant(c.env.FILES, recordingId, nodeId);
   const body = c.req.raw.body;
   if (!body || length === 0) throw new AppError('BAD_REQUEST', 'a part needs a body');
   const upload = c.env.FILES.resumeMultipartUpload(recordingObjectKey(recordingId, name), uploadId);
@@ -133,9 +142,13 @@ defineRoute(recordingUploadRoutes, {
 defineRoute(recordingUploadRoutes, {
   method: 'post', path: '/nodes/recordings/:recordingId/files/:name/multipart/:uploadId/complete', tag: 'recordings', auth: 'node',
   summary: 'Completes a multipart upload; answers what R2 stored', params: multipartParamsSchema, body: multipartCompleteRequestSchema,
-  responses: { 201: uploadReceiptSchema }, errors: ['CONFLICT'],
-}, async (c, { params: { recordingId, name, uploadId }, body: { parts } }) => {
+  maxBodyBytes: MULTIPART_COMPLETE_MAX_BYTES, responses: { 201: uploadReceiptSchema }, errors: ['CONFLICT', 'FORBIDDEN', 'RECORDING_NOT_FOUND'],
+}, async (c, { nodeId, params: { recordingId, name, uploadId }, body: { parts } }) => {
+  await requireUploadGrant(c.env.FILES, recordingId, nodeId);
   const key = recordingObjectKey(recordingId, name);
+  // Completing again, or over a file stored meanwhile, would replace a file already confirmed
+  // to the node: refused. A node that lost the first answer starts again and gets the receipt.
+  if (await c.env.FILES.head(key)) throw new AppError('CONFLICT', 'a file is already stored under this name; start the upload again for its receipt');
   let object: R2Object;
   try {
     object = await c.env.FILES.resumeMultipartUpload(key, uploadId).complete([...parts].sort((a, b) => a.partNumber - b.partNumber));
@@ -153,8 +166,9 @@ defineRoute(recordingUploadRoutes, {
 
 defineRoute(recordingUploadRoutes, {
   method: 'delete', path: '/nodes/recordings/:recordingId/files/:name/multipart/:uploadId', tag: 'recordings', auth: 'node',
-  summary: 'Abandons a multipart upload', params: multipartParamsSchema, responses: { 204: 'aborted (or nothing to abort)' },
-}, async (c, { params: { recordingId, name, uploadId } }) => {
+  summary: 'Abandons a multipart upload', params: multipartParamsSchema, responses: { 204: 'aborted (or nothing to abort)' }, errors: ['FORBIDDEN', 'RECORDING_NOT_FOUND'],
+}, async (c, { nodeId, params: { recordingId, name, uploadId } }) => {
+  await requireUploadGrant(c.env.FILES, recordingId, nodeId, { whenFinished: 'allow' });
   try {
     await c.env.FILES.resumeMultipartUpload(recordingObjectKey(recordingId, name), uploadId).abort();
   } catch {

@@ -11,7 +11,7 @@ import {
   recordingParamsSchema,
   type Recording,
 } from '../../schema/wire/http.js';
-import { recordingUploadParamsSchema } from '../../schema/wire/recording-upload.js';
+import { recordingContentTypeOf, recordingUploadParamsSchema } from '../../schema/wire/recording-upload.js';
 import { edgeConfig } from '../config.js';
 import { withDb, type Db } from '../db/client.js';
 import type { AppEnv } from '../http/app-env.js';
@@ -114,6 +114,10 @@ defineRoute(recordingRoutes, {
   if (!object) throw new AppError('NOT_FOUND', 'file not found');
   const headers = new Headers({ 'Accept-Ranges': 'bytes', ETag: object.httpEtag, 'Cache-Control': 'private, max-age=300' });
   object.writeHttpMetadata(headers);
+  // Our own content type, never the stored one, and always a download when opened as a page:
+  // <video> ignores Content-Disposition, so the composite still plays in the web app's player.
+  headers.set('Content-Type', recordingContentTypeOf(name));
+  headers.set('Content-Disposition', `attachment; filename="${name}"`);
   const body: ReadableStream | null = 'body' in object ? (object as R2ObjectBody).body : null;
   const range = rangeHeader && 'body' in object ? object.range : undefined;
   if (range && !(range instanceof Headers)) {

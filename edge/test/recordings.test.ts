@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { HistoryRecord } from '../../schema/wire/history.js';
 import { meetingSchema, recordingDownloadResponseSchema, recordingListResponseSchema } from '../../schema/wire/http.js';
 import { edgeConfig } from '../config.js';
+import { grantRecordingUpload } from '../files/recording-grants.js';
 import { deriveNodeCredential } from '../registry/credentials.js';
 import { api, registerUser } from './helpers.js';
 import { asDeliveries, deliver } from './history-fixtures.js';
@@ -23,7 +24,8 @@ describe('recordings API', () => {
     const meeting = meetingSchema.parse(created.body.meeting);
     const recordingId = crypto.randomUUID();
 
-    // The node uploads the composite.
+    // The room asked node media-lon-1 to record (it granted the upload); the node uploads the composite.
+    await grantRecordingUpload(env.FILES, { recordingId, nodeId: 'media-lon-1', meetingLinkId: meeting.linkId });
     const bytes = new Uint8Array(200_000);
     for (let i = 0; i < bytes.length; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));
     const sha256 = hex(await crypto.subtle.digest('SHA-256', bytes));

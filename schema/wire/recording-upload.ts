@@ -21,6 +21,28 @@ export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lo
 export const recordingFileNameSchema = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/, 'not a recording file name');
 
 export const recordingUploadParamsSchema = z.object({ recordingId: uuidSchema, name: recordingFileNameSchema });
+
+/**
+ * The content type a recording file is stored and served with, by its extension — our table,
+ * never what the uploader declared (a node cannot make us serve HTML). Unknown: a download.
+ */
+const RECORDING_CONTENT_TYPES: ReadonlyMap<string, string> = new Map([
+  ['mp4', 'video/mp4'],
+  ['webm', 'video/webm'],
+  ['mkv', 'video/x-matroska'],
+  ['ivf', 'video/x-ivf'],
+  ['ts', 'video/mp2t'],
+  ['json', 'application/json'],
+]);
+
+export function recordingContentTypeOf(name: string): string {
+  const dot = name.lastIndexOf('.');
+  const extension = dot < 0 ? '' : name.slice(dot + 1).toLowerCase();
+  return RECORDING_CONTENT_TYPES.get(extension) ?? 'application/octet-stream';
+}
+
+/** Largest body of a multipart completion: RECORDING_PART_MAX_PARTS entries of a part number and an etag. */
+export const MULTIPART_COMPLETE_MAX_BYTES = 3 * 1024 * 1024;
 export const multipartParamsSchema = recordingUploadParamsSchema.extend({ uploadId: z.string().min(1).max(1024) });
 export const multipartPartParamsSchema = multipartParamsSchema.extend({ partNumber: z.coerce.number().int().min(1).max(RECORDING_PART_MAX_PARTS) });
 
@@ -33,6 +55,7 @@ export const uploadReceiptSchema = z.object({
 export type UploadReceipt = z.infer<typeof uploadReceiptSchema>;
 
 export const multipartStartRequestSchema = z.object({
+  /** Informative only: the edge stores every file with recordingContentTypeOf(name). */
   contentType: z.string().min(1).max(128),
   /** The whole file: size and SHA-256, kept with the object. */
   bytes: z.number().int().min(1).max(5 * 1024 ** 4),

@@ -23,7 +23,7 @@ export function parseSocketMessage<S extends z.ZodType>(
   discriminator = 'type',
 ): ParsedMessage<z.output<S>> {
   if (typeof frame !== 'string') return { ok: false, code: 'BAD_REQUEST', message: 'binary frames are not accepted; send JSON text' };
-  if (frame.length > MAX_SOCKET_MESSAGE_BYTES) return { ok: false, code: 'PAYLOAD_TOO_LARGE', message: `messages are limited to ${MAX_SOCKET_MESSAGE_BYTES} bytes` };
+  if (utf8LengthExceeds(frame, MAX_SOCKET_MESSAGE_BYTES)) return { ok: false, code: 'PAYLOAD_TOO_LARGE', message: `messages are limited to ${MAX_SOCKET_MESSAGE_BYTES} bytes` };
   let raw: unknown;
   try {
     raw = JSON.parse(frame);
@@ -38,6 +38,28 @@ export function parseSocketMessage<S extends z.ZodType>(
   const result = schema.safeParse(raw);
   if (!result.success) return { ok: false, code: 'VALIDATION_FAILED', message: describeIssues(result.error), ...(ref ? { ref } : {}) };
   return { ok: true, message: result.data };
+}
+
+/**
+ * Whether `text` takes more than `limit` bytes as UTF-8 (what the wire carries), not UTF-16
+ * code units: one unit is 1 to 3 bytes (a surrogate pair is 4 bytes for 2 units), so only a
+ * string between limit / 3 and limit units needs counting, and the count stops at the limit.
+ * (Counted by hand: schema/ runs in the browser, the Worker and Node alike, without DOM types.)
+ */
+export function utf8LengthExceeds(text: string, limit: number): boolean {
+  if (text.length > limit) return true;
+  if (text.length * 3 <= limit) return false;
+  let bytes = 0;
+  for (let i = 0; i < text.length && bytes <= limit; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3; // the rest of the BMP, and a lone surrogate (sent as U+FFFD)
+  }
+  return bytes > limit;
 }
 
 /** The client's correlation ref, echoed on errors even when the rest of the message is bad. */
