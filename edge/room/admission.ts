@@ -4,11 +4,16 @@ import type { JoinResponse, MeetingSettings } from '../../schema/wire/http.js';
 import type { RegionId } from '../../schema/regions.js';
 import { randomBytes, sha256Hex, toBase64Url } from '../auth/encoding.js';
 import { safeEqual } from '../registry/credentials.js';
-import { identitiesOf } from './bans.js';
+import { KNOCKS_PER_SOURCE, PASSCODE_PER_MEETING, PASSCODE_PER_SOURCE, type AttemptCheck } from './attempt-limits.js';
+import { deviceIdentity, identitiesOf, isStrongIdentity } from './bans.js';
 import type { RoomMedia } from './media.js';
 import { participantView, type Participant } from './participants.js';
 import { expectSocket } from './presence.js';
 import type { Room } from './room.js';
+import { normaliseDisplayName } from './text.js';
+
+/** People the waiting room holds at once; more knocks wait until the host has worked through it. */
+export const WAITING_ROOM_CAP = 100;
 
 export interface RoomJoinInput {
   /** The signed-in user, or null for a guest. */
@@ -17,8 +22,9 @@ export interface RoomJoinInput {
   passcode?: string | undefined;
   /** Media regions nearest the client first (edge/registry/region-choice.ts). */
   regions: RegionId[];
-  /** Guests only: the browser's key and the hashed client address (see identitiesOf). */
+  /** The browser's own key (kept by the client; stored only hashed, see deviceIdentity). */
   guestKey?: string | undefined;
+  /** Hash of the client address with the meeting: a throttle key for passcodes and knocks, never a ban. */
   networkHash?: string | undefined;
 }
 
@@ -39,7 +45,7 @@ export type Entry =
   | 'resume';
 
 /**
- * Bans apply to every entry. The lock keeps new people out, as in Zoom: a join or a knock. The
+ * Bars (removals, denials) apply as barringKind says. The lock keeps new people out, as in Zoom: a join or a knock. The
  * host's own admit overrides it (the host chose this person). A return after a dropped socket is
  * not a new person when they were in the meeting at the moment it was locked (they left after the
  * lock), so a network blip does not lock out the people the host meant to keep; whoever had
@@ -56,23 +62,38 @@ const ENTRY_RULES: Record<Entry, { lock: 'applies' | 'unless-present-at-lock' | 
   resume: { lock: 'no', capacity: false },
 };
 
-/** Who asks to come in: their role, what a ban would bar, and when they last went out. */
+/** Who asks to come in: their role, what a bar would cover, whether a guest, and when they last went out. */
 export interface Candidate {
   role: Role;
   identities: readonly string[];
+  guest: boolean;
   leftAt?: number | null;
 }
 
 export function candidateOf(room: Room, participant: Participant): Candidate {
-  return { role: participant.role, identities: room.bans.identitiesOf(participant), leftAt: participant.leftAt };
+  return { role: participant.role, identities: room.bans.identitiesOf(participant), guest: participant.userId === null, leftAt: participant.leftAt };
+}
+
+/**
+ * The bar that keeps this candidate out at this entry, if any. Account and browser count at every
+ * entry; a guest's name only for a newcomer (a join or a knock). A denial keeps out newcomers
+ * only (the host's admit overrides and lifts it); a removal keeps out everyone.
+ */
+function barringKind(room: Room, candidate: Candidate, entry: Entry): 'removed' | 'denied' | null {
+  const newcomer = entry === 'join' || entry === 'queue';
+  const identities = candidate.identities.filter((identity) => isStrongIdentity(identity) || (newcomer && candidate.guest));
+  const bar = room.bans.barOf(identities);
+  return bar === 'denied' && !newcomer ? null : bar;
 }
 
 /** The one admission check for every way into the meeting; throws the refusal. */
 export function checkAdmission(room: Room, candidate: Candidate, entry: Entry): void {
   const settings = room.openSettings();
-  if (room.bans.isBanned(candidate.identities)) {
+  const bar = barringKind(room, candidate, entry);
+  if (bar === 'removed') {
     throw new AppError('REMOVED_BY_HOST', entry === 'admit' ? 'this person was removed from the meeting' : 'the host removed you from this meeting');
   }
+  if (bar === 'denied') throw new AppError('ADMISSION_DENIED', 'the host did not let you in; you can come back once the host admits you');
   if (candidate.role === 'host') return;
   const rules = ENTRY_RULES[entry];
   const lockedAt = room.meeting.lockedAt();
@@ -102,10 +123,24 @@ async function seat(room: Room, media: RoomMedia, candidate: Candidate, entry: E
   return participant;
 }
 
-/** What a new joiner proves at the door (the host skips both). */
-async function checkCredentials(settings: MeetingSettings, input: RoomJoinInput): Promise<void> {
-  if (settings.passcode !== null && !(await safeEqual(input.passcode ?? '', settings.passcode))) {
-    throw new AppError('WRONG_PASSCODE', 'the passcode is wrong');
+/** Whose attempts count together: the client's network, else their account. */
+function sourceOf(input: RoomJoinInput): string | null {
+  if (input.networkHash) return `net:${input.networkHash}`;
+  return input.user ? `user:${input.user.id}` : null;
+}
+
+/**
+ * What a new joiner proves at the door (the host skips both). Every passcode attempt is counted
+ * before it is compared (per meeting and per source) and given back when it was right, so
+ * parallel guesses cannot slip past the limit.
+ */
+async function checkCredentials(room: Room, settings: MeetingSettings, input: RoomJoinInput): Promise<void> {
+  if (settings.passcode !== null) {
+    const source = sourceOf(input);
+    const checks: AttemptCheck[] = [{ key: 'passcode', policy: PASSCODE_PER_MEETING }, ...(source ? [{ key: `passcode:${source}`, policy: PASSCODE_PER_SOURCE }] : [])];
+    const attempt = room.attempts.reserve(checks, Date.now(), 'wrong passcodes');
+    if (!(await safeEqual(input.passcode ?? '', settings.passcode))) throw new AppError('WRONG_PASSCODE', 'the passcode is wrong');
+    room.attempts.release(attempt);
   }
   if (!input.user && !settings.allowGuests) throw new AppError('GUESTS_NOT_ALLOWED', 'this meeting is for signed-in users; sign in to join');
 }
@@ -113,15 +148,18 @@ async function checkCredentials(settings: MeetingSettings, input: RoomJoinInput)
 export async function join(room: Room, media: RoomMedia, input: RoomJoinInput): Promise<JoinResponse> {
   const settings = room.openSettings();
   const isHost = input.user !== null && input.user.id === settings.hostUserId;
-  const displayName = input.displayName ?? input.user?.displayName;
-  if (!displayName) throw new AppError('VALIDATION_FAILED', 'guests need a display name');
-  if (!isHost) await checkCredentials(settings, input);
+  const givenName = input.displayName ?? input.user?.displayName;
+  if (!givenName) throw new AppError('VALIDATION_FAILED', 'guests need a display name');
+  // The one place names enter the room: stored, shown and written as history in this form.
+  const displayName = normaliseDisplayName(givenName);
+  if (!isHost) await checkCredentials(room, settings, input);
+  const device = input.guestKey ? await deviceIdentity(settings.linkId, input.guestKey) : null;
   const roomSession = toBase64Url(randomBytes(32));
   const sessionHash = await sha256Hex(roomSession);
   const participantId = toBase64Url(randomBytes(12));
   const role: Role = isHost ? 'host' : input.user ? 'participant' : 'guest';
   const userId = input.user?.id ?? null;
-  const candidate: Candidate = { role, identities: identitiesOf({ userId, displayName, guestKey: input.guestKey, networkHash: input.networkHash }) };
+  const candidate: Candidate = { role, identities: identitiesOf({ userId, displayName, device }), guest: userId === null };
   const insert = (status: 'waiting' | 'joined', now: number): Participant => {
     const inserted = room.participants.insert({ participantId, sessionHash, userId, displayName, role, status, now });
     room.bans.remember(participantId, candidate.identities);
@@ -131,7 +169,10 @@ export async function join(room: Room, media: RoomMedia, input: RoomJoinInput): 
   if (!isHost && settings.waitingRoom) {
     // From the check to the insert nothing awaits, so the check still holds at the write.
     checkAdmission(room, candidate, 'queue');
+    if (room.participants.count('waiting') >= WAITING_ROOM_CAP) throw new AppError('MEETING_FULL', 'the waiting room is full; try again in a few minutes');
     const now = Date.now();
+    const source = sourceOf(input);
+    if (source) room.attempts.reserve([{ key: `knock:${source}`, policy: KNOCKS_PER_SOURCE }], now, 'knocks from your network');
     await room.change(() => {
       insert('waiting', now);
       room.record({ kind: 'analytics', event: 'waiting_room_entered', participantId, props: { role } });
@@ -159,8 +200,11 @@ export async function admitWaiting(room: Room, media: RoomMedia, participantId: 
   checkAdmission(room, candidateOf(room, waiting()), 'admit');
   await media.ensureAssignment([]);
   // Re-read after the placement await: the host may have denied them meanwhile.
-  return seat(room, media, candidateOf(room, waiting()), 'admit', (now) => {
+  const candidate = candidateOf(room, waiting());
+  return seat(room, media, candidate, 'admit', (now) => {
     room.participants.setStatus(participantId, 'joined', now);
+    // The host chose this person: a denial of the same account or browser no longer applies.
+    room.bans.liftDenials(candidate.identities);
     room.record({ kind: 'analytics', event: 'admitted', participantId, props: {} }, now);
     return room.participants.get(participantId)!;
   });

@@ -1,42 +1,75 @@
+import { sha256Hex } from '../auth/encoding.js';
 import type { Participant } from './participants.js';
 
-/** Storage of the bans a removal puts in place, and of what each participant is known by. */
+/** Storage of the bars a removal or a denial puts in place, and of what each participant is known by. */
 export const BANS_TABLE = 'bans';
 export const IDENTITIES_TABLE = 'participant_identities';
+
+/**
+ * A removal bars the person from the meeting until the host lifts it. A denial bars them from
+ * knocking (or joining) again until the host admits them; it does not touch anyone already in.
+ */
+export type BarKind = 'removed' | 'denied';
 
 /** What a joining person is known by, beyond their user id or name. */
 export interface JoinMarks {
   userId: string | null;
   displayName: string;
-  /** Random key the guest's browser keeps (localStorage). */
-  guestKey?: string | undefined;
-  /** Hash of the guest's client address, salted with the meeting (never the address itself). */
-  networkHash?: string | undefined;
-}
-
-/** Whom a removal bars: a signed-in user by id, a guest by the name they joined with. */
-export function identityOf(participant: { userId: string | null; displayName: string }): string {
-  return participant.userId ? `user:${participant.userId}` : `guest:${participant.displayName.trim().toLowerCase()}`;
+  /** identity of the browser's own key (deviceIdentity), if it sent one. */
+  device?: string | null | undefined;
 }
 
 /**
- * All a removal bars. A signed-in user: the account. A guest: the name, the browser's key and the
- * network they came from, so a new name or a cleared browser does not get them back in. (Other
- * guests behind the same address are barred too; signed-in users never are by address.)
+ * The per-browser key a client keeps (localStorage), as the room stores it: hashed with the
+ * meeting, so storage holds no key a browser could present, and two meetings' rows do not link.
+ */
+export async function deviceIdentity(linkId: string, guestKey: string): Promise<string> {
+  return `device:${await sha256Hex(`${linkId}:${guestKey}`)}`;
+}
+
+/** A name as a guest identity: case and compatibility forms folded ("Ｍallory" is "mallory"). */
+function nameIdentity(displayName: string): string {
+  return `guest:${displayName.normalize('NFKC').trim().toLowerCase()}`;
+}
+
+/** Whom a removal bars by default: a signed-in user by id, a guest by the name they joined with. */
+export function identityOf(participant: { userId: string | null; displayName: string }): string {
+  return participant.userId ? `user:${participant.userId}` : nameIdentity(participant.displayName);
+}
+
+/**
+ * Account and browser identify a person; a name is only a hint, and keeps out newcomers who
+ * are guests (admission.ts), never someone already in and never a signed-in user.
+ */
+export function isStrongIdentity(identity: string): boolean {
+  return identity.startsWith('user:') || identity.startsWith('device:');
+}
+
+/**
+ * All a bar covers. A signed-in user: the account, the browser, and their name as a guest name (so
+ * they cannot sign out and come back as a guest under it). A guest: the name and the browser.
+ * Never the network: one address is shared by everyone behind a NAT.
  */
 export function identitiesOf(marks: JoinMarks): string[] {
-  if (marks.userId) return [identityOf(marks)];
-  return [identityOf(marks), ...(marks.guestKey ? [`device:${marks.guestKey}`] : []), ...(marks.networkHash ? [`net:${marks.networkHash}`] : [])];
+  const device = marks.device ? [marks.device] : [];
+  if (marks.userId) return [identityOf(marks), nameIdentity(marks.displayName), ...device];
+  return [identityOf(marks), ...device];
 }
 
+/** Rooms stored before: network bans (`net:`) no longer bar anyone. */
+const LEGACY_IDENTITY = (identity: string) => identity.startsWith('net:');
+
 /**
- * Bans of one meeting (RoomDO storage): a removal bars every identity the removed participant
- * came with, until the host lifts it. Admission (admission.ts) asks before every seat.
+ * Bars of one meeting (RoomDO storage), keyed by identity: a removal or denial bars every identity
+ * the participant came with, until the host lifts it. Admission (admission.ts) asks before every seat.
  */
 export class Bans {
   constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS ${BANS_TABLE} (identity TEXT PRIMARY KEY, participant_id TEXT NOT NULL, at INTEGER NOT NULL)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS ${BANS_TABLE} (identity TEXT PRIMARY KEY, participant_id TEXT NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL DEFAULT 'removed')`);
     sql.exec(`CREATE TABLE IF NOT EXISTS ${IDENTITIES_TABLE} (participant_id TEXT NOT NULL, identity TEXT NOT NULL, PRIMARY KEY (participant_id, identity))`);
+    const columns = sql.exec<{ name: string }>(`PRAGMA table_info(${BANS_TABLE})`).toArray();
+    if (!columns.some((column) => column.name === 'kind')) sql.exec(`ALTER TABLE ${BANS_TABLE} ADD COLUMN kind TEXT NOT NULL DEFAULT 'removed'`);
+    sql.exec(`DELETE FROM ${BANS_TABLE} WHERE identity LIKE 'net:%'`);
   }
 
   /** Keeps what a new participant is known by, for a later removal (and its reconnects) to bar. */
@@ -51,28 +84,68 @@ export class Bans {
     const known = this.sql
       .exec<{ identity: string }>(`SELECT identity FROM ${IDENTITIES_TABLE} WHERE participant_id = ?`, participant.participantId)
       .toArray()
-      .map((row) => row.identity);
+      .map((row) => row.identity)
+      .filter((identity) => !LEGACY_IDENTITY(identity));
     return [...new Set([identityOf(participant), ...known])];
   }
 
-  ban(participant: Participant, now: number): void {
+  /** The account and browser this participant came with (what ties their sessions together). */
+  strongIdentitiesOf(participant: Participant): string[] {
+    return this.identitiesOf(participant).filter(isStrongIdentity);
+  }
+
+  /**
+   * Removes: bars every identity of the participant. `owner` is whose removal this is (the one the
+   * host removed, also for their other sessions), so lifting it lifts them all.
+   */
+  ban(participant: Participant, now: number, owner = participant.participantId): void {
     for (const identity of this.identitiesOf(participant)) {
       this.sql.exec(
-        `INSERT INTO ${BANS_TABLE} (identity, participant_id, at) VALUES (?, ?, ?) ON CONFLICT (identity) DO UPDATE SET participant_id = excluded.participant_id, at = excluded.at`,
+        `INSERT INTO ${BANS_TABLE} (identity, participant_id, at, kind) VALUES (?, ?, ?, 'removed')
+         ON CONFLICT (identity) DO UPDATE SET participant_id = excluded.participant_id, at = excluded.at, kind = 'removed'`,
         identity,
-        participant.participantId,
+        owner,
         now,
       );
     }
   }
 
-  /** Lifts the bans a removal of this participant put in place. */
-  unban(participantId: string): void {
-    this.sql.exec(`DELETE FROM ${BANS_TABLE} WHERE participant_id = ?`, participantId);
+  /** Denies: bars knocking again; a removal already in place stays a removal. */
+  deny(participant: Participant, now: number, owner = participant.participantId): void {
+    for (const identity of this.identitiesOf(participant)) {
+      this.sql.exec(`INSERT INTO ${BANS_TABLE} (identity, participant_id, at, kind) VALUES (?, ?, ?, 'denied') ON CONFLICT (identity) DO NOTHING`, identity, owner, now);
+    }
   }
 
-  isBanned(identities: readonly string[]): boolean {
-    if (identities.length === 0) return false;
-    return this.sql.exec(`SELECT 1 FROM ${BANS_TABLE} WHERE identity IN (${identities.map(() => '?').join(', ')}) LIMIT 1`, ...identities).toArray().length > 0;
+  /** Lifts the bars a removal or denial of this participant put in place, and any on what they are known by. */
+  lift(participant: Participant): void {
+    const identities = this.identitiesOf(participant);
+    this.sql.exec(
+      `DELETE FROM ${BANS_TABLE} WHERE participant_id = ? OR identity IN (${identities.map(() => '?').join(', ')})`,
+      participant.participantId,
+      ...identities,
+    );
+  }
+
+  /** The host admitted someone: denials of anything they are known by no longer apply. */
+  liftDenials(identities: readonly string[]): void {
+    if (identities.length === 0) return;
+    this.sql.exec(`DELETE FROM ${BANS_TABLE} WHERE kind = 'denied' AND identity IN (${identities.map(() => '?').join(', ')})`, ...identities);
+  }
+
+  /** The strongest bar on any of these identities (a removal over a denial), or null. */
+  barOf(identities: readonly string[]): BarKind | null {
+    if (identities.length === 0) return null;
+    const kinds = this.sql
+      .exec<{ kind: string }>(`SELECT DISTINCT kind FROM ${BANS_TABLE} WHERE identity IN (${identities.map(() => '?').join(', ')})`, ...identities)
+      .toArray()
+      .map((row) => row.kind);
+    if (kinds.includes('removed')) return 'removed';
+    return kinds.includes('denied') ? 'denied' : null;
+  }
+
+  /** Whether this participant's account or browser is now barred by a removal. */
+  isRemoved(participant: Participant): boolean {
+    return this.barOf(this.strongIdentitiesOf(participant)) === 'removed';
   }
 }

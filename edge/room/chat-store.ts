@@ -45,29 +45,6 @@ export class Chat {
   }
 }
 
-/**
- * Per-participant chat limit: a token bucket (burst of CHAT_BURST, one more every
- * CHAT_REFILL_MS). Kept in memory — a hibernated room starts everyone with a full bucket, which
- * errs on the side of letting people talk.
- */
+/** Per-participant chat limit: a burst of CHAT_BURST, then one more every CHAT_REFILL_MS (message-limits.ts). */
 export const CHAT_BURST = 5;
 export const CHAT_REFILL_MS = 1_000;
-
-export class ChatRateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-
-  take(participantId: string, now: number): boolean {
-    const bucket = this.buckets.get(participantId) ?? { tokens: CHAT_BURST, at: now };
-    const tokens = Math.min(CHAT_BURST, bucket.tokens + (now - bucket.at) / CHAT_REFILL_MS);
-    if (tokens < 1) {
-      this.buckets.set(participantId, { tokens, at: now });
-      return false;
-    }
-    this.buckets.set(participantId, { tokens: tokens - 1, at: now });
-    return true;
-  }
-
-  forget(participantId: string): void {
-    this.buckets.delete(participantId);
-  }
-}

@@ -69,7 +69,7 @@ export async function welcome(room: Room, media: RoomMedia, ws: WebSocket, parti
     type: 'welcome',
     self: participantView(participant),
     participants: room.participants.withStatus('joined').map(participantView),
-    waiting: isModerator(participant) ? room.participants.withStatus('waiting').map(waitingView) : [],
+    waiting: isModerator(participant) ? room.waitingList().map(waitingView) : [],
     chat: room.chat.recent(),
     meeting: room.meetingView(),
     media: assignment,

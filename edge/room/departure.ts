@@ -5,17 +5,20 @@ import { CONNECT_GRACE_MS, expectReturn, PRESENCE_TIMER } from './presence.js';
 import type { Room } from './room.js';
 import { RoomSockets } from './sockets.js';
 
-/** A joined participant is out (left, dropped, removed): state, history, everyone told. */
-export async function leave(room: Room, media: RoomMedia, participant: Participant, reason: LeaveReason): Promise<void> {
+/**
+ * A joined participant is out (left, dropped, removed): state, history, everyone told. A removal
+ * bars them under `banOwner`'s removal (their own, or the one the host removed when this is
+ * another session of that person). Their message limits stay: a reconnect continues with them.
+ */
+export async function leave(room: Room, media: RoomMedia, participant: Participant, reason: LeaveReason, banOwner = participant.participantId): Promise<void> {
   const now = Date.now();
   await room.change(() => {
     room.participants.setStatus(participant.participantId, reason === 'removed' ? 'removed' : 'left', now);
     // A removal also bars the person (every identity they came with) from coming back.
-    if (reason === 'removed') room.bans.ban(participant, now);
+    if (reason === 'removed') room.bans.ban(participant, now, banOwner);
     room.record({ kind: 'participantLeft', participantId: participant.participantId, reason }, now);
     room.record({ kind: 'analytics', event: reason === 'removed' ? 'removed' : 'leave', participantId: participant.participantId, props: { reason } }, now);
   });
-  room.chatLimiter.forget(participant.participantId);
   media.forget(participant.participantId);
   room.sockets.broadcast({ type: 'participant.left', participantId: participant.participantId, reason });
   if (isModerator(participant)) room.broadcastWaiting();

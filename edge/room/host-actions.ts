@@ -3,9 +3,11 @@ import { AppError } from '../../schema/wire/errors.js';
 import type { RoomClientMessage } from '../../schema/wire/room.js';
 import { admitWaiting } from './admission.js';
 import { welcome } from './connect.js';
-import { end, leave } from './departure.js';
+import { end } from './departure.js';
 import type { RoomMedia } from './media.js';
+import { hostMute, setParticipantsMayUnmute } from './mute.js';
 import { isModerator, type Participant } from './participants.js';
+import { denyWithOtherKnocks, removeWithOtherSessions } from './removal.js';
 import type { Room } from './room.js';
 
 type HostMessage = Extract<RoomClientMessage, { type: `host.${string}` }>;
@@ -23,30 +25,20 @@ function targetInMeeting(room: Room, participantId: string): Participant {
   return target;
 }
 
-/** Moderation: what the host and co-hosts may do to others and to the meeting. */
+/**
+ * Moderation: what the host and co-hosts may do to others and to the meeting. Ending it for
+ * everyone and changing roles are the host's alone (as in Zoom; README "In a meeting").
+ */
 export async function handleHostAction(room: Room, media: RoomMedia, actor: Participant, message: HostMessage): Promise<void> {
   requireModerator(actor);
-  const linkId = room.linkId();
   switch (message.type) {
-    case 'host.remove': {
-      const target = targetInMeeting(room, message.participantId);
-      // leave() bans the user/guest identity and kills the session in one transaction.
-      await leave(room, media, target, 'removed');
-      room.sockets.closeParticipant(target.participantId, 'REMOVED_BY_HOST', 'the host removed you from this meeting');
-      await media.commandNode({ command: 'closeParticipant', meetingId: linkId, participantId: target.participantId, reason: 'removed by host' });
-      return;
-    }
-    case 'host.mute': {
-      const target = targetInMeeting(room, message.participantId);
-      await room.change(() => {
-        room.participants.setMutedByHost(target.participantId, message.kind);
-        room.record({ kind: 'analytics', event: 'muted_by_host', participantId: target.participantId, props: { kind: message.kind ?? 'all', by: actor.participantId } });
-      });
-      await media.commandNode({ command: 'muteParticipant', meetingId: linkId, participantId: target.participantId, ...(message.kind ? { kind: message.kind } : {}) });
-      room.sockets.sendTo(target.participantId, { type: 'muted', kind: message.kind ?? null, by: actor.participantId });
-      room.broadcastParticipant(target.participantId);
-      return;
-    }
+    case 'host.remove':
+      // The removal bars the person's account and browser; their other sessions go with it.
+      return removeWithOtherSessions(room, media, targetInMeeting(room, message.participantId));
+    case 'host.mute':
+      return hostMute(room, media, actor, targetInMeeting(room, message.participantId), message.kind);
+    case 'host.allowUnmute':
+      return setParticipantsMayUnmute(room, media, message.allowed);
     case 'host.setRole': {
       if (actor.role !== 'host') throw new AppError('NOT_HOST', 'only the host can change roles');
       const target = targetInMeeting(room, message.participantId);
@@ -62,32 +54,29 @@ export async function handleHostAction(room: Room, media: RoomMedia, actor: Part
     case 'host.deny': {
       const target = room.participants.get(message.participantId);
       if (!target || target.status !== 'waiting') throw new AppError('PARTICIPANT_NOT_FOUND', 'nobody with that id is waiting');
-      await room.change(() => {
-        room.participants.setStatus(target.participantId, 'denied', Date.now());
-        room.record({ kind: 'analytics', event: 'denied', participantId: target.participantId, props: { by: actor.participantId } });
-      });
-      room.sockets.closeParticipant(target.participantId, 'ADMISSION_DENIED', 'the host did not let you in');
-      room.broadcastWaiting();
-      return;
+      return denyWithOtherKnocks(room, target, actor.participantId);
     }
     case 'host.lock':
       room.meeting.setLocked(message.locked, Date.now());
       room.broadcastMeeting();
       return;
     case 'host.end':
-      return end(room, media, `ended by ${actor.role}`);
+      if (actor.role !== 'host') throw new AppError('NOT_HOST', 'only the host can end the meeting for everyone');
+      return end(room, media, 'ended by host');
     default:
       return assertNever(message, 'host action');
   }
 }
 
 /**
- * Lets a waiting participant in (through admission, as every entry) — or lifts a removal, so that
- * person may join again (their old session stays dead; they come back through a new join).
+ * Lets a waiting participant in (through admission, as every entry) — or lifts a removal or a
+ * denial, so that person may join or knock again (their old session stays dead; they come back
+ * through a new join).
  */
 async function admit(room: Room, media: RoomMedia, participantId: string): Promise<void> {
-  if (room.participants.get(participantId)?.status === 'removed') {
-    room.bans.unban(participantId);
+  const barred = room.participants.get(participantId);
+  if (barred?.status === 'removed' || barred?.status === 'denied') {
+    room.bans.lift(barred);
     return;
   }
   const admitted = await admitWaiting(room, media, participantId);

@@ -132,6 +132,11 @@ export class Participants {
     this.sql.exec(`UPDATE ${PARTICIPANTS_TABLE} SET hand_raised = ? WHERE participant_id = ?`, raised ? 1 : 0, participantId);
   }
 
+  /** The participant unmuted that kind themselves (the node allowed it). */
+  clearMutedByHost(participantId: string, kind: MediaKind): void {
+    this.sql.exec(`UPDATE ${PARTICIPANTS_TABLE} SET ${kind === 'audio' ? 'muted_audio' : 'muted_video'} = 0 WHERE participant_id = ?`, participantId);
+  }
+
   setMutedByHost(participantId: string, kind: MediaKind | undefined): void {
     if (kind !== 'video') this.sql.exec(`UPDATE ${PARTICIPANTS_TABLE} SET muted_audio = 1 WHERE participant_id = ?`, participantId);
     if (kind !== 'audio') this.sql.exec(`UPDATE ${PARTICIPANTS_TABLE} SET muted_video = 1 WHERE participant_id = ?`, participantId);

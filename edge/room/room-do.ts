@@ -1,10 +1,11 @@
 import { DurableObject } from 'cloudflare:workers';
 import { assertNever } from '../../schema/wire/common.js';
 import { AppError } from '../../schema/wire/errors.js';
-import { meetingSettingsSchema, type JoinResponse } from '../../schema/wire/http.js';
+import { meetingSettingsSchema, type JoinResponse, type MeetingPublic } from '../../schema/wire/http.js';
 import { nodeEventSchema, type NodeEvent } from '../../schema/wire/node-control.js';
 import { roomClientMessageSchema, type RoomClientMessage } from '../../schema/wire/room.js';
 import { parseSocketMessage, unionTypes, type RpcResult } from '../../schema/wire/socket-frame.js';
+import { RetryLaterError } from '../http/errors.js';
 import { describeError, log } from '../http/log.js';
 import { join, type RoomJoinInput } from './admission.js';
 import { sendChat } from './chat.js';
@@ -12,6 +13,8 @@ import { connectSocket } from './connect.js';
 import { end, prunePresence, socketGone } from './departure.js';
 import { handleHostAction, requireModerator } from './host-actions.js';
 import { RELEASE_TIMER, RoomMedia } from './media.js';
+import { messageClassOf, type MessageClass } from './message-limits.js';
+import { onParticipantUnmuted } from './mute.js';
 import type { Participant } from './participants.js';
 import { PRESENCE_TIMER } from './presence.js';
 import { onRecordingStatus, startRecording, stopRecording } from './recording.js';
@@ -49,12 +52,34 @@ export class RoomDO extends DurableObject<Env> {
     else this.room.broadcastMeeting();
   }
 
+  /**
+   * The pre-join page's view of this meeting, from the room's own state — so an end made in the
+   * room shows at once, and no Postgres is asked. Null when the room was never configured
+   * (nothing is created for unknown links).
+   */
+  async publicView(): Promise<{ view: MeetingPublic; hostUserId: string } | null> {
+    const settings = this.room.configured ? this.room.meeting.settings() : null;
+    if (!settings) return null;
+    const ended = settings.endedAt !== null || this.room.meeting.ended();
+    const view: MeetingPublic = {
+      linkId: settings.linkId,
+      title: settings.title,
+      hostName: settings.hostName,
+      scheduledStart: settings.scheduledStart,
+      needsPasscode: settings.passcode !== null,
+      allowGuests: settings.allowGuests,
+      waitingRoom: settings.waitingRoom,
+      status: ended ? 'ended' : this.room.meeting.wentLive() ? 'live' : 'scheduled',
+    };
+    return { view, hostUserId: settings.hostUserId };
+  }
+
   /** The host ended the meeting through the HTTP API. */
   async end(): Promise<void> {
     if (this.room.configured) await end(this.room, this.media, 'ended by host');
   }
 
-  async join(input: RoomJoinInput): Promise<RpcResult<JoinResponse>> {
+  async join(input: RoomJoinInput): Promise<RoomRpcResult<JoinResponse>> {
     return asResult(() => join(this.room, this.media, input));
   }
 
@@ -64,7 +89,9 @@ export class RoomDO extends DurableObject<Env> {
     if (!this.room.configured) return;
     switch (parsed.event) {
       case 'recordingStatus':
-        return onRecordingStatus(this.room, parsed);
+        return onRecordingStatus(this.room, this.env.FILES, parsed);
+      case 'participantUnmuted':
+        return onParticipantUnmuted(this.room, parsed);
       case 'participantLeft':
       case 'roomClosed':
         // Room membership follows the room socket; the node's view is informational here.
@@ -77,7 +104,7 @@ export class RoomDO extends DurableObject<Env> {
     }
   }
 
-  /** The RegionDO marked this meeting's node down. */
+  /** The RegionDO took this meeting off its node (down, draining or overloaded): move to another. */
   async onNodeLost(nodeId: string): Promise<void> {
     if (this.room.configured) await this.media.onNodeLost(nodeId);
   }
@@ -91,22 +118,34 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
+    // The message's arrival, read before anything else: limits measure senders, not our queue.
+    const arrivedAt = Date.now();
     const attachment = RoomSockets.attachment(ws);
     if (!attachment) return;
+    if (!this.withinLimit(ws, attachment.participantId, 'frames', arrivedAt)) return;
     const parsed = parseSocketMessage(roomClientMessageSchema, ROOM_MESSAGE_TYPES, frame);
     if (!parsed.ok) return this.room.sendError(ws, parsed.code, parsed.message, parsed.ref);
     const message = parsed.message;
     const actor = this.room.participants.get(attachment.participantId);
     if (!actor || (actor.status !== 'joined' && actor.status !== 'waiting')) return;
+    if (!this.withinLimit(ws, actor.participantId, messageClassOf(message.type), arrivedAt, message.ref)) return;
     try {
       if (actor.status === 'waiting' && message.type !== 'ping') throw new AppError('FORBIDDEN', 'you are in the waiting room; wait for the host');
       await this.handle(ws, actor, message);
       if (message.ref) this.room.sockets.send(ws, { type: 'ack', ref: message.ref });
     } catch (error) {
-      if (error instanceof AppError) return this.room.sendError(ws, error.code, error.message, message.ref);
+      const retryAfterMs = error instanceof RetryLaterError ? error.retryAfterSeconds * 1000 : undefined;
+      if (error instanceof AppError) return this.room.sendError(ws, error.code, error.message, message.ref, retryAfterMs);
       log('error', 'room.message_failed', { type: message.type, error: describeError(error) });
       this.room.sendError(ws, 'INTERNAL', 'something went wrong; try again', message.ref);
     }
+  }
+
+  /** Per-participant limit of each kind of message (message-limits.ts); answers RATE_LIMITED when spent. */
+  private withinLimit(ws: WebSocket, participantId: string, kind: MessageClass, arrivedAt: number, ref?: string): boolean {
+    const waitMs = this.room.messageLimits.take(participantId, kind, arrivedAt);
+    if (waitMs > 0) this.room.sendError(ws, 'RATE_LIMITED', `too many messages; wait ${Math.ceil(waitMs / 1000)} s`, ref, waitMs);
+    return waitMs === 0;
   }
 
   private async handle(ws: WebSocket, actor: Participant, message: RoomClientMessage): Promise<void> {
@@ -114,6 +153,8 @@ export class RoomDO extends DurableObject<Env> {
       case 'chat.send':
         return sendChat(this.room, actor, message.text);
       case 'hand.set':
+        // Only a change is news: a repeated hand.set writes and sends nothing.
+        if (actor.handRaised === message.raised) return;
         await this.room.change(() => {
           this.room.participants.setHand(actor.participantId, message.raised);
           if (message.raised) this.room.record({ kind: 'analytics', event: 'hand_raised', participantId: actor.participantId, props: {} });
@@ -127,10 +168,11 @@ export class RoomDO extends DurableObject<Env> {
       case 'host.deny':
       case 'host.lock':
       case 'host.end':
+      case 'host.allowUnmute':
         return handleHostAction(this.room, this.media, actor, message);
       case 'recording.start':
         requireModerator(actor);
-        return startRecording(this.room, this.media, actor.participantId);
+        return startRecording(this.room, this.media, this.env.FILES, actor.participantId);
       case 'recording.stop':
         requireModerator(actor);
         return stopRecording(this.room, this.media, actor.participantId);
@@ -187,10 +229,15 @@ export class RoomDO extends DurableObject<Env> {
   }
 }
 
-async function asResult<T>(work: () => Promise<T>): Promise<RpcResult<T>> {
+/** An RPC answer; a refusal that says when to come back carries the wait (Retry-After for the route). */
+export type RoomRpcResult<T> = RpcResult<T> | { ok: false; code: RpcFailure['code']; message: string; retryAfterSeconds: number };
+type RpcFailure = Extract<RpcResult<unknown>, { ok: false }>;
+
+async function asResult<T>(work: () => Promise<T>): Promise<RoomRpcResult<T>> {
   try {
     return { ok: true, value: await work() };
   } catch (error) {
+    if (error instanceof RetryLaterError) return { ok: false, code: error.code, message: error.message, retryAfterSeconds: error.retryAfterSeconds };
     if (error instanceof AppError) return { ok: false, code: error.code, message: error.message };
     throw error;
   }

@@ -1,11 +1,13 @@
 import { AppError, type ErrorCode } from '../../schema/wire/errors.js';
 import type { HistoryMessage } from '../../schema/wire/history.js';
 import type { MeetingSettings } from '../../schema/wire/http.js';
+import { AttemptLimits } from './attempt-limits.js';
 import { Bans } from './bans.js';
-import { Chat, ChatRateLimiter } from './chat-store.js';
+import { Chat } from './chat-store.js';
 import { MeetingState } from './meeting-state.js';
 import { Outbox, type DistributiveOmit, type PendingRecord } from './outbox.js';
-import { isModerator, participantView, Participants, waitingView } from './participants.js';
+import { MessageLimiter } from './message-limits.js';
+import { isModerator, participantView, Participants, waitingView, type Participant } from './participants.js';
 import { RoomSockets } from './sockets.js';
 import { Timers } from './timers.js';
 
@@ -22,6 +24,7 @@ interface RoomStorage {
   meeting: MeetingState;
   participants: Participants;
   bans: Bans;
+  attempts: AttemptLimits;
   chat: Chat;
   outbox: Outbox;
   timers: Timers;
@@ -34,7 +37,8 @@ interface RoomStorage {
  */
 export class Room {
   readonly sockets: RoomSockets;
-  readonly chatLimiter = new ChatRateLimiter();
+  /** Per-participant limits on room socket messages (they outlive a socket: see MessageLimiter). */
+  readonly messageLimits = new MessageLimiter();
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   /**
    * The room's tables exist only once configure() ran: probing unknown link ids must not leave
@@ -56,6 +60,7 @@ export class Room {
       meeting: new MeetingState(sql),
       participants: new Participants(sql),
       bans: new Bans(sql),
+      attempts: new AttemptLimits(sql),
       chat: new Chat(sql),
       outbox: new Outbox(sql, this.history),
       timers: new Timers(this.ctx.storage),
@@ -83,6 +88,9 @@ export class Room {
   }
   get bans(): Bans {
     return this.stored.bans;
+  }
+  get attempts(): AttemptLimits {
+    return this.stored.attempts;
   }
   get chat(): Chat {
     return this.stored.chat;
@@ -150,7 +158,18 @@ export class Room {
 
   meetingView() {
     const settings = this.meeting.settings();
-    return { title: settings?.title ?? '', locked: this.meeting.locked(), recording: this.meeting.recording(), ended: this.meeting.ended() };
+    return {
+      title: settings?.title ?? '',
+      locked: this.meeting.locked(),
+      recording: this.meeting.recording(),
+      ended: this.meeting.ended(),
+      participantsMayUnmute: this.meeting.participantsMayUnmute(),
+    };
+  }
+
+  /** Who waits for the host, leaving out the other sessions of someone the host removed. */
+  waitingList(): Participant[] {
+    return this.participants.withStatus('waiting').filter((p) => !this.bans.isRemoved(p));
   }
 
   moderatorIds(): Set<string> {
@@ -159,7 +178,7 @@ export class Room {
 
   broadcastWaiting(): void {
     const moderators = this.moderatorIds();
-    this.sockets.broadcast({ type: 'waiting.updated', waiting: this.participants.withStatus('waiting').map(waitingView) }, (id) => moderators.has(id));
+    this.sockets.broadcast({ type: 'waiting.updated', waiting: this.waitingList().map(waitingView) }, (id) => moderators.has(id));
   }
 
   broadcastMeeting(): void {
@@ -171,8 +190,8 @@ export class Room {
     if (participant) this.sockets.broadcast({ type: 'participant.updated', participant: participantView(participant) });
   }
 
-  /** Sends the error a client message earned, keeping the client's ref. */
-  sendError(ws: WebSocket, code: ErrorCode, message: string, ref?: string): void {
-    this.sockets.send(ws, { type: 'error', code, message, ...(ref ? { ref } : {}) });
+  /** Sends the error a client message earned, keeping the client's ref (and the wait, when limited). */
+  sendError(ws: WebSocket, code: ErrorCode, message: string, ref?: string, retryAfterMs?: number): void {
+    this.sockets.send(ws, { type: 'error', code, message, ...(ref ? { ref } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
   }
 }

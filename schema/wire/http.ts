@@ -1,13 +1,16 @@
 import { z } from 'zod';
 import { regionIdSchema } from '../regions.js';
 import { displayNameSchema, isoDateSchema, meetingLinkIdSchema, nodeIdSchema, participantIdSchema, roleSchema, uuidSchema } from './common.js';
-import { nodeLoadSchema, nodeStateSchema, recordingFileSchema, recordingStatusSchema } from './node-control.js';
+import { nodeExclusionSchema, nodeLoadSchema, nodeStateSchema, recordingFileSchema, recordingStatusSchema } from './node-control.js';
 import { mediaAssignmentSchema } from './room.js';
 
 /**
  * Browser ↔ edge HTTP API, all under /api. Authenticated routes take
  * `Authorization: Bearer <session token>`. Errors answer `errorBodySchema` (errors.ts).
  */
+
+/** Largest JSON request body any route reads (413 PAYLOAD_TOO_LARGE beyond); avatars and recording files have their own. */
+export const JSON_BODY_MAX_BYTES = 16 * 1024;
 
 // ── auth ────────────────────────────────────────────────────────────────────────────────
 export const emailSchema = z.email().max(254).transform((email) => email.toLowerCase());
@@ -173,6 +176,8 @@ export const fleetNodeSchema = z.object({
   lastHeartbeatAt: z.number().int(),
   load: nodeLoadSchema,
   rooms: z.number().int(),
+  /** Why placement gives the node no new rooms now (empty: it takes rooms). */
+  excludedBecause: z.array(nodeExclusionSchema).max(16),
 });
 export const fleetRegionSchema = z.object({
   id: regionIdSchema,

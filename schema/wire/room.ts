@@ -63,6 +63,11 @@ export const meetingStateSchema = z.object({
   locked: z.boolean(),
   recording: recordingStateSchema,
   ended: z.boolean(),
+  /**
+   * Whether someone the host muted may unmute themselves. Off: the media node refuses to resume
+   * (or replace) what the host muted until the host turns it back on.
+   */
+  participantsMayUnmute: z.boolean(),
 });
 
 /** Why a participant left the room (the `participant.left` message). */
@@ -82,6 +87,8 @@ export const roomClientMessageSchema = z.discriminatedUnion('type', [
   client('host.deny', { participantId: participantIdSchema }),
   client('host.lock', { locked: z.boolean() }),
   client('host.end', {}),
+  /** Moderators: may people the host muted unmute themselves (the node enforces "no"). */
+  client('host.allowUnmute', { allowed: z.boolean() }),
   client('recording.start', {}),
   client('recording.stop', {}),
   /** Ask for a fresh media token (before expiry, or after a node change). */
@@ -116,7 +123,8 @@ export const roomServerMessageSchema = z.discriminatedUnion('type', [
   server('muted', { kind: mediaKindSchema.nullable(), by: participantIdSchema }),
   /** You are out: removed, denied, or the meeting ended. The socket closes after this. */
   server('closed', { code: errorCodeSchema, reason: z.string() }),
-  server('error', { code: errorCodeSchema, message: z.string(), ref: z.string().optional() }),
+  /** With RATE_LIMITED: how long to wait before sending that kind of message again. */
+  server('error', { code: errorCodeSchema, message: z.string(), ref: z.string().optional(), retryAfterMs: z.number().int().nonnegative().optional() }),
   server('ack', { ref: z.string() }),
   server('pong', { at: z.number().int() }),
 ]);

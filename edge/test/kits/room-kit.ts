@@ -1,11 +1,13 @@
 /**
  * Test kit for RoomDO tests: configured meetings, joins through the Worker, room sockets.
  */
-import { env, SELF } from 'cloudflare:test';
+import { env, runInDurableObject, SELF } from 'cloudflare:test';
+import type { HistoryMessage, HistoryRecord } from '../../../schema/wire/history.js';
 import type { MeetingSettings } from '../../../schema/wire/http.js';
 import { roomServerMessageSchema, type RoomClientMessage, type RoomServerMessage } from '../../../schema/wire/room.js';
 import { randomBytes, toBase64Url } from '../../auth/encoding.js';
 import { roomStub as roomStubOf } from '../../durable-objects.js';
+import type { RoomDO } from '../../room/room-do.js';
 import type { RegionId } from '../../../schema/regions.js';
 import { api } from '../helpers.js';
 import { connectFakeNode, MessageInbox } from './fake-node.js';
@@ -40,6 +42,26 @@ export async function configureMeeting(hostUserId: string, overrides: Partial<Me
   };
   await roomStub(settings.linkId).configure(settings);
   return settings;
+}
+
+/**
+ * Puts a recording queue in front of the room's real HISTORY queue (the outbox's seam): answers
+ * the list every history record sent from then on lands in.
+ */
+export async function recordHistory(linkId: string): Promise<HistoryRecord[]> {
+  const sent: HistoryRecord[] = [];
+  await runInDurableObject(roomStub(linkId), (instance: RoomDO) => {
+    const real = env.HISTORY;
+    instance.room.outbox.queue = {
+      send: (body: HistoryMessage) => real.send(body),
+      sendBatch: async (messages: Iterable<MessageSendRequest<HistoryMessage>>) => {
+        const list = [...messages];
+        for (const message of list) sent.push(...(Array.isArray(message.body) ? message.body : [message.body]));
+        return real.sendBatch(list);
+      },
+    } as Queue<HistoryMessage>;
+  });
+  return sent;
 }
 
 export type CfLocation = { latitude?: string; longitude?: string; country?: string; continent?: string };
