@@ -19,16 +19,17 @@ export async function executeCommand(command: NodeCommand, deps: CommandDeps): P
       if (room && participant) room.removeParticipant(participant, command.reason || 'removed by host', 'REMOVED_BY_HOST');
       return;
     }
-    case 'muteParticipant': {
-      const participant = deps.rooms.rooms.get(command.meetingId)?.participants.get(command.participantId);
-      if (!participant) throw new AppError('PARTICIPANT_NOT_FOUND', 'participant is not on this node');
-      await participant.mute(command.kind, 'muted by host');
+    case 'muteParticipant':
+      // Also for a participant not connected here (yet): the producers it makes later are held to it.
+      await deps.rooms.hostMute(command.meetingId, command.participantId, command.kind, command.participantsMayUnmute);
       return;
-    }
+    case 'setUnmutePolicy':
+      deps.rooms.setUnmutePolicy(command.meetingId, command.participantsMayUnmute);
+      return;
     case 'closeMeeting': {
-      const room = deps.rooms.rooms.get(command.meetingId);
-      if (!room) throw new AppError('MEETING_NOT_FOUND', 'meeting is not on this node');
-      room.close('MEETING_ENDED', command.reason || 'meeting ended');
+      // Its tokens are refused from now on, whether or not a room for it is open here.
+      const closed = await deps.rooms.endMeeting(command.meetingId, command.reason || 'meeting ended');
+      if (!closed) throw new AppError('MEETING_NOT_FOUND', 'meeting is not on this node');
       return;
     }
     case 'drain':

@@ -250,9 +250,15 @@ export class Participant {
   /** Server-side pause (host mute): pauses producers of the kind and tells the participant. */
   async mute(kind: MediaKind | undefined, reason: string): Promise<number> {
     let muted = 0;
-    for (const { producer } of this.producers.values()) {
+    for (const { producer } of [...this.producers.values()]) {
       if (kind !== undefined && producer.kind !== kind) continue;
-      if (!producer.paused) await producer.pause();
+      // Paused or not: `paused` may be stale while the participant's resume is in flight, and the
+      // worker applies requests in order, so this pause lands after it.
+      await producer.pause().catch((error: unknown) => {
+        // Closed meanwhile (the worker may say "not found" before the close reaches us): nothing to mute.
+        if (!producer.closed && !(error instanceof Error && /not found/i.test(error.message))) throw error;
+      });
+      if (producer.closed) continue;
       muted++;
       this.sink.notify({ notification: 'producerPaused', data: { producerId: producer.id, reason } });
     }

@@ -1,26 +1,33 @@
 import { EventEmitter } from 'node:events';
-import { AppError } from '../../schema/wire/index.js';
+import { AppError, type MediaKind } from '../../schema/wire/index.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
+import { EndedMeetings } from './ended-meetings.js';
+import { HostMutes } from './host-mutes.js';
 import type { Participant, ParticipantOptions } from './participant.js';
 import { Room } from './room.js';
+import { HOST_MUTE_REASON } from './self-unmute.js';
 import type { ParticipantIdentity, ParticipantSink } from './types.js';
 
 interface RoomManagerEvents {
   participantLeft: [meetingId: string, participantId: string, reason: string];
+  participantUnmuted: [meetingId: string, participantId: string, kind: MediaKind];
   roomClosed: [meetingId: string];
 }
 
 /**
  * The node's meetings: one Room per meeting id, created once even under concurrent joins,
  * closed when its last participant leaves. Remembers participants the edge removed so their
- * tokens are refused until long after they expire.
+ * tokens are refused until long after they expire, and meetings the edge closed so tokens issued
+ * before the close are refused until they expire.
  */
 export class RoomManager extends EventEmitter<RoomManagerEvents> {
   readonly rooms = new Map<string, Room>();
   private readonly opening = new Map<string, Promise<Room>>();
   private readonly revoked = new Map<string, Map<string, number>>();
+  private readonly ended = new EndedMeetings();
+  readonly hostMutes: HostMutes;
   draining = false;
 
   constructor(
@@ -31,13 +38,18 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     private readonly log: Log,
   ) {
     super();
+    this.hostMutes = new HostMutes(revokedTtlMs);
   }
 
-  async join(meetingId: string, identity: ParticipantIdentity, sink: ParticipantSink): Promise<{ room: Room; participant: Participant }> {
+  /** `tokenIssuedAt`: the media token's iat (seconds); a token from before the meeting's close here is refused. */
+  async join(meetingId: string, identity: ParticipantIdentity, sink: ParticipantSink, tokenIssuedAt: number): Promise<{ room: Room; participant: Participant }> {
     if (this.isRevoked(meetingId, identity.participantId)) throw new AppError('REMOVED_BY_HOST', 'this participant was removed from the meeting');
+    this.assertNotEnded(meetingId, tokenIssuedAt);
     // A room may close (last leave) between finding it and joining it: then open a fresh one.
     for (let attempt = 0; attempt < 3; attempt++) {
       const room = await this.roomFor(meetingId);
+      // The edge may have closed the meeting while its room opened (or before a retry).
+      this.assertNotEnded(meetingId, tokenIssuedAt);
       try {
         const participant = await room.join(identity, sink);
         return { room, participant };
@@ -54,9 +66,10 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     const opening = this.opening.get(meetingId);
     if (opening) return opening;
     if (this.draining) throw new AppError('NODE_DRAINING', 'this media node is draining and takes no new meetings');
-    const promise = Room.create(meetingId, this.pool, this.participantOptions, this.metrics, this.log).then((room) => {
+    const promise = Room.create(meetingId, this.pool, this.participantOptions, this.metrics, this.log, this.hostMutes).then((room) => {
       this.rooms.set(meetingId, room);
       room.on('participantLeft', (participantId, reason) => this.emit('participantLeft', meetingId, participantId, reason));
+      room.on('participantUnmuted', (participantId, kind) => this.emit('participantUnmuted', meetingId, participantId, kind));
       room.once('closed', () => {
         if (this.rooms.get(meetingId) === room) this.rooms.delete(meetingId);
         this.emit('roomClosed', meetingId);
@@ -69,6 +82,40 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     } finally {
       this.opening.delete(meetingId);
     }
+  }
+
+  private assertNotEnded(meetingId: string, tokenIssuedAt: number): void {
+    if (this.ended.refuses(meetingId, tokenIssuedAt)) throw new AppError('MEETING_ENDED', 'this meeting has ended');
+  }
+
+  /**
+   * The edge closed the meeting here (it ended, or moved to another node): its room closes, its
+   * host mutes are forgotten, and tokens issued until now are refused. False when no room was open.
+   */
+  async endMeeting(meetingId: string, reason: string): Promise<boolean> {
+    this.ended.end(meetingId);
+    this.hostMutes.forget(meetingId);
+    const opening = this.opening.get(meetingId);
+    const room = this.rooms.get(meetingId) ?? (opening ? await opening.catch(() => undefined) : undefined);
+    if (!room || room.closed) return false;
+    room.close('MEETING_ENDED', reason);
+    return true;
+  }
+
+  /**
+   * Host mute: remembered for the participant (connected here or not) and enforced on its
+   * producers now. `participantsMayUnmute`, when given, is the meeting's current policy.
+   */
+  async hostMute(meetingId: string, participantId: string, kind: MediaKind | undefined, participantsMayUnmute: boolean | undefined): Promise<void> {
+    this.hostMutes.prune((id) => this.rooms.has(id));
+    if (participantsMayUnmute !== undefined) this.hostMutes.setPolicy(meetingId, participantsMayUnmute);
+    this.hostMutes.mute(meetingId, participantId, kind ? [kind] : ['audio', 'video']);
+    await this.rooms.get(meetingId)?.participants.get(participantId)?.mute(kind, HOST_MUTE_REASON);
+  }
+
+  setUnmutePolicy(meetingId: string, participantsMayUnmute: boolean): void {
+    this.hostMutes.prune((id) => this.rooms.has(id));
+    this.hostMutes.setPolicy(meetingId, participantsMayUnmute);
   }
 
   revoke(meetingId: string, participantId: string): void {

@@ -5,6 +5,7 @@ import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { ROUTER_MEDIA_CODECS } from '../workers/media-codecs.js';
 import type { WorkerPool, WorkerSlot } from '../workers/worker-pool.js';
+import type { HostMutes } from './host-mutes.js';
 import { Participant, type ParticipantOptions } from './participant.js';
 import { SerialQueue } from './serial-queue.js';
 import type { ParticipantIdentity, ParticipantSink, RoomProducer, RoomRouter } from './types.js';
@@ -14,6 +15,8 @@ interface RoomEvents {
   producerAdded: [RoomProducer];
   producerRemoved: [RoomProducer];
   participantLeft: [participantId: string, reason: string];
+  /** A participant the host had muted made that kind audible again (the policy let them). */
+  participantUnmuted: [participantId: string, kind: MediaKind];
   closed: [];
 }
 
@@ -36,6 +39,8 @@ export class Room extends EventEmitter<RoomEvents> {
     private readonly participantOptions: ParticipantOptions,
     private readonly metrics: Metrics,
     readonly log: Log,
+    /** The node's host mutes and unmute policies (they outlive this room). */
+    readonly hostMutes: HostMutes,
   ) {
     super();
   }
@@ -46,8 +51,9 @@ export class Room extends EventEmitter<RoomEvents> {
     participantOptions: ParticipantOptions,
     metrics: Metrics,
     log: Log,
+    hostMutes: HostMutes,
   ): Promise<Room> {
-    const room = new Room(meetingId, pool, participantOptions, metrics, log.child({ meetingId }));
+    const room = new Room(meetingId, pool, participantOptions, metrics, log.child({ meetingId }), hostMutes);
     const slot = pool.leastLoaded();
     if (!slot) throw new AppError('NO_MEDIA_CAPACITY', 'no live media worker');
     const primary = await room.addRouter(slot);

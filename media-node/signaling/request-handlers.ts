@@ -1,6 +1,7 @@
-import { AppError, assertNever, type MediaRequest } from '../../schema/wire/index.js';
+import { AppError, assertNever, mediaKindSchema, type MediaRequest } from '../../schema/wire/index.js';
 import type { Participant } from '../rooms/participant.js';
 import type { Room } from '../rooms/room.js';
+import { unmuteOwn } from '../rooms/self-unmute.js';
 import { toDtlsParameters, toRtpCapabilities, toRtpParameters } from './mediasoup-params.js';
 
 export interface HandlerResult {
@@ -60,13 +61,16 @@ export async function handleRequest(request: MediaRequest, room: Room, participa
       return { data: { iceParameters } };
     }
     case 'produce': {
-      const producer = await participant.produce({
-        transportId: request.data.transportId,
-        kind: request.data.kind,
-        source: request.data.source,
-        rtpParameters: toRtpParameters(request.data.rtpParameters),
-        ...(request.data.paused !== undefined ? { paused: request.data.paused } : {}),
-      });
+      const produce = () =>
+        participant.produce({
+          transportId: request.data.transportId,
+          kind: request.data.kind,
+          source: request.data.source,
+          rtpParameters: toRtpParameters(request.data.rtpParameters),
+          ...(request.data.paused !== undefined ? { paused: request.data.paused } : {}),
+        });
+      // A paused producer unmutes nothing; producing anew is unmuting under the host-mute rules.
+      const producer = request.data.paused === true ? await produce() : await unmuteOwn(room, participant, request.data.kind, produce);
       return { data: { producerId: producer.id }, after: () => room.publish(participant, producer, request.data.source) };
     }
     case 'pauseProducer': {
@@ -76,7 +80,10 @@ export async function handleRequest(request: MediaRequest, room: Room, participa
     }
     case 'resumeProducer': {
       const producer = participant.producer(request.data.producerId);
-      await onLive(producer, () => producer.resume());
+      await unmuteOwn(room, participant, mediaKindSchema.parse(producer.kind), async () => {
+        await onLive(producer, () => producer.resume());
+        return producer;
+      });
       return { data: {} };
     }
     case 'closeProducer':

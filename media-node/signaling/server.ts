@@ -9,8 +9,13 @@ import type { MediaTokenVerifier } from './media-token.js';
 import { RequestThrottle, type ThrottleLimits } from './request-throttle.js';
 import { SignalingSession } from './session.js';
 
+/** How long a socket opened without a token may take to send `authenticate`. */
+const AUTHENTICATE_TIMEOUT_MS = 10_000;
+
 /**
- * Browser signaling: `GET /ws?token=<media token>[&meeting=<link id>]` upgraded to a WebSocket.
+ * Browser signaling: `GET /ws` upgraded to a WebSocket, whose first frame is `authenticate`
+ * { token, meeting? } (the token stays out of URLs and so out of access logs). The older form,
+ * `GET /ws?token=<media token>[&meeting=<link id>]`, is still accepted while the web client uses it.
  * The token decides meeting, participant and permissions. Refusals are sent as a `closed`
  * notification and a close code (browsers cannot read a refused upgrade's status).
  */
@@ -31,22 +36,33 @@ export class SignalingServer {
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(request, socket, head, (ws) => void this.onConnection(ws, request));
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request));
   }
 
-  private async onConnection(ws: WebSocket, request: IncomingMessage): Promise<void> {
+  private onConnection(ws: WebSocket, request: IncomingMessage): void {
     const session = new SignalingSession(ws, this.metrics, this.log, this.throttle.limits.burst);
     this.sessions.add(session);
     ws.once('close', () => this.sessions.delete(session));
+    const query = new URL(request.url ?? '/', 'http://node.invalid').searchParams;
+    const token = query.get('token');
+    if (token !== null) {
+      void this.admit(session, { token, meeting: query.get('meeting') }, null);
+      return;
+    }
+    session.awaitAuthentication(AUTHENTICATE_TIMEOUT_MS, (authenticate) =>
+      void this.admit(session, { token: authenticate.data.token, meeting: authenticate.data.meeting ?? null }, authenticate.id),
+    );
+  }
+
+  /** Checks the token and seats its participant; `answerTo` is the authenticate request's id (null: token from the URL). */
+  private async admit(session: SignalingSession, credentials: { token: string; meeting: string | null }, answerTo: number | null): Promise<void> {
     try {
-      const url = new URL(request.url ?? '/', 'http://node.invalid');
-      const token = url.searchParams.get('token');
-      if (!token) throw new AppError('UNAUTHENTICATED', 'missing token');
-      const claims = await this.verifier.verify(token);
+      if (!credentials.token) throw new AppError('UNAUTHENTICATED', 'missing token');
+      const claims = await this.verifier.verify(credentials.token);
       // Gone while its token was checked: do not open a room for nobody.
       if (!session.open) return;
       // A client may name the meeting it means; a token for another meeting is refused.
-      const meeting = url.searchParams.get('meeting');
+      const meeting = credentials.meeting;
       if (meeting !== null && (!meetingLinkIdSchema.safeParse(meeting).success || meeting !== claims.mid)) {
         throw new AppError('TOKEN_INVALID', 'the media token is for another meeting');
       }
@@ -54,13 +70,14 @@ export class SignalingServer {
         claims.mid,
         { participantId: claims.sub, displayName: claims.name, permissions: claims.perms },
         session,
+        claims.iat,
       );
-      session.attach(room, participant, this.throttle.bucketFor(claims.mid, claims.sub));
+      session.attach(room, participant, this.throttle.bucketFor(claims.mid, claims.sub), answerTo);
     } catch (error) {
       const appError = error instanceof AppError ? error : new AppError('INTERNAL', 'could not join');
       if (!(error instanceof AppError)) this.log.error('signaling connection failed', { err: String(error) });
       this.metrics.rejectedConnections.inc({ code: appError.code });
-      session.disconnect(appError.code, appError.message);
+      session.refuse(appError.code, appError.message, answerTo);
     }
   }
 

@@ -3,9 +3,11 @@ import { z } from 'zod';
 import {
   AppError,
   describeIssues,
+  mediaAuthenticateSchema,
   mediaRequestEnvelopeSchema,
   mediaRequestSchema,
   type ErrorCode,
+  type MediaAuthenticate,
   type MediaNotification,
   type MediaResponse,
   wsCloseCodeOf,
@@ -46,6 +48,8 @@ export class SignalingSession implements ParticipantSink {
    */
   private readonly offeredConsumers = new Set<string>();
   private throttled = false;
+  /** Set while the session waits for its first frame, `authenticate` (no token in the URL). */
+  private authentication: { timer: NodeJS.Timeout; onAuthenticate: (request: MediaAuthenticate) => void } | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -59,13 +63,33 @@ export class SignalingSession implements ParticipantSink {
     socket.on('error', () => undefined);
   }
 
-  /** The session now speaks for `participant`; `bucket` is its request bucket (kept over reconnects). */
-  attach(room: Room, participant: Participant, bucket: TokenBucket): void {
+  /**
+   * The token comes in the first frame, an `authenticate` request, handed to `onAuthenticate`;
+   * any other first frame, or none within `timeoutMs`, ends the session (UNAUTHENTICATED).
+   */
+  awaitAuthentication(timeoutMs: number, onAuthenticate: (request: MediaAuthenticate) => void): void {
+    const timer = setTimeout(() => this.refuse('UNAUTHENTICATED', 'no authenticate message in time', null), timeoutMs);
+    this.authentication = { timer, onAuthenticate };
+  }
+
+  /**
+   * The session now speaks for `participant`; `bucket` is its request bucket (kept over
+   * reconnects). `answerTo`: the id of the `authenticate` request, answered before anything else.
+   */
+  attach(room: Room, participant: Participant, bucket: TokenBucket, answerTo: number | null = null): void {
     this.bucket = bucket;
     this.joined = { room, participant };
     this.log = participant.log;
     if (this.ended || this.socket.readyState !== this.socket.OPEN) return this.onSocketClosed();
+    if (answerTo !== null) this.send({ id: answerTo, ok: true, data: { participantId: participant.id } });
     for (const json of this.early.splice(0)) this.meter(json, bucket);
+  }
+
+  /** Refuses the connection: answers the `authenticate` request (when there was one), then closes. */
+  refuse(code: ErrorCode, message: string, answerTo: number | null): void {
+    this.stopWaitingForAuthentication();
+    if (answerTo !== null && !this.ended) this.answerError(answerTo, code, message);
+    this.disconnect(code, message);
   }
 
   get open(): boolean {
@@ -100,8 +124,24 @@ export class SignalingSession implements ParticipantSink {
    */
   private onFrame(json: unknown): void {
     if (this.bucket) return this.meter(json, this.bucket);
+    if (this.authentication) return this.authenticate(json, this.authentication.onAuthenticate);
     if (this.early.length < this.earlyLimit) this.early.push(json);
     else this.answerRateLimited(json);
+  }
+
+  /** The first frame of a session without a token in its URL: it must be `authenticate`. */
+  private authenticate(json: unknown, onAuthenticate: (request: MediaAuthenticate) => void): void {
+    this.stopWaitingForAuthentication();
+    const envelope = mediaRequestEnvelopeSchema.safeParse(json);
+    const id = envelope.success ? envelope.data.id : null;
+    const request = mediaAuthenticateSchema.safeParse(json);
+    if (!request.success) return this.refuse('UNAUTHENTICATED', 'the first message must be authenticate { token }', id);
+    onAuthenticate(request.data);
+  }
+
+  private stopWaitingForAuthentication(): void {
+    if (this.authentication) clearTimeout(this.authentication.timer);
+    this.authentication = undefined;
   }
 
   private meter(json: unknown, bucket: TokenBucket): void {
@@ -127,6 +167,9 @@ export class SignalingSession implements ParticipantSink {
   private async onMessage(json: unknown): Promise<void> {
     const envelope = mediaRequestEnvelopeSchema.safeParse(json);
     if (!envelope.success) return this.answerError(null, 'BAD_REQUEST', 'expected a JSON request { id, method, data }');
+    if (envelope.data.method === mediaAuthenticateSchema.shape.method.value) {
+      return this.answerError(envelope.data.id, 'CONFLICT', 'this session is authenticated already');
+    }
     const parsed = mediaRequestSchema.safeParse(json);
     if (!parsed.success) {
       const known = mediaRequestSchema.options.some((option) => option.shape.method.value === envelope.data.method);
@@ -159,6 +202,7 @@ export class SignalingSession implements ParticipantSink {
   }
 
   private onSocketClosed(): void {
+    this.stopWaitingForAuthentication();
     this.ended = true;
     const joined = this.joined;
     if (joined && !joined.participant.closed) joined.room.removeParticipant(joined.participant, 'disconnected', null);

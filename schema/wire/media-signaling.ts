@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { mediaKindSchema, mediaSourceSchema, participantIdSchema, displayNameSchema } from './common.js';
+import { mediaKindSchema, mediaSourceSchema, meetingLinkIdSchema, participantIdSchema, displayNameSchema } from './common.js';
 import { errorCodeSchema } from './errors.js';
 import {
   dtlsParametersSchema,
@@ -12,8 +12,9 @@ import {
 
 /**
  * Browser ↔ media node signaling, over one WebSocket per participant:
- *   wss://<node>/ws?token=<media token>
- * The browser sends requests `{ id, method, data }`; the node answers each with
+ *   wss://<node>/ws   then, as the first frame, `authenticate` (below) with the media token
+ * (`wss://<node>/ws?token=<media token>` is still accepted until the web client has switched;
+ * a token in a URL ends up in logs, so it goes). The browser sends requests `{ id, method, data }`; the node answers each with
  * `{ id, ok: true, data }` or `{ id, ok: false, error: { code, message } }` (id null when the
  * request could not even be read), and pushes notifications `{ notification, data }`.
  */
@@ -73,6 +74,17 @@ export const mediaRequestSchema = z.discriminatedUnion('method', [
 ]);
 export type MediaRequest = z.infer<typeof mediaRequestSchema>;
 export type MediaMethod = MediaRequest['method'];
+
+/**
+ * The first frame on a socket opened without `?token`: the media token (and, optionally, the
+ * meeting the client means; a token for another one is refused). Answered `{ id, ok: true, data:
+ * { participantId } }` (mediaAuthenticateAnswerSchema), after which requests are served; refused
+ * with `{ id, ok: false, error }`, a `closed` notification and the code's close code. Requests sent
+ * before the answer wait for it. Without it in time the node closes the socket (UNAUTHENTICATED).
+ */
+export const mediaAuthenticateSchema = request('authenticate', z.object({ token: z.string().min(1).max(4096), meeting: meetingLinkIdSchema.optional() }));
+export type MediaAuthenticate = z.infer<typeof mediaAuthenticateSchema>;
+export const mediaAuthenticateAnswerSchema = z.object({ participantId: participantIdSchema });
 
 /** Only the envelope, to answer with the right id even when the body does not parse. */
 export const mediaRequestEnvelopeSchema = z.looseObject({ id: requestId, method: z.string() });

@@ -6,11 +6,13 @@ import { errorCodeSchema } from './errors.js';
 /**
  * Media node ↔ edge control channel. The node opens one WebSocket to its region's RegionDO:
  *   wss://<edge>/api/nodes/connect?region=<region>   Authorization: Bearer <nodeId>.<node secret>
- * Up: hello (once), heartbeat (every 2 s), command results, events.
+ * Up: hello (once), heartbeat (every NODE_HEARTBEAT_INTERVAL_MS), command results, events.
  * Down: welcome (once), commands.
+ * A crash shows as the socket closing (the edge marks the node down at once); heartbeats catch a
+ * node that hangs with its socket open (a silent partition) after three missed beats plus slack.
  */
-export const NODE_HEARTBEAT_INTERVAL_MS = 2_000;
-export const NODE_HEARTBEAT_TIMEOUT_MS = 6_000;
+export const NODE_HEARTBEAT_INTERVAL_MS = 1_000;
+export const NODE_HEARTBEAT_TIMEOUT_MS = 4_000;
 
 export const nodeStateSchema = z.enum(['serving', 'draining']);
 export type NodeState = z.infer<typeof nodeStateSchema>;
@@ -32,6 +34,10 @@ export const nodeLoadSchema = z.object({
   /** Receive-side packet loss over the last interval, 0..1. */
   packetLoss: z.number().min(0).max(1),
   recordings: z.number().int().nonnegative(),
+  /** Receive-side interarrival jitter (mean over the node's inbound streams), ms. */
+  jitterMs: z.number().nonnegative().optional(),
+  /** How late the node's own event loop ran (p99 over the last interval), ms. */
+  eventLoopLagMs: z.number().nonnegative().optional(),
 });
 export type NodeLoad = z.infer<typeof nodeLoadSchema>;
 
@@ -55,6 +61,14 @@ export const placedNodeSchema = z.object({
 });
 export type PlacedNode = z.infer<typeof placedNodeSchema>;
 
+/**
+ * Why placement gives a node no new rooms (several may hold at once): the edge wrote it off
+ * ('down'), it is leaving ('draining'), its report is too old ('stale-heartbeat'), it has no live
+ * workers ('no-workers'), or it is degraded past a threshold of the placement policy.
+ */
+export const nodeExclusionSchema = z.enum(['down', 'draining', 'stale-heartbeat', 'no-workers', 'full', 'cpu', 'loss', 'jitter', 'event-loop-lag']);
+export type NodeExclusion = z.infer<typeof nodeExclusionSchema>;
+
 const up = <T extends string, D extends z.ZodRawShape>(type: T, shape: D) => z.object({ type: z.literal(type), ...shape });
 
 export const recordingStatusSchema = z.enum(['recording', 'processing', 'uploading', 'ready', 'failed']);
@@ -74,6 +88,8 @@ export type RecordingFile = z.infer<typeof recordingFileSchema>;
 export const nodeEventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('participantLeft'), meetingId: meetingLinkIdSchema, participantId: participantIdSchema, reason: z.string().max(200) }),
   z.object({ event: z.literal('roomClosed'), meetingId: meetingLinkIdSchema }),
+  /** A participant the host had muted unmuted that kind themselves (the policy allowed it). */
+  z.object({ event: z.literal('participantUnmuted'), meetingId: meetingLinkIdSchema, participantId: participantIdSchema, kind: mediaKindSchema }),
   z.object({ event: z.literal('workerDied'), pid: z.number().int(), error: z.string().max(500) }),
   z.object({
     event: z.literal('recordingStatus'),
@@ -96,7 +112,16 @@ export const nodeEventSchema = z.discriminatedUnion('event', [
 export type NodeEvent = z.infer<typeof nodeEventSchema>;
 
 export const nodeUpMessageSchema = z.discriminatedUnion('type', [
-  up('hello', { node: nodeIdentitySchema, state: nodeStateSchema, load: nodeLoadSchema }),
+  up('hello', {
+    node: nodeIdentitySchema,
+    state: nodeStateSchema,
+    load: nodeLoadSchema,
+    /**
+     * Meetings the node holds rooms for. After a reconnect the edge answers closeMeeting for each one
+     * that moved to another node meanwhile, so no meeting is served by two nodes.
+     */
+    meetings: z.array(meetingLinkIdSchema).max(10_000).optional(),
+  }),
   up('heartbeat', { nodeId: nodeIdSchema, state: nodeStateSchema, load: nodeLoadSchema, sentAt: z.number().int() }),
   up('commandResult', {
     commandId: z.string().min(1).max(64),
@@ -110,8 +135,31 @@ export type NodeUpMessage = z.infer<typeof nodeUpMessageSchema>;
 export const nodeCommandSchema = z.discriminatedUnion('command', [
   /** Close the participant's transports and refuse its tokens (by participant id) from now on. */
   z.object({ command: z.literal('closeParticipant'), meetingId: meetingLinkIdSchema, participantId: participantIdSchema, reason: z.string().max(200) }),
-  /** Pause the participant's producers of that kind (all kinds when omitted). */
-  z.object({ command: z.literal('muteParticipant'), meetingId: meetingLinkIdSchema, participantId: participantIdSchema, kind: mediaKindSchema.optional() }),
+  /**
+   * Host mute: pause the participant's producers of that kind (all kinds when omitted), and remember
+   * the kind as muted by the host (also for a participant not connected yet). With
+   * `participantsMayUnmute` (the meeting's policy, see setUnmutePolicy) the node also takes it as
+   * the meeting's current policy.
+   */
+  z.object({
+    command: z.literal('muteParticipant'),
+    meetingId: meetingLinkIdSchema,
+    participantId: participantIdSchema,
+    kind: mediaKindSchema.optional(),
+    participantsMayUnmute: z.boolean().optional(),
+  }),
+  /**
+   * The meeting's unmute policy (default true). false: a participant may not resume or replace
+   * (produce anew) a kind the host muted — resumeProducer/produce answer PERMISSION_DENIED. true:
+   * they may; the first resume or produce of that kind clears it and the node sends the
+   * `participantUnmuted` event.
+   */
+  z.object({ command: z.literal('setUnmutePolicy'), meetingId: meetingLinkIdSchema, participantsMayUnmute: z.boolean() }),
+  /**
+   * The meeting ended (or moved away): close its room, and until MEDIA_TOKEN_TTL_SECONDS have passed
+   * refuse every media token for it issued (iat) no later than this command — also when no room
+   * for it is open here, so a token handed out before the end cannot open a new one.
+   */
   z.object({ command: z.literal('closeMeeting'), meetingId: meetingLinkIdSchema, reason: z.string().max(200) }),
   /** Take no new meetings, keep current ones, exit when empty or at the deadline (epoch ms). */
   z.object({ command: z.literal('drain'), deadline: z.number().int().optional() }),
