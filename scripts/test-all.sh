@@ -22,8 +22,10 @@ suite() {
 step typecheck npm run --silent typecheck
 suite test:edge
 suite test:edge:outage
+suite test:security
 suite test:media
 suite test:recording
+suite test:web
 suite test:sim
 suite test:scripts
 suite test:e2e
