@@ -8,6 +8,7 @@ import type { AppEnv } from '../http/app-env.js';
 import { clientIp } from '../http/client-ip.js';
 import { regionsByDistance } from '../registry/region-choice.js';
 import { defineRoute } from './define-route.js';
+import { RetryLaterError } from '../http/errors.js';
 
 /**
  * Joining a meeting and its room socket. Both go straight to the meeting's RoomDO — no Postgres
@@ -18,7 +19,7 @@ export const joinRoutes = new Hono<AppEnv>();
 defineRoute(joinRoutes, {
   method: 'post', path: '/meetings/:linkId/join', tag: 'rooms', summary: 'Join a meeting (signed in or as a guest)', auth: 'optional-session',
   params: meetingLinkParamsSchema, body: joinRequestSchema, responses: { 200: joinResponseSchema },
-  errors: ['MEETING_NOT_FOUND', 'MEETING_ENDED', 'WRONG_PASSCODE', 'GUESTS_NOT_ALLOWED', 'MEETING_FULL', 'NO_MEDIA_CAPACITY'],
+  errors: ['MEETING_NOT_FOUND', 'MEETING_ENDED', 'WRONG_PASSCODE', 'GUESTS_NOT_ALLOWED', 'MEETING_FULL', 'NO_MEDIA_CAPACITY', 'RATE_LIMITED', 'REMOVED_BY_HOST', 'ADMISSION_DENIED', 'MEETING_LOCKED'],
 }, async (c, { user, params: { linkId }, body }) => {
   const cf = (c.req.raw.cf ?? {}) as Partial<IncomingRequestCfProperties>;
   const location = { latitude: cf.latitude, longitude: cf.longitude, country: cf.country, continent: cf.continent };
@@ -28,10 +29,16 @@ defineRoute(joinRoutes, {
     displayName: body.displayName,
     passcode: body.passcode,
     regions,
-    // Guests are also known by browser and network (hashed with the meeting: no raw address is kept).
-    ...(user ? {} : { guestKey: body.guestKey, networkHash: await sha256Hex(`${linkId}:${clientIp(c)}`) }),
+    // Everyone is also known by browser and network (hashed with the meeting: no raw address is
+    // kept): the browser key lets a removal bar a signed-in user who comes back as a guest; the
+    // network only throttles passcode guesses and knocks.
+    guestKey: body.guestKey,
+    networkHash: await sha256Hex(`${linkId}:${clientIp(c)}`),
   });
-  if (!result.ok) throw new AppError(result.code, result.message);
+  if (!result.ok) {
+    if ('retryAfterSeconds' in result) throw new RetryLaterError(result.message, result.retryAfterSeconds);
+    throw new AppError(result.code, result.message);
+  }
   return c.json(result.value satisfies JoinResponse);
 });
 

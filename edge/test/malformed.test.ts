@@ -42,7 +42,7 @@ describe('malformed requests get a 4xx with a code and change nothing', () => {
     const host = await registerUser('Careful');
     const token = host.token;
     const headers = { 'Content-Type': 'application/json' };
-    const created = await api('POST', '/api/meetings', { token, json: { title: 'Original', passcode: 'keep1' } });
+    const created = await api('POST', '/api/meetings', { token, json: { title: 'Original', passcode: 'keep12' } });
     const linkId = created.body.meeting.linkId as string;
     const countMine = async () => (await db((d) => d.select({ n: count() }).from(meetings).where(eq(meetings.hostId, host.user.id))))[0]!.n;
 
@@ -61,7 +61,7 @@ describe('malformed requests get a 4xx with a code and change nothing', () => {
     }
     await expectCode(await api('POST', '/api/meetings/%20%20/end', { token }), 400, 'VALIDATION_FAILED');
     const after = await api('GET', `/api/meetings/${linkId}`, { token });
-    expect(after.body.meeting).toMatchObject({ title: 'Original', passcode: 'keep1', maxParticipants: 100, waitingRoom: false, status: 'scheduled' });
+    expect(after.body.meeting).toMatchObject({ title: 'Original', passcode: 'keep12', maxParticipants: 100, waitingRoom: false, status: 'scheduled' });
   });
 
   it('unknown API routes answer NOT_FOUND', async () => {

@@ -154,7 +154,7 @@ describe('meetings', () => {
     expect(owner.status).toBe(503);
     expect(((await owner.json()) as { error: { code: string } }).error.code).toBe('DATABASE_UNAVAILABLE');
 
-    await api('PATCH', `/api/meetings/${meeting.linkId}`, { token: host.token, json: { title: 'New title', passcode: 'abcd' } });
+    await api('PATCH', `/api/meetings/${meeting.linkId}`, { token: host.token, json: { title: 'New title', passcode: 'abcdef' } });
     expect((await api('GET', `/api/meetings/${meeting.linkId}`)).body.meeting).toMatchObject({ title: 'New title', needsPasscode: true });
   });
 });

@@ -36,7 +36,8 @@ export const AVATAR_MAX_BYTES = 512 * 1024;
 export const avatarResponseSchema = z.object({ avatarUrl: z.string() });
 
 // ── meetings ────────────────────────────────────────────────────────────────────────────
-export const passcodeSchema = z.string().regex(/^[A-Za-z0-9]{4,10}$/, 'passcode is 4–10 letters or digits');
+/** New passcodes: 6–10 letters or digits (≥ 56 bits of guessing, with attempts limited per network and meeting). Joins still accept older, shorter ones. */
+export const passcodeSchema = z.string().regex(/^[A-Za-z0-9]{6,10}$/, 'passcode is 6–10 letters or digits');
 export const meetingTitleSchema = z.string().trim().min(1).max(200);
 
 export const createMeetingRequestSchema = z.object({

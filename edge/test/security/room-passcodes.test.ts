@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSCODE_PER_MEETING, PASSCODE_PER_SOURCE } from '../../room/attempt-limits.js';
-import { registerUser } from '../helpers.js';
+import { api, registerUser } from '../helpers.js';
 import { connectFakeNode, type FakeNode } from '../kits/fake-node.js';
 import { configureMeeting, joinMeeting } from '../kits/room-kit.js';
 
@@ -35,6 +35,7 @@ describe('wrong passcodes (point 4)', () => {
     const limited = await attempt(meeting.linkId, PASSCODE, '198.51.100.60');
     expect(limited.status).toBe(429);
     expect(limited.body.error).toMatchObject({ code: 'RATE_LIMITED', message: expect.stringMatching(/try again in \d+ s/) });
+    expect(Number(limited.headers.get('Retry-After'))).toBeGreaterThan(0);
     expect((await attempt(meeting.linkId, PASSCODE, '203.0.113.60')).status).toBe(200);
   });
 
@@ -57,5 +58,17 @@ describe('wrong passcodes (point 4)', () => {
     expect(limited.body.error.code).toBe('RATE_LIMITED');
     // The host never needs the passcode, so is never held up by it.
     expect((await joinMeeting(meeting.linkId, {}, { cf: RIO, token: host.token })).status).toBe(200);
+  });
+});
+
+describe('new passcodes (point 4)', () => {
+  it('are at least 6 characters, on create and on change', async () => {
+    const short = await api('POST', '/api/meetings', { token: host.token, json: { title: 'Short code', passcode: 'abcd' } });
+    expect(short.status).toBe(400);
+    expect(short.body.error.code).toBe('VALIDATION_FAILED');
+    const created = await api('POST', '/api/meetings', { token: host.token, json: { title: 'Long code', passcode: 'abc123' } });
+    expect(created.status).toBe(201);
+    const changed = await api('PATCH', `/api/meetings/${created.body.meeting.linkId}`, { token: host.token, json: { passcode: '12345' } });
+    expect(changed.status).toBe(400);
   });
 });

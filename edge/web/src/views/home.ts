@@ -98,7 +98,7 @@ function scheduleForm(onCreated: () => Promise<void>): HTMLElement {
     h('h2', { id: 'schedule-title' }, 'Schedule'),
     field('Title', title),
     field('Starts', start),
-    field('Passcode', passcode, '4–10 letters or digits'),
+    field('Passcode', passcode, '6–10 letters or digits'),
     h('label', { class: 'check' }, waitingRoom, ' Waiting room'),
     h('label', { class: 'check' }, allowGuests, ' Allow guests'),
     error,
