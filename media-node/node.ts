@@ -110,11 +110,12 @@ export class MediaNode {
     this.rooms.on('participantLeft', (meetingId, participantId, reason) =>
       this.sendEvent({ event: 'participantLeft', meetingId, participantId, reason: reason.slice(0, 200) }),
     );
+    this.rooms.on('participantUnmuted', (meetingId, participantId, kind) => this.sendEvent({ event: 'participantUnmuted', meetingId, participantId, kind }));
     this.rooms.on('roomClosed', (meetingId) => {
       this.sendEvent({ event: 'roomClosed', meetingId });
       if (this.state === 'draining' && this.rooms.rooms.size === 0) void this.shutdown(0, 'drained');
     });
-    this.sampler.start(NODE_HEARTBEAT_INTERVAL_MS);
+    this.sampler.start();
     if (this.config.edgeUrl && this.config.nodeCredential) {
       this.edgeLink = new EdgeLink({
         edgeUrl: this.config.edgeUrl,
@@ -132,6 +133,8 @@ export class MediaNode {
           },
           state: this.state,
           load: this.sampler.load(),
+          // The edge answers closeMeeting for any of these that moved elsewhere while we were away.
+          meetings: [...this.rooms.rooms.keys()],
         }),
         onMessage: (message) => void this.onControlMessage(message),
         log: this.log.child({ component: 'edge-link' }),

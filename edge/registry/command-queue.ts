@@ -1,4 +1,4 @@
-import type { NodeCommand } from '../../schema/wire/node-control.js';
+import { nodeCommandSchema, type NodeCommand } from '../../schema/wire/node-control.js';
 
 /**
  * Commands to a node are kept (RegionDO storage) until the node answers their commandResult, and
@@ -36,7 +36,7 @@ export class NodeCommandQueue {
     return this.sql
       .exec<{ command_id: string; command: string }>('SELECT command_id, command FROM node_commands WHERE node_id = ? ORDER BY queued_at, rowid', nodeId)
       .toArray()
-      .map((row) => ({ commandId: row.command_id, command: JSON.parse(row.command) as NodeCommand }));
+      .map((row) => ({ commandId: row.command_id, command: nodeCommandSchema.parse(JSON.parse(row.command)) }));
   }
 
   /** The node answered (done or failed): never send it again. False if it was not queued for this node. */

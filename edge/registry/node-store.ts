@@ -42,6 +42,22 @@ export class NodeStore {
       assigned_at INTEGER NOT NULL
     )`);
     sql.exec('CREATE INDEX IF NOT EXISTS node_rooms_by_node ON node_rooms (node_id)');
+    // The node's newest control socket: only its closing says the node is gone.
+    sql.exec('CREATE TABLE IF NOT EXISTS node_connections (node_id TEXT PRIMARY KEY, connection_id TEXT NOT NULL)');
+  }
+
+  /** A control socket opened for the node; it replaces any earlier one. */
+  setConnection(nodeId: string, connectionId: string): void {
+    this.sql.exec(
+      'INSERT INTO node_connections (node_id, connection_id) VALUES (?, ?) ON CONFLICT (node_id) DO UPDATE SET connection_id = excluded.connection_id',
+      nodeId,
+      connectionId,
+    );
+  }
+
+  isCurrentConnection(nodeId: string, connectionId: string): boolean {
+    const rows = this.sql.exec<{ connection_id: string }>('SELECT connection_id FROM node_connections WHERE node_id = ?', nodeId).toArray();
+    return rows[0]?.connection_id === connectionId;
   }
 
   /** A node said hello: (re)register it as live with its own state and load. */
@@ -59,10 +75,13 @@ export class NodeStore {
     );
   }
 
-  /** Records a heartbeat; answers false for a node that never said hello. */
+  /**
+   * Records a heartbeat; answers false for a node that never said hello or was marked down since
+   * (it must say hello again, which is when it learns which of its meetings moved).
+   */
   recordHeartbeat(nodeId: string, state: NodeState, load: NodeLoad, now: number): boolean {
     const cursor = this.sql.exec(
-      'UPDATE nodes SET reported_state = ?, load = ?, last_heartbeat_at = ?, down = 0 WHERE node_id = ?',
+      'UPDATE nodes SET reported_state = ?, load = ?, last_heartbeat_at = ? WHERE node_id = ? AND down = 0',
       state,
       JSON.stringify(load),
       now,
@@ -72,17 +91,12 @@ export class NodeStore {
   }
 
   list(): StoredNode[] {
-    const rows = this.sql
-      .exec<NodeRow>(
-        `SELECT n.*, (SELECT count(*) FROM node_rooms r WHERE r.node_id = n.node_id) AS assigned_rooms
-         FROM nodes n ORDER BY n.node_id`,
-      )
-      .toArray();
-    return rows.map(toStoredNode);
+    return this.sql.exec<NodeRow>(`${SELECT_NODES} ORDER BY n.node_id`).toArray().map(toStoredNode);
   }
 
   get(nodeId: string): StoredNode | null {
-    return this.list().find((node) => node.nodeId === nodeId) ?? null;
+    const rows = this.sql.exec<NodeRow>(`${SELECT_NODES} WHERE n.node_id = ?`, nodeId).toArray();
+    return rows[0] ? toStoredNode(rows[0]) : null;
   }
 
   /** Live nodes whose last heartbeat is older than the cutoff. */
@@ -111,9 +125,15 @@ export class NodeStore {
     return this.sql.exec('UPDATE nodes SET admin_draining = 1, drain_deadline = ? WHERE node_id = ?', deadline, nodeId).rowsWritten > 0;
   }
 
+  /** Lifts an operator's drain (a node that reports draining itself stays draining). */
+  clearDraining(nodeId: string): boolean {
+    return this.sql.exec('UPDATE nodes SET admin_draining = 0, drain_deadline = NULL WHERE node_id = ?', nodeId).rowsWritten > 0;
+  }
+
+  /** The node's meetings, newest assignment first. */
   roomsOf(nodeId: string): string[] {
     return this.sql
-      .exec<{ meeting_link_id: string }>('SELECT meeting_link_id FROM node_rooms WHERE node_id = ?', nodeId)
+      .exec<{ meeting_link_id: string }>('SELECT meeting_link_id FROM node_rooms WHERE node_id = ? ORDER BY assigned_at DESC, rowid DESC', nodeId)
       .toArray()
       .map((row) => row.meeting_link_id);
   }
@@ -137,6 +157,8 @@ export class NodeStore {
     this.sql.exec('DELETE FROM node_rooms WHERE meeting_link_id = ? AND node_id = ?', meetingLinkId, nodeId);
   }
 }
+
+const SELECT_NODES = 'SELECT n.*, (SELECT count(*) FROM node_rooms r WHERE r.node_id = n.node_id) AS assigned_rooms FROM nodes n';
 
 function toStoredNode(row: NodeRow): StoredNode {
   // Rows were validated on the way in; parse again so a schema change cannot smuggle in bad data.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeLoad } from '../../schema/wire/node-control.js';
-import { chooseNode, DEFAULT_PLACEMENT_POLICY, type NodeCandidate } from './placement.js';
+import { chooseNode, DEFAULT_PLACEMENT_POLICY, exclusionReasons, isOverloaded, roomsToShed, type NodeCandidate, type PlacementPolicy } from './placement.js';
 
 const NOW = 1_800_000_000_000;
 
@@ -75,5 +75,84 @@ describe('chooseNode', () => {
 
   it('answers null for an empty region', () => {
     expect(pick([])).toBeNull();
+  });
+});
+
+describe('exclusionReasons: why a node takes no new room', () => {
+  const reasons = (candidate: NodeCandidate, policy = DEFAULT_PLACEMENT_POLICY) => exclusionReasons(candidate, NOW, policy);
+
+  it('is empty for a healthy serving node', () => {
+    expect(reasons(node('a'))).toEqual([]);
+  });
+
+  it('names liveness first: down alone, draining, a stale heartbeat, no live workers', () => {
+    expect(reasons(node('a', { state: 'down' }, { packetLoss: 0.5 }))).toEqual(['down']);
+    expect(reasons(node('a', { state: 'draining' }))).toEqual(['draining']);
+    expect(reasons(node('a', { lastHeartbeatAt: NOW - DEFAULT_PLACEMENT_POLICY.heartbeatTimeoutMs - 1 }))).toEqual(['stale-heartbeat']);
+    expect(reasons(node('a', {}, { workersAlive: 0 }))).toEqual(['no-workers']);
+    expect(reasons(node('a', {}, { consumerCapacity: 0 }))).toEqual(['no-workers']);
+  });
+
+  it('names every quality threshold a degraded node is past', () => {
+    expect(reasons(node('a', {}, { consumers: 1_700 }))).toEqual(['full']);
+    expect(reasons(node('a', {}, { cpuPerWorker: [0.9, 0.9, 0.9, 0.9] }))).toEqual(['cpu']);
+    expect(reasons(node('a', {}, { packetLoss: 0.08 }))).toEqual(['loss']);
+    expect(reasons(node('a', {}, { jitterMs: 80 }))).toEqual(['jitter']);
+    expect(reasons(node('a', {}, { eventLoopLagMs: 400 }))).toEqual(['event-loop-lag']);
+    expect(reasons(node('a', { state: 'draining' }, { packetLoss: 0.2, eventLoopLagMs: 900 }))).toEqual(['draining', 'loss', 'event-loop-lag']);
+  });
+
+  it('treats a node that does not report jitter or event-loop lag as fine on those', () => {
+    const load = node('a').load;
+    expect(load.jitterMs).toBeUndefined();
+    expect(reasons(node('a'))).toEqual([]);
+  });
+
+  it('reads every threshold from the one policy object', () => {
+    const strict: PlacementPolicy = { ...DEFAULT_PLACEMENT_POLICY, maxPacketLoss: 0.01, maxJitterMs: 5, maxEventLoopLagMs: 20, maxCpu: 0.05 };
+    expect(reasons(node('a', {}, { packetLoss: 0.02, jitterMs: 6, eventLoopLagMs: 21 }), strict)).toEqual(['cpu', 'loss', 'jitter', 'event-loop-lag']);
+  });
+});
+
+describe('chooseNode skips degraded nodes', () => {
+  it('passes over lossy, jittery and lagging nodes even when they are emptier', () => {
+    const lossy = node('a', {}, { packetLoss: 0.1 });
+    const jittery = node('b', {}, { jitterMs: 120 });
+    const lagging = node('c', {}, { eventLoopLagMs: 600 });
+    const busyButHealthy = node('d', {}, { consumers: 1_200, packetLoss: 0.01, jitterMs: 8, eventLoopLagMs: 15 });
+    expect(pick([lossy, jittery, lagging, busyButHealthy])).toBe('d');
+    expect(pick([lossy, jittery, lagging])).toBeNull();
+  });
+});
+
+describe('overload shedding', () => {
+  const overloaded = (rooms: number, overrides: Partial<NodeLoad> = {}) => node('hot', { assignedRooms: rooms }, { consumers: 1_950, rooms, ...overrides });
+  const rooms = (count: number) => Array.from({ length: count }, (_, i) => `room-${i}`);
+  const spare = node('spare');
+
+  it('knows overload by consumers, CPU or event-loop lag past the shed thresholds', () => {
+    expect(isOverloaded(node('a', {}, { consumers: 1_950 }))).toBe(true);
+    expect(isOverloaded(node('a', {}, { cpuPerWorker: [0.99, 0.97, 0.98, 0.99] }))).toBe(true);
+    expect(isOverloaded(node('a', {}, { eventLoopLagMs: 1_500 }))).toBe(true);
+    // Past admission (no new rooms) but short of overload: keeps its rooms.
+    expect(isOverloaded(node('a', {}, { consumers: 1_800 }))).toBe(false);
+    expect(isOverloaded(node('a', { state: 'down' }, { consumers: 1_990 }))).toBe(false);
+  });
+
+  it('moves a share of the rooms, newest first, at least one and at most the per-round cap', () => {
+    const context = { now: NOW, lastShedAt: null };
+    expect(roomsToShed(overloaded(3), rooms(3), [spare], context)).toEqual(['room-0']);
+    expect(roomsToShed(overloaded(25), rooms(25), [spare], context)).toEqual(['room-0', 'room-1', 'room-2']);
+    expect(roomsToShed(overloaded(200), rooms(200), [spare], context)).toHaveLength(DEFAULT_PLACEMENT_POLICY.maxRoomsShedPerRound);
+  });
+
+  it('sheds nothing while healthy, during the cooldown, or when no other node could take the rooms', () => {
+    expect(roomsToShed(node('calm', { assignedRooms: 5 }), rooms(5), [spare], { now: NOW, lastShedAt: null })).toEqual([]);
+    const hot = overloaded(5);
+    expect(roomsToShed(hot, rooms(5), [spare], { now: NOW, lastShedAt: NOW - 1_000 })).toEqual([]);
+    expect(roomsToShed(hot, rooms(5), [spare], { now: NOW, lastShedAt: NOW - DEFAULT_PLACEMENT_POLICY.shedCooldownMs })).toHaveLength(1);
+    // The only other node is degraded itself, and the hot node does not count as its own relief.
+    expect(roomsToShed(hot, rooms(5), [hot, node('lossy', {}, { packetLoss: 0.3 })], { now: NOW, lastShedAt: null })).toEqual([]);
+    expect(roomsToShed(hot, [], [spare], { now: NOW, lastShedAt: null })).toEqual([]);
   });
 });

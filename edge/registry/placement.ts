@@ -1,4 +1,4 @@
-import type { NodeLoad, NodeState } from '../../schema/wire/node-control.js';
+import { NODE_HEARTBEAT_TIMEOUT_MS, type NodeExclusion, type NodeLoad, type NodeState } from '../../schema/wire/node-control.js';
 import { consumersPerRoom } from '../../schema/regions.js';
 
 /** What placement knows about one media node: its last report plus what the edge gave it since. */
@@ -12,6 +12,10 @@ export interface NodeCandidate {
   assignedRooms: number;
 }
 
+/**
+ * Every threshold of node health in one place. Two levels: past an admission threshold a node
+ * takes no new rooms (and the fleet says why); past an overload threshold it also sheds rooms.
+ */
 export interface PlacementPolicy {
   /** A heartbeat older than this means the node is not usable. */
   heartbeatTimeoutMs: number;
@@ -19,15 +23,42 @@ export interface PlacementPolicy {
   maxConsumerUtilisation: number;
   /** Highest mean worker CPU (0..1 of a core) a node may take new rooms at. */
   maxCpu: number;
+  /** Highest receive-side packet loss (0..1) a node may take new rooms at. */
+  maxPacketLoss: number;
+  /** Highest receive-side jitter (ms) a node may take new rooms at. */
+  maxJitterMs: number;
+  /** Highest event-loop lag (ms) a node may take new rooms at. */
+  maxEventLoopLagMs: number;
   /** Consumers reserved for a room the node has not reported yet. */
   consumersPerNewRoom: number;
+  /** Overload: consumer utilisation (reported, 0..1) past which the node sheds rooms. */
+  shedConsumerUtilisation: number;
+  /** Overload: mean worker CPU past which the node sheds rooms. */
+  shedCpu: number;
+  /** Overload: event-loop lag (ms) past which the node sheds rooms. */
+  shedEventLoopLagMs: number;
+  /** Share of an overloaded node's rooms moved in one round (at least one room). */
+  shedFraction: number;
+  /** At most this many rooms move off one node per round. */
+  maxRoomsShedPerRound: number;
+  /** Between two rounds on the same node, so its next reports show the effect of the last. */
+  shedCooldownMs: number;
 }
 
 export const DEFAULT_PLACEMENT_POLICY: PlacementPolicy = {
-  heartbeatTimeoutMs: 6_000,
+  heartbeatTimeoutMs: NODE_HEARTBEAT_TIMEOUT_MS,
   maxConsumerUtilisation: 0.85,
   maxCpu: 0.85,
+  maxPacketLoss: 0.05,
+  maxJitterMs: 50,
+  maxEventLoopLagMs: 250,
   consumersPerNewRoom: consumersPerRoom(),
+  shedConsumerUtilisation: 0.95,
+  shedCpu: 0.95,
+  shedEventLoopLagMs: 1_000,
+  shedFraction: 0.1,
+  maxRoomsShedPerRound: 4,
+  shedCooldownMs: 10_000,
 };
 
 /**
@@ -41,34 +72,39 @@ export function projectedUtilisation(node: NodeCandidate, policy: PlacementPolic
   return node.load.consumerCapacity === 0 ? Infinity : consumers / node.load.consumerCapacity;
 }
 
-function meanCpu(load: NodeLoad): number {
+export function meanCpu(load: NodeLoad): number {
   if (load.cpuPerWorker.length === 0) return 0;
   return load.cpuPerWorker.reduce((sum, cpu) => sum + cpu, 0) / load.cpuPerWorker.length;
 }
 
-/** Serving, heard from recently, with live workers: the node could take a room at all. */
-export function isAvailable(node: NodeCandidate, now: number, policy: PlacementPolicy): boolean {
-  return (
-    node.state === 'serving' &&
-    now - node.lastHeartbeatAt <= policy.heartbeatTimeoutMs &&
-    node.load.workersAlive > 0 &&
-    node.load.consumerCapacity > 0
-  );
-}
-
-export function hasHeadroom(node: NodeCandidate, policy: PlacementPolicy): boolean {
-  return projectedUtilisation(node, policy) <= policy.maxConsumerUtilisation && meanCpu(node.load) <= policy.maxCpu;
+/**
+ * Every reason the node takes no new room now; empty when it may. Liveness first, then the
+ * quality thresholds of the policy (all that hold are listed, so the fleet shows the whole story).
+ */
+export function exclusionReasons(node: NodeCandidate, now: number, policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY): NodeExclusion[] {
+  if (node.state === 'down') return ['down'];
+  const reasons: NodeExclusion[] = [];
+  if (node.state === 'draining') reasons.push('draining');
+  if (now - node.lastHeartbeatAt > policy.heartbeatTimeoutMs) reasons.push('stale-heartbeat');
+  const { load } = node;
+  if (load.workersAlive === 0 || load.consumerCapacity === 0) return [...reasons, 'no-workers'];
+  if (projectedUtilisation(node, policy) > policy.maxConsumerUtilisation) reasons.push('full');
+  if (meanCpu(load) > policy.maxCpu) reasons.push('cpu');
+  if (load.packetLoss > policy.maxPacketLoss) reasons.push('loss');
+  if ((load.jitterMs ?? 0) > policy.maxJitterMs) reasons.push('jitter');
+  if ((load.eventLoopLagMs ?? 0) > policy.maxEventLoopLagMs) reasons.push('event-loop-lag');
+  return reasons;
 }
 
 /**
- * The node a new room goes to: the least-loaded available node with headroom, or null when the
+ * The node a new room goes to: the least-loaded node with no exclusion reason, or null when the
  * region has none. Ties go to the lower node id so the choice is deterministic.
  */
 export function chooseNode<N extends NodeCandidate>(nodes: readonly N[], now: number, policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY): N | null {
   let best: N | null = null;
   let bestScore = Infinity;
   for (const node of nodes) {
-    if (!isAvailable(node, now, policy) || !hasHeadroom(node, policy)) continue;
+    if (exclusionReasons(node, now, policy).length > 0) continue;
     // Consumers are the binding resource; CPU and dead workers break near-ties.
     const workerLoss = 1 - node.load.workersAlive / Math.max(1, node.load.workersTotal);
     const score = projectedUtilisation(node, policy) + 0.25 * meanCpu(node.load) + 0.25 * workerLoss;
@@ -78,4 +114,31 @@ export function chooseNode<N extends NodeCandidate>(nodes: readonly N[], now: nu
     }
   }
   return best;
+}
+
+/** Live and past an overload threshold of the policy: it should hand some rooms to others. */
+export function isOverloaded(node: NodeCandidate, policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY): boolean {
+  if (node.state === 'down') return false;
+  const { load } = node;
+  const utilisation = load.consumerCapacity === 0 ? 0 : load.consumers / load.consumerCapacity;
+  return utilisation > policy.shedConsumerUtilisation || meanCpu(load) > policy.shedCpu || (load.eventLoopLagMs ?? 0) > policy.shedEventLoopLagMs;
+}
+
+/**
+ * The rooms an overloaded node hands over this round: a share of them (at least one, at most the
+ * per-round cap), newest first — they have the least history on the node. None while the node is
+ * not overloaded, still cooling down from its last round, or when no other node could take them.
+ */
+export function roomsToShed<N extends NodeCandidate>(
+  node: N,
+  roomsNewestFirst: readonly string[],
+  others: readonly N[],
+  context: { now: number; lastShedAt: number | null },
+  policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY,
+): string[] {
+  if (roomsNewestFirst.length === 0 || !isOverloaded(node, policy)) return [];
+  if (context.lastShedAt !== null && context.now - context.lastShedAt < policy.shedCooldownMs) return [];
+  if (chooseNode(others.filter((other) => other.nodeId !== node.nodeId), context.now, policy) === null) return [];
+  const count = Math.min(policy.maxRoomsShedPerRound, Math.max(1, Math.ceil(roomsNewestFirst.length * policy.shedFraction)));
+  return roomsNewestFirst.slice(0, count);
 }

@@ -174,33 +174,33 @@ describe('fleet API', () => {
     expect((await api('POST', '/api/fleet/regions/atlantis/nodes/x-1/drain', { headers: ADMIN })).status).toBe(400);
   });
 
-  it('keeps a command for a node whose socket dropped and sends it after its hello, until the node answers', async () => {
+  it('keeps a command for a node whose new socket has not said hello yet and sends it after the hello, until the node answers', async () => {
     const first = await node({ region: 'sin' });
     const meetingId = `c${crypto.randomUUID().replaceAll('-', '').slice(0, 21)}`;
-    // The socket drops (a network blip): the node is still live for the region (heartbeats judge that).
-    first.ws.close(1000, 'blip');
-    await expect.poll(async () => (await runInDurableObject(regionStubFor('sin'), (_instance: RegionDO, state) => state.getWebSockets(first.nodeId).length))).toBe(0);
+    // The node reconnects: its new socket replaces the old one, which closing does not write it off.
+    const second = await node({ region: 'sin', nodeId: first.nodeId, hello: false });
+    await expect.poll(() => first.ws.readyState).toBe(WebSocket.CLOSED);
+    expect((await fleetNode('sin', first.nodeId))?.state).toBe('serving');
     const sent = await regionStubFor('sin').sendCommand(first.nodeId, { command: 'closeParticipant', meetingId, participantId: 'removed-person', reason: 'removed by host' });
     expect(sent).toMatchObject({ ok: true, value: { delivered: false } });
 
-    // It reconnects: the command arrives right after the welcome.
-    const back = await node({ region: 'sin', nodeId: first.nodeId });
-    const replayed = await back.inbox.next((m) => m.type === 'command');
+    // Its hello on the new socket: the command arrives right after the welcome.
+    await second.hello();
+    const replayed = await second.inbox.next((m) => m.type === 'command');
     expect(replayed).toMatchObject({ type: 'command', command: { command: 'closeParticipant', meetingId, participantId: 'removed-person' } });
     const commandId = (replayed as { commandId: string }).commandId;
     expect(commandId).toBe(sent.ok ? sent.value.commandId : null);
 
     // Not answered yet → sent again on the next reconnect; answered → never again.
-    back.ws.close(1000, 'blip');
     const again = await node({ region: 'sin', nodeId: first.nodeId });
     await again.inbox.next((m) => m.type === 'command' && m.commandId === commandId);
     again.send({ type: 'commandResult', commandId, ok: true });
     await expect.poll(async () => (await runInDurableObject(regionStubFor('sin'), (_instance: RegionDO, state) => state.storage.sql.exec('SELECT count(*) AS n FROM node_commands WHERE node_id = ?', first.nodeId).one().n))).toBe(0);
-    again.ws.close(1000, 'blip');
     const last = await node({ region: 'sin', nodeId: first.nodeId });
     last.heartbeat();
     await expect.poll(async () => (await fleetNode('sin', first.nodeId))?.lastHeartbeatAt).toBeGreaterThan(0);
     expect(last.inbox.received.filter((m) => m.type === 'command')).toEqual([]);
+    expect((await fleetNode('sin', first.nodeId))?.state).toBe('serving');
 
     // An unknown node gets nothing queued.
     expect(await regionStubFor('sin').sendCommand('no-such-node', { command: 'drain' })).toMatchObject({ ok: false, code: 'NODE_NOT_FOUND' });

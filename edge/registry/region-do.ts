@@ -1,14 +1,11 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { z } from 'zod';
 import { assertNever } from '../../schema/wire/common.js';
 import { WS_CLOSE, type ErrorCode } from '../../schema/wire/errors.js';
-import type { fleetNodeSchema } from '../../schema/wire/http.js';
 import {
   NODE_HEARTBEAT_INTERVAL_MS,
   nodeCommandSchema,
   nodeUpMessageSchema,
   type NodeCommand,
-  type NodeDownMessage,
   type NodeEvent,
   type NodeUpMessage,
   type PlacedNode,
@@ -18,33 +15,36 @@ import { parseSocketMessage, unionTypes, type RpcResult } from '../../schema/wir
 import { edgeConfig } from '../config.js';
 import { roomStub } from '../durable-objects.js';
 import { log } from '../http/log.js';
+import './log-events.js';
 import { NodeCommandQueue } from './command-queue.js';
+import { toFleetNode, type FleetNode } from './fleet-view.js';
+import { attach, attachmentOf, sendDown, type NodeSocketAttachment } from './node-socket.js';
 import { NodeStore } from './node-store.js';
 import { chooseNode, DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from './placement.js';
+import { RoomMover } from './room-mover.js';
+import { RoomMoves } from './room-moves.js';
+
+export type { FleetNode } from './fleet-view.js';
 
 /** Headers the nodes route sets after verifying the credential (never taken from the client). */
 export const NODE_ID_HEADER = 'X-Edgemeet-Node-Id';
 export const NODE_REGION_HEADER = 'X-Edgemeet-Region';
 
-export type FleetNode = z.infer<typeof fleetNodeSchema>;
-
-interface NodeSocketAttachment {
-  nodeId: string;
-  region: RegionId;
-  helloed: boolean;
-}
-
 const NODE_MESSAGE_TYPES = unionTypes(nodeUpMessageSchema);
 
 /**
  * One per region (regionStub in edge/durable-objects.ts): the media-node registry. Nodes keep a
- * hibernatable WebSocket here (hello, heartbeats, command results, events up; commands down); an alarm marks
- * nodes whose heartbeats stopped as down and hands their rooms back; placement picks a node for a
- * meeting's first join and keeps the meeting → node map (the per-node room counts).
+ * hibernatable WebSocket here (hello, heartbeats, command results, events up; commands down).
+ * A node is written off at once when its control socket closes (a crash) and by the alarm when
+ * its heartbeats stop (a silent partition); its meetings move, and when it comes back it is told
+ * to close them. Draining and overloaded nodes hand meetings over make-before-break. Placement
+ * picks a node for a meeting's first join and keeps the meeting → node map.
  */
 export class RegionDO extends DurableObject<Env> {
   private readonly store: NodeStore;
   private readonly commands: NodeCommandQueue;
+  private readonly moves: RoomMoves;
+  private readonly mover: RoomMover;
   private readonly policy: PlacementPolicy;
   /** Counters since this instance started (ops visibility; tests read them in-process). */
   readonly stats = { placeRequests: 0, newPlacements: 0 };
@@ -53,7 +53,20 @@ export class RegionDO extends DurableObject<Env> {
     super(ctx, env);
     this.store = new NodeStore(ctx.storage.sql);
     this.commands = new NodeCommandQueue(ctx.storage.sql);
+    this.moves = new RoomMoves(ctx.storage.sql);
     this.policy = { ...DEFAULT_PLACEMENT_POLICY, heartbeatTimeoutMs: edgeConfig(env).heartbeatTimeoutMs };
+    this.mover = new RoomMover({
+      env,
+      store: this.store,
+      commands: this.commands,
+      moves: this.moves,
+      policy: this.policy,
+      sendCommand: (nodeId, command) => this.sendCommand(nodeId, command),
+      closeSockets: (nodeId, why) => {
+        for (const ws of this.ctx.getWebSockets(nodeId)) ws.close(WS_CLOSE.GOING_AWAY, why);
+      },
+      scheduleCheck: (at) => this.scheduleCheck(at),
+    });
   }
 
   /** The node control socket, forwarded by edge/routes/nodes.ts once the credential checked out. */
@@ -63,17 +76,20 @@ export class RegionDO extends DurableObject<Env> {
     if (!nodeId || !region || request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected a node control WebSocket upgrade', { status: 426 });
     }
-    // A reconnecting node replaces its previous socket.
+    // A reconnecting node replaces its previous socket; that one's closing then means nothing.
+    const connectionId = crypto.randomUUID();
+    this.store.setConnection(nodeId, connectionId);
     for (const old of this.ctx.getWebSockets(nodeId)) old.close(WS_CLOSE.REPLACED, 'replaced by a new connection');
     const pair = new WebSocketPair();
     const server = pair[1];
     this.ctx.acceptWebSocket(server, [nodeId]);
-    server.serializeAttachment({ nodeId, region, helloed: false } satisfies NodeSocketAttachment);
+    attach(server, { nodeId, region, connectionId, helloed: false });
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
   override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
-    const socket = ws.deserializeAttachment() as NodeSocketAttachment;
+    const socket = attachmentOf(ws);
+    if (!socket) return ws.close(WS_CLOSE.GOING_AWAY, 'unknown connection; reconnect');
     const parsed = parseSocketMessage(nodeUpMessageSchema, NODE_MESSAGE_TYPES, frame);
     if (!parsed.ok) return sendDown(ws, { type: 'error', code: parsed.code, message: parsed.message });
     const refusal = await this.handle(ws, socket, parsed.message);
@@ -81,9 +97,25 @@ export class RegionDO extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    const socket = ws.deserializeAttachment() as NodeSocketAttachment | null;
-    // Liveness is judged by heartbeats (alarm), not by the socket: a quick reconnect keeps rooms.
-    log('info', 'node.socket_closed', { nodeId: socket?.nodeId, code });
+    log('info', 'node.socket_closed', { nodeId: attachmentOf(ws)?.nodeId, code });
+    await this.onSocketGone(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    log('info', 'node.socket_closed', { nodeId: attachmentOf(ws)?.nodeId, code: 1006 });
+    await this.onSocketGone(ws);
+  }
+
+  /**
+   * The node's current control socket closed: the process died or the link broke, and either way
+   * nothing reaches it now. Written off at once (not after the heartbeat timeout); a node that was
+   * only cut off says hello again and learns which meetings moved.
+   */
+  private async onSocketGone(ws: WebSocket): Promise<void> {
+    const socket = attachmentOf(ws);
+    if (!socket || !this.store.isCurrentConnection(socket.nodeId, socket.connectionId)) return;
+    const node = this.store.get(socket.nodeId);
+    if (node && node.state !== 'down') await this.mover.markDown(socket.nodeId, 'control socket closed');
   }
 
   private async handle(ws: WebSocket, socket: NodeSocketAttachment, message: NodeUpMessage): Promise<{ code: ErrorCode; message: string } | null> {
@@ -92,19 +124,23 @@ export class RegionDO extends DurableObject<Env> {
       case 'hello': {
         if (message.node.nodeId !== socket.nodeId) return { code: 'FORBIDDEN', message: 'hello names another node than the credential' };
         if (message.node.region !== socket.region) return { code: 'FORBIDDEN', message: `this is the ${socket.region} registry; node says ${message.node.region}` };
+        const stale = this.mover.staleMeetings(socket.nodeId, message.meetings ?? []);
         this.store.upsertHello(message.node, message.state, message.load, now);
-        ws.serializeAttachment({ ...socket, helloed: true } satisfies NodeSocketAttachment);
+        attach(ws, { ...socket, helloed: true });
         sendDown(ws, { type: 'welcome', heartbeatIntervalMs: NODE_HEARTBEAT_INTERVAL_MS });
         // Whatever it missed while reconnecting (a removal, a mute …), in order.
         for (const { commandId, command } of this.commands.pending(socket.nodeId, now)) sendDown(ws, { type: 'command', commandId, command });
-        await this.scheduleLivenessCheck(now + this.policy.heartbeatTimeoutMs + 1);
+        await this.mover.closeStaleMeetings(socket.nodeId, stale);
+        await this.scheduleCheck(now + this.policy.heartbeatTimeoutMs + 1);
         log('info', 'node.hello', { nodeId: socket.nodeId, region: socket.region, state: message.state });
+        await this.mover.afterReport(socket.nodeId, now);
         return null;
       }
       case 'heartbeat': {
         if (!socket.helloed) return { code: 'BAD_REQUEST', message: 'send hello before heartbeats' };
         if (message.nodeId !== socket.nodeId) return { code: 'FORBIDDEN', message: 'heartbeat names another node than the credential' };
-        if (!this.store.recordHeartbeat(socket.nodeId, message.state, message.load, now)) return { code: 'NODE_NOT_FOUND', message: 'unknown node; send hello again' };
+        if (!this.store.recordHeartbeat(socket.nodeId, message.state, message.load, now)) return { code: 'NODE_NOT_FOUND', message: 'unknown or written-off node; send hello again' };
+        await this.mover.afterReport(socket.nodeId, now);
         return null;
       }
       case 'commandResult': {
@@ -140,29 +176,22 @@ export class RegionDO extends DurableObject<Env> {
 
   // ── liveness ─────────────────────────────────────────────────────────────────────────────
 
-  private async scheduleLivenessCheck(at: number): Promise<void> {
+  private async scheduleCheck(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
-  /** Marks nodes whose heartbeats stopped as down, frees their rooms, and re-arms itself. */
+  /**
+   * Marks nodes whose heartbeats stopped as down (their rooms move), closes meetings on nodes they
+   * left make-before-break once the grace is over, and re-arms itself.
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const lost = this.store.staleNodeIds(now - this.policy.heartbeatTimeoutMs);
-    for (const nodeId of lost) await this.markDown(nodeId);
+    for (const nodeId of this.store.staleNodeIds(now - this.policy.heartbeatTimeoutMs)) await this.mover.markDown(nodeId, 'heartbeats stopped');
+    await this.mover.closeDue(now);
     const oldest = this.store.oldestLiveHeartbeat();
-    if (oldest !== null) await this.ctx.storage.setAlarm(Math.max(now + 100, oldest + this.policy.heartbeatTimeoutMs + 1));
-  }
-
-  private async markDown(nodeId: string): Promise<void> {
-    const meetings = this.store.markDown(nodeId);
-    this.commands.forget(nodeId);
-    log('warn', 'node.down', { nodeId, rooms: meetings.length });
-    for (const ws of this.ctx.getWebSockets(nodeId)) ws.close(WS_CLOSE.GOING_AWAY, 'heartbeats stopped');
-    // Each room re-places itself (on its next join, or at once when people are connected).
-    const results = await Promise.allSettled(meetings.map((meetingId) => roomStub(this.env, meetingId).onNodeLost(nodeId)));
-    const failed = results.filter((result) => result.status === 'rejected').length;
-    if (failed > 0) log('error', 'node.down_notify_failed', { nodeId, failed });
+    const next = Math.min(oldest === null ? Infinity : oldest + this.policy.heartbeatTimeoutMs + 1, this.moves.nextDue() ?? Infinity);
+    if (next !== Infinity) await this.ctx.storage.setAlarm(Math.max(now + 100, next));
   }
 
   // ── RPC for RoomDOs and the fleet API ─────────────────────────────────────────────────────
@@ -177,14 +206,25 @@ export class RegionDO extends DurableObject<Env> {
     const nodes = this.store.list();
     const currentId = this.store.assignmentOf(meetingLinkId);
     const current = nodes.find((node) => node.nodeId === currentId);
-    // A draining node keeps the rooms it has; only new rooms avoid it.
+    // A draining node keeps a room until it is moved; only new rooms avoid it.
     if (current && current.state !== 'down' && now - current.lastHeartbeatAt <= this.policy.heartbeatTimeoutMs) return placed(current);
     const chosen = chooseNode(nodes, now, this.policy);
     if (!chosen) return null;
     this.store.assign(meetingLinkId, chosen.nodeId, now);
+    // Taken from a node gone silent (not yet written off): it closes the meeting if it returns.
+    if (currentId && currentId !== chosen.nodeId) this.moves.record(currentId, [meetingLinkId], null);
+    // Back on a node it had left: no longer to be closed there.
+    this.moves.settle(chosen.nodeId, meetingLinkId);
     this.stats.newPlacements += 1;
     log('info', 'room.placed', { meetingLinkId, nodeId: chosen.nodeId });
     return placed(chosen);
+  }
+
+  /** Whether the node still serves the meeting: assigned to it, and the node alive and heard from. */
+  async serves(meetingLinkId: string, nodeId: string): Promise<boolean> {
+    if (this.store.assignmentOf(meetingLinkId) !== nodeId) return false;
+    const node = this.store.get(nodeId);
+    return node !== null && node.state !== 'down' && Date.now() - node.lastHeartbeatAt <= this.policy.heartbeatTimeoutMs;
   }
 
   /** The room emptied (grace period over) or ended: its node no longer counts it. */
@@ -202,45 +242,37 @@ export class RegionDO extends DurableObject<Env> {
     const node = this.store.get(nodeId);
     if (!node || node.state === 'down') return { ok: false, code: 'NODE_NOT_FOUND', message: `node ${nodeId} is not live in this region` };
     const commandId = this.commands.add(nodeId, checked.data, Date.now());
-    const ws = this.ctx.getWebSockets(nodeId).find((socket) => (socket.deserializeAttachment() as NodeSocketAttachment).helloed);
+    const ws = this.ctx.getWebSockets(nodeId).find((socket) => {
+      const attachment = attachmentOf(socket);
+      return attachment?.helloed === true && this.store.isCurrentConnection(nodeId, attachment.connectionId);
+    });
     if (ws) sendDown(ws, { type: 'command', commandId, command: checked.data });
     else log('warn', 'node.command_queued', { nodeId, command: checked.data.command });
     return { ok: true, value: { commandId, delivered: ws !== undefined } };
   }
 
-  /** Operators: stop placing new rooms on the node and tell it to drain. */
+  /** Operators: no new rooms on the node, its meetings move make-before-break, and it is told to drain. */
   async drain(nodeId: string, deadline: number | null): Promise<RpcResult<FleetNode>> {
     if (!this.store.markDraining(nodeId, deadline)) return { ok: false, code: 'NODE_NOT_FOUND', message: `no node ${nodeId} in this region` };
     const sent = await this.sendCommand(nodeId, deadline === null ? { command: 'drain' } : { command: 'drain', deadline });
     if (!sent.ok) log('warn', 'node.drain_not_delivered', { nodeId, code: sent.code });
-    return { ok: true, value: toFleetNode(this.store.get(nodeId)!) };
+    const now = Date.now();
+    await this.mover.afterReport(nodeId, now);
+    return { ok: true, value: toFleetNode(this.store.get(nodeId)!, now, this.policy) };
+  }
+
+  /** Operators: lift a drain the fleet API started (rooms that moved stay where they are). */
+  async undrain(nodeId: string): Promise<RpcResult<FleetNode>> {
+    if (!this.store.clearDraining(nodeId)) return { ok: false, code: 'NODE_NOT_FOUND', message: `no node ${nodeId} in this region` };
+    return { ok: true, value: toFleetNode(this.store.get(nodeId)!, Date.now(), this.policy) };
   }
 
   async fleet(): Promise<FleetNode[]> {
-    return this.store.list().map(toFleetNode);
+    const now = Date.now();
+    return this.store.list().map((node) => toFleetNode(node, now, this.policy));
   }
 }
 
 function placed(node: { nodeId: string; identity: { region: RegionId; signalingUrl: string } }): PlacedNode {
   return { nodeId: node.nodeId, region: node.identity.region, signalingUrl: node.identity.signalingUrl };
-}
-
-function toFleetNode(node: ReturnType<NodeStore['list']>[number]): FleetNode {
-  return {
-    nodeId: node.nodeId,
-    region: node.identity.region,
-    state: node.state,
-    signalingUrl: node.identity.signalingUrl,
-    lastHeartbeatAt: node.lastHeartbeatAt,
-    load: node.load,
-    rooms: node.assignedRooms,
-  };
-}
-
-function sendDown(ws: WebSocket, message: NodeDownMessage): void {
-  try {
-    ws.send(JSON.stringify(message));
-  } catch (error) {
-    log('warn', 'node.send_failed', { error: String(error) });
-  }
 }

@@ -174,7 +174,12 @@ export class RoomMedia {
     await this.room.timers.clear(RELEASE_TIMER);
   }
 
-  /** The RegionDO lost the node: forget it and, if people are here, move them to a new one. */
+  /**
+   * The RegionDO took the meeting off the node — it died, or it drains or is overloaded: forget it
+   * and, if people are here, move them to a new one. A client whose session on the old node still
+   * works connects to the new node before it lets the old one go (the old node closes the meeting
+   * after the RegionDO's grace); one whose session died simply reconnects there.
+   */
   async onNodeLost(nodeId: string): Promise<void> {
     const node = this.room.meeting.assignment();
     if (!node || node.nodeId !== nodeId) return;
@@ -203,14 +208,15 @@ export class RoomMedia {
   async confirmAssignment(): Promise<void> {
     const current = this.room.meeting.assignment();
     if (!current) return;
-    let now: PlacedNode | null = null;
+    let serving = false;
     try {
-      now = await regionStub(this.env, current.region).place(this.room.linkId());
+      // A question only: asking the region to place would record a second assignment there.
+      serving = await regionStub(this.env, current.region).serves(this.room.linkId(), current.nodeId);
     } catch (error) {
       log('error', 'room.confirm_failed', { nodeId: current.nodeId, error: describeError(error) });
     }
-    if (now?.nodeId === current.nodeId) return;
-    log('warn', 'room.node_replaced', { from: current.nodeId, to: now?.nodeId ?? null });
+    if (serving) return;
     await this.onNodeLost(current.nodeId);
+    log('warn', 'room.node_replaced', { from: current.nodeId, to: this.room.meeting.assignment()?.nodeId ?? null });
   }
 }

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { edgeConfig, MissingConfigError } from '../config.js';
+import { NODE_HEARTBEAT_TIMEOUT_MS } from '../../schema/wire/node-control.js';
 
 /** Only what the test reads matters: edgeConfig takes the Worker's Env, bindings and all. */
 const envWith = (vars: Record<string, string>) => ({ ...env, ...vars }) as Env;
@@ -9,13 +10,13 @@ describe('edge configuration (edge/config.ts)', () => {
   it('parses the Worker env once per env object', () => {
     const config = edgeConfig(env);
     expect(edgeConfig(env)).toBe(config);
-    expect(config).toMatchObject({ publicUrl: 'http://edgemeet.test', defaultRegion: 'lon', heartbeatTimeoutMs: 6_000, recordingsVisibility: 'participants' });
+    expect(config).toMatchObject({ publicUrl: 'http://edgemeet.test', defaultRegion: 'lon', heartbeatTimeoutMs: NODE_HEARTBEAT_TIMEOUT_MS, recordingsVisibility: 'participants' });
     expect(config.databaseUrl).toMatch(/^postgres/);
   });
 
   it('normalises: empty means unset, base URLs lose trailing slashes, unknown regions fall back to London', () => {
     const config = edgeConfig(envWith({ PUBLIC_URL: 'https://meet.example/', DB_WS_PROXY: '', DEFAULT_REGION: 'atlantis', NODE_HEARTBEAT_TIMEOUT_MS: '', ADMIN_TOKEN: '' }));
-    expect(config).toMatchObject({ publicUrl: 'https://meet.example', dbWsProxy: null, defaultRegion: 'lon', heartbeatTimeoutMs: 6_000, adminToken: null });
+    expect(config).toMatchObject({ publicUrl: 'https://meet.example', dbWsProxy: null, defaultRegion: 'lon', heartbeatTimeoutMs: NODE_HEARTBEAT_TIMEOUT_MS, adminToken: null });
   });
 
   it('names the variable that is malformed, or missing where it is needed', () => {

@@ -18,7 +18,7 @@ describe('control channel to the edge (the test plays the edge)', () => {
     await edge?.stop();
   });
 
-  it('connects with its credential, says hello and sends heartbeats every ~2 s', async () => {
+  it('connects with its credential, says hello and sends heartbeats every second', async () => {
     await edge.waitFor(() => edge.hellos().length === 1 && edge.heartbeats().length >= 2, 15_000, 'hello and two heartbeats');
     const [hello] = edge.hellos();
     expect(hello?.node).toMatchObject({ nodeId: TEST_NODE_ID, region: 'lon', announcedAddress: '127.0.0.1' });
@@ -26,6 +26,9 @@ describe('control channel to the edge (the test plays the edge)', () => {
     const heartbeat = edge.heartbeats().at(-1);
     expect(heartbeat).toMatchObject({ nodeId: TEST_NODE_ID, state: 'serving', load: { workersAlive: 1, workersTotal: 1, consumerCapacity: 500 } });
     expect(heartbeat?.load.cpuPerWorker).toHaveLength(1);
+    // Quality for placement: the node's own event-loop lag and its inbound jitter (none yet).
+    expect(heartbeat?.load.eventLoopLagMs).toBeGreaterThanOrEqual(0);
+    expect(heartbeat?.load.jitterMs).toBe(0);
     expect(edge.refusedAttempts).toHaveLength(0);
   });
 
@@ -47,6 +50,8 @@ describe('control channel to the edge (the test plays the edge)', () => {
     const bob = await node.peer(meetingId, bobId);
     const carol = await node.peer(meetingId);
     await eventually(() => bob.packetsFrom(aliceId, 'video') > 5 && carol.packetsFrom(aliceId, 'audio') > 5, 20_000, 'media before commands');
+    // Heartbeats carry the inbound streams' jitter once the stats sampler has seen them.
+    await edge.waitFor(() => (edge.heartbeats().at(-1)?.load.jitterMs ?? 0) > 0, 15_000, 'jitter from inbound stream stats');
     const bobTransports = [...(node.node.rooms.rooms.get(meetingId)?.participants.get(bobId)?.transports.values() ?? [])].map((entry) => entry.transport);
     expect(bobTransports.length).toBeGreaterThan(0);
 
@@ -76,6 +81,9 @@ describe('control channel to the edge (the test plays the edge)', () => {
     const before = carol.packetsFrom(aliceId, 'video');
     edge.dropConnection();
     await edge.waitFor(() => edge.hellos().length >= 2, 15_000, 'reconnect');
+    // Its hello lists the meetings it holds, so the edge can close any that moved meanwhile.
+    expect(edge.hellos().at(-1)?.meetings).toEqual([meetingId]);
+    expect(edge.hellos()[0]?.meetings).toEqual([]);
     await eventually(() => carol.packetsFrom(aliceId, 'video') > before + 10, 10_000, 'media during edge outage');
 
     const closedMeeting = await edge.command({ command: 'closeMeeting', meetingId, reason: 'host ended the meeting' });

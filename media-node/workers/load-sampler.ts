@@ -1,17 +1,28 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { NodeLoad } from '../../schema/wire/index.js';
 import type { Metrics } from '../metrics.js';
 import type { RoomManager } from '../rooms/room-manager.js';
 import type { WorkerPool } from './worker-pool.js';
 
 /**
- * Samples the node's load every interval (bitrates and loss from mediasoup stats, counts from
- * observers) for heartbeats and metrics.
+ * How often transport and producer stats are read: each read is a round trip to every worker per
+ * object, so it runs at its own, slower cadence than heartbeats (which send the latest sample).
+ */
+export const STATS_SAMPLE_INTERVAL_MS = 3_000;
+/** The event-loop delay probe's timer period. */
+const LOOP_DELAY_RESOLUTION_MS = 20;
+
+/**
+ * Samples the node's load (bitrates, loss and jitter from mediasoup stats, counts from observers,
+ * worker CPU from the pool, the node's own event-loop lag) for heartbeats and metrics.
  */
 export class LoadSampler {
-  private latest = { bitrateInBps: 0, bitrateOutBps: 0, packetLoss: 0 };
+  private latest = { bitrateInBps: 0, bitrateOutBps: 0, packetLoss: 0, jitterMs: 0, eventLoopLagMs: 0 };
   private lastPackets = new Map<string, { received: number; lost: number }>();
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
+  /** How late timers ran since the last sample: a saturated node answers late, whatever its CPU says. */
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
 
   constructor(
     private readonly pool: WorkerPool,
@@ -20,12 +31,14 @@ export class LoadSampler {
     private readonly recordings: () => number,
   ) {}
 
-  start(intervalMs: number): void {
+  start(intervalMs = STATS_SAMPLE_INTERVAL_MS): void {
+    this.loopDelay.enable();
     this.timer = setInterval(() => void this.sample(), intervalMs).unref();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.loopDelay.disable();
   }
 
   async sample(): Promise<void> {
@@ -36,6 +49,8 @@ export class LoadSampler {
       let bitrateOut = 0;
       let received = 0;
       let lost = 0;
+      let jitterSumMs = 0;
+      let jitterStreams = 0;
       const seen = new Map<string, { received: number; lost: number }>();
       for (const room of this.rooms.rooms.values()) {
         for (const participant of room.participants.values()) {
@@ -48,7 +63,13 @@ export class LoadSampler {
           }
           for (const { producer } of participant.producers.values()) {
             const stats = await producer.getStats().catch(() => []);
+            const clockRate = producer.rtpParameters.codecs[0]?.clockRate ?? 0;
             for (const stat of stats) {
+              // mediasoup reports interarrival jitter in RTP timestamp units (RFC 3550).
+              if (clockRate > 0) {
+                jitterSumMs += (stat.jitter / clockRate) * 1000;
+                jitterStreams += 1;
+              }
               const key = `${producer.id}:${stat.ssrc}`;
               const now = { received: stat.packetCount, lost: stat.packetsLost };
               const before = this.lastPackets.get(key) ?? { received: 0, lost: 0 };
@@ -60,7 +81,16 @@ export class LoadSampler {
         }
       }
       this.lastPackets = seen;
-      this.latest = { bitrateInBps: bitrateIn, bitrateOutBps: bitrateOut, packetLoss: received + lost > 0 ? lost / (received + lost) : 0 };
+      this.latest = {
+        bitrateInBps: bitrateIn,
+        bitrateOutBps: bitrateOut,
+        packetLoss: received + lost > 0 ? lost / (received + lost) : 0,
+        jitterMs: jitterStreams > 0 ? jitterSumMs / jitterStreams : 0,
+        // p99 since the last sample, less the timer's own period (the histogram counts nanoseconds):
+        // sustained lateness, not a single garbage-collection pause.
+        eventLoopLagMs: this.loopDelay.count > 0 ? Math.max(0, this.loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS) : 0,
+      };
+      this.loopDelay.reset();
       this.updateMetrics();
     } finally {
       this.sampling = false;
@@ -109,6 +139,8 @@ export class LoadSampler {
       bitrateOutKbps: Math.round(this.latest.bitrateOutBps / 1000),
       packetLoss: Math.min(1, Math.max(0, this.latest.packetLoss)),
       recordings: this.recordings(),
+      jitterMs: Math.round(this.latest.jitterMs * 10) / 10,
+      eventLoopLagMs: Math.round(this.latest.eventLoopLagMs),
     };
   }
 }

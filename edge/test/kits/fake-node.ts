@@ -89,6 +89,26 @@ export class FakeNode {
     this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
+  /** Says hello (with the meetings it holds, when given) and waits for the welcome. */
+  async hello(options: { load?: Partial<NodeLoad>; state?: NodeState; meetings?: string[] } = {}): Promise<void> {
+    const welcomes = this.inbox.received.filter((m) => m.type === 'welcome').length;
+    this.send({
+      type: 'hello',
+      node: {
+        nodeId: this.nodeId,
+        region: this.region,
+        signalingUrl: `ws://${this.nodeId}.media.test:4443`,
+        announcedAddress: '127.0.0.1',
+        rtcPorts: [{ protocol: 'udp', port: 40000 }],
+        version: 'test',
+      },
+      state: options.state ?? 'serving',
+      load: nodeLoad(options.load),
+      ...(options.meetings ? { meetings: options.meetings } : {}),
+    });
+    await waitUntil(() => this.inbox.received.filter((m) => m.type === 'welcome').length > welcomes, `welcome for ${this.nodeId}`);
+  }
+
   heartbeat(load: Partial<NodeLoad> = {}, state: NodeState = 'serving'): void {
     this.send({ type: 'heartbeat', nodeId: this.nodeId, state, load: nodeLoad(load), sentAt: Date.now() });
   }
@@ -107,6 +127,15 @@ export class FakeNode {
     return this.inbox.received.flatMap((m) => (m.type === 'command' && (!kind || m.command.command === kind) ? [m.command] : []));
   }
 
+  /** The process dies: the control socket closes without a word (no draining report). */
+  crash(): void {
+    try {
+      this.ws.close(1001, 'process gone');
+    } catch {
+      // already closed
+    }
+  }
+
   /** Leaves the pool for later tests: reports draining, then hangs up. */
   retire(): void {
     try {
@@ -115,6 +144,14 @@ export class FakeNode {
     } catch {
       // already closed
     }
+  }
+}
+
+async function waitUntil(done: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -131,7 +168,7 @@ export async function openNodeSocket(nodeId: string, region: RegionId, credentia
 
 /** Connects, says hello and waits for the welcome. */
 export async function connectFakeNode(
-  options: { nodeId?: string; region?: RegionId; load?: Partial<NodeLoad>; state?: NodeState; hello?: boolean } = {},
+  options: { nodeId?: string; region?: RegionId; load?: Partial<NodeLoad>; state?: NodeState; hello?: boolean; meetings?: string[] } = {},
 ): Promise<FakeNode> {
   const nodeId = options.nodeId ?? uniqueNodeId();
   const region = options.region ?? 'lon';
@@ -139,22 +176,7 @@ export async function connectFakeNode(
   if (response.status !== 101 || !response.webSocket) throw new Error(`node connect failed: ${response.status} ${await response.text()}`);
   response.webSocket.accept();
   const node = new FakeNode(nodeId, region, response.webSocket);
-  if (options.hello !== false) {
-    node.send({
-      type: 'hello',
-      node: {
-        nodeId,
-        region,
-        signalingUrl: `ws://${nodeId}.media.test:4443`,
-        announcedAddress: '127.0.0.1',
-        rtcPorts: [{ protocol: 'udp', port: 40000 }],
-        version: 'test',
-      },
-      state: options.state ?? 'serving',
-      load: nodeLoad(options.load),
-    });
-    await node.inbox.next((m) => m.type === 'welcome', undefined, `welcome for ${nodeId}`);
-  }
+  if (options.hello !== false) await node.hello(options);
   return node;
 }
 

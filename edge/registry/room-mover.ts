@@ -1,0 +1,118 @@
+import type { NodeCommand } from '../../schema/wire/node-control.js';
+import type { RpcResult } from '../../schema/wire/socket-frame.js';
+import { roomStub } from '../durable-objects.js';
+import { log } from '../http/log.js';
+import './log-events.js';
+import type { NodeCommandQueue } from './command-queue.js';
+import type { NodeStore } from './node-store.js';
+import { isOverloaded, roomsToShed, type PlacementPolicy } from './placement.js';
+import { MIGRATION_GRACE_MS, type RoomMoves } from './room-moves.js';
+
+/** Why a node's meetings leave it while it still runs. */
+type MoveReason = 'drain' | 'overload';
+
+const MOVED_AWAY = 'the meeting moved to another media node';
+
+export interface RoomMoverDeps {
+  env: Env;
+  store: NodeStore;
+  commands: NodeCommandQueue;
+  moves: RoomMoves;
+  policy: PlacementPolicy;
+  sendCommand(nodeId: string, command: NodeCommand): Promise<RpcResult<unknown>>;
+  /** Closes the node's control sockets (it is written off). */
+  closeSockets(nodeId: string, why: string): void;
+  /** Makes sure the RegionDO's alarm fires by then. */
+  scheduleCheck(at: number): Promise<void>;
+}
+
+/**
+ * The RegionDO's failover moves: writing a node off (its meetings move now, it closes them when
+ * it returns), handing meetings over from a draining or overloaded node make-before-break (closed
+ * there after MIGRATION_GRACE_MS), and telling a returning node what moved off it. Each meeting's
+ * RoomDO re-places itself through the same path (onNodeLost → place).
+ */
+export class RoomMover {
+  constructor(private readonly deps: RoomMoverDeps) {}
+
+  /** Writes the node off: no placement, its meetings move now, and it closes them if it returns. */
+  async markDown(nodeId: string, why: string): Promise<void> {
+    const { store, commands, moves } = this.deps;
+    // Closes it was told but never confirmed are remembered as well, for its return.
+    const unconfirmedCloses = commands.pending(nodeId, Date.now()).flatMap(({ command }) => (command.command === 'closeMeeting' ? [command.meetingId] : []));
+    const meetings = store.markDown(nodeId);
+    commands.forget(nodeId);
+    moves.deferToReturn(nodeId);
+    moves.record(nodeId, [...unconfirmedCloses, ...meetings], null);
+    log('warn', 'node.down', { nodeId, rooms: meetings.length });
+    this.deps.closeSockets(nodeId, why);
+    await this.notifyRooms(nodeId, meetings);
+  }
+
+  /**
+   * After a node's report: a draining node hands all its meetings over, an overloaded one some
+   * of them (policy thresholds, cooldown between rounds, only when another node can take them).
+   */
+  async afterReport(nodeId: string, now: number): Promise<void> {
+    const { store, moves, policy } = this.deps;
+    const node = store.get(nodeId);
+    if (!node || node.state === 'down') return;
+    const rooms = store.roomsOf(nodeId);
+    if (rooms.length === 0) return;
+    if (node.state === 'draining') return this.moveRooms(nodeId, rooms, 'drain', now);
+    if (!isOverloaded(node, policy)) return;
+    const shed = roomsToShed(node, rooms, store.list(), { now, lastShedAt: moves.lastShedAt(nodeId) }, policy);
+    if (shed.length === 0) return;
+    moves.recordShedRound(nodeId, now);
+    await this.moveRooms(nodeId, shed, 'overload', now);
+  }
+
+  /**
+   * Meetings a (re)connecting node must close: those it holds or that moved off it while it was
+   * down, unless it still serves them — and except those moved make-before-break, whose clients
+   * are still leaving it (closeDue closes those when their grace ends).
+   */
+  staleMeetings(nodeId: string, reported: readonly string[]): string[] {
+    const { store, moves } = this.deps;
+    const leaving = moves.inGrace(nodeId);
+    const candidates = new Set([...moves.closeOnReturn(nodeId), ...reported]);
+    return [...candidates].filter((meetingLinkId) => !leaving.has(meetingLinkId) && store.assignmentOf(meetingLinkId) !== nodeId);
+  }
+
+  /** The node said hello: it is told to close `meetings` (from staleMeetings, taken before the hello). */
+  async closeStaleMeetings(nodeId: string, meetings: readonly string[]): Promise<void> {
+    const { moves } = this.deps;
+    for (const meetingLinkId of moves.closeOnReturn(nodeId)) moves.settle(nodeId, meetingLinkId);
+    if (meetings.length === 0) return;
+    log('warn', 'node.stale_meetings', { nodeId, meetings: meetings.length });
+    for (const meetingId of meetings) await this.deps.sendCommand(nodeId, { command: 'closeMeeting', meetingId, reason: MOVED_AWAY });
+  }
+
+  /** Make-before-break graces that ended: the old node closes the meeting (unless it got it back). */
+  async closeDue(now: number): Promise<void> {
+    const { store, moves } = this.deps;
+    for (const { nodeId, meetingLinkId } of moves.due(now)) {
+      moves.settle(nodeId, meetingLinkId);
+      if (store.assignmentOf(meetingLinkId) === nodeId) continue;
+      await this.deps.sendCommand(nodeId, { command: 'closeMeeting', meetingId: meetingLinkId, reason: MOVED_AWAY });
+    }
+  }
+
+  /** Meetings leave a live node: placed anew by their rooms, closed on the old node after a grace. */
+  private async moveRooms(nodeId: string, meetings: readonly string[], why: MoveReason, now: number): Promise<void> {
+    const { store, moves } = this.deps;
+    for (const meetingLinkId of meetings) store.release(meetingLinkId, nodeId);
+    const closeAt = now + MIGRATION_GRACE_MS;
+    moves.record(nodeId, meetings, closeAt);
+    await this.deps.scheduleCheck(closeAt);
+    log('info', 'node.rooms_moved', { nodeId, why, rooms: meetings.length });
+    await this.notifyRooms(nodeId, meetings);
+  }
+
+  /** Each room re-places itself (at once when people are connected, else on its next join). */
+  private async notifyRooms(nodeId: string, meetings: readonly string[]): Promise<void> {
+    const results = await Promise.allSettled(meetings.map((meetingId) => roomStub(this.deps.env, meetingId).onNodeLost(nodeId)));
+    const failed = results.filter((result) => result.status === 'rejected').length;
+    if (failed > 0) log('error', 'node.down_notify_failed', { nodeId, failed });
+  }
+}

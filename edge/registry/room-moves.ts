@@ -1,0 +1,90 @@
+/**
+ * What the RegionDO remembers about meetings it moved off a node (RegionDO storage), so the old
+ * node closes them and no meeting is served by two nodes:
+ *  - moved off a node that is down: closed when that node says hello again (closeAt null);
+ *  - moved off a live node (drain, overload): closed there once clients had MIGRATION_GRACE_MS to
+ *    connect to the new node (make-before-break).
+ * Also when each node last shed rooms for overload (the cooldown between rounds).
+ */
+export const MIGRATION_GRACE_MS = 20_000;
+
+export interface MovedMeeting {
+  meetingLinkId: string;
+  nodeId: string;
+}
+
+export class RoomMoves {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS moved_meetings (
+      meeting_link_id TEXT NOT NULL,
+      node_id TEXT NOT NULL,
+      close_at INTEGER,
+      PRIMARY KEY (meeting_link_id, node_id)
+    )`);
+    sql.exec('CREATE INDEX IF NOT EXISTS moved_meetings_by_node ON moved_meetings (node_id)');
+    sql.exec('CREATE TABLE IF NOT EXISTS node_shed_rounds (node_id TEXT PRIMARY KEY, last_shed_at INTEGER NOT NULL)');
+  }
+
+  /** The meetings left the node; close them there at closeAt (null: when it says hello again). */
+  record(nodeId: string, meetingLinkIds: readonly string[], closeAt: number | null): void {
+    for (const meetingLinkId of meetingLinkIds) {
+      this.sql.exec(
+        `INSERT INTO moved_meetings (meeting_link_id, node_id, close_at) VALUES (?, ?, ?)
+         ON CONFLICT (meeting_link_id, node_id) DO UPDATE SET close_at = excluded.close_at`,
+        meetingLinkId,
+        nodeId,
+        closeAt,
+      );
+    }
+  }
+
+  /** Moved off the node while it was down: to close as soon as it is back. */
+  closeOnReturn(nodeId: string): string[] {
+    return this.sql
+      .exec<{ meeting_link_id: string }>('SELECT meeting_link_id FROM moved_meetings WHERE node_id = ? AND close_at IS NULL', nodeId)
+      .toArray()
+      .map((row) => row.meeting_link_id);
+  }
+
+  /** Moved off the node while it lived, and its clients are still being given time to leave it. */
+  inGrace(nodeId: string): Set<string> {
+    const rows = this.sql.exec<{ meeting_link_id: string }>('SELECT meeting_link_id FROM moved_meetings WHERE node_id = ? AND close_at IS NOT NULL', nodeId).toArray();
+    return new Set(rows.map((row) => row.meeting_link_id));
+  }
+
+  /** Graceful closes whose time has come. */
+  due(now: number): MovedMeeting[] {
+    return this.sql
+      .exec<{ meeting_link_id: string; node_id: string }>('SELECT meeting_link_id, node_id FROM moved_meetings WHERE close_at IS NOT NULL AND close_at <= ?', now)
+      .toArray()
+      .map((row) => ({ meetingLinkId: row.meeting_link_id, nodeId: row.node_id }));
+  }
+
+  /** When the next graceful close is due, or null. */
+  nextDue(): number | null {
+    return this.sql.exec<{ next: number | null }>('SELECT min(close_at) AS next FROM moved_meetings WHERE close_at IS NOT NULL').one().next;
+  }
+
+  /** The node went down before a graceful close was sent: close it when the node is back instead. */
+  deferToReturn(nodeId: string): void {
+    this.sql.exec('UPDATE moved_meetings SET close_at = NULL WHERE node_id = ?', nodeId);
+  }
+
+  /** The close was sent (the command queue keeps it until the node answers), or is moot. */
+  settle(nodeId: string, meetingLinkId: string): void {
+    this.sql.exec('DELETE FROM moved_meetings WHERE node_id = ? AND meeting_link_id = ?', nodeId, meetingLinkId);
+  }
+
+  lastShedAt(nodeId: string): number | null {
+    const rows = this.sql.exec<{ last_shed_at: number }>('SELECT last_shed_at FROM node_shed_rounds WHERE node_id = ?', nodeId).toArray();
+    return rows[0]?.last_shed_at ?? null;
+  }
+
+  recordShedRound(nodeId: string, now: number): void {
+    this.sql.exec(
+      'INSERT INTO node_shed_rounds (node_id, last_shed_at) VALUES (?, ?) ON CONFLICT (node_id) DO UPDATE SET last_shed_at = excluded.last_shed_at',
+      nodeId,
+      now,
+    );
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The failover drill shared by `npm run bench:failover` and the two-node e2e test: a meeting of
+ * three Chromium pages on a local stack with several media nodes, a fault on the node serving it,
+ * and what each page saw — when remote video decoded again, and the longest frame gap.
+ */
+import type { Browser, Page } from 'playwright-core';
+import type { MediaNodeHandle, Stack } from '../dev-stack.js';
+import { eventually, inbound, join, newPerson, signUp, state, total } from '../../edge/web/test/people.js';
+
+export interface Person {
+  page: Page;
+  name: string;
+}
+
+/** How often the pages are sampled while a fault plays out (the figures' resolution). */
+export const SAMPLE_EVERY_MS = 100;
+
+/** A host signs up and starts a meeting, two guests join by link; resolves once everyone decodes everyone. */
+export async function openCall(browser: Browser, stack: Stack): Promise<{ people: Person[]; meetingPath: string }> {
+  const host = await newPerson(browser, stack.edgeUrl);
+  await signUp(host, 'Hana Host', `host-${Date.now()}@example.com`);
+  await host.getByRole('button', { name: 'New meeting' }).click();
+  await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
+  const meetingPath = new URL(host.url()).pathname;
+  await join(host);
+  const people: Person[] = [{ page: host, name: 'Hana Host' }];
+  for (const name of ['Gail Guest', 'Gus Guest']) {
+    const page = await newPerson(browser, stack.edgeUrl);
+    await page.goto(meetingPath, { waitUntil: 'domcontentloaded', timeout: 90_000 });
+    await join(page, name);
+    people.push({ page, name });
+  }
+  await everyoneDecodes(people, 60_000);
+  return { people, meetingPath };
+}
+
+/** Every page decodes a growing camera stream from every other page. */
+export async function everyoneDecodes(people: readonly Person[], timeoutMs = 30_000): Promise<void> {
+  let last = '';
+  try {
+    await eventually('every page to decode every other camera', async () => {
+      const before = await Promise.all(people.map((person) => cameraFrames(person, people)));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const after = await Promise.all(people.map((person) => cameraFrames(person, people)));
+      last = people.map((person, i) => `${person.name}: ${before[i]!.join('/')} → ${after[i]!.join('/')}`).join('; ');
+      return after.every((frames, i) => frames.every((count, j) => count > 0 && count !== before[i]![j])) ? true : false;
+    }, timeoutMs);
+  } catch (error) {
+    const states = await Promise.all(people.map(async (person) => `${person.name}: ${JSON.stringify(await state(person.page).catch(() => null))?.slice(0, 300)}`));
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; camera frames last seen ${last}; pages ${states.join(' | ')}`);
+  }
+}
+
+/** Decoded frames of each other person's camera, as this page counts them now (session-local counters). */
+async function cameraFrames(viewer: Person, people: readonly Person[]): Promise<number[]> {
+  const rows = await inbound(viewer.page);
+  return people.filter((other) => other !== viewer).map((other) => total(rows, other.name, 'camera', 'framesDecoded'));
+}
+
+/** The node with the meeting (the only one with rooms), as the fleet API reports it. */
+export async function servingNode(stack: Stack): Promise<MediaNodeHandle> {
+  const nodeId = await eventually('the node serving the meeting', async () => {
+    const serving = (await stack.fleet.nodes()).filter((node) => node.rooms > 0 && node.state !== 'down');
+    return serving.length === 1 ? serving[0]!.nodeId : false;
+  });
+  return stack.node(nodeId);
+}
+
+/** A node is back in placement: registered, serving, recently heard from. */
+export async function untilServing(stack: Stack, nodeId: string, timeoutMs = 60_000): Promise<void> {
+  await eventually(`${nodeId} serving again`, async () => {
+    const node = (await stack.fleet.nodes()).find((listed) => listed.nodeId === nodeId);
+    return node?.state === 'serving' && Date.now() - node.lastHeartbeatAt < 5_000;
+  }, timeoutMs);
+}
+
+export interface FaultResult {
+  /** Fault → remote video decoding again on a new media session, per page (ms). */
+  recoveryMs: number[];
+  /** Longest time any page went without a new frame from some other camera (ms). */
+  maxGapMs: number;
+  /** Media sessions each page went through during the round (1: it never reconnected). */
+  sessions: number[];
+}
+
+/**
+ * Samples every page from `fault()` until each decodes every other camera again on a new media
+ * session, and `settleMs` beyond (so a gap right after the switch counts too).
+ */
+export async function measureFault(people: readonly Person[], fault: () => Promise<void> | void, options: { timeoutMs?: number; settleMs?: number } = {}): Promise<FaultResult> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const settleMs = options.settleMs ?? 2_000;
+  const sessionsBefore = await Promise.all(people.map(async (person) => (await state(person.page))?.mediaSessions ?? 0));
+  const watches = people.map((viewer) => new PageWatch(viewer, people));
+  await Promise.all(watches.map((watch) => watch.sample(performance.now())));
+  const faultAt = performance.now();
+  await fault();
+  const recovered: (number | null)[] = people.map(() => null);
+  const deadline = faultAt + timeoutMs;
+  let allBackAt: number | null = null;
+  while (performance.now() < deadline) {
+    const sampledAt = performance.now();
+    const samples = await Promise.all(watches.map((watch) => watch.sample(sampledAt)));
+    samples.forEach((sample, i) => {
+      if (recovered[i] === null && sample.sessions > sessionsBefore[i]! && sample.allProgressed) recovered[i] = sampledAt - faultAt;
+    });
+    if (allBackAt === null && recovered.every((value) => value !== null)) allBackAt = sampledAt;
+    if (allBackAt !== null && sampledAt - allBackAt >= settleMs) break;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, SAMPLE_EVERY_MS - (performance.now() - sampledAt))));
+  }
+  const missing = people.filter((_, i) => recovered[i] === null).map((person) => person.name);
+  if (missing.length > 0) throw new Error(`no remote video on a new media session within ${timeoutMs} ms on: ${missing.join(', ')}`);
+  return {
+    recoveryMs: recovered.map((value) => Math.round(value!)),
+    maxGapMs: Math.round(Math.max(...watches.map((watch) => watch.maxGapMs))),
+    sessions: watches.map((watch, i) => watch.sessions - sessionsBefore[i]! + 1),
+  };
+}
+
+/** One page's view of the others' cameras across samples: progress, gaps, its media session count. */
+class PageWatch {
+  private lastFrames: number[];
+  private lastProgressAt: number[];
+  maxGapMs = 0;
+  sessions = 0;
+
+  constructor(
+    private readonly viewer: Person,
+    private readonly people: readonly Person[],
+  ) {
+    this.lastFrames = people.filter((other) => other !== viewer).map(() => 0);
+    this.lastProgressAt = this.lastFrames.map(() => NaN);
+  }
+
+  async sample(at: number): Promise<{ sessions: number; allProgressed: boolean }> {
+    const [frames, pageState] = await Promise.all([cameraFrames(this.viewer, this.people), state(this.viewer.page)]);
+    this.sessions = pageState?.mediaSessions ?? this.sessions;
+    let allProgressed = true;
+    frames.forEach((count, j) => {
+      // Counters restart with each new session: any change to a non-zero count is a new frame.
+      const progressed = count > 0 && count !== this.lastFrames[j];
+      if (progressed) {
+        const since = this.lastProgressAt[j]!;
+        if (!Number.isNaN(since)) this.maxGapMs = Math.max(this.maxGapMs, at - since);
+        this.lastProgressAt[j] = at;
+      } else allProgressed = false;
+      this.lastFrames[j] = count;
+    });
+    return { sessions: this.sessions, allProgressed };
+  }
+}
+
+/** The reference: the longest frame gap any page sees over `durationMs` with no fault at all. */
+export async function measureQuiet(people: readonly Person[], durationMs: number): Promise<number> {
+  const watches = people.map((viewer) => new PageWatch(viewer, people));
+  const started = performance.now();
+  while (performance.now() - started < durationMs) {
+    const sampledAt = performance.now();
+    await Promise.all(watches.map((watch) => watch.sample(sampledAt)));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, SAMPLE_EVERY_MS - (performance.now() - sampledAt))));
+  }
+  return Math.round(Math.max(...watches.map((watch) => watch.maxGapMs)));
+}
+
+export function summary(values: readonly number[]): { median: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return { median: Math.round(median), max: Math.round(sorted[sorted.length - 1]!) };
+}
