@@ -1,26 +1,35 @@
 /**
- * `npm run bench:recording [-- --recordings 4 --seconds 10]`
+ * `npm run bench:recording [-- --recordings 4 --seconds 10 --integrity-runs 20 --integrity-seconds 5]`
  *
- * Measures, on this machine, with a real mediasoup worker and real ffmpeg:
- *  1. the capture path: N concurrent recordings (one participant, audio + video, each) — CPU of
+ * Measures, on this machine, with a real mediasoup worker and real ffmpeg, and writes
+ * bench-results/recording.json:
+ *  1. capturesPerCore: N concurrent recordings (one participant, audio + video each) — CPU of
  *     their capture ffmpegs plus what the mediasoup worker spends extra on the recording
- *     consumers → recordings per core;
- *  2. the composite: a grid of all N participants (N videos + N audios), encoded by the same
- *     ffmpeg command the recorder runs → speed as × real time (wall clock) and CPU seconds per
- *     media second.
+ *     consumers → captured tracks (one ffmpeg each) per core;
+ *  2. compositeSpeedX / plainFfmpegSpeedX: the composite of all N participants, encoded by the
+ *     recorder's own ffmpeg command, and plain ffmpeg transcoding one of its inputs to the same
+ *     720p H.264 + AAC, both as × real time (wall clock) in the same run;
+ *  3. integrityRuns / integrityFailures: short recordings back to back through the node's
+ *     recording controller (mic muted then unmuted, camera off at the start, a late publisher),
+ *     each probed before it may be 'ready'; a failure is any recording that does not end 'ready'.
  * Senders are pre-encoded test streams sent in real time (their CPU is not counted).
  */
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as mediasoup from 'mediasoup';
+import type { Router } from 'mediasoup/types';
 import { pino } from 'pino';
+import type { NodeEvent } from '../schema/wire/index.js';
 import { compositeArgs, DEFAULT_LAYOUT, type CompositeInput } from '../media-node/recording/composite.js';
+import { recordingControllerFactory } from '../media-node/recording/controller.js';
 import { FFMPEG_BIN } from '../media-node/recording/ffmpeg.js';
 import { createRecorder } from '../media-node/recording/recorder.js';
-import { startSyntheticParticipant } from '../media-node/recording/test/synthetic-participant.js';
+import { FakeRoom } from '../media-node/recording/test/fake-room.js';
+import { startSyntheticParticipant, type SyntheticParticipant } from '../media-node/recording/test/synthetic-participant.js';
 import type { Recorder, UploadInput, Uploader } from '../media-node/recording/types.js';
 import { ROUTER_MEDIA_CODECS } from '../media-node/workers/media-codecs.js';
 
@@ -30,9 +39,11 @@ const arg = (name: string, fallback: number) => {
 };
 const RECORDINGS = arg('recordings', 4);
 const SECONDS = arg('seconds', 10);
+const INTEGRITY_RUNS = arg('integrity-runs', 20);
+const INTEGRITY_SECONDS = arg('integrity-seconds', 5);
 const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU in 1/100 s
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const log = pino({ level: 'warn' });
+const log = pino({ level: process.env['LOG_LEVEL'] ?? 'warn' });
 
 async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
@@ -55,6 +66,108 @@ class KeepingUploader implements Uploader {
   }
 }
 
+/** Runs ffmpeg to the end; returns wall seconds. */
+async function timedFfmpeg(args: string[]): Promise<number> {
+  const started = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(FFMPEG_BIN, args, { stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))));
+  });
+  return (Date.now() - started) / 1000;
+}
+
+async function measureCapture(router: Router, workerPid: number, people: SyntheticParticipant[], dir: string, uploader: KeepingUploader) {
+  let workerBefore = await cpuSeconds(workerPid);
+  let t = Date.now();
+  await sleep(5000);
+  const workerBaseline = (await cpuSeconds(workerPid)) - workerBefore;
+  const baselineWindow = (Date.now() - t) / 1000;
+  const recorders: Recorder[] = [];
+  for (const [i, person] of people.entries()) {
+    const recorder = await createRecorder({ router, recordingId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, meetingId: `BenchMeeting${String(i).padStart(10, '0')}`, dir, log, uploader, minFreeBytes: 0 });
+    await recorder.addProducer(person.audio, { participantId: person.participantId, source: 'mic' });
+    await recorder.addProducer(person.video, { participantId: person.participantId, source: 'camera' });
+    recorders.push(recorder);
+  }
+  await sleep(3000); // past start-up and the anchoring window
+  const pids = recorders.flatMap((r, i) => [r.ffmpegPidOf(people[i]!.audio.id), r.ffmpegPidOf(people[i]!.video.id)]).filter((p): p is number => p !== null);
+  const ffmpegBefore = await totalCpu(pids);
+  workerBefore = await cpuSeconds(workerPid);
+  t = Date.now();
+  await sleep(SECONDS * 1000);
+  const window = (Date.now() - t) / 1000;
+  const ffmpegCpu = (await totalCpu(pids)) - ffmpegBefore;
+  const workerExtra = Math.max(0, (await cpuSeconds(workerPid)) - workerBefore - (workerBaseline * window) / baselineWindow);
+  await Promise.all(recorders.map((r) => r.stop()));
+  const perCapture = (ffmpegCpu + workerExtra) / (2 * RECORDINGS) / window; // cores per captured track
+  return { window, ffmpegCpu, workerExtra, perCapture };
+}
+
+async function measureComposite(uploader: KeepingUploader, keep: string) {
+  const inputs: CompositeInput[] = uploader.kept
+    .filter((f) => f.name.endsWith('.webm'))
+    .map((f) => ({ path: f.path, kind: f.name.includes('-audio-') ? 'audio' : 'video', tile: f.name.replace(/-(mic|camera)-.*$/, ''), offsetSec: 0 }));
+  const duration = SECONDS + 3;
+  const compositeSeconds = await timedFfmpeg(compositeArgs(inputs, duration, path.join(keep, 'bench-composite.mp4'), DEFAULT_LAYOUT));
+  // Plain ffmpeg: one participant's video + audio to the same 720p H.264 veryfast + AAC.
+  const video = inputs.find((i) => i.kind === 'video')!;
+  const audio = inputs.find((i) => i.kind === 'audio')!;
+  const plainSeconds = await timedFfmpeg([
+    '-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', video.path, '-i', audio.path,
+    '-map', '0:v', '-map', '1:a', '-vf', `scale=${DEFAULT_LAYOUT.width}:${DEFAULT_LAYOUT.height},fps=${DEFAULT_LAYOUT.fps},format=yuv420p`,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '26', '-c:a', 'aac', '-b:a', '128k', '-t', String(duration), '-f', 'mp4', path.join(keep, 'bench-plain.mp4'),
+  ]);
+  return { inputs, duration, compositeSpeedX: duration / compositeSeconds, plainFfmpegSpeedX: duration / plainSeconds };
+}
+
+/** Short recordings back to back through the controller, as the edge drives them. */
+async function integrityRuns(router: Router, dir: string) {
+  const finals = new Map<string, Extract<NodeEvent, { event: 'recordingStatus' }>>();
+  const upload: Uploader = { name: 'discard', upload: async (input) => ({ key: `${input.recordingId}/${input.name}`, bytes: input.bytes, sha256: input.sha256 }) };
+  const controller = recordingControllerFactory({ uploader: upload, recoverOnStart: false, minFreeBytes: 0 })({
+    emitEvent: (event) => void (event.event === 'recordingStatus' && (event.status === 'ready' || event.status === 'failed') && finals.set(event.recordingId, event)),
+    log,
+    recordingsDir: dir,
+  });
+  const room = new FakeRoom('BenchIntegrity00000001', router);
+  const host = await startSyntheticParticipant(router, { participantId: 'host-0000001', pattern: 'testsrc' });
+  const guest = await startSyntheticParticipant(router, { participantId: 'guest-000001', pattern: 'testsrc' });
+  room.publish(host.audio, host.participantId, 'mic');
+  room.publish(host.video, host.participantId, 'camera');
+  room.publish(guest.audio, guest.participantId, 'mic');
+  room.publish(guest.video, guest.participantId, 'camera');
+  await sleep(1500);
+  const ids: string[] = [];
+  const late: SyntheticParticipant[] = [];
+  for (let i = 0; i < INTEGRITY_RUNS; i++) {
+    const recordingId = `00000000-0000-4000-9000-${String(i).padStart(12, '0')}`;
+    ids.push(recordingId);
+    if (i % 3 === 0) await guest.audio.pause();
+    if (i % 3 === 1) await guest.video.pause();
+    const newcomer = i % 3 === 2 ? await startSyntheticParticipant(router, { participantId: `late-${String(i).padStart(7, '0')}`, pattern: 'testsrc' }) : null;
+    await controller.start(room, recordingId);
+    await sleep((INTEGRITY_SECONDS * 1000) / 3);
+    if (i % 3 === 0) await guest.audio.resume();
+    if (i % 3 === 1) await guest.video.resume();
+    if (newcomer) {
+      late.push(newcomer);
+      room.publish(newcomer.audio, newcomer.participantId, 'mic');
+      room.publish(newcomer.video, newcomer.participantId, 'camera');
+    }
+    await sleep((INTEGRITY_SECONDS * 2000) / 3);
+    await controller.stop(room.meetingId, recordingId, undefined);
+    await newcomer?.leave();
+  }
+  const deadline = Date.now() + 600_000;
+  while (ids.some((id) => !finals.has(id)) && Date.now() < deadline) await sleep(500);
+  await controller.close();
+  for (const person of [host, guest, ...late]) await person.leave();
+  const failures = ids.filter((id) => finals.get(id)?.status !== 'ready');
+  for (const id of failures) console.log(`  not ready: ${id} ${JSON.stringify(finals.get(id)?.notes ?? 'no final status')}`);
+  return { runs: ids.length, failures: failures.length };
+}
+
 const worker = await mediasoup.createWorker({ logLevel: 'warn' });
 const router = await worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
 const dir = await mkdtemp(path.join(os.tmpdir(), 'edgemeet-bench-rec-'));
@@ -63,65 +176,33 @@ const people = await Promise.all(
   Array.from({ length: RECORDINGS }, (_, i) => startSyntheticParticipant(router, { participantId: `bench-${String(i).padStart(6, '0')}`, pattern: 'testsrc' })),
 );
 await sleep(3000);
-
-// Baseline: the worker forwarding the senders only.
-let workerBefore = await cpuSeconds(worker.pid);
-let t = Date.now();
-await sleep(5000);
-const workerBaseline = (await cpuSeconds(worker.pid)) - workerBefore;
-const baselineWindow = (Date.now() - t) / 1000;
-
-// Capture path: one recording per participant.
 const uploader = new KeepingUploader(keep);
-const recorders: Recorder[] = [];
-for (const [i, person] of people.entries()) {
-  const recorder = await createRecorder({ router, recordingId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, meetingId: `BenchMeeting${String(i).padStart(10, '0')}`, dir, log, uploader, minFreeBytes: 0 });
-  await recorder.addProducer(person.audio, { participantId: person.participantId, source: 'mic' });
-  await recorder.addProducer(person.video, { participantId: person.participantId, source: 'camera' });
-  recorders.push(recorder);
-}
-await sleep(3000); // past start-up and the anchoring window
-const pids = recorders.flatMap((r, i) => [r.ffmpegPidOf(people[i]!.audio.id), r.ffmpegPidOf(people[i]!.video.id)]).filter((p): p is number => p !== null);
-const ffmpegBefore = await totalCpu(pids);
-workerBefore = await cpuSeconds(worker.pid);
-t = Date.now();
-await sleep(SECONDS * 1000);
-const window = (Date.now() - t) / 1000;
-const ffmpegCpu = (await totalCpu(pids)) - ffmpegBefore;
-const workerExtra = Math.max(0, (await cpuSeconds(worker.pid)) - workerBefore - (workerBaseline * window) / baselineWindow);
-const perRecording = (ffmpegCpu + workerExtra) / RECORDINGS / window; // cores
-await Promise.all(recorders.map((r) => r.stop()));
-
-// Composite: all participants' tracks in one grid, the recorder's own ffmpeg command.
-const inputs: CompositeInput[] = uploader.kept
-  .filter((f) => f.name.endsWith('.webm'))
-  .map((f) => ({ path: f.path, kind: f.name.includes('-audio-') ? 'audio' : 'video', tile: f.name.replace(/-(mic|camera)-.*$/, ''), offsetSec: 0 }));
-const duration = SECONDS + 3;
-const output = path.join(keep, 'bench-composite.mp4');
-const args = compositeArgs(inputs, duration, output, DEFAULT_LAYOUT);
-const started = Date.now();
-const cpu = await new Promise<number>((resolve, reject) => {
-  const child = spawn(FFMPEG_BIN, args, { stdio: 'ignore' });
-  let last = 0;
-  const timer = setInterval(() => void cpuSeconds(child.pid!).then((s) => (last = Math.max(last, s))), 100);
-  child.once('error', reject);
-  child.once('exit', (code) => {
-    clearInterval(timer);
-    if (code === 0) resolve(last);
-    else reject(new Error(`composite ffmpeg exited ${code}`));
-  });
-});
-const encodeSeconds = (Date.now() - started) / 1000;
-
+const capture = await measureCapture(router, worker.pid, people, dir, uploader);
+const composite = await measureComposite(uploader, keep);
 for (const person of people) await person.leave();
+const integrity = await integrityRuns(router, dir);
 worker.close();
 await rm(dir, { recursive: true, force: true });
 await rm(keep, { recursive: true, force: true });
 
 const load = os.loadavg()[0]!.toFixed(1);
 console.log(`machine: ${os.cpus().length} cores, load average ${load} (others' work shares these cores)`);
-console.log(`capture path: ${RECORDINGS} concurrent recordings × (1 audio + 1 video track), ${window.toFixed(1)} s window`);
-console.log(`  capture ffmpegs ${(ffmpegCpu / window).toFixed(3)} cores, worker extra ${(workerExtra / window).toFixed(3)} cores`);
-console.log(`  per recording: ${(perRecording * 100).toFixed(2)} % of a core → ~${Math.floor(1 / perRecording)} concurrent recordings per core (capture only)`);
-console.log(`composite: ${inputs.filter((i) => i.kind === 'video').length} videos + ${inputs.filter((i) => i.kind === 'audio').length} audios → ${DEFAULT_LAYOUT.width}x${DEFAULT_LAYOUT.height}@${DEFAULT_LAYOUT.fps} H.264 veryfast + AAC, ${duration} s`);
-console.log(`  encode ${encodeSeconds.toFixed(1)} s wall → ${(duration / encodeSeconds).toFixed(2)}× real time; ${(cpu / duration).toFixed(2)} CPU-s per media second (${(duration / Math.max(cpu, 0.001)).toFixed(2)}× real time per fully used core)`);
+console.log(`capture path: ${RECORDINGS} concurrent recordings × (1 audio + 1 video track), ${capture.window.toFixed(1)} s window`);
+console.log(`  capture ffmpegs ${(capture.ffmpegCpu / capture.window).toFixed(3)} cores, worker extra ${(capture.workerExtra / capture.window).toFixed(3)} cores`);
+console.log(`  per captured track: ${(capture.perCapture * 100).toFixed(2)} % of a core → ~${Math.floor(1 / capture.perCapture)} captures per core`);
+console.log(`composite: ${composite.inputs.filter((i) => i.kind === 'video').length} videos + ${composite.inputs.filter((i) => i.kind === 'audio').length} audios → ${DEFAULT_LAYOUT.width}x${DEFAULT_LAYOUT.height}@${DEFAULT_LAYOUT.fps} H.264 veryfast + AAC, ${composite.duration} s`);
+console.log(`  composite ${composite.compositeSpeedX.toFixed(2)}× real time; plain ffmpeg (one input, same output) ${composite.plainFfmpegSpeedX.toFixed(2)}× real time`);
+console.log(`integrity: ${integrity.runs} recordings of ${INTEGRITY_SECONDS} s back to back, ${integrity.failures} not ready`);
+
+const results = {
+  capturesPerCore: Math.floor(1 / capture.perCapture),
+  compositeSpeedX: Number(composite.compositeSpeedX.toFixed(2)),
+  plainFfmpegSpeedX: Number(composite.plainFfmpegSpeedX.toFixed(2)),
+  integrityRuns: integrity.runs,
+  integrityFailures: integrity.failures,
+  machine: { cores: os.cpus().length, loadAverage: Number(load) },
+};
+const out = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bench-results');
+await mkdir(out, { recursive: true });
+await writeFile(path.join(out, 'recording.json'), `${JSON.stringify(results, null, 2)}\n`);
+console.log(JSON.stringify(results));

@@ -6,8 +6,10 @@ export interface CompositeInput {
   kind: 'audio' | 'video';
   /** Video tiles are per (participant, source); segments of one track share a tile. */
   tile: string;
-  /** Seconds from the recording's start to the file's first packet. */
+  /** Seconds from the recording's start to the file's first packet (negative: it began before). */
   offsetSec: number;
+  /** Video only: spans (recording seconds) the track was paused inside this file: shown black. */
+  hidden?: Array<{ from: number; to: number }>;
 }
 
 /** 4×4 at most: past that a 720p cell is smaller than a thumbnail, and every tile costs a decoder. */
@@ -33,6 +35,22 @@ export function gridCells(count: number, layout: CompositeLayout): GridCell[] {
 const seconds = (value: number) => Math.max(0, value).toFixed(3);
 
 /**
+ * Timestamps from 0, then placed at the offset; a file that began before the recording (its
+ * packets flowed while the others were still starting) loses its head instead of shifting.
+ */
+function placeOnTimeline(offsetSec: number, setpts: 'setpts' | 'asetpts'): string {
+  if (offsetSec >= 0) return `${setpts}=PTS-STARTPTS+${seconds(offsetSec)}/TB`;
+  const trim = setpts === 'setpts' ? 'trim' : 'atrim';
+  return `${setpts}=PTS-STARTPTS,${trim}=start=${seconds(-offsetSec)},${setpts}=PTS-STARTPTS`;
+}
+
+/** overlay's timeline option: off (tile not drawn → black) inside the hidden spans. */
+function overlayEnable(hidden: CompositeInput['hidden']): string {
+  if (!hidden || hidden.length === 0) return '';
+  return `:enable='not(${hidden.map((h) => `between(t,${seconds(h.from)},${seconds(h.to)})`).join('+')})'`;
+}
+
+/**
  * The video tiles the composite shows: screen shares first, then cameras in the order their
  * tracks were captured (the manifest's order: who published first).
  */
@@ -44,7 +62,7 @@ export function chooseTiles(inputs: readonly CompositeInput[], maxTiles: number)
 
 /**
  * ffmpeg arguments for the composite: video tiles overlaid on a black canvas at their grid cell
- * from their offset on (overlay holds a paused track's last frame, drops a track that ended), all
+ * from their offset on (black while the track was paused, dropped once it ended), all
  * audio gap-filled (aresample async) and padded from 0 so amix lines samples up by time, then
  * H.264 + AAC in MP4 with the index up front (plays while it downloads, seeks with Range).
  */
@@ -65,11 +83,11 @@ export function compositeArgs(allInputs: CompositeInput[], durationSec: number, 
     const cell = cells[tiles.indexOf(input.tile)];
     if (!cell) return;
     filters.push(
-      `[${index}:v]setpts=PTS-STARTPTS+${seconds(input.offsetSec)}/TB,` +
+      `[${index}:v]${placeOnTimeline(input.offsetSec, 'setpts')},` +
         `scale=${cell.w}:${cell.h}:force_original_aspect_ratio=decrease,` +
         `pad=${cell.w}:${cell.h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1[t${index}]`,
     );
-    filters.push(`[${videoLabel}][t${index}]overlay=x=${cell.x}:y=${cell.y}:eof_action=pass[o${index}]`);
+    filters.push(`[${videoLabel}][t${index}]overlay=x=${cell.x}:y=${cell.y}:eof_action=pass${overlayEnable(input.hidden)}[o${index}]`);
     videoLabel = `o${index}`;
   });
   filters.push(`[${videoLabel}]format=yuv420p[vout]`);
@@ -79,7 +97,7 @@ export function compositeArgs(allInputs: CompositeInput[], durationSec: number, 
   for (const { input, index } of audio) {
     filters.push(
       `[${index}:a]aformat=sample_rates=48000:channel_layouts=stereo,` +
-        `asetpts=PTS-STARTPTS+${seconds(input.offsetSec)}/TB,aresample=48000:async=1:first_pts=0[a${index}]`,
+        `${placeOnTimeline(input.offsetSec, 'asetpts')},aresample=48000:async=1:first_pts=0[a${index}]`,
     );
   }
   const mixInputs = ['[abase]', ...audio.map(({ index }) => `[a${index}]`)].join('');

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { z } from 'zod';
 
 /** Debian's ffmpeg/ffprobe from PATH (apt-get install ffmpeg). */
 export const FFMPEG_BIN = 'ffmpeg';
@@ -53,41 +54,69 @@ export function spawnFfmpeg(args: string[], bin: string = FFMPEG_BIN): FfmpegPro
   };
 }
 
-/** Runs ffmpeg/ffprobe to completion; rejects with its stderr tail on a non-zero exit. */
-export async function runToEnd(bin: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+/**
+ * Runs ffmpeg/ffprobe to completion; rejects with its stderr tail on a non-zero exit, and kills it
+ * (SIGKILL) past `timeoutMs` so no step of finishing a recording can hang for ever.
+ */
+export async function runToEnd(bin: string, args: string[], timeoutMs = DEFAULT_RUN_TIMEOUT_MS): Promise<{ stdout: string; stderr: string }> {
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => out.push(c));
   child.stderr.on('data', (c: Buffer) => err.push(c));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (c) => resolve(c));
-  });
+  }).finally(() => clearTimeout(timer));
   const stdout = Buffer.concat(out).toString('utf8');
   const stderr = Buffer.concat(err).toString('utf8');
+  if (timedOut) throw new Error(`${bin} took longer than ${Math.round(timeoutMs / 1000)} s and was killed`);
   if (code !== 0) throw new Error(`${bin} exited ${code}: ${stderr.slice(-1500)}`);
   return { stdout, stderr };
 }
 
-export interface ProbedStream {
-  index: number;
-  codec_type: 'audio' | 'video' | string;
-  codec_name: string;
-  start_time?: string;
-  duration?: string;
-  width?: number;
-  height?: number;
-}
+/** Probes and remuxes of one file: generous for a loaded box, bounded all the same. */
+export const DEFAULT_RUN_TIMEOUT_MS = 120_000;
 
-export interface ProbeResult {
-  format: { duration?: string; size?: string; format_name: string; start_time?: string };
-  streams: ProbedStream[];
-}
+const probedStreamSchema = z.object({
+  index: z.number(),
+  codec_type: z.string(),
+  codec_name: z.string().optional().default(''),
+  start_time: z.string().optional(),
+  duration: z.string().optional(),
+  width: z.number().optional(),
+  height: z.number().optional(),
+});
+const probeResultSchema = z.object({
+  format: z.object({ duration: z.string().optional(), size: z.string().optional(), format_name: z.string(), start_time: z.string().optional() }),
+  streams: z.array(probedStreamSchema),
+});
+export type ProbedStream = z.infer<typeof probedStreamSchema>;
+export type ProbeResult = z.infer<typeof probeResultSchema>;
 
 export async function ffprobe(path: string): Promise<ProbeResult> {
   const { stdout } = await runToEnd(FFPROBE_BIN, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path]);
-  return JSON.parse(stdout) as ProbeResult;
+  return probeResultSchema.parse(JSON.parse(stdout));
+}
+
+/** Packet times (seconds, sorted) of a file's first stream, read packet by packet. */
+export async function packetTimes(path: string): Promise<Array<{ pts: number; end: number }>> {
+  const { stdout } = await runToEnd(FFPROBE_BIN, [
+    '-v', 'error', '-select_streams', '0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', path,
+  ]);
+  const packets: Array<{ pts: number; end: number }> = [];
+  for (const line of stdout.split('\n')) {
+    const [pts, dur] = line.split(',');
+    const t = Number(pts);
+    if (pts === undefined || pts === '' || !Number.isFinite(t)) continue;
+    packets.push({ pts: t, end: t + (Number(dur) || 0) });
+  }
+  return packets.sort((a, b) => a.pts - b.pts);
 }
 
 /**
@@ -95,18 +124,7 @@ export async function ffprobe(path: string): Promise<ProbeResult> {
  * duration header; the last packet's end time is the truth).
  */
 export async function mediaDurationSeconds(path: string): Promise<{ start: number; end: number }> {
-  const { stdout } = await runToEnd(FFPROBE_BIN, [
-    '-v', 'error', '-select_streams', '0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', path,
-  ]);
-  let start = Number.POSITIVE_INFINITY;
-  let end = 0;
-  for (const line of stdout.split('\n')) {
-    const [pts, dur] = line.split(',');
-    const t = Number(pts);
-    if (!Number.isFinite(t)) continue;
-    start = Math.min(start, t);
-    end = Math.max(end, t + (Number(dur) || 0));
-  }
-  if (!Number.isFinite(start)) return { start: 0, end: 0 };
-  return { start, end };
+  const packets = await packetTimes(path);
+  if (packets.length === 0) return { start: 0, end: 0 };
+  return { start: packets[0]!.pts, end: packets.reduce((end, p) => Math.max(end, p.end), 0) };
 }

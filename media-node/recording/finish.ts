@@ -1,13 +1,15 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { RecordingFile } from '../../schema/wire/node-control.js';
-import { compositeArgs, DEFAULT_LAYOUT, type CompositeInput } from './composite.js';
-import { FFMPEG_BIN, mediaDurationSeconds, runToEnd } from './ffmpeg.js';
-import { digestFile } from './file-digest.js';
+import { compositeArgs, DEFAULT_LAYOUT } from './composite.js';
+import { measureCoverage } from './coverage.js';
+import { FFMPEG_BIN, runToEnd } from './ffmpeg.js';
+import { checkOutputs, codecOfMime } from './integrity.js';
 import type { ManifestWriter } from './manifest.js';
-import { contentTypeOf } from './sdp.js';
-import { uploadConfirmed, type RetryPolicy } from './uploader.js';
+import { afterUpload, recordingVerdict, type Verdict } from './status-rules.js';
+import { finalizeTrackFiles } from './track-files.js';
+import { uploadPending } from './upload-files.js';
+import type { RetryPolicy } from './uploader.js';
 import type { CompositeLayout, RecordingResult, RecordingStatusUpdate, Uploader } from './types.js';
 
 export const COMPOSITE_NAME = 'composite.mp4';
@@ -24,155 +26,150 @@ export interface FinishOptions {
   skipComposite?: boolean;
 }
 
-const exists = (file: string) => fs.stat(file).then((s) => s.isFile() && s.size > 0, () => false);
+/** The composite may take this long per second of recording (≥ 2 min) before it is killed. */
+const COMPOSITE_TIMEOUT_PER_SEC_MS = 10_000;
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
- * Remuxes a captured track file (IVF / WebM / MPEG-TS, see sdp.ts containerFor) into the delivered
- * WebM/Matroska by stream copy, timestamps kept: it gains its duration and seek index, which a
- * capture stopped while idle or killed leaves out. Returns the file name to use from now on; keeps
- * the captured file if remuxing fails (it is still uploaded, as written).
+ * Capture is over: finalize track files → measure what they hold against when each track was live
+ * → composite → integrity check (ffprobe) → verdict (status-rules.ts) → upload. The verdict is
+ * decided and stored before uploading, so a resumed upload ends with the same one.
  */
-async function finalizeTrackFile(recordingDir: string, captured: string, finalExt: 'webm' | 'mkv', log: Logger): Promise<string> {
-  const base = captured.slice(0, captured.lastIndexOf('.'));
-  const finalName = `${base}.${finalExt}`;
-  const temp = path.join(recordingDir, `${base}.remux.${finalExt}`);
-  try {
-    await runToEnd(FFMPEG_BIN, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', path.join(recordingDir, captured), '-map', '0', '-c', 'copy', '-copyts', '-f', finalExt === 'webm' ? 'webm' : 'matroska', temp]);
-    if (!(await exists(temp))) throw new Error('remux wrote nothing');
-    await fs.rename(temp, path.join(recordingDir, finalName));
-    if (finalName !== captured) await fs.rm(path.join(recordingDir, captured), { force: true });
-    return finalName;
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    log.warn({ file: captured, err: error instanceof Error ? error.message.slice(0, 300) : String(error) }, 'could not finalize a track file: kept as written');
-    return captured;
-  }
-}
-
-/** Track files worth composing: they exist, hold packets, and saw a first packet (so have an offset). */
-async function compositeInputs(recordingDir: string, writer: ManifestWriter, log: Logger): Promise<CompositeInput[]> {
+async function processCapture(options: FinishOptions, durationMs: number): Promise<{ capturedAnything: boolean }> {
+  const { recordingDir, writer, log } = options;
   const { manifest } = writer;
-  const inputs: CompositeInput[] = [];
-  for (const track of manifest.tracks) {
-    for (const segment of track.segments) {
-      const file = path.join(recordingDir, segment.file);
-      if (segment.firstRtpWallMs === null || !(await exists(file))) continue;
-      const span = await mediaDurationSeconds(file).catch(() => ({ start: 0, end: 0 }));
-      if (span.end <= span.start) {
-        log.warn({ file: segment.file }, 'track file holds no packets: left out of the composite');
-        continue;
-      }
-      inputs.push({ path: file, kind: track.kind, tile: `${track.participantId}:${track.source}`, offsetSec: (segment.firstRtpWallMs - manifest.startedAt) / 1000 });
+  await finalizeTrackFiles(recordingDir, manifest, () => writer.save(), log);
+  const coverage = await measureCoverage(recordingDir, manifest, log);
+  const capturedAnything = coverage.inputs.length > 0;
+
+  let compositeError: string | null = null;
+  if (capturedAnything && !options.skipComposite && !manifest.uploaded.some((f) => f.kind === 'composite')) {
+    const target = path.join(recordingDir, COMPOSITE_NAME);
+    try {
+      const started = Date.now();
+      const timeoutMs = Math.max(120_000, (durationMs / 1000) * COMPOSITE_TIMEOUT_PER_SEC_MS);
+      await runToEnd(FFMPEG_BIN, compositeArgs(coverage.inputs, durationMs / 1000, target, { ...DEFAULT_LAYOUT, ...options.layout }), timeoutMs);
+      manifest.composite = { file: COMPOSITE_NAME };
+      log.info({ inputs: coverage.inputs.length, durationMs, encodeMs: Date.now() - started }, 'composite written');
+    } catch (error) {
+      compositeError = message(error).slice(0, 400);
+      log.error({ err: compositeError }, 'composite failed');
     }
   }
-  return inputs;
+
+  const byFile = new Map(manifest.tracks.flatMap((track) => track.segments.map((segment) => [segment.file, track] as const)));
+  const integrity = capturedAnything
+    ? await checkOutputs(
+        {
+          composite: manifest.composite ? { file: manifest.composite.file, path: path.join(recordingDir, manifest.composite.file) } : null,
+          windowSec: durationMs / 1000,
+          tracks: coverage.inputs.map((input) => {
+            const file = path.basename(input.path);
+            const span = coverage.spans.get(input.path);
+            return { file, path: input.path, kind: input.kind, codec: codecOfMime(byFile.get(file)?.mimeType ?? ''), ...(span ? { span } : {}) };
+          }),
+        },
+        log,
+      )
+    : [];
+
+  const diskFull = manifest.error?.code === 'DISK_FULL' ? manifest.error.message : null;
+  const verdict = recordingVerdict({
+    window: { from: manifest.startedAt, to: manifest.startedAt + durationMs },
+    tracks: coverage.facts,
+    diskFull,
+    compositeError,
+    compositeFile: manifest.composite?.file ?? null,
+    integrity,
+    endedEarly: manifest.endedEarly,
+  });
+  manifest.verdict = verdict.status;
+  manifest.notes = verdict.notes.map((note) => note.slice(0, 300)).slice(0, 64);
+  manifest.error = verdict.error ?? null;
+  if (verdict.status !== 'ready') log.warn({ status: verdict.status, notes: verdict.notes }, 'recording is not whole');
+  return { capturedAnything };
 }
 
 /**
- * After capture: composite → upload every file (confirmed by size + sha256) → delete local copies.
- * Resumable: the manifest says what is already built and uploaded, so a restarted node continues
- * where the killed one stopped. Never throws: failures end as status 'failed' with a reason.
+ * After capture: process (see above) → upload every file (confirmed by size + sha256) → delete
+ * local copies. Resumable: the manifest says what is already built, decided and uploaded, so a
+ * restarted node continues where the killed one stopped. Never throws: failures end as 'failed',
+ * except an upload that may still succeed: 'uploading' (not final), tried again later.
  */
 export async function finishRecording(options: FinishOptions): Promise<RecordingResult> {
-  const { recordingDir, writer, uploader, log } = options;
+  const { recordingDir, writer, log } = options;
   const { manifest } = writer;
   const stoppedAt = manifest.stoppedAt ?? Date.now();
   manifest.stoppedAt = stoppedAt;
   const durationMs = Math.max(0, stoppedAt - manifest.startedAt);
   const status = (update: Omit<RecordingStatusUpdate, 'recordingId' | 'meetingId'>) =>
     options.onStatus?.({ recordingId: manifest.recordingId, meetingId: manifest.meetingId, ...update });
-  const result = (extra: Partial<RecordingResult>): RecordingResult => ({
+  const result = (verdict: Verdict): RecordingResult => ({
     recordingId: manifest.recordingId,
     meetingId: manifest.meetingId,
-    status: 'ready',
+    status: verdict.status,
     startedAt: manifest.startedAt,
     stoppedAt,
     durationMs,
     files: [...manifest.uploaded],
-    ...extra,
+    notes: verdict.notes,
+    ...(verdict.error ? { error: verdict.error } : {}),
   });
+  /** Tells the final status and returns the result. */
+  const end = (verdict: Verdict): RecordingResult => {
+    status({ status: verdict.status, durationMs, files: [...manifest.uploaded], ...(verdict.error ? { error: verdict.error } : {}), ...(verdict.notes.length > 0 ? { notes: verdict.notes } : {}) });
+    return result(verdict);
+  };
 
-  // 1. Composite.
-  if (manifest.state === 'recording' || manifest.state === 'processing') {
-    manifest.state = 'processing';
-    await writer.save();
-    status({ status: 'processing', durationMs });
-    for (const track of manifest.tracks) {
-      for (const segment of track.segments) {
-        if (!(await exists(path.join(recordingDir, segment.file)))) continue;
-        segment.file = await finalizeTrackFile(recordingDir, segment.file, track.finalExt, log);
-        await writer.save();
-      }
-    }
-    const target = path.join(recordingDir, COMPOSITE_NAME);
-    if (!options.skipComposite && !manifest.uploaded.some((f) => f.kind === 'composite')) {
-      try {
-        const inputs = await compositeInputs(recordingDir, writer, log);
-        const started = Date.now();
-        await runToEnd(FFMPEG_BIN, compositeArgs(inputs, durationMs / 1000, target, { ...DEFAULT_LAYOUT, ...options.layout }));
-        manifest.composite = { file: COMPOSITE_NAME };
-        log.info({ inputs: inputs.length, durationMs, encodeMs: Date.now() - started }, 'composite written');
-      } catch (error) {
-        // The per-track files are still worth uploading; the recording ends 'failed' with the reason.
-        manifest.error = { code: 'MEDIA_ERROR', message: `composite failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500) };
-        log.error({ err: manifest.error.message }, 'composite failed');
-      }
-    }
-    manifest.state = 'uploading';
-    await writer.save();
-  }
-
-  // 2. Upload what is not confirmed yet; delete each local copy once it is.
-  if (manifest.error?.message.startsWith('upload failed')) manifest.error = null; // this is the retry
-  status({ status: 'uploading', durationMs });
-  const pending: Array<{ name: string; kind: RecordingFile['kind']; contentType: string; participantId?: string; mediaKind?: 'audio' | 'video' }> = [];
-  if (manifest.composite) pending.push({ name: manifest.composite.file, kind: 'composite', contentType: 'video/mp4' });
-  for (const track of manifest.tracks) {
-    for (const segment of track.segments) pending.push({ name: segment.file, kind: 'track', contentType: contentTypeOf(segment.file, track.kind), participantId: track.participantId, mediaKind: track.kind });
-  }
   try {
-    for (const file of pending) {
-      if (manifest.uploaded.some((done) => done.key.endsWith(`/${file.name}`))) continue;
-      const local = path.join(recordingDir, file.name);
-      if (!(await exists(local))) {
-        log.warn({ file: file.name }, 'track file is empty or missing (no packets arrived): nothing to upload');
-        continue;
-      }
-      const digest = await digestFile(local);
-      const receipt = await uploadConfirmed(uploader, { recordingId: manifest.recordingId, name: file.name, path: local, contentType: file.contentType, ...digest }, log, options.retry);
-      manifest.uploaded.push({
-        key: receipt.key,
-        kind: file.kind,
-        contentType: file.contentType,
-        bytes: receipt.bytes,
-        sha256: receipt.sha256,
-        ...(file.participantId ? { participantId: file.participantId } : {}),
-        ...(file.mediaKind ? { mediaKind: file.mediaKind } : {}),
-      });
+    let capturedAnything = true;
+    if (manifest.state === 'recording' || manifest.state === 'processing') {
+      manifest.state = 'processing';
       await writer.save();
-      await fs.rm(local, { force: true });
-      log.info({ file: file.name, bytes: receipt.bytes, key: receipt.key }, 'upload confirmed, local copy deleted');
+      status({ status: 'processing', durationMs });
+      ({ capturedAnything } = await processCapture(options, durationMs));
+      manifest.state = 'uploading';
+      await writer.save();
     }
-  } catch (error) {
-    // Local files stay, and the manifest stays 'uploading': the next node start retries.
-    const message = `upload failed, files kept on the node for a retry at its next start: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500);
-    manifest.error = { code: 'INTERNAL', message };
-    await writer.save();
-    log.error({ err: message }, 'recording upload failed');
-    status({ status: 'failed', durationMs, files: [...manifest.uploaded], error: manifest.error });
-    return result({ status: 'failed', error: manifest.error });
-  }
+    // A manifest from before verdicts existed: its error was the whole story.
+    if (manifest.error?.message.startsWith('upload failed')) manifest.error = null;
+    const verdict: Verdict = {
+      status: manifest.verdict ?? (manifest.error ? 'failed' : 'ready'),
+      notes: manifest.notes,
+      ...(manifest.error ? { error: manifest.error } : {}),
+    };
 
-  // 3. Done: a composite failure or a stop for a full disk still ends 'failed' with its reason.
-  manifest.state = manifest.error ? 'failed' : 'ready';
-  await writer.save();
-  const files = [...manifest.uploaded];
-  if (manifest.error) {
-    status({ status: 'failed', durationMs, files, error: manifest.error });
-    return result({ status: 'failed', files, error: manifest.error });
+    // Nothing was captured: nothing to upload or keep.
+    if (!capturedAnything) {
+      manifest.state = 'failed';
+      await fs.rm(recordingDir, { recursive: true, force: true });
+      return end(verdict);
+    }
+
+    status({ status: 'uploading', durationMs });
+    const failure = await uploadPending(options);
+    if (failure?.permanent) {
+      // The store will never take these files: final, and kept on disk for an operator.
+      manifest.state = 'failed';
+      await writer.save();
+      return end(afterUpload(verdict, failure.reason));
+    }
+    if (failure) {
+      // Not final: the files stay, the manifest stays 'uploading', and the upload is tried again
+      // (by the controller later, and at the next node start). The edge keeps the upload open.
+      const files = [...manifest.uploaded];
+      status({ status: 'uploading', durationMs, files, error: { code: 'INTERNAL', message: failure.reason }, notes: [failure.reason, ...verdict.notes] });
+      return { ...result(verdict), status: 'uploading', error: { code: 'INTERNAL', message: failure.reason }, notes: [failure.reason, ...verdict.notes] };
+    }
+    manifest.state = verdict.status;
+    await writer.save();
+    // Everything is in the store: the folder (manifest, SDPs) is no longer needed.
+    await fs.rm(recordingDir, { recursive: true, force: true });
+    return end(verdict);
+  } catch (error) {
+    // A step that should not fail did (disk gone, manifest unwritable): say so, never hang.
+    log.error({ err: message(error) }, 'finishing the recording failed');
+    return end({ status: 'failed', notes: [], error: { code: 'INTERNAL', message: `finishing failed: ${message(error)}`.slice(0, 500) } });
   }
-  // Everything is in the store: the folder (manifest, SDPs) is no longer needed.
-  await fs.rm(recordingDir, { recursive: true, force: true });
-  status({ status: 'ready', durationMs, files });
-  return result({ files });
 }

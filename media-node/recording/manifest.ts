@@ -21,6 +21,8 @@ export const segmentSchema = z.object({
   startedAt: z.number(),
   /** The capturing ffmpeg; a restarted node stops an orphan left by its killed predecessor. */
   pid: z.number().int().nullable(),
+  /** The output path that ffmpeg was started with, when not `file` (a warm pool slot linked to it). */
+  ffmpegOutput: z.string().max(1000).optional(),
   endedAt: z.number().nullable(),
   endReason: z.enum(['stopped', 'producerClosed', 'ffmpegDied', 'nodeRestarted']).nullable(),
 });
@@ -37,10 +39,18 @@ export const trackSchema = z.object({
   /** Extension of the delivered file (captured files are remuxed into it when finishing). */
   finalExt: z.enum(['webm', 'mkv']),
   segments: z.array(segmentSchema),
+  /** Shown in host-facing notes instead of the participant id. */
+  displayName: z.string().max(100).optional(),
+  /** Wall-clock spans the producer was live (published, not paused); `to` null = still live. */
+  live: z.array(z.object({ from: z.number(), to: z.number().nullable() })).default([]),
+  /** Wall-clock spans the producer was paused (muted mic, camera off): black in the composite. */
+  paused: z.array(z.object({ from: z.number(), to: z.number().nullable() })).default([]),
+  /** Capture trouble seen on this track (host-facing, short). */
+  troubles: z.array(z.string().max(300)).max(32).default([]),
 });
 export type TrackRecord = z.infer<typeof trackSchema>;
 
-export const manifestStateSchema = z.enum(['recording', 'processing', 'uploading', 'ready', 'failed']);
+export const manifestStateSchema = z.enum(['recording', 'processing', 'uploading', 'ready', 'incomplete', 'failed']);
 
 export const manifestSchema = z.object({
   version: z.literal(1),
@@ -55,11 +65,17 @@ export const manifestSchema = z.object({
   /** Files the store confirmed (bytes + sha256 matched): the local copy may be gone. */
   uploaded: z.array(recordingFileSchema),
   error: z.object({ code: errorCodeSchema, message: z.string().max(500) }).nullable(),
+  /** Host-facing notes of the verdict (what is missing), decided before uploading. */
+  notes: z.array(z.string().max(300)).max(64).default([]),
+  /** Why capture ended before the host stopped it (maximum length), if it did. */
+  endedEarly: z.string().max(300).nullable().default(null),
+  /** Outcome decided before uploading (coverage + integrity check); a resumed upload keeps it. */
+  verdict: z.enum(['ready', 'incomplete', 'failed']).nullable().default(null),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
 export function newManifest(recordingId: string, meetingId: string, startedAt: number): Manifest {
-  return { version: 1, recordingId, meetingId, startedAt, stoppedAt: null, state: 'recording', tracks: [], gaps: [], composite: null, uploaded: [], error: null };
+  return { version: 1, recordingId, meetingId, startedAt, stoppedAt: null, state: 'recording', tracks: [], gaps: [], composite: null, uploaded: [], error: null, notes: [], endedEarly: null, verdict: null };
 }
 
 /** Writes the manifest through a temp file + rename, so a crash never leaves half a JSON. */

@@ -4,6 +4,7 @@ import type { Producer, RtpCapabilities } from 'mediasoup/types';
 import { AppError } from '../../schema/wire/errors.js';
 import { DEFAULT_MIN_FREE_BYTES, freeBytes as statfsFreeBytes } from './disk.js';
 import { finishRecording } from './finish.js';
+import { closeLiveSpans, followLiveness } from './live-spans.js';
 import { ManifestWriter, newManifest, type TrackRecord } from './manifest.js';
 import { TrackCapture } from './track-capture.js';
 import type { Recorder, RecorderOptions, RecorderSnapshot, RecordingResult, TrackOwner } from './types.js';
@@ -18,7 +19,12 @@ export async function createRecorder(options: RecorderOptions): Promise<Recorder
   const recordingDir = path.join(options.dir, options.recordingId);
   const measureFree = options.freeBytes ?? statfsFreeBytes;
   const minFree = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
-  await fs.mkdir(recordingDir, { recursive: true });
+  await fs.mkdir(options.dir, { recursive: true });
+  // A recording id is used once: a replayed start must never write over a recording's files.
+  await fs.mkdir(recordingDir).catch((error: unknown) => {
+    if (error instanceof Error && 'code' in error && error.code === 'EEXIST') throw new AppError('ALREADY_RECORDING', `recording ${options.recordingId} already exists on this node`);
+    throw error;
+  });
   const free = await measureFree(recordingDir);
   if (free < minFree) {
     await fs.rm(recordingDir, { recursive: true, force: true });
@@ -27,13 +33,12 @@ export async function createRecorder(options: RecorderOptions): Promise<Recorder
   const writer = new ManifestWriter(recordingDir, newManifest(options.recordingId, options.meetingId, Date.now()));
   await writer.save();
   const recorder = new MeetingRecorder(options, recordingDir, writer, measureFree, minFree);
-  options.log.info({ recordingId: options.recordingId, dir: recordingDir }, 'recording started');
-  options.onStatus?.({ recordingId: options.recordingId, meetingId: options.meetingId, status: 'recording' });
+  if (!options.deferStart) await recorder.begin();
   return recorder;
 }
 
 /** Capabilities for the recording consumers: the router's codecs without RTX (ffmpeg asks for no retransmissions). */
-function recorderCapabilities(router: RecorderOptions['router']): RtpCapabilities {
+export function recorderCapabilities(router: RecorderOptions['router']): RtpCapabilities {
   const caps = router.rtpCapabilities;
   return {
     codecs: (caps.codecs ?? []).filter((codec) => !/\/rtx$/i.test(codec.mimeType)).map((codec) => ({ ...codec, rtcpFeedback: [] })),
@@ -41,15 +46,36 @@ function recorderCapabilities(router: RecorderOptions['router']): RtpCapabilitie
   };
 }
 
+/** Default watchdog: a recording nobody stops ends by itself (the edge lost track of it). */
+export const DEFAULT_MAX_DURATION_MS = 12 * 3600 * 1000;
+/** begin() waits this long at most for the first captures to listen… */
+const DEFAULT_BEGIN_WAIT_MS = 10_000;
+/** …and then this long for their first packets (a video key frame comes within a key-frame request). */
+const FIRST_PACKET_WAIT_MS = 3_000;
+
+/** Waits for `work`, at most `ms`. */
+async function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 class MeetingRecorder implements Recorder {
   private readonly captures = new Map<string, TrackCapture>();
   private readonly pendingAdds = new Set<Promise<void>>();
+  private readonly unfollow: Array<() => void> = [];
   private state: RecorderSnapshot['state'] = 'recording';
   private stopping: Promise<RecordingResult> | null = null;
   private diskTimer: NodeJS.Timeout;
+  private maxDurationTimer: NodeJS.Timeout | null = null;
   private resolveDone!: (result: RecordingResult) => void;
   readonly done: Promise<RecordingResult>;
   private readonly capabilities: RtpCapabilities;
+  private openGate!: () => void;
+  /** Captures let packets flow once this resolves (at once unless `deferStart`). */
+  private readonly gate = new Promise<void>((resolve) => (this.openGate = resolve));
+  private beginning: Promise<void> | null = null;
+  private begun = false;
 
   constructor(
     private readonly options: RecorderOptions,
@@ -62,6 +88,36 @@ class MeetingRecorder implements Recorder {
     this.capabilities = recorderCapabilities(options.router);
     this.diskTimer = setInterval(() => void this.checkDisk(), options.diskCheckIntervalMs ?? 5000);
     this.diskTimer.unref();
+  }
+
+  begin(maxWaitMs = DEFAULT_BEGIN_WAIT_MS): Promise<void> {
+    this.beginning ??= (async () => {
+      const captures = [...this.captures.values()];
+      await within(maxWaitMs, Promise.all(captures.map((capture) => capture.listening)));
+      if (this.state !== 'recording') return;
+      // Packets flow; the window opens once every live track has delivered its first one (video:
+      // its first key frame), so none starts the recording missing. Earlier packets are trimmed.
+      this.openGate();
+      await within(FIRST_PACKET_WAIT_MS, Promise.all(captures.filter((capture) => capture.producerLive).map((capture) => capture.flowing)));
+      if (this.state !== 'recording') return;
+      this.writer.manifest.startedAt = Date.now();
+      this.begun = true;
+      await this.writer.save();
+      const maxMs = this.options.maxDurationMs ?? DEFAULT_MAX_DURATION_MS;
+      this.maxDurationTimer = setTimeout(() => this.stopAtMaximum(maxMs), maxMs);
+      this.maxDurationTimer.unref();
+      this.options.log.info({ recordingId: this.recordingId, dir: this.recordingDir, tracks: captures.length }, 'recording started');
+      this.options.onStatus?.({ recordingId: this.recordingId, meetingId: this.meetingId, status: 'recording' });
+    })();
+    return this.beginning;
+  }
+
+  private stopAtMaximum(maxMs: number): void {
+    if (this.state !== 'recording') return;
+    const length = maxMs >= 3600_000 ? `${+(maxMs / 3600_000).toFixed(2)} h` : maxMs >= 60_000 ? `${Math.round(maxMs / 60_000)} min` : `${Math.round(maxMs / 1000)} s`;
+    this.writer.manifest.endedEarly = `recording stopped by itself at its maximum length (${length})`;
+    this.options.log.warn({ recordingId: this.recordingId, maxMs }, 'recording reached its maximum length: stopping');
+    this.stopping ??= this.finish('maximum length', false);
   }
 
   get recordingId(): string {
@@ -86,8 +142,13 @@ class MeetingRecorder implements Recorder {
       contentType: '',
       finalExt: 'webm',
       segments: [],
+      ...(owner.displayName ? { displayName: owner.displayName.slice(0, 100) } : {}),
+      live: [],
+      paused: [],
+      troubles: [],
     };
     manifest.tracks.push(record);
+    this.unfollow.push(followLiveness(producer, record, () => void this.writer.save()));
     const capture = new TrackCapture({
       router: this.options.router,
       producer,
@@ -103,6 +164,10 @@ class MeetingRecorder implements Recorder {
         void this.writer.save();
       },
       onProducerGone: () => void this.removeProducer(producer.id),
+      gate: this.gate,
+      // The first captures start cold (the window waits for them); warm ones are kept for tracks
+      // published while recording, and for restarts, which nothing waits for.
+      pool: () => (this.begun ? this.options.pool : undefined),
     });
     this.captures.set(producer.id, capture);
     const adding = capture.start().catch((error: unknown) => {
@@ -127,10 +192,19 @@ class MeetingRecorder implements Recorder {
   private async finish(reason: string, diskFull: boolean): Promise<RecordingResult> {
     this.state = 'stopping';
     clearInterval(this.diskTimer);
+    if (this.maxDurationTimer) clearTimeout(this.maxDurationTimer);
     const { manifest } = this.writer;
     manifest.stoppedAt = Date.now();
+    // Stopped before it began: an empty window (the verdict says there was no media).
+    if (!this.begun) manifest.startedAt = manifest.stoppedAt;
+    for (const unfollow of this.unfollow) unfollow();
+    for (const track of manifest.tracks) closeLiveSpans(track, manifest.stoppedAt);
+    // Stop first (a capture still starting sees it and gives up), then let waiting starts return.
+    const stopAll = () => Promise.all([...this.captures.values()].map((capture) => capture.stop('stopped')));
+    await stopAll();
+    this.openGate();
     await Promise.allSettled([...this.pendingAdds]);
-    await Promise.all([...this.captures.values()].map((capture) => capture.stop('stopped')));
+    await stopAll();
     this.options.log.info({ recordingId: this.recordingId, reason, tracks: manifest.tracks.length }, 'recording stopped: processing');
     const result = await finishRecording({
       recordingDir: this.recordingDir,

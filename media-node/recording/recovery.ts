@@ -2,7 +2,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { finishRecording } from './finish.js';
+import { closeLiveSpans } from './live-spans.js';
 import { ManifestWriter, readManifest, type Manifest } from './manifest.js';
+import type { RetryPolicy } from './uploader.js';
 import type { CompositeLayout, RecordingResult, RecordingStatusUpdate, Uploader } from './types.js';
 
 export interface RecoveryOptions {
@@ -11,6 +13,9 @@ export interface RecoveryOptions {
   log: Logger;
   layout?: Partial<CompositeLayout>;
   onStatus?: (update: RecordingStatusUpdate) => void;
+  retry?: RetryPolicy;
+  /** Only folders whose manifest passes (a running node retries its pending uploads this way). */
+  only?: (manifest: Manifest) => boolean;
 }
 
 const isUuid = (name: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(name);
@@ -71,22 +76,26 @@ export async function recoverRecordings(options: RecoveryOptions): Promise<Recor
       log.error({ recordingId: entry.name, err: error instanceof Error ? error.message : String(error) }, 'recording folder without a readable manifest: left for an operator');
       continue;
     }
-    if (manifest.state === 'ready' || manifest.state === 'failed') continue;
+    if (manifest.state === 'ready' || manifest.state === 'incomplete' || manifest.state === 'failed') continue;
+    if (options.only && !options.only(manifest)) continue;
     const recLog = log.child({ recordingId: manifest.recordingId, meetingId: manifest.meetingId });
     recLog.warn({ state: manifest.state }, 'recovering a recording interrupted by a node restart');
+    // Cut short by the restart: what was written is finished, and the host hears it is not whole.
+    if (manifest.state === 'recording') manifest.endedEarly ??= 'the media node restarted during the recording: it ends at the restart';
     for (const track of manifest.tracks) {
       for (const segment of track.segments) {
         if (segment.endedAt === null) {
-          await stopOrphan(segment.pid, segment.file, recLog);
+          await stopOrphan(segment.pid, segment.ffmpegOutput ?? segment.file, recLog);
           segment.endedAt = Date.now();
           segment.endReason = 'nodeRestarted';
         }
       }
     }
     if (manifest.stoppedAt === null) manifest.stoppedAt = await lastWriteMs(recordingDir, manifest);
+    for (const track of manifest.tracks) closeLiveSpans(track, manifest.stoppedAt);
     const writer = new ManifestWriter(recordingDir, manifest);
     await writer.save();
-    results.push(await finishRecording({ recordingDir, writer, uploader: options.uploader, log: recLog, layout: options.layout, onStatus: options.onStatus }));
+    results.push(await finishRecording({ recordingDir, writer, uploader: options.uploader, log: recLog, layout: options.layout, onStatus: options.onStatus, ...(options.retry ? { retry: options.retry } : {}) }));
   }
   return results;
 }

@@ -1,12 +1,13 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Consumer, ConsumerTraceEventData, PlainTransport, Producer, Router, RtpCapabilities } from 'mediasoup/types';
-import { spawnFfmpeg, type FfmpegProcess } from './ffmpeg.js';
+import type { CapturePool } from './capture-pool.js';
+import { spawnCapture, type CaptureProcess } from './capture-process.js';
+import type { FfmpegProcess } from './ffmpeg.js';
 import type { Segment, TrackRecord } from './manifest.js';
-import { containerFor, mainCodec, sdpForConsumer } from './sdp.js';
+import { containerFor, mainCodec } from './sdp.js';
 import { TimelineAnchor, wallClockOf } from './timeline-anchor.js';
-import { freeUdpPortPair, isUdpPortBound } from './udp-ports.js';
+import { isUdpPortBound } from './udp-ports.js';
 
 export interface TrackCaptureOptions {
   router: Router;
@@ -25,6 +26,10 @@ export interface TrackCaptureOptions {
   onGap: (gap: { trackId: string; fromMs: number; toMs: number | null; reason: string }) => void;
   /** The producer went away on its own (participant left, producer closed). */
   onProducerGone: () => void;
+  /** Packets flow only once this resolves (the recorder holds the first captures until all listen). */
+  gate?: Promise<void>;
+  /** Warm capture ffmpegs (capture-pool.ts) a segment may take now; none: it starts a cold one. */
+  pool?: () => CapturePool | undefined;
 }
 
 interface LiveSegment {
@@ -32,6 +37,8 @@ interface LiveSegment {
   transport: PlainTransport;
   consumer: Consumer;
   ffmpeg: FfmpegProcess;
+  /** Removes a pool slot's link and SDP once the segment has ended. */
+  release: () => Promise<void>;
 }
 
 /** A loaded box can take seconds to start an ffmpeg; past this it is killed and restarted. */
@@ -52,6 +59,12 @@ export class TrackCapture {
   /** Gap opened by a dying ffmpeg; closed when the next segment forwards its first packet. */
   private openGap: { trackId: string; fromMs: number; toMs: number | null; reason: string } | null = null;
   private readonly log: Logger;
+  private markListening!: () => void;
+  /** Resolves once the first ffmpeg holds its port, or the first attempt ended (failed or stopped). */
+  readonly listening = new Promise<void>((resolve) => (this.markListening = resolve));
+  private markFlowing!: () => void;
+  /** Resolves at the first packet forwarded to ffmpeg (for video: a key frame), or when the capture ends. */
+  readonly flowing = new Promise<void>((resolve) => (this.markFlowing = resolve));
 
   constructor(private readonly options: TrackCaptureOptions) {
     this.log = options.log.child({ trackId: options.record.trackId, producerId: options.producer.id });
@@ -63,24 +76,49 @@ export class TrackCapture {
   get restartCount(): number {
     return this.restarts;
   }
+  /** The producer is sending (not paused, not closed): its packets are expected. */
+  get producerLive(): boolean {
+    return !this.options.producer.paused && !this.options.producer.closed;
+  }
 
   async start(): Promise<void> {
-    await this.openSegment();
+    try {
+      await this.openSegment();
+    } catch (error) {
+      this.trouble(`capture could not start (${error instanceof Error ? error.message : String(error)})`);
+      this.markFlowing();
+      throw error;
+    } finally {
+      this.markListening();
+    }
+  }
+
+  /** Capture trouble the host should hear about (only while the track was live: a paused one loses nothing). */
+  private trouble(what: string): void {
+    if (this.options.producer.paused) return;
+    const { troubles } = this.options.record;
+    if (troubles.length < 32) troubles.push(what.slice(0, 300));
+    this.options.onChange();
   }
 
   /** Ends the capture: stops forwarding, lets ffmpeg write its trailer, releases everything. */
   async stop(reason: Segment['endReason'] = 'stopped'): Promise<void> {
     this.stopped = true;
+    this.markFlowing();
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const live = this.live;
     this.live = null;
-    if (!live) return;
+    if (live) await this.endLive(live, reason);
+  }
+
+  private async endLive(live: LiveSegment, reason: Segment['endReason']): Promise<void> {
     // Stop ffmpeg while packets still flow, so it notices the signal at once and writes its trailer.
     await live.ffmpeg.stop();
     this.log.debug({ file: live.record.file, ffmpeg: live.ffmpeg.stderrTail().slice(-600) }, 'track segment ended');
     live.consumer.close();
     live.transport.close();
     this.endSegment(live.record, reason);
+    await live.release();
   }
 
   private endSegment(segment: Segment, reason: Segment['endReason']): void {
@@ -92,7 +130,6 @@ export class TrackCapture {
 
   private async openSegment(): Promise<void> {
     const { router, producer, record, recordingDir } = this.options;
-    const { rtpPort, rtcpPort } = await freeUdpPortPair();
     const transport = await router.createPlainTransport({
       listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
       rtcpMux: false,
@@ -105,40 +142,41 @@ export class TrackCapture {
       transport.close();
       throw error;
     }
+    // Stopped while the consumer was being made: nothing was started, nothing to keep.
+    if (this.stopped) {
+      transport.close();
+      return;
+    }
     const codec = mainCodec(consumer.rtpParameters);
     const container = containerFor(codec);
     const index = record.segments.length;
     const base = `${record.trackId}-${String(index).padStart(3, '0')}`;
     const file = `${base}.${container.captureExt}`;
-    const sdpPath = path.join(recordingDir, `${base}.sdp`);
-    await fs.writeFile(sdpPath, sdpForConsumer(consumer.rtpParameters, rtpPort));
+    const output = path.join(recordingDir, file);
+    let capture: CaptureProcess;
+    try {
+      capture = (await this.options.pool?.()?.take(codec, output)) ?? (await spawnCapture(consumer.rtpParameters, path.join(recordingDir, `${base}.sdp`), output));
+    } catch (error) {
+      transport.close();
+      throw error;
+    }
+    const { ffmpeg, rtpPort, rtcpPort } = capture;
 
-    const segment: Segment = { file, firstRtpWallMs: null, firstRtpTimestamp: null, startedAt: Date.now(), pid: null, endedAt: null, endReason: null };
+    const segment: Segment = { file, firstRtpWallMs: null, firstRtpTimestamp: null, startedAt: Date.now(), pid: ffmpeg.pid, endedAt: null, endReason: null, ...(capture.outputArg !== output ? { ffmpegOutput: capture.outputArg } : {}) };
     record.segments.push(segment);
     record.mimeType = codec.mimeType;
     record.contentType = container.contentType;
     record.finalExt = container.finalExt;
     this.options.onChange();
-
-    const ffmpeg = spawnFfmpeg([
-      '-hide_banner', '-nostdin', '-loglevel', 'warning',
-      '-protocol_whitelist', 'file,udp,rtp',
-      // Without packets ffmpeg gives up after 10 s; a muted mic or paused camera must not end the file.
-      '-listen_timeout', String(7 * 24 * 3600),
-      // Write (almost) from the first packet: a short probing window, whose packets live only in memory.
-      ...container.probeArgs,
-      '-reorder_queue_size', '64',
-      '-buffer_size', String(4 * 1024 * 1024),
-      '-f', 'sdp', '-i', sdpPath,
-      '-map', '0:0', '-c', 'copy',
-      ...container.captureArgs, '-flush_packets', '1',
-      '-y', path.join(recordingDir, file),
-    ]);
-    segment.pid = ffmpeg.pid;
-    this.options.onChange();
-    const live: LiveSegment = { record: segment, transport, consumer, ffmpeg };
+    const live: LiveSegment = { record: segment, transport, consumer, ffmpeg, release: () => capture.release() };
     this.live = live;
-    this.log.info({ file, pid: ffmpeg.pid, rtpPort, codec: codec.mimeType }, 'track segment started');
+    this.log.info({ file, pid: ffmpeg.pid, rtpPort, codec: codec.mimeType, warm: capture.warm }, 'track segment started');
+    if (this.stopped) {
+      // Stopped while the capture process was being found: end it like a stop would.
+      this.live = null;
+      await this.endLive(live, 'stopped');
+      return;
+    }
 
     consumer.on('producerclose', () => {
       this.log.info('producer closed: finishing track');
@@ -153,6 +191,9 @@ export class TrackCapture {
     const ready = await this.waitUntilListening(ffmpeg, rtpPort);
     this.log.debug({ ready, msToListen: Date.now() - segment.startedAt }, 'capture ffmpeg listening');
     if (!ready || this.live !== live || consumer.closed) return;
+    this.markListening();
+    if (this.options.gate) await this.options.gate;
+    if (this.live !== live || consumer.closed) return;
 
     await consumer.enableTraceEvent(['rtp', 'keyframe']);
     const anchor = new TimelineAnchor(codec.clockRate);
@@ -166,6 +207,7 @@ export class TrackCapture {
         segment.firstRtpTimestamp = anchor.firstRtpTimestamp;
       }
       if (first) {
+        this.markFlowing();
         if (this.openGap && segment.firstRtpWallMs !== null) {
           this.openGap.toMs = segment.firstRtpWallMs;
           this.log.warn({ gapMs: this.openGap.toMs - this.openGap.fromMs }, 'track capture resumed after a gap');
@@ -207,19 +249,27 @@ export class TrackCapture {
     live.consumer.close();
     live.transport.close();
     this.endSegment(live.record, 'ffmpegDied');
+    void live.release();
     const reason = `ffmpeg exited (code ${exit.code}, signal ${exit.signal}): ${live.ffmpeg.stderrTail().trim().split('\n').slice(-2).join(' | ')}`.slice(0, 500);
     this.openGap = { trackId: this.trackId, fromMs: Date.now(), toMs: null, reason };
     this.options.onGap(this.openGap);
+    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     if (this.restarts >= this.options.maxRestarts) {
+      this.markFlowing();
       this.log.error({ reason }, 'ffmpeg keeps dying: giving up on this track');
+      this.trouble(`capture gave up after ${this.restarts} restarts (ffmpeg exited with ${how}); the rest of this track is missing`);
       return;
     }
+    this.trouble(`capture interrupted (ffmpeg exited with ${how}) and restarted in a new file`);
     this.restarts++;
     this.log.warn({ reason, restart: this.restarts }, 'ffmpeg died: restarting with a new segment');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       if (this.stopped || this.options.producer.closed) return;
-      this.openSegment().catch((error: unknown) => this.log.error({ err: error }, 'could not restart the track capture'));
+      this.openSegment().catch((error: unknown) => {
+        this.log.error({ err: String(error) }, 'could not restart the track capture');
+        this.trouble(`capture could not be restarted (${error instanceof Error ? error.message : String(error)}); the rest of this track is missing`);
+      });
     }, this.options.restartDelayMs);
   }
 

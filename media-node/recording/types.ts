@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { CapturePool } from './capture-pool.js';
 import type { Producer, Router } from 'mediasoup/types';
 import type { MediaKind, MediaSource } from '../../schema/wire/common.js';
 import type { ErrorCode } from '../../schema/wire/errors.js';
@@ -8,6 +9,8 @@ import type { RecordingFile, RecordingStatus } from '../../schema/wire/node-cont
 export interface TrackOwner {
   participantId: string;
   source: MediaSource;
+  /** Shown in host-facing notes ("Ann's microphone …"). */
+  displayName?: string;
 }
 
 export interface RecorderOptions {
@@ -32,6 +35,15 @@ export interface RecorderOptions {
   restartDelayMs?: number;
   /** Test seam: how free space is measured (default fs.statfs on `dir`). */
   freeBytes?: (dir: string) => Promise<number>;
+  /**
+   * Hold the first captures until `begin()`: the window starts when they all listen, so none
+   * misses its first second to ffmpeg's start-up. Default false (the window starts now).
+   */
+  deferStart?: boolean;
+  /** Watchdog: a recording nobody stops ends by itself after this long (default 12 h). */
+  maxDurationMs?: number;
+  /** Warm capture ffmpegs shared by the node's recordings (capture-pool.ts). */
+  pool?: CapturePool;
 }
 
 export interface CompositeLayout {
@@ -42,31 +54,46 @@ export interface CompositeLayout {
   maxTiles: number;
 }
 
+/** The node's statuses: the wire's, plus 'incomplete' (files usable, not whole: see notes). */
+export type RecorderStatus = RecordingStatus | 'incomplete';
+
 export interface RecordingStatusUpdate {
   recordingId: string;
   meetingId: string;
-  status: RecordingStatus;
+  status: RecorderStatus;
   durationMs?: number;
   files?: RecordingFile[];
   error?: { code: ErrorCode; message: string };
+  /** Host-facing notes on what is missing (with 'incomplete' and 'failed'). */
+  notes?: string[];
 }
 
 export interface RecordingResult {
   recordingId: string;
   meetingId: string;
-  status: 'ready' | 'failed';
+  /** 'uploading': not final, the store could not be reached; files kept, upload tried again later. */
+  status: 'ready' | 'incomplete' | 'failed' | 'uploading';
   startedAt: number;
   stoppedAt: number;
   durationMs: number;
   files: RecordingFile[];
   error?: { code: ErrorCode; message: string };
+  notes: string[];
 }
 
 export interface Recorder {
   readonly recordingId: string;
   readonly meetingId: string;
-  /** Start capturing a producer (call for every existing producer and every new one). */
+  /**
+   * Start capturing a producer (call for every existing producer and every new one). Resolves
+   * once packets flow to the capture: with `deferStart`, not before `begin()`.
+   */
   addProducer(producer: Producer, owner: TrackOwner): Promise<void>;
+  /**
+   * With `deferStart`: waits (at most `maxWaitMs`) until the captures added so far listen, then
+   * starts the window and lets their packets flow; reports 'recording'. Idempotent.
+   */
+  begin(maxWaitMs?: number): Promise<void>;
   /** The producer is gone (its owner left or closed it): finish its file. */
   removeProducer(producerId: string): Promise<void>;
   /** Stop capturing, build the composite, upload everything, delete local copies once confirmed. */

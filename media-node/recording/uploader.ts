@@ -56,10 +56,15 @@ export class EdgeUploader implements Uploader {
     return new URL(`/api/nodes/recordings/${encodeURIComponent(input.recordingId)}/files/${encodeURIComponent(input.name)}${suffix}`, this.edgeUrl);
   }
 
-  private async call<S extends z.ZodType>(url: URL, init: RequestInit, schema: S, what: string): Promise<z.output<S>> {
-    const response = await fetch(url, { ...init, headers: { authorization: `Bearer ${this.nodeCredential}`, ...(init.headers as Record<string, string>) } });
+  /**
+   * One request, bounded in time (a stalled connection must not leave a recording 'uploading' for
+   * ever): a minute, or longer for a big body at a slow 256 KiB/s.
+   */
+  private async call<S extends z.ZodType>(url: URL, init: RequestInit & { headers?: Record<string, string> }, schema: S, what: string, bodyBytes = 0): Promise<z.output<S>> {
+    const timeoutMs = Math.max(60_000, (bodyBytes / (256 * 1024)) * 1000);
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), headers: { authorization: `Bearer ${this.nodeCredential}`, ...init.headers } });
     const text = await response.text();
-    if (!response.ok) throw new Error(`${what} answered ${response.status}: ${text.slice(0, 300)}`);
+    if (!response.ok) throw new UploadRefusedError(response.status, `${what} answered ${response.status}: ${text.slice(0, 300)}`);
     return schema.parse(JSON.parse(text));
   }
 
@@ -72,9 +77,10 @@ export class EdgeUploader implements Uploader {
         headers: { 'content-type': input.contentType, 'content-length': String(input.bytes), [CONTENT_SHA256_HEADER]: input.sha256 },
         body,
         duplex: 'half',
-      } as RequestInit & { duplex: 'half' },
+      } as RequestInit & { duplex: 'half'; headers: Record<string, string> },
       uploadReceiptSchema,
       `upload of ${input.name}`,
+      input.bytes,
     );
   }
 
@@ -104,6 +110,7 @@ export class EdgeUploader implements Uploader {
             { method: 'PUT', headers: { 'content-type': 'application/octet-stream', [CONTENT_SHA256_HEADER]: sha256 }, body: chunk },
             multipartPartResponseSchema,
             `part ${partNumber} of ${input.name}`,
+            length,
           ),
         );
         // The edge hashed what it stored: a match proves this part arrived byte for byte.
@@ -132,6 +139,26 @@ export class EdgeUploader implements Uploader {
   }
 }
 
+/** The store answered with an HTTP error (its status says whether trying again can help). */
+export class UploadRefusedError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UploadRefusedError';
+  }
+}
+
+/**
+ * Refusals no retry can change: another node's recording (403), no recording started (404), a
+ * finished recording or a different file under that name (409), a body too big (413). Anything
+ * else (network, 5xx, a part that arrived damaged) is worth another try.
+ */
+export function isPermanentUploadError(error: unknown): boolean {
+  return error instanceof UploadRefusedError && [403, 404, 409, 413].includes(error.status);
+}
+
 export interface RetryPolicy {
   attempts: number;
   firstDelayMs: number;
@@ -155,6 +182,7 @@ export async function uploadConfirmed(uploader: Uploader, input: UploadInput, lo
     } catch (error) {
       lastError = error;
       log.warn({ file: input.name, attempt, err: error instanceof Error ? error.message : String(error) }, 'upload attempt failed');
+      if (isPermanentUploadError(error)) throw error;
       if (attempt < retry.attempts) await new Promise((r) => setTimeout(r, retry.firstDelayMs * 2 ** (attempt - 1)));
     }
   }

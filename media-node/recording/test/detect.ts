@@ -25,3 +25,18 @@ export async function firstBeepSeconds(file: string): Promise<number | null> {
   const match = /silence_end: ([\d.]+)/.exec(stderr);
   return match ? Number(match[1]) : null;
 }
+
+/** Mean luma (0–255) of a region of a video between two times (a black tile is ~16). */
+export async function meanLuma(file: string, fromSec: number, toSec: number, crop?: { x: number; y: number; w: number; h: number }): Promise<number> {
+  const filters = [...(crop ? [`crop=${crop.w}:${crop.h}:${crop.x}:${crop.y}`] : []), 'signalstats', 'metadata=print:key=lavfi.signalstats.YAVG:file=-'];
+  const { stdout } = await runToEnd(FFMPEG_BIN, ['-hide_banner', '-nostdin', '-ss', fromSec.toFixed(3), '-t', (toSec - fromSec).toFixed(3), '-i', file, '-an', '-vf', filters.join(','), '-f', 'null', '-']);
+  const values = [...stdout.matchAll(/lavfi\.signalstats\.YAVG=([\d.]+)/g)].map((m) => Number(m[1]));
+  return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Mean volume (dB) of the audio between two times (silence is -91 dB). */
+export async function meanVolumeDb(file: string, fromSec: number, toSec: number): Promise<number> {
+  const { stderr } = await runToEnd(FFMPEG_BIN, ['-hide_banner', '-nostdin', '-ss', fromSec.toFixed(3), '-t', (toSec - fromSec).toFixed(3), '-i', file, '-vn', '-af', 'volumedetect', '-f', 'null', '-']);
+  const match = /mean_volume: (-?[\d.]+) dB/.exec(stderr);
+  return match ? Number(match[1]) : Number.NEGATIVE_INFINITY;
+}

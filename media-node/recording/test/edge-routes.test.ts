@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDownload } from '../../../edge/routes/recording-links.js';
-import { EdgeUploader, uploadConfirmed } from '../uploader.js';
+import { EdgeUploader, isPermanentUploadError, uploadConfirmed, UploadRefusedError } from '../uploader.js';
 import { startEdgeUploadTarget, type EdgeUploadTarget } from './edge-upload-target.js';
 import { log, tempDir } from './helpers.js';
 
@@ -15,6 +15,7 @@ describe('edge recordings routes in workerd (Miniflare + R2)', () => {
   let bytes: Buffer;
   beforeAll(async () => {
     target = await startEdgeUploadTarget();
+    await target.grant(RECORDING);
     bytes = randomBytes(300_000);
     file = path.join(await tempDir('edgemeet-edge-routes-'), 'track.webm');
     await writeFile(file, bytes);
@@ -75,6 +76,27 @@ describe('edge recordings routes in workerd (Miniflare + R2)', () => {
     expect((await fetch(`${target.url}${expired}`)).status).toBe(403);
     const forged = await signDownload('another-secret', RECORDING, 'ok-000.webm', now + 60);
     expect((await fetch(`${target.url}${forged}`)).status).toBe(403);
+  });
+
+  it('a refusal no retry can change (recording final, never started) fails at once and says so; files stay', async () => {
+    const finished = '7e3f9a10-2b4c-4d5e-8f60-718293a4b5c7';
+    await target.grant(finished);
+    await target.finish(finished);
+    const outcomes: unknown[] = [];
+    const inner = new EdgeUploader(target.url, target.nodeCredential);
+    const recording = { name: 'recording', upload: (input: Parameters<typeof inner.upload>[0]) => inner.upload(input).catch((error: unknown) => Promise.reject(outcomes.push(error) && error)) };
+    const input = (recordingId: string) => ({ recordingId, name: 'late-000.webm', path: file, contentType: 'video/webm', bytes: bytes.length, sha256: sha(bytes) });
+    const closed = await uploadConfirmed(recording, input(finished), log).catch((error: unknown) => error);
+    expect(closed).toBeInstanceOf(UploadRefusedError);
+    expect(closed).toMatchObject({ status: 409 });
+    expect(isPermanentUploadError(closed)).toBe(true);
+    // No attempt after the refusal (a transient error before it, on a loaded box, is retried).
+    expect(outcomes.at(-1)).toBe(closed);
+    expect(outcomes.filter(isPermanentUploadError)).toHaveLength(1);
+    const neverStarted = await uploadConfirmed(recording, input('7e3f9a10-2b4c-4d5e-8f60-718293a4b5c8'), log).catch((error: unknown) => error);
+    expect(neverStarted).toMatchObject({ status: 404 });
+    expect(isPermanentUploadError(neverStarted)).toBe(true);
+    await expect(stat(file)).resolves.toBeTruthy();
   });
 
   describe('big files: R2 multipart through the edge, every part checked', () => {

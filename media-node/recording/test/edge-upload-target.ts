@@ -6,6 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** The node the target's credential belongs to. */
+const NODE_ID = 'media-rec-test';
 
 export interface EdgeUploadTarget {
   url: string;
@@ -14,6 +16,10 @@ export interface EdgeUploadTarget {
   signingSecret: string;
   /** Bytes R2 holds under a key (null if absent). */
   stored(key: string): Promise<Buffer | null>;
+  /** Lets this target's node upload the files of `recordingId` (as the RoomDO does at start). */
+  grant(recordingId: string): Promise<void>;
+  /** The recording is final: its files can no longer change (as the RoomDO does on ready/failed). */
+  finish(recordingId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,8 +63,16 @@ export async function startEdgeUploadTarget(): Promise<EdgeUploadTarget> {
   return {
     url,
     mf,
-    nodeCredential: await deriveCredential(credentialSecret, 'media-rec-test'),
+    nodeCredential: await deriveCredential(credentialSecret, NODE_ID),
     signingSecret,
+    async grant(recordingId) {
+      const response = await fetch(`${url}/test/grants/${recordingId}`, { method: 'POST', body: JSON.stringify({ nodeId: NODE_ID, meetingLinkId: 'RecTestGrantMeeting001' }) });
+      if (!response.ok) throw new Error(`grant answered ${response.status}`);
+    },
+    async finish(recordingId) {
+      const response = await fetch(`${url}/test/grants/${recordingId}/finish`, { method: 'POST' });
+      if (!response.ok) throw new Error(`finish answered ${response.status}`);
+    },
     async stored(key) {
       const object = await bucket.get(key);
       return object ? Buffer.from(await object.arrayBuffer()) : null;

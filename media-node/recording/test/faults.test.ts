@@ -32,7 +32,7 @@ describe('recording faults', () => {
     await target?.close();
   });
 
-  it('a node killed while recording: the next start finishes and uploads what was written', async () => {
+  it('a node killed while recording: the next start finishes and uploads what was written, as incomplete', async () => {
     const dir = await tempDir('edgemeet-recordings-kill-');
     const recordingId = '5d1f0c2a-7b3e-4c9d-8e2f-1a2b3c4d0003';
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'recorder-child.ts'), dir, recordingId], {
@@ -63,13 +63,16 @@ describe('recording faults', () => {
     leftovers.push(...orphans);
     expect(orphans).toHaveLength(2);
 
+    await target.grant(recordingId);
     const copies = await tempDir('edgemeet-recording-copies-kill-');
     const uploader = new CopyingUploader(new EdgeUploader(target.url, target.nodeCredential), copies);
     const statuses: RecordingStatusUpdate[] = [];
     const [result] = await recoverRecordings({ dir, uploader, log, onStatus: (s) => statuses.push(s) });
 
-    expect(result?.status).toBe('ready');
-    expect(statuses.map((s) => s.status)).toEqual(['processing', 'uploading', 'ready']);
+    // What was written is finished and uploaded; the recording says it was cut short.
+    expect(result?.status).toBe('incomplete');
+    expect(statuses.map((s) => s.status)).toEqual(['processing', 'uploading', 'incomplete']);
+    expect(result?.notes).toContain('the media node restarted during the recording: it ends at the restart');
     for (const pid of orphans) expect(await alive(pid)).toBe(false);
     const names = result!.files.map((f) => path.basename(f.key)).sort();
     expect(names).toEqual(['composite.mp4', 'dave-000001-camera-video-000.webm', 'dave-000001-mic-audio-000.webm']);
@@ -119,6 +122,7 @@ describe('recording faults', () => {
 
     it('stops by itself when the disk fills up, tells the host DISK_FULL, and keeps the track files', async () => {
       const dir = await tempDir('edgemeet-recordings-fill-');
+      await target.grant('5d1f0c2a-7b3e-4c9d-8e2f-1a2b3c4d0005');
       let free = 50 * 1024 ** 3;
       const statuses: RecordingStatusUpdate[] = [];
       const recorder = await createRecorder({

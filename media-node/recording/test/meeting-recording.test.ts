@@ -4,6 +4,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTER_MEDIA_CODECS } from '../../workers/media-codecs.js';
+import { CapturePool } from '../capture-pool.js';
 import { DEFAULT_LAYOUT, gridCells } from '../composite.js';
 import { ffprobe, mediaDurationSeconds, runToEnd, FFPROBE_BIN } from '../ffmpeg.js';
 import { createRecorder } from '../recorder.js';
@@ -32,6 +33,7 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
   let dir: string;
   let copies: string;
   let uploader: CopyingUploader;
+  let pool: CapturePool;
   const people: SyntheticParticipant[] = [];
   const recorders: Recorder[] = [];
 
@@ -42,12 +44,14 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
     dir = await tempDir('edgemeet-recordings-');
     copies = await tempDir('edgemeet-recording-copies-');
     uploader = new CopyingUploader(new EdgeUploader(target.url, target.nodeCredential), copies);
+    pool = new CapturePool(path.join(dir, '.capture-pool'), log);
   });
 
   afterAll(async () => {
     // A failed assertion must not leave capture ffmpegs behind: stop() is idempotent.
     await Promise.allSettled(recorders.map((r) => r.stop('test finished')));
     await Promise.allSettled(people.map((p) => p.leave()));
+    await pool?.close();
     worker?.close();
     await target?.close();
     await Promise.all([dir, copies].map((d) => rm(d, { recursive: true, force: true })));
@@ -61,18 +65,23 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
     const carol = await startSyntheticParticipant(router, { participantId: 'carol-00001', pattern: 'testsrc' });
     people.push(alice, bob, carol);
     await sleep(3000);
+    // Warm captures (Opus + VP8, two each) for Carol, who publishes while recording.
+    pool.prime(router.rtpCapabilities.codecs ?? []);
+    for (let waited = 0; pool.idleCount < 4 && waited < 60_000; waited += 250) await sleep(250);
 
     const statuses: RecordingStatusUpdate[] = [];
     const recordingId = '0b9a3c1e-8d2f-4f6a-9c1b-2e7d5a4f0001';
-    const t0 = Date.now();
-    const recorder = await createRecorder({ router, recordingId, meetingId: MEETING, dir, log, uploader, onStatus: (s) => statuses.push(s) });
+    await target.grant(recordingId);
+    // As the node's controller does: warm captures for tracks published later, and the window
+    // opens once the first captures receive (begin), so no track starts the recording missing.
+    const recorder = await createRecorder({ router, recordingId, meetingId: MEETING, dir, log, uploader, onStatus: (s) => statuses.push(s), deferStart: true, pool });
     recorders.push(recorder);
-    // Like the node's controller, the test does not wait for each capture to be up (on a loaded
-    // box an ffmpeg takes a while to start); the schedule below runs on the wall clock.
     void recorder.addProducer(alice.audio, { participantId: alice.participantId, source: 'mic' });
     void recorder.addProducer(alice.video, { participantId: alice.participantId, source: 'camera' });
     void recorder.addProducer(bob.audio, { participantId: bob.participantId, source: 'mic' });
     void recorder.addProducer(bob.video, { participantId: bob.participantId, source: 'camera' });
+    await recorder.begin();
+    const t0 = Date.now();
 
     const at = (ms: number) => sleep(Math.max(0, t0 + ms - Date.now()));
     await at(3000);
@@ -85,10 +94,11 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
     await at(8500);
     await bob.leave(); // producers close: the recorder finishes Bob's tracks on its own
     await at(10_000);
-    const realSeconds = (Date.now() - t0) / 1000;
+    const stopAt = Date.now();
     const result = await recorder.stop();
+    const realSeconds = (stopAt - result.startedAt) / 1000;
 
-    expect(result.status).toBe('ready');
+    expect(result.status, JSON.stringify(result.notes)).toBe('ready');
     expect(statuses.map((s) => s.status)).toEqual(['recording', 'processing', 'uploading', 'ready']);
     expect(result.files.filter((f) => f.kind === 'composite')).toHaveLength(1);
     const tracks = result.files.filter((f) => f.kind === 'track');
@@ -135,7 +145,7 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
     console.info(`sync event in the composite: flash ${flash!.toFixed(3)} s, beep ${beep!.toFixed(3)} s → A/V offset ${Math.round((beep! - flash!) * 1000)} ms`);
     expect(Math.abs(flash! - beep!)).toBeLessThan(0.1);
     // …and at the time it was sent (sender start-up delays it by up to ~1.5 s on a loaded box).
-    const sentAt = (alice.startedAt + 9000 - t0) / 1000;
+    const sentAt = (alice.startedAt + 9000 - result.startedAt) / 1000;
     expect(flash!).toBeGreaterThan(sentAt - 0.3);
     expect(flash!).toBeLessThan(sentAt + 2);
 
@@ -163,21 +173,21 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
     expect(await largestPacketGap(uploader.copies.get('bob-0000001-camera-video-000.webm')!)).toBeGreaterThan(1.5);
   });
 
-  it('records the same meeting again, and a capture ffmpeg killed midway loses nothing already written', async () => {
+  it('records the same meeting again; a capture ffmpeg killed midway loses nothing already written, and the recording says it is incomplete', async () => {
     const alice = people[0]!;
     const carol = people[2]!;
     uploader.copies.clear();
     const recordingId = '0b9a3c1e-8d2f-4f6a-9c1b-2e7d5a4f0002';
+    await target.grant(recordingId);
     const statuses: RecordingStatusUpdate[] = [];
-    const t0 = Date.now();
-    const recorder = await createRecorder({ router, recordingId, meetingId: MEETING, dir, log, uploader, onStatus: (s) => statuses.push(s), restartDelayMs: 200 });
+    const recorder = await createRecorder({ router, recordingId, meetingId: MEETING, dir, log, uploader, onStatus: (s) => statuses.push(s), restartDelayMs: 200, deferStart: true, pool });
     recorders.push(recorder);
-    await Promise.all([
-      recorder.addProducer(alice.audio, { participantId: alice.participantId, source: 'mic' }),
-      recorder.addProducer(alice.video, { participantId: alice.participantId, source: 'camera' }),
-      recorder.addProducer(carol.audio, { participantId: carol.participantId, source: 'mic' }),
-      recorder.addProducer(carol.video, { participantId: carol.participantId, source: 'camera' }),
-    ]);
+    void recorder.addProducer(alice.audio, { participantId: alice.participantId, source: 'mic' });
+    void recorder.addProducer(alice.video, { participantId: alice.participantId, source: 'camera' });
+    void recorder.addProducer(carol.audio, { participantId: carol.participantId, source: 'mic' });
+    void recorder.addProducer(carol.video, { participantId: carol.participantId, source: 'camera' });
+    await recorder.begin();
+    const t0 = Date.now();
 
     await sleep(Math.max(0, t0 + 3500 - Date.now()));
     const pid = recorder.ffmpegPidOf(alice.video.id);
@@ -188,11 +198,14 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
     const killedTrack = recorder.describe().tracks.find((t) => t.trackId === 'alice-00001-camera-video')!;
     expect(killedTrack).toMatchObject({ segments: 2, restarts: 1 });
     const firstSegmentStart = killedTrack.segmentStarts[0]!;
-    const realSeconds = (Date.now() - t0) / 1000;
+    const stopAt = Date.now();
     const result = await recorder.stop();
+    const realSeconds = (stopAt - result.startedAt) / 1000;
 
-    expect(result.status).toBe('ready');
-    expect(statuses.at(-1)?.status).toBe('ready');
+    // Never "ready" as if whole: the interruption is in the status and its notes.
+    expect(result.status).toBe('incomplete');
+    expect(statuses.at(-1)).toMatchObject({ status: 'incomplete', error: { code: 'MEDIA_ERROR' } });
+    expect(result.notes).toContain("alice-00001's camera: capture interrupted (ffmpeg exited with signal SIGKILL) and restarted in a new file");
     const names = result.files.map((f) => path.basename(f.key));
     expect(names).toContain('alice-00001-camera-video-000.webm');
     expect(names).toContain('alice-00001-camera-video-001.webm');

@@ -7,18 +7,20 @@ import { recordingControllerFactory } from '../controller.js';
 import { EdgeUploader } from '../uploader.js';
 import { startEdgeUploadTarget, type EdgeUploadTarget } from './edge-upload-target.js';
 import { tempDir } from './helpers.js';
+import { startSyntheticParticipant, type SyntheticParticipant } from './synthetic-participant.js';
 
 type RecordingEvent = Extract<NodeEvent, { event: 'recordingStatus' }>;
 
 /**
  * The recorder inside a real media node: start/stop arrive as control commands (as the RoomDO
- * sends them through the RegionDO), producers come from a WebRTC peer, status goes back up as
+ * sends them through the RegionDO), participants join over WebRTC, status goes back up as
  * recordingStatus events, files go to R2 through the edge route.
  */
 describe('recording through the media node command channel', () => {
   let target: EdgeUploadTarget;
   let edge: FakeEdge;
   let node: TestNode;
+  const senders: SyntheticParticipant[] = [];
 
   beforeAll(async () => {
     target = await startEdgeUploadTarget();
@@ -31,6 +33,7 @@ describe('recording through the media node command channel', () => {
     await edge.waitFor(() => edge.hellos().length > 0, 20_000, 'hello');
   });
   afterAll(async () => {
+    await Promise.allSettled(senders.map((sender) => sender.leave()));
     await node?.stop();
     await edge?.stop();
     await target?.close();
@@ -42,38 +45,66 @@ describe('recording through the media node command channel', () => {
       .filter((event): event is RecordingEvent => event.event === 'recordingStatus' && event.recordingId === recordingId)
       .map((event) => event.status);
 
+  /**
+   * Real media from a participant: werift's own RTP is synthetic filler that no decoder reads, so
+   * a synthetic sender (ffmpeg, real VP8 + Opus) publishes into the node's room on its behalf,
+   * through Room.publish as the signaling's produce does.
+   */
+  const publishRealMedia = async (meetingId: string, participantId: string) => {
+    const room = node.node.rooms.rooms.get(meetingId)!;
+    const participant = room.participants.get(participantId)!;
+    const sender = await startSyntheticParticipant(room.router, { participantId, pattern: 'testsrc' });
+    senders.push(sender);
+    await room.publish(participant, sender.audio, 'mic');
+    await room.publish(participant, sender.video, 'camera');
+  };
+
   it('startRecording → capture of a late publisher too → stopRecording → ready with files in R2', async () => {
     const meetingId = newMeetingId();
-    const first = await node.peer(meetingId, 'host-0000001');
-    await first.publish({ audio: true, video: true });
+    await node.peer(meetingId, 'host-0000001', { receive: false });
+    await publishRealMedia(meetingId, 'host-0000001');
     const recordingId = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d';
+    await target.grant(recordingId);
 
     expect(await edge.command({ command: 'startRecording', meetingId, recordingId })).toMatchObject({ ok: true });
     expect((await edge.command({ command: 'startRecording', meetingId, recordingId: 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5e' })).error?.code).toBe('ALREADY_RECORDING');
     await eventually(() => statusesOf(recordingId).includes('recording'), 10_000, 'recording status');
     await eventually(() => edge.heartbeats().some((h) => h.load.recordings === 1), 10_000, 'heartbeat counting the recording');
 
-    const late = await node.peer(meetingId, 'late-0000001');
-    await late.publish({ audio: true, video: true });
+    await node.peer(meetingId, 'late-0000001', { receive: false });
+    await publishRealMedia(meetingId, 'late-0000001');
     await new Promise((r) => setTimeout(r, 4000));
 
     expect(await edge.command({ command: 'stopRecording', meetingId, recordingId })).toMatchObject({ ok: true });
     expect((await edge.command({ command: 'stopRecording', meetingId, recordingId })).error?.code).toBe('NOT_RECORDING');
-    await eventually(() => ['ready', 'failed'].some((s) => statusesOf(recordingId).includes(s as RecordingEvent['status'])), 120_000, 'final status');
+    await eventually(() => ['ready', 'failed'].some((s) => statusesOf(recordingId).includes(s as RecordingEvent['status'])), 180_000, 'final status');
 
-    expect(statusesOf(recordingId)).toEqual(['recording', 'processing', 'uploading', 'ready']);
+    const last = edge.events().filter((e): e is RecordingEvent => e.event === 'recordingStatus' && e.recordingId === recordingId).at(-1);
+    expect(statusesOf(recordingId), JSON.stringify(last)).toEqual(['recording', 'processing', 'uploading', 'ready']);
     const final = edge.events().find((e): e is RecordingEvent => e.event === 'recordingStatus' && e.recordingId === recordingId && e.status === 'ready')!;
     expect(final.durationMs).toBeGreaterThan(3000);
     const names = final.files!.map((f) => path.basename(f.key));
-    // werift's synthetic VP8 is a fixed key-frame header over filler bytes: ffmpeg cannot write a
-    // video file from it (its capture keeps restarting, then gives up), so video is covered by the
-    // real-media tests; here the audio tracks of both publishers, the late one included, count.
-    expect(names).toContain('composite.mp4');
-    expect(names).toContain('host-0000001-mic-audio-000.webm');
-    expect(names).toContain('late-0000001-mic-audio-000.webm');
+    // Every track of both publishers, the late one included.
+    expect(names.sort()).toEqual(
+      ['composite.mp4', 'host-0000001-camera-video-000.webm', 'host-0000001-mic-audio-000.webm', 'late-0000001-camera-video-000.webm', 'late-0000001-mic-audio-000.webm'].sort(),
+    );
     for (const file of final.files!) {
       const stored = await target.stored(file.key);
       expect(stored?.length, file.key).toBe(file.bytes);
     }
+  });
+
+  it('media no decoder reads (werift filler) is not a recording: failed with the reason, nothing uploaded', async () => {
+    const meetingId = newMeetingId();
+    const peer = await node.peer(meetingId, 'junk-0000001', { receive: false });
+    await peer.publish({ audio: true, video: false });
+    const recordingId = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5f';
+    await target.grant(recordingId);
+    expect(await edge.command({ command: 'startRecording', meetingId, recordingId })).toMatchObject({ ok: true });
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await edge.command({ command: 'stopRecording', meetingId, recordingId })).toMatchObject({ ok: true });
+    await eventually(() => ['ready', 'failed'].some((s) => statusesOf(recordingId).includes(s as RecordingEvent['status'])), 120_000, 'final status');
+    const final = edge.events().filter((e): e is RecordingEvent => e.event === 'recordingStatus' && e.recordingId === recordingId).at(-1)!;
+    expect(final).toMatchObject({ status: 'failed', error: { code: 'MEDIA_ERROR', message: 'no media: 1 tracks were live but nothing was captured' }, files: [] });
   });
 });

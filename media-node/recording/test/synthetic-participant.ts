@@ -23,15 +23,15 @@ export interface SyntheticParticipant {
   leave(): Promise<void>;
 }
 
-/** Length of the pre-encoded sender media: longer than any test sends. */
+/** Length of the pre-encoded sender media (played in a loop). */
 const MEDIA_SECONDS = 45;
 
 /**
- * VP8 (15 fps, a key frame every 8 frames, as a browser answering key-frame requests would give)
+ * VP8 (15 fps, a key frame every 6 frames: within 0.4 s, as a browser answering a key-frame request)
  * + Opus in WebM, encoded once per pattern and cached in the temp folder.
  */
 async function senderMedia(pattern: 'sync' | 'testsrc', syncAtSec: number): Promise<string> {
-  const file = path.join(os.tmpdir(), `edgemeet-rec-sender-${pattern}-${syncAtSec}-v1.webm`);
+  const file = path.join(os.tmpdir(), `edgemeet-rec-sender-${pattern}-${syncAtSec}-v2.webm`);
   if (existsSync(file)) return file;
   const s = syncAtSec;
   const video =
@@ -46,7 +46,7 @@ async function senderMedia(pattern: 'sync' | 'testsrc', syncAtSec: number): Prom
   await runToEnd(FFMPEG_BIN, [
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', video, '-f', 'lavfi', '-i', audio, '-t', String(MEDIA_SECONDS),
-    '-map', '0:v', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k', '-g', '8', '-keyint_min', '8', '-pix_fmt', 'yuv420p',
+    '-map', '0:v', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k', '-g', '6', '-keyint_min', '6', '-pix_fmt', 'yuv420p',
     '-map', '1:a', '-c:a', 'libopus', '-b:a', '48k', '-ar', '48000', '-ac', '2',
     '-f', 'webm', temp,
   ]);
@@ -91,7 +91,8 @@ export async function startSyntheticParticipant(
   // slow the sender below real time (an encoding sender there falls behind and then bursts).
   const ffmpeg = spawnFfmpeg([
     '-hide_banner', '-nostdin', '-loglevel', 'error',
-    '-re', '-i', media,
+    // Looped: a sender runs as long as its test needs (timestamps continue across loops).
+    '-re', '-stream_loop', '-1', '-i', media,
     '-map', '0:v', '-c', 'copy', '-ssrc', String(videoSsrc), '-payload_type', String(VIDEO_PT), '-f', 'rtp', rtp(videoTransport),
     '-map', '0:a', '-c', 'copy', '-ssrc', String(audioSsrc), '-payload_type', String(AUDIO_PT), '-f', 'rtp', rtp(audioTransport),
   ]);

@@ -1,0 +1,128 @@
+import type { TrackRecord } from './manifest.js';
+
+/**
+ * Keeps `record.live` in step with the producer: a span is open while the producer is not paused
+ * (muted mic, camera off) and packets reach it. These spans are what the recording is measured
+ * against: a track live for 8 s must have 8 s in its files; a muted one, or one whose sender has
+ * not started sending yet (a fresh publication still connecting), need not.
+ *
+ * Packet flow is sampled from the producer's stats: often while it is idle (so a start is placed
+ * within a quarter second), rarely while it flows; a producer that received nothing for a while
+ * counts as idle from its last packet on.
+ */
+export const IDLE_SAMPLE_MS = 250;
+export const FLOWING_SAMPLE_MS = 1000;
+/** No packet for this long: the sender stopped (Opus DTX still sends every 400 ms; video may idle longer). */
+const STALL_MS: Record<'audio' | 'video', number> = { audio: 1500, video: 3000 };
+
+/** What is followed of a mediasoup Producer. */
+export interface FollowedProducer {
+  readonly paused: boolean;
+  readonly closed: boolean;
+  readonly observer: {
+    on(event: 'pause' | 'resume' | 'close', listener: () => void): unknown;
+    off(event: 'pause' | 'resume' | 'close', listener: () => void): unknown;
+  };
+  getStats(): Promise<ReadonlyArray<{ packetCount?: number }>>;
+}
+
+export interface LivenessOptions {
+  now?: () => number;
+  /** Packets the producer received so far (default: its stats' packet counts). */
+  packetCount?: () => Promise<number>;
+}
+
+export function followLiveness(producer: FollowedProducer, record: Pick<TrackRecord, 'kind' | 'live' | 'paused'>, onChange: () => void, options: LivenessOptions = {}): () => void {
+  const now = options.now ?? Date.now;
+  const count = options.packetCount ?? (async () => (await producer.getStats()).reduce((sum, stat) => sum + (stat.packetCount ?? 0), 0));
+  let paused = producer.paused;
+  let flowing = false;
+  let lastCount = -1;
+  let lastSampleAt = now();
+  let lastIncreaseAt = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  let resumedAt = 0;
+
+  const open = (at: number) => {
+    if (record.live.at(-1)?.to === null) return;
+    record.live.push({ from: at, to: null });
+    onChange();
+  };
+  const close = (at: number) => {
+    if (record.live.at(-1)?.to !== null) return;
+    closeSpan(record.live, at);
+    onChange();
+  };
+
+  const sample = async () => {
+    timer = null;
+    if (stopped || producer.closed) return;
+    const packets = await count().catch(() => lastCount);
+    if (stopped) return;
+    const at = now();
+    if (lastCount < 0) {
+      // First look: a producer that has received packets is taken as flowing from now on.
+      flowing = packets > 0;
+      lastIncreaseAt = at;
+      if (flowing && !paused) open(at);
+    } else if (packets > lastCount) {
+      lastIncreaseAt = at;
+      if (!flowing) {
+        flowing = true;
+        // The first packet arrived between the last sample and this one: place it in the middle
+        // (not before a resume: a paused producer still receives, it only forwards nothing).
+        if (!paused) open(Math.max(resumedAt, Math.round((lastSampleAt + at) / 2)));
+      }
+    } else if (flowing && at - lastIncreaseAt >= STALL_MS[record.kind]) {
+      flowing = false;
+      close(lastIncreaseAt);
+    }
+    lastCount = packets;
+    lastSampleAt = at;
+    schedule();
+  };
+  const schedule = () => {
+    if (stopped || producer.closed) return;
+    timer = setTimeout(() => void sample(), flowing && !paused ? FLOWING_SAMPLE_MS : IDLE_SAMPLE_MS);
+    timer.unref();
+  };
+
+  const onPause = () => {
+    paused = true;
+    close(now());
+    record.paused.push({ from: now(), to: null });
+  };
+  const onResume = () => {
+    paused = false;
+    resumedAt = now();
+    closeSpan(record.paused, resumedAt);
+    // Still receiving while paused (the sender kept sending): live again at once. Otherwise the
+    // next samples (frequent while idle) open the span at the first packet.
+    if (flowing) open(resumedAt);
+  };
+  const onClose = () => close(now());
+  if (paused) record.paused.push({ from: now(), to: null });
+  producer.observer.on('pause', onPause);
+  producer.observer.on('resume', onResume);
+  producer.observer.on('close', onClose);
+  void sample();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    producer.observer.off('pause', onPause);
+    producer.observer.off('resume', onResume);
+    producer.observer.off('close', onClose);
+  };
+}
+
+/** Closes the record's open live and paused spans at `at` (the recording stopped). */
+export function closeLiveSpans(record: Pick<TrackRecord, 'live'> & Partial<Pick<TrackRecord, 'paused'>>, at: number): void {
+  closeSpan(record.live, at);
+  if (record.paused) closeSpan(record.paused, at);
+}
+
+function closeSpan(spans: Array<{ from: number; to: number | null }>, at: number): void {
+  const last = spans.at(-1);
+  if (last && last.to === null) last.to = Math.max(last.from, at);
+}

@@ -1,0 +1,49 @@
+import { EventEmitter } from 'node:events';
+import type { Producer, Router } from 'mediasoup/types';
+import type { MediaSource } from '../../../schema/wire/common.js';
+import type { RoomProducer } from '../../rooms/types.js';
+import type { RecordableRoom } from '../controller.js';
+
+/**
+ * What the recording controller sees of a meeting, without signaling or WebRTC: producers of
+ * synthetic participants on one router, published and closed as a Room would announce them.
+ */
+export class FakeRoom extends EventEmitter<{ producerAdded: [RoomProducer]; producerRemoved: [RoomProducer]; closed: [] }> implements RecordableRoom {
+  private readonly published = new Map<string, RoomProducer>();
+  readonly routers: Router[];
+
+  constructor(
+    readonly meetingId: string,
+    readonly router: Router,
+  ) {
+    super();
+    this.routers = [router];
+  }
+
+  *producers(): IterableIterator<RoomProducer & { producer: Producer }> {
+    for (const roomProducer of this.published.values()) if (!roomProducer.origin.closed) yield { ...roomProducer, producer: roomProducer.origin };
+  }
+
+  publish(producer: Producer, participantId: string, source: MediaSource, displayName = participantId): void {
+    const roomProducer: RoomProducer = {
+      id: producer.id,
+      participantId,
+      displayName,
+      kind: producer.kind,
+      source,
+      origin: producer,
+      originRouter: this.router,
+      copies: new Map([[this.router.id, producer]]),
+    };
+    this.published.set(producer.id, roomProducer);
+    producer.observer.once('close', () => {
+      this.published.delete(producer.id);
+      this.emit('producerRemoved', roomProducer);
+    });
+    this.emit('producerAdded', roomProducer);
+  }
+
+  close(): void {
+    this.emit('closed');
+  }
+}
