@@ -40,6 +40,7 @@ export interface EdgeLogEvents {
   'room.release_failed': { nodeId: Text; error: Text };
   'room.confirm_failed': { nodeId: Text; error: Text };
   'room.node_replaced': { from: Text; to: Text | null };
+  'room.replace_failed': { linkId: Text; code: Text; retryInMs: number };
   'room.send_failed': { error: Text };
   'outbox.send_failed': { pending: number; error: Text };
 }

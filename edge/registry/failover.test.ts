@@ -3,7 +3,10 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fleetResponseSchema } from '../../schema/wire/http.js';
 import { api, registerUser } from '../test/helpers.js';
 import { connectFakeNode, nodeLoad, regionStubFor, type FakeNode } from '../test/kits/fake-node.js';
-import { configureMeeting, joinMeeting, seatedMeeting, type Seat } from '../test/kits/room-kit.js';
+import { configureMeeting, joinMeeting, roomStub, seatedMeeting, type Seat } from '../test/kits/room-kit.js';
+import { REPLACE_RETRY_MS, REPLACE_TIMER } from '../room/media.js';
+import type { RoomDO } from '../room/room-do.js';
+import { TIMERS_TABLE } from '../room/timers.js';
 import type { NodeStore } from './node-store.js';
 import type { RegionDO } from './region-do.js';
 
@@ -91,6 +94,7 @@ describe('a node returning after its meetings moved', () => {
     const stalled = await meetingIn(0);
     const spare = await node();
     // SIGSTOP: the socket stays open but heartbeats stop; the alarm writes the node off.
+    stalled.node.stall();
     await runInDurableObject(regionStubFor('nqz'), (_instance: RegionDO, state) => {
       state.storage.sql.exec('UPDATE nodes SET last_heartbeat_at = ? WHERE node_id = ?', Date.now() - 60_000, stalled.node.nodeId);
     });
@@ -123,6 +127,7 @@ describe('a meeting taken from a node gone silent', () => {
     const silent = await node();
     const meeting = `g${crypto.randomUUID().replaceAll('-', '').slice(0, 21)}`;
     expect((await region.place(meeting))?.nodeId).toBe(silent.nodeId);
+    silent.stall();
     await runInDurableObject(region, (_instance: RegionDO, state) => {
       state.storage.sql.exec('UPDATE nodes SET last_heartbeat_at = ? WHERE node_id = ?', Date.now() - 60_000, silent.nodeId);
     });
@@ -134,6 +139,48 @@ describe('a meeting taken from a node gone silent', () => {
     const back = await node({ nodeId: silent.nodeId });
     expect(await back.command('closeMeeting', meeting)).toMatchObject({ meetingId: meeting });
     expect(await region.serves(meeting, live.nodeId)).toBe(true);
+  });
+});
+
+describe('the only node in reach written off while it was merely slow', () => {
+  it('tells the participants, retries, and takes the meeting back to that node when it says hello again', async () => {
+    const room = await meetingIn(1);
+    const seats = [room.host, ...room.guests];
+    // Its heartbeats are late (a busy machine), not its process dead: the alarm writes it off.
+    room.node.stall();
+    await runInDurableObject(regionStubFor('nqz'), (_instance: RegionDO, state) => {
+      state.storage.sql.exec('UPDATE nodes SET last_heartbeat_at = ? WHERE node_id = ?', Date.now() - 60_000, room.node.nodeId);
+    });
+    await runDurableObjectAlarm(regionStubFor('nqz'));
+    // No other node anywhere: everyone hears so, with when to expect the next try …
+    for (const seat of seats) {
+      const said = await seat.socket.next('error', (m) => m.code === 'NO_MEDIA_CAPACITY', SOONER_THAN_THE_ALARM_MS);
+      expect(said.retryAfterMs).toBe(REPLACE_RETRY_MS);
+    }
+    expect(await runInDurableObject(roomStub(room.settings.linkId), (instance: RoomDO) => instance.room.timers.has(REPLACE_TIMER))).toBe(true);
+
+    // … the node reconnects: its old room there closes as moved (clients reconnect, the call goes on) …
+    const back = await node({ nodeId: room.node.nodeId, meetings: [room.settings.linkId] });
+    expect(await back.command('closeMeeting', room.settings.linkId)).toMatchObject({ why: 'moved' });
+    // … and the room's next try places the meeting on it again and sends everyone there.
+    await runInDurableObject(roomStub(room.settings.linkId), (_instance: RoomDO, state) => {
+      state.storage.sql.exec(`UPDATE ${TIMERS_TABLE} SET at = 0 WHERE name = ?`, REPLACE_TIMER);
+    });
+    await runDurableObjectAlarm(roomStub(room.settings.linkId));
+    await expectMovedTo(seats, back.nodeId);
+    expect(await runInDurableObject(roomStub(room.settings.linkId), (instance: RoomDO) => instance.room.timers.has(REPLACE_TIMER))).toBe(false);
+    expect(seats.flatMap((seat) => seat.socket.inbox.received.filter((m) => m.type === 'closed'))).toEqual([]);
+  });
+
+  it('a participant the host muted stays muted on the node the meeting moves to', async () => {
+    const room = await meetingIn(1);
+    const guest = room.guests[0]!;
+    expect(await room.host.socket.request({ type: 'host.mute', participantId: guest.participantId, kind: 'audio' })).toMatchObject({ type: 'ack' });
+    expect(await room.host.socket.request({ type: 'host.allowUnmute', allowed: false })).toMatchObject({ type: 'ack' });
+    const spare = await node();
+    room.node.crash();
+    await expectMovedTo([room.host, guest], spare.nodeId);
+    expect(await spare.command('muteParticipant', room.settings.linkId)).toMatchObject({ participantId: guest.participantId, kind: 'audio', participantsMayUnmute: false });
   });
 });
 

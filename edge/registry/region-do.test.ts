@@ -107,6 +107,7 @@ describe('liveness and placement', () => {
     const first = await region.place(meeting);
     expect(first?.nodeId).toBe(dying.nodeId);
     // Heartbeats stop: move the clock of its last heartbeat back past the timeout.
+    dying.stall();
     await runInDurableObject(region, (_instance: RegionDO, state) => {
       state.storage.sql.exec('UPDATE nodes SET last_heartbeat_at = ? WHERE node_id = ?', Date.now() - 60_000, first!.nodeId);
     });

@@ -101,7 +101,8 @@ describe('join: refusals', () => {
     expect((await joinMeeting(meeting.linkId, {}, { cf: MUMBAI, token: host.token })).status).toBe(200);
     expect((await joinMeeting(meeting.linkId, { displayName: 'One' }, { cf: MUMBAI })).status).toBe(200);
     const third = await joinMeeting(meeting.linkId, { displayName: 'Two' }, { cf: MUMBAI });
-    expect(third.status).toBe(503);
+    // 409, not 503: a 5xx invites automatic retries of a meeting that stays full.
+    expect(third.status).toBe(409);
     expect(third.body.error.code).toBe('MEETING_FULL');
   });
 
@@ -211,6 +212,7 @@ describe('join: anycast region choice', () => {
     const first = await configureMeeting(host.user.id);
     expect((await joinMeeting(first.linkId, { displayName: 'Ana' }, { cf: SAO_PAULO })).body.media).toMatchObject({ nodeId: rio.nodeId });
     // Rio's heartbeats stop; its alarm marks it down and tells the meeting.
+    rio.stall();
     await runInDurableObject(regionStubFor('rio'), (_i: RegionDO, state) => {
       state.storage.sql.exec('UPDATE nodes SET last_heartbeat_at = ? WHERE node_id = ?', Date.now() - 60_000, rio.nodeId);
     });

@@ -16,6 +16,10 @@ import type { Room } from './room.js';
 export const RELEASE_TIMER = 'release';
 /** How long a room keeps its media node after the last participant left. */
 export const RELEASE_GRACE_MS = 60_000;
+/** The deadline at which a room whose node was lost, and that found no other, tries again. */
+export const REPLACE_TIMER = 'replace';
+/** How often a room without a node tries to place its meeting again while people are here. */
+export const REPLACE_RETRY_MS = 2_000;
 /**
  * A token handed out earlier (the join's) is handed out again on connect while at least half of
  * its life is left; otherwise the connect gets a fresh one.
@@ -43,6 +47,8 @@ export class RoomMedia {
   constructor(
     private readonly room: Room,
     private readonly env: Env,
+    /** Runs after the meeting lands on a node, before anyone is sent there (host mutes follow it). */
+    private readonly afterPlaced: (node: PlacedNode) => Promise<void> = async () => undefined,
   ) {
     this.signer = new MediaTokenSigner(() => edgeConfig(env).mediaTokenPrivateJwk);
   }
@@ -78,6 +84,8 @@ export class RoomMedia {
       this.room.meeting.setAssignment(placed);
       this.room.meeting.setRegions(regions);
       await this.room.timers.clear(RELEASE_TIMER);
+      await this.room.timers.clearIfSet(REPLACE_TIMER);
+      await this.afterPlaced(placed);
       return placed;
     }
     throw new AppError('NO_MEDIA_CAPACITY', 'no media region has room for this meeting right now; try again shortly');
@@ -192,12 +200,37 @@ export class RoomMedia {
       });
       this.room.broadcastMeeting();
     }
+    await this.moveConnected();
+  }
+
+  /**
+   * Everyone connected goes to the meeting's (new) node. When no node will take the meeting, they
+   * hear so, and the room tries again every REPLACE_RETRY_MS while anyone is here: a node that was
+   * only slow to report comes back, and a new one may join the region.
+   */
+  private async moveConnected(): Promise<void> {
     const connected = this.room.participants.withStatus('joined').filter((p) => this.room.sockets.isConnected(p.participantId));
     if (connected.length === 0) return;
-    const next = await this.ensureAssignment([]);
+    let next: PlacedNode;
+    try {
+      next = await this.ensureAssignment([]);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      log('warn', 'room.replace_failed', { linkId: this.room.linkId(), code: error.code, retryInMs: REPLACE_RETRY_MS });
+      for (const participant of connected) {
+        this.room.sockets.sendTo(participant.participantId, { type: 'error', code: error.code, message: error.message, retryAfterMs: REPLACE_RETRY_MS });
+      }
+      await this.room.timers.set(REPLACE_TIMER, Date.now() + REPLACE_RETRY_MS);
+      return;
+    }
     for (const participant of connected) {
       this.room.sockets.sendTo(participant.participantId, { type: 'media.assignment', media: await this.issue(participant, next) });
     }
+  }
+
+  /** REPLACE_TIMER is due: still without a node, the room tries to place its meeting again. */
+  async onReplaceDue(): Promise<void> {
+    if (!this.room.meeting.assignment()) await this.moveConnected();
   }
 
   /**

@@ -45,3 +45,20 @@ export function onParticipantUnmuted(room: Room, event: Extract<NodeEvent, { eve
   room.participants.clearMutedByHost(participant.participantId, event.kind);
   room.broadcastParticipant(participant.participantId);
 }
+
+/**
+ * The meeting landed on a node (first placement or a move): host mutes live on the node, so a new
+ * node learns them, with the meeting's unmute policy, before anyone is sent there.
+ */
+export async function replayHostMutes(room: Room, media: RoomMedia): Promise<void> {
+  const participantsMayUnmute = room.meeting.participantsMayUnmute();
+  const muted = room.participants.withStatus('joined').filter((p) => p.mutedAudio || p.mutedVideo);
+  for (const participant of muted) {
+    const kind = participant.mutedAudio && participant.mutedVideo ? undefined : participant.mutedAudio ? 'audio' : 'video';
+    await media.commandNode({ command: 'muteParticipant', meetingId: room.linkId(), participantId: participant.participantId, ...(kind ? { kind } : {}), participantsMayUnmute });
+  }
+  // A node assumes people may unmute; only the stricter policy needs saying.
+  if (muted.length === 0 && !participantsMayUnmute) {
+    await media.commandNode({ command: 'setUnmutePolicy', meetingId: room.linkId(), participantsMayUnmute });
+  }
+}

@@ -12,9 +12,9 @@ import { sendChat } from './chat.js';
 import { connectSocket } from './connect.js';
 import { end, prunePresence, socketGone } from './departure.js';
 import { handleHostAction, requireModerator } from './host-actions.js';
-import { RELEASE_TIMER, RoomMedia } from './media.js';
+import { RELEASE_TIMER, REPLACE_TIMER, RoomMedia } from './media.js';
 import { messageClassOf, type MessageClass } from './message-limits.js';
-import { onParticipantUnmuted } from './mute.js';
+import { onParticipantUnmuted, replayHostMutes } from './mute.js';
 import type { Participant } from './participants.js';
 import { PRESENCE_TIMER } from './presence.js';
 import { onRecordingStatus, startRecording, stopRecording } from './recording.js';
@@ -38,7 +38,7 @@ export class RoomDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.room = new Room(ctx, env.HISTORY);
-    this.media = new RoomMedia(this.room, env);
+    this.media = new RoomMedia(this.room, env, () => replayHostMutes(this.room, this.media));
   }
 
   // ── RPC from the Worker ───────────────────────────────────────────────────────────────────
@@ -201,7 +201,7 @@ export class RoomDO extends DurableObject<Env> {
     await socketGone(this.room, this.media, ws);
   }
 
-  // ── alarm: outbox retry, node release, presence ───────────────────────────────────────────
+  // ── alarm: outbox retry, node release and re-placement, presence ─────────────────────────
 
   override async alarm(): Promise<void> {
     if (!this.room.configured) return;
@@ -216,6 +216,9 @@ export class RoomDO extends DurableObject<Env> {
           break;
         case RELEASE_TIMER:
           await this.media.onReleaseDue();
+          break;
+        case REPLACE_TIMER:
+          await this.media.onReplaceDue();
           break;
         case PRESENCE_TIMER:
           await prunePresence(this.room, this.media, now);

@@ -350,6 +350,7 @@ describe('presence and the node', () => {
 
   it('moves connected participants to a new node when theirs is marked down', async () => {
     const room = await meetingWith(1);
+    room.node.stall();
     const spare = await connectFakeNode({ region: 'nbo' });
     cleanup.push(() => spare.retire());
     await runInDurableObject(regionStubFor('nbo'), (_i: RegionDO, state) => {

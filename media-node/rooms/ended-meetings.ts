@@ -11,23 +11,27 @@ const REMEMBER_MS = MEDIA_TOKEN_TTL_SECONDS * 1_000 + 2 * CLOCK_SKEW_MS;
  * moved back) is good. Entries go once no token they refuse can still be valid.
  */
 export class EndedMeetings {
-  /** meeting id → when the edge closed it here (epoch ms). */
-  private readonly closedAt = new Map<string, number>();
+  /** meeting id → when the edge closed it here (epoch ms), and whether it ended or moved away. */
+  private readonly closedAt = new Map<string, { at: number; why: 'ended' | 'moved' }>();
 
-  end(meetingId: string, now = Date.now()): void {
+  end(meetingId: string, why: 'ended' | 'moved' = 'ended', now = Date.now()): void {
     this.prune(now);
-    this.closedAt.set(meetingId, now);
+    this.closedAt.set(meetingId, { at: now, why });
   }
 
-  /** True when a token for `meetingId` issued at `issuedAtSeconds` (its iat) predates the close. */
-  refuses(meetingId: string, issuedAtSeconds: number, now = Date.now()): boolean {
-    const closedAt = this.closedAt.get(meetingId);
-    if (closedAt === undefined) return false;
-    if (now - closedAt >= REMEMBER_MS) {
+  /**
+   * Why a token for `meetingId` issued at `issuedAtSeconds` (its iat) is refused — it predates the
+   * close — or null when it is good. A moved meeting's client reconnects through the room; an
+   * ended one's call is over.
+   */
+  refuses(meetingId: string, issuedAtSeconds: number, now = Date.now()): 'ended' | 'moved' | null {
+    const closed = this.closedAt.get(meetingId);
+    if (closed === undefined) return null;
+    if (now - closed.at >= REMEMBER_MS) {
       this.closedAt.delete(meetingId);
-      return false;
+      return null;
     }
-    return issuedAtSeconds * 1_000 <= closedAt + CLOCK_SKEW_MS;
+    return issuedAtSeconds * 1_000 <= closed.at + CLOCK_SKEW_MS ? closed.why : null;
   }
 
   get size(): number {
@@ -35,6 +39,6 @@ export class EndedMeetings {
   }
 
   private prune(now: number): void {
-    for (const [meetingId, at] of this.closedAt) if (now - at >= REMEMBER_MS) this.closedAt.delete(meetingId);
+    for (const [meetingId, { at }] of this.closedAt) if (now - at >= REMEMBER_MS) this.closedAt.delete(meetingId);
   }
 }

@@ -85,20 +85,22 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   }
 
   private assertNotEnded(meetingId: string, tokenIssuedAt: number): void {
-    if (this.ended.refuses(meetingId, tokenIssuedAt)) throw new AppError('MEETING_ENDED', 'this meeting has ended');
+    const refused = this.ended.refuses(meetingId, tokenIssuedAt);
+    if (refused === 'moved') throw new AppError('MEETING_MOVED', 'this meeting moved to another media node; ask the room for a new one');
+    if (refused === 'ended') throw new AppError('MEETING_ENDED', 'this meeting has ended');
   }
 
   /**
    * The edge closed the meeting here (it ended, or moved to another node): its room closes, its
    * host mutes are forgotten, and tokens issued until now are refused. False when no room was open.
    */
-  async endMeeting(meetingId: string, reason: string): Promise<boolean> {
-    this.ended.end(meetingId);
+  async endMeeting(meetingId: string, reason: string, why: 'ended' | 'moved' = 'ended'): Promise<boolean> {
+    this.ended.end(meetingId, why);
     this.hostMutes.forget(meetingId);
     const opening = this.opening.get(meetingId);
     const room = this.rooms.get(meetingId) ?? (opening ? await opening.catch(() => undefined) : undefined);
     if (!room || room.closed) return false;
-    room.close('MEETING_ENDED', reason);
+    room.close(why === 'moved' ? 'MEETING_MOVED' : 'MEETING_ENDED', reason);
     return true;
   }
 

@@ -68,4 +68,18 @@ describe('a closed meeting refuses its tokens on the node', () => {
     expect(node.node.rooms.rooms.get(meetingId)?.participants.has(participantId)).toBe(true);
     moved.close();
   });
+
+  it('a meeting that moved to another node closes here with MEETING_MOVED, and its earlier tokens are refused the same way', async () => {
+    const meetingId = newMeetingId();
+    const present = await connect(await node.token(meetingId, newParticipantId('host')));
+    await present.request('getRouterRtpCapabilities', {});
+    const lateToken = await node.token(meetingId, newParticipantId('late'));
+
+    expect(await edge.command({ command: 'closeMeeting', meetingId, reason: 'the meeting moved to another media node', why: 'moved' })).toMatchObject({ ok: true });
+    // Not MEETING_ENDED: a browser ends the call on that; on this one it asks its room for the new node.
+    expect(await refusal(present)).toEqual({ closeCode: WS_CLOSE.MEETING_MOVED, notified: 'MEETING_MOVED' });
+    const byMessage = await SignalingClient.connect(`${node.url}/ws`);
+    expect(await byMessage.requestRaw({ method: 'authenticate', data: { token: lateToken } })).toMatchObject({ code: 'MEETING_MOVED' });
+    expect(await refusal(byMessage)).toEqual({ closeCode: WS_CLOSE.MEETING_MOVED, notified: 'MEETING_MOVED' });
+  });
 });

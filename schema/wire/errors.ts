@@ -12,6 +12,8 @@ export const WS_CLOSE = {
   REPLACED: 4005,
   NODE_DRAINING: 4006,
   FORBIDDEN: 4007,
+  /** The meeting left this media node (failover, drain): reconnect through the room, the call goes on. */
+  MEETING_MOVED: 4008,
   INTERNAL: 4500,
 } as const;
 
@@ -47,6 +49,8 @@ export const ERRORS = {
   NODE_NOT_FOUND: mapping(404),
   EMAIL_TAKEN: mapping(409),
   MEETING_ENDED: mapping(410, WS_CLOSE.MEETING_ENDED),
+  /** Only ever a close code: the media node no longer serves the meeting, another one does (or will). */
+  MEETING_MOVED: mapping(409, WS_CLOSE.MEETING_MOVED),
   ALREADY_RECORDING: mapping(409),
   NOT_RECORDING: mapping(409),
   /** Also how a socket learns a newer connection replaced it. */
@@ -54,7 +58,8 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: mapping(413),
   UNSUPPORTED_MEDIA_TYPE: mapping(415),
   RATE_LIMITED: mapping(429),
-  MEETING_FULL: mapping(503),
+  /** Not 503: a full meeting stays full for a while, and a 5xx invites clients and proxies to retry. */
+  MEETING_FULL: mapping(409),
   NO_MEDIA_CAPACITY: mapping(503, WS_CLOSE.NODE_DRAINING),
   NODE_DRAINING: mapping(503, WS_CLOSE.NODE_DRAINING),
   /** Postgres unreachable: routes that need it answer this; meetings (Durable Objects) go on. */

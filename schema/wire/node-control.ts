@@ -160,7 +160,11 @@ export const nodeCommandSchema = z.discriminatedUnion('command', [
    * refuse every media token for it issued (iat) no later than this command — also when no room
    * for it is open here, so a token handed out before the end cannot open a new one.
    */
-  z.object({ command: z.literal('closeMeeting'), meetingId: meetingLinkIdSchema, reason: z.string().max(200) }),
+  /**
+   * The meeting's room here closes. `why` 'moved' (it lives on elsewhere) closes its sockets with
+   * MEETING_MOVED so clients reconnect through the room; absent or 'ended' with MEETING_ENDED.
+   */
+  z.object({ command: z.literal('closeMeeting'), meetingId: meetingLinkIdSchema, reason: z.string().max(200), why: z.enum(['ended', 'moved']).optional() }),
   /** Take no new meetings, keep current ones, exit when empty or at the deadline (epoch ms). */
   z.object({ command: z.literal('drain'), deadline: z.number().int().optional() }),
   z.object({ command: z.literal('startRecording'), meetingId: meetingLinkIdSchema, recordingId: uuidSchema }),

@@ -4,6 +4,7 @@
  */
 import { env, SELF } from 'cloudflare:test';
 import {
+  NODE_HEARTBEAT_INTERVAL_MS,
   nodeDownMessageSchema,
   type NodeCommand,
   type NodeDownMessage,
@@ -77,6 +78,10 @@ export class MessageInbox<T> {
 
 export class FakeNode {
   readonly inbox = new MessageInbox<NodeDownMessage>();
+  /** What the node last reported; its automatic heartbeats repeat it, as a real node's would. */
+  private reported: { load: NodeLoad; state: NodeState } = { load: nodeLoad(), state: 'serving' };
+  private beating: ReturnType<typeof setInterval> | undefined;
+
   constructor(
     readonly nodeId: string,
     readonly region: RegionId,
@@ -106,11 +111,34 @@ export class FakeNode {
       load: nodeLoad(options.load),
       ...(options.meetings ? { meetings: options.meetings } : {}),
     });
+    this.reported = { load: nodeLoad(options.load), state: options.state ?? 'serving' };
     await waitUntil(() => this.inbox.received.filter((m) => m.type === 'welcome').length > welcomes, `welcome for ${this.nodeId}`);
   }
 
+  /** Reports this load and state now; later automatic heartbeats repeat it. */
   heartbeat(load: Partial<NodeLoad> = {}, state: NodeState = 'serving'): void {
-    this.send({ type: 'heartbeat', nodeId: this.nodeId, state, load: nodeLoad(load), sentAt: Date.now() });
+    this.reported = { load: nodeLoad(load), state };
+    this.beat();
+  }
+
+  /**
+   * Heartbeats every NODE_HEARTBEAT_INTERVAL_MS, as a live node sends them, so a slow test does not
+   * see its nodes written off by the registry's alarm. Started by connectFakeNode after the hello.
+   */
+  startHeartbeats(): void {
+    this.stall();
+    this.beating = setInterval(() => this.beat(), NODE_HEARTBEAT_INTERVAL_MS);
+  }
+
+  /** The process hangs (SIGSTOP): its socket stays open, but no heartbeat comes any more. */
+  stall(): void {
+    if (this.beating !== undefined) clearInterval(this.beating);
+    this.beating = undefined;
+  }
+
+  private beat(): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return this.stall();
+    this.send({ type: 'heartbeat', nodeId: this.nodeId, state: this.reported.state, load: this.reported.load, sentAt: Date.now() });
   }
 
   /** Waits for a command of this kind (for this meeting, when given). */
@@ -129,6 +157,7 @@ export class FakeNode {
 
   /** The process dies: the control socket closes without a word (no draining report). */
   crash(): void {
+    this.stall();
     try {
       this.ws.close(1001, 'process gone');
     } catch {
@@ -138,6 +167,7 @@ export class FakeNode {
 
   /** Leaves the pool for later tests: reports draining, then hangs up. */
   retire(): void {
+    this.stall();
     try {
       this.heartbeat({}, 'draining');
       this.ws.close(1000, 'test done');
@@ -168,7 +198,7 @@ export async function openNodeSocket(nodeId: string, region: RegionId, credentia
 
 /** Connects, says hello and waits for the welcome. */
 export async function connectFakeNode(
-  options: { nodeId?: string; region?: RegionId; load?: Partial<NodeLoad>; state?: NodeState; hello?: boolean; meetings?: string[] } = {},
+  options: { nodeId?: string; region?: RegionId; load?: Partial<NodeLoad>; state?: NodeState; hello?: boolean; meetings?: string[]; heartbeats?: boolean } = {},
 ): Promise<FakeNode> {
   const nodeId = options.nodeId ?? uniqueNodeId();
   const region = options.region ?? 'lon';
@@ -176,7 +206,10 @@ export async function connectFakeNode(
   if (response.status !== 101 || !response.webSocket) throw new Error(`node connect failed: ${response.status} ${await response.text()}`);
   response.webSocket.accept();
   const node = new FakeNode(nodeId, region, response.webSocket);
-  if (options.hello !== false) await node.hello(options);
+  if (options.hello !== false) {
+    await node.hello(options);
+    if (options.heartbeats !== false) node.startHeartbeats();
+  }
   return node;
 }
 
