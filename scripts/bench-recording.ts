@@ -145,12 +145,16 @@ async function integrityRuns(router: Router, dir: string) {
     ids.push(recordingId);
     if (i % 3 === 0) await guest.audio.pause();
     if (i % 3 === 1) await guest.video.pause();
-    const newcomer = i % 3 === 2 ? await startSyntheticParticipant(router, { participantId: `late-${String(i).padStart(7, '0')}`, pattern: 'testsrc' }) : null;
     await controller.start(room, recordingId);
     await sleep((INTEGRITY_SECONDS * 1000) / 3);
     if (i % 3 === 0) await guest.audio.resume();
     if (i % 3 === 1) await guest.video.resume();
-    if (newcomer) {
+    // A newcomer starts sending as it publishes (as a browser does), with warm captures ready for
+    // it as on a node that records (a box loaded by other work may take a while to refill them).
+    let newcomer: SyntheticParticipant | null = null;
+    if (i % 3 === 2) {
+      for (let waited = 0; controller.warmCaptures() < 4 && waited < 60_000; waited += 250) await sleep(250);
+      newcomer = await startSyntheticParticipant(router, { participantId: `late-${String(i).padStart(7, '0')}`, pattern: 'testsrc' });
       late.push(newcomer);
       room.publish(newcomer.audio, newcomer.participantId, 'mic');
       room.publish(newcomer.video, newcomer.participantId, 'camera');

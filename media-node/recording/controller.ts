@@ -43,6 +43,8 @@ export interface RecordableRoom {
 /** The seam's controller; it records any RecordableRoom (tests drive it without signaling). */
 export interface NodeRecordingController extends RecordingController {
   start(room: RecordableRoom, recordingId: string): Promise<void>;
+  /** Warm capture ffmpegs listening now (metrics, tests). */
+  warmCaptures(): number;
 }
 
 interface Active {
@@ -235,6 +237,8 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
       },
 
       activeCount: () => byMeeting.size + finishing.size,
+
+      warmCaptures: () => pool?.idleCount ?? 0,
 
       async close() {
         closed = true;

@@ -69,9 +69,11 @@ export async function runToEnd(bin: string, args: string[], timeoutMs = DEFAULT_
     timedOut = true;
     child.kill('SIGKILL');
   }, timeoutMs);
+  // 'close', not 'exit': only then has all of stdout been read (a loaded box delivers the
+  // last chunks after the exit, and a cut probe output reads as a broken or shorter file).
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (c) => resolve(c));
+    child.once('close', (c) => resolve(c));
   }).finally(() => clearTimeout(timer));
   const stdout = Buffer.concat(out).toString('utf8');
   const stderr = Buffer.concat(err).toString('utf8');

@@ -98,9 +98,14 @@ export class ManifestWriter {
     private readonly recordingDir: string,
     readonly manifest: Manifest,
   ) {}
+  /**
+   * Writes the current state after the earlier writes (one retry). A caller that awaits sees a
+   * failure; fire-and-forget callers (`void writer.save()`) cannot crash the node with it.
+   */
   save(): Promise<void> {
     const snapshot = structuredClone(this.manifest);
-    this.chain = this.chain.then(() => writeManifest(this.recordingDir, snapshot)).catch(() => writeManifest(this.recordingDir, snapshot));
-    return this.chain;
+    const write = this.chain.then(() => writeManifest(this.recordingDir, snapshot)).catch(() => writeManifest(this.recordingDir, snapshot));
+    this.chain = write.catch(() => undefined);
+    return write;
   }
 }

@@ -71,8 +71,6 @@ describe('short recordings back to back (real mediasoup + ffmpeg)', () => {
       const kind = ['mic muted, then unmuted', 'camera off at the start', 'tracks published after the start'][i % 3]!;
       if (i % 3 === 0) await guest.audio.pause();
       if (i % 3 === 1) await guest.video.pause();
-      const late = i % 3 === 2 ? await startSyntheticParticipant(router, { participantId: `late-00000${i}`, pattern: 'testsrc' }) : undefined;
-      if (late) people.push(late);
       // start() answers once the captures listen: the recording window starts there.
       const asked = Date.now();
       await controller.start(room, recordingId);
@@ -81,11 +79,17 @@ describe('short recordings back to back (real mediasoup + ffmpeg)', () => {
       await sleep(Math.max(0, t0 + 2000 - Date.now()));
       if (i % 3 === 0) await guest.audio.resume();
       if (i % 3 === 1) await guest.video.resume();
-      if (late) {
+      // A participant who starts publishing now, as a browser does: its sender starts with the
+      // publication. Warm captures are ready for it (a loaded box may take a while to refill them).
+      let late: SyntheticParticipant | undefined;
+      if (i % 3 === 2) {
+        for (let waited = 0; controller.warmCaptures() < 4 && waited < 60_000; waited += 250) await sleep(250);
+        late = await startSyntheticParticipant(router, { participantId: `late-00000${i}`, pattern: 'testsrc' });
+        people.push(late);
         room.publish(late.audio, late.participantId, 'mic');
         room.publish(late.video, late.participantId, 'camera');
       }
-      await sleep(Math.max(0, t0 + 7000 - Date.now()));
+      await sleep(Math.max(0, Math.max(t0 + 7000, Date.now() + (late ? 4000 : 0)) - Date.now()));
       // Stop and start the next one at once: this one finishes while the next records.
       await controller.stop(room.meetingId, recordingId, undefined);
       runs.push({ recordingId, case: kind, maxMs: Date.now() - asked, ...(late ? { late } : {}) });

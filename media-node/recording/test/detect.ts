@@ -1,10 +1,11 @@
 import { FFMPEG_BIN, runToEnd } from '../ffmpeg.js';
 
 /**
- * Finds the sync event in a composite: the first frame whose crop (the sync sender's tile) turns
- * bright, and the first moment the mixed audio rises above the quiet tones (silencedetect).
+ * Finds a sync event in a composite: the first frame (from `fromSec` on) whose crop (the sync
+ * sender's tile) turns bright, and the first moment the mixed audio rises above the quiet tones
+ * (silencedetect).
  */
-export async function firstFlashSeconds(file: string, crop: { x: number; y: number; w: number; h: number }): Promise<number | null> {
+export async function firstFlashSeconds(file: string, crop: { x: number; y: number; w: number; h: number }, fromSec = 0): Promise<number | null> {
   const { stdout } = await runToEnd(FFMPEG_BIN, [
     '-hide_banner', '-nostdin', '-i', file, '-an',
     '-vf', `crop=${crop.w}:${crop.h}:${crop.x}:${crop.y},signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-`,
@@ -15,15 +16,15 @@ export async function firstFlashSeconds(file: string, crop: { x: number; y: numb
     const frame = /pts_time:([\d.]+)/.exec(line);
     if (frame) time = Number(frame[1]);
     const luma = /lavfi\.signalstats\.YAVG=([\d.]+)/.exec(line);
-    if (luma && time !== null && Number(luma[1]) > 128) return time;
+    if (luma && time !== null && time >= fromSec && Number(luma[1]) > 128) return time;
   }
   return null;
 }
 
-export async function firstBeepSeconds(file: string): Promise<number | null> {
+export async function firstBeepSeconds(file: string, fromSec = 0): Promise<number | null> {
   const { stderr } = await runToEnd(FFMPEG_BIN, ['-hide_banner', '-nostdin', '-i', file, '-vn', '-af', 'silencedetect=noise=-20dB:duration=0.05', '-f', 'null', '-']);
-  const match = /silence_end: ([\d.]+)/.exec(stderr);
-  return match ? Number(match[1]) : null;
+  const beep = [...stderr.matchAll(/silence_end: ([\d.]+)/g)].map((m) => Number(m[1])).find((at) => at >= fromSec);
+  return beep ?? null;
 }
 
 /** Mean luma (0–255) of a region of a video between two times (a black tile is ~16). */

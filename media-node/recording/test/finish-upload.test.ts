@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ffprobe } from '../ffmpeg.js';
 import { finishRecording } from '../finish.js';
-import { readManifest } from '../manifest.js';
+import { ManifestWriter, newManifest, readManifest } from '../manifest.js';
 import { recoverRecordings } from '../recovery.js';
 import type { RecordingStatusUpdate } from '../types.js';
 import { meanLuma, meanVolumeDb } from './detect.js';
@@ -25,6 +25,14 @@ const id = (n: number) => `6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f${n}`;
 const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 describe('finishing a recording: verdicts and uploads that cannot lose files', () => {
+  it('a manifest write that fails rejects for whoever awaits it, and never crashes the node (no unhandled rejection)', async () => {
+    const dir = await tempDir('edgemeet-manifest-gone-');
+    const writer = new ManifestWriter(path.join(dir, 'removed-meanwhile'), newManifest(id(9), 'RecFixtureMeeting00001', Date.now()));
+    await expect(writer.save()).rejects.toThrow(/ENOENT/);
+    void writer.save(); // fire and forget, as captures do: its failure must not be unhandled
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  });
+
   it('no media at all: failed with a reason, nothing uploaded, never a black "ready"', async () => {
     const dir = await tempDir('edgemeet-finish-empty-');
     const { recordingDir, writer } = await makeRecordingFolder(dir, id(1), 4, [{ participantId: 'host-0000001', kind: 'audio', fileFromSec: 0, fileSeconds: 0, live: [[0, 4]] }]);

@@ -16,6 +16,8 @@ import { CopyingUploader, log, sha256, sleep, tempDir } from './helpers.js';
 import { startSyntheticParticipant, type SyntheticParticipant } from './synthetic-participant.js';
 
 const MEETING = 'RecTestMeeting00000001';
+/** The sync senders' events repeat this often (a window of 10 s holds at least two of each). */
+const SYNC_EVERY_SEC = 4;
 
 /** Largest gap between consecutive packets of a track file (seconds). */
 async function largestPacketGap(file: string): Promise<number> {
@@ -58,16 +60,18 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
   });
 
   it('captures 3 participants (one late, one pausing, one leaving) into tracks + an aligned composite, uploaded byte for byte', async () => {
-    // Everyone's sender runs before the recording starts (real-time pacing settles); Carol's
-    // producers reach the recorder only 3 s in — to the recorder she joins late.
-    const alice = await startSyntheticParticipant(router, { participantId: 'alice-00001', pattern: 'sync', syncAtSec: 9 });
-    const bob = await startSyntheticParticipant(router, { participantId: 'bob-0000001', pattern: 'testsrc' });
-    const carol = await startSyntheticParticipant(router, { participantId: 'carol-00001', pattern: 'testsrc' });
-    people.push(alice, bob, carol);
-    await sleep(3000);
     // Warm captures (Opus + VP8, two each) for Carol, who publishes while recording.
     pool.prime(router.rtpCapabilities.codecs ?? []);
     for (let waited = 0; pool.idleCount < 4 && waited < 60_000; waited += 250) await sleep(250);
+    // Everyone's sender runs before the recording starts (real-time pacing settles); Carol's
+    // producers reach the recorder only 3 s in — to the recorder she joins late. Alice sends a
+    // sync event (flash + beep) every 4 s, Carol a flash: however long a loaded box takes to
+    // start the recording, some of each land inside the window, at media times known to the ms.
+    const alice = await startSyntheticParticipant(router, { participantId: 'alice-00001', pattern: 'sync', syncAtSec: 3, syncEverySec: SYNC_EVERY_SEC });
+    const bob = await startSyntheticParticipant(router, { participantId: 'bob-0000001', pattern: 'testsrc' });
+    const carol = await startSyntheticParticipant(router, { participantId: 'carol-00001', pattern: 'flash', syncAtSec: 1, syncEverySec: SYNC_EVERY_SEC });
+    people.push(alice, bob, carol);
+    await sleep(3000);
 
     const statuses: RecordingStatusUpdate[] = [];
     const recordingId = '0b9a3c1e-8d2f-4f6a-9c1b-2e7d5a4f0001';
@@ -136,18 +140,31 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
     const video = probe.streams.find((s) => s.codec_type === 'video')!;
     expect([video.width, video.height]).toEqual([DEFAULT_LAYOUT.width, DEFAULT_LAYOUT.height]);
 
-    // A/V sync: Alice's flash (her tile, the first cell) and her beep happen together.
-    const cell = gridCells(3, DEFAULT_LAYOUT)[0]!;
-    const flash = await firstFlashSeconds(composite, cell);
-    const beep = await firstBeepSeconds(composite);
+    // Each sync event sits where it reached the node: at its media time after the sender's media 0
+    // arrived (measured at the router, so a sender ffmpeg that a loaded box starts late shifts both).
+    const cells = gridCells(3, DEFAULT_LAYOUT);
+    const durationSec = result.durationMs / 1000;
+    /** The first sync event of a sender inside [fromSec, duration − 0.5 s] of the recording. */
+    const syncEventIn = async (sender: SyntheticParticipant, syncAtSec: number, fromSec: number) => {
+      const mediaZero = ((await sender.mediaZeroAt) - result.startedAt) / 1000;
+      for (let at = mediaZero + syncAtSec; at < durationSec - 0.5; at += SYNC_EVERY_SEC) if (at >= fromSec) return at;
+      throw new Error(`no sync event of ${sender.participantId} inside the recording`);
+    };
+    // Alice: flash (her tile, the first cell) and beep together, where she sent them.
+    const aliceSent = await syncEventIn(alice, 3, 0.5);
+    const flash = await firstFlashSeconds(composite, cells[0]!, aliceSent - 1.5);
+    const beep = await firstBeepSeconds(composite, aliceSent - 1.5);
+    console.info(`sync event sent at ${aliceSent.toFixed(3)} s: flash ${flash?.toFixed(3)} s, beep ${beep?.toFixed(3)} s in the composite`);
     expect(flash).not.toBeNull();
     expect(beep).not.toBeNull();
-    console.info(`sync event in the composite: flash ${flash!.toFixed(3)} s, beep ${beep!.toFixed(3)} s → A/V offset ${Math.round((beep! - flash!) * 1000)} ms`);
     expect(Math.abs(flash! - beep!)).toBeLessThan(0.1);
-    // …and at the time it was sent (sender start-up delays it by up to ~1.5 s on a loaded box).
-    const sentAt = (alice.startedAt + 9000 - result.startedAt) / 1000;
-    expect(flash!).toBeGreaterThan(sentAt - 0.3);
-    expect(flash!).toBeLessThan(sentAt + 2);
+    expect(Math.abs(flash! - aliceSent)).toBeLessThan(0.3);
+    // Carol's tracks, captured from 3 s on by warm captures, are placed as exactly.
+    const carolSent = await syncEventIn(carol, 1, 3.5);
+    const carolFlash = await firstFlashSeconds(composite, cells[2]!, carolSent - 1.5);
+    console.info(`late publisher's flash sent at ${carolSent.toFixed(3)} s: in the composite at ${carolFlash?.toFixed(3)} s`);
+    expect(carolFlash).not.toBeNull();
+    expect(Math.abs(carolFlash! - carolSent)).toBeLessThan(0.3);
 
     // Per-track files: codecs copied, not transcoded; Carol's from her join, Bob's to his leave.
     for (const name of uploader.copies.keys()) {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeEvent } from '../../../schema/wire/index.js';
 import { FakeEdge, nodeCredential } from '../../test/fake-edge.js';
 import { eventually, newMeetingId, startTestNode, TEST_NODE_ID, type TestNode } from '../../test/harness.js';
-import { recordingControllerFactory } from '../controller.js';
+import { recordingControllerFactory, type NodeRecordingController } from '../controller.js';
 import { EdgeUploader } from '../uploader.js';
 import { startEdgeUploadTarget, type EdgeUploadTarget } from './edge-upload-target.js';
 import { tempDir } from './helpers.js';
@@ -21,6 +21,7 @@ describe('recording through the media node command channel', () => {
   let edge: FakeEdge;
   let node: TestNode;
   const senders: SyntheticParticipant[] = [];
+  let controller: NodeRecordingController;
 
   beforeAll(async () => {
     target = await startEdgeUploadTarget();
@@ -28,7 +29,12 @@ describe('recording through the media node command channel', () => {
     edge = await FakeEdge.start({ credential });
     node = await startTestNode(
       { EDGE_URL: edge.url, NODE_CREDENTIAL: credential, RECORDINGS_DIR: await tempDir('edgemeet-node-recordings-') },
-      { recording: recordingControllerFactory({ uploader: new EdgeUploader(target.url, target.nodeCredential), minFreeBytes: 0 }) },
+      {
+        recording: (context) => {
+          controller = recordingControllerFactory({ uploader: new EdgeUploader(target.url, target.nodeCredential), minFreeBytes: 0 })(context);
+          return controller;
+        },
+      },
     );
     await edge.waitFor(() => edge.hellos().length > 0, 20_000, 'hello');
   });
@@ -71,6 +77,8 @@ describe('recording through the media node command channel', () => {
     await eventually(() => statusesOf(recordingId).includes('recording'), 10_000, 'recording status');
     await eventually(() => edge.heartbeats().some((h) => h.load.recordings === 1), 10_000, 'heartbeat counting the recording');
 
+    // Warm captures are ready for a late publisher (a loaded box may take a while to start them).
+    for (let waited = 0; controller.warmCaptures() < 4 && waited < 60_000; waited += 250) await new Promise((r) => setTimeout(r, 250));
     await node.peer(meetingId, 'late-0000001', { receive: false });
     await publishRealMedia(meetingId, 'late-0000001');
     await new Promise((r) => setTimeout(r, 4000));
