@@ -23,6 +23,10 @@ const edgeVariablesSchema = z.object({
   DEFAULT_REGION: optionalText,
   NODE_HEARTBEAT_TIMEOUT_MS: z.preprocess(unset, z.coerce.number().int().min(100).max(600_000).default(NODE_HEARTBEAT_TIMEOUT_MS)),
   RECORDINGS_VISIBILITY: z.preprocess(unset, z.enum(['host', 'participants']).default('participants')),
+  /** Shared with the TURN servers (coturn `static-auth-secret`); unset: no TURN relay is offered. */
+  TURN_SECRET: optionalText,
+  /** Comma-separated TURN URLs, e.g. `turn:turn.example.com:3478?transport=udp,turns:turn.example.com:443?transport=tcp`. */
+  TURN_URLS: optionalText,
 });
 
 export interface EdgeConfig {
@@ -46,6 +50,8 @@ export interface EdgeConfig {
   readonly heartbeatTimeoutMs: number;
   /** Who may list and download a meeting's recordings besides its host. */
   readonly recordingsVisibility: 'host' | 'participants';
+  /** The TURN relay offered to browsers (both TURN_SECRET and TURN_URLS set), else null. */
+  readonly turn: { readonly secret: string; readonly urls: readonly string[] } | null;
 }
 
 /** A secret the code needs but the deployment lacks; names the variable to set. */
@@ -96,7 +102,16 @@ export function edgeConfig(env: Env): EdgeConfig {
     defaultRegion: parseDefaultRegion(vars.DEFAULT_REGION),
     heartbeatTimeoutMs: vars.NODE_HEARTBEAT_TIMEOUT_MS,
     recordingsVisibility: vars.RECORDINGS_VISIBILITY,
+    turn: turnConfig(vars.TURN_SECRET, vars.TURN_URLS),
   });
   parsedConfigs.set(env, config);
   return config;
+}
+
+function turnConfig(secret: string | undefined, urls: string | undefined): EdgeConfig['turn'] {
+  const list = (urls ?? '').split(',').map((url) => url.trim()).filter((url) => url.length > 0);
+  if (secret === undefined || list.length === 0) return null;
+  const bad = list.find((url) => !/^turns?:/.test(url));
+  if (bad) throw new Error(`edge configuration is invalid: TURN_URLS: ${bad} is not a turn: or turns: URL`);
+  return Object.freeze({ secret, urls: Object.freeze(list) });
 }

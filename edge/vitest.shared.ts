@@ -27,6 +27,8 @@ export function edgeTestConfig(suite: { include: string[]; exclude?: string[]; g
             ADMIN_TOKEN: 'test-admin-token-0123456789',
             URL_SIGNING_SECRET: 'test-url-signing-secret-0123456789',
             PUBLIC_URL: 'http://edgemeet.test',
+            TURN_SECRET: 'test-turn-secret-0123456789',
+            TURN_URLS: 'turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp',
           },
         },
       })),

@@ -2,7 +2,7 @@
  * `npm start`: the whole system on this machine, on embedded defaults —
  *   Postgres (scripts/postgres.sh) + migrations, the Postgres relay for the Neon driver,
  *   dev secrets (.data/dev-secrets.json → .dev.vars), the web build (Vite), the edge
- *   (`wrangler dev`), and media nodes registered in their regions (EDGEMEET_NODES=lon:2,fra:1;
+ *   (`wrangler dev`), a TURN relay (coturn), and media nodes registered in their regions (EDGEMEET_NODES=lon:2,fra:1;
  *   default one node in lon).
  * Waits for each to be healthy, prints the URL, and stops everything it started on Ctrl-C/SIGTERM.
  * Tests use `startStack({ dataDir: tmp, edgePort: 0, mediaPort: 0, nodes: 'lon:2' })` and fault
@@ -22,6 +22,7 @@ import { delay, run, spawnChild, tail, waitUntil, type Child } from './dev-stack
 import { freePort, portOr } from './dev-stack/ports.js';
 import { buildWebIfNeeded } from './dev-stack/web-build.js';
 import { devVarsText, loadOrCreateSecrets, nodeCredential } from './dev-stack/secrets.js';
+import { startTurnRelay } from './dev-stack/turn.js';
 
 export type { MediaNodeHandle } from './dev-stack/media-nodes.js';
 
@@ -37,6 +38,8 @@ export interface StackOptions {
   rtcMinPort?: number;
   /** mediasoup workers per media node (0 = one per core). */
   mediaWorkers?: number;
+  /** Start a local TURN relay (coturn) when installed (default true). */
+  turn?: boolean;
   /** Media node layout, e.g. 'lon:2,fra:1' → lon-dev-1, lon-dev-2, fra-dev-1 (default 'lon:1'). */
   nodes?: string;
   /** Rebuild the web app even when edge/web/dist is newer than its sources. */
@@ -129,6 +132,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const secrets = await loadOrCreateSecrets(dataDir);
     const edgePort = await portOr(options.edgePort ?? 8787);
     const edgeUrl = `http://127.0.0.1:${edgePort}`;
+    // ── TURN relay (coturn), for browsers whose network allows only relayed media ─────
+    const turnSecret = secrets.TURN_SECRET ?? '';
+    const turn = options.turn === false ? null : await startTurnRelay({ secret: turnSecret, logDir, env: childEnv, echo: options.echo ?? false, say, signal: options.signal });
+    if (turn) cleanups.push(() => turn.stop());
+    checkpoint();
     const devVars = devVarsText({
       DATABASE_URL: databaseUrl,
       DB_WS_PROXY: `127.0.0.1:${relay.port}/v1`,
@@ -137,6 +145,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ADMIN_TOKEN: secrets.ADMIN_TOKEN,
       URL_SIGNING_SECRET: secrets.URL_SIGNING_SECRET,
       PUBLIC_URL: edgeUrl,
+      ...(turn ? { TURN_SECRET: turnSecret, TURN_URLS: turn.urls.join(',') } : {}),
     });
     const devVarsFile = path.join(dataDir, 'dev.vars');
     await writeFile(devVarsFile, devVars, { mode: 0o600 });

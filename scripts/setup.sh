@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs whatever the project needs and is missing, then returns quickly on later runs:
-#   Debian packages (PostgreSQL, Chromium, ffmpeg), node_modules, the mediasoup worker binary.
+#   Debian packages (PostgreSQL, Chromium, ffmpeg, coturn), node_modules, the mediasoup worker binary.
 # Called by `npm start` and `npm test`; safe to run again at any time.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,9 +12,9 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
   { say "Node >= 20.19 is required (found $(node --version))"; exit 1; }
 
 # ── Debian packages ───────────────────────────────────────────────────────────────────
-# postgresql: the local database; chromium: browser tests; ffmpeg: recording.
+# postgresql: the local database; chromium: browser tests; ffmpeg: recording; coturn: the TURN relay.
 need=()
-for pkg in postgresql chromium ffmpeg; do
+for pkg in postgresql chromium ffmpeg coturn; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

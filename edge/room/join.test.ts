@@ -8,6 +8,7 @@ import { connectFakeNode, regionStubFor, type FakeNode } from '../test/kits/fake
 import type { RegionDO } from '../registry/region-do.js';
 import { configureMeeting, joinMeeting, newLinkId, openRoomSocket, roomStub } from '../test/kits/room-kit.js';
 import type { RoomDO } from './room-do.js';
+import { TURN_CREDENTIAL_TTL_SECONDS } from './turn-credentials.js';
 
 // Each file places its meetings in regions no other test file uses, so node choice is predictable.
 const MUMBAI = { latitude: '19.0760', longitude: '72.8777' };
@@ -83,6 +84,21 @@ describe('join: refusals', () => {
     const right = await joinMeeting(meeting.linkId, { displayName: 'Guest', passcode: 'S3cret' }, { cf: MUMBAI });
     expect(right.status).toBe(200);
     expect(joinResponseSchema.parse(right.body)).toMatchObject({ role: 'guest', status: 'joined' });
+  });
+
+  it('hands out TURN credentials by the TURN REST scheme (coturn use-auth-secret), good for hours', async () => {
+    await node();
+    const meeting = await configureMeeting(host.user.id);
+    const joined = await joinMeeting(meeting.linkId, { displayName: 'Tariq' }, { cf: MUMBAI });
+    const [turn] = joinResponseSchema.parse(joined.body).media?.iceServers ?? [];
+    expect(turn?.urls).toEqual(['turn:127.0.0.1:3478?transport=udp', 'turn:127.0.0.1:3478?transport=tcp']);
+    const [expiry, who] = turn!.username.split(':');
+    expect(who).toBe(joined.body.participantId);
+    expect(Number(expiry) - Date.now() / 1000).toBeGreaterThan(TURN_CREDENTIAL_TTL_SECONDS - 60);
+    // The password coturn computes from the shared secret: base64(HMAC-SHA1(secret, username)).
+    const key = await crypto.subtle.importKey('raw', new TextEncoder().encode('test-turn-secret-0123456789'), { name: 'HMAC', hash: 'SHA-1' }, false, ['verify']);
+    const mac = Uint8Array.from(atob(turn!.credential), (c) => c.charCodeAt(0));
+    expect(await crypto.subtle.verify('HMAC', key, mac, new TextEncoder().encode(turn!.username))).toBe(true);
   });
 
   it('refuses guests when the meeting is for signed-in users only', async () => {

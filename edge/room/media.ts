@@ -9,6 +9,7 @@ import { regionStub } from '../durable-objects.js';
 import { describeError, log } from '../http/log.js';
 import { regionsByDistance } from '../registry/region-choice.js';
 import { MediaTokenSigner } from './media-token.js';
+import { turnCredentials } from './turn-credentials.js';
 import type { Participant } from './participants.js';
 import type { Room } from './room.js';
 
@@ -102,7 +103,9 @@ export class RoomMedia {
       displayName: participant.displayName,
       perms: permissionsOf(participant.role),
     });
-    const media = { nodeId: node.nodeId, region: node.region, signalingUrl: node.signalingUrl, token, expiresAt };
+    const turn = edgeConfig(this.env).turn;
+    const iceServers = turn ? [await turnCredentials(turn.secret, turn.urls, participant.participantId)] : undefined;
+    const media: MediaAssignment = { nodeId: node.nodeId, region: node.region, signalingUrl: node.signalingUrl, token, expiresAt, ...(iceServers ? { iceServers } : {}) };
     this.issued.set(participant.participantId, { role: participant.role, media });
     return media;
   }

@@ -39,6 +39,14 @@ export const chatMessageSchema = z.object({
 });
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 
+/** A TURN server for the browser's RTCPeerConnection, with time-limited credentials (TURN REST scheme). */
+export const iceServerSchema = z.object({
+  urls: z.array(z.string().max(300)).min(1).max(8),
+  username: z.string().max(200),
+  credential: z.string().max(200),
+});
+export type IceServer = z.infer<typeof iceServerSchema>;
+
 export const mediaAssignmentSchema = z.object({
   nodeId: z.string(),
   region: z.string(),
@@ -47,6 +55,8 @@ export const mediaAssignmentSchema = z.object({
   /** Short-lived media token for this participant on that node. */
   token: z.string(),
   expiresAt: z.number().int(),
+  /** TURN relays for clients whose network blocks direct UDP/TCP to the node (absent: none configured). */
+  iceServers: z.array(iceServerSchema).max(4).optional(),
 });
 export type MediaAssignment = z.infer<typeof mediaAssignmentSchema>;
 
@@ -55,6 +65,12 @@ export const recordingStateSchema = z.object({
   recordingId: uuidSchema.nullable(),
   startedAt: z.number().int().nullable(),
   status: recordingStatusSchema.nullable(),
+  /** With 'failed': the files were stored and play, but the recording is not whole (see notes). */
+  incomplete: z.boolean().optional(),
+  /** What the host should know: what is missing, or why it failed (from the node, or the room's deadline). */
+  notes: z.array(z.string().max(300)).max(32).optional(),
+  /** Length of the recording, once the node reported it. */
+  durationMs: z.number().int().nonnegative().optional(),
 });
 export type RecordingState = z.infer<typeof recordingStateSchema>;
 

@@ -12,6 +12,8 @@ export const devSecretsSchema = z.object({
   NODE_CREDENTIAL_SECRET: z.string().min(32),
   ADMIN_TOKEN: z.string().min(32),
   URL_SIGNING_SECRET: z.string().min(32),
+  /** Shared with the local coturn (added to older secret files on their next load). */
+  TURN_SECRET: z.string().min(32).optional(),
 });
 export type DevSecrets = z.infer<typeof devSecretsSchema>;
 
@@ -22,7 +24,12 @@ export async function loadOrCreateSecrets(dataDir: string): Promise<DevSecrets> 
   const existing = await readFile(file, 'utf8').catch(() => null);
   if (existing) {
     const parsed = devSecretsSchema.safeParse(JSON.parse(existing));
-    if (parsed.success) return parsed.data;
+    if (parsed.success && parsed.data.TURN_SECRET) return parsed.data;
+    if (parsed.success) {
+      const completed = { ...parsed.data, TURN_SECRET: random() };
+      await writeFile(file, `${JSON.stringify(completed, null, 2)}\n`, { mode: 0o600 });
+      return completed;
+    }
   }
   const { privateKey, publicKey } = await generateKeyPair(MEDIA_TOKEN_ALG, { extractable: true });
   const kid = `dev-${randomBytes(4).toString('hex')}`;
@@ -32,6 +39,7 @@ export async function loadOrCreateSecrets(dataDir: string): Promise<DevSecrets> 
     NODE_CREDENTIAL_SECRET: random(),
     ADMIN_TOKEN: random(),
     URL_SIGNING_SECRET: random(),
+    TURN_SECRET: random(),
   };
   await mkdir(dataDir, { recursive: true });
   await writeFile(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
