@@ -169,8 +169,9 @@ export class MediaNode {
         const log = this.log.child({ commandId: message.commandId, command: message.command.command });
         let result: NodeUpMessage;
         try {
-          await executeCommand(message.command, { rooms: this.rooms, recording: this.recording, drain: (deadline) => this.drain(deadline) });
-          result = { type: 'commandResult', commandId: message.commandId, ok: true };
+          // Cascade commands answer data (a pipe end, a relayed producer) with their result.
+          const data = await executeCommand(message.command, { rooms: this.rooms, recording: this.recording, drain: (deadline) => this.drain(deadline) });
+          result = { type: 'commandResult', commandId: message.commandId, ok: true, ...(data ? { data } : {}) };
           log.info('command done');
         } catch (error) {
           const appError = error instanceof AppError ? error : new AppError('INTERNAL', 'command failed');

@@ -1,4 +1,5 @@
-import { AppError, assertNever, type NodeCommand } from '../../schema/wire/index.js';
+import { AppError, assertNever, type NodeCommand, type NodeCommandData } from '../../schema/wire/index.js';
+import { executeCascadeCommand, isCascadeCommand } from '../cascade/commands.js';
 import type { RecordingController } from '../rooms/recording-seam.js';
 import type { RoomManager } from '../rooms/room-manager.js';
 
@@ -8,8 +9,12 @@ export interface CommandDeps {
   drain: (deadline: number | undefined) => void;
 }
 
-/** Executes one edge command; throws AppError for the commandResult's error. */
-export async function executeCommand(command: NodeCommand, deps: CommandDeps): Promise<void> {
+/**
+ * Executes one edge command; throws AppError for the commandResult's error. Answers the data the
+ * commandResult carries (`data`), for the commands that have one (cascade, media-node/cascade/).
+ */
+export async function executeCommand(command: NodeCommand, deps: CommandDeps): Promise<NodeCommandData | undefined> {
+  if (isCascadeCommand(command)) return executeCascadeCommand(command, deps.rooms);
   switch (command.command) {
     case 'closeParticipant': {
       // Refuse its token from now on, even if it is not (or no longer) connected here.

@@ -175,7 +175,34 @@ export class Room extends EventEmitter<RoomEvents> {
       originRouter: participant.place.router,
       copies: new Map([[participant.place.router.id, producer]]),
     };
-    const stillPublished = () => !producer.closed && !this.closed && this.participants.get(participant.id) === participant;
+    await this.offer(roomProducer, () => !producer.closed && !this.closed && this.participants.get(participant.id) === participant);
+  }
+
+  /**
+   * Cascading: offers a producer relayed from another node (a pipe producer on `router`, the
+   * room's first router) exactly like a local participant's producer: piped to the room's other
+   * routers, announced and consumed by everyone here. It leaves the room when it closes.
+   */
+  async publishRelayed(producer: types.Producer, from: { participantId: string; displayName: string; source: MediaSource }): Promise<void> {
+    const router = this.router;
+    const roomProducer: RoomProducer = {
+      id: producer.id,
+      ...from,
+      kind: producer.kind as MediaKind,
+      origin: producer,
+      originRouter: router,
+      copies: new Map([[router.id, producer]]),
+    };
+    await this.offer(roomProducer, () => !producer.closed && !this.closed && !router.closed);
+  }
+
+  /** Where this room's cascade pipes listen (the node's RTC address; the worker picks the port). */
+  get cascadeListenInfo(): { ip: string; announcedAddress: string } {
+    return { ip: this.pool.options.listenIp, announcedAddress: this.pool.options.announcedAddress };
+  }
+
+  private async offer(roomProducer: RoomProducer, stillPublished: () => boolean): Promise<void> {
+    const producer = roomProducer.origin;
     await this.queue.run(async () => {
       if (!stillPublished()) return;
       this.producersById.set(producer.id, roomProducer);

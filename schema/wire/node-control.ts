@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { regionIdSchema } from '../regions.js';
-import { mediaKindSchema, meetingLinkIdSchema, nodeIdSchema, participantIdSchema, uuidSchema } from './common.js';
+import { mediaKindSchema, mediaSourceSchema, meetingLinkIdSchema, nodeIdSchema, participantIdSchema, uuidSchema } from './common.js';
+import { rtpParametersSchema } from './mediasoup-shapes.js';
 import { errorCodeSchema } from './errors.js';
 
 /**
@@ -71,6 +72,46 @@ export type NodeExclusion = z.infer<typeof nodeExclusionSchema>;
 
 const up = <T extends string, D extends z.ZodRawShape>(type: T, shape: D) => z.object({ type: z.literal(type), ...shape });
 
+/*
+ * Cascading (one meeting over several nodes): the RoomDO asks two nodes to open the two ends of
+ * a mediasoup PipeTransport for a meeting (SRTP, RTX/NACK: the ends sit on different hosts),
+ * connects each end to the other's answer, and relays a producer by consuming it on the sending
+ * end and producing it, under the same producer id, on the receiving end. See docs/cascading.md.
+ */
+export const srtpParametersSchema = z.object({
+  cryptoSuite: z.enum(['AEAD_AES_256_GCM', 'AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']),
+  keyBase64: z.string().regex(/^[A-Za-z0-9+/]{16,128}={0,2}$/, 'not base64 key material'),
+});
+export type SrtpParametersWire = z.infer<typeof srtpParametersSchema>;
+
+/** One node's end of a meeting's pipe: where the other end sends to, and the key it must use to read. */
+export const pipeEndSchema = z.object({
+  ip: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65535),
+  srtpParameters: srtpParametersSchema,
+});
+export type PipeEnd = z.infer<typeof pipeEndSchema>;
+
+/** A producer leaving its node over a pipe: what the receiving node needs to offer it as its own. */
+export const relayedProducerSchema = z.object({
+  producerId: uuidSchema,
+  participantId: participantIdSchema,
+  displayName: z.string().max(64),
+  kind: mediaKindSchema,
+  source: mediaSourceSchema,
+  /** The sending pipe consumer's RTP parameters (mediasoup hands them verbatim to the pipe producer). */
+  rtpParameters: rtpParametersSchema,
+  paused: z.boolean(),
+});
+export type RelayedProducer = z.infer<typeof relayedProducerSchema>;
+
+/** What a command answers besides ok/error (only cascade commands answer anything). */
+export const nodeCommandDataSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pipeEnd'), pipe: pipeEndSchema }),
+  z.object({ kind: z.literal('relayedProducer'), producer: relayedProducerSchema }),
+]);
+export type NodeCommandData = z.infer<typeof nodeCommandDataSchema>;
+
 export const recordingStatusSchema = z.enum(['recording', 'processing', 'uploading', 'ready', 'failed']);
 export type RecordingStatus = z.infer<typeof recordingStatusSchema>;
 
@@ -127,6 +168,8 @@ export const nodeUpMessageSchema = z.discriminatedUnion('type', [
     commandId: z.string().min(1).max(64),
     ok: z.boolean(),
     error: z.object({ code: errorCodeSchema, message: z.string().max(500) }).optional(),
+    /** The command's answer, for the commands that have one (cascade: pipe ends, relayed producers). */
+    data: nodeCommandDataSchema.optional(),
   }),
   up('event', { event: nodeEventSchema }),
 ]);
@@ -169,6 +212,37 @@ export const nodeCommandSchema = z.discriminatedUnion('command', [
   z.object({ command: z.literal('drain'), deadline: z.number().int().optional() }),
   z.object({ command: z.literal('startRecording'), meetingId: meetingLinkIdSchema, recordingId: uuidSchema }),
   z.object({ command: z.literal('stopRecording'), meetingId: meetingLinkIdSchema, recordingId: uuidSchema }),
+  /**
+   * Cascading (docs/cascading.md). The meeting must have a room on the node (MEETING_NOT_FOUND
+   * otherwise). Open the node's end of the meeting's pipe toward `peerNodeId` (the existing one when
+   * open: answered again, not renewed); answers data 'pipeEnd'.
+   */
+  z.object({ command: z.literal('cascadeOpenPipe'), meetingId: meetingLinkIdSchema, peerNodeId: nodeIdSchema }),
+  /** Connect the end toward `peerNodeId` to the peer's end (its cascadeOpenPipe answer). Repeating it with the same end is a no-op. */
+  z.object({ command: z.literal('cascadeConnectPipe'), meetingId: meetingLinkIdSchema, peerNodeId: nodeIdSchema, remote: pipeEndSchema }),
+  /**
+   * Send a producer of this node (local or itself relayed here) down the pipe toward `peerNodeId`
+   * (once per pipe: repeating answers the same); answers data 'relayedProducer' for the peer's
+   * cascadeReceiveProducer.
+   */
+  z.object({ command: z.literal('cascadeSendProducer'), meetingId: meetingLinkIdSchema, peerNodeId: nodeIdSchema, producerId: uuidSchema }),
+  /**
+   * Offer a producer arriving on the pipe from `peerNodeId` to this node's participants, under its
+   * own id, like any remote participant's producer (once: repeating is a no-op).
+   */
+  z.object({ command: z.literal('cascadeReceiveProducer'), meetingId: meetingLinkIdSchema, peerNodeId: nodeIdSchema, producer: relayedProducerSchema }),
+  /**
+   * Stop relaying a producer over the pipe with `peerNodeId`: on the receiving node its copy closes
+   * (consumers get consumerClosed), on the sending node it stops being sent. No-op when not relayed.
+   */
+  z.object({ command: z.literal('cascadeCloseProducer'), meetingId: meetingLinkIdSchema, peerNodeId: nodeIdSchema, producerId: uuidSchema }),
+  /**
+   * Mirror a pause/resume of a producer received from `peerNodeId` (its origin node paused or
+   * resumed it), so this node's consumers of it are told.
+   */
+  z.object({ command: z.literal('cascadeSetProducerPaused'), meetingId: meetingLinkIdSchema, peerNodeId: nodeIdSchema, producerId: uuidSchema, paused: z.boolean() }),
+  /** Close the pipe with `peerNodeId` and everything relayed over it (no-op when none). Never closes the meeting. */
+  z.object({ command: z.literal('cascadeClosePipe'), meetingId: meetingLinkIdSchema, peerNodeId: nodeIdSchema }),
 ]);
 export type NodeCommand = z.infer<typeof nodeCommandSchema>;
 
