@@ -19,6 +19,11 @@ export const configSchema = z.object({
   /** Edge base URL (http(s)); the control socket goes to <EDGE_URL>/api/nodes/connect. Unset: no control link. */
   EDGE_URL: optionalText.pipe(z.url().optional()),
   NODE_CREDENTIAL: optionalText,
+  /**
+   * Bearer token for GET /metrics (≥ 16 characters). Unset: /metrics answers this host only
+   * (loopback, not through a proxy); set it to scrape from a monitoring host.
+   */
+  METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional()),
   /** Public JWK (JSON) of the edge's ES256 media-token key. */
   MEDIA_TOKEN_PUBLIC_JWK: optionalText,
   LISTEN_HOST: z.string().default('127.0.0.1'),
@@ -66,6 +71,7 @@ function toConfig(env: z.infer<typeof configSchema>) {
     region: env.REGION,
     edgeUrl: env.EDGE_URL,
     nodeCredential: env.NODE_CREDENTIAL,
+    metricsToken: env.METRICS_TOKEN,
     mediaTokenPublicJwk: env.MEDIA_TOKEN_PUBLIC_JWK,
     listenHost: env.LISTEN_HOST,
     listenPort: env.LISTEN_PORT,

@@ -14,9 +14,9 @@ const AUTHENTICATE_TIMEOUT_MS = 10_000;
 
 /**
  * Browser signaling: `GET /ws` upgraded to a WebSocket, whose first frame is `authenticate`
- * { token, meeting? } (the token stays out of URLs and so out of access logs). The older form,
- * `GET /ws?token=<media token>[&meeting=<link id>]`, is still accepted while the web client uses it.
- * The token decides meeting, participant and permissions. Refusals are sent as a `closed`
+ * { token, meeting? }. The token decides meeting, participant and permissions. A token in the URL
+ * (`/ws?token=…`, the older form) is refused without being read: URLs end up in access logs,
+ * proxies and browser history, so a secret never travels in one. Refusals are sent as a `closed`
  * notification and a close code (browsers cannot read a refused upgrade's status).
  */
 export class SignalingServer {
@@ -44,9 +44,9 @@ export class SignalingServer {
     this.sessions.add(session);
     ws.once('close', () => this.sessions.delete(session));
     const query = new URL(request.url ?? '/', 'http://node.invalid').searchParams;
-    const token = query.get('token');
-    if (token !== null) {
-      void this.admit(session, { token, meeting: query.get('meeting') }, null);
+    if (query.has('token')) {
+      this.metrics.rejectedConnections.inc({ code: 'UNAUTHENTICATED' });
+      session.refuse('UNAUTHENTICATED', 'send the media token in the authenticate message, never in the URL', null);
       return;
     }
     session.awaitAuthentication(AUTHENTICATE_TIMEOUT_MS, (authenticate) =>
@@ -54,8 +54,8 @@ export class SignalingServer {
     );
   }
 
-  /** Checks the token and seats its participant; `answerTo` is the authenticate request's id (null: token from the URL). */
-  private async admit(session: SignalingSession, credentials: { token: string; meeting: string | null }, answerTo: number | null): Promise<void> {
+  /** Checks the token and seats its participant; `answerTo` is the authenticate request's id. */
+  private async admit(session: SignalingSession, credentials: { token: string; meeting: string | null }, answerTo: number): Promise<void> {
     try {
       if (!credentials.token) throw new AppError('UNAUTHENTICATED', 'missing token');
       const claims = await this.verifier.verify(credentials.token);

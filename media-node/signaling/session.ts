@@ -48,7 +48,7 @@ export class SignalingSession implements ParticipantSink {
    */
   private readonly offeredConsumers = new Set<string>();
   private throttled = false;
-  /** Set while the session waits for its first frame, `authenticate` (no token in the URL). */
+  /** Set while the session waits for its first frame, `authenticate` (the one way to present a token). */
   private authentication: { timer: NodeJS.Timeout; onAuthenticate: (request: MediaAuthenticate) => void } | undefined;
 
   constructor(
@@ -76,12 +76,12 @@ export class SignalingSession implements ParticipantSink {
    * The session now speaks for `participant`; `bucket` is its request bucket (kept over
    * reconnects). `answerTo`: the id of the `authenticate` request, answered before anything else.
    */
-  attach(room: Room, participant: Participant, bucket: TokenBucket, answerTo: number | null = null): void {
+  attach(room: Room, participant: Participant, bucket: TokenBucket, answerTo: number): void {
     this.bucket = bucket;
     this.joined = { room, participant };
     this.log = participant.log;
     if (this.ended || this.socket.readyState !== this.socket.OPEN) return this.onSocketClosed();
-    if (answerTo !== null) this.send({ id: answerTo, ok: true, data: { participantId: participant.id } });
+    this.send({ id: answerTo, ok: true, data: { participantId: participant.id } });
     for (const json of this.early.splice(0)) this.meter(json, bucket);
   }
 

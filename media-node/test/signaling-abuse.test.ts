@@ -11,7 +11,7 @@ import { PEER_RTP_CAPABILITIES } from './peers/werift-peer.js';
 describe('signaling abuse: default limits', () => {
   let node: TestNode;
   const connect = async (meetingId: string, participantId = newParticipantId()) =>
-    SignalingClient.connect(`${node.url}/ws?token=${encodeURIComponent(await node.token(meetingId, participantId))}`);
+    SignalingClient.authenticate(node.url, await node.token(meetingId, participantId));
 
   beforeAll(async () => {
     node = await startTestNode({ NUM_WORKERS: '1' });
@@ -24,10 +24,13 @@ describe('signaling abuse: default limits', () => {
     const meetingId = newMeetingId();
     // The flooder is a bare socket: the node and this test share one process, and a full client
     // parsing 3,000 answers would slow both down.
-    const flooder = new WebSocket(`${node.url}/ws?token=${encodeURIComponent(await node.token(meetingId, newParticipantId('flood')))}`);
+    const flooder = new WebSocket(`${node.url}/ws`);
     const received: string[] = [];
     flooder.on('message', (data) => received.push(String(data)));
     await new Promise((resolve, reject) => flooder.once('open', resolve).once('error', reject));
+    flooder.send(JSON.stringify({ id: 0, method: 'authenticate', data: { token: await node.token(meetingId, newParticipantId('flood')) } }));
+    await eventually(() => received.length > 0, 10_000, 'the authenticate answer');
+    expect(mediaResponseSchema.parse(JSON.parse(received.shift() ?? ''))).toMatchObject({ id: 0, ok: true });
     const other = await connect(meetingId);
     await other.request('getRouterRtpCapabilities', {});
 
@@ -108,7 +111,7 @@ describe('signaling abuse: default limits', () => {
 describe('signaling abuse: limits per participant survive a reconnect', () => {
   let node: TestNode;
   const connect = async (meetingId: string, participantId: string) =>
-    SignalingClient.connect(`${node.url}/ws?token=${encodeURIComponent(await node.token(meetingId, participantId))}`);
+    SignalingClient.authenticate(node.url, await node.token(meetingId, participantId));
   const burstOf = async (client: SignalingClient, count: number) => {
     const results = await Promise.allSettled(Array.from({ length: count }, () => client.request('getRouterRtpCapabilities', {})));
     return results.map((result) => (result.status === 'fulfilled' ? 'ok' : (result.reason as SignalingError).code));

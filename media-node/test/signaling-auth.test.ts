@@ -21,8 +21,7 @@ describe('signaling: tokens, bad messages, permissions, replacement', () => {
     await node?.stop();
   });
 
-  async function refusal(url: string) {
-    const client = await SignalingClient.connect(url);
+  async function refusal(client: SignalingClient) {
     const closed = await client.closed;
     return { closeCode: closed.code, notified: client.all('closed')[0]?.code };
   }
@@ -30,25 +29,44 @@ describe('signaling: tokens, bad messages, permissions, replacement', () => {
   it('refuses bad, expired, other-node, other-key and other-meeting tokens with stable codes', async () => {
     const meetingId = newMeetingId();
     const participantId = newParticipantId();
-    const ws = (token: string, extra = '') => `${node.url}/ws?token=${encodeURIComponent(token)}${extra}`;
+    const presenting = (token: string, meeting?: string) => SignalingClient.authenticate(node.url, token, meeting).then(refusal);
 
-    expect(await refusal(ws('not-a-jwt'))).toEqual({ closeCode: WS_CLOSE.TOKEN_INVALID, notified: 'TOKEN_INVALID' });
-    expect(await refusal(`${node.url}/ws`)).toEqual({ closeCode: WS_CLOSE.TOKEN_INVALID, notified: 'UNAUTHENTICATED' });
-    expect(await refusal(ws(await node.token(meetingId, participantId, { expiresIn: -30 })))).toEqual({
+    expect(await presenting('not-a-jwt')).toEqual({ closeCode: WS_CLOSE.TOKEN_INVALID, notified: 'TOKEN_INVALID' });
+    expect(await refusal(await SignalingClient.open(`${node.url}/ws`).then((client) => (client.sendRaw('{}'), client)))).toEqual({
+      closeCode: WS_CLOSE.TOKEN_INVALID,
+      notified: 'UNAUTHENTICATED',
+    });
+    expect(await presenting(await node.token(meetingId, participantId, { expiresIn: -30 }))).toEqual({
       closeCode: WS_CLOSE.TOKEN_EXPIRED,
       notified: 'TOKEN_EXPIRED',
     });
-    expect(await refusal(ws(await node.token(meetingId, participantId, { nodeId: 'media-other-9' })))).toEqual({
+    expect(await presenting(await node.token(meetingId, participantId, { nodeId: 'media-other-9' }))).toEqual({
       closeCode: WS_CLOSE.TOKEN_INVALID,
       notified: 'TOKEN_INVALID',
     });
     const stranger = await TestTokenIssuer.create();
     const forged = await stranger.sign({ nodeId: node.node.config.nodeId, meetingId, participantId });
-    expect(await refusal(ws(forged))).toEqual({ closeCode: WS_CLOSE.TOKEN_INVALID, notified: 'TOKEN_INVALID' });
+    expect(await presenting(forged)).toEqual({ closeCode: WS_CLOSE.TOKEN_INVALID, notified: 'TOKEN_INVALID' });
     const valid = await node.token(meetingId, participantId);
-    expect(await refusal(ws(valid, `&meeting=${newMeetingId()}`))).toEqual({ closeCode: WS_CLOSE.TOKEN_INVALID, notified: 'TOKEN_INVALID' });
+    expect(await presenting(valid, newMeetingId())).toEqual({ closeCode: WS_CLOSE.TOKEN_INVALID, notified: 'TOKEN_INVALID' });
     // None of the refused connections left a room behind.
     expect(node.node.rooms.rooms.has(meetingId)).toBe(false);
+  });
+
+  it('refuses a media token in the URL, even a valid one: a secret never travels in a URL (point 16)', async () => {
+    const meetingId = newMeetingId();
+    const participantId = newParticipantId('url');
+    const valid = await node.token(meetingId, participantId);
+    // A bare socket, as an old client would open it (the kit's connect() would move the token).
+    const inUrl = await SignalingClient.open(`${node.url}/ws?token=${encodeURIComponent(valid)}&meeting=${meetingId}`);
+    expect(await refusal(inUrl)).toEqual({ closeCode: WS_CLOSE.TOKEN_INVALID, notified: 'UNAUTHENTICATED' });
+    // Nothing was opened for the token.
+    expect(node.node.rooms.rooms.has(meetingId)).toBe(false);
+    // The same token presented the right way works.
+    const client = await SignalingClient.authenticate(node.url, valid, meetingId);
+    await client.request('join', { rtpCapabilities: PEER_RTP_CAPABILITIES });
+    expect(node.node.rooms.rooms.get(meetingId)?.participants.has(participantId)).toBe(true);
+    client.close();
   });
 
   it('answers malformed and unknown messages with error codes; socket and meeting keep working', async () => {
@@ -86,7 +104,7 @@ describe('signaling: tokens, bad messages, permissions, replacement', () => {
 
   it('enforces publish/subscribe/screen permissions on the node', async () => {
     const meetingId = newMeetingId();
-    const viewer = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, newParticipantId('view'), { perms: ['subscribe'] })}`);
+    const viewer = await SignalingClient.authenticate(node.url, await node.token(meetingId, newParticipantId('view'), { perms: ['subscribe'] }));
     await expect(viewer.request('createTransport', { direction: 'send' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     const recv = await viewer.request('createTransport', { direction: 'recv' });
     // ICE restart hands out fresh credentials for the same transport.
@@ -97,7 +115,7 @@ describe('signaling: tokens, bad messages, permissions, replacement', () => {
       viewer.request('produce', { transportId: recv.id, kind: 'video', source: 'camera', rtpParameters: VP8_PARAMETERS }),
     ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
 
-    const speaker = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, newParticipantId('spk'), { perms: ['publish', 'subscribe'] })}`);
+    const speaker = await SignalingClient.authenticate(node.url, await node.token(meetingId, newParticipantId('spk'), { perms: ['publish', 'subscribe'] }));
     const send = await speaker.request('createTransport', { direction: 'send' });
     const screen = speaker.request('produce', { transportId: send.id, kind: 'video', source: 'screen', rtpParameters: VP8_PARAMETERS });
     await expect(screen).rejects.toBeInstanceOf(SignalingError);
@@ -108,7 +126,7 @@ describe('signaling: tokens, bad messages, permissions, replacement', () => {
     expect(camera.producerId).toMatch(/.+/);
 
     // 'screen' alone allows a screen share but not a camera.
-    const presenter = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, newParticipantId('pres'), { perms: ['screen'] })}`);
+    const presenter = await SignalingClient.authenticate(node.url, await node.token(meetingId, newParticipantId('pres'), { perms: ['screen'] }));
     const presenterSend = await presenter.request('createTransport', { direction: 'send' });
     const share = await presenter.request('produce', {
       transportId: presenterSend.id,
@@ -126,7 +144,7 @@ describe('signaling: tokens, bad messages, permissions, replacement', () => {
     expect(offered.source).toBe('screen');
     presenter.close();
 
-    const watcher = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, newParticipantId('w'), { perms: [] })}`);
+    const watcher = await SignalingClient.authenticate(node.url, await node.token(meetingId, newParticipantId('w'), { perms: [] }));
     await expect(watcher.request('createTransport', { direction: 'recv' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     for (const client of [viewer, speaker, watcher]) client.close();
   });
@@ -155,9 +173,9 @@ describe('signaling: tokens, bad messages, permissions, replacement', () => {
   it('a second connection with the same participant id replaces the first (REPLACED)', async () => {
     const meetingId = newMeetingId();
     const participantId = newParticipantId('dup');
-    const first = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, participantId)}`);
+    const first = await SignalingClient.authenticate(node.url, await node.token(meetingId, participantId));
     await first.request('getRouterRtpCapabilities', {});
-    const second = await SignalingClient.connect(`${node.url}/ws?token=${await node.token(meetingId, participantId)}`);
+    const second = await SignalingClient.authenticate(node.url, await node.token(meetingId, participantId));
     await second.request('getRouterRtpCapabilities', {});
     const closed = await first.closed;
     expect(closed.code).toBe(WS_CLOSE.REPLACED);

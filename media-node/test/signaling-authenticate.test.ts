@@ -18,7 +18,7 @@ describe('signaling: the media token in the first message', () => {
     await node?.stop();
   });
 
-  const open = () => SignalingClient.connect(`${node.url}/ws`);
+  const open = () => SignalingClient.open(`${node.url}/ws`);
   async function refusal(client: SignalingClient) {
     const closed = await client.closed;
     return { closeCode: closed.code, notified: client.all('closed')[0]?.code };

@@ -13,8 +13,7 @@ import {
 /**
  * Browser ↔ media node signaling, over one WebSocket per participant:
  *   wss://<node>/ws   then, as the first frame, `authenticate` (below) with the media token
- * (`wss://<node>/ws?token=<media token>` is still accepted until the web client has switched;
- * a token in a URL ends up in logs, so it goes). The browser sends requests `{ id, method, data }`; the node answers each with
+ * (a token in the URL, `/ws?token=…`, is refused: URLs end up in logs). The browser sends requests `{ id, method, data }`; the node answers each with
  * `{ id, ok: true, data }` or `{ id, ok: false, error: { code, message } }` (id null when the
  * request could not even be read), and pushes notifications `{ notification, data }`.
  */
@@ -76,7 +75,7 @@ export type MediaRequest = z.infer<typeof mediaRequestSchema>;
 export type MediaMethod = MediaRequest['method'];
 
 /**
- * The first frame on a socket opened without `?token`: the media token (and, optionally, the
+ * The first frame on every signaling socket: the media token (and, optionally, the
  * meeting the client means; a token for another one is refused). Answered `{ id, ok: true, data:
  * { participantId } }` (mediaAuthenticateAnswerSchema), after which requests are served; refused
  * with `{ id, ok: false, error }`, a `closed` notification and the code's close code. Requests sent

@@ -16,7 +16,7 @@ import { Miniflare } from 'miniflare';
 import WebSocket from 'ws';
 import { MEDIA_TOKEN_ALG } from '../../schema/wire/media-token.js';
 import type { RegionId } from '../../schema/regions.js';
-import { nodeCredential } from '../dev-stack/secrets.js';
+import { regionNodeCredential } from '../node-credential.js';
 import type { FuzzSocket, JoinAnswer, RoomTarget } from './room-fuzz.js';
 
 const QUIET = { WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true' };
@@ -194,7 +194,7 @@ export async function startNode(root: string, edge: LocalEdge, bin: string): Pro
       NODE_ID: nodeId,
       REGION: FUZZ_REGION,
       EDGE_URL: edge.origin,
-      NODE_CREDENTIAL: nodeCredential(edge.secrets.nodeCredentialSecret, nodeId),
+      NODE_CREDENTIAL: regionNodeCredential(edge.secrets.nodeCredentialSecret, nodeId, FUZZ_REGION),
       MEDIA_TOKEN_PUBLIC_JWK: edge.secrets.mediaTokenPublicJwk,
       LISTEN_HOST: '127.0.0.1',
       LISTEN_PORT: String(port),
@@ -254,7 +254,7 @@ export async function startStandInNode(edge: LocalEdge): Promise<{ stop(): void 
     consumerCapacity: 1_000_000, cpuPerWorker: [0.1], bitrateInKbps: 0, bitrateOutKbps: 0, packetLoss: 0, recordings: 0,
   });
   const ws = new WebSocket(`${edge.origin.replace(/^http/, 'ws')}/api/nodes/connect?region=${FUZZ_REGION}`, {
-    headers: { Authorization: `Bearer ${nodeCredential(edge.secrets.nodeCredentialSecret, nodeId)}` },
+    headers: { Authorization: `Bearer ${regionNodeCredential(edge.secrets.nodeCredentialSecret, nodeId, FUZZ_REGION)}` },
   });
   await new Promise<void>((resolve, reject) => {
     ws.once('error', reject);

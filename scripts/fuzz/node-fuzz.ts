@@ -44,10 +44,16 @@ export class NodeFuzzer {
     if (!actor.media) return null;
     const { signalingUrl, token } = actor.media;
     try {
-      const socket = await wsSocket(`${signalingUrl}/ws?token=${encodeURIComponent(token)}`, { Authorization: `Bearer ${token}` });
-      return { actor, socket, judged: 0, transports: new Set(), producers: new Set(), consumers: new Set() };
+      // The token goes in the first frame, as the browser sends it (the node refuses one in a URL).
+      const socket = await wsSocket(`${signalingUrl}/ws`);
+      const session: Session = { actor, socket, judged: 0, transports: new Set(), producers: new Set(), consumers: new Set() };
+      const answer = await this.call(session, 'authenticate', { token });
+      if (answer?.ok === true) return session;
+      // Refused (a revoked or expired token): nothing to fuzz on this socket.
+      socket.close();
+      return null;
     } catch {
-      // Refused at the upgrade (a revoked or expired token): the /health check tells a dead node.
+      // The upgrade failed: the /health check tells a dead node.
       return null;
     }
   }

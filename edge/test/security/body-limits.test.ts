@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AVATAR_MAX_BYTES, JSON_BODY_MAX_BYTES } from '../../../schema/wire/http.js';
 import { RECORDING_SINGLE_UPLOAD_MAX_BYTES } from '../../../schema/wire/recording-upload.js';
 import { edgeConfig } from '../../config.js';
-import { deriveNodeCredential } from '../../registry/credentials.js';
+import { mintNodeCredential } from '../../registry/credentials.js';
 import { api, registerUser } from '../helpers.js';
 
 /** Issue 13, point 7: request bodies are capped, with 413 PAYLOAD_TOO_LARGE, before they are read whole. */
@@ -51,7 +51,7 @@ describe('request body caps', () => {
   });
 
   it('caps a recording upload by its declared length before reading it, and wants one declared', async () => {
-    const credential = await deriveNodeCredential(edgeConfig(env).nodeCredentialSecret, 'media-body-cap');
+    const credential = await mintNodeCredential(edgeConfig(env).nodeCredentialSecret, { nodeId: 'media-body-cap', region: 'lon' });
     const url = `http://edgemeet.test/api/nodes/recordings/${crypto.randomUUID()}/files/track-1.webm`;
     const headers = { Authorization: `Bearer ${credential}`, 'x-content-sha256': '0'.repeat(64) };
     const declaredTooBig = endlessBody(4 * 1024 * 1024);

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { edgeConfig } from '../../config.js';
-import { deriveNodeCredential } from '../../registry/credentials.js';
+import { mintNodeCredential } from '../../registry/credentials.js';
 import { api } from '../helpers.js';
 import { openNodeSocket } from '../kits/fake-node.js';
 
@@ -11,7 +11,7 @@ import { openNodeSocket } from '../kits/fake-node.js';
  */
 describe('node credential and metrics on the edge', () => {
   it('refuses a node credential offered in the URL query', async () => {
-    const credential = await deriveNodeCredential(edgeConfig(env).nodeCredentialSecret, 'media-query-1');
+    const credential = await mintNodeCredential(edgeConfig(env).nodeCredentialSecret, { nodeId: 'media-query-1', region: 'lon' });
     for (const name of ['credential', 'token', 'authorization']) {
       const response = await api('GET', `/api/nodes/connect?region=lon&${name}=${encodeURIComponent(credential)}`, { headers: { Upgrade: 'websocket' } });
       expect(response.status, name).toBe(401);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { signDownload } from '../../routes/recording-links.js';
 import { edgeConfig } from '../../config.js';
 import { finishRecordingUpload, grantRecordingUpload } from '../../files/recording-grants.js';
-import { deriveNodeCredential } from '../../registry/credentials.js';
+import { mintNodeCredential } from '../../registry/credentials.js';
 import { randomBytes, toBase64Url } from '../../auth/encoding.js';
 
 /**
@@ -16,7 +16,7 @@ const sha256 = async (bytes: Uint8Array) => hex(await crypto.subtle.digest('SHA-
 const base = 'http://edgemeet.test/api/nodes/recordings';
 
 async function nodeAuth(nodeId: string) {
-  return { Authorization: `Bearer ${await deriveNodeCredential(edgeConfig(env).nodeCredentialSecret, nodeId)}` };
+  return { Authorization: `Bearer ${await mintNodeCredential(edgeConfig(env).nodeCredentialSecret, { nodeId, region: 'lon' })}` };
 }
 
 /** A recording the RoomDO asked `nodeId` to make. */

@@ -145,6 +145,38 @@ describe('a meeting in the browser', () => {
     console.log(`[e2e] screenshot of the screen share: ${SCREENSHOT_SHARE}`);
   });
 
+  it('a participant whose network allows only relayed media (TURN) sees and hears everyone, and is seen and heard', async () => {
+    const relayed = await newPerson(browser, stack.edgeUrl);
+    // As a browser behind a firewall that lets nothing through but the TURN server.
+    await relayed.addInitScript(() => {
+      window.__edgemeetIceRelayOnly = true;
+    });
+    await relayed.goto(meetingPath);
+    await join(relayed, 'Rita Relay');
+    for (const [page, other] of [[relayed, 'Hana Host'], [relayed, 'Bob'], [host, 'Rita Relay'], [guest, 'Rita Relay']] as const) {
+      await expectGrowing(page, other, 'camera', 'framesDecoded');
+      await expectGrowing(page, other, 'mic', 'totalAudioEnergy');
+    }
+    // Every transport it uses goes through the relay, none directly to the node.
+    const localCandidateTypes = await relayed.evaluate(async () => {
+      const types: string[] = [];
+      for (const pc of window.__peerConnections ?? []) {
+        if (pc.connectionState === 'closed') continue;
+        const report = await pc.getStats();
+        report.forEach((stat: { type: string; nominated?: boolean; state?: string; localCandidateId?: string }) => {
+          if (stat.type !== 'candidate-pair' || !stat.nominated || stat.state !== 'succeeded') return;
+          types.push((report.get(stat.localCandidateId ?? '') as { candidateType?: string } | undefined)?.candidateType ?? 'unknown');
+        });
+      }
+      return types;
+    });
+    expect(localCandidateTypes.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(localCandidateTypes)).toEqual(new Set(['relay']));
+    await relayed.getByRole('button', { name: 'Leave' }).click();
+    await relayed.context().close();
+    await eventually('Rita gone from the host', async () => (await inbound(host)).every((row) => row.displayName !== 'Rita Relay'));
+  });
+
   it('a page whose sockets drop reconnects by itself (media alone, then room and media)', async () => {
     for (const which of ['media', 'all'] as const) {
       const sessionsBefore = (await state(guest))?.mediaSessions ?? 0;

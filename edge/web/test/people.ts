@@ -44,6 +44,8 @@ declare global {
     __edgemeet?: Hook;
     /** Every WebSocket the page opened (test instrumentation, see newPerson). */
     __sockets?: WebSocket[];
+    /** Asks the page to send and receive media through the TURN relay only (edge/web/src/call/ice-policy.ts). */
+    __edgemeetIceRelayOnly?: boolean;
     /** Asks the page to time Join → first decoded frame (edge/web/src/debug-hook.ts). */
     __edgemeetFirstFrameTiming?: boolean;
     __bannerLog?: BannerLog;

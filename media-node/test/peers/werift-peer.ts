@@ -98,7 +98,7 @@ export class WeriftPeer {
 
   /** Connects and joins: router capabilities, receive transport (when allowed), join. */
   static async join(options: WeriftPeerOptions & { receive?: boolean }): Promise<WeriftPeer> {
-    const signaling = await SignalingClient.connect(`${options.url}/ws?token=${encodeURIComponent(options.token)}`);
+    const signaling = await SignalingClient.authenticate(options.url, options.token);
     const peer = new WeriftPeer(signaling);
     signaling.socket.on('message', () => peer.onNotifications());
     await signaling.request('getRouterRtpCapabilities', {});

@@ -231,7 +231,7 @@ export class Call {
         this.end(message.code, message.reason);
         return;
       case 'error':
-        this.lastError = describeError(message.code, message.message);
+        this.lastError = describeError(message.code, message.message, message.retryAfterMs);
         this.emit('status');
         return;
       case 'ack':

@@ -2,7 +2,8 @@ import type { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
 import { assertNever, type ConsumerInfo, type ErrorCode, type RtpCapabilitiesWire, type MediaAssignment, type MediaNotification, type MediaSource, type TransportInfo } from '../wire.js';
 import { createDevice } from './device.js';
-import { MediaSignaling } from './media-signaling.js';
+import { iceOptionsFor } from './ice-policy.js';
+import { MediaRequestError, MediaSignaling } from './media-signaling.js';
 import { isConsumerNotification, RemoteTracks, type RemoteTrackEvents } from './remote-tracks.js';
 
 export interface MediaSessionEvents extends RemoteTrackEvents {
@@ -25,9 +26,10 @@ const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 2_500_000
 const ICE_RESTART_GRACE_MS = 2_000;
 const ICE_GIVE_UP_MS = 10_000;
 
-function transportOptions(info: TransportInfo): types.TransportOptions {
+function transportOptions(info: TransportInfo, assignment: MediaAssignment): types.TransportOptions {
   // The wire schema checked the structure; mediasoup-client validates the details.
   return {
+    ...iceOptionsFor(assignment),
     id: info.id,
     iceParameters: info.iceParameters as types.IceParameters,
     iceCandidates: info.iceCandidates as types.IceCandidate[],
@@ -80,8 +82,8 @@ export class MediaSession {
       mark('mediaTransportsCreated');
       await device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
       mark('mediaDeviceLoaded');
-      const recvTransport = device.createRecvTransport(transportOptions(recvInfo));
-      const sendTransport = device.createSendTransport(transportOptions(sendInfo));
+      const recvTransport = device.createRecvTransport(transportOptions(recvInfo, assignment));
+      const sendTransport = device.createSendTransport(transportOptions(sendInfo, assignment));
       session = new MediaSession(assignment, signaling, device, sendTransport, recvTransport, events);
       session.wireTransport(recvTransport);
       session.wireTransport(sendTransport);
@@ -136,7 +138,15 @@ export class MediaSession {
     if (this.pausedAtNode.get(producer.id) === paused) return;
     this.pausedAtNode.set(producer.id, paused);
     await this.signaling.request(paused ? 'pauseProducer' : 'resumeProducer', { producerId: producer.id }).catch((error: unknown) => {
-      this.pausedAtNode.delete(producer.id); // unknown now: the next call tells the node again
+      if (!paused && error instanceof MediaRequestError && error.code === 'PERMISSION_DENIED') {
+        // The host holds this mute (unmuting is off): the node forwards nothing, so neither do we,
+        // and the person's choice goes back to off — the button must not say "live".
+        producer.pause();
+        this.pausedAtNode.set(producer.id, true);
+        this.events.localPausedByServer(source);
+      } else {
+        this.pausedAtNode.delete(producer.id); // unknown now: the next call tells the node again
+      }
       throw error;
     });
   }

@@ -23,15 +23,22 @@ export class MediaRequestError extends Error {
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
+/** The id of the first frame, `authenticate`; requests count from 1. */
+const AUTHENTICATE_ID = 0;
 
 /**
  * One WebSocket to the media node: `{id, method, data}` requests answered by id, plus
  * notifications. Answers and notifications are parsed with their schemas before use.
+ * The media token goes in the first frame (`authenticate`), never in the URL: URLs end up in
+ * logs. Requests may follow it at once (the node serves them after its answer); when the node
+ * refuses the token, every request in flight fails with the refusal's code.
  */
 export class MediaSignaling {
-  private nextId = 1;
+  private nextId = AUTHENTICATE_ID + 1;
   private readonly inflight = new Map<number, { method: MediaMethod; resolve: (data: unknown) => void; reject: (error: Error) => void; timer: number }>();
   private closedByUs = false;
+  /** The node's answer to a refused `authenticate` (TOKEN_EXPIRED, TOKEN_INVALID, MEETING_ENDED …). */
+  private refusal: MediaRequestError | null = null;
 
   private constructor(
     private readonly socket: WebSocket,
@@ -39,11 +46,7 @@ export class MediaSignaling {
   ) {
     socket.addEventListener('message', (event) => this.onMessage(event.data));
     socket.addEventListener('close', (event) => {
-      for (const [, pending] of this.inflight) {
-        clearTimeout(pending.timer);
-        pending.reject(new MediaRequestError('MEDIA_ERROR', 'media connection closed'));
-      }
-      this.inflight.clear();
+      this.failInflight(this.refusal ?? new MediaRequestError('MEDIA_ERROR', 'media connection closed'));
       if (!this.closedByUs) this.handlers.close(event.code, event.reason);
     });
   }
@@ -53,7 +56,7 @@ export class MediaSignaling {
     token: string,
     handlers: { notification: (notification: MediaNotification) => void; close: (code: number, reason: string) => void },
   ): Promise<MediaSignaling> {
-    const url = `${signalingUrl.replace(/\/+$/, '')}/ws?token=${encodeURIComponent(token)}`;
+    const url = `${signalingUrl.replace(/\/+$/, '')}/ws`;
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url);
       const fail = () => reject(new MediaRequestError('MEDIA_ERROR', 'could not reach the media server'));
@@ -64,7 +67,9 @@ export class MediaSignaling {
         () => {
           socket.removeEventListener('error', fail);
           socket.removeEventListener('close', fail);
-          resolve(new MediaSignaling(socket, handlers));
+          const signaling = new MediaSignaling(socket, handlers);
+          socket.send(JSON.stringify({ id: AUTHENTICATE_ID, method: 'authenticate', data: { token } }));
+          resolve(signaling);
         },
         { once: true },
       );
@@ -74,6 +79,10 @@ export class MediaSignaling {
   request<M extends MediaMethod>(method: M, data: RequestData<M>): Promise<ResponseData<M>> {
     const id = this.nextId++;
     return new Promise<ResponseData<M>>((resolve, reject) => {
+      if (this.refusal) {
+        reject(this.refusal);
+        return;
+      }
       if (this.socket.readyState !== WebSocket.OPEN) {
         reject(new MediaRequestError('MEDIA_ERROR', 'media connection is not open'));
         return;
@@ -96,6 +105,14 @@ export class MediaSignaling {
     return this.socket.readyState === WebSocket.OPEN;
   }
 
+  private failInflight(error: MediaRequestError): void {
+    for (const [, pending] of this.inflight) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.inflight.clear();
+  }
+
   private onMessage(raw: unknown): void {
     if (typeof raw !== 'string') return;
     let json: unknown;
@@ -112,6 +129,11 @@ export class MediaSignaling {
     }
     const parsed = mediaResponseSchema.safeParse(json);
     if (!parsed.success || parsed.data.id === null) return;
+    if (parsed.data.id === AUTHENTICATE_ID) {
+      if (parsed.data.ok) return;
+      this.refusal = new MediaRequestError(parsed.data.error.code, parsed.data.error.message);
+      return this.failInflight(this.refusal);
+    }
     const pending = this.inflight.get(parsed.data.id);
     if (!pending) return;
     this.inflight.delete(parsed.data.id);

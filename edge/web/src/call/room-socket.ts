@@ -10,9 +10,14 @@ const SILENCE_LIMIT_MS = 12_000;
 /** A socket stuck closing (the peer never completes the close handshake) is abandoned after this. */
 const CLOSING_LIMIT_MS = 1_500;
 
+/** Messages kept while the socket is down or the server asked us to wait; more are dropped. */
+const PENDING_LIMIT = 50;
+
 /**
  * The room WebSocket (RoomDO). Every server message is parsed with its schema; the socket
- * reconnects by itself with backoff until the server says the session is over.
+ * reconnects by itself with backoff until the server says the session is over. When the server
+ * answers RATE_LIMITED with `retryAfterMs`, messages wait that long (in order) instead of being
+ * sent into the limit; pings go on.
  */
 export class RoomSocket {
   private socket: WebSocket | null = null;
@@ -23,6 +28,9 @@ export class RoomSocket {
   private lastPingAt = 0;
   private closingSince: number | null = null;
   private pending: RoomClientMessage[] = [];
+  /** Until when (epoch ms) the server asked us not to send (RATE_LIMITED's retryAfterMs). */
+  private holdUntil = 0;
+  private holdTimer: number | undefined;
   status: SocketStatus = 'connecting';
 
   constructor(
@@ -39,8 +47,26 @@ export class RoomSocket {
   }
 
   send(message: RoomClientMessage): void {
-    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
-    else if (this.pending.length < 50) this.pending.push(message);
+    if (this.socket?.readyState === WebSocket.OPEN && !this.holding() && this.pending.length === 0) this.socket.send(JSON.stringify(message));
+    else if (this.pending.length < PENDING_LIMIT) this.pending.push(message);
+  }
+
+  private holding(): boolean {
+    return Date.now() < this.holdUntil;
+  }
+
+  /** The server said when it will take messages again: hold until then, then send what waited. */
+  private holdFor(retryAfterMs: number): void {
+    this.holdUntil = Math.max(this.holdUntil, Date.now() + retryAfterMs);
+    window.clearTimeout(this.holdTimer);
+    this.holdTimer = window.setTimeout(() => this.flush(), this.holdUntil - Date.now());
+  }
+
+  private flush(): void {
+    const socket = this.socket;
+    if (this.stopped || !socket || socket.readyState !== WebSocket.OPEN) return;
+    if (this.holding()) return this.holdFor(0);
+    for (const message of this.pending.splice(0)) socket.send(JSON.stringify(message));
   }
 
   /** Force a reconnect now (e.g. after the page comes back online). */
@@ -52,6 +78,7 @@ export class RoomSocket {
   close(): void {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
+    window.clearTimeout(this.holdTimer);
     this.socket?.close(1000, 'leaving');
     this.setStatus('closed');
   }
@@ -64,7 +91,7 @@ export class RoomSocket {
       this.attempt = 0;
       this.lastMessageAt = Date.now();
       this.setStatus('open');
-      for (const message of this.pending.splice(0)) socket.send(JSON.stringify(message));
+      this.flush();
     });
     socket.addEventListener('message', (event) => {
       this.lastMessageAt = Date.now();
@@ -80,7 +107,9 @@ export class RoomSocket {
         console.warn('room: ignoring a message that does not match the schema');
         return;
       }
-      this.handlers.message(parsed.data);
+      const message = parsed.data;
+      if (message.type === 'error' && message.code === 'RATE_LIMITED' && message.retryAfterMs) this.holdFor(message.retryAfterMs);
+      this.handlers.message(message);
     });
     socket.addEventListener('close', (event) => {
       if (this.socket !== socket || this.stopped) return;

@@ -21,10 +21,21 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly status: number,
+    /** From Retry-After (rate limits, the database away): when asking again can succeed. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+/** Retry-After as milliseconds from now: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMsOf(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 async function call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
@@ -41,7 +52,7 @@ async function call<S extends z.ZodType>(method: string, path: string, schema: S
   const json: unknown = await response.json().catch(() => null);
   if (!response.ok) {
     const parsed = errorBodySchema.safeParse(json);
-    if (parsed.success) throw new ApiError(parsed.data.error.code, parsed.data.error.message, response.status);
+    if (parsed.success) throw new ApiError(parsed.data.error.code, parsed.data.error.message, response.status, retryAfterMsOf(response.headers.get('retry-after')));
     throw new ApiError('INTERNAL', `The server answered ${response.status}.`, response.status);
   }
   const parsed = schema.safeParse(json);

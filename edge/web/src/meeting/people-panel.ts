@@ -1,5 +1,6 @@
 import type { Call } from '../call/call.js';
-import { button, h, replaceChildren } from '../lib/dom.js';
+import { button, h, replaceChildren, toast } from '../lib/dom.js';
+import { HOST_HOLDS_MUTE } from '../lib/errors.js';
 import type { ParticipantView } from '../wire.js';
 
 const ROLE_LABEL: Record<ParticipantView['role'], string> = { host: 'Host', cohost: 'Co-host', participant: '', guest: 'Guest' };
@@ -17,14 +18,22 @@ export function peoplePanel(call: Call): HTMLElement {
       if (person.participantId !== call.self?.participantId) call.send({ type: 'host.mute', participantId: person.participantId, kind: 'audio' });
     }
   });
-  const hostBar = h('div', { class: 'host-bar' }, lock, muteAll);
+  // The meeting's unmute policy: off, a host mute holds (the media node refuses the unmute).
+  const allowUnmute = h('input', { type: 'checkbox', id: 'allow-unmute', checked: true });
+  allowUnmute.addEventListener('change', () => call.send({ type: 'host.allowUnmute', allowed: allowUnmute.checked }));
+  const allowUnmuteToggle = h('label', { class: 'check' }, allowUnmute, ' Let participants unmute themselves');
+  const hostBar = h('div', { class: 'host-bar' }, lock, muteAll, allowUnmuteToggle);
+  // For the person the host muted while unmuting is off: why their Unmute does not work.
+  const heldNotice = h('p', { class: 'notice muted', role: 'status', id: 'held-mute-notice', hidden: true }, HOST_HOLDS_MUTE);
 
   const render = () => {
     const isHost = call.isHost;
     const locked = call.meeting?.locked ?? false;
     lock.textContent = locked ? 'Unlock meeting' : 'Lock meeting';
     lock.setAttribute('aria-pressed', String(locked));
+    allowUnmute.checked = call.meeting?.participantsMayUnmute ?? true;
     hostBar.hidden = !isHost;
+    heldNotice.hidden = !heldMuted(call);
     heading.textContent = `People (${call.participants.size})`;
     const people = [...call.participants.values()].sort((a, b) => Number(b.handRaised) - Number(a.handRaised) || a.joinedAt - b.joinedAt);
     replaceChildren(list, ...people.map((person) => personItem(call, person, isHost)));
@@ -43,8 +52,21 @@ export function peoplePanel(call: Call): HTMLElement {
     );
   };
   for (const topic of ['participants', 'waiting', 'meeting', 'remotes'] as const) call.on(topic, render);
+  // Unmute clicked while the host holds the mute: say why at once (the node refuses it and the
+  // button falls back to muted).
+  let micWasOn = call.local.isOn('mic');
+  call.on('local', () => {
+    const micOn = call.local.isOn('mic');
+    if (micOn && !micWasOn && heldMuted(call)) toast(HOST_HOLDS_MUTE, 'error');
+    micWasOn = micOn;
+  });
   render();
-  return h('section', { class: 'panel people', 'aria-labelledby': 'people-title' }, heading, hostBar, waitingSection, list);
+  return h('section', { class: 'panel people', 'aria-labelledby': 'people-title' }, heading, heldNotice, hostBar, waitingSection, list);
+}
+
+/** The host muted this person's mic and participants may not unmute themselves. */
+function heldMuted(call: Call): boolean {
+  return (call.self?.mutedByHost.audio ?? false) && !(call.meeting?.participantsMayUnmute ?? true);
 }
 
 function personItem(call: Call, person: ParticipantView, viewerIsHost: boolean): HTMLElement {

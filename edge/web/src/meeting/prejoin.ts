@@ -5,9 +5,11 @@ import { currentUser } from '../lib/auth-store.js';
 import { describeError } from '../lib/errors.js';
 import { guestKey } from '../lib/guest-key.js';
 import { field, h, replaceChildren } from '../lib/dom.js';
-import { displayNameSchema, type JoinResponse, type MeetingPublic } from '../wire.js';
+import { displayNameSchema, type ErrorCode, type JoinResponse, type MeetingPublic } from '../wire.js';
 
 const GUEST_NAME_KEY = 'edgemeet.guestName';
+/** Join answers after which trying again from this page cannot help. */
+const FINAL_JOIN_ERRORS = new Set<ErrorCode>(['MEETING_ENDED', 'REMOVED_BY_HOST', 'MEETING_NOT_FOUND', 'ADMISSION_DENIED']);
 
 /**
  * Pre-join: camera preview, device pickers, mic/camera toggles, name for guests, passcode when
@@ -122,12 +124,34 @@ export function prejoinView(
           error.textContent = 'Could not join. Please try again.';
           return;
         }
-        const message = describeError(failure.code, failure.message);
-        if (failure.code === 'MEETING_ENDED' || failure.code === 'REMOVED_BY_HOST' || failure.code === 'MEETING_NOT_FOUND') onFatal(message);
-        else error.textContent = message;
+        if (FINAL_JOIN_ERRORS.has(failure.code)) return onFatal(describeError(failure.code, failure.message));
+        // Told when to come back (passcode or knock limits): Join waits that long, counting down.
+        if (failure.retryAfterMs !== undefined && failure.retryAfterMs > 0) holdJoin(failure.code, failure.message, failure.retryAfterMs);
+        else error.textContent = describeError(failure.code, failure.message);
         if (failure.code === 'WRONG_PASSCODE') passcode.focus();
       });
   });
+
+  let holdTimer: number | undefined;
+  const holdJoin = (code: ErrorCode, serverMessage: string, retryAfterMs: number) => {
+    const until = Date.now() + retryAfterMs;
+    window.clearInterval(holdTimer);
+    const tick = () => {
+      const left = until - Date.now();
+      if (left <= 0 || !joinButton.isConnected) {
+        window.clearInterval(holdTimer);
+        joinButton.disabled = false;
+        error.textContent = '';
+        return;
+      }
+      joinButton.disabled = true;
+      // Only a change is written: the line is an alert, and screen readers read each write.
+      const text = describeError(code, serverMessage, left);
+      if (error.textContent !== text) error.textContent = text;
+    };
+    tick();
+    holdTimer = window.setInterval(tick, 1_000);
+  };
 
   return h(
     'main',
