@@ -43,10 +43,13 @@ export async function writeHistory(db: Db, records: readonly HistoryRecord[]): P
             startedAt: sql`least(${recordings.startedAt}, excluded.started_at)`,
             status: newer('status'),
             endedAt: newer('ended_at'),
-            durationMs: newer('duration_ms'),
-            bytes: newer('bytes'),
-            files: newer('files'),
+            // A status without a length or file list (the room's own deadline) keeps what the node said.
+            durationMs: sql`coalesce(${newer('duration_ms')}, ${recordings.durationMs})`,
+            bytes: sql`coalesce(${newer('bytes')}, ${recordings.bytes})`,
+            files: sql`case when jsonb_array_length(excluded.files) = 0 then ${recordings.files} else ${newer('files')} end`,
             error: newer('error'),
+            incomplete: newer('incomplete'),
+            notes: newer('notes'),
             statusAt: sql`greatest(${recordings.statusAt}, excluded.status_at)`,
           },
         });
@@ -153,6 +156,8 @@ function mergeRecordings(records: Of<'recording'>[]): (typeof recordings.$inferI
       existing.startedAt = startedAt;
       continue;
     }
+    // A status without a length or file list (the room's own deadline) keeps what the node said.
+    const files = record.files.length > 0 ? record.files : (existing?.files ?? []);
     rows.set(record.recordingId, {
       id: record.recordingId,
       meetingId: record.meetingId,
@@ -160,10 +165,12 @@ function mergeRecordings(records: Of<'recording'>[]): (typeof recordings.$inferI
       status: record.status,
       startedAt,
       endedAt: FINAL_RECORDING_STATUSES.has(record.status) ? new Date(record.at) : null,
-      durationMs: record.durationMs,
-      bytes: record.files.length ? record.files.reduce((sum, file) => sum + file.bytes, 0) : null,
-      files: record.files,
+      durationMs: record.durationMs ?? existing?.durationMs ?? null,
+      bytes: files.length ? files.reduce((sum, file) => sum + file.bytes, 0) : null,
+      files,
       error: record.error === null ? null : clean(record.error),
+      incomplete: record.incomplete ?? false,
+      notes: (record.notes ?? []).map(clean),
       statusAt: new Date(record.at),
     });
   }

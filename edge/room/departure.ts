@@ -2,6 +2,7 @@ import type { LeaveReason } from '../../schema/wire/room.js';
 import type { RoomMedia } from './media.js';
 import { isModerator, type Participant } from './participants.js';
 import { CONNECT_GRACE_MS, expectReturn, PRESENCE_TIMER } from './presence.js';
+import { armRecordingDeadline } from './recording.js';
 import type { Room } from './room.js';
 import { RoomSockets } from './sockets.js';
 
@@ -40,12 +41,14 @@ export async function end(room: Room, media: RoomMedia, reason: string): Promise
     }
     for (const p of waiting) room.participants.setStatus(p.participantId, 'left', now);
     if (recording.active) {
-      room.meeting.setRecording({ ...recording, active: false });
+      room.meeting.setRecording({ ...recording, active: false, status: 'processing' });
       room.record({ kind: 'analytics', event: 'recording_stopped', participantId: null, props: { recordingId: recording.recordingId, reason: 'ended' } }, now);
     }
     room.record({ kind: 'meetingStatus', status: 'ended' }, now);
     room.record({ kind: 'analytics', event: 'meeting_ended', participantId: null, props: { participants: present.length } }, now);
   });
+  // The node finishes the recording the end stopped; if it never reports, the room's deadline fails it.
+  if (recording.active && recording.recordingId) await armRecordingDeadline(room, recording.recordingId, now - (recording.startedAt ?? now), now);
   await media.commandNode({ command: 'closeMeeting', meetingId: room.linkId(), reason: reason.slice(0, 200) });
   room.sockets.closeAll('MEETING_ENDED', 'the meeting has ended');
   await media.releaseForGood();

@@ -1,8 +1,36 @@
+import { uuidSchema } from '../../schema/wire/common.js';
 import { AppError } from '../../schema/wire/errors.js';
-import type { NodeEvent } from '../../schema/wire/node-control.js';
+import type { NodeEvent, RecordingStatus } from '../../schema/wire/node-control.js';
+import type { RecordingState } from '../../schema/wire/room.js';
 import { finishRecordingUpload, grantRecordingUpload } from '../files/recording-grants.js';
 import type { RoomMedia } from './media.js';
 import type { Room } from './room.js';
+
+type RecordingStatusEvent = Extract<NodeEvent, { event: 'recordingStatus' }>;
+
+/**
+ * One deadline per recording that was stopped but not yet reported ready or failed (timer name:
+ * prefix + recording id). Each status the node sends re-arms it; if it passes, the room marks the
+ * recording failed with a note, so none stays "processing" forever (a later word from the node
+ * still wins: history keeps the newest status).
+ */
+export const RECORDING_DEADLINE_PREFIX = 'recording-deadline:';
+/** The node has at least this long after the stop, or after its last status, to finish… */
+export const RECORDING_FINISH_MIN_MS = 30 * 60_000;
+/** …plus this many times the recorded length (composite ≥ 4× real time, then the upload). */
+const FINISH_MS_PER_RECORDED_MS = 2;
+
+const FINAL: ReadonlySet<RecordingStatus> = new Set(['ready', 'failed']);
+/** A recording's statuses only move forward: a late 'recording' after the stop changes nothing. */
+const RANK: Record<RecordingStatus, number> = { recording: 0, processing: 1, uploading: 2, ready: 3, failed: 3 };
+
+export const isRecordingDeadline = (timer: string): boolean => timer.startsWith(RECORDING_DEADLINE_PREFIX);
+const deadlineName = (recordingId: string) => `${RECORDING_DEADLINE_PREFIX}${recordingId}`;
+
+/** (Re)arms the deadline by which the node must report `recordingId` ready or failed. */
+export async function armRecordingDeadline(room: Room, recordingId: string, recordedMs: number, now = Date.now()): Promise<void> {
+  await room.timers.set(deadlineName(recordingId), now + RECORDING_FINISH_MIN_MS + FINISH_MS_PER_RECORDED_MS * Math.max(0, recordedMs));
+}
 
 /** recording.start from a moderator: the node starts recording, everyone sees the state. */
 export async function startRecording(room: Room, media: RoomMedia, files: R2Bucket, actorId: string): Promise<void> {
@@ -30,11 +58,28 @@ export async function stopRecording(room: Room, media: RoomMedia, actorId: strin
   const recordingId = recording.recordingId;
   await media.commandNode({ command: 'stopRecording', meetingId: room.linkId(), recordingId });
   // Stopped for the room at once; the node reports processing/uploading/ready as events.
+  const now = Date.now();
   await room.change(() => {
     room.meeting.setRecording({ ...recording, active: false, status: 'processing' });
     room.record({ kind: 'analytics', event: 'recording_stopped', participantId: actorId, props: { recordingId } });
   });
+  await armRecordingDeadline(room, recordingId, now - (recording.startedAt ?? now), now);
   room.broadcastMeeting();
+}
+
+/** What the room shows of a status from the node: status, length, and for 'failed' whether the files play and why. */
+function stateAfter(recording: RecordingState, event: RecordingStatusEvent): RecordingState {
+  if (recording.status && RANK[event.status] < RANK[recording.status]) return recording;
+  const { incomplete: _incomplete, notes: _notes, ...kept } = recording;
+  const notes = event.notes ?? (event.status === 'failed' && event.error ? [event.error.message.slice(0, 300)] : []);
+  return {
+    ...kept,
+    active: event.status === 'recording',
+    status: event.status,
+    ...(event.durationMs !== undefined ? { durationMs: event.durationMs } : {}),
+    ...(event.status === 'failed' && event.incomplete ? { incomplete: true } : {}),
+    ...(notes.length > 0 ? { notes } : {}),
+  };
 }
 
 /**
@@ -42,12 +87,13 @@ export async function stopRecording(room: Room, media: RoomMedia, actorId: strin
  * arrive after a new one started still reach its history row (and close its upload grant); only
  * the current recording's events change what the room shows.
  */
-export async function onRecordingStatus(room: Room, files: R2Bucket, event: Extract<NodeEvent, { event: 'recordingStatus' }>): Promise<void> {
-  if (event.status === 'ready' || event.status === 'failed') await finishRecordingUpload(files, event.recordingId);
+export async function onRecordingStatus(room: Room, files: R2Bucket, event: RecordingStatusEvent): Promise<void> {
+  const final = FINAL.has(event.status);
+  if (final) await finishRecordingUpload(files, event.recordingId);
   const recording = room.meeting.recording();
   const current = recording.recordingId === event.recordingId;
   await room.change(() => {
-    if (current) room.meeting.setRecording({ ...recording, active: event.status === 'recording', status: event.status });
+    if (current) room.meeting.setRecording(stateAfter(recording, event));
     room.record({
       kind: 'recording',
       recordingId: event.recordingId,
@@ -55,7 +101,55 @@ export async function onRecordingStatus(room: Room, files: R2Bucket, event: Extr
       durationMs: event.durationMs ?? null,
       files: event.files ?? [],
       error: event.error?.message ?? null,
+      ...(event.status === 'failed' && event.incomplete ? { incomplete: true } : {}),
+      ...(event.notes && event.notes.length > 0 ? { notes: event.notes } : {}),
     });
   });
+  // Each word from the node after the stop moves its deadline; a final one ends it.
+  if (final) await room.timers.clearIfSet(deadlineName(event.recordingId));
+  else if (event.status !== 'recording') {
+    const recordedMs = event.durationMs ?? (current && recording.startedAt !== null ? Date.now() - recording.startedAt : 0);
+    await armRecordingDeadline(room, event.recordingId, recordedMs);
+  }
   if (current) room.broadcastMeeting();
+}
+
+/**
+ * The deadline `timer` passed without the node reporting its recording ready or failed: failed,
+ * with a note for the host. Its upload grant stays open, so a node that was only slow (or comes
+ * back after a restart) still delivers, and its report then replaces this one.
+ */
+export async function onRecordingDeadline(room: Room, timer: string, now = Date.now()): Promise<void> {
+  const parsed = uuidSchema.safeParse(timer.slice(RECORDING_DEADLINE_PREFIX.length));
+  if (!isRecordingDeadline(timer) || !parsed.success) return;
+  const recordingId = parsed.data;
+  const recording = room.meeting.recording();
+  const current = recording.recordingId === recordingId && !FINAL.has(recording.status ?? 'recording');
+  const last = current && recording.status ? ` (last reported: ${recording.status})` : '';
+  const note = `The media node did not finish this recording in time${last}; it may still arrive later.`;
+  await room.change(() => {
+    if (current) {
+      const { incomplete: _incomplete, ...kept } = recording;
+      room.meeting.setRecording({ ...kept, active: false, status: 'failed', notes: [note] });
+    }
+    room.record({ kind: 'recording', recordingId, status: 'failed', durationMs: null, files: [], error: 'the media node did not finish the recording in time', notes: [note] }, now);
+  });
+  if (current) room.broadcastMeeting();
+}
+
+/**
+ * The meeting's media node is gone while it recorded: failed for the room and in history (a node
+ * that comes back and finishes the upload still reports it ready later).
+ */
+export async function onRecordingNodeLost(room: Room, now = Date.now()): Promise<void> {
+  const recording = room.meeting.recording();
+  if (!recording.active || !recording.recordingId) return;
+  const recordingId = recording.recordingId;
+  const note = 'The media node recording this meeting was lost; what it captured may still arrive if it comes back.';
+  await room.change(() => {
+    room.meeting.setRecording({ ...recording, active: false, status: 'failed', notes: [note] });
+    room.record({ kind: 'recording', recordingId, status: 'failed', durationMs: null, files: [], error: 'the media node was lost while recording', notes: [note] }, now);
+    room.record({ kind: 'analytics', event: 'recording_stopped', participantId: null, props: { recordingId, reason: 'node_lost' } }, now);
+  });
+  room.broadcastMeeting();
 }

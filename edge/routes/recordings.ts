@@ -40,6 +40,8 @@ function toRecording(row: RecordingRow): Recording {
     bytes: row.bytes,
     files: row.files,
     error: row.error,
+    incomplete: row.incomplete,
+    notes: row.notes,
   };
 }
 
@@ -85,7 +87,7 @@ defineRoute(recordingRoutes, {
   });
   // Default: the composite. `file` may be a key or a bare file name of this recording.
   const wanted = file ? recording.files.find((f) => f.key === file || f.key === recordingObjectKey(recordingId, file)) : recording.files.find((f) => f.kind === 'composite');
-  if (!wanted) throw new AppError('NOT_FOUND', recording.status === 'ready' ? 'no such file in this recording' : `the recording is ${recording.status}; files are not available yet`);
+  if (!wanted) throw new AppError('NOT_FOUND', recording.status === 'ready' || recording.incomplete ? 'no such file in this recording' : `the recording is ${recording.status}; files are not available yet`);
   const name = wanted.key.slice(wanted.key.lastIndexOf('/') + 1);
   const expires = Math.floor(Date.now() / 1000) + DOWNLOAD_LINK_TTL_SECONDS;
   const config = edgeConfig(c.env);

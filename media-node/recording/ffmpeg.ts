@@ -56,19 +56,27 @@ export function spawnFfmpeg(args: string[], bin: string = FFMPEG_BIN): FfmpegPro
 
 /**
  * Runs ffmpeg/ffprobe to completion; rejects with its stderr tail on a non-zero exit, and kills it
- * (SIGKILL) past `timeoutMs` so no step of finishing a recording can hang for ever.
+ * (SIGKILL) past `timeoutMs` so no step of finishing a recording can hang for ever. With
+ * `idle`, the limit is on silence instead: each output chunk (e.g. `-progress`) restarts it, so a
+ * long job on a starved box runs on while a stuck one is still killed.
  */
-export async function runToEnd(bin: string, args: string[], timeoutMs = DEFAULT_RUN_TIMEOUT_MS): Promise<{ stdout: string; stderr: string }> {
+export async function runToEnd(bin: string, args: string[], timeoutMs = DEFAULT_RUN_TIMEOUT_MS, options: { idle?: boolean } = {}): Promise<{ stdout: string; stderr: string }> {
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.on('data', (c: Buffer) => err.push(c));
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const kill = () => {
     timedOut = true;
     child.kill('SIGKILL');
-  }, timeoutMs);
+  };
+  let timer = setTimeout(kill, timeoutMs);
+  const alive = () => {
+    if (!options.idle || timedOut) return;
+    clearTimeout(timer);
+    timer = setTimeout(kill, timeoutMs);
+  };
+  child.stdout.on('data', (c: Buffer) => (out.push(c), alive()));
+  child.stderr.on('data', (c: Buffer) => (err.push(c), alive()));
   // 'close', not 'exit': only then has all of stdout been read (a loaded box delivers the
   // last chunks after the exit, and a cut probe output reads as a broken or shorter file).
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -77,7 +85,7 @@ export async function runToEnd(bin: string, args: string[], timeoutMs = DEFAULT_
   }).finally(() => clearTimeout(timer));
   const stdout = Buffer.concat(out).toString('utf8');
   const stderr = Buffer.concat(err).toString('utf8');
-  if (timedOut) throw new Error(`${bin} took longer than ${Math.round(timeoutMs / 1000)} s and was killed`);
+  if (timedOut) throw new Error(`${bin} ${options.idle ? 'made no progress for' : 'took longer than'} ${Math.round(timeoutMs / 1000)} s and was killed`);
   if (code !== 0) throw new Error(`${bin} exited ${code}: ${stderr.slice(-1500)}`);
   return { stdout, stderr };
 }

@@ -26,8 +26,11 @@ export interface FinishOptions {
   skipComposite?: boolean;
 }
 
-/** The composite may take this long per second of recording (≥ 2 min) before it is killed. */
-const COMPOSITE_TIMEOUT_PER_SEC_MS = 10_000;
+/**
+ * A composite is killed only when its ffmpeg reports no progress for this long: on a starved box a
+ * short recording's composite can take minutes and must still finish (its progress every 5 s).
+ */
+const COMPOSITE_STALL_MS = 120_000;
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -48,8 +51,8 @@ async function processCapture(options: FinishOptions, durationMs: number): Promi
     const target = path.join(recordingDir, COMPOSITE_NAME);
     try {
       const started = Date.now();
-      const timeoutMs = Math.max(120_000, (durationMs / 1000) * COMPOSITE_TIMEOUT_PER_SEC_MS);
-      await runToEnd(FFMPEG_BIN, compositeArgs(coverage.inputs, durationMs / 1000, target, { ...DEFAULT_LAYOUT, ...options.layout }), timeoutMs);
+      const args = compositeArgs(coverage.inputs, durationMs / 1000, target, { ...DEFAULT_LAYOUT, ...options.layout });
+      await runToEnd(FFMPEG_BIN, ['-progress', 'pipe:1', '-stats_period', '5', ...args], COMPOSITE_STALL_MS, { idle: true });
       manifest.composite = { file: COMPOSITE_NAME };
       log.info({ inputs: coverage.inputs.length, durationMs, encodeMs: Date.now() - started }, 'composite written');
     } catch (error) {

@@ -85,8 +85,11 @@ export class TrackCapture {
     try {
       await this.openSegment();
     } catch (error) {
-      this.trouble(`capture could not start (${error instanceof Error ? error.message : String(error)})`);
       this.markFlowing();
+      // Stopped (recording over, producer gone) while starting: its consumer closed under it. Not
+      // trouble: what was live before is measured against the files like any other gap.
+      if (this.stopped || this.options.producer.closed) return;
+      this.trouble(`capture could not start (${error instanceof Error ? error.message : String(error)})`);
       throw error;
     } finally {
       this.markListening();

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
 import type { RecordingFile } from '../wire/node-control.js';
 import { tstz } from './columns.js';
 
@@ -100,6 +100,10 @@ export const recordings = pgTable(
     bytes: bigint('bytes', { mode: 'number' }),
     files: jsonb('files').$type<RecordingFile[]>().notNull(),
     error: text('error'),
+    /** With 'failed': the files are stored and play, but the recording is not whole (`notes` say what). */
+    incomplete: boolean('incomplete').notNull().default(false),
+    /** Host-facing notes: what is missing or went wrong. */
+    notes: jsonb('notes').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
     /** `at` of the newest record applied: an older, redelivered status never overwrites a newer one. */
     statusAt: tstz('status_at').notNull(),
   },

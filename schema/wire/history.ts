@@ -61,6 +61,9 @@ export const historyRecordSchema = z.discriminatedUnion('kind', [
     durationMs: z.number().int().nullable(),
     files: z.array(recordingFileSchema),
     error: z.string().nullable(),
+    /** With 'failed': files stored and playable, but the recording is not whole (`notes` say what). */
+    incomplete: z.boolean().optional(),
+    notes: z.array(z.string().max(300)).max(32).optional(),
   }),
 ]);
 export type HistoryRecord = z.infer<typeof historyRecordSchema>;

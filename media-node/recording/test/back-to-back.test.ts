@@ -89,6 +89,8 @@ describe('short recordings back to back (real mediasoup + ffmpeg)', () => {
         room.publish(late.audio, late.participantId, 'mic');
         room.publish(late.video, late.participantId, 'camera');
       }
+      // The newcomer's media flows first (a loaded box starts its sender seconds late), then 4 s of it.
+      if (late) await late.mediaZeroAt;
       await sleep(Math.max(0, Math.max(t0 + 7000, Date.now() + (late ? 4000 : 0)) - Date.now()));
       // Stop and start the next one at once: this one finishes while the next records.
       await controller.stop(room.meetingId, recordingId, undefined);

@@ -23,10 +23,10 @@ export interface EdgeUploadTarget {
   close(): Promise<void>;
 }
 
-/** HMAC node credential exactly as the edge derives it (edge/registry/credentials.ts). */
-async function deriveCredential(secret: string, nodeId: string): Promise<string> {
+/** The region-bound node credential exactly as the edge mints it (edge/registry/credentials.ts mintNodeCredential). */
+async function deriveCredential(secret: string, nodeId: string, region: string): Promise<string> {
   const { createHmac } = await import('node:crypto');
-  return `${nodeId}.${createHmac('sha256', secret).update(nodeId).digest('base64url')}`;
+  return `${nodeId}.${region}.${createHmac('sha256', secret).update(`edgemeet-node/v2\n${nodeId}\n${region}`).digest('base64url')}`;
 }
 
 /** Bundles the edge's recordings routes and serves them from workerd (Miniflare) with an in-memory R2. */
@@ -63,7 +63,7 @@ export async function startEdgeUploadTarget(): Promise<EdgeUploadTarget> {
   return {
     url,
     mf,
-    nodeCredential: await deriveCredential(credentialSecret, NODE_ID),
+    nodeCredential: await deriveCredential(credentialSecret, NODE_ID, 'lon'),
     signingSecret,
     async grant(recordingId) {
       const response = await fetch(`${url}/test/grants/${recordingId}`, { method: 'POST', body: JSON.stringify({ nodeId: NODE_ID, meetingLinkId: 'RecTestGrantMeeting001' }) });

@@ -63,6 +63,7 @@ describe('recording through the media node command channel', () => {
     senders.push(sender);
     await room.publish(participant, sender.audio, 'mic');
     await room.publish(participant, sender.video, 'camera');
+    return sender;
   };
 
   it('startRecording → capture of a late publisher too → stopRecording → ready with files in R2', async () => {
@@ -80,7 +81,9 @@ describe('recording through the media node command channel', () => {
     // Warm captures are ready for a late publisher (a loaded box may take a while to start them).
     for (let waited = 0; controller.warmCaptures() < 4 && waited < 60_000; waited += 250) await new Promise((r) => setTimeout(r, 250));
     await node.peer(meetingId, 'late-0000001', { receive: false });
-    await publishRealMedia(meetingId, 'late-0000001');
+    const late = await publishRealMedia(meetingId, 'late-0000001');
+    // Its media flows (a loaded box starts the sender's ffmpeg seconds late), then 4 s of it.
+    await late.mediaZeroAt;
     await new Promise((r) => setTimeout(r, 4000));
 
     expect(await edge.command({ command: 'stopRecording', meetingId, recordingId })).toMatchObject({ ok: true });

@@ -1,0 +1,53 @@
+import * as mediasoup from 'mediasoup';
+import type { Router, Worker } from 'mediasoup/types';
+import { rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTER_MEDIA_CODECS } from '../../workers/media-codecs.js';
+import type { TrackRecord } from '../manifest.js';
+import { recorderCapabilities } from '../recorder.js';
+import { TrackCapture } from '../track-capture.js';
+import { log, tempDir } from './helpers.js';
+import { startSyntheticParticipant, type SyntheticParticipant } from './synthetic-participant.js';
+
+/** One track's capture against a real mediasoup worker and ffmpeg. */
+describe('a track capture', () => {
+  let worker: Worker;
+  let router: Router;
+  let dir: string;
+  const people: SyntheticParticipant[] = [];
+
+  beforeAll(async () => {
+    worker = await mediasoup.createWorker({ logLevel: 'warn' });
+    router = await worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
+    dir = await tempDir('edgemeet-track-capture-');
+  });
+  afterAll(async () => {
+    await Promise.allSettled(people.map((p) => p.leave()));
+    worker?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('whose producer closes while it is starting ends quietly: no trouble for the host, no failed start', async () => {
+    const sender = await startSyntheticParticipant(router, { participantId: 'gone-000001', pattern: 'testsrc' });
+    people.push(sender);
+    const record: TrackRecord = {
+      trackId: 'gone-000001-camera-video', producerId: sender.video.id, participantId: sender.participantId, source: 'camera', kind: 'video',
+      mimeType: '', contentType: '', finalExt: 'webm', segments: [], live: [], paused: [], troubles: [],
+    };
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const capture = new TrackCapture({
+      router, producer: sender.video, record, recordingDir: dir, rtpCapabilities: recorderCapabilities(router), log,
+      maxRestarts: 0, restartDelayMs: 0, onChange: () => undefined, onGap: () => undefined, onProducerGone: () => undefined, gate,
+    });
+    const started = capture.start();
+    await capture.listening;
+    // The participant leaves at the moment packets are let through: the capture's next requests
+    // meet a consumer the worker already closed with the producer.
+    void gate.then(() => sender.video.close());
+    openGate();
+    await expect(started).resolves.toBeUndefined();
+    await capture.stop('producerClosed');
+    expect(record.troubles).toEqual([]);
+  });
+});
