@@ -1,6 +1,18 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { NodeLoad } from '../../schema/wire/node-control.js';
-import { chooseNode, DEFAULT_PLACEMENT_POLICY, exclusionReasons, isOverloaded, roomsToShed, type NodeCandidate, type PlacementPolicy } from './placement.js';
+import {
+  chooseNode,
+  DEFAULT_PLACEMENT_POLICY,
+  exclusionReasons,
+  isOverloaded,
+  isPlaceable,
+  meanCpu,
+  projectedUtilisation,
+  roomsToShed,
+  type NodeCandidate,
+  type PlacementPolicy,
+} from './placement.js';
 
 const NOW = 1_800_000_000_000;
 
@@ -154,5 +166,71 @@ describe('overload shedding', () => {
     // The only other node is degraded itself, and the hot node does not count as its own relief.
     expect(roomsToShed(hot, rooms(5), [hot, node('lossy', {}, { packetLoss: 0.3 })], { now: NOW, lastShedAt: null })).toEqual([]);
     expect(roomsToShed(hot, [], [spare], { now: NOW, lastShedAt: null })).toEqual([]);
+  });
+});
+
+describe('the fast path places exactly as the reasons say', () => {
+  const policy = DEFAULT_PLACEMENT_POLICY;
+  /** Values on and around each threshold of the policy, plus anything in range. */
+  const near = (threshold: number, spread: number) =>
+    fc.oneof(fc.constantFrom(0, threshold, threshold + 1e-9, threshold - 1e-9), fc.double({ min: 0, max: threshold + spread, noNaN: true }));
+  const loadArb: fc.Arbitrary<NodeLoad> = fc
+    .record({
+      workersTotal: fc.integer({ min: 0, max: 4 }),
+      workersDead: fc.integer({ min: 0, max: 4 }),
+      rooms: fc.integer({ min: 0, max: 12 }),
+      consumers: fc.oneof(fc.constantFrom(0, 1_520, 1_521, 1_700), fc.integer({ min: 0, max: 2_100 })),
+      consumerCapacity: fc.constantFrom(0, 1_000, 2_000),
+      cpu: fc.array(near(policy.maxCpu, 0.3), { maxLength: 4 }),
+      packetLoss: near(policy.maxPacketLoss, 0.2).map((loss) => Math.min(1, loss)),
+      jitterMs: fc.option(near(policy.maxJitterMs, 40), { nil: undefined }),
+      eventLoopLagMs: fc.option(near(policy.maxEventLoopLagMs, 200), { nil: undefined }),
+    })
+    .map(({ workersTotal, workersDead, cpu, jitterMs, eventLoopLagMs, ...rest }) => ({
+      ...load({ ...rest, workersTotal, workersAlive: Math.max(0, workersTotal - workersDead), cpuPerWorker: cpu }),
+      ...(jitterMs === undefined ? {} : { jitterMs }),
+      ...(eventLoopLagMs === undefined ? {} : { eventLoopLagMs }),
+    }));
+  const candidateArb: fc.Arbitrary<NodeCandidate> = fc.record({
+    // Few ids and few distinct loads, so equal scores (the id tie-break) come up often.
+    nodeId: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+    state: fc.constantFrom('serving', 'serving', 'draining', 'down'),
+    lastHeartbeatAt: fc.oneof(fc.constantFrom(NOW, NOW - policy.heartbeatTimeoutMs, NOW - policy.heartbeatTimeoutMs - 1), fc.integer({ min: NOW - 3 * policy.heartbeatTimeoutMs, max: NOW })),
+    assignedRooms: fc.integer({ min: 0, max: 14 }),
+    load: fc.oneof(loadArb, fc.constant(load())),
+  });
+
+  /** The placement before the fast path: filter on the reasons, then the least score. */
+  function chooseByReasons(nodes: readonly NodeCandidate[]): NodeCandidate | null {
+    let best: NodeCandidate | null = null;
+    let bestScore = Infinity;
+    for (const candidate of nodes) {
+      if (exclusionReasons(candidate, NOW, policy).length > 0) continue;
+      const workerLoss = 1 - candidate.load.workersAlive / Math.max(1, candidate.load.workersTotal);
+      const score = projectedUtilisation(candidate, policy) + 0.25 * meanCpu(candidate.load) + 0.25 * workerLoss;
+      if (score < bestScore || (score === bestScore && best !== null && candidate.nodeId < best.nodeId)) {
+        best = candidate;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  it('isPlaceable is true exactly when a node has no exclusion reason', () => {
+    fc.assert(
+      fc.property(candidateArb, (candidate) => {
+        expect(isPlaceable(candidate, NOW, policy)).toBe(exclusionReasons(candidate, NOW, policy).length === 0);
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('chooseNode picks the same node as the reason-based choice on random fleets', () => {
+    fc.assert(
+      fc.property(fc.array(candidateArb, { maxLength: 12 }), (fleet) => {
+        expect(chooseNode(fleet, NOW, policy)).toBe(chooseByReasons(fleet));
+      }),
+      { numRuns: 3_000 },
+    );
   });
 });

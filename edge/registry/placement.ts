@@ -97,6 +97,30 @@ export function exclusionReasons(node: NodeCandidate, now: number, policy: Place
 }
 
 /**
+ * The node's placement score (lower is better), or null when it takes no new room now — exactly
+ * when exclusionReasons would name a reason, but answered with early returns and no list: this
+ * runs for every node of a region on every placement (the fleet view builds the reasons).
+ */
+export function placementScore(node: NodeCandidate, now: number, policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY): number | null {
+  if (node.state !== 'serving' || now - node.lastHeartbeatAt > policy.heartbeatTimeoutMs) return null;
+  const { load } = node;
+  if (load.workersAlive === 0 || load.consumerCapacity === 0) return null;
+  if (load.packetLoss > policy.maxPacketLoss || (load.jitterMs ?? 0) > policy.maxJitterMs || (load.eventLoopLagMs ?? 0) > policy.maxEventLoopLagMs) return null;
+  const utilisation = projectedUtilisation(node, policy);
+  if (utilisation > policy.maxConsumerUtilisation) return null;
+  const cpu = meanCpu(load);
+  if (cpu > policy.maxCpu) return null;
+  // Consumers are the binding resource; CPU and dead workers break near-ties.
+  const workerLoss = 1 - load.workersAlive / Math.max(1, load.workersTotal);
+  return utilisation + 0.25 * cpu + 0.25 * workerLoss;
+}
+
+/** Whether the node may take a new room now (exclusionReasons is empty), without building reasons. */
+export function isPlaceable(node: NodeCandidate, now: number, policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY): boolean {
+  return placementScore(node, now, policy) !== null;
+}
+
+/**
  * The node a new room goes to: the least-loaded node with no exclusion reason, or null when the
  * region has none. Ties go to the lower node id so the choice is deterministic.
  */
@@ -104,10 +128,8 @@ export function chooseNode<N extends NodeCandidate>(nodes: readonly N[], now: nu
   let best: N | null = null;
   let bestScore = Infinity;
   for (const node of nodes) {
-    if (exclusionReasons(node, now, policy).length > 0) continue;
-    // Consumers are the binding resource; CPU and dead workers break near-ties.
-    const workerLoss = 1 - node.load.workersAlive / Math.max(1, node.load.workersTotal);
-    const score = projectedUtilisation(node, policy) + 0.25 * meanCpu(node.load) + 0.25 * workerLoss;
+    const score = placementScore(node, now, policy);
+    if (score === null) continue;
     if (score < bestScore || (score === bestScore && best !== null && node.nodeId < best.nodeId)) {
       best = node;
       bestScore = score;

@@ -31,3 +31,12 @@ defineRoute(fleetRoutes, {
   if (!result.ok) throw new AppError(result.code, result.message);
   return c.json({ node: result.value });
 });
+
+defineRoute(fleetRoutes, {
+  method: 'post', path: '/fleet/regions/:region/nodes/:nodeId/undrain', tag: 'fleet', summary: 'Lift an operator drain: the node takes new meetings again (those that moved stay moved)', auth: 'admin',
+  params: drainNodeParamsSchema, responses: { 200: z.object({ node: fleetNodeSchema }) }, errors: ['NODE_NOT_FOUND'],
+}, async (c, { params: { region, nodeId } }) => {
+  const result = await regionStub(c.env, region).undrain(nodeId);
+  if (!result.ok) throw new AppError(result.code, result.message);
+  return c.json({ node: result.value });
+});

@@ -82,11 +82,13 @@ export async function runFleetCli(argv: string[], io: CliIo): Promise<number> {
     }
     try {
       const undrained = await client.undrain(node.region, node.nodeId);
-      io.out(`${undrained.nodeId} (${undrained.region}): ${undrained.state}\n\n${nodeTable(undrained, now())}`);
+      // The edge lifted its drain, but a node that already got the command drains itself until it restarts.
+      const note = undrained.state === 'draining' ? `\n${undrained.nodeId} drains itself (it got the drain command, or SIGTERM): it takes meetings again once it restarts` : '';
+      io.out(`${undrained.nodeId} (${undrained.region}): ${undrained.state}${note}\n\n${nodeTable(undrained, now())}`);
       return 0;
     } catch (error) {
       if (error instanceof FleetApiError && error.status === 404 && error.code !== 'NODE_NOT_FOUND') {
-        io.err(`fleet undrain: ${target.edgeUrl} has no undrain endpoint (HTTP 404 for POST …/nodes/${node.nodeId}/undrain); ${node.nodeId} stays ${node.state}`);
+        io.err(`fleet undrain: ${target.edgeUrl} has no undrain endpoint (an edge deployed before it; HTTP 404 for POST …/nodes/${node.nodeId}/undrain); ${node.nodeId} stays ${node.state}`);
         return 1;
       }
       throw error;

@@ -6,12 +6,12 @@ import type { RegionId } from '../../schema/regions.js';
  * The edge's fleet API (edge/routes/fleet.ts) as the operator tools see it, behind the admin token:
  *   GET  /api/fleet/regions
  *   POST /api/fleet/regions/:region/nodes/:nodeId/drain     { deadline?: ISO time }
- *   POST /api/fleet/regions/:region/nodes/:nodeId/undrain   (not in the API yet: answered 404)
+ *   POST /api/fleet/regions/:region/nodes/:nodeId/undrain
  */
 
 /**
  * A node as listed. `excludedBecause` (why placement skips the node; empty when it takes rooms)
- * is not in the API yet: it is read when the edge sends it, so the table fills in once it does.
+ * is optional here so the CLI still lists the fleet of an edge deployed before it was reported.
  */
 export const listedNodeSchema = fleetNodeSchema.extend({ excludedBecause: z.array(z.string().max(200)).max(32).optional() });
 export type ListedNode = z.infer<typeof listedNodeSchema>;

@@ -13,7 +13,7 @@ export function fleetRows(nodes: readonly ListedNode[], now: number): string[][]
     meanCpu(node.load.cpuPerWorker),
     percent(node.load.packetLoss),
     age(now - node.lastHeartbeatAt),
-    // Not in the fleet API yet (see client.ts): '-' until the edge says why.
+    // '-': placement takes it (or an older edge that does not say why).
     node.excludedBecause && node.excludedBecause.length > 0 ? node.excludedBecause.join(', ') : '-',
   ]);
 }
