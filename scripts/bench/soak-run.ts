@@ -1,0 +1,75 @@
+/**
+ * Join/leave soak against a real media node process: cohorts of participants (audio + video,
+ * receiving each other, rooms of `roomSize`) join, stay a few seconds and leave, again and again
+ * for `minutes`. RSS (node + worker) is taken after a first warm-up cycle and again at the end,
+ * once the node's object gauges are back to zero (or a timeout).
+ */
+import { newMeetingId } from '../../media-node/test/peers/tokens.js';
+import type { WeriftPeer } from '../../media-node/test/peers/werift-peer.js';
+import { OBJECT_GAUGES, startBenchNode, type BenchNode } from './spawned-node.js';
+import { sleep } from './stats.js';
+
+export interface SoakOptions {
+  minutes: number;
+  cohort: number;
+  roomSize: number;
+  stayMs: number;
+  /** Keeps one participant of the last cohort connected: a known leftover (the harness's own test). */
+  keepOne?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface SoakOutcome {
+  cycles: number;
+  baselineRss: number;
+  finalRss: number;
+  rssGrowthPct: number;
+  /** Sum of the node's object gauges at the end (rooms, participants, transports, producers, consumers). */
+  objectsLeft: number;
+  objects: Record<(typeof OBJECT_GAUGES)[number], number>;
+  kept: WeriftPeer | null;
+  node: BenchNode;
+}
+
+async function cycle(node: BenchNode, options: SoakOptions, n: number): Promise<WeriftPeer[]> {
+  const peers: WeriftPeer[] = [];
+  let meetingId = newMeetingId();
+  for (let i = 0; i < options.cohort; i++) {
+    if (i % options.roomSize === 0) meetingId = newMeetingId();
+    peers.push(await node.participant(meetingId, `soak-${n}-${i}-${Date.now().toString(36)}`));
+  }
+  await sleep(options.stayMs);
+  return peers;
+}
+
+const total = (objects: Record<string, number>) => Object.values(objects).reduce((a, b) => a + b, 0);
+
+/** Runs the soak; the caller stops `outcome.node` (and closes `kept`). */
+export async function runSoak(options: SoakOptions): Promise<SoakOutcome> {
+  const log = options.log ?? (() => undefined);
+  const node = await startBenchNode();
+  const settle = async () => {
+    for (let waited = 0; total(await node.objects()) > 0 && waited < 30_000; waited += 500) await sleep(500);
+    await sleep(2000);
+  };
+  // Warm-up: first-use allocations (code, pools, buffers) are not a leak.
+  for (const peer of await cycle(node, options, 0)) await peer.close();
+  await settle();
+  const baselineRss = await node.rss(10);
+  log(`baseline after warm-up: RSS ${(baselineRss / 1024 / 1024).toFixed(1)} MB`);
+  const ends = Date.now() + options.minutes * 60_000;
+  let cycles = 0;
+  let kept: WeriftPeer | null = null;
+  while (Date.now() < ends) {
+    cycles++;
+    const peers = await cycle(node, options, cycles);
+    const last = Date.now() >= ends;
+    if (last && options.keepOne) kept = peers.shift() ?? null;
+    await Promise.all(peers.map((peer) => peer.close()));
+    if (cycles % 10 === 0) log(`cycle ${cycles}: RSS ${((await node.rss(1)) / 1024 / 1024).toFixed(1)} MB`);
+  }
+  await settle();
+  const objects = await node.objects();
+  const finalRss = await node.rss(10);
+  return { cycles, baselineRss, finalRss, rssGrowthPct: ((finalRss - baselineRss) / baselineRss) * 100, objectsLeft: total(objects), objects, kept, node };
+}
