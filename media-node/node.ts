@@ -78,6 +78,7 @@ export class MediaNode {
     let node: MediaNode | undefined;
     const server = createHttpServer({
       metrics,
+      metricsToken: config.metricsToken,
       refreshMetrics: () => sampler.updateMetrics(),
       signaling,
       healthy: () => {
@@ -111,6 +112,12 @@ export class MediaNode {
       this.sendEvent({ event: 'participantLeft', meetingId, participantId, reason: reason.slice(0, 200) }),
     );
     this.rooms.on('participantUnmuted', (meetingId, participantId, kind) => this.sendEvent({ event: 'participantUnmuted', meetingId, participantId, kind }));
+    this.rooms.on('participantJoined', (meetingId, participantId) => this.sendEvent({ event: 'participantJoined', meetingId, participantId }));
+    this.rooms.on('producerOpened', (meetingId, producer, paused) =>
+      this.sendEvent({ event: 'producerOpened', meetingId, producerId: producer.id, participantId: producer.participantId, kind: producer.kind, source: producer.source, paused }),
+    );
+    this.rooms.on('producerClosed', (meetingId, producerId) => this.sendEvent({ event: 'producerClosed', meetingId, producerId }));
+    this.rooms.on('producerPaused', (meetingId, producerId, paused) => this.sendEvent({ event: 'producerPaused', meetingId, producerId, paused }));
     this.rooms.on('roomClosed', (meetingId) => {
       this.sendEvent({ event: 'roomClosed', meetingId });
       if (this.state === 'draining' && this.rooms.rooms.size === 0) void this.shutdown(0, 'drained');

@@ -25,6 +25,7 @@ export interface EdgeLogEvents {
   'node.socket_closed': { nodeId: Maybe<Text>; code: number };
   'node.command_failed': { nodeId: Text; commandId: Text; code: Maybe<Text>; error: Maybe<Text> };
   'node.command_queued': { nodeId: Text; command: Text };
+  'node.command_unanswered': { nodeId: Text; command: Text; timeoutMs: number };
   'node.worker_died': { nodeId: Text; pid: number; error: Text };
   'node.event_for_foreign_meeting': { nodeId: Text; meetingId: Text; event: Text };
   'node.down': { nodeId: Text; rooms: number };
@@ -42,6 +43,9 @@ export interface EdgeLogEvents {
   'room.node_replaced': { from: Text; to: Text | null };
   'room.replace_failed': { linkId: Text; code: Text; retryInMs: number };
   'room.send_failed': { error: Text };
+  'room.cascade_step_failed': { nodeId: Text; command: Text; code: Text; error: Text };
+  'room.cascade_event_ignored': { nodeId: Text; nodeEvent: Text; why: Text };
+  'room.cascade_relayed': { producerId: Text; from: Text; to: Text };
   'outbox.send_failed': { pending: number; error: Text };
 }
 

@@ -1,4 +1,6 @@
-import { nodeCommandSchema, type NodeCommand } from '../../schema/wire/node-control.js';
+import { nodeCommandSchema, type NodeCommand, type NodeCommandData, type NodeUpMessage } from '../../schema/wire/node-control.js';
+import type { RpcResult } from '../../schema/wire/socket-frame.js';
+import { log } from '../http/log.js';
 
 /**
  * Commands to a node are kept (RegionDO storage) until the node answers their commandResult, and
@@ -47,5 +49,49 @@ export class NodeCommandQueue {
   /** The node is gone for good (down): its meetings move, its commands are moot. */
   forget(nodeId: string): void {
     this.sql.exec('DELETE FROM node_commands WHERE node_id = ?', nodeId);
+  }
+}
+
+/** How long sendCommandAndWait waits for the node's commandResult before answering an error. */
+export const COMMAND_ANSWER_TIMEOUT_MS = 10_000;
+
+/** A node's answer to a command: done (with the data some commands answer) or refused. */
+export type CommandOutcome = RpcResult<{ data?: NodeCommandData }>;
+
+/**
+ * Callers waiting for a node's answer to their command, by command id. In memory only: the RPC in
+ * flight keeps the RegionDO alive meanwhile, and a waiter whose answer never comes times out.
+ */
+export class CommandAnswers {
+  private readonly waiters = new Map<string, { nodeId: string; answer: (outcome: CommandOutcome) => void }>();
+
+  /** The node's answer to `commandId`, or MEDIA_ERROR after timeoutMs (the command stays queued). */
+  wait(nodeId: string, commandId: string, what: NodeCommand['command'], timeoutMs: number): Promise<CommandOutcome> {
+    return new Promise<CommandOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(commandId);
+        log('warn', 'node.command_unanswered', { nodeId, command: what, timeoutMs });
+        resolve({ ok: false, code: 'MEDIA_ERROR', message: `node ${nodeId} did not answer ${what} within ${timeoutMs} ms` });
+      }, timeoutMs);
+      this.waiters.set(commandId, {
+        nodeId,
+        answer: (outcome) => {
+          clearTimeout(timer);
+          resolve(outcome);
+        },
+      });
+    });
+  }
+
+  /** A commandResult arrived from `nodeId`: its waiter (if any, and only for that node's command) gets it. */
+  settle(nodeId: string, result: Extract<NodeUpMessage, { type: 'commandResult' }>): void {
+    const waiter = this.waiters.get(result.commandId);
+    if (!waiter || waiter.nodeId !== nodeId) return;
+    this.waiters.delete(result.commandId);
+    waiter.answer(
+      result.ok
+        ? { ok: true, value: result.data ? { data: result.data } : {} }
+        : { ok: false, code: result.error?.code ?? 'INTERNAL', message: result.error?.message ?? 'the node refused the command' },
+    );
   }
 }

@@ -16,13 +16,14 @@ import { edgeConfig } from '../config.js';
 import { roomStub } from '../durable-objects.js';
 import { log } from '../http/log.js';
 import './log-events.js';
-import { NodeCommandQueue } from './command-queue.js';
+import { COMMAND_ANSWER_TIMEOUT_MS, CommandAnswers, NodeCommandQueue, type CommandOutcome } from './command-queue.js';
 import { toFleetNode, type FleetNode } from './fleet-view.js';
 import { attach, attachmentOf, sendDown, type NodeSocketAttachment } from './node-socket.js';
 import { NodeStore } from './node-store.js';
 import { chooseNode, DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from './placement.js';
 import { RoomMover } from './room-mover.js';
 import { RoomMoves } from './room-moves.js';
+import { liftDrain } from './undrain.js';
 
 export type { FleetNode } from './fleet-view.js';
 
@@ -31,6 +32,13 @@ export const NODE_ID_HEADER = 'X-Edgemeet-Node-Id';
 export const NODE_REGION_HEADER = 'X-Edgemeet-Region';
 
 const NODE_MESSAGE_TYPES = unionTypes(nodeUpMessageSchema);
+
+/**
+ * Events that shape a meeting's media graph over several nodes (cascading): they come from any
+ * node serving the meeting, not only the one placement assigned it here, and the RoomDO (which
+ * knows the meeting's nodes) judges them.
+ */
+const CASCADE_EVENTS: ReadonlySet<NodeEvent['event']> = new Set(['participantJoined', 'producerOpened', 'producerClosed', 'producerPaused', 'roomClosed']);
 
 /**
  * One per region (regionStub in edge/durable-objects.ts): the media-node registry. Nodes keep a
@@ -46,6 +54,7 @@ export class RegionDO extends DurableObject<Env> {
   private readonly moves: RoomMoves;
   private readonly mover: RoomMover;
   private readonly policy: PlacementPolicy;
+  private readonly answers = new CommandAnswers();
   /** Counters since this instance started (ops visibility; tests read them in-process). */
   readonly stats = { placeRequests: 0, newPlacements: 0 };
 
@@ -146,12 +155,13 @@ export class RegionDO extends DurableObject<Env> {
       case 'commandResult': {
         if (!socket.helloed) return { code: 'BAD_REQUEST', message: 'send hello first' };
         this.commands.settle(socket.nodeId, message.commandId);
+        this.answers.settle(socket.nodeId, message);
         if (!message.ok) log('warn', 'node.command_failed', { nodeId: socket.nodeId, commandId: message.commandId, code: message.error?.code, error: message.error?.message });
         return null;
       }
       case 'event': {
         if (!socket.helloed) return { code: 'BAD_REQUEST', message: 'send hello first' };
-        await this.forwardEvent(socket.nodeId, message.event);
+        await this.forwardEvent(socket, message.event);
         return null;
       }
       default:
@@ -159,19 +169,24 @@ export class RegionDO extends DurableObject<Env> {
     }
   }
 
-  /** Node events go to the meeting's RoomDO — only for meetings this node actually serves. */
-  private async forwardEvent(nodeId: string, event: NodeEvent): Promise<void> {
+  /**
+   * Node events go to the meeting's RoomDO with the sender — cascade events from any node, the
+   * others only from the meeting's node here (recording status from any, see below).
+   */
+  private async forwardEvent({ nodeId, region }: NodeSocketAttachment, event: NodeEvent): Promise<void> {
     if (event.event === 'workerDied') {
       log('warn', 'node.worker_died', { nodeId, pid: event.pid, error: event.error });
       return;
     }
+    // Cascade events come from every node serving the meeting: the RoomDO knows which those are.
+    if (CASCADE_EVENTS.has(event.event)) return roomStub(this.env, event.meetingId).onNodeEvent(event, { nodeId, region });
     // Recording status keeps arriving after a room is released (processing, upload): the RoomDO
     // checks the recording id itself. Other events must come from the meeting's own node.
     if (event.event !== 'recordingStatus' && this.store.assignmentOf(event.meetingId) !== nodeId) {
       log('warn', 'node.event_for_foreign_meeting', { nodeId, meetingId: event.meetingId, event: event.event });
       return;
     }
-    await roomStub(this.env, event.meetingId).onNodeEvent(event);
+    await roomStub(this.env, event.meetingId).onNodeEvent(event, { nodeId, region });
   }
 
   // ── liveness ─────────────────────────────────────────────────────────────────────────────
@@ -237,6 +252,22 @@ export class RegionDO extends DurableObject<Env> {
    * node that reconnects gets it after its hello. Results arrive as commandResult.
    */
   async sendCommand(nodeId: string, command: NodeCommand): Promise<RpcResult<{ commandId: string; delivered: boolean }>> {
+    return this.dispatch(nodeId, command);
+  }
+
+  /**
+   * As sendCommand, and answers the node's commandResult (ok with its data, or its error) once it
+   * arrives — a command re-sent after a reconnect included. No answer within `timeoutMs`: an error
+   * (MEDIA_ERROR); the command stays queued for the node, and every command is safe to repeat.
+   */
+  async sendCommandAndWait(nodeId: string, command: NodeCommand, timeoutMs = COMMAND_ANSWER_TIMEOUT_MS): Promise<CommandOutcome> {
+    const sent = this.dispatch(nodeId, command);
+    if (!sent.ok) return sent;
+    // dispatch did not yield: the waiter is in place before any answer can be handled.
+    return this.answers.wait(nodeId, sent.value.commandId, command.command, timeoutMs);
+  }
+
+  private dispatch(nodeId: string, command: NodeCommand): RpcResult<{ commandId: string; delivered: boolean }> {
     const checked = nodeCommandSchema.safeParse(command);
     if (!checked.success) return { ok: false, code: 'VALIDATION_FAILED', message: 'malformed node command' };
     const node = this.store.get(nodeId);
@@ -263,8 +294,10 @@ export class RegionDO extends DurableObject<Env> {
 
   /** Operators: lift a drain the fleet API started (rooms that moved stay where they are). */
   async undrain(nodeId: string): Promise<RpcResult<FleetNode>> {
-    if (!this.store.clearDraining(nodeId)) return { ok: false, code: 'NODE_NOT_FOUND', message: `no node ${nodeId} in this region` };
-    return { ok: true, value: toFleetNode(this.store.get(nodeId)!, Date.now(), this.policy) };
+    const now = Date.now();
+    // Also withdraws a drain command the node has not confirmed, so it does not drain after its next hello.
+    if (!liftDrain(this.store, this.commands, nodeId, now)) return { ok: false, code: 'NODE_NOT_FOUND', message: `no node ${nodeId} in this region` };
+    return { ok: true, value: toFleetNode(this.store.get(nodeId)!, now, this.policy) };
   }
 
   async fleet(): Promise<FleetNode[]> {

@@ -8,7 +8,9 @@ import { edgeConfig } from '../config.js';
 import { regionStub } from '../durable-objects.js';
 import { describeError, log } from '../http/log.js';
 import { regionsByDistance } from '../registry/region-choice.js';
+import type { MeetingCascade } from './cascade.js';
 import { MediaTokenSigner } from './media-token.js';
+import { onRecordingNodeLost } from './recording.js';
 import { turnCredentials } from './turn-credentials.js';
 import type { Participant } from './participants.js';
 import type { Room } from './room.js';
@@ -26,6 +28,9 @@ export const REPLACE_RETRY_MS = 2_000;
  * its life is left; otherwise the connect gets a fresh one.
  */
 export const TOKEN_REUSE_MIN_LIFE_MS = (MEDIA_TOKEN_TTL_SECONDS * 1000) / 2;
+
+/** Commands about the whole meeting or one participant wherever they are connected. */
+const MEETING_WIDE_COMMANDS: ReadonlySet<NodeCommand['command']> = new Set(['closeParticipant', 'muteParticipant', 'setUnmutePolicy', 'closeMeeting']);
 
 function permissionsOf(role: Role): Permission[] {
   return role === 'host' || role === 'cohost' ? ['publish', 'subscribe', 'screen', 'record'] : ['publish', 'subscribe', 'screen'];
@@ -50,6 +55,8 @@ export class RoomMedia {
     private readonly env: Env,
     /** Runs after the meeting lands on a node, before anyone is sent there (host mutes follow it). */
     private readonly afterPlaced: (node: PlacedNode) => Promise<void> = async () => undefined,
+    /** The meeting's other nodes (cascading): meeting-wide commands reach them too. */
+    private readonly cascade: MeetingCascade | null = null,
   ) {
     this.signer = new MediaTokenSigner(() => edgeConfig(env).mediaTokenPrivateJwk);
   }
@@ -137,9 +144,14 @@ export class RoomMedia {
 
   // ── the node ──────────────────────────────────────────────────────────────────────────────
 
-  /** Sends a command to the meeting's node; false when there is no node or it is unreachable. */
+  /**
+   * Sends a command to the meeting's node; false when there is no node or it is unreachable.
+   * A removal, a mute, the unmute policy and the meeting's close also go to the meeting's other
+   * nodes (cascading), which serve participants of it too.
+   */
   async commandNode(command: NodeCommand): Promise<boolean> {
     const node = this.room.meeting.assignment();
+    if (MEETING_WIDE_COMMANDS.has(command.command)) await this.commandOtherNodes(node?.nodeId ?? null, command);
     if (!node) return false;
     try {
       const result = await regionStub(this.env, node.region).sendCommand(node.nodeId, command);
@@ -148,6 +160,17 @@ export class RoomMedia {
     } catch (error) {
       log('error', 'room.node_command_failed', { nodeId: node.nodeId, command: command.command, error: describeError(error) });
       return false;
+    }
+  }
+
+  private async commandOtherNodes(assigned: string | null, command: NodeCommand): Promise<void> {
+    for (const other of this.cascade?.otherNodes(assigned) ?? []) {
+      try {
+        const result = await regionStub(this.env, other.region).sendCommand(other.nodeId, command);
+        if (!result.ok) log('warn', 'room.node_command_failed', { nodeId: other.nodeId, command: command.command, code: result.code });
+      } catch (error) {
+        log('error', 'room.node_command_failed', { nodeId: other.nodeId, command: command.command, error: describeError(error) });
+      }
     }
   }
 
@@ -181,6 +204,7 @@ export class RoomMedia {
   /** The meeting is over: the node goes back now, and no token is handed out again. */
   async releaseForGood(): Promise<void> {
     this.issued.clear();
+    await this.cascade?.forget();
     await this.releaseNode();
     await this.room.timers.clear(RELEASE_TIMER);
   }
@@ -195,14 +219,7 @@ export class RoomMedia {
     const node = this.room.meeting.assignment();
     if (!node || node.nodeId !== nodeId) return;
     this.room.meeting.setAssignment(null);
-    const recording = this.room.meeting.recording();
-    if (recording.active) {
-      await this.room.change(() => {
-        this.room.meeting.setRecording({ ...recording, active: false, status: 'failed' });
-        this.room.record({ kind: 'analytics', event: 'recording_stopped', participantId: null, props: { recordingId: recording.recordingId, reason: 'node_lost' } });
-      });
-      this.room.broadcastMeeting();
-    }
+    await onRecordingNodeLost(this.room);
     await this.moveConnected();
   }
 

@@ -9,6 +9,7 @@ import { RetryLaterError } from '../http/errors.js';
 import { describeError, log } from '../http/log.js';
 import { join, type RoomJoinInput } from './admission.js';
 import { sendChat } from './chat.js';
+import { MeetingCascade, nodeRefSchema, type NodeRef } from './cascade.js';
 import { connectSocket } from './connect.js';
 import { end, prunePresence, socketGone } from './departure.js';
 import { handleHostAction, requireModerator } from './host-actions.js';
@@ -17,7 +18,7 @@ import { messageClassOf, type MessageClass } from './message-limits.js';
 import { onParticipantUnmuted, replayHostMutes } from './mute.js';
 import type { Participant } from './participants.js';
 import { PRESENCE_TIMER } from './presence.js';
-import { onRecordingStatus, startRecording, stopRecording } from './recording.js';
+import { isRecordingDeadline, onRecordingDeadline, onRecordingStatus, startRecording, stopRecording } from './recording.js';
 import { OUTBOX_TIMER, Room } from './room.js';
 import { RoomSockets } from './sockets.js';
 
@@ -34,11 +35,19 @@ export class RoomDO extends DurableObject<Env> {
   /** The room's state; a field so tests can reach the outbox's queue seam. */
   readonly room: Room;
   readonly media: RoomMedia;
+  /** The meeting's media over several nodes: pipes and relays (cascade.ts). */
+  readonly cascade: MeetingCascade;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.room = new Room(ctx, env.HISTORY);
-    this.media = new RoomMedia(this.room, env, () => replayHostMutes(this.room, this.media));
+    this.cascade = new MeetingCascade(
+      ctx,
+      env,
+      () => this.room.linkId(),
+      () => this.room.meeting.assignment()?.nodeId ?? null,
+    );
+    this.media = new RoomMedia(this.room, env, () => replayHostMutes(this.room, this.media), this.cascade);
   }
 
   // ── RPC from the Worker ───────────────────────────────────────────────────────────────────
@@ -83,17 +92,32 @@ export class RoomDO extends DurableObject<Env> {
     return asResult(() => join(this.room, this.media, input));
   }
 
-  /** Events from the meeting's media node, forwarded by its RegionDO. */
-  async onNodeEvent(event: NodeEvent): Promise<void> {
+  /**
+   * Events from the meeting's media nodes, forwarded by their RegionDO with the sender (`from`).
+   * Cascade events are queued (MeetingCascade) and answered at once: their work asks nodes
+   * through the RegionDO that is waiting for this answer.
+   */
+  async onNodeEvent(event: NodeEvent, from?: NodeRef): Promise<void> {
     const parsed = nodeEventSchema.parse(event);
     if (!this.room.configured) return;
     switch (parsed.event) {
+      case 'participantJoined':
+      case 'producerOpened':
+      case 'producerClosed':
+      case 'producerPaused':
+        if (from && !this.room.meeting.ended()) void this.cascade.onEvent(parsed, nodeRefSchema.parse(from));
+        return;
       case 'recordingStatus':
         return onRecordingStatus(this.room, this.env.FILES, parsed);
       case 'participantUnmuted':
         return onParticipantUnmuted(this.room, parsed);
-      case 'participantLeft':
       case 'roomClosed':
+        // That node's part of the meeting closed (its last local participant left), never the
+        // meeting: its pipes close and what it relayed is relayed again (docs/cascading.md).
+        log('info', 'room.node_event', { event: parsed.event, meetingId: parsed.meetingId });
+        if (from) void this.cascade.onEvent(parsed, nodeRefSchema.parse(from));
+        return;
+      case 'participantLeft':
         // Room membership follows the room socket; the node's view is informational here.
         log('info', 'room.node_event', { event: parsed.event, meetingId: parsed.meetingId });
         return;
@@ -106,15 +130,17 @@ export class RoomDO extends DurableObject<Env> {
 
   /** The RegionDO took this meeting off its node (down, draining or overloaded): move to another. */
   async onNodeLost(nodeId: string): Promise<void> {
-    if (this.room.configured) await this.media.onNodeLost(nodeId);
+    if (!this.room.configured) return;
+    void this.cascade.onNodeLost(nodeId);
+    await this.media.onNodeLost(nodeId);
   }
 
   // ── room sockets ──────────────────────────────────────────────────────────────────────────
 
-  /** GET /api/meetings/:linkId/ws?session=… forwarded by edge/routes/join.ts. */
+  /** GET /api/meetings/:linkId/ws (the session in Sec-WebSocket-Protocol) forwarded by edge/routes/join.ts. */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
-    return connectSocket(this.room, this.media, new URL(request.url).searchParams.get('session') ?? '');
+    return connectSocket(this.room, this.media, request);
   }
 
   override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
@@ -224,7 +250,8 @@ export class RoomDO extends DurableObject<Env> {
           await prunePresence(this.room, this.media, now);
           break;
         default:
-          // A name no code sets any more (a room stored by an older version): dropped.
+          if (isRecordingDeadline(timer)) await onRecordingDeadline(this.room, timer, now);
+          // Any other name no code sets any more (a room stored by an older version): dropped.
           break;
       }
     }

@@ -8,12 +8,17 @@ import { HostMutes } from './host-mutes.js';
 import type { Participant, ParticipantOptions } from './participant.js';
 import { Room } from './room.js';
 import { HOST_MUTE_REASON } from './self-unmute.js';
-import type { ParticipantIdentity, ParticipantSink } from './types.js';
+import type { ParticipantIdentity, ParticipantSink, RoomProducer } from './types.js';
 
 interface RoomManagerEvents {
   participantLeft: [meetingId: string, participantId: string, reason: string];
   participantUnmuted: [meetingId: string, participantId: string, kind: MediaKind];
   roomClosed: [meetingId: string];
+  /** Cascading (the RoomDO's media graph): a participant connected here, and its producers. */
+  participantJoined: [meetingId: string, participantId: string];
+  producerOpened: [meetingId: string, producer: RoomProducer, paused: boolean];
+  producerClosed: [meetingId: string, producerId: string];
+  producerPaused: [meetingId: string, producerId: string, paused: boolean];
 }
 
 /**
@@ -52,6 +57,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
       this.assertNotEnded(meetingId, tokenIssuedAt);
       try {
         const participant = await room.join(identity, sink);
+        this.emit('participantJoined', meetingId, identity.participantId);
         return { room, participant };
       } catch (error) {
         if (!(error instanceof AppError && error.code === 'MEETING_ENDED' && room.closed)) throw error;
@@ -70,6 +76,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
       this.rooms.set(meetingId, room);
       room.on('participantLeft', (participantId, reason) => this.emit('participantLeft', meetingId, participantId, reason));
       room.on('participantUnmuted', (participantId, kind) => this.emit('participantUnmuted', meetingId, participantId, kind));
+      room.on('producerAdded', (producer) => this.watchProducer(meetingId, producer));
       room.once('closed', () => {
         if (this.rooms.get(meetingId) === room) this.rooms.delete(meetingId);
         this.emit('roomClosed', meetingId);
@@ -82,6 +89,20 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     } finally {
       this.opening.delete(meetingId);
     }
+  }
+
+  /**
+   * A producer of a participant connected here (a copy relayed from another node — its appData
+   * names `relayedFrom` — stays quiet: the RoomDO knows it already) is reported with its pauses
+   * and its close.
+   */
+  private watchProducer(meetingId: string, producer: RoomProducer): void {
+    const origin = producer.origin;
+    if ('relayedFrom' in origin.appData || origin.closed) return;
+    this.emit('producerOpened', meetingId, producer, origin.paused);
+    origin.observer.on('pause', () => this.emit('producerPaused', meetingId, origin.id, true));
+    origin.observer.on('resume', () => this.emit('producerPaused', meetingId, origin.id, false));
+    origin.observer.once('close', () => this.emit('producerClosed', meetingId, origin.id));
   }
 
   private assertNotEnded(meetingId: string, tokenIssuedAt: number): void {

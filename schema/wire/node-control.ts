@@ -132,6 +132,23 @@ export const nodeEventSchema = z.discriminatedUnion('event', [
   /** A participant the host had muted unmuted that kind themselves (the policy allowed it). */
   z.object({ event: z.literal('participantUnmuted'), meetingId: meetingLinkIdSchema, participantId: participantIdSchema, kind: mediaKindSchema }),
   z.object({ event: z.literal('workerDied'), pid: z.number().int(), error: z.string().max(500) }),
+  /*
+   * The meeting's media graph, for cascading (docs/cascading.md): a participant connected to this
+   * node (its part of the meeting is open), and the producers of participants connected here —
+   * never copies relayed from another node. The RegionDO forwards them with the sender's node id.
+   */
+  z.object({ event: z.literal('participantJoined'), meetingId: meetingLinkIdSchema, participantId: participantIdSchema }),
+  z.object({
+    event: z.literal('producerOpened'),
+    meetingId: meetingLinkIdSchema,
+    producerId: uuidSchema,
+    participantId: participantIdSchema,
+    kind: mediaKindSchema,
+    source: mediaSourceSchema,
+    paused: z.boolean(),
+  }),
+  z.object({ event: z.literal('producerClosed'), meetingId: meetingLinkIdSchema, producerId: uuidSchema }),
+  z.object({ event: z.literal('producerPaused'), meetingId: meetingLinkIdSchema, producerId: uuidSchema, paused: z.boolean() }),
   z.object({
     event: z.literal('recordingStatus'),
     meetingId: meetingLinkIdSchema,

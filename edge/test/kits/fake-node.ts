@@ -7,15 +7,20 @@ import {
   NODE_HEARTBEAT_INTERVAL_MS,
   nodeDownMessageSchema,
   type NodeCommand,
+  type NodeCommandData,
   type NodeDownMessage,
+  type NodeEvent,
   type NodeLoad,
+  type RelayedProducer,
   type NodeState,
   type NodeUpMessage,
 } from '../../../schema/wire/node-control.js';
 import type { RegionId } from '../../../schema/regions.js';
+import type { ErrorCode } from '../../../schema/wire/errors.js';
+import type { MediaKind, MediaSource } from '../../../schema/wire/common.js';
 import { edgeConfig } from '../../config.js';
 import { regionStub } from '../../durable-objects.js';
-import { deriveNodeCredential } from '../../registry/credentials.js';
+import { mintNodeCredential } from '../../registry/credentials.js';
 
 export function nodeLoad(overrides: Partial<NodeLoad> = {}): NodeLoad {
   return {
@@ -76,8 +81,18 @@ export class MessageInbox<T> {
   }
 }
 
+/** How a fake node answers a command: ok (with data), or an error. Undefined: the default answer. */
+export type CommandAnswer = { ok: true; data?: NodeCommandData } | { ok: false; code: ErrorCode; message?: string };
+
+/** A producer the fake node holds (its own participants', or one relayed to it), as cascadeSendProducer answers it. */
+type HeldProducer = Omit<RelayedProducer, 'rtpParameters'>;
+
 export class FakeNode {
   readonly inbox = new MessageInbox<NodeDownMessage>();
+  /** Set by answerCommands(): every command gets a commandResult, as a real node sends. */
+  private answering: ((command: NodeCommand) => CommandAnswer | undefined) | null = null;
+  /** Producers this node holds, for its cascadeSendProducer answers. */
+  readonly producers = new Map<string, HeldProducer>();
   /** What the node last reported; its automatic heartbeats repeat it, as a real node's would. */
   private reported: { load: NodeLoad; state: NodeState } = { load: nodeLoad(), state: 'serving' };
   private beating: ReturnType<typeof setInterval> | undefined;
@@ -87,7 +102,81 @@ export class FakeNode {
     readonly region: RegionId,
     readonly ws: WebSocket,
   ) {
-    ws.addEventListener('message', (event) => this.inbox.push(nodeDownMessageSchema.parse(JSON.parse(event.data as string))));
+    ws.addEventListener('message', (event) => {
+      const message = nodeDownMessageSchema.parse(JSON.parse(event.data as string));
+      this.inbox.push(message);
+      if (message.type === 'command' && this.answering) this.answer(message.commandId, message.command, this.answering(message.command));
+    });
+  }
+
+  /**
+   * From now on answers every command with a commandResult, like a real node: cascade commands
+   * with plausible data (a pipe end; the producer it holds), others ok. `override` answers first
+   * for the commands it wants to (a refusal, other data).
+   */
+  answerCommands(override: (command: NodeCommand) => CommandAnswer | undefined = () => undefined): void {
+    this.answering = override;
+  }
+
+  private answer(commandId: string, command: NodeCommand, chosen: CommandAnswer | undefined): void {
+    const result = chosen ?? this.defaultAnswer(command);
+    if (result.ok) this.send({ type: 'commandResult', commandId, ok: true, ...(result.data ? { data: result.data } : {}) });
+    else this.send({ type: 'commandResult', commandId, ok: false, error: { code: result.code, message: result.message ?? 'refused by the fake node' } });
+  }
+
+  private defaultAnswer(command: NodeCommand): CommandAnswer {
+    switch (command.command) {
+      case 'cascadeOpenPipe':
+        return { ok: true, data: { kind: 'pipeEnd', pipe: { ip: '127.0.0.1', port: 40_000 + (hash(this.nodeId + command.peerNodeId) % 10_000), srtpParameters: { cryptoSuite: 'AEAD_AES_256_GCM', keyBase64: btoa(`${this.nodeId}:${command.peerNodeId}`.padEnd(44, '.').slice(0, 44)) } } } };
+      case 'cascadeSendProducer': {
+        const held = this.producers.get(command.producerId);
+        if (!held) return { ok: false, code: 'NOT_FOUND', message: `no producer ${command.producerId} on ${this.nodeId}` };
+        return { ok: true, data: { kind: 'relayedProducer', producer: { ...held, rtpParameters: { codecs: [{ mimeType: held.kind === 'audio' ? 'audio/opus' : 'video/VP8', clockRate: held.kind === 'audio' ? 48_000 : 90_000, payloadType: 100 }] } } } };
+      }
+      case 'cascadeReceiveProducer': {
+        const { rtpParameters: _, ...held } = command.producer;
+        this.producers.set(held.producerId, held);
+        return { ok: true };
+      }
+      default:
+        return { ok: true };
+    }
+  }
+
+  /** Sends a node event up (it reaches the meeting's RoomDO through the RegionDO). */
+  event(event: NodeEvent): void {
+    this.send({ type: 'event', event });
+  }
+
+  /** A participant of the meeting connected to this node. */
+  participantJoined(meetingId: string, participantId: string): void {
+    this.event({ event: 'participantJoined', meetingId, participantId });
+  }
+
+  /** A local participant's producer appears here (held for later cascadeSendProducer answers); answers its id. */
+  openProducer(meetingId: string, producer: { participantId: string; kind?: MediaKind; source?: MediaSource; paused?: boolean; displayName?: string }): string {
+    const producerId = crypto.randomUUID();
+    const held: HeldProducer = {
+      producerId,
+      participantId: producer.participantId,
+      displayName: producer.displayName ?? 'Someone',
+      kind: producer.kind ?? 'audio',
+      source: producer.source ?? (producer.kind === 'video' ? 'camera' : 'mic'),
+      paused: producer.paused ?? false,
+    };
+    this.producers.set(producerId, held);
+    this.event({ event: 'producerOpened', meetingId, producerId, participantId: held.participantId, kind: held.kind, source: held.source, paused: held.paused });
+    return producerId;
+  }
+
+  closeProducer(meetingId: string, producerId: string): void {
+    this.producers.delete(producerId);
+    this.event({ event: 'producerClosed', meetingId, producerId });
+  }
+
+  /** The node's last local participant left: its part of the meeting closes. */
+  roomClosed(meetingId: string): void {
+    this.event({ event: 'roomClosed', meetingId });
   }
 
   send(message: NodeUpMessage | Record<string, unknown> | string): void {
@@ -185,6 +274,12 @@ async function waitUntil(done: () => boolean, what: string, timeoutMs = 5_000): 
   }
 }
 
+function hash(text: string): number {
+  let value = 0;
+  for (const char of text) value = (value * 31 + char.charCodeAt(0)) >>> 0;
+  return value;
+}
+
 let counter = 0;
 export function uniqueNodeId(prefix = 'node'): string {
   counter += 1;
@@ -192,7 +287,7 @@ export function uniqueNodeId(prefix = 'node'): string {
 }
 
 export async function openNodeSocket(nodeId: string, region: RegionId, credential?: string): Promise<Response> {
-  const token = credential ?? (await deriveNodeCredential(edgeConfig(env).nodeCredentialSecret, nodeId));
+  const token = credential ?? (await mintNodeCredential(edgeConfig(env).nodeCredentialSecret, { nodeId, region }));
   return SELF.fetch(`http://edgemeet.test/api/nodes/connect?region=${region}`, { headers: { Upgrade: 'websocket', Authorization: `Bearer ${token}` } });
 }
 

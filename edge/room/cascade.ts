@@ -1,0 +1,260 @@
+import { z } from 'zod';
+import { regionIdSchema } from '../../schema/regions.js';
+import { assertNever, nodeIdSchema } from '../../schema/wire/common.js';
+import type { NodeCommand, NodeCommandData, NodeEvent, PipeEnd, RelayedProducer } from '../../schema/wire/node-control.js';
+import type { RpcResult } from '../../schema/wire/socket-frame.js';
+import { regionStub } from '../durable-objects.js';
+import { describeError, log } from '../http/log.js';
+import { CascadeGraph, type CascadeProducer } from './cascade-graph.js';
+
+/** The node an event came from, as its RegionDO names it. */
+export const nodeRefSchema = z.object({ nodeId: nodeIdSchema, region: regionIdSchema });
+export type NodeRef = z.infer<typeof nodeRefSchema>;
+
+export type CascadeEvent = Extract<NodeEvent, { event: 'participantJoined' | 'producerOpened' | 'producerClosed' | 'producerPaused' | 'roomClosed' }>;
+
+/** A cascade step the node refused or did not answer: the relay it belongs to stops there. */
+class StepFailed extends Error {}
+
+/**
+ * The meeting's media over several nodes (docs/cascading.md, "Orchestration protocol"): learns
+ * from node events which node holds which producer and which nodes have participants, and asks
+ * nodes to open, connect and close pipes and to relay producers — once per node pair and once
+ * per producer and node, however many consume it there. Work runs one step at a time in event
+ * order (a chain in memory), so two events never race for the same pipe; node events return at
+ * once and the chain runs on (ctx.waitUntil), so a node's answers are never stuck behind it.
+ */
+export class MeetingCascade {
+  readonly graph: CascadeGraph;
+  private chain: Promise<void> = Promise.resolve();
+  /**
+   * Producers whose close arrived before their opening (events of one node may overtake each
+   * other on their way through the RegionDO): their late opening is not relayed. In memory: a
+   * lost entry costs one relay that the node refuses.
+   */
+  private readonly closedEarly = new Set<string>();
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly env: Env,
+    private readonly meetingId: () => string,
+    /** The node placement gave the meeting (it serves the meeting without being admitted). */
+    private readonly placedNodeId: () => string | null,
+  ) {
+    this.graph = new CascadeGraph(ctx.storage.sql);
+  }
+
+  /** Queues the event's work behind what is already queued; resolves when it is done. */
+  onEvent(event: CascadeEvent, from: NodeRef): Promise<void> {
+    return this.enqueue(() => this.apply(event, from));
+  }
+
+  /** The node is gone (failover): its part closes as on roomClosed, and its producers with it. */
+  onNodeLost(nodeId: string): Promise<void> {
+    return this.enqueue(async () => {
+      this.graph.dismiss(nodeId);
+      await this.partGone(nodeId);
+    });
+  }
+
+  /**
+   * The room sends participants to this node too (a spill or a far participant's region): its
+   * events count from now on. Only the placed node and admitted ones open relays, so a node the
+   * meeting is moving away from (make-before-break) is never cascaded to.
+   */
+  admit(node: NodeRef): Promise<void> {
+    return this.enqueue(async () => this.graph.admit(node.nodeId, node.region));
+  }
+
+  private serves(nodeId: string): boolean {
+    return nodeId === this.placedNodeId() || this.graph.isAdmitted(nodeId);
+  }
+
+  /** Resolves once everything queued so far is done (tests, and the meeting's end). */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  /**
+   * Nodes serving the meeting besides `except` — with participants connected, or admitted (a
+   * participant may be on the way) — for the meeting-wide commands.
+   */
+  otherNodes(except: string | null): NodeRef[] {
+    const byId = new Map<string, NodeRef>();
+    for (const node of [...this.graph.nodes(), ...this.graph.admitted()]) if (node.nodeId !== except) byId.set(node.nodeId, { nodeId: node.nodeId, region: node.region });
+    return [...byId.values()];
+  }
+
+  /** The meeting ended: the graph is forgotten (each node's room closes with closeMeeting). */
+  forget(): Promise<void> {
+    return this.enqueue(async () => this.graph.clear());
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(work).catch((error: unknown) => {
+      if (!(error instanceof StepFailed)) log('error', 'room.cascade_step_failed', { nodeId: '-', command: '-', code: 'INTERNAL', error: describeError(error) });
+    });
+    this.chain = run;
+    this.ctx.waitUntil(run);
+    return run;
+  }
+
+  private async apply(event: CascadeEvent, from: NodeRef): Promise<void> {
+    const opening = event.event === 'participantJoined' || event.event === 'producerOpened';
+    if (opening && !this.serves(from.nodeId)) return this.ignored(from.nodeId, event.event, 'not a node of this meeting');
+    switch (event.event) {
+      case 'participantJoined':
+        // Every join checks the node lacks nothing (a relay that failed earlier is tried again);
+        // what it holds already is not relayed twice.
+        this.graph.markNode(from.nodeId, from.region, true);
+        return this.fillNode(from.nodeId);
+      case 'producerOpened': {
+        if (this.graph.markNode(from.nodeId, from.region, true)) await this.fillNode(from.nodeId);
+        if (this.closedEarly.delete(event.producerId)) return;
+        const producer: CascadeProducer = { ...event, originNodeId: from.nodeId };
+        this.graph.addProducer(producer);
+        for (const node of this.graph.nodes()) if (node.roomOpen && node.nodeId !== from.nodeId) await this.relayIfMissing(producer, node.nodeId);
+        return;
+      }
+      case 'producerPaused':
+        return this.mirrorPause(event.producerId, event.paused, from.nodeId);
+      case 'producerClosed':
+        return this.closeProducer(event.producerId, from.nodeId);
+      case 'roomClosed':
+        return this.partGone(from.nodeId);
+      default:
+        return assertNever(event, 'cascade event');
+    }
+  }
+
+  /** A node's part just opened: every producer of the meeting held elsewhere is relayed to it. */
+  private async fillNode(nodeId: string): Promise<void> {
+    for (const producer of this.graph.producers()) await this.relayIfMissing(producer, nodeId);
+  }
+
+  private async relayIfMissing(producer: CascadeProducer, target: string): Promise<void> {
+    if (this.graph.holders(producer).includes(target)) return;
+    try {
+      await this.relay(producer, target);
+    } catch (error) {
+      if (!(error instanceof StepFailed)) throw error;
+      // Logged by the step; the node's next join, or the next producer, tries again.
+    }
+  }
+
+  /**
+   * Relays the producer to `target`: from a holder in the target's region (one crossing per
+   * region; a star inside it), else from its origin, over their pipe (opened on first use).
+   */
+  private async relay(producer: CascadeProducer, target: string): Promise<void> {
+    const targetRegion = this.graph.node(target)?.region;
+    const inRegion = this.graph.holders(producer).find((holder) => holder !== target && this.graph.node(holder)?.region === targetRegion);
+    const source = inRegion ?? producer.originNodeId;
+    await this.ensurePipe(source, target);
+    const sent = await this.step(source, { command: 'cascadeSendProducer', meetingId: this.meetingId(), peerNodeId: target, producerId: producer.producerId });
+    const relayed: RelayedProducer = dataOf(sent, 'relayedProducer', source).producer;
+    await this.step(target, { command: 'cascadeReceiveProducer', meetingId: this.meetingId(), peerNodeId: source, producer: relayed });
+    this.graph.addCopy({ producerId: producer.producerId, nodeId: target, viaNodeId: source });
+    log('info', 'room.cascade_relayed', { producerId: producer.producerId, from: source, to: target });
+  }
+
+  /** Opens both ends of the a↔b pipe (in parallel), then connects each to the other's end. */
+  private async ensurePipe(a: string, b: string): Promise<void> {
+    if (this.graph.hasPipe(a, b)) return;
+    const meetingId = this.meetingId();
+    const [endA, endB] = await Promise.all([
+      this.step(a, { command: 'cascadeOpenPipe', meetingId, peerNodeId: b }).then((data) => dataOf(data, 'pipeEnd', a).pipe),
+      this.step(b, { command: 'cascadeOpenPipe', meetingId, peerNodeId: a }).then((data) => dataOf(data, 'pipeEnd', b).pipe),
+    ]);
+    await Promise.all([this.connect(a, b, endB), this.connect(b, a, endA)]);
+    this.graph.addPipe(a, b);
+  }
+
+  private connect(nodeId: string, peerNodeId: string, remote: PipeEnd): Promise<NodeCommandData | undefined> {
+    return this.step(nodeId, { command: 'cascadeConnectPipe', meetingId: this.meetingId(), peerNodeId, remote });
+  }
+
+  /** A pause or resume at the producer's origin reaches every copy, nearest the origin first. */
+  private async mirrorPause(producerId: string, paused: boolean, from: string): Promise<void> {
+    const producer = this.graph.producer(producerId);
+    if (!producer || producer.originNodeId !== from) return this.ignored(from, 'producerPaused', 'not a producer of that node');
+    this.graph.setPaused(producerId, paused);
+    for (const copy of this.graph.copiesOf(producerId)) {
+      await this.tryStep(copy.nodeId, { command: 'cascadeSetProducerPaused', meetingId: this.meetingId(), peerNodeId: copy.viaNodeId, producerId, paused });
+    }
+  }
+
+  /** The producer closed at its origin: each copy's relay closes on both ends of its pipe. */
+  private async closeProducer(producerId: string, from: string, goneNode: string | null = null): Promise<void> {
+    const producer = this.graph.producer(producerId);
+    if (!producer && this.closedEarly.size < 1_000) this.closedEarly.add(producerId);
+    if (!producer || producer.originNodeId !== from) return this.ignored(from, 'producerClosed', 'not a producer of that node');
+    const meetingId = this.meetingId();
+    // Farthest copies first: a copy that feeds others closes after them.
+    for (const copy of this.graph.copiesOf(producerId).reverse()) {
+      if (copy.nodeId !== goneNode) await this.tryStep(copy.nodeId, { command: 'cascadeCloseProducer', meetingId, peerNodeId: copy.viaNodeId, producerId });
+      if (copy.viaNodeId !== goneNode) await this.tryStep(copy.viaNodeId, { command: 'cascadeCloseProducer', meetingId, peerNodeId: copy.nodeId, producerId });
+    }
+    this.graph.dropProducer(producerId);
+  }
+
+  /**
+   * A node's part of the meeting is gone (its last local participant left: roomClosed; or the
+   * node was lost) — never the meeting. Its peers close their pipe to it, and every copy that came
+   * through it is relayed again from another holder (the repair).
+   */
+  private async partGone(nodeId: string): Promise<void> {
+    if (!this.graph.node(nodeId)) return;
+    // Its participants' producers went with its room (their close events may still be on the way).
+    for (const producer of this.graph.producers()) {
+      if (producer.originNodeId === nodeId) await this.closeProducer(producer.producerId, nodeId, nodeId);
+    }
+    const orphaned = this.graph.copiesVia(nodeId);
+    const peers = this.graph.pipePeers(nodeId);
+    this.graph.dropNode(nodeId);
+    for (const orphan of orphaned) this.graph.dropCopy(orphan.producerId, orphan.nodeId);
+    for (const peer of peers) await this.tryStep(peer, { command: 'cascadeClosePipe', meetingId: this.meetingId(), peerNodeId: nodeId });
+    for (const orphan of orphaned) {
+      const producer = this.graph.producer(orphan.producerId);
+      if (producer && this.graph.node(orphan.nodeId)?.roomOpen) await this.relayIfMissing(producer, orphan.nodeId);
+    }
+  }
+
+  /** Sends the command to the node (through its region's RegionDO) and answers its data; StepFailed when refused. */
+  private async step(nodeId: string, command: NodeCommand): Promise<NodeCommandData | undefined> {
+    const node = this.graph.node(nodeId);
+    const fail = (code: string, error: string): never => {
+      log('warn', 'room.cascade_step_failed', { nodeId, command: command.command, code, error });
+      throw new StepFailed(`${command.command} on ${nodeId}: ${code}`);
+    };
+    if (!node) return fail('NODE_NOT_FOUND', 'not a node of this meeting');
+    const outcome = await this.ask(node, command).catch((error: unknown) => fail('INTERNAL', describeError(error)));
+    if (outcome.ok) return outcome.value.data;
+    return fail(outcome.code, outcome.message);
+  }
+
+  private async ask(node: NodeRef, command: NodeCommand): Promise<RpcResult<{ data?: NodeCommandData }>> {
+    return regionStub(this.env, node.region).sendCommandAndWait(node.nodeId, command);
+  }
+
+  /** A step whose failure does not stop the ones after it (closing: the node may be gone already). */
+  private async tryStep(nodeId: string, command: NodeCommand): Promise<void> {
+    try {
+      await this.step(nodeId, command);
+    } catch (error) {
+      if (!(error instanceof StepFailed)) throw error;
+    }
+  }
+
+  private ignored(nodeId: string, event: string, why: string): void {
+    log('info', 'room.cascade_event_ignored', { nodeId, nodeEvent: event, why });
+  }
+}
+
+function dataOf<K extends NodeCommandData['kind']>(data: NodeCommandData | undefined, kind: K, nodeId: string): Extract<NodeCommandData, { kind: K }> {
+  if (data?.kind !== kind) {
+    log('warn', 'room.cascade_step_failed', { nodeId, command: kind, code: 'MEDIA_ERROR', error: `answer without ${kind}` });
+    throw new StepFailed(`node ${nodeId} answered no ${kind}`);
+  }
+  return data as Extract<NodeCommandData, { kind: K }>;
+}
