@@ -13,6 +13,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { RegionId } from '../schema/regions.js';
 import { startPgRelay, type PgRelay } from './pg-relay.js';
 import { FleetClient } from './fleet/client.js';
 import { removeStackFile, writeStackFile } from './fleet/target.js';
@@ -214,7 +215,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       edgeUrl,
       fleet,
       env: childEnv,
-      credentialFor: (nodeId: string) => nodeCredential(secrets.NODE_CREDENTIAL_SECRET, nodeId),
+      credentialFor: (nodeId: string, region: RegionId) => nodeCredential(secrets.NODE_CREDENTIAL_SECRET, nodeId, region),
       mediaTokenPublicJwk: secrets.MEDIA_TOKEN_PUBLIC_JWK,
       workers: options.mediaWorkers ?? 0,
       echo: options.echo ?? false,

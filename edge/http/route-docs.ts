@@ -1,3 +1,4 @@
+import type { RegionId } from '../../schema/regions.js';
 import type { z } from 'zod';
 import type { ErrorCode } from '../../schema/wire/errors.js';
 import type { User } from '../../schema/wire/http.js';
@@ -48,7 +49,7 @@ type PrincipalOf<A extends RouteAuth> = A extends 'session'
   : A extends 'optional-session'
     ? { user: User | undefined }
     : A extends 'node'
-      ? { nodeId: string }
+      ? { nodeId: string; nodeRegion: RegionId }
       : Record<never, never>;
 
 type Parsed<D, K extends 'params' | 'query' | 'headers' | 'body'> = D extends { readonly [P in K]: infer S extends z.ZodType } ? z.output<S> : undefined;

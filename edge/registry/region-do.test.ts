@@ -1,8 +1,9 @@
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { edgeConfig } from '../config.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fleetResponseSchema } from '../../schema/wire/http.js';
 import { api } from '../test/helpers.js';
-import { deriveNodeCredential, verifyNodeCredential } from './credentials.js';
+import { deriveNodeCredential, mintNodeCredential, verifyNodeIdentity } from './credentials.js';
 import { connectFakeNode, nodeLoad, openNodeSocket, regionStubFor, uniqueNodeId, type FakeNode } from '../test/kits/fake-node.js';
 import type { RegionDO } from './region-do.js';
 
@@ -22,13 +23,20 @@ async function fleetNode(region: 'lon' | 'fra' | 'sin' | 'syd', nodeId: string) 
 }
 
 describe('node credentials', () => {
-  it('verifies only the HMAC of the node id under the secret', async () => {
-    const good = await deriveNodeCredential('secret', 'media-1');
-    expect(await verifyNodeCredential('secret', good)).toBe('media-1');
-    expect(await verifyNodeCredential('other-secret', good)).toBeNull();
-    expect(await verifyNodeCredential('secret', good.replace('media-1', 'media-2'))).toBeNull();
-    expect(await verifyNodeCredential('secret', 'media-1.')).toBeNull();
-    expect(await verifyNodeCredential('secret', 'no-dot')).toBeNull();
+  it('verifies only the HMAC of node id and region under the secret; the node-id-only form is refused', async () => {
+    const good = await mintNodeCredential('secret', { nodeId: 'media-1', region: 'lon' });
+    expect(await verifyNodeIdentity('secret', good)).toEqual({ nodeId: 'media-1', region: 'lon' });
+    expect(await verifyNodeIdentity('other-secret', good)).toBeNull();
+    expect(await verifyNodeIdentity('secret', good.replace('media-1', 'media-2'))).toBeNull();
+    expect(await verifyNodeIdentity('secret', 'media-1.')).toBeNull();
+    expect(await verifyNodeIdentity('secret', 'no-dot')).toBeNull();
+    // The older `<nodeId>.<HMAC(nodeId)>` is not region-bound: it no longer verifies, nor opens a socket.
+    const old = await deriveNodeCredential('secret', 'media-1');
+    expect(await verifyNodeIdentity('secret', old)).toBeNull();
+    const nodeId = uniqueNodeId();
+    const refused = await openNodeSocket(nodeId, 'lon', await deriveNodeCredential(edgeConfig(env).nodeCredentialSecret, nodeId));
+    expect(refused.status).toBe(401);
+    expect(await fleetNode('lon', nodeId)).toBeNull();
   });
 
   it('refuses a node without a valid credential before any socket exists', async () => {

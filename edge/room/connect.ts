@@ -1,5 +1,6 @@
 import { assertNever } from '../../schema/wire/common.js';
 import { AppError } from '../../schema/wire/errors.js';
+import { ROOM_SOCKET_PROTOCOL, roomSessionOfProtocols } from '../../schema/wire/http.js';
 import type { MediaAssignment, RoomServerMessage } from '../../schema/wire/room.js';
 import { sha256Hex } from '../auth/encoding.js';
 import { candidateOf, checkAdmission, returnAfterDrop } from './admission.js';
@@ -7,12 +8,27 @@ import type { RoomMedia } from './media.js';
 import { isModerator, participantView, waitingView, type Participant } from './participants.js';
 import type { Room } from './room.js';
 
+/** The room session a socket request offers as a subprotocol (never read from the URL), or null. */
+export function roomSessionOf(request: Request): string | null {
+  return roomSessionOfProtocols(request.headers.get('Sec-WebSocket-Protocol'));
+}
+
 /**
- * A room socket connects with its session (GET /api/meetings/:linkId/ws?session=…). Every connect
- * passes admission (admission.ts): a returning participant takes their seat again through the same
- * check as a join, so a ban, the lock or a full room stop them as they would a newcomer.
+ * A room socket connects with its session, offered in Sec-WebSocket-Protocol (GET
+ * /api/meetings/:linkId/ws). Every 101 — refusals too, so the browser reads their close code —
+ * answers the subprotocol the client asked for.
  */
-export async function connectSocket(room: Room, media: RoomMedia, session: string): Promise<Response> {
+export async function connectSocket(room: Room, media: RoomMedia, request: Request): Promise<Response> {
+  const response = await connectSession(room, media, roomSessionOf(request) ?? '');
+  if (response.status !== 101) return response;
+  return new Response(null, { status: 101, webSocket: response.webSocket, headers: { 'Sec-WebSocket-Protocol': ROOM_SOCKET_PROTOCOL } });
+}
+
+/**
+ * Every connect passes admission (admission.ts): a returning participant takes their seat again
+ * through the same check as a join, so a ban, the lock or a full room stop them as they would a newcomer.
+ */
+async function connectSession(room: Room, media: RoomMedia, session: string): Promise<Response> {
   const participant = room.configured ? room.participants.bySession(await sha256Hex(session)) : null;
   let present: Participant;
   try {

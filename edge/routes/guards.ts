@@ -6,12 +6,15 @@ import { currentUser, optionalAuth, requireAuth } from '../auth/middleware.js';
 import { edgeConfig } from '../config.js';
 import type { AppEnv } from '../http/app-env.js';
 import type { RouteAuth } from '../http/route-docs.js';
-import { bearerToken, requireNodeCredential, safeEqual } from '../registry/credentials.js';
+import { bearerToken, requireNodeIdentity, safeEqual } from '../registry/credentials.js';
+import type { RegionId } from '../../schema/regions.js';
 
 /** Who asked, as far as the route's auth tells: the signed-in user or the media node. */
 export interface Principal {
   user?: User | undefined;
   nodeId?: string;
+  /** The region the node's credential is bound to (issue 13, point 12). */
+  nodeRegion?: RegionId;
 }
 
 const proceed = async (): Promise<void> => {};
@@ -30,8 +33,10 @@ export async function authenticate(c: Context<AppEnv>, auth: RouteAuth): Promise
     case 'admin':
       await requireAdmin(c);
       return {};
-    case 'node':
-      return { nodeId: await requireNodeCredential(edgeConfig(c.env).nodeCredentialSecret, c.req.header('Authorization')) };
+    case 'node': {
+      const { nodeId, region } = await requireNodeIdentity(edgeConfig(c.env).nodeCredentialSecret, c.req.header('Authorization'));
+      return { nodeId, nodeRegion: region };
+    }
     default:
       return assertNever(auth, 'route auth');
   }

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { AppError } from '../../schema/wire/errors.js';
-import { joinRequestSchema, joinResponseSchema, meetingLinkParamsSchema, roomSocketQuerySchema, type JoinResponse } from '../../schema/wire/http.js';
+import { joinRequestSchema, joinResponseSchema, meetingLinkParamsSchema, roomSocketHeadersSchema, type JoinResponse } from '../../schema/wire/http.js';
 import { sha256Hex } from '../auth/encoding.js';
 import { edgeConfig } from '../config.js';
 import { roomStub } from '../durable-objects.js';
@@ -44,5 +44,6 @@ defineRoute(joinRoutes, {
 
 defineRoute(joinRoutes, {
   method: 'get', path: '/meetings/:linkId/ws', tag: 'rooms', summary: 'Room signaling WebSocket (schema/wire/room.ts)', auth: 'none', websocket: true,
-  params: meetingLinkParamsSchema, query: roomSocketQuerySchema, responses: { 101: 'WebSocket upgrade' }, errors: ['TOKEN_INVALID'],
+  // The session comes as a subprotocol (Sec-WebSocket-Protocol), never as ?session= (schema/wire/http.ts).
+  params: meetingLinkParamsSchema, headers: roomSocketHeadersSchema, responses: { 101: 'WebSocket upgrade' }, errors: ['TOKEN_INVALID'],
 }, (c, { params: { linkId } }) => roomStub(c.env, linkId).fetch(c.req.raw));

@@ -32,7 +32,7 @@ export function buildOpenApi(routes: readonly RouteDoc[] = routeDocs()): Record<
       securitySchemes: {
         session: { type: 'http', scheme: 'bearer', description: 'session token from register/login' },
         admin: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
-        nodeCredential: { type: 'http', scheme: 'bearer', description: '<nodeId>.<HMAC>' },
+        nodeCredential: { type: 'http', scheme: 'bearer', description: '<nodeId>.<region>.<HMAC-SHA256 of both>' },
       },
       schemas: { Error: jsonSchema(errorBodySchema, 'output') },
     },

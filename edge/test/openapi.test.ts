@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { edgeConfig } from '../config.js';
-import { deriveNodeCredential } from '../registry/credentials.js';
+import { mintNodeCredential } from '../registry/credentials.js';
 import { app } from '../worker.js';
 import { api } from './helpers.js';
 
@@ -61,13 +61,16 @@ describe('OpenAPI document', () => {
   });
 
   it('enforces what a route declares: a WebSocket route refuses a plain request, after auth and parsing', async () => {
-    const notUpgrade = await api('GET', `/api/meetings/${'a'.repeat(22)}/ws?session=${'s'.repeat(16)}`);
+    const notUpgrade = await api('GET', `/api/meetings/${'a'.repeat(22)}/ws`, { headers: { 'Sec-WebSocket-Protocol': `edgemeet.room, edgemeet.session.${'s'.repeat(16)}` } });
     expect(notUpgrade.status).toBe(400);
     expect(notUpgrade.body.error.code).toBe('BAD_REQUEST');
     const badQuery = await api('GET', `/api/meetings/${'a'.repeat(22)}/ws`);
     expect(badQuery.body.error.code).toBe('VALIDATION_FAILED');
+    // The session is never read from the URL: ?session= alone is as good as nothing.
+    const inUrl = await api('GET', `/api/meetings/${'a'.repeat(22)}/ws?session=${'s'.repeat(16)}`, { headers: { Upgrade: 'websocket' } });
+    expect(inUrl.body.error.code).toBe('VALIDATION_FAILED');
 
-    const credential = await deriveNodeCredential(edgeConfig(env).nodeCredentialSecret, 'node-openapi-1');
+    const credential = await mintNodeCredential(edgeConfig(env).nodeCredentialSecret, { nodeId: 'node-openapi-1', region: 'lon' });
     const node = await api('GET', '/api/nodes/connect?region=lon', { token: credential });
     expect(node.body.error.code).toBe('BAD_REQUEST');
     const stranger = await api('GET', '/api/nodes/connect?region=lon');

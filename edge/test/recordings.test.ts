@@ -4,7 +4,7 @@ import type { HistoryRecord } from '../../schema/wire/history.js';
 import { meetingSchema, recordingDownloadResponseSchema, recordingListResponseSchema } from '../../schema/wire/http.js';
 import { edgeConfig } from '../config.js';
 import { grantRecordingUpload } from '../files/recording-grants.js';
-import { deriveNodeCredential } from '../registry/credentials.js';
+import { mintNodeCredential } from '../registry/credentials.js';
 import { api, registerUser } from './helpers.js';
 import { asDeliveries, deliver } from './history-fixtures.js';
 
@@ -29,7 +29,7 @@ describe('recordings API', () => {
     const bytes = new Uint8Array(200_000);
     for (let i = 0; i < bytes.length; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));
     const sha256 = hex(await crypto.subtle.digest('SHA-256', bytes));
-    const credential = await deriveNodeCredential(edgeConfig(env).nodeCredentialSecret, 'media-lon-1');
+    const credential = await mintNodeCredential(edgeConfig(env).nodeCredentialSecret, { nodeId: 'media-lon-1', region: 'lon' });
     const upload = await SELF.fetch(`http://edgemeet.test/api/nodes/recordings/${recordingId}/files/composite.mp4`, {
       method: 'PUT',
       body: bytes,
@@ -84,5 +84,43 @@ describe('recordings API', () => {
     expect(part.headers.get('Content-Range')).toBe(`bytes 100-199/${bytes.length}`);
     expect(new Uint8Array(await part.arrayBuffer())).toEqual(bytes.slice(100, 200));
     expect((await SELF.fetch(link.url.replace(/sig=[^&]+/, 'sig=' + 'A'.repeat(43)))).status).toBe(403);
+  });
+
+  it('says when a recording is not whole (incomplete + notes); the room’s own deadline keeps the node’s files and length, and the node’s later verdict wins', async () => {
+    const host = await registerUser('Host');
+    const meeting = meetingSchema.parse((await api('POST', '/api/meetings', { token: host.token, json: { title: 'Partly recorded' } })).body.meeting);
+    const base = { meetingId: meeting.id, meetingLinkId: meeting.linkId };
+    const list = async () => recordingListResponseSchema.parse((await api('GET', `/api/meetings/${meeting.linkId}/recordings`, { token: host.token })).body).recordings;
+    const composite = (recordingId: string) => ({ key: `recordings/${recordingId}/composite.mp4`, kind: 'composite' as const, contentType: 'video/mp4', bytes: 5_000, sha256: 'c'.repeat(64) });
+    const now = Date.now();
+
+    // Incomplete: failed, but its files play, and the notes say what is missing.
+    const partial = crypto.randomUUID();
+    const notes = ["Ann's microphone: missing from 0:02 to 0:05 (silence there)"];
+    await grantRecordingUpload(env.FILES, { recordingId: partial, nodeId: 'media-lon-1', meetingLinkId: meeting.linkId });
+    const partialRecords: HistoryRecord[] = [
+      { kind: 'recording', key: crypto.randomUUID(), ...base, at: now - 20_000, recordingId: partial, status: 'recording', durationMs: null, files: [], error: null },
+      { kind: 'recording', key: crypto.randomUUID(), ...base, at: now - 10_000, recordingId: partial, status: 'failed', durationMs: 9_000, files: [composite(partial)], error: 'the recording is not whole', incomplete: true, notes },
+    ];
+    expect((await deliver(asDeliveries(partialRecords))).retryMessages).toEqual([]);
+    expect((await list()).find((r) => r.id === partial)).toMatchObject({ status: 'failed', incomplete: true, notes, durationMs: 9_000, bytes: 5_000 });
+    // Its composite can still be played.
+    expect((await api('GET', `/api/recordings/${partial}/download`, { token: host.token })).status).toBe(200);
+
+    // The node reported uploading with its files, then went quiet: the room's deadline marks it
+    // failed without files or length (it has neither); what the node said stays.
+    const quiet = crypto.randomUUID();
+    const deadlineNote = 'The media node did not finish this recording in time (last reported: uploading); it may still arrive later.';
+    await deliver(
+      asDeliveries([
+        { kind: 'recording', key: crypto.randomUUID(), ...base, at: now - 9_000, recordingId: quiet, status: 'recording', durationMs: null, files: [], error: null },
+        { kind: 'recording', key: crypto.randomUUID(), ...base, at: now - 8_000, recordingId: quiet, status: 'uploading', durationMs: 7_000, files: [composite(quiet)], error: null },
+      ]),
+    );
+    await deliver(asDeliveries([{ kind: 'recording', key: crypto.randomUUID(), ...base, at: now - 7_000, recordingId: quiet, status: 'failed', durationMs: null, files: [], error: 'the media node did not finish the recording in time', notes: [deadlineNote] }]));
+    expect((await list()).find((r) => r.id === quiet)).toMatchObject({ status: 'failed', incomplete: false, notes: [deadlineNote], durationMs: 7_000, files: [composite(quiet)] });
+    // …and the node's verdict, when it comes, replaces the room's.
+    await deliver(asDeliveries([{ kind: 'recording', key: crypto.randomUUID(), ...base, at: now - 1_000, recordingId: quiet, status: 'ready', durationMs: 7_000, files: [composite(quiet)], error: null }]));
+    expect((await list()).find((r) => r.id === quiet)).toMatchObject({ status: 'ready', incomplete: false, notes: [], error: null });
   });
 });

@@ -139,7 +139,7 @@ export type JoinRequest = z.infer<typeof joinRequestSchema>;
 export const joinResponseSchema = z.object({
   participantId: participantIdSchema,
   role: roleSchema,
-  /** Opaque token for the room WebSocket (/api/meetings/:linkId/ws?session=…). */
+  /** Opaque token for the room WebSocket: offered as a subprotocol (roomSocketProtocols), never in the URL. */
   roomSession: z.string(),
   status: z.enum(['joined', 'waiting']),
   /** Present when joined: where this participant's media goes. */
@@ -147,7 +147,33 @@ export const joinResponseSchema = z.object({
 });
 export type JoinResponse = z.infer<typeof joinResponseSchema>;
 
-export const roomSocketQuerySchema = z.object({ session: z.string().min(16).max(512) });
+/**
+ * The room socket's session is a bearer secret, so it travels in Sec-WebSocket-Protocol and never
+ * in the URL (URLs end up in logs and history; issue 13, point 16). The client offers both
+ * protocols; the server answers with ROOM_SOCKET_PROTOCOL only.
+ */
+export const ROOM_SOCKET_PROTOCOL = 'edgemeet.room';
+export const ROOM_SESSION_PROTOCOL_PREFIX = 'edgemeet.session.';
+
+/** What a client passes to `new WebSocket(url, protocols)`. */
+export function roomSocketProtocols(roomSession: string): string[] {
+  return [ROOM_SOCKET_PROTOCOL, `${ROOM_SESSION_PROTOCOL_PREFIX}${roomSession}`];
+}
+
+/** The room session a Sec-WebSocket-Protocol header offers alongside ROOM_SOCKET_PROTOCOL, or null. */
+export function roomSessionOfProtocols(header: string | null | undefined): string | null {
+  const offered = (header ?? '').split(',').map((protocol) => protocol.trim());
+  if (!offered.includes(ROOM_SOCKET_PROTOCOL)) return null;
+  const session = offered.find((protocol) => protocol.startsWith(ROOM_SESSION_PROTOCOL_PREFIX))?.slice(ROOM_SESSION_PROTOCOL_PREFIX.length);
+  return session !== undefined && session.length >= 16 && session.length <= 512 ? session : null;
+}
+
+export const roomSocketHeadersSchema = z.object({
+  'sec-websocket-protocol': z
+    .string()
+    .max(1024)
+    .refine((header) => roomSessionOfProtocols(header) !== null, `offer the subprotocols ${ROOM_SOCKET_PROTOCOL} and ${ROOM_SESSION_PROTOCOL_PREFIX}<roomSession>`),
+});
 
 // ── recordings ──────────────────────────────────────────────────────────────────────────
 export const recordingSchema = z.object({
@@ -160,6 +186,10 @@ export const recordingSchema = z.object({
   bytes: z.number().int().nullable(),
   files: z.array(recordingFileSchema),
   error: z.string().nullable(),
+  /** With 'failed': the files are stored and play, but the recording is not whole (`notes` say what). */
+  incomplete: z.boolean(),
+  /** What is missing or went wrong, for the host (empty for a whole recording). */
+  notes: z.array(z.string()),
 });
 export type Recording = z.infer<typeof recordingSchema>;
 export const recordingListResponseSchema = z.object({ recordings: z.array(recordingSchema) });

@@ -5,7 +5,7 @@ import { recordingStatusSchema } from './node-control.js';
 
 /**
  * Browser ↔ RoomDO room signaling, over a hibernatable WebSocket:
- *   wss://<edge>/api/meetings/:linkId/ws?session=<room session token from the join answer>
+ *   wss://<edge>/api/meetings/:linkId/ws, subprotocols ['edgemeet.room', 'edgemeet.session.<room session from the join answer>']
  * Participants, chat, hands, host actions and recording state go here; media goes to the node.
  */
 export const CHAT_MAX_LENGTH = 2_000;

@@ -38,8 +38,8 @@ export interface MediaNodeContext {
   edgeUrl: string;
   fleet: FleetClient;
   env: NodeJS.ProcessEnv;
-  /** The node's NODE_CREDENTIAL, minted from the stack's secret. */
-  credentialFor: (nodeId: string) => string;
+  /** The node's NODE_CREDENTIAL, minted from the stack's secret and bound to the node's region. */
+  credentialFor: (nodeId: string, region: RegionId) => string;
   mediaTokenPublicJwk: string;
   /** mediasoup workers per node; 0 = one per core. */
   workers: number;
@@ -86,7 +86,7 @@ export function launchMediaNode(spec: PlannedNode, context: MediaNodeContext): {
     NODE_ID: spec.nodeId,
     REGION: spec.region,
     EDGE_URL: context.edgeUrl,
-    NODE_CREDENTIAL: context.credentialFor(spec.nodeId),
+    NODE_CREDENTIAL: context.credentialFor(spec.nodeId, spec.region),
     MEDIA_TOKEN_PUBLIC_JWK: context.mediaTokenPublicJwk,
     LISTEN_HOST: '127.0.0.1',
     LISTEN_PORT: String(spec.listenPort),

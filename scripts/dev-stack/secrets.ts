@@ -1,9 +1,11 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { z } from 'zod';
+import type { RegionId } from '../../schema/regions.js';
 import { MEDIA_TOKEN_ALG } from '../../schema/wire/media-token.js';
+import { regionNodeCredential } from '../node-credential.js';
 
 /** Local secrets, generated once per data dir and reused, so sessions and nodes survive restarts. */
 export const devSecretsSchema = z.object({
@@ -46,9 +48,9 @@ export async function loadOrCreateSecrets(dataDir: string): Promise<DevSecrets> 
   return secrets;
 }
 
-/** `<nodeId>.<base64url HMAC-SHA256(NODE_CREDENTIAL_SECRET, nodeId)>` — what an operator hands a node. */
-export function nodeCredential(secret: string, nodeId: string): string {
-  return `${nodeId}.${createHmac('sha256', secret).update(nodeId).digest('base64url')}`;
+/** `<nodeId>.<region>.<mac>` — what an operator hands a node; the edge lets it register in that region only. */
+export function nodeCredential(secret: string, nodeId: string, region: RegionId): string {
+  return regionNodeCredential(secret, nodeId, region);
 }
 
 /** dotenv-format file for wrangler (.dev.vars / --env-file); JSON values in single quotes. */

@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair } from 'jose';
 import { Miniflare } from 'miniflare';
 import WebSocket from 'ws';
+import { roomSocketProtocols } from '../../schema/wire/http.js';
 import { MEDIA_TOKEN_ALG } from '../../schema/wire/media-token.js';
 import type { RegionId } from '../../schema/regions.js';
 import { regionNodeCredential } from '../node-credential.js';
@@ -23,8 +24,8 @@ const QUIET = { WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'fa
 export const FUZZ_REGION: RegionId = 'lon';
 
 /** A `ws` client as the harness's socket: frames parsed when JSON, the close code once closed. */
-export function wsSocket(url: string, headers: Record<string, string> = {}): Promise<FuzzSocket> {
-  const ws = new WebSocket(url, { headers, maxPayload: 1024 * 1024 });
+export function wsSocket(url: string, headers: Record<string, string> = {}, protocols: string[] = []): Promise<FuzzSocket> {
+  const ws = new WebSocket(url, protocols, { headers, maxPayload: 1024 * 1024 });
   const received: unknown[] = [];
   let closeCode: number | null = null;
   ws.on('message', (raw) => {
@@ -121,7 +122,7 @@ export async function startEdge(root: string): Promise<LocalEdge> {
       const fleet = result.code === 'NO_MEDIA_CAPACITY' ? await fleetView(base.origin, secrets.adminToken) : '';
       throw new Error(`join refused: ${result.code} ${result.message} ${fleet}`);
     },
-    connect: (linkId, session) => wsSocket(`ws://${base.host}/api/meetings/${linkId}/ws?session=${encodeURIComponent(session)}`),
+    connect: (linkId, session) => wsSocket(`ws://${base.host}/api/meetings/${linkId}/ws`, {}, roomSocketProtocols(session)),
     alive: async () => {
       try {
         const response = await fetch(`${base.origin}/api/meetings/bad/join`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(5_000) });

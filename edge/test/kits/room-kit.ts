@@ -3,7 +3,7 @@
  */
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import type { HistoryMessage, HistoryRecord } from '../../../schema/wire/history.js';
-import type { MeetingSettings } from '../../../schema/wire/http.js';
+import { roomSocketProtocols, type MeetingSettings } from '../../../schema/wire/http.js';
 import { roomServerMessageSchema, type RoomClientMessage, type RoomServerMessage } from '../../../schema/wire/room.js';
 import { randomBytes, toBase64Url } from '../../auth/encoding.js';
 import { roomStub as roomStubOf } from '../../durable-objects.js';
@@ -138,7 +138,10 @@ export class RoomClient {
 }
 
 export async function openRoomSocket(linkId: string, session: string): Promise<RoomClient> {
-  const response = await SELF.fetch(`http://edgemeet.test/api/meetings/${linkId}/ws?session=${encodeURIComponent(session)}`, { headers: { Upgrade: 'websocket' } });
+  // The session is a subprotocol, as the browser offers it (new WebSocket(url, roomSocketProtocols(session))).
+  const response = await SELF.fetch(`http://edgemeet.test/api/meetings/${linkId}/ws`, {
+    headers: { Upgrade: 'websocket', 'Sec-WebSocket-Protocol': roomSocketProtocols(session).join(', ') },
+  });
   if (response.status !== 101 || !response.webSocket) throw new Error(`room socket failed: ${response.status} ${await response.text()}`);
   response.webSocket.accept();
   return new RoomClient(response.webSocket);

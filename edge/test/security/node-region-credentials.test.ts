@@ -9,7 +9,7 @@ import {
   requireNodeIdentity,
   verifyNodeIdentity,
 } from '../../registry/credentials.js';
-import { openNodeSocket, uniqueNodeId } from '../kits/fake-node.js';
+import { openNodeSocket, regionStubFor, uniqueNodeId } from '../kits/fake-node.js';
 
 /**
  * Issue 13, point 12: a node credential is bound to its node id and its region. A credential
@@ -75,5 +75,20 @@ describe('region-bound node credentials', () => {
     expect(response.status).toBe(101);
     response.webSocket?.accept();
     response.webSocket?.close(1000, 'test done');
+  });
+
+  it('the control socket refuses a credential of another region (403) and the node-id-only one (401); neither registers', async () => {
+    const nodeId = uniqueNodeId('elsewhere');
+    const london = await mintNodeCredential(edgeConfig(env).nodeCredentialSecret, { nodeId, region: 'lon' });
+    const inFrankfurt = await openNodeSocket(nodeId, 'fra', london);
+    expect(inFrankfurt.status).toBe(403);
+    expect(((await inFrankfurt.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
+
+    const legacy = await deriveNodeCredential(edgeConfig(env).nodeCredentialSecret, nodeId);
+    const old = await openNodeSocket(nodeId, 'fra', legacy);
+    expect(old.status).toBe(401);
+    expect(((await old.json()) as { error: { code: string } }).error.code).toBe('INVALID_CREDENTIALS');
+
+    expect((await regionStubFor('fra').fleet()).some((node) => node.nodeId === nodeId)).toBe(false);
   });
 });

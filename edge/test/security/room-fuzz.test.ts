@@ -2,6 +2,7 @@ import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Findings, judgeRoomMessage, leaks } from '../../../scripts/fuzz/findings.js';
 import { RoomFuzzer, type FuzzSocket, type RoomTarget } from '../../../scripts/fuzz/room-fuzz.js';
+import { roomSocketProtocols } from '../../../schema/wire/http.js';
 import { edgeConfig } from '../../config.js';
 import type { RoomDO } from '../../room/room-do.js';
 import { connectFakeNode, type FakeNode } from '../kits/fake-node.js';
@@ -64,7 +65,9 @@ const target: RoomTarget = {
     return result.value;
   },
   connect: async (linkId, session) => {
-    const response = await SELF.fetch(`http://edgemeet.test/api/meetings/${linkId}/ws?session=${encodeURIComponent(session)}`, { headers: { Upgrade: 'websocket' } });
+    const response = await SELF.fetch(`http://edgemeet.test/api/meetings/${linkId}/ws`, {
+      headers: { Upgrade: 'websocket', 'Sec-WebSocket-Protocol': roomSocketProtocols(session).join(', ') },
+    });
     if (!response.webSocket) throw new Error(`room socket refused: ${response.status}`);
     response.webSocket.accept();
     return wrap(response.webSocket);

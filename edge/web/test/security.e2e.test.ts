@@ -9,7 +9,8 @@ import { eventually, expectGrowing, join, newPerson, signUp, state } from './peo
 
 /**
  * Issue 13 in a real browser: the media token never rides in a URL (it is the first message on
- * the node's socket); a host can hold a mute ("let participants unmute themselves" off) and the
+ * the node's socket), nor does the room session (a WebSocket subprotocol); a host can hold a
+ * mute ("let participants unmute themselves" off) and the
  * muted person is told why Unmute does nothing; refusals (deny, too many passcodes) read plainly
  * and a retry time is waited out.
  */
@@ -48,6 +49,7 @@ function watchSockets(page: Page): SocketLog[] {
 }
 
 const mediaSockets = (sockets: SocketLog[]) => sockets.filter((socket) => !new URL(socket.url).pathname.startsWith('/api/'));
+const roomSockets = (sockets: SocketLog[]) => sockets.filter((socket) => /^\/api\/meetings\/[^/]+\/ws$/.test(new URL(socket.url).pathname));
 const parse = (text: string): Record<string, any> => JSON.parse(text) as Record<string, any>;
 
 describe('security in the browser', () => {
@@ -85,6 +87,15 @@ describe('security in the browser', () => {
         expect(socket.url).not.toContain(first.data.token);
       }
       expect(media.flatMap((socket) => socket.received.map(parse))).toContainEqual(expect.objectContaining({ id: 0, ok: true }));
+
+      // The room socket's session is a subprotocol (point 16): no room socket URL carries a query.
+      const room = roomSockets(sockets);
+      expect(room.length).toBeGreaterThan(0);
+      for (const socket of room) {
+        expect(new URL(socket.url).search).toBe('');
+        expect(socket.url).not.toContain('session');
+      }
+      expect(room.flatMap((socket) => socket.received.map(parse))).toContainEqual(expect.objectContaining({ type: 'welcome' }));
     }
   });
 

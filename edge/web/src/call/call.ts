@@ -4,6 +4,7 @@ import {
   type ChatMessage,
   type ErrorCode,
   type JoinResponse,
+  roomSocketProtocols,
   type ParticipantView,
   type RoomClientMessage,
   type RoomServerMessage,
@@ -79,14 +80,14 @@ export class Call {
     );
     this.stats = new CallStats(this.media, () => this.emit('status'));
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    this.room = new RoomSocket(`${scheme}://${location.host}/api/meetings/${encodeURIComponent(linkId)}/ws?session=${encodeURIComponent(join.roomSession)}`, {
+    this.room = new RoomSocket(`${scheme}://${location.host}/api/meetings/${encodeURIComponent(linkId)}/ws`, {
       message: (message) => this.onRoomMessage(message),
       status: (status) => {
         this.roomStatus = status;
         this.emit('status');
       },
       final: (code, reason) => this.end(code, reason),
-    });
+    }, roomSocketProtocols(join.roomSession));
     if (join.media) void this.media.start(join.media);
     window.addEventListener('online', this.onOnline);
   }

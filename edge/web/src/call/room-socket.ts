@@ -41,6 +41,8 @@ export class RoomSocket {
       /** The server ended the session (the close code's error), no reconnect. */
       final: (code: ErrorCode, reason: string) => void;
     },
+    /** Subprotocols to offer: the room session travels here, never in the URL. */
+    private readonly protocols: string[] = [],
   ) {
     this.connect();
     this.timers.push(window.setInterval(() => this.watchdog(), 500));
@@ -84,7 +86,7 @@ export class RoomSocket {
   }
 
   private connect(): void {
-    const socket = new WebSocket(this.url);
+    const socket = new WebSocket(this.url, this.protocols);
     this.socket = socket;
     this.closingSince = null;
     socket.addEventListener('open', () => {
