@@ -227,7 +227,12 @@ export class FakeNode {
 
   private beat(): void {
     if (this.ws.readyState !== WebSocket.OPEN) return this.stall();
-    this.send({ type: 'heartbeat', nodeId: this.nodeId, state: this.reported.state, load: this.reported.load, sentAt: Date.now() });
+    try {
+      this.send({ type: 'heartbeat', nodeId: this.nodeId, state: this.reported.state, load: this.reported.load, sentAt: Date.now() });
+    } catch {
+      // The registry closed the socket between the check and the send: the node is gone, as a real one would be.
+      this.stall();
+    }
   }
 
   /** Waits for a command of this kind (for this meeting, when given). */
