@@ -59,7 +59,8 @@ describe('composite placement', () => {
     );
     const graph = args[args.indexOf('-filter_complex') + 1]!;
     expect(graph).toContain('[0:v]setpts=PTS-STARTPTS,trim=start=0.250,setpts=PTS-STARTPTS,');
-    expect(graph).toContain("overlay=x=0:y=0:eof_action=pass:enable='not(between(t,2.000,3.500))'[o0]");
+    // The tile is scaled into its cell and centred there (no pad step); black while paused.
+    expect(graph).toContain("overlay=x=0+(1280-w)/2:y=0+(720-h)/2:eof_action=pass:enable='not(between(t,2.000,3.500))'[o0]");
     expect(graph).toContain('[1:a]aformat=sample_rates=48000:channel_layouts=stereo,asetpts=PTS-STARTPTS,atrim=start=0.100,asetpts=PTS-STARTPTS,');
     expect(graph).toContain('asetpts=PTS-STARTPTS+1.500/TB,aresample');
   });
