@@ -11,6 +11,7 @@ import {
   eventually,
   expectGrowing,
   inbound,
+  inCall,
   join,
   newPerson,
   outbound,
@@ -62,7 +63,7 @@ describe('a meeting in the browser', () => {
     await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
     meetingPath = new URL(host.url()).pathname;
     await join(host);
-    await eventually('host in the call', async () => (await state(host))?.phase === 'in-call');
+    await inCall(host, 'host');
 
     bob = await newPerson(browser, stack.edgeUrl);
     await signUp(bob, 'Bob', `bob-${Date.now()}@example.com`, meetingPath);
@@ -270,7 +271,7 @@ describe('passcode and waiting room', () => {
     await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
     const meetingPath = new URL(host.url()).pathname;
     await join(host);
-    await eventually('host in the call', async () => (await state(host))?.phase === 'in-call');
+    await inCall(host, 'host');
 
     const visitor = await newPerson(browser, stack.edgeUrl);
     await visitor.goto(meetingPath);
@@ -332,13 +333,13 @@ describe('a new media session restores exactly what the person chose', () => {
     await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
     const meetingPath = new URL(host.url()).pathname;
     await join(host);
-    await eventually('host in the call', async () => (await state(host))?.phase === 'in-call');
+    await inCall(host, 'host');
 
     late = await newPerson(browser, stack.edgeUrl);
     await slowMicrophone(late, 8_000);
     await late.goto(meetingPath);
     await join(late, 'Leo Late', { preview: false });
-    await eventually('Leo in the call', async () => (await state(late))?.phase === 'in-call');
+    await inCall(late, 'Leo');
     expect(await late.locator('#toggle-mic').getAttribute('aria-label')).toBe('Unmute microphone');
     await eventually('the slow microphone opened', async () => (await state(late))?.micOpen === true, 30_000);
     await expectGrowing(host, 'Leo Late', 'camera', 'framesDecoded');

@@ -238,3 +238,13 @@ export function resumeSending(page: Page): Promise<void> {
     for (const [sender, track] of window.__silenced?.splice(0) ?? []) await sender.replaceTrack(track);
   });
 }
+
+/** Waits until the page is in the call; on a timeout, says what the page showed instead (its alerts). */
+export async function inCall(page: Page, who: string, timeoutMs = 30_000): Promise<void> {
+  try {
+    await eventually(`${who} in the call`, async () => (await state(page))?.phase === 'in-call', timeoutMs);
+  } catch (error) {
+    const alerts = await page.locator('[role=alert]').allInnerTexts().catch(() => []);
+    throw new Error(`${(error as Error).message}; the page shows: ${JSON.stringify(alerts.filter((text) => text.trim() !== ''))}`);
+  }
+}

@@ -10,6 +10,9 @@ import { displayNameSchema, type ErrorCode, type JoinResponse, type MeetingPubli
 const GUEST_NAME_KEY = 'edgemeet.guestName';
 /** Join answers after which trying again from this page cannot help. */
 const FINAL_JOIN_ERRORS = new Set<ErrorCode>(['MEETING_ENDED', 'REMOVED_BY_HOST', 'MEETING_NOT_FOUND', 'ADMISSION_DENIED']);
+/** Automatic Join retries when no media node has room, and the wait between them. */
+const CAPACITY_RETRIES = 5;
+const CAPACITY_RETRY_MS = 2_000;
 
 /**
  * Pre-join: camera preview, device pickers, mic/camera toggles, name for guests, passcode when
@@ -99,8 +102,12 @@ export function prejoinView(
     joinButton,
     user ? null : h('p', { class: 'muted' }, 'Have an account? ', h('a', { href: `/signin?next=${encodeURIComponent(location.pathname)}`, 'data-link': true }, 'Sign in')),
   );
+  // No media node free (all busy, or the only one briefly written off): try again by itself a few
+  // times, as a person would click Join again, before asking them to.
+  let capacityRetries = 0;
   form.addEventListener('submit', (event) => {
     event.preventDefault();
+    if (event.isTrusted) capacityRetries = 0;
     const joinClickedAt = performance.now();
     error.textContent = '';
     let displayName: string | undefined;
@@ -125,6 +132,13 @@ export function prejoinView(
           return;
         }
         if (FINAL_JOIN_ERRORS.has(failure.code)) return onFatal(describeError(failure.code, failure.message));
+        if (failure.code === 'NO_MEDIA_CAPACITY' && capacityRetries < CAPACITY_RETRIES) {
+          capacityRetries += 1;
+          joinButton.disabled = true;
+          error.textContent = `${describeError(failure.code, failure.message)} Trying again…`;
+          window.setTimeout(() => joinButton.isConnected && form.requestSubmit(), failure.retryAfterMs ?? CAPACITY_RETRY_MS);
+          return;
+        }
         // Told when to come back (passcode or knock limits): Join waits that long, counting down.
         if (failure.retryAfterMs !== undefined && failure.retryAfterMs > 0) holdJoin(failure.code, failure.message, failure.retryAfterMs);
         else error.textContent = describeError(failure.code, failure.message);
