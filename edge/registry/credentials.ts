@@ -11,7 +11,7 @@ import { fromBase64Url, toBase64Url } from '../auth/encoding.js';
  *   `<nodeId>.<region>.<base64url HMAC-SHA256(secret, "edgemeet-node/v2\n<nodeId>\n<region>")>`
  * so a node can neither act for another node nor register in another region's registry. The
  * older `<nodeId>.<base64url HMAC(secret, nodeId)>` binds the node id only; requireNodeIdentity
- * refuses it (requireNodeCredential still reads it while routes and tools move over).
+ * refuses it (deriveNodeCredential mints it only so tests can show that).
  */
 const encoder = new TextEncoder();
 const MAC_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -58,21 +58,6 @@ export async function deriveNodeCredential(secret: string, nodeId: string): Prom
   return `${nodeId}.${toBase64Url(new Uint8Array(mac))}`;
 }
 
-/** The node id either form of credential proves, or null. */
-export async function verifyNodeCredential(secret: string, credential: string): Promise<string | null> {
-  const bound = await verifyNodeIdentity(secret, credential);
-  if (bound) return bound.nodeId;
-  const dot = credential.lastIndexOf('.');
-  if (dot <= 0) return null;
-  const nodeId = credential.slice(0, dot);
-  if (!nodeIdSchema.safeParse(nodeId).success) return null;
-  const macText = credential.slice(dot + 1);
-  if (!MAC_PATTERN.test(macText)) return null;
-  const mac = fromBase64Url(macText);
-  const ok = await crypto.subtle.verify('HMAC', await hmacKey(secret), mac, encoder.encode(nodeId));
-  return ok ? nodeId : null;
-}
-
 /** Constant-time string equality: compares fixed-length digests, so length leaks nothing either. */
 export async function safeEqual(a: string, b: string): Promise<boolean> {
   const [digestA, digestB] = await Promise.all([crypto.subtle.digest('SHA-256', encoder.encode(a)), crypto.subtle.digest('SHA-256', encoder.encode(b))]);
@@ -83,14 +68,6 @@ export async function safeEqual(a: string, b: string): Promise<boolean> {
 export function bearerToken(header: string | null | undefined): string | null {
   const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
   return match ? match[1]! : null;
-}
-
-/** The node a request's `Authorization: Bearer <credential>` proves (either form); INVALID_CREDENTIALS otherwise. */
-export async function requireNodeCredential(secret: string, authorization: string | null | undefined): Promise<string> {
-  const credential = bearerToken(authorization);
-  const nodeId = credential ? await verifyNodeCredential(secret, credential) : null;
-  if (!nodeId) throw new AppError('INVALID_CREDENTIALS', 'node credential missing or wrong (Authorization: Bearer <nodeId>.<region>.<hmac>)');
-  return nodeId;
 }
 
 /**

@@ -5,7 +5,6 @@ import { edgeConfig } from '../../config.js';
 import {
   deriveNodeCredential,
   mintNodeCredential,
-  requireNodeCredential,
   requireNodeIdentity,
   verifyNodeIdentity,
 } from '../../registry/credentials.js';
@@ -47,10 +46,6 @@ describe('region-bound node credentials', () => {
     const legacy = await deriveNodeCredential(SECRET, 'lon-media-7');
     expect(await verifyNodeIdentity(SECRET, legacy)).toBeNull();
     expect(await refusal(() => requireNodeIdentity(SECRET, `Bearer ${legacy}`))).toBe('INVALID_CREDENTIALS');
-    // Until every route asks for the region, the node id alone still reads from either form.
-    expect(await requireNodeCredential(SECRET, `Bearer ${legacy}`)).toBe('lon-media-7');
-    const bound = await mintNodeCredential(SECRET, { nodeId: 'lon-media-7', region: 'lon' });
-    expect(await requireNodeCredential(SECRET, `Bearer ${bound}`)).toBe('lon-media-7');
   });
 
   it('requireNodeIdentity: the region asked for must be the credential\'s (FORBIDDEN otherwise)', async () => {
