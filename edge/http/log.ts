@@ -29,8 +29,14 @@ export interface EdgeLogEvents {
   'node.worker_died': { nodeId: Text; pid: number; error: Text };
   'node.event_for_foreign_meeting': { nodeId: Text; meetingId: Text; event: Text };
   'node.down': { nodeId: Text; rooms: number };
+  /** The alarm fired late or every node went silent together: one more heartbeat interval first. */
+  'node.silence_deferred': { why: Text; recheckAt: number };
   'node.down_notify_failed': { nodeId: Text; failed: number };
   'node.drain_not_delivered': { nodeId: Text; code: Text };
+  /** Meetings left a live node (drain, overload), make-before-break. */
+  'node.rooms_moved': { nodeId: Text; why: Text; rooms: number };
+  /** A node came back holding meetings that moved meanwhile; it is told to close them. */
+  'node.stale_meetings': { nodeId: Text; meetings: number };
   'node.send_failed': { error: Text };
   'room.placed': { meetingLinkId: Text; nodeId: Text };
   // ── meetings (RoomDO) ──

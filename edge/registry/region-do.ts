@@ -15,7 +15,6 @@ import { parseSocketMessage, unionTypes, type RpcResult } from '../../schema/wir
 import { edgeConfig } from '../config.js';
 import { roomStub } from '../durable-objects.js';
 import { log } from '../http/log.js';
-import './log-events.js';
 import { COMMAND_ANSWER_TIMEOUT_MS, CommandAnswers, NodeCommandQueue, type CommandOutcome } from './command-queue.js';
 import { toFleetNode, type FleetNode } from './fleet-view.js';
 import { attach, attachmentOf, sendDown, type NodeSocketAttachment } from './node-socket.js';

@@ -2,7 +2,6 @@ import type { NodeCommand } from '../../schema/wire/node-control.js';
 import type { RpcResult } from '../../schema/wire/socket-frame.js';
 import { roomStub } from '../durable-objects.js';
 import { log } from '../http/log.js';
-import './log-events.js';
 import type { NodeCommandQueue } from './command-queue.js';
 import type { NodeStore } from './node-store.js';
 import { isOverloaded, roomsToShed, type PlacementPolicy } from './placement.js';
