@@ -8,15 +8,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import { Client } from '@neondatabase/serverless';
 import { drizzle } from 'drizzle-orm/neon-serverless';
-import WebSocket from 'ws';
 import { z } from 'zod';
 import * as tables from '../schema/db/index.js';
 import type { HistoryRecord } from '../schema/wire/history.js';
 import { writeHistory } from '../edge/db/history-writer.js';
 import { runMigrations } from './db-migrate.js';
 import { startPgRelay } from './pg-relay.js';
+import { relayedNeonClient } from './pg-relay-client.js';
 
 /** DATABASE_URL, or the local dev cluster (scripts/postgres.sh installs and starts it when missing). */
 function databaseUrl(): string {
@@ -70,12 +69,7 @@ async function main(): Promise<void> {
   for (let b = 0; b < config.BATCHES; b++) {
     const records = Array.from({ length: perBatch }, () => record(n++));
     const t0 = performance.now();
-    const client = new Client({ connectionString: config.DATABASE_URL });
-    client.neonConfig.webSocketConstructor = WebSocket as unknown as typeof globalThis.WebSocket;
-    client.neonConfig.wsProxy = (host, port) => `127.0.0.1:${relay.port}/v1?address=${host}:${port}`;
-    client.neonConfig.useSecureWebSocket = false;
-    client.neonConfig.pipelineTLS = false;
-    client.neonConfig.pipelineConnect = false;
+    const client = relayedNeonClient(config.DATABASE_URL, relay.port);
     await client.connect();
     connects.push(performance.now() - t0);
     await writeHistory(drizzle({ client, schema: tables }), records);

@@ -1,12 +1,11 @@
-import { Client } from '@neondatabase/serverless';
 import { drizzle } from 'drizzle-orm/neon-serverless';
 import pg from 'pg';
-import WebSocket from 'ws';
 import { z } from 'zod';
 import * as tables from '../../schema/db/index.js';
 import { writeHistory } from '../../edge/db/history-writer.js';
 import { runMigrations } from '../db-migrate.js';
 import { startPgRelay } from '../pg-relay.js';
+import { relayedNeonClient } from '../pg-relay-client.js';
 import { meetingRecords } from './history-sample.js';
 import { Rng } from './rng.js';
 
@@ -78,12 +77,7 @@ async function writeSampleDay(url: URL, meetings: number): Promise<void> {
     for (let done = 0; done < meetings; ) {
       const batch = Math.min(200, meetings - done);
       const records = Array.from({ length: batch }, () => meetingRecords(rng, dayStart)).flat();
-      const client = new Client({ connectionString: url.toString() });
-      client.neonConfig.webSocketConstructor = WebSocket as unknown as typeof globalThis.WebSocket;
-      client.neonConfig.wsProxy = (host, port) => `127.0.0.1:${relay.port}/v1?address=${host}:${port}`;
-      client.neonConfig.useSecureWebSocket = false;
-      client.neonConfig.pipelineTLS = false;
-      client.neonConfig.pipelineConnect = false;
+      const client = relayedNeonClient(url.toString(), relay.port);
       await client.connect();
       try {
         await writeHistory(drizzle({ client, schema: tables }), records);

@@ -1,28 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
+import type { InboundRow, OutboundRow } from '../src/call/call-stats.js';
 
-/** What window.__edgemeet exposes (edge/web/src/debug-hook.ts), as the test sees it. */
-export interface InboundRow {
-  participantId: string;
-  displayName: string;
-  kind: string;
-  source: string;
-  /** Simulcast spatial layer the node forwards (null: none yet / not simulcast). */
-  spatialLayer: number | null;
-  /** The sender paused it (muted, camera off): the node forwards nothing. */
-  producerPaused: boolean;
-  framesDecoded: number;
-  frameWidth: number;
-  totalAudioEnergy: number;
-  bytesReceived: number;
-}
-export interface OutboundRow {
-  source: string;
-  /** Paused in the page (the track is off) and at the node (nothing forwarded). */
-  paused: boolean;
-  pausedAtNode: boolean;
-  framesEncoded: number;
-  layers: number;
-}
+/** What window.__edgemeet exposes (edge/web/src/debug-hook.ts); its rows are the page's own types. */
+export type { InboundRow, OutboundRow };
+
 interface Hook {
   stats(): Promise<{ inbound: InboundRow[]; outbound: OutboundRow[]; transports: { send: string; recv: string } | null }>;
   state(): {
