@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../schema/wire/index.js';
+import type { RecordingLogEvents } from './recording/log-events.js';
 
 /*
  * Every log line the media node writes: event name (pino's `msg`, what operators query) → the
@@ -59,39 +60,8 @@ interface MeetingEvents {
   'signaling requests throttled': NoFields;
 }
 
-/** media-node/recording (its current lines; it adopts the typed logger through `Log.wrap`). */
-interface RecordingEvents {
-  'recording started': { recordingId: string; dir: string };
-  'recording stopped: processing': { recordingId: string; reason: string; tracks: number };
-  'disk almost full: recording stopped, per-track files kept': { recordingId: string; free: number; freeMiB: number };
-  'could not start capturing a producer': { err: string; producerId: string };
-  'track segment started': { file: string; pid: number | undefined; rtpPort: number; codec: string };
-  'track segment ended': { file: string; ffmpeg: string };
-  'capture ffmpeg listening': { ready: boolean; msToListen: number };
-  'track timeline anchored': { file: string; anchor: number | null };
-  'track capture resumed after a gap': { gapMs: number };
-  'producer closed: finishing track': NoFields;
-  'transport closed under the recorder (router closed?)': NoFields;
-  'ffmpeg did not open its port in time: restarting it': { port: number };
-  'ffmpeg died: restarting with a new segment': { reason: string; restart: number };
-  'ffmpeg keeps dying: giving up on this track': { reason: string };
-  'could not restart the track capture': { err: string };
-  'could not finalize a track file: kept as written': { file: string; err: string };
-  'track file holds no packets: left out of the composite': { file: string };
-  'composite written': { inputs: number; durationMs: number; encodeMs: number };
-  'composite failed': { err: string };
-  'track file is empty or missing (no packets arrived): nothing to upload': { file: string };
-  'upload attempt failed': { file: string; attempt: number; err: string };
-  'upload confirmed, local copy deleted': { file: string; bytes: number; key: string };
-  'recording upload failed': { err: string };
-  'interrupted recordings finished': { recovered: number };
-  'recording recovery failed': { err: string };
-  'stopping an orphaned capture ffmpeg': { pid: number; file: string };
-  'recording folder without a readable manifest: left for an operator': { recordingId: string; err: string };
-  'recovering a recording interrupted by a node restart': { state: string };
-}
-
-export interface NodeLogEvents extends NodeLifecycleEvents, MeetingEvents, RecordingEvents {}
+/** media-node/recording: its own list (recording/log-events.ts), part of the node's. */
+export interface NodeLogEvents extends NodeLifecycleEvents, MeetingEvents, RecordingLogEvents {}
 export type NodeLogEvent = keyof NodeLogEvents;
 
 /** The fields argument of an event: required when it has fields, absent when it has none. */

@@ -7,7 +7,8 @@
  *     their capture ffmpegs plus what the mediasoup worker spends extra on the recording
  *     consumers → captured tracks (one ffmpeg each) per core;
  *  2. compositeSpeedX / plainFfmpegSpeedX: the composite of all N participants, encoded by the
- *     recorder's own ffmpeg command, and plain ffmpeg transcoding one of its inputs with the same
+ *     recorder's own ffmpeg command in its active-speaker layout (the speaker changing every 2.5 s),
+ *     and plain ffmpeg transcoding one of its inputs with the same
  *     encoders to the same 720p H.264 + AAC, each as × real time on one core (seconds of media
  *     per CPU second of the ffmpeg process: on a shared box, wall clock measures the neighbours),
  *     alternated COMPOSITE_REPEATS times in the same run; the JSON has the medians, the printout
@@ -144,10 +145,13 @@ export async function measureComposite(inputs: CompositeInput[], duration: numbe
     '-map', '0:v', '-map', '1:a', '-vf', `scale=${DEFAULT_LAYOUT.width}:${DEFAULT_LAYOUT.height},fps=${DEFAULT_LAYOUT.fps},format=yuv420p`, '-filter_threads', '1',
     ...COMPOSITE_ENCODE_ARGS(DEFAULT_LAYOUT), '-t', String(duration), '-f', 'mp4', path.join(keep, 'bench-plain.mp4'),
   ];
+  // The active-speaker layout (the composite's usual one): the floor passes to the next camera every 2.5 s.
+  const cameras = [...new Set(inputs.filter((i) => i.kind === 'video').map((i) => i.tile.replace(/:camera$/, '')))];
+  const speakers = Array.from({ length: Math.ceil(duration / 2.5) }, (_, k) => ({ atSec: k * 2.5, participantId: cameras[k % cameras.length]! }));
   const composite: number[] = [];
   const plain: number[] = [];
   for (let i = 0; i < repeats; i++) {
-    composite.push(duration / (await cpuSecondsOf(FFMPEG_BIN, compositeArgs(inputs, duration, path.join(keep, 'bench-composite.mp4'), DEFAULT_LAYOUT))).cpuSeconds);
+    composite.push(duration / (await cpuSecondsOf(FFMPEG_BIN, compositeArgs(inputs, duration, path.join(keep, 'bench-composite.mp4'), DEFAULT_LAYOUT, speakers))).cpuSeconds);
     plain.push(duration / (await cpuSecondsOf(FFMPEG_BIN, plainArgs)).cpuSeconds);
   }
   return { composite, plain, compositeSpeedX: median(composite), plainFfmpegSpeedX: median(plain) };
@@ -219,7 +223,7 @@ async function main(): Promise<void> {
   const capture = await measureCapture(router, worker.pid, people, dir, uploader);
   const compositeInputs: CompositeInput[] = uploader.kept
     .filter((f) => f.name.endsWith('.webm'))
-    .map((f) => ({ path: f.path, kind: f.name.includes('-audio-') ? 'audio' : 'video', tile: f.name.replace(/-(mic|camera)-.*$/, ''), offsetSec: 0 }));
+    .map((f) => ({ path: f.path, kind: f.name.includes('-audio-') ? 'audio' : 'video', tile: f.name.replace(/-(mic|camera)-.*$/, (_, source: string) => `:${source}`), offsetSec: 0 }));
   const compositeSeconds = SECONDS + 3;
   const composite = await measureComposite(compositeInputs, compositeSeconds, keep, COMPOSITE_REPEATS);
   for (const person of people) await person.leave();

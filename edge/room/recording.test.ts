@@ -1,10 +1,12 @@
-import { runInDurableObject } from 'cloudflare:test';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { env, runInDurableObject } from 'cloudflare:test';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryRecord } from '../../schema/wire/history.js';
 import type { NodeEvent } from '../../schema/wire/node-control.js';
 import { registerUser } from '../test/helpers.js';
-import { configureMeeting, recordHistory, roomStub } from '../test/kits/room-kit.js';
+import { connectFakeNode } from '../test/kits/fake-node.js';
+import { configureMeeting, recordHistory, roomStub, seatedMeeting } from '../test/kits/room-kit.js';
 import { onRecordingDeadline, onRecordingNodeLost, RECORDING_DEADLINE_PREFIX, RECORDING_FINISH_MIN_MS, stopRecording } from './recording.js';
+import { CONTINUE_GIVE_UP_MS, CONTINUE_TIMER } from './recording-failover.js';
 import type { RoomDO } from './room-do.js';
 import { TIMERS_TABLE } from './timers.js';
 
@@ -13,9 +15,16 @@ import { TIMERS_TABLE } from './timers.js';
  * own deadline when the node goes quiet. The room is driven through its real entry points (node
  * events through the RoomDO's RPC) with no media node: stopping tells none, which is fine here.
  */
+let host: Awaited<ReturnType<typeof registerUser>>;
 let hostUserId: string;
 beforeAll(async () => {
-  hostUserId = (await registerUser('Host Rec')).user.id;
+  host = await registerUser('Host Rec');
+  hostUserId = host.user.id;
+});
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const done of cleanup.splice(0).reverse()) done();
 });
 
 type StatusEvent = Extract<NodeEvent, { event: 'recordingStatus' }>;
@@ -104,18 +113,114 @@ describe('recording status in the room', () => {
     expect(await rec.state()).toMatchObject({ active: true, recordingId: next, status: 'recording' });
     await expect.poll(() => rec.recordsOf('failed').length).toBe(1);
   });
+});
 
-  it('the recording node is lost: failed for the room and in history, with a note', async () => {
+// This file's failover meetings are in Sydney (its own region: no other test file's nodes there).
+const SYDNEY = { latitude: '-33.8688', longitude: '151.2093' };
+type RecordingRecord = Extract<HistoryRecord, { kind: 'recording' }>;
+
+/** The room's continuation timer, run now (as the alarm would when it is due). */
+const continueNow = (linkId: string, now = Date.now()) =>
+  runInDurableObject(roomStub(linkId), (instance: RoomDO) => onRecordingDeadline(instance.room, CONTINUE_TIMER, now, { env: env as Env }));
+const recordingOf = (linkId: string) => runInDurableObject(roomStub(linkId), (instance: RoomDO) => instance.room.meeting.recording());
+const timerArmed = (linkId: string) =>
+  runInDurableObject(roomStub(linkId), (_instance: RoomDO, ctx) => ctx.storage.sql.exec(`SELECT at FROM ${TIMERS_TABLE} WHERE name = ?`, CONTINUE_TIMER).toArray().length > 0);
+
+describe('a recording across a failover (issue 11 point 6)', () => {
+  it('goes on on the new node as a further part; no part passes for the whole; the room lists the parts and the gap', async () => {
+    const room = await seatedMeeting({ host, region: 'syd', cf: SYDNEY, cleanup, guests: 1 });
+    const linkId = room.settings.linkId;
+    const history = await recordHistory(linkId);
+    const spare = await connectFakeNode({ region: 'syd' });
+    cleanup.push(() => spare.retire());
+    // The new node has no room for the meeting until a participant reconnects there.
+    let reconnected = false;
+    spare.answerCommands((command) => (command.command === 'startRecording' && !reconnected ? { ok: false, code: 'MEETING_NOT_FOUND', message: 'meeting is not on this node' } : undefined));
+
+    expect(await room.host.socket.request({ type: 'recording.start' })).toMatchObject({ type: 'ack' });
+    const first = (await room.node.command('startRecording', linkId)).recordingId;
+    room.node.crash();
+    await room.host.socket.next('media.assignment', (m) => m.media.nodeId === spare.nodeId);
+
+    // Still recording for everyone, as part 2 of 2 waiting for the new node.
+    const waiting = await recordingOf(linkId);
+    expect(waiting).toMatchObject({ active: true, status: 'recording' });
+    expect(waiting.recordingId).not.toBe(first);
+    const second = waiting.recordingId!;
+    expect(waiting.segments).toEqual([
+      { recordingId: first, startedAt: expect.any(Number), endedAt: expect.any(Number), nodeLost: true },
+      { recordingId: second, startedAt: null, endedAt: null, nodeLost: false },
+    ]);
+    expect(waiting.notes?.[0]).toMatch(/^Part 1 of 2 .*when its media node was lost\.$/);
+    await expect.poll(() => history.some((r) => r.kind === 'recording' && r.recordingId === first && r.status === 'failed' && /Part 1 of 2/.test(r.notes?.[0] ?? ''))).toBe(true);
+    expect(await timerArmed(linkId)).toBe(true);
+
+    // The new node refuses while nobody reconnected there: tried again later, nothing changes.
+    await continueNow(linkId);
+    expect(spare.commands('startRecording')).toEqual([{ command: 'startRecording', meetingId: linkId, recordingId: second }]);
+    expect((await recordingOf(linkId)).segments?.[1]?.startedAt).toBeNull();
+    expect(await timerArmed(linkId)).toBe(true);
+    // A participant reconnected: part 2 starts there, with its own id (its own files and upload grant).
+    reconnected = true;
+    spare.participantJoined(linkId, room.host.participantId);
+    await continueNow(linkId);
+    const running = await recordingOf(linkId);
+    expect(running).toMatchObject({ active: true, status: 'recording', recordingId: second });
+    expect(running.segments?.[1]?.startedAt).toEqual(expect.any(Number));
+    expect(running.notes?.[1]).toMatch(/^Part 2 of 2 .*: from \d+:\d\d, \d+ s missing before it on\.$/);
+    expect(spare.commands('startRecording')).toHaveLength(2);
+    await expect.poll(() => history.some((r) => r.kind === 'recording' && r.recordingId === second && r.status === 'recording')).toBe(true);
+
+    // The lost node comes back and finishes its part: not 'ready' (it is not the whole recording).
+    const file = (id: string) => ({ key: `recordings/${id}/composite.mp4`, kind: 'composite' as const, contentType: 'video/mp4', bytes: 1000, sha256: 'c'.repeat(64) });
+    const stub = roomStub(linkId);
+    await stub.onNodeEvent({ event: 'recordingStatus', meetingId: linkId, recordingId: first, status: 'ready', durationMs: 3_000, files: [file(first)] });
+    await expect.poll(() => history.filter((r): r is RecordingRecord => r.kind === 'recording' && r.recordingId === first).at(-1)?.files.length).toBe(1);
+    expect(history.filter((r): r is RecordingRecord => r.kind === 'recording' && r.recordingId === first).at(-1)).toMatchObject({ status: 'failed', incomplete: true, notes: [expect.stringMatching(/^Part 1 of 2/)] });
+    expect(await recordingOf(linkId)).toMatchObject({ active: true, status: 'recording', recordingId: second });
+
+    // The host stops: the new node stops part 2; its 'ready' leaves the recording incomplete, parts listed.
+    expect(await room.host.socket.request({ type: 'recording.stop' })).toMatchObject({ type: 'ack' });
+    expect(await spare.command('stopRecording', linkId)).toMatchObject({ recordingId: second });
+    await stub.onNodeEvent({ event: 'recordingStatus', meetingId: linkId, recordingId: second, status: 'ready', durationMs: 4_000, files: [file(second)] });
+    const ended = await recordingOf(linkId);
+    expect(ended).toMatchObject({ active: false, status: 'failed', incomplete: true, recordingId: second });
+    expect(ended.segments?.map((part) => part.recordingId)).toEqual([first, second]);
+    expect(ended.segments?.every((part) => part.endedAt !== null)).toBe(true);
+    expect(ended.notes?.slice(0, 2)).toEqual([expect.stringMatching(/^Part 1 of 2/), expect.stringMatching(/^Part 2 of 2 .*s missing before it to \d+:\d\d\.$/)]);
+    await expect.poll(() => history.some((r) => r.kind === 'recording' && r.recordingId === second && r.status === 'failed' && r.incomplete === true)).toBe(true);
+    expect(history.some((r) => r.kind === 'recording' && r.status === 'ready')).toBe(false);
+  });
+
+  it('no node takes the next part in time: the recording ends with the part it has, failed and incomplete, with notes', async () => {
     const settings = await configureMeeting(hostUserId);
-    const history = await recordHistory(settings.linkId);
-    const recordingId = crypto.randomUUID();
+    const first = crypto.randomUUID();
+    const lostAt = Date.now();
     const state = await runInDurableObject(roomStub(settings.linkId), async (instance: RoomDO) => {
-      instance.room.meeting.setRecording({ active: true, recordingId, startedAt: Date.now() - 5_000, status: 'recording' });
-      await onRecordingNodeLost(instance.room);
+      instance.room.meeting.setRecording({ active: true, recordingId: first, startedAt: lostAt - 65_000, status: 'recording' });
+      await onRecordingNodeLost(instance.room, lostAt);
+      // No node for the meeting (none placed it): tried until the give-up.
+      await onRecordingDeadline(instance.room, CONTINUE_TIMER, lostAt + 1_000, { env: env as Env });
+      expect(instance.room.meeting.recording().active).toBe(true);
+      await onRecordingDeadline(instance.room, CONTINUE_TIMER, lostAt + CONTINUE_GIVE_UP_MS, { env: env as Env });
       return instance.room.meeting.recording();
     });
-    expect(state).toMatchObject({ active: false, recordingId, status: 'failed' });
-    expect(state.notes?.[0]).toMatch(/media node recording this meeting was lost/);
-    await expect.poll(() => history.some((r) => r.kind === 'recording' && r.recordingId === recordingId && r.status === 'failed' && r.notes?.length === 1)).toBe(true);
+    expect(state).toMatchObject({ active: false, status: 'failed', incomplete: true, recordingId: first });
+    expect(state.notes).toEqual([expect.stringMatching(/media node recording this meeting was lost at 1:05/), expect.stringMatching(/No media node took the recording on within 120 s/)]);
+    expect(await timerArmed(settings.linkId)).toBe(false);
+  });
+
+  it('a stop before the next part started ends it there, and no node is asked to stop anything', async () => {
+    const settings = await configureMeeting(hostUserId);
+    const first = crypto.randomUUID();
+    const state = await runInDurableObject(roomStub(settings.linkId), async (instance: RoomDO) => {
+      instance.room.meeting.setRecording({ active: true, recordingId: first, startedAt: Date.now() - 5_000, status: 'recording' });
+      await onRecordingNodeLost(instance.room);
+      await stopRecording(instance.room, instance.media, 'host-participant-1');
+      return instance.room.meeting.recording();
+    });
+    expect(state).toMatchObject({ active: false, status: 'failed', incomplete: true, recordingId: first });
+    expect(state.notes?.at(-1)).toMatch(/Stopped before the recording could go on on another media node/);
+    expect(await timerArmed(settings.linkId)).toBe(false);
   });
 });

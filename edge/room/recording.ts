@@ -1,10 +1,19 @@
 import { uuidSchema } from '../../schema/wire/common.js';
 import { AppError } from '../../schema/wire/errors.js';
-import type { NodeEvent, RecordingStatus } from '../../schema/wire/node-control.js';
+import type { NodeCommand, NodeEvent, RecordingStatus } from '../../schema/wire/node-control.js';
 import type { RecordingState } from '../../schema/wire/room.js';
 import { finishRecordingUpload, grantRecordingUpload } from '../files/recording-grants.js';
-import type { RoomMedia } from './media.js';
+import { CONTINUE_TIMER, onContinueDue, partNote, partNotes, stopWhileContinuing, suspendForFailover, withCurrentPartEnded, type ContinueDeps } from './recording-failover.js';
 import type { Room } from './room.js';
+
+/**
+ * What recording needs of the room's media: a way to command the meeting's node. RoomMedia
+ * (media.ts) is one, and calls back into this module when its node is lost — so this side names
+ * only the shape, and the two modules do not import each other.
+ */
+export interface NodeCommander {
+  commandNode(command: NodeCommand): Promise<boolean>;
+}
 
 type RecordingStatusEvent = Extract<NodeEvent, { event: 'recordingStatus' }>;
 
@@ -33,7 +42,7 @@ export async function armRecordingDeadline(room: Room, recordingId: string, reco
 }
 
 /** recording.start from a moderator: the node starts recording, everyone sees the state. */
-export async function startRecording(room: Room, media: RoomMedia, files: R2Bucket, actorId: string): Promise<void> {
+export async function startRecording(room: Room, media: NodeCommander, files: R2Bucket, actorId: string): Promise<void> {
   if (room.meeting.recording().active) throw new AppError('ALREADY_RECORDING', 'the meeting is already being recorded');
   const recordingId = crypto.randomUUID();
   const linkId = room.linkId();
@@ -52,15 +61,17 @@ export async function startRecording(room: Room, media: RoomMedia, files: R2Buck
   room.broadcastMeeting();
 }
 
-export async function stopRecording(room: Room, media: RoomMedia, actorId: string): Promise<void> {
+export async function stopRecording(room: Room, media: NodeCommander, actorId: string): Promise<void> {
   const recording = room.meeting.recording();
   if (!recording.active || !recording.recordingId) throw new AppError('NOT_RECORDING', 'the meeting is not being recorded');
   const recordingId = recording.recordingId;
+  // Its next part (after a failover) has not started on the new node yet: no node to tell.
+  if (await stopWhileContinuing(room, Date.now())) return;
   await media.commandNode({ command: 'stopRecording', meetingId: room.linkId(), recordingId });
   // Stopped for the room at once; the node reports processing/uploading/ready as events.
   const now = Date.now();
   await room.change(() => {
-    room.meeting.setRecording({ ...recording, active: false, status: 'processing' });
+    room.meeting.setRecording({ ...withCurrentPartEnded(recording, now), active: false, status: 'processing' });
     room.record({ kind: 'analytics', event: 'recording_stopped', participantId: actorId, props: { recordingId } });
   });
   await armRecordingDeadline(room, recordingId, now - (recording.startedAt ?? now), now);
@@ -87,13 +98,19 @@ function stateAfter(recording: RecordingState, event: RecordingStatusEvent): Rec
  * arrive after a new one started still reach its history row (and close its upload grant); only
  * the current recording's events change what the room shows.
  */
-export async function onRecordingStatus(room: Room, files: R2Bucket, event: RecordingStatusEvent): Promise<void> {
-  const final = FINAL.has(event.status);
-  if (final) await finishRecordingUpload(files, event.recordingId);
+export async function onRecordingStatus(room: Room, files: R2Bucket, received: RecordingStatusEvent): Promise<void> {
+  const final = FINAL.has(received.status);
+  if (final) await finishRecordingUpload(files, received.recordingId);
   const recording = room.meeting.recording();
-  const current = recording.recordingId === event.recordingId;
+  const current = recording.recordingId === received.recordingId;
+  const event = asPart(recording, received);
   await room.change(() => {
-    if (current) room.meeting.setRecording(stateAfter(recording, event));
+    if (current) {
+      const next = stateAfter(recording, event);
+      // A recording in parts: the room lists every part (and the gaps) above the node's notes.
+      const lines = partNotes(next);
+      room.meeting.setRecording(lines.length > 0 ? { ...next, notes: [...lines, ...(received.notes ?? [])].slice(0, 32) } : next);
+    }
     room.record({
       kind: 'recording',
       recordingId: event.recordingId,
@@ -115,11 +132,30 @@ export async function onRecordingStatus(room: Room, files: R2Bucket, event: Reco
 }
 
 /**
+ * An event of one part of a recording in parts (a failover moved it): a part is never the whole
+ * recording, so its 'ready' is 'failed' + incomplete (its files play), and its notes say which part.
+ */
+function asPart(recording: RecordingState, event: RecordingStatusEvent): RecordingStatusEvent {
+  const parts = recording.segments ?? [];
+  const index = parts.findIndex((part) => part.recordingId === event.recordingId);
+  if (index < 0 || parts.length < 2) return event;
+  const note = partNote(parts, index, parts[0]!.startedAt ?? recording.startedAt ?? 0);
+  const notes = [note, ...(event.notes ?? [])].slice(0, 32);
+  if (event.status !== 'ready') return { ...event, notes };
+  return { ...event, status: 'failed', incomplete: true, notes, error: { code: 'MEDIA_ERROR', message: 'one part of a recording that moved to another media node' } };
+}
+
+/**
  * The deadline `timer` passed without the node reporting its recording ready or failed: failed,
  * with a note for the host. Its upload grant stays open, so a node that was only slow (or comes
  * back after a restart) still delivers, and its report then replaces this one.
  */
-export async function onRecordingDeadline(room: Room, timer: string, now = Date.now()): Promise<void> {
+export async function onRecordingDeadline(room: Room, timer: string, now = Date.now(), deps?: ContinueDeps): Promise<void> {
+  // The recording's other timer: its next part after a failover (recording-failover.ts).
+  if (timer === CONTINUE_TIMER) {
+    if (deps) await onContinueDue(room, deps, now);
+    return;
+  }
   const parsed = uuidSchema.safeParse(timer.slice(RECORDING_DEADLINE_PREFIX.length));
   if (!isRecordingDeadline(timer) || !parsed.success) return;
   const recordingId = parsed.data;
@@ -138,18 +174,10 @@ export async function onRecordingDeadline(room: Room, timer: string, now = Date.
 }
 
 /**
- * The meeting's media node is gone while it recorded: failed for the room and in history (a node
- * that comes back and finishes the upload still reports it ready later).
+ * The meeting's media node is gone while it recorded: that part ends there (its files arrive if the
+ * node comes back), and the recording goes on on the meeting's new node as a further part
+ * (recording-failover.ts). Called by RoomMedia.onNodeLost before it moves everyone.
  */
 export async function onRecordingNodeLost(room: Room, now = Date.now()): Promise<void> {
-  const recording = room.meeting.recording();
-  if (!recording.active || !recording.recordingId) return;
-  const recordingId = recording.recordingId;
-  const note = 'The media node recording this meeting was lost; what it captured may still arrive if it comes back.';
-  await room.change(() => {
-    room.meeting.setRecording({ ...recording, active: false, status: 'failed', notes: [note] });
-    room.record({ kind: 'recording', recordingId, status: 'failed', durationMs: null, files: [], error: 'the media node was lost while recording', notes: [note] }, now);
-    room.record({ kind: 'analytics', event: 'recording_stopped', participantId: null, props: { recordingId, reason: 'node_lost' } }, now);
-  });
-  room.broadcastMeeting();
+  await suspendForFailover(room, now);
 }

@@ -250,7 +250,7 @@ export class RoomDO extends DurableObject<Env> {
           await prunePresence(this.room, this.media, now);
           break;
         default:
-          if (isRecordingDeadline(timer)) await onRecordingDeadline(this.room, timer, now);
+          if (isRecordingDeadline(timer)) await onRecordingDeadline(this.room, timer, now, { env: this.env });
           // Any other name no code sets any more (a room stored by an older version): dropped.
           break;
       }

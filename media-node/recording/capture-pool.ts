@@ -1,11 +1,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from 'pino';
 import type { RtpCodecCapability, RtpCodecParameters } from 'mediasoup/types';
 import { captureFfmpegArgs, type CaptureProcess } from './capture-process.js';
 import { spawnFfmpeg } from './ffmpeg.js';
 import { containerFor, sdpForConsumer } from './sdp.js';
 import { freeUdpPortPair, isUdpPortBound } from './udp-ports.js';
+import type { Log } from '../log.js';
+import { typedLog, type RecorderLogger } from './log.js';
 
 /**
  * Capture ffmpegs started before they are needed. A cold ffmpeg takes 0.1 s on an idle box and
@@ -38,13 +39,15 @@ export class CapturePool {
   private counter = 0;
   private closed = false;
   private readonly prepared: Promise<void>;
+  private readonly log: Log;
 
   constructor(
     private readonly dir: string,
-    private readonly log: Logger,
+    logger: RecorderLogger,
     private readonly perCodec = 2,
   ) {
-    this.prepared = this.clearLeftovers().catch((error: unknown) => log.warn({ err: String(error) }, 'capture pool: could not clear leftovers'));
+    const log = (this.log = typedLog(logger));
+    this.prepared = this.clearLeftovers().catch((error: unknown) => log.warn('capture pool: could not clear leftovers', { err: String(error) }));
   }
 
   /**
@@ -81,7 +84,7 @@ export class CapturePool {
       await fs.symlink(target, slot.link);
     } catch (error) {
       // The slot's ffmpeg opened its output already (it must not): retire it, start a cold one.
-      this.log.warn({ err: String(error) }, 'capture pool: a warm capture could not be handed out');
+      this.log.warn('capture pool: a warm capture could not be handed out', { err: String(error) });
       slot.process.ffmpeg.child.kill('SIGKILL');
       void slot.process.ffmpeg.exited.then(() => slot.process.release());
       return null;
@@ -130,7 +133,7 @@ export class CapturePool {
         .catch((error: unknown) => {
           const failures = (this.failures.get(key) ?? 0) + 1;
           this.failures.set(key, failures);
-          this.log.warn({ codec: codec.mimeType, err: String(error) }, 'capture pool: a warm capture did not start');
+          this.log.warn('capture pool: a warm capture did not start', { codec: codec.mimeType, err: String(error) });
           setTimeout(() => this.refill(key), Math.min(60_000, 1000 * 2 ** failures)).unref();
         })
         .finally(() => this.starting.set(key, (this.starting.get(key) ?? 1) - 1));
@@ -156,7 +159,7 @@ export class CapturePool {
       }
       await new Promise((resolve) => setTimeout(resolve, 15));
     }
-    this.log.debug({ key, rtpPort, pid: ffmpeg.pid }, 'capture pool: warm capture listening');
+    this.log.debug('capture pool: warm capture listening', { key, rtpPort, pid: ffmpeg.pid });
     return { process: { ffmpeg, rtpPort, rtcpPort, outputArg: link, warm: true, release }, link, sdp };
   }
 
@@ -167,7 +170,7 @@ export class CapturePool {
       if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
       const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
       if (!cmdline.includes('ffmpeg') || !cmdline.includes(`${this.dir}${path.sep}slot-`)) continue;
-      this.log.warn({ pid: Number(entry) }, 'capture pool: stopping a warm capture left by a previous run');
+      this.log.warn('capture pool: stopping a warm capture left by a previous run', { pid: Number(entry) });
       for (const signal of ['SIGINT', 'SIGINT', 'SIGKILL'] as const) {
         try {
           process.kill(Number(entry), signal);

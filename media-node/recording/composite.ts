@@ -1,3 +1,4 @@
+import { speakerCells, speakerTimeline, type Cell, type SpeakerChange, type SpeakerSpan } from './speaker-layout.js';
 import type { CompositeLayout } from './types.js';
 
 /** One captured file placed on the composite timeline. */
@@ -44,10 +45,28 @@ function placeOnTimeline(offsetSec: number, setpts: 'setpts' | 'asetpts'): strin
   return `${setpts}=PTS-STARTPTS,${trim}=start=${seconds(-offsetSec)},${setpts}=PTS-STARTPTS`;
 }
 
-/** overlay's timeline option: off (tile not drawn → black) inside the hidden spans. */
-function overlayEnable(hidden: CompositeInput['hidden']): string {
-  if (!hidden || hidden.length === 0) return '';
-  return `:enable='not(${hidden.map((h) => `between(t,${seconds(h.from)},${seconds(h.to)})`).join('+')})'`;
+/**
+ * overlay's timeline option: off (tile not drawn → black) inside the hidden spans, and, for the
+ * big tile, outside the spans its owner is the active speaker (half-open: one owner per frame).
+ */
+function overlayEnable(hidden: CompositeInput['hidden'], shownDuring?: readonly SpeakerSpan[]): string {
+  const terms: string[] = [];
+  if (shownDuring) terms.push(`(${shownDuring.map((s) => `gte(t,${seconds(s.from)})*lt(t,${seconds(s.to)})`).join('+')})`);
+  if (hidden && hidden.length > 0) terms.push(`not(${hidden.map((h) => `between(t,${seconds(h.from)},${seconds(h.to)})`).join('+')})`);
+  return terms.length === 0 ? '' : `:enable='${terms.join('*')}'`;
+}
+
+const isScreen = (tile: string) => tile.endsWith(':screen');
+
+/**
+ * Which layout the composite uses: 'speaker' (the active speaker big, everyone in a strip) when
+ * speaker changes were recorded and two or more cameras are shown; 'grid' when a screen share is
+ * in the recording (the share needs the room), with one camera, or without speaker events.
+ */
+export function planLayout(tiles: readonly string[], speakers: readonly SpeakerChange[], durationSec: number): { kind: 'grid' } | { kind: 'speaker'; spans: SpeakerSpan[] } {
+  if (tiles.some(isScreen) || tiles.length < 2) return { kind: 'grid' };
+  const spans = speakerTimeline(speakers, tiles, durationSec);
+  return spans.length > 0 ? { kind: 'speaker', spans } : { kind: 'grid' };
 }
 
 /**
@@ -56,17 +75,23 @@ function overlayEnable(hidden: CompositeInput['hidden']): string {
  */
 export function chooseTiles(inputs: readonly CompositeInput[], maxTiles: number): string[] {
   const order = [...new Set(inputs.filter((input) => input.kind === 'video').map((input) => input.tile))];
-  const isScreen = (tile: string) => tile.endsWith(':screen');
   return [...order.filter(isScreen), ...order.filter((tile) => !isScreen(tile))].slice(0, Math.max(0, maxTiles));
 }
 
 /**
- * ffmpeg arguments for the composite: video tiles overlaid on a black canvas at their grid cell
- * from their offset on (black while the track was paused, dropped once it ended), all
+ * ffmpeg arguments for the composite: video tiles overlaid on a black canvas at their cell (see
+ * planLayout: a grid, or the active-speaker layout following `speakers`) from their offset on
+ * (black while the track was paused, dropped once it ended), all
  * audio gap-filled (aresample async) and padded from 0 so amix lines samples up by time, then
  * H.264 + AAC in MP4 with the index up front (plays while it downloads, seeks with Range).
  */
-export function compositeArgs(allInputs: CompositeInput[], durationSec: number, output: string, layout: CompositeLayout = DEFAULT_LAYOUT): string[] {
+export function compositeArgs(
+  allInputs: CompositeInput[],
+  durationSec: number,
+  output: string,
+  layout: CompositeLayout = DEFAULT_LAYOUT,
+  speakers: readonly SpeakerChange[] = [],
+): string[] {
   // Tracks beyond the tile cap are left out of the composite (not even opened); their files stay.
   const tiles = chooseTiles(allInputs, layout.maxTiles);
   const inputs = allInputs.filter((input) => input.kind === 'audio' || tiles.includes(input.tile));
@@ -75,17 +100,32 @@ export function compositeArgs(allInputs: CompositeInput[], durationSec: number, 
   const filters: string[] = [];
   const duration = seconds(durationSec);
 
-  const cells = gridCells(tiles.length, layout);
+  const plan = planLayout(tiles, speakers, durationSec);
+  const speakerView = plan.kind === 'speaker' ? speakerCells(tiles.length, layout) : null;
+  const cells = speakerView?.strip ?? gridCells(tiles.length, layout);
   filters.push(`color=c=black:s=${layout.width}x${layout.height}:r=${layout.fps}:d=${duration}[vbase]`);
   let videoLabel = 'vbase';
+  // Scaled to fit its cell and centred there (the canvas is the black around it: no pad to copy).
+  const fit = (cell: Cell) => `scale=${cell.w}:${cell.h}:force_original_aspect_ratio=decrease:flags=fast_bilinear,setsar=1`;
+  const place = (label: string, cell: Cell, enable: string, out: string) => {
+    filters.push(`[${videoLabel}][${label}]overlay=x=${cell.x}+(${cell.w}-w)/2:y=${cell.y}+(${cell.h}-h)/2:eof_action=pass${enable}[${out}]`);
+    videoLabel = out;
+  };
   inputs.forEach((input, index) => {
     if (input.kind !== 'video') return;
     const cell = cells[tiles.indexOf(input.tile)];
     if (!cell) return;
-    // Scaled to fit its cell and centred there (the canvas is the black around it: no pad to copy).
-    filters.push(`[${index}:v]${placeOnTimeline(input.offsetSec, 'setpts')},scale=${cell.w}:${cell.h}:force_original_aspect_ratio=decrease:flags=fast_bilinear,setsar=1[t${index}]`);
-    filters.push(`[${videoLabel}][t${index}]overlay=x=${cell.x}+(${cell.w}-w)/2:y=${cell.y}+(${cell.h}-h)/2:eof_action=pass${overlayEnable(input.hidden)}[o${index}]`);
-    videoLabel = `o${index}`;
+    const onTimeline = `[${index}:v]${placeOnTimeline(input.offsetSec, 'setpts')}`;
+    const speaking = plan.kind === 'speaker' ? plan.spans.filter((span) => span.tile === input.tile) : [];
+    if (!speakerView || speaking.length === 0) {
+      filters.push(`${onTimeline},${fit(cell)}[t${index}]`);
+      place(`t${index}`, cell, overlayEnable(input.hidden), `o${index}`);
+      return;
+    }
+    // A speaker's frames go both to its thumbnail and to the big tile, drawn only while it speaks.
+    filters.push(`${onTimeline},split=2[s${index}][r${index}]`, `[s${index}]${fit(cell)}[t${index}]`, `[r${index}]${fit(speakerView.big)}[b${index}]`);
+    place(`t${index}`, cell, overlayEnable(input.hidden), `o${index}`);
+    place(`b${index}`, speakerView.big, overlayEnable(input.hidden, speaking), `ob${index}`);
   });
   filters.push(`[${videoLabel}]format=yuv420p[vout]`);
 
@@ -107,6 +147,20 @@ export function compositeArgs(allInputs: CompositeInput[], durationSec: number, 
     '-t', duration, '-movflags', '+faststart', '-f', 'mp4', output,
   );
   return args;
+}
+
+/** Past this, the graph goes to ffmpeg in a file (one argument may hold at most 128 KiB on Linux). */
+export const GRAPH_ARG_MAX = 60_000;
+
+/**
+ * The composite's arguments with a long graph (a long meeting's many speaker changes) moved to
+ * `graphFile` (-filter_complex_script); `graph` is what to write there, null when none is needed.
+ */
+export function withGraphFile(args: string[], graphFile: string): { args: string[]; graph: string | null } {
+  const at = args.indexOf('-filter_complex');
+  const graph = at >= 0 ? args[at + 1]! : '';
+  if (graph.length <= GRAPH_ARG_MAX) return { args, graph: null };
+  return { args: [...args.slice(0, at), '-filter_complex_script', graphFile, ...args.slice(at + 2)], graph };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { RoomProducer } from '../rooms/types.js';
 import path from 'node:path';
 import { CapturePool } from './capture-pool.js';
 import { createRecorder, recorderCapabilities } from './recorder.js';
+import { typedLog } from './log.js';
 import { recoverRecordings } from './recovery.js';
 import type { CompositeLayout, Recorder, RecordingStatusUpdate, Uploader } from './types.js';
 
@@ -77,6 +78,7 @@ export function recordingStatusEvent(update: RecordingStatusUpdate): Extract<Nod
  */
 export function recordingControllerFactory(options: RecordingControllerOptions): (context: RecordingContext) => NodeRecordingController {
   return (context) => {
+    const log = typedLog(context.log);
     const byMeeting = new Map<string, Active>();
     /** Starts in flight, by meeting: a repeated start joins it, a stop waits until it is registered. */
     const starting = new Map<string, { recordingId: string; work: Promise<void>; registered: Promise<void> }>();
@@ -120,7 +122,7 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
           retryDelayMs = Math.min(15 * 60_000, retryDelayMs * 2);
           if (results.some((r) => r.status === 'uploading')) scheduleUploadRetry();
         })
-        .catch((error: unknown) => context.log.error({ err: String(error) }, 'recording upload retry failed'));
+        .catch((error: unknown) => log.error('recording upload retry failed', { err: String(error) }));
     };
     const scheduleUploadRetry = () => {
       if (closed || retryTimer) return;
@@ -132,10 +134,10 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
         ? Promise.resolve()
         : track(recoverRecordings({ dir: context.recordingsDir, uploader: options.uploader, log: context.log, layout: options.layout, onStatus: report })).then(
             (results) => {
-              if (results.length > 0) context.log.info({ recovered: results.length }, 'interrupted recordings finished');
+              if (results.length > 0) log.info('interrupted recordings finished', { recovered: results.length });
               if (results.some((r) => r.status === 'uploading')) scheduleUploadRetry();
             },
-            (error: unknown) => context.log.error({ err: String(error) }, 'recording recovery failed'),
+            (error: unknown) => log.error('recording recovery failed', { err: String(error) }),
           );
 
     const end = (meetingId: string, active: Active, reason: string) => {
@@ -150,7 +152,7 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
           if (result.status === 'uploading') scheduleUploadRetry();
         })
         .catch((error: unknown) => {
-          context.log.error({ recordingId: recorder.recordingId, err: String(error) }, 'recording could not be finished');
+          log.error('recording could not be finished', { recordingId: recorder.recordingId, err: String(error) });
           report({ recordingId: recorder.recordingId, meetingId, status: 'failed', error: { code: 'INTERNAL', message: `finishing failed: ${String(error)}` } });
         })
         .finally(() => finishingIds.delete(recorder.recordingId));
@@ -163,7 +165,7 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
         recordingId,
         meetingId: room.meetingId,
         dir: context.recordingsDir,
-        log: context.log.child({ meetingId: room.meetingId, recordingId }),
+        log: log.child({ meetingId: room.meetingId, recordingId }),
         uploader: options.uploader,
         minFreeBytes: options.minFreeBytes,
         composite: options.layout,
@@ -205,7 +207,7 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
         const existing = byMeeting.get(room.meetingId);
         if (existing?.recorder.recordingId === recordingId) return; // a repeated command
         if (ran.has(recordingId)) {
-          context.log.warn({ recordingId }, 'start of a recording that already ran here (a replayed command): ignored');
+          log.warn('start of a recording that already ran here (a replayed command): ignored', { recordingId });
           return;
         }
         const other = inFlight?.recordingId ?? existing?.recorder.recordingId;

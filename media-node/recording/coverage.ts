@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from 'pino';
 import type { CompositeInput } from './composite.js';
 import { packetTimes } from './ffmpeg.js';
 import { clip, type Interval } from './intervals.js';
 import type { Manifest, TrackRecord } from './manifest.js';
 import type { TrackFacts } from './status-rules.js';
+import { typedLog, type RecorderLogger } from './log.js';
 
 /**
  * What each track's files really hold, on the wall clock: read back packet by packet and placed
@@ -48,7 +48,8 @@ export interface Coverage {
   spans: Map<string, { start: number; end: number }>;
 }
 
-export async function measureCoverage(recordingDir: string, manifest: Manifest, log: Logger): Promise<Coverage> {
+export async function measureCoverage(recordingDir: string, manifest: Manifest, logger: RecorderLogger): Promise<Coverage> {
+  const log = typedLog(logger);
   const window: Interval = { from: manifest.startedAt, to: manifest.stoppedAt ?? Date.now() };
   const facts: TrackFacts[] = [];
   const inputs: CompositeInput[] = [];
@@ -60,11 +61,11 @@ export async function measureCoverage(recordingDir: string, manifest: Manifest, 
       const file = path.join(recordingDir, segment.file);
       if (segment.firstRtpWallMs === null || !(await exists(file))) continue;
       const packets = await packetTimes(file).catch((error: unknown) => {
-        log.warn({ file: segment.file, err: error instanceof Error ? error.message.slice(0, 300) : String(error) }, 'track file unreadable');
+        log.warn('track file unreadable', { file: segment.file, err: error instanceof Error ? error.message.slice(0, 300) : String(error) });
         return [];
       });
       if (packets.length === 0) {
-        log.warn({ file: segment.file }, 'track file holds no packets: left out of the composite');
+        log.warn('track file holds no packets: left out of the composite', { file: segment.file });
         continue;
       }
       const first = packets[0]!.pts;

@@ -1,27 +1,20 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from 'pino';
-import { compositeArgs, DEFAULT_LAYOUT } from './composite.js';
+import { compositeArgs, DEFAULT_LAYOUT, withGraphFile } from './composite.js';
 import { measureCoverage } from './coverage.js';
 import { FFMPEG_BIN, runToEnd } from './ffmpeg.js';
 import { checkOutputs, codecOfMime } from './integrity.js';
-import type { ManifestWriter } from './manifest.js';
 import { afterUpload, recordingVerdict, type Verdict } from './status-rules.js';
 import { finalizeTrackFiles } from './track-files.js';
-import { uploadPending } from './upload-files.js';
-import type { RetryPolicy } from './uploader.js';
-import type { CompositeLayout, RecordingResult, RecordingStatusUpdate, Uploader } from './types.js';
+import { uploadPending, type UploadOptions } from './upload-files.js';
+import type { CompositeLayout, RecordingResult, RecordingStatusUpdate } from './types.js';
+import { typedLog } from './log.js';
 
 export const COMPOSITE_NAME = 'composite.mp4';
 
-export interface FinishOptions {
-  recordingDir: string;
-  writer: ManifestWriter;
-  uploader: Uploader;
-  log: Logger;
+export interface FinishOptions extends UploadOptions {
   layout?: Partial<CompositeLayout>;
   onStatus?: (update: RecordingStatusUpdate) => void;
-  retry?: RetryPolicy;
   /** Build no composite (the disk is full): upload the per-track files only. */
   skipComposite?: boolean;
 }
@@ -40,7 +33,8 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  * decided and stored before uploading, so a resumed upload ends with the same one.
  */
 async function processCapture(options: FinishOptions, durationMs: number): Promise<{ capturedAnything: boolean }> {
-  const { recordingDir, writer, log } = options;
+  const { recordingDir, writer } = options;
+  const log = typedLog(options.log);
   const { manifest } = writer;
   await finalizeTrackFiles(recordingDir, manifest, () => writer.save(), log);
   const coverage = await measureCoverage(recordingDir, manifest, log);
@@ -51,13 +45,16 @@ async function processCapture(options: FinishOptions, durationMs: number): Promi
     const target = path.join(recordingDir, COMPOSITE_NAME);
     try {
       const started = Date.now();
-      const args = compositeArgs(coverage.inputs, durationMs / 1000, target, { ...DEFAULT_LAYOUT, ...options.layout });
+      const speakers = manifest.speakers.map((change) => ({ atSec: (change.at - manifest.startedAt) / 1000, participantId: change.participantId }));
+      const command = withGraphFile(compositeArgs(coverage.inputs, durationMs / 1000, target, { ...DEFAULT_LAYOUT, ...options.layout }, speakers), path.join(recordingDir, 'composite-graph.txt'));
+      if (command.graph !== null) await fs.writeFile(path.join(recordingDir, 'composite-graph.txt'), command.graph);
+      const args = command.args;
       await runToEnd(FFMPEG_BIN, ['-progress', 'pipe:1', '-stats_period', '5', ...args], COMPOSITE_STALL_MS, { idle: true });
       manifest.composite = { file: COMPOSITE_NAME };
-      log.info({ inputs: coverage.inputs.length, durationMs, encodeMs: Date.now() - started }, 'composite written');
+      log.info('composite written', { inputs: coverage.inputs.length, durationMs, speakerChanges: speakers.length, encodeMs: Date.now() - started });
     } catch (error) {
       compositeError = message(error).slice(0, 400);
-      log.error({ err: compositeError }, 'composite failed');
+      log.error('composite failed', { err: compositeError });
     }
   }
 
@@ -90,7 +87,7 @@ async function processCapture(options: FinishOptions, durationMs: number): Promi
   manifest.verdict = verdict.status;
   manifest.notes = verdict.notes.map((note) => note.slice(0, 300)).slice(0, 64);
   manifest.error = verdict.error ?? null;
-  if (verdict.status !== 'ready') log.warn({ status: verdict.status, notes: verdict.notes }, 'recording is not whole');
+  if (verdict.status !== 'ready') log.warn('recording is not whole', { status: verdict.status, notes: verdict.notes });
   return { capturedAnything };
 }
 
@@ -101,7 +98,8 @@ async function processCapture(options: FinishOptions, durationMs: number): Promi
  * except an upload that may still succeed: 'uploading' (not final), tried again later.
  */
 export async function finishRecording(options: FinishOptions): Promise<RecordingResult> {
-  const { recordingDir, writer, log } = options;
+  const { recordingDir, writer } = options;
+  const log = typedLog(options.log);
   const { manifest } = writer;
   const stoppedAt = manifest.stoppedAt ?? Date.now();
   manifest.stoppedAt = stoppedAt;
@@ -172,7 +170,7 @@ export async function finishRecording(options: FinishOptions): Promise<Recording
     return end(verdict);
   } catch (error) {
     // A step that should not fail did (disk gone, manifest unwritable): say so, never hang.
-    log.error({ err: message(error) }, 'finishing the recording failed');
+    log.error('finishing the recording failed', { err: message(error) });
     return end({ status: 'failed', notes: [], error: { code: 'INTERNAL', message: `finishing failed: ${message(error)}`.slice(0, 500) } });
   }
 }

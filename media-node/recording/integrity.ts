@@ -1,6 +1,6 @@
-import type { Logger } from 'pino';
 import { ffprobe, mediaDurationSeconds, type ProbeResult } from './ffmpeg.js';
 import type { IntegrityProblem } from './status-rules.js';
+import { typedLog, type RecorderLogger } from './log.js';
 
 /**
  * The check every output passes before a recording may be called ready: ffprobe reads each file
@@ -69,8 +69,9 @@ export function codecOfMime(mimeType: string): string {
 /** Reads every output back (ffprobe) and lists what is wrong; an unreadable file is 'broken'. */
 export async function checkOutputs(
   input: { composite: { file: string; path: string } | null; windowSec: number; tracks: Array<ExpectedTrackFile & { path: string; span?: { start: number; end: number } }> },
-  log: Logger,
+  logger: RecorderLogger,
 ): Promise<IntegrityProblem[]> {
+  const log = typedLog(logger);
   const problems: IntegrityProblem[] = [];
   const unreadable = (file: string, error: unknown): IntegrityProblem => ({ file, severity: 'broken', message: `unreadable: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}` });
   if (input.composite) {
@@ -87,6 +88,6 @@ export async function checkOutputs(
       problems.push(unreadable(track.file, error));
     }
   }
-  if (problems.length > 0) log.warn({ problems: problems.map((p) => `${p.file}: ${p.message}`) }, 'recording integrity check found problems');
+  if (problems.length > 0) log.warn('recording integrity check found problems', { problems: problems.map((p) => `${p.file}: ${p.message}`) });
   return problems;
 }

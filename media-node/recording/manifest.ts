@@ -50,6 +50,9 @@ export const trackSchema = z.object({
 });
 export type TrackRecord = z.infer<typeof trackSchema>;
 
+/** Speaker changes kept per recording: past this (one every 2 s for 11 h) the layout stays put. */
+export const MAX_SPEAKER_CHANGES = 20_000;
+
 export const manifestStateSchema = z.enum(['recording', 'processing', 'uploading', 'ready', 'incomplete', 'failed']);
 
 export const manifestSchema = z.object({
@@ -71,11 +74,13 @@ export const manifestSchema = z.object({
   endedEarly: z.string().max(300).nullable().default(null),
   /** Outcome decided before uploading (coverage + integrity check); a resumed upload keeps it. */
   verdict: z.enum(['ready', 'incomplete', 'failed']).nullable().default(null),
+  /** Dominant-speaker changes seen while recording (wall clock): the composite's layout follows them. */
+  speakers: z.array(z.object({ at: z.number(), participantId: z.string().max(64) })).max(MAX_SPEAKER_CHANGES).default([]),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
 export function newManifest(recordingId: string, meetingId: string, startedAt: number): Manifest {
-  return { version: 1, recordingId, meetingId, startedAt, stoppedAt: null, state: 'recording', tracks: [], gaps: [], composite: null, uploaded: [], error: null, notes: [], endedEarly: null, verdict: null };
+  return { version: 1, recordingId, meetingId, startedAt, stoppedAt: null, state: 'recording', tracks: [], gaps: [], composite: null, uploaded: [], error: null, notes: [], endedEarly: null, verdict: null, speakers: [] };
 }
 
 /** Writes the manifest through a temp file + rename, so a crash never leaves half a JSON. */

@@ -5,7 +5,10 @@ import { AppError } from '../../schema/wire/errors.js';
 import { DEFAULT_MIN_FREE_BYTES, freeBytes as statfsFreeBytes } from './disk.js';
 import { finishRecording } from './finish.js';
 import { closeLiveSpans, followLiveness } from './live-spans.js';
-import { ManifestWriter, newManifest, type TrackRecord } from './manifest.js';
+import type { Log } from '../log.js';
+import { typedLog } from './log.js';
+import { ManifestWriter, MAX_SPEAKER_CHANGES, newManifest, type TrackRecord } from './manifest.js';
+import { followSpeakers, NO_SPEAKERS, type SpeakerFollower } from './speaker-events.js';
 import { TrackCapture } from './track-capture.js';
 import type { Recorder, RecorderOptions, RecorderSnapshot, RecordingResult, TrackOwner } from './types.js';
 
@@ -32,7 +35,13 @@ export async function createRecorder(options: RecorderOptions): Promise<Recorder
   }
   const writer = new ManifestWriter(recordingDir, newManifest(options.recordingId, options.meetingId, Date.now()));
   await writer.save();
-  const recorder = new MeetingRecorder(options, recordingDir, writer, measureFree, minFree);
+  // Speaker changes go to the manifest as they happen (the composite's layout follows them).
+  const speakers = await followSpeakers(options.router, (participantId, at) => {
+    if (writer.manifest.state !== 'recording' || writer.manifest.speakers.length >= MAX_SPEAKER_CHANGES) return;
+    writer.manifest.speakers.push({ at, participantId });
+    void writer.save();
+  }).catch(() => NO_SPEAKERS);
+  const recorder = new MeetingRecorder(options, recordingDir, writer, measureFree, minFree, speakers);
   if (!options.deferStart) await recorder.begin();
   return recorder;
 }
@@ -75,6 +84,7 @@ class MeetingRecorder implements Recorder {
   /** Captures let packets flow once this resolves (at once unless `deferStart`). */
   private readonly gate = new Promise<void>((resolve) => (this.openGate = resolve));
   private beginning: Promise<void> | null = null;
+  private readonly log: Log;
   private begun = false;
 
   constructor(
@@ -83,8 +93,10 @@ class MeetingRecorder implements Recorder {
     private readonly writer: ManifestWriter,
     private readonly measureFree: (dir: string) => Promise<number>,
     private readonly minFree: number,
+    private readonly speakers: SpeakerFollower,
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.log = typedLog(options.log);
     this.capabilities = recorderCapabilities(options.router);
     this.diskTimer = setInterval(() => void this.checkDisk(), options.diskCheckIntervalMs ?? 5000);
     this.diskTimer.unref();
@@ -106,7 +118,7 @@ class MeetingRecorder implements Recorder {
       const maxMs = this.options.maxDurationMs ?? DEFAULT_MAX_DURATION_MS;
       this.maxDurationTimer = setTimeout(() => this.stopAtMaximum(maxMs), maxMs);
       this.maxDurationTimer.unref();
-      this.options.log.info({ recordingId: this.recordingId, dir: this.recordingDir, tracks: captures.length }, 'recording started');
+      this.log.info('recording started', { recordingId: this.recordingId, dir: this.recordingDir, tracks: captures.length });
       this.options.onStatus?.({ recordingId: this.recordingId, meetingId: this.meetingId, status: 'recording' });
     })();
     return this.beginning;
@@ -116,7 +128,7 @@ class MeetingRecorder implements Recorder {
     if (this.state !== 'recording') return;
     const length = maxMs >= 3600_000 ? `${+(maxMs / 3600_000).toFixed(2)} h` : maxMs >= 60_000 ? `${Math.round(maxMs / 60_000)} min` : `${Math.round(maxMs / 1000)} s`;
     this.writer.manifest.endedEarly = `recording stopped by itself at its maximum length (${length})`;
-    this.options.log.warn({ recordingId: this.recordingId, maxMs }, 'recording reached its maximum length: stopping');
+    this.log.warn('recording reached its maximum length: stopping', { recordingId: this.recordingId, maxMs });
     this.stopping ??= this.finish('maximum length', false);
   }
 
@@ -149,13 +161,14 @@ class MeetingRecorder implements Recorder {
     };
     manifest.tracks.push(record);
     this.unfollow.push(followLiveness(producer, record, () => void this.writer.save()));
+    if (producer.kind === 'audio') void this.speakers.add(producer, owner.participantId);
     const capture = new TrackCapture({
       router: this.options.router,
       producer,
       record,
       recordingDir: this.recordingDir,
       rtpCapabilities: this.capabilities,
-      log: this.options.log.child({ recordingId: this.recordingId }),
+      log: this.log.child({ recordingId: this.recordingId }),
       maxRestarts: this.options.maxRestartsPerTrack ?? 5,
       restartDelayMs: this.options.restartDelayMs ?? 500,
       onChange: () => void this.writer.save(),
@@ -171,7 +184,7 @@ class MeetingRecorder implements Recorder {
     });
     this.captures.set(producer.id, capture);
     const adding = capture.start().catch((error: unknown) => {
-      this.options.log.error({ err: error instanceof Error ? error.message : String(error), producerId: producer.id }, 'could not start capturing a producer');
+      this.log.error('could not start capturing a producer', { err: error instanceof Error ? error.message : String(error), producerId: producer.id });
     });
     this.pendingAdds.add(adding);
     await adding;
@@ -198,6 +211,7 @@ class MeetingRecorder implements Recorder {
     // Stopped before it began: an empty window (the verdict says there was no media).
     if (!this.begun) manifest.startedAt = manifest.stoppedAt;
     for (const unfollow of this.unfollow) unfollow();
+    this.speakers.close();
     for (const track of manifest.tracks) closeLiveSpans(track, manifest.stoppedAt);
     // Stop first (a capture still starting sees it and gives up), then let waiting starts return.
     const stopAll = () => Promise.all([...this.captures.values()].map((capture) => capture.stop('stopped')));
@@ -205,12 +219,12 @@ class MeetingRecorder implements Recorder {
     this.openGate();
     await Promise.allSettled([...this.pendingAdds]);
     await stopAll();
-    this.options.log.info({ recordingId: this.recordingId, reason, tracks: manifest.tracks.length }, 'recording stopped: processing');
+    this.log.info('recording stopped: processing', { recordingId: this.recordingId, reason, tracks: manifest.tracks.length });
     const result = await finishRecording({
       recordingDir: this.recordingDir,
       writer: this.writer,
       uploader: this.options.uploader,
-      log: this.options.log.child({ recordingId: this.recordingId }),
+      log: this.log.child({ recordingId: this.recordingId }),
       layout: this.options.composite,
       onStatus: this.options.onStatus,
       skipComposite: diskFull,
@@ -226,7 +240,7 @@ class MeetingRecorder implements Recorder {
     const free = await this.measureFree(this.recordingDir).catch(() => Number.POSITIVE_INFINITY);
     if (free >= this.minFree || this.state !== 'recording') return;
     const message = `disk almost full (${Math.round(free / 1048576)} MiB free): recording stopped, per-track files kept`;
-    this.options.log.error({ recordingId: this.recordingId, free }, message);
+    this.log.error('disk almost full: recording stopped, per-track files kept', { recordingId: this.recordingId, free, freeMiB: Math.round(free / 1048576) });
     this.writer.manifest.error = { code: 'DISK_FULL', message };
     this.stopping ??= this.finish('disk full', true);
   }
@@ -243,6 +257,7 @@ class MeetingRecorder implements Recorder {
         restarts: this.captures.get(track.producerId)?.restartCount ?? 0,
         segmentStarts: track.segments.map((segment) => segment.firstRtpWallMs),
       })),
+      speakers: this.writer.manifest.speakers.map((change) => ({ ...change })),
     };
   }
 

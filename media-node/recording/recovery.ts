@@ -1,16 +1,17 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from 'pino';
 import { finishRecording } from './finish.js';
 import { closeLiveSpans } from './live-spans.js';
 import { ManifestWriter, readManifest, type Manifest } from './manifest.js';
 import type { RetryPolicy } from './uploader.js';
 import type { CompositeLayout, RecordingResult, RecordingStatusUpdate, Uploader } from './types.js';
+import type { Log } from '../log.js';
+import { typedLog, type RecorderLogger } from './log.js';
 
 export interface RecoveryOptions {
   dir: string;
   uploader: Uploader;
-  log: Logger;
+  log: RecorderLogger;
   layout?: Partial<CompositeLayout>;
   onStatus?: (update: RecordingStatusUpdate) => void;
   retry?: RetryPolicy;
@@ -21,11 +22,11 @@ export interface RecoveryOptions {
 const isUuid = (name: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(name);
 
 /** Stops an ffmpeg a killed node left behind (only if it is really our ffmpeg writing that file). */
-async function stopOrphan(pid: number | null, file: string, log: Logger): Promise<void> {
+async function stopOrphan(pid: number | null, file: string, log: Log): Promise<void> {
   if (pid === null || pid <= 0) return;
   const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   if (!cmdline.includes('ffmpeg') || !cmdline.includes(file)) return;
-  log.warn({ pid, file }, 'stopping an orphaned capture ffmpeg');
+  log.warn('stopping an orphaned capture ffmpeg', { pid, file });
   const alive = () => fs.stat(`/proc/${pid}`).then(() => true, () => false);
   const signal = (name: NodeJS.Signals) => {
     try {
@@ -63,7 +64,8 @@ async function lastWriteMs(recordingDir: string, manifest: Manifest): Promise<nu
  * silently. Call it before taking new recordings; it runs the folders one after another.
  */
 export async function recoverRecordings(options: RecoveryOptions): Promise<RecordingResult[]> {
-  const { dir, log } = options;
+  const { dir } = options;
+  const log = typedLog(options.log);
   const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
   const results: RecordingResult[] = [];
   for (const entry of entries) {
@@ -73,13 +75,13 @@ export async function recoverRecordings(options: RecoveryOptions): Promise<Recor
     try {
       manifest = await readManifest(recordingDir);
     } catch (error) {
-      log.error({ recordingId: entry.name, err: error instanceof Error ? error.message : String(error) }, 'recording folder without a readable manifest: left for an operator');
+      log.error('recording folder without a readable manifest: left for an operator', { recordingId: entry.name, err: error instanceof Error ? error.message : String(error) });
       continue;
     }
     if (manifest.state === 'ready' || manifest.state === 'incomplete' || manifest.state === 'failed') continue;
     if (options.only && !options.only(manifest)) continue;
     const recLog = log.child({ recordingId: manifest.recordingId, meetingId: manifest.meetingId });
-    recLog.warn({ state: manifest.state }, 'recovering a recording interrupted by a node restart');
+    recLog.warn('recovering a recording interrupted by a node restart', { state: manifest.state });
     // Cut short by the restart: what was written is finished, and the host hears it is not whole.
     if (manifest.state === 'recording') manifest.endedEarly ??= 'the media node restarted during the recording: it ends at the restart';
     for (const track of manifest.tracks) {

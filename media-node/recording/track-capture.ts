@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { Logger } from 'pino';
 import type { Consumer, ConsumerTraceEventData, PlainTransport, Producer, Router, RtpCapabilities } from 'mediasoup/types';
 import type { CapturePool } from './capture-pool.js';
 import { spawnCapture, type CaptureProcess } from './capture-process.js';
@@ -8,6 +7,8 @@ import type { Segment, TrackRecord } from './manifest.js';
 import { containerFor, mainCodec } from './sdp.js';
 import { TimelineAnchor, wallClockOf } from './timeline-anchor.js';
 import { isUdpPortBound } from './udp-ports.js';
+import type { Log } from '../log.js';
+import { typedLog, type RecorderLogger } from './log.js';
 
 export interface TrackCaptureOptions {
   router: Router;
@@ -17,7 +18,7 @@ export interface TrackCaptureOptions {
   recordingDir: string;
   /** What the recording consumers accept (the router's codecs without RTX). */
   rtpCapabilities: RtpCapabilities;
-  log: Logger;
+  log: RecorderLogger;
   maxRestarts: number;
   restartDelayMs: number;
   /** Something in `record` changed: persist the manifest. */
@@ -58,7 +59,7 @@ export class TrackCapture {
   private restartTimer: NodeJS.Timeout | null = null;
   /** Gap opened by a dying ffmpeg; closed when the next segment forwards its first packet. */
   private openGap: { trackId: string; fromMs: number; toMs: number | null; reason: string } | null = null;
-  private readonly log: Logger;
+  private readonly log: Log;
   private markListening!: () => void;
   /** Resolves once the first ffmpeg holds its port, or the first attempt ended (failed or stopped). */
   readonly listening = new Promise<void>((resolve) => (this.markListening = resolve));
@@ -67,7 +68,7 @@ export class TrackCapture {
   readonly flowing = new Promise<void>((resolve) => (this.markFlowing = resolve));
 
   constructor(private readonly options: TrackCaptureOptions) {
-    this.log = options.log.child({ trackId: options.record.trackId, producerId: options.producer.id });
+    this.log = typedLog(options.log).child({ trackId: options.record.trackId, producerId: options.producer.id });
   }
 
   get trackId(): string {
@@ -117,7 +118,7 @@ export class TrackCapture {
   private async endLive(live: LiveSegment, reason: Segment['endReason']): Promise<void> {
     // Stop ffmpeg while packets still flow, so it notices the signal at once and writes its trailer.
     await live.ffmpeg.stop();
-    this.log.debug({ file: live.record.file, ffmpeg: live.ffmpeg.stderrTail().slice(-600) }, 'track segment ended');
+    this.log.debug('track segment ended', { file: live.record.file, ffmpeg: live.ffmpeg.stderrTail().slice(-600) });
     live.consumer.close();
     live.transport.close();
     this.endSegment(live.record, reason);
@@ -173,7 +174,7 @@ export class TrackCapture {
     this.options.onChange();
     const live: LiveSegment = { record: segment, transport, consumer, ffmpeg, release: () => capture.release() };
     this.live = live;
-    this.log.info({ file, pid: ffmpeg.pid, rtpPort, codec: codec.mimeType, warm: capture.warm }, 'track segment started');
+    this.log.info('track segment started', { file, pid: ffmpeg.pid, rtpPort, codec: codec.mimeType, warm: capture.warm });
     if (this.stopped) {
       // Stopped while the capture process was being found: end it like a stop would.
       this.live = null;
@@ -192,7 +193,7 @@ export class TrackCapture {
 
     await transport.connect({ ip: '127.0.0.1', port: rtpPort, rtcpPort });
     const ready = await this.waitUntilListening(ffmpeg, rtpPort);
-    this.log.debug({ ready, msToListen: Date.now() - segment.startedAt }, 'capture ffmpeg listening');
+    this.log.debug('capture ffmpeg listening', { ready, msToListen: Date.now() - segment.startedAt });
     if (!ready || this.live !== live || consumer.closed) return;
     this.markListening();
     if (this.options.gate) await this.options.gate;
@@ -213,7 +214,7 @@ export class TrackCapture {
         this.markFlowing();
         if (this.openGap && segment.firstRtpWallMs !== null) {
           this.openGap.toMs = segment.firstRtpWallMs;
-          this.log.warn({ gapMs: this.openGap.toMs - this.openGap.fromMs }, 'track capture resumed after a gap');
+          this.log.warn('track capture resumed after a gap', { gapMs: this.openGap.toMs - this.openGap.fromMs });
           this.openGap = null;
         }
         this.options.onChange();
@@ -221,7 +222,7 @@ export class TrackCapture {
       if (anchor.settled) {
         consumer.off('trace', onTrace);
         void consumer.enableTraceEvent([]).catch(() => undefined);
-        this.log.debug({ file: segment.file, anchor: segment.firstRtpWallMs }, 'track timeline anchored');
+        this.log.debug('track timeline anchored', { file: segment.file, anchor: segment.firstRtpWallMs });
         this.options.onChange();
       }
     };
@@ -240,7 +241,7 @@ export class TrackCapture {
       await new Promise((r) => setTimeout(r, 15));
     }
     if (!exited) {
-      this.log.warn({ port }, 'ffmpeg did not open its port in time: restarting it');
+      this.log.warn('ffmpeg did not open its port in time: restarting it', { port });
       ffmpeg.child.kill('SIGKILL'); // its exit handler opens a new segment
     }
     return false;
@@ -259,18 +260,18 @@ export class TrackCapture {
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     if (this.restarts >= this.options.maxRestarts) {
       this.markFlowing();
-      this.log.error({ reason }, 'ffmpeg keeps dying: giving up on this track');
+      this.log.error('ffmpeg keeps dying: giving up on this track', { reason });
       this.trouble(`capture gave up after ${this.restarts} restarts (ffmpeg exited with ${how}); the rest of this track is missing`);
       return;
     }
     this.trouble(`capture interrupted (ffmpeg exited with ${how}) and restarted in a new file`);
     this.restarts++;
-    this.log.warn({ reason, restart: this.restarts }, 'ffmpeg died: restarting with a new segment');
+    this.log.warn('ffmpeg died: restarting with a new segment', { reason, restart: this.restarts });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       if (this.stopped || this.options.producer.closed) return;
       this.openSegment().catch((error: unknown) => {
-        this.log.error({ err: String(error) }, 'could not restart the track capture');
+        this.log.error('could not restart the track capture', { err: String(error) });
         this.trouble(`capture could not be restarted (${error instanceof Error ? error.message : String(error)}); the rest of this track is missing`);
       });
     }, this.options.restartDelayMs);

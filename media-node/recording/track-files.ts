@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from 'pino';
 import { FFMPEG_BIN, runToEnd } from './ffmpeg.js';
 import type { Manifest } from './manifest.js';
+import { typedLog, type RecorderLogger } from './log.js';
 
 export const fileExists = (file: string) => fs.stat(file).then((s) => s.isFile() && s.size > 0, () => false);
 
@@ -12,7 +12,8 @@ export const fileExists = (file: string) => fs.stat(file).then((s) => s.isFile()
  * capture stopped while idle or killed leaves out. Returns the file name to use from now on; keeps
  * the captured file if remuxing fails (it is still uploaded, as written).
  */
-export async function finalizeTrackFile(recordingDir: string, captured: string, finalExt: 'webm' | 'mkv', log: Logger): Promise<string> {
+export async function finalizeTrackFile(recordingDir: string, captured: string, finalExt: 'webm' | 'mkv', logger: RecorderLogger): Promise<string> {
+  const log = typedLog(logger);
   const base = captured.slice(0, captured.lastIndexOf('.'));
   const finalName = `${base}.${finalExt}`;
   const temp = path.join(recordingDir, `${base}.remux.${finalExt}`);
@@ -24,13 +25,13 @@ export async function finalizeTrackFile(recordingDir: string, captured: string, 
     return finalName;
   } catch (error) {
     await fs.rm(temp, { force: true });
-    log.warn({ file: captured, err: error instanceof Error ? error.message.slice(0, 300) : String(error) }, 'could not finalize a track file: kept as written');
+    log.warn('could not finalize a track file: kept as written', { file: captured, err: error instanceof Error ? error.message.slice(0, 300) : String(error) });
     return captured;
   }
 }
 
 /** Finalizes every segment file that exists; the manifest follows each rename. */
-export async function finalizeTrackFiles(recordingDir: string, manifest: Manifest, save: () => Promise<void>, log: Logger): Promise<void> {
+export async function finalizeTrackFiles(recordingDir: string, manifest: Manifest, save: () => Promise<void>, log: RecorderLogger): Promise<void> {
   for (const track of manifest.tracks) {
     for (const segment of track.segments) {
       if (!(await fileExists(path.join(recordingDir, segment.file)))) continue;

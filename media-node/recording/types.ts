@@ -1,9 +1,9 @@
-import type { Logger } from 'pino';
 import type { CapturePool } from './capture-pool.js';
 import type { Producer, Router } from 'mediasoup/types';
 import type { MediaKind, MediaSource } from '../../schema/wire/common.js';
 import type { ErrorCode } from '../../schema/wire/errors.js';
 import type { RecordingFile, RecordingStatus } from '../../schema/wire/node-control.js';
+import { typedLog, type RecorderLogger } from './log.js';
 
 /** Who a captured producer belongs to; the recorder never looks inside the room for this. */
 export interface TrackOwner {
@@ -20,7 +20,7 @@ export interface RecorderOptions {
   meetingId: string;
   /** Parent folder; the recorder writes into `<dir>/<recordingId>/`. */
   dir: string;
-  log: Logger;
+  log: RecorderLogger;
   uploader: Uploader;
   /** Stop with DISK_FULL when free space falls below this many bytes (default 512 MiB). */
   minFreeBytes?: number;
@@ -109,6 +109,8 @@ export interface Recorder {
 export interface RecorderSnapshot {
   state: 'recording' | 'stopping' | 'done';
   tracks: Array<{ trackId: string; kind: MediaKind; participantId: string; source: MediaSource; segments: number; restarts: number; /** Wall clock of each segment's first packet. */ segmentStarts: Array<number | null> }>;
+  /** Dominant-speaker changes recorded so far (wall clock). */
+  speakers: Array<{ at: number; participantId: string }>;
 }
 
 /** Where finished files go. Implementations must confirm what they stored. */

@@ -2,10 +2,21 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { RecordingFile } from '../../schema/wire/node-control.js';
 import { digestFile } from './file-digest.js';
-import type { FinishOptions } from './finish.js';
+import type { ManifestWriter } from './manifest.js';
 import { contentTypeOf } from './sdp.js';
 import { fileExists } from './track-files.js';
-import { isPermanentUploadError, uploadConfirmed } from './uploader.js';
+import { isPermanentUploadError, uploadConfirmed, type RetryPolicy } from './uploader.js';
+import type { Uploader } from './types.js';
+import { typedLog, type RecorderLogger } from './log.js';
+
+/** What an upload round needs: where the files are, their manifest, and the way to the edge. */
+export interface UploadOptions {
+  recordingDir: string;
+  writer: ManifestWriter;
+  uploader: Uploader;
+  log: RecorderLogger;
+  retry?: RetryPolicy;
+}
 
 /** Why the upload stopped; `permanent`: the store refused for good (retrying cannot help). */
 export interface UploadFailure {
@@ -27,8 +38,9 @@ interface PendingFile {
  * so first), so a crash at any point leaves either the local file or a confirmed upload.
  * Returns null when all are stored, else why not (the files stay on disk either way).
  */
-export async function uploadPending(options: Pick<FinishOptions, 'recordingDir' | 'writer' | 'uploader' | 'log' | 'retry'>): Promise<UploadFailure | null> {
-  const { recordingDir, writer, uploader, log } = options;
+export async function uploadPending(options: UploadOptions): Promise<UploadFailure | null> {
+  const { recordingDir, writer, uploader } = options;
+  const log = typedLog(options.log);
   const { manifest } = writer;
   const pending: PendingFile[] = [];
   if (manifest.composite) pending.push({ name: manifest.composite.file, kind: 'composite', contentType: 'video/mp4' });
@@ -40,7 +52,7 @@ export async function uploadPending(options: Pick<FinishOptions, 'recordingDir' 
       if (manifest.uploaded.some((done) => done.key.endsWith(`/${file.name}`))) continue;
       const local = path.join(recordingDir, file.name);
       if (!(await fileExists(local))) {
-        log.warn({ file: file.name }, 'track file is empty or missing (no packets arrived): nothing to upload');
+        log.warn('track file is empty or missing (no packets arrived): nothing to upload', { file: file.name });
         continue;
       }
       const digest = await digestFile(local);
@@ -56,14 +68,14 @@ export async function uploadPending(options: Pick<FinishOptions, 'recordingDir' 
       });
       await writer.save();
       await fs.rm(local, { force: true });
-      log.info({ file: file.name, bytes: receipt.bytes, key: receipt.key }, 'upload confirmed, local copy deleted');
+      log.info('upload confirmed, local copy deleted', { file: file.name, bytes: receipt.bytes, key: receipt.key });
     }
     return null;
   } catch (error) {
     const permanent = isPermanentUploadError(error);
     const why = error instanceof Error ? error.message : String(error);
     const reason = (permanent ? `upload refused for good, files kept on the node for an operator: ${why}` : `upload failed, files kept on the node and uploaded again later: ${why}`).slice(0, 500);
-    log.error({ err: reason, permanent }, 'recording upload failed');
+    log.error('recording upload failed', { err: reason, permanent });
     return { reason, permanent };
   }
 }

@@ -3,7 +3,6 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { z } from 'zod';
-import type { Logger } from 'pino';
 import {
   CONTENT_SHA256_HEADER,
   multipartPartResponseSchema,
@@ -13,6 +12,7 @@ import {
   uploadReceiptSchema,
 } from '../../schema/wire/recording-upload.js';
 import type { UploadInput, UploadReceipt, Uploader } from './types.js';
+import { typedLog, type RecorderLogger } from './log.js';
 
 export interface EdgeUploaderOptions {
   /** Files up to this size go in one PUT; bigger ones in parts. */
@@ -170,7 +170,8 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, firstDelayMs: 500 };
  * Uploads with retries (exponential backoff) and accepts only a receipt whose size and SHA-256
  * equal the local file's: that match is what allows deleting the local copy.
  */
-export async function uploadConfirmed(uploader: Uploader, input: UploadInput, log: Logger, retry: RetryPolicy = DEFAULT_RETRY): Promise<UploadReceipt> {
+export async function uploadConfirmed(uploader: Uploader, input: UploadInput, logger: RecorderLogger, retry: RetryPolicy = DEFAULT_RETRY): Promise<UploadReceipt> {
+  const log = typedLog(logger);
   let lastError: unknown;
   for (let attempt = 1; attempt <= retry.attempts; attempt++) {
     try {
@@ -181,7 +182,7 @@ export async function uploadConfirmed(uploader: Uploader, input: UploadInput, lo
       return receipt;
     } catch (error) {
       lastError = error;
-      log.warn({ file: input.name, attempt, err: error instanceof Error ? error.message : String(error) }, 'upload attempt failed');
+      log.warn('upload attempt failed', { file: input.name, attempt, err: error instanceof Error ? error.message : String(error) });
       if (isPermanentUploadError(error)) throw error;
       if (attempt < retry.attempts) await new Promise((r) => setTimeout(r, retry.firstDelayMs * 2 ** (attempt - 1)));
     }

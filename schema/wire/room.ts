@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { displayNameSchema, mediaKindSchema, participantIdSchema, roleSchema, uuidSchema } from './common.js';
 import { errorCodeSchema } from './errors.js';
 import { recordingStatusSchema } from './node-control.js';
+import { RECORDING_MAX_SEGMENTS, recordingSegmentSchema } from './recording-segments.js';
 
 /**
  * Browser ↔ RoomDO room signaling, over a hibernatable WebSocket:
@@ -71,6 +72,8 @@ export const recordingStateSchema = z.object({
   notes: z.array(z.string().max(300)).max(32).optional(),
   /** Length of the recording, once the node reported it. */
   durationMs: z.number().int().nonnegative().optional(),
+  /** Parts of a recording that went on on another media node after a failover (absent: one part). */
+  segments: z.array(recordingSegmentSchema).max(RECORDING_MAX_SEGMENTS).optional(),
 });
 export type RecordingState = z.infer<typeof recordingStateSchema>;
 

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTER_MEDIA_CODECS } from '../../workers/media-codecs.js';
 import { CapturePool } from '../capture-pool.js';
-import { DEFAULT_LAYOUT, gridCells } from '../composite.js';
+import { DEFAULT_LAYOUT } from '../composite.js';
+import { speakerCells } from '../speaker-layout.js';
 import { ffprobe, mediaDurationSeconds, runToEnd, FFPROBE_BIN } from '../ffmpeg.js';
 import { createRecorder } from '../recorder.js';
 import type { Recorder, RecordingStatusUpdate } from '../types.js';
@@ -142,7 +143,11 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
 
     // Each sync event sits where it reached the node: at its media time after the sender's media 0
     // arrived (measured at the router, so a sender ffmpeg that a loaded box starts late shifts both).
-    const cells = gridCells(3, DEFAULT_LAYOUT);
+    // Speaker changes recorded while capturing give the active-speaker layout: each camera keeps
+    // its cell in the strip (a grid without them).
+    const speakers = recorder.describe().speakers;
+    expect(speakers.length).toBeGreaterThan(0);
+    const cells = speakerCells(3, DEFAULT_LAYOUT).strip;
     const durationSec = result.durationMs / 1000;
     /** The first sync event of a sender inside [fromSec, duration − 0.5 s] of the recording. */
     const syncEventIn = async (sender: SyntheticParticipant, syncAtSec: number, fromSec: number) => {

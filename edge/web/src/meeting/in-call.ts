@@ -3,6 +3,7 @@ import { button, h, toast } from '../lib/dom.js';
 import { chatPanel } from './chat-panel.js';
 import { VideoGrid } from './grid.js';
 import { peoplePanel } from './people-panel.js';
+import { recordingNotice } from './recording-notice.js';
 
 const QUALITY_TEXT = { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection', lost: 'Connection lost', unknown: 'Connecting…' } as const;
 
@@ -18,6 +19,9 @@ export function inCallView(call: Call): HTMLElement {
   const locked = h('span', { class: 'badge', hidden: true }, 'Locked');
   const quality = h('span', { class: 'quality', role: 'status', id: 'quality' });
   const banner = h('div', { class: 'banner', role: 'alert', hidden: true });
+  // The host hears when a recording is not whole (its notes); dismissed until it says something new.
+  const recordingNotes = h('div', { class: 'banner rec-notes', role: 'status', id: 'recording-notes', hidden: true });
+  let dismissedNotice = '';
 
   // Turning a device on can fail (permission refused, device busy): say so.
   const mic = button('', () => void call.toggleMic().then(() => !call.local.mic && call.local.micError && toast(call.local.micError, 'error')), { class: 'ctl', id: 'toggle-mic' });
@@ -72,10 +76,19 @@ export function inCallView(call: Call): HTMLElement {
     record.textContent = active ? 'Stop recording' : 'Record';
     record.setAttribute('aria-label', active ? 'Stop recording' : 'Start recording');
     record.setAttribute('aria-pressed', String(active));
+    renderRecordingNotice();
     const raised = call.self?.handRaised ?? false;
     hand.textContent = raised ? 'Lower hand' : 'Raise hand';
     hand.setAttribute('aria-label', raised ? 'Lower hand' : 'Raise hand');
     hand.setAttribute('aria-pressed', String(raised));
+  };
+  const renderRecordingNotice = () => {
+    const notice = recordingNotice(call.meeting?.recording, call.isHost);
+    const key = notice ? JSON.stringify([call.meeting?.recording.recordingId, notice]) : '';
+    recordingNotes.hidden = !notice || key === dismissedNotice;
+    if (!notice) return;
+    const dismiss = button('Dismiss', () => ((dismissedNotice = key), (recordingNotes.hidden = true)), { class: 'btn', label: 'Dismiss the recording notes' });
+    recordingNotes.replaceChildren(h('strong', {}, notice.title), h('ul', {}, ...notice.notes.map((note) => h('li', {}, note))), dismiss);
   };
   const renderStatus = () => {
     const reconnecting = call.reconnecting;
@@ -109,6 +122,7 @@ export function inCallView(call: Call): HTMLElement {
     { class: 'call' },
     h('header', { class: 'call-header' }, title, locked, recording, quality),
     banner,
+    recordingNotes,
     h('div', { class: 'call-body' }, grid.element, side),
     h('nav', { class: 'controls', 'aria-label': 'Meeting controls' }, mic, camera, share, hand, saver, record, showPeople, showChat, leave, endAll),
   );
