@@ -57,6 +57,10 @@ export const configSchema = z.object({
   /** Signaling requests a participant may send at once, and per second after that (RATE_LIMITED beyond). */
   SIGNALING_REQUEST_BURST: intFromEnv(50, 1),
   SIGNALING_REQUESTS_PER_SECOND: intFromEnv(20, 1),
+  /** Top-N audio: each participant receives the audio of this many loudest speakers (plus its pins); 0: everyone's. */
+  TOP_N_AUDIO: intFromEnv(3),
+  /** A speaker among the loudest keeps its place at least this long (ms), so the set does not flap. */
+  TOP_N_AUDIO_HOLD_MS: intFromEnv(1_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Read by mediasoup itself; checked here so a missing binary fails with a clear message. */
   MEDIASOUP_WORKER_BIN: optionalText,
@@ -89,6 +93,7 @@ function toConfig(env: z.infer<typeof configSchema>) {
     recordingsDir: env.RECORDINGS_DIR,
     recordingEnabled: env.RECORDING_ENABLED,
     signalingLimits: { burst: env.SIGNALING_REQUEST_BURST, perSecond: env.SIGNALING_REQUESTS_PER_SECOND },
+    audioSelection: { topN: env.TOP_N_AUDIO, holdMs: env.TOP_N_AUDIO_HOLD_MS },
     logLevel: env.LOG_LEVEL,
     mediasoupWorkerBin: env.MEDIASOUP_WORKER_BIN,
   };

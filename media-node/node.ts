@@ -65,6 +65,7 @@ export class MediaNode {
         initialOutgoingBitrate: config.initialOutgoingBitrate,
         maxIncomingBitrate: config.maxIncomingBitrate,
         iceDisconnectTimeoutMs: config.iceDisconnectTimeoutMs,
+        audioSelection: config.audioSelection,
       },
       config.revokedTtlMs,
       metrics,

@@ -2,6 +2,8 @@ import type { types } from 'mediasoup';
 import { AppError, type MediaKind, type MediaSource } from '../../schema/wire/index.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { AudioSelectionOptions } from './audio-selection.js';
+import { ConsumerGate } from './consumer-gate.js';
 import { assertOpen, keepIfOwnersOpen } from './owners-open.js';
 import type { ParticipantIdentity, ParticipantSink, RoomProducer, RoomRouter } from './types.js';
 
@@ -9,7 +11,12 @@ export interface ParticipantOptions {
   initialOutgoingBitrate: number;
   maxIncomingBitrate: number;
   iceDisconnectTimeoutMs: number;
+  /** Top-N audio (the room's); default DEFAULT_AUDIO_SELECTION. */
+  audioSelection?: AudioSelectionOptions;
 }
+
+/** Top-N audio: whether a listener (by its own audio producer, if any) hears a producer. */
+export type AudibleCheck = (producerId: string, listenerAudioId: string | undefined) => boolean;
 
 type Direction = 'send' | 'recv';
 
@@ -23,6 +30,10 @@ export class Participant {
   readonly transports = new Map<string, { transport: types.WebRtcTransport; direction: Direction }>();
   readonly producers = new Map<string, { producer: types.Producer; source: MediaSource }>();
   readonly consumers = new Map<string, types.Consumer>();
+  /** Every consumer's pause wishes (client and node), with whose audio it carries. */
+  private readonly gates = new Map<string, { gate: ConsumerGate; producerId: string; participantId: string; kind: MediaKind }>();
+  /** Participants whose audio this one always hears, loud or not. */
+  private pinned = new Set<string>();
   rtpCapabilities: types.RtpCapabilities | undefined;
   closed = false;
   /** Producer ids this participant consumes or is about to (guards against double consumers). */
@@ -40,6 +51,8 @@ export class Participant {
     readonly log: Log,
     /** Called once when a transport failure or timeout means the participant is gone. */
     private readonly onFailure: (reason: string) => void,
+    /** Top-N audio: the room's choice of who is heard. */
+    private readonly isAudible: AudibleCheck = () => true,
   ) {}
 
   get id(): string {
@@ -219,8 +232,11 @@ export class Participant {
       throw error;
     }
     this.consumers.set(consumer.id, consumer);
+    const audible = roomProducer.kind !== 'audio' || this.audible(roomProducer.id, roomProducer.participantId);
+    this.gates.set(consumer.id, { gate: new ConsumerGate(consumer, !audible), producerId: roomProducer.id, participantId: roomProducer.participantId, kind: roomProducer.kind });
     consumer.observer.once('close', () => {
       this.consumers.delete(consumer.id);
+      this.gates.delete(consumer.id);
       this.consumedProducerIds.delete(roomProducer.id);
     });
     consumer.on('producerclose', () => this.sink.notify({ notification: 'consumerClosed', data: { consumerId: consumer.id } }));
@@ -245,6 +261,35 @@ export class Participant {
         producerPaused: consumer.producerPaused,
       },
     });
+  }
+
+  /** The client pauses or resumes a consumer; the node's top-N pause still holds it when it applies. */
+  async setConsumerPaused(consumerId: string, paused: boolean): Promise<void> {
+    const entry = this.gates.get(consumerId);
+    if (!entry) throw new AppError('NOT_FOUND', 'no such consumer');
+    await entry.gate.setClientPaused(paused);
+  }
+
+  /** Pins replace the previous ones: these participants' audio is heard, loud or not. */
+  async setPinned(participantIds: readonly string[]): Promise<void> {
+    this.pinned = new Set(participantIds);
+    await this.applyAudioSelection();
+  }
+
+  /** Pauses audio consumers of speakers neither loud nor pinned, resumes the others (the room's selection changed). */
+  async applyAudioSelection(): Promise<void> {
+    const changes: Promise<void>[] = [];
+    for (const { gate, producerId, participantId, kind } of this.gates.values()) {
+      if (kind === 'audio') changes.push(gate.setNodePaused(!this.audible(producerId, participantId)));
+    }
+    await Promise.all(changes);
+  }
+
+  private audible(producerId: string, participantId: string): boolean {
+    if (this.pinned.has(participantId)) return true;
+    let ownAudio: string | undefined;
+    for (const { producer } of this.producers.values()) if (producer.kind === 'audio' && !producer.closed) ownAudio = producer.id;
+    return this.isAudible(producerId, ownAudio);
   }
 
   /** Server-side pause (host mute): pauses producers of the kind and tells the participant. */

@@ -5,6 +5,7 @@ import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { ROUTER_MEDIA_CODECS } from '../workers/media-codecs.js';
 import type { WorkerPool, WorkerSlot } from '../workers/worker-pool.js';
+import { AudioSelection, DEFAULT_AUDIO_SELECTION } from './audio-selection.js';
 import type { HostMutes } from './host-mutes.js';
 import { Participant, type ParticipantOptions } from './participant.js';
 import { SerialQueue } from './serial-queue.js';
@@ -31,6 +32,7 @@ export class Room extends EventEmitter<RoomEvents> {
   private readonly producersById = new Map<string, RoomProducer>();
   private readonly queue = new SerialQueue();
   private activeSpeaker: types.ActiveSpeakerObserver | undefined;
+  private audioSelection: AudioSelection | undefined;
   closed = false;
 
   private constructor(
@@ -62,6 +64,9 @@ export class Room extends EventEmitter<RoomEvents> {
       const speaker = room.producersById.get(producer.id);
       room.broadcast({ notification: 'activeSpeaker', data: { participantId: speaker?.participantId ?? null } });
     });
+    room.audioSelection = await AudioSelection.create(primary.router, participantOptions.audioSelection ?? DEFAULT_AUDIO_SELECTION, () =>
+      room.applyAudioSelection(),
+    );
     room.log.info('room opened', { workerPid: slot.worker.pid });
     return room;
   }
@@ -154,8 +159,15 @@ export class Room extends EventEmitter<RoomEvents> {
       if (place.router.closed && !this.closed) place = await this.placeNewcomer();
       if (this.closed || place.router.closed) throw new AppError('MEETING_ENDED', 'room is closed');
       const log = this.log.child({ participantId: identity.participantId });
-      const participant: Participant = new Participant(identity, place, sink, this.participantOptions, this.metrics, log, (reason) =>
-        this.removeParticipant(participant, reason, 'MEDIA_ERROR'),
+      const participant: Participant = new Participant(
+        identity,
+        place,
+        sink,
+        this.participantOptions,
+        this.metrics,
+        log,
+        (reason) => this.removeParticipant(participant, reason, 'MEDIA_ERROR'),
+        (producerId, listenerAudioId) => this.audioSelection?.audible(producerId, listenerAudioId) ?? true,
       );
       this.participants.set(identity.participantId, participant);
       log.info('participant joined', { workerPid: place.slot.worker.pid, routerId: place.router.id });
@@ -209,12 +221,14 @@ export class Room extends EventEmitter<RoomEvents> {
       producer.observer.once('close', () => {
         if (this.producersById.get(producer.id) !== roomProducer) return;
         this.producersById.delete(producer.id);
+        if (roomProducer.kind === 'audio') this.audioSelection?.remove(producer.id);
         this.emit('producerRemoved', roomProducer);
       });
       for (const place of this.routers) await this.pipe(roomProducer, place);
       const primaryCopy = roomProducer.copies.get(this.router.id);
-      if (producer.kind === 'audio' && primaryCopy && this.activeSpeaker) {
-        await this.activeSpeaker.addProducer({ producerId: primaryCopy.id }).catch(() => undefined);
+      if (producer.kind === 'audio' && primaryCopy) {
+        await this.activeSpeaker?.addProducer({ producerId: primaryCopy.id }).catch(() => undefined);
+        await this.audioSelection?.add(primaryCopy);
       }
     });
     if (!stillPublished()) return;
@@ -224,6 +238,12 @@ export class Room extends EventEmitter<RoomEvents> {
         other.consume(roomProducer).catch((error: unknown) => other.log.warn('consume failed', { err: String(error) })),
       ),
     );
+  }
+
+  /** The loudest speakers changed: every participant's audio consumers follow. */
+  private applyAudioSelection(): void {
+    // Never rejects: a consumer closing meanwhile has nothing to pause.
+    for (const participant of this.participants.values()) void participant.applyAudioSelection();
   }
 
   /** Consumers for every producer already in the room (after join + recv transport). */

@@ -89,14 +89,11 @@ export async function handleRequest(request: MediaRequest, room: Room, participa
     case 'closeProducer':
       participant.producer(request.data.producerId).close();
       return { data: {} };
-    case 'resumeConsumer': {
-      const consumer = participant.consumer(request.data.consumerId);
-      await onLive(consumer, () => consumer.resume());
-      return { data: {} };
-    }
+    case 'resumeConsumer':
     case 'pauseConsumer': {
+      // Through the consumer's gate: a speaker the node left out (top-N audio) stays paused.
       const consumer = participant.consumer(request.data.consumerId);
-      await onLive(consumer, () => consumer.pause());
+      await onLive(consumer, () => participant.setConsumerPaused(consumer.id, request.method === 'pauseConsumer'));
       return { data: {} };
     }
     case 'setConsumerPreferredLayers': {
@@ -117,6 +114,9 @@ export async function handleRequest(request: MediaRequest, room: Room, participa
       const stats = await onLive(transport, () => transport.getStats());
       return { data: { stats } };
     }
+    case 'setPinned':
+      await participant.setPinned(request.data.participantIds);
+      return { data: {} };
     case 'leave':
       return { data: {}, after: async () => session.leave() };
     default:

@@ -27,6 +27,9 @@ const request = <M extends string, D extends z.ZodType>(method: M, data: D) =>
 export const RECEIVE_BITRATE_MIN = 100_000;
 export const RECEIVE_BITRATE_MAX = 100_000_000;
 
+/** Most participants one may pin at once (a UI pins a handful). */
+export const MAX_PINNED_PARTICIPANTS = 25;
+
 export const transportDirectionSchema = z.enum(['send', 'recv']);
 
 export const mediaRequestSchema = z.discriminatedUnion('method', [
@@ -69,6 +72,13 @@ export const mediaRequestSchema = z.discriminatedUnion('method', [
    */
   request('setReceiveBitrate', z.object({ maxBitrate: z.union([z.literal(0), z.number().int().min(RECEIVE_BITRATE_MIN).max(RECEIVE_BITRATE_MAX)]) })),
   request('getTransportStats', z.object({ transportId: mediasoupId })),
+  /**
+   * Top-N audio: the node forwards each participant the audio of the N loudest speakers only
+   * (the others' audio consumers are paused by the node: no RTP, no `consumerPaused`, their
+   * `producerPaused` unchanged). Pinned participants are heard too, loud or not. The list replaces
+   * the previous one ([] unpins everyone).
+   */
+  request('setPinned', z.object({ participantIds: z.array(participantIdSchema).max(MAX_PINNED_PARTICIPANTS) })),
   request('leave', z.object({})),
 ]);
 export type MediaRequest = z.infer<typeof mediaRequestSchema>;
@@ -125,6 +135,7 @@ export const mediaResponseDataSchemas = {
   setConsumerPreferredLayers: z.object({}),
   setReceiveBitrate: z.object({}),
   getTransportStats: z.object({ stats: z.array(z.looseObject({})) }),
+  setPinned: z.object({}),
   leave: z.object({}),
 } satisfies Record<MediaMethod, z.ZodType>;
 

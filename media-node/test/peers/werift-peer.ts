@@ -93,6 +93,18 @@ export class WeriftPeer {
   private negotiation: Promise<void> = Promise.resolve();
   private mediaTimers: NodeJS.Timeout[] = [];
   readonly sentPackets = { audio: 0, video: 0 };
+  /** The level (-dBov) audio is sent at now; `setAudioLevel` changes it while sending. */
+  private audioLevel = 127;
+  /** 'spurts': speech-like talk spurts around the level; 'steady': every packet at the level. */
+  private speech: 'spurts' | 'steady' = 'spurts';
+  /**
+   * Benchmarks: each sent payload ends with its send time (epoch ms with sub-ms precision,
+   * performance.timeOrigin + performance.now(), float64 BE), which is also handed to `onSent`.
+   */
+  private stamp = false;
+  onSent: ((kind: 'audio' | 'video', stamp: number) => void) | undefined;
+  /** Benchmarks: called with every RTP payload received (after the packet is counted). */
+  onRtp: ((consumer: ConsumerInfo, payload: Buffer) => void) | undefined;
 
   private constructor(readonly signaling: SignalingClient) {}
 
@@ -163,9 +175,10 @@ export class WeriftPeer {
     // Renegotiation may announce a track again: count each consumer's packets once.
     if (!consumer || this.countedMids.has(transceiver.mid ?? '')) return;
     this.countedMids.add(transceiver.mid ?? '');
-    track.onReceiveRtp.subscribe(() => {
+    track.onReceiveRtp.subscribe((rtp) => {
       const entry = this.received.get(consumer.consumerId);
       if (entry) entry.packets++;
+      this.onRtp?.(consumer, rtp.payload);
     });
   }
 
@@ -173,7 +186,12 @@ export class WeriftPeer {
    * Publishes mic (Opus) and/or camera (VP8) and starts sending synthetic RTP. Audio carries the
    * ssrc-audio-level header extension at `audioLevel` (-dBov: 0 loudest, 127 silence).
    */
-  async publish(kinds: { audio?: boolean; video?: boolean; audioLevel?: number } = { audio: true, video: true }): Promise<void> {
+  async publish(
+    kinds: { audio?: boolean; video?: boolean; audioLevel?: number; speech?: 'spurts' | 'steady'; stamp?: boolean } = { audio: true, video: true },
+  ): Promise<void> {
+    this.audioLevel = kinds.audioLevel ?? 127;
+    this.speech = kinds.speech ?? 'spurts';
+    this.stamp = kinds.stamp === true;
     const transport = await this.signaling.request('createTransport', { direction: 'send' });
     const pc = new RTCPeerConnection({
       ...(await loopbackPeerConfig()),
@@ -215,11 +233,16 @@ export class WeriftPeer {
         },
       });
       this.producerIds[kind] = producerId;
-      this.startSending(kind, transceiver, kinds.audioLevel ?? 127);
+      this.startSending(kind, transceiver);
     }
   }
 
-  private startSending(kind: 'audio' | 'video', transceiver: RTCRtpTransceiver, audioLevel: number): void {
+  /** Changes the level audio is sent at from the next packet on (127: silence). */
+  setAudioLevel(level: number): void {
+    this.audioLevel = level;
+  }
+
+  private startSending(kind: 'audio' | 'video', transceiver: RTCRtpTransceiver): void {
     let sequenceNumber = 1;
     let timestamp = 0;
     const [interval, step] = kind === 'audio' ? [20, 960] : [33, 3000];
@@ -229,13 +252,20 @@ export class WeriftPeer {
         header.extension = true;
         // Speech-like: talk spurts with varying level and short pauses (dominant speaker detection
         // looks at activity over time, not a constant level). Voice bit set while talking.
-        const talking = audioLevel < 127 && sequenceNumber % 50 < 38;
-        const level = talking ? Math.min(126, audioLevel + Math.floor(Math.random() * 20)) : 127;
+        const audioLevel = this.audioLevel;
+        const steady = this.speech === 'steady';
+        const talking = audioLevel < 127 && (steady || sequenceNumber % 50 < 38);
+        const level = !talking ? 127 : steady ? audioLevel : Math.min(126, audioLevel + Math.floor(Math.random() * 20));
         header.extensions = [{ id: AUDIO_LEVEL_ID, payload: Buffer.from([(talking ? 0x80 : 0) | level]) }];
       }
       sequenceNumber = (sequenceNumber + 1) & 0xffff;
       timestamp = (timestamp + step) >>> 0;
       const payload = kind === 'audio' ? Buffer.alloc(60, 0x11) : vp8KeyFramePayload(400);
+      if (this.stamp) {
+        const stamp = performance.timeOrigin + performance.now();
+        payload.writeDoubleBE(stamp, payload.length - 8);
+        this.onSent?.(kind, stamp);
+      }
       void transceiver.sender.sendRtp(new RtpPacket(header, payload)).catch(() => undefined);
       this.sentPackets[kind]++;
     }, interval);
