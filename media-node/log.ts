@@ -40,7 +40,7 @@ export class Log {
     return new Log(this.logger.child(context));
   }
 
-  /** The pino logger underneath, for code not on the typed events yet (media-node/recording/). */
+  /** The pino logger underneath: handed to the recorder, which types its own events over it. */
   get pino(): Logger {
     return this.logger;
   }

@@ -21,8 +21,8 @@ export interface RecordingController {
 export interface RecordingContext {
   emitEvent(event: NodeEvent): void;
   /**
-   * pino, until the recorder adopts the typed events (its lines are listed in log-events.ts):
-   * `Log.wrap(context.log)` from ../log.js gives the typed API over it.
+   * The node's pino logger; the recorder writes only its typed events through it
+   * (media-node/recording/log.ts, events in recording/log-events.ts).
    */
   log: Logger;
   recordingsDir: string;
