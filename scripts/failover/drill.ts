@@ -66,11 +66,15 @@ export async function servingNode(stack: Stack): Promise<MediaNodeHandle> {
   return stack.node(nodeId);
 }
 
-/** A node is back in placement: registered, serving, recently heard from. */
+/**
+ * A node is back in placement: registered, serving, recently heard from, and excluded for nothing
+ * (a node just woken from SIGSTOP reports event-loop lag for a while; a round that started then
+ * would find no node to move to and measure the room's retry instead of the failover).
+ */
 export async function untilServing(stack: Stack, nodeId: string, timeoutMs = 60_000): Promise<void> {
-  await eventually(`${nodeId} serving again`, async () => {
+  await eventually(`${nodeId} serving again and taking rooms`, async () => {
     const node = (await stack.fleet.nodes()).find((listed) => listed.nodeId === nodeId);
-    return node?.state === 'serving' && Date.now() - node.lastHeartbeatAt < 5_000;
+    return node?.state === 'serving' && Date.now() - node.lastHeartbeatAt < 5_000 && (node.excludedBecause ?? []).length === 0;
   }, timeoutMs);
 }
 
@@ -79,8 +83,32 @@ export interface FaultResult {
   recoveryMs: number[];
   /** Longest time any page went without a new frame from some other camera (ms). */
   maxGapMs: number;
+  /** Where the longest gap was: whose page, whose camera, from when (ms since the fault). */
+  maxGapAt: string;
   /** Media sessions each page went through during the round (1: it never reconnected). */
   sessions: number[];
+  /** Per page, the client's milestones since the fault (ms; its latest of each, see call.ts mark). */
+  timelines: Record<string, number>[];
+}
+
+/** The page's own clock (performance.now()), to read its milestones against the fault. */
+function pageClock(person: Person): Promise<number> {
+  return person.page.evaluate(() => performance.now());
+}
+
+/** The page's milestones at or after `since` (its clock), in ms since then, in order. */
+async function timelineSince(person: Person, since: number): Promise<Record<string, number>> {
+  const latest = (await person.page.evaluate(() => window.__edgemeet?.timing().latest ?? {}).catch(() => ({}))) as Record<string, number>;
+  const entries = Object.entries(latest)
+    .filter(([, at]) => at >= since)
+    .map(([name, at]) => [name, Math.round(at - since)] as const)
+    .sort((a, b) => a[1] - b[1]);
+  return Object.fromEntries(entries);
+}
+
+/** One line per page: its milestones since the fault. */
+export function describeTimelines(people: readonly Person[], result: FaultResult): string {
+  return people.map((person, i) => `${person.name}: ${Object.entries(result.timelines[i] ?? {}).map(([name, ms]) => `${name} ${ms}`).join(', ')}`).join('\n');
 }
 
 /**
@@ -93,6 +121,7 @@ export async function measureFault(people: readonly Person[], fault: () => Promi
   const sessionsBefore = await Promise.all(people.map(async (person) => (await state(person.page))?.mediaSessions ?? 0));
   const watches = people.map((viewer) => new PageWatch(viewer, people));
   await Promise.all(watches.map((watch) => watch.sample(performance.now())));
+  const clocks = await Promise.all(people.map(pageClock));
   const faultAt = performance.now();
   await fault();
   const recovered: (number | null)[] = people.map(() => null);
@@ -115,8 +144,16 @@ export async function measureFault(people: readonly Person[], fault: () => Promi
   return {
     recoveryMs: recovered.map((value) => Math.round(value!)),
     maxGapMs: Math.round(Math.max(...watches.map((watch) => watch.maxGapMs))),
+    maxGapAt: describeGap(watches, faultAt),
     sessions: watches.map((watch, i) => watch.sessions - sessionsBefore[i]! + 1),
+    timelines: await Promise.all(people.map((person, i) => timelineSince(person, clocks[i]!))),
   };
+}
+
+function describeGap(watches: readonly PageWatch[], faultAt: number): string {
+  const worst = watches.reduce((a, b) => (b.maxGapMs > a.maxGapMs ? b : a));
+  if (!worst.maxGap) return 'none';
+  return `${worst.viewerName} watching ${worst.maxGap.of}, from ${Math.round(worst.maxGap.from - faultAt)} ms`;
 }
 
 /** One page's view of the others' cameras across samples: progress, gaps, its media session count. */
@@ -124,6 +161,7 @@ class PageWatch {
   private lastFrames: number[];
   private lastProgressAt: number[];
   maxGapMs = 0;
+  maxGap: { of: string; from: number } | null = null;
   sessions = 0;
 
   constructor(
@@ -132,6 +170,14 @@ class PageWatch {
   ) {
     this.lastFrames = people.filter((other) => other !== viewer).map(() => 0);
     this.lastProgressAt = this.lastFrames.map(() => NaN);
+  }
+
+  get viewerName(): string {
+    return this.viewer.name;
+  }
+
+  private get others(): string[] {
+    return this.people.filter((other) => other !== this.viewer).map((other) => other.name);
   }
 
   async sample(at: number): Promise<{ sessions: number; allProgressed: boolean }> {
@@ -143,7 +189,10 @@ class PageWatch {
       const progressed = count > 0 && count !== this.lastFrames[j];
       if (progressed) {
         const since = this.lastProgressAt[j]!;
-        if (!Number.isNaN(since)) this.maxGapMs = Math.max(this.maxGapMs, at - since);
+        if (!Number.isNaN(since) && at - since > this.maxGapMs) {
+          this.maxGapMs = at - since;
+          this.maxGap = { of: this.others[j]!, from: since };
+        }
         this.lastProgressAt[j] = at;
       } else allProgressed = false;
       this.lastFrames[j] = count;

@@ -13,6 +13,7 @@ import { eventually, join, newPerson, signUp, state } from './people.js';
  * people, and the node serving it is SIGKILLed mid-call. Both pages must get media back on the
  * other node by themselves — no reload, no new join — decode each other's video again, and clear
  * the reconnect banner. The crashed node, restarted, serves again without holding a stale room.
+ * Then the serving node is drained: the pages move make-before-break, without a reconnect.
  */
 let stack: Stack;
 let browser: Browser;
@@ -33,6 +34,9 @@ afterAll(async () => {
   else if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
+/** The banner that reports the connection (the page has others, e.g. recording notes). */
+const REPORT_BANNER = '.banner[role="alert"]';
+
 /** Set before the fault: a reload or a navigation would lose it. */
 async function markPage(page: Page): Promise<void> {
   await page.evaluate(() => Object.assign(window, { __beforeFailover: true }));
@@ -51,7 +55,7 @@ interface ReconnectWatch {
 /** Watches (50 ms poll in the page) whether the page tells its user it is reconnecting. */
 async function watchReconnecting(page: Page): Promise<void> {
   await page.evaluate(() => {
-    const banner = document.querySelector<HTMLElement>('.banner');
+    const banner = document.querySelector<HTMLElement>('.banner[role="alert"]');
     const watch = { bannerAtStart: banner && !banner.hidden ? banner.textContent : null, sawReconnecting: false };
     Object.assign(window, { __reconnectWatch: watch });
     const timer = setInterval(() => {
@@ -107,14 +111,14 @@ describe('a media node dies mid-call', () => {
         last = now && { phase: now.phase, roomStatus: now.roomStatus, mediaStatus: now.mediaStatus, mediaSessions: now.mediaSessions, reconnecting: now.reconnecting };
         return now?.phase === 'in-call' && now.mediaStatus === 'connected' && now.mediaSessions > before[i]!.mediaSessions && !now.reconnecting;
       }, 60_000).catch(async (error: unknown) => {
-        const banner = await page.locator('.banner').evaluate((element) => ((element as HTMLElement).hidden ? null : element.textContent)).catch(() => null);
+        const banner = await page.locator(REPORT_BANNER).evaluate((element) => ((element as HTMLElement).hidden ? null : element.textContent)).catch(() => null);
         throw new Error(`${String(error)}; last state ${JSON.stringify(last)}; banner ${JSON.stringify(banner)}`);
       });
       const watch = await reconnectWatch(page);
       if (watch.bannerAtStart !== null) console.log(`[e2e] ${name}: the banner already showed "${watch.bannerAtStart}" before the crash`);
       expect(watch.sawReconnecting, `${name} was told it is reconnecting`).toBe(true);
       // … and the banner clears once remote media is back.
-      await page.locator('.banner').waitFor({ state: 'hidden', timeout: 15_000 });
+      await page.locator(REPORT_BANNER).waitFor({ state: 'hidden', timeout: 15_000 });
       expect(await samePage(page), `${name}'s page was not reloaded`).toBe(true);
       expect(new URL(page.url()).pathname).toBe(meetingPath);
       // The room session survived: same roster as before the crash.
@@ -139,6 +143,31 @@ describe('a media node dies mid-call', () => {
     const serving = await servingNode(stack);
     const metrics = await (await fetch(`${killed.url}/metrics`)).text();
     expect(metrics).toMatch(serving.nodeId === killed.nodeId ? /^edgemeet_media_rooms 1$/m : /^edgemeet_media_rooms 0$/m);
+    await everyoneDecodes(people, 30_000);
+  });
+
+  it('fleet drain of the serving node: both pages move make-before-break, never told they are reconnecting', async () => {
+    onTestFailed(() => void (keepLogs = true));
+    expect(people, 'the crash test above opened the call').toBeDefined();
+    const draining = await servingNode(stack);
+    const target = stack.nodes.find((node) => node.nodeId !== draining.nodeId)!;
+    await untilServing(stack, target.nodeId);
+    const before = await Promise.all(people.map(async ({ page }) => (await state(page))!));
+    for (const { page } of people) {
+      await markPage(page);
+      await watchReconnecting(page);
+    }
+    const result = await measureFault(people, async () => void (await stack.fleet.drain(draining.region, draining.nodeId)), { timeoutMs: 60_000 });
+    console.log(`[e2e] drain of ${draining.nodeId} → video on ${target.nodeId} after ${result.recoveryMs.join(' / ')} ms; longest frame gap ${result.maxGapMs} ms (${result.maxGapAt})`);
+    for (const [i, { page, name }] of people.entries()) {
+      const now = (await state(page))!;
+      expect(now.mediaSessions, `${name} moved to a new media session`).toBeGreaterThan(before[i]!.mediaSessions);
+      // The old session played on until the new one was ready: the page never said it was reconnecting.
+      expect((await reconnectWatch(page)).sawReconnecting, `${name} was told it is reconnecting`).toBe(false);
+      expect(await samePage(page), `${name}'s page was not reloaded`).toBe(true);
+    }
+    expect((await servingNode(stack)).nodeId).toBe(target.nodeId);
+    // The drained node closes the meeting after the grace and exits; the pages are not on it any more.
     await everyoneDecodes(people, 30_000);
   });
 });

@@ -77,6 +77,8 @@ export class CallStats {
   }
 
   private setQuality(quality: Quality): void {
+    // Nothing arrives on the session any more (a frozen node): a move need not wait to switch.
+    this.link.mediaStalled(quality === 'lost');
     if (quality === this.quality) return;
     this.quality = quality;
     this.changed();

@@ -49,7 +49,7 @@ export class Call {
   roomStatus: SocketStatus = 'connecting';
   lastError: string | null = null;
   /** When Join was clicked and when the first remote video frame was decoded (for the e2e figure). */
-  readonly timing: { joinClickedAt: number; firstRemoteFrameAt: number | null; marks: Record<string, number> };
+  readonly timing: { joinClickedAt: number; firstRemoteFrameAt: number | null; marks: Record<string, number>; latest: Record<string, number> };
   readonly media: MediaLink;
   readonly publisher: Publisher;
   readonly stats: CallStats;
@@ -63,7 +63,7 @@ export class Call {
     readonly local: LocalMedia,
     joinClickedAt: number,
   ) {
-    this.timing = { joinClickedAt, firstRemoteFrameAt: null, marks: { joined: performance.now() } };
+    this.timing = { joinClickedAt, firstRemoteFrameAt: null, marks: { joined: performance.now() }, latest: {} };
     this.phase = join.status === 'waiting' ? 'waiting' : 'in-call';
     // From here on a device that finishes opening stays off unless the person turns it on.
     local.settleChoice();
@@ -83,6 +83,7 @@ export class Call {
     this.room = new RoomSocket(`${scheme}://${location.host}/api/meetings/${encodeURIComponent(linkId)}/ws`, {
       message: (message) => this.onRoomMessage(message),
       status: (status) => {
+        this.mark(`room:${status}`);
         this.roomStatus = status;
         this.emit('status');
       },
@@ -258,9 +259,11 @@ export class Call {
 
   private readonly onOnline = () => this.room.kick();
 
-  /** First time something happened, ms since page start (for the join-time figure). */
+  /** First time something happened, ms since page start (for the join-time figure), and the latest (a failover's timeline). */
   private mark(name: string): void {
-    this.timing.marks[name] ??= performance.now();
+    const now = performance.now();
+    this.timing.marks[name] ??= now;
+    this.timing.latest[name] = now;
   }
 
   private emit(...topics: Topic[]): void {

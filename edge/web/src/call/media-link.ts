@@ -1,5 +1,6 @@
 import type { ErrorCode, MediaAssignment } from '../wire.js';
 import { AudioSink } from './audio-sink.js';
+import { Handover, HANDOVER_LIMIT_MS } from './handover.js';
 import { MediaSession } from './media-session.js';
 import type { RemoteTrack } from './remote-tracks.js';
 import type { Publisher } from './publisher.js';
@@ -14,6 +15,13 @@ export type MediaStatus = 'connecting' | 'connected' | 'reconnecting' | 'off';
 export const LOW_BANDWIDTH_BPS = 200_000;
 const LOW_BANDWIDTH_KEY = 'edgemeet.lowBandwidth';
 
+/**
+ * After a make-before-break switch, the old session keeps sending this long: the others switch at
+ * most HANDOVER_LIMIT_MS after they published on the new node, which they did before we switched,
+ * and until then they may still be watching us on the old node.
+ */
+export const RETIRE_AFTER_MS = HANDOVER_LIMIT_MS + 1_000;
+
 /** What the media side needs from the call it belongs to. */
 export interface MediaLinkOwner {
   emit(...topics: Topic[]): void;
@@ -26,9 +34,11 @@ export interface MediaLinkOwner {
 }
 
 /**
- * The call's media: one MediaSession at a time on the node the room assigned, replaced when the
- * room moves us or the session is lost (with backoff), and what it receives (remote tracks,
- * their audio, the active speaker). What it sends is the Publisher's job.
+ * The call's media: one MediaSession on the node the room assigned, replaced when the room moves
+ * us or the session is lost (with backoff), and what it receives (remote tracks, their audio, the
+ * active speaker). A move while media works is make-before-break (Handover): the new session
+ * connects, publishes and consumes while the old one keeps playing, then the page switches. What
+ * it sends is the Publisher's job.
  */
 export class MediaLink {
   status: MediaStatus = 'off';
@@ -48,10 +58,19 @@ export class MediaLink {
   session: MediaSession | null = null;
 
   private generation = 0;
+  /** The generation the current session was started under (its events carry it). */
+  private sessionGeneration = 0;
+  /** A make-before-break move underway, and the session it moves to (not yet current). */
+  private handover: Handover | null = null;
+  private incoming: MediaSession | null = null;
+  /** The session switched away from: still sending, no longer receiving, closed after RETIRE_AFTER_MS. */
+  private retiring: { session: MediaSession; generation: number; timer: number } | null = null;
   private assignment: MediaAssignment | null = null;
   /** A session is being set up (so a welcome arriving meanwhile does not start a second one). */
   private starting = false;
   private retry = 0;
+  /** The current session receives nothing though others send (CallStats' quality 'lost'). */
+  private stalled = false;
   private refreshTimer: number | null = null;
   private readonly audio = new AudioSink();
 
@@ -68,6 +87,7 @@ export class MediaLink {
 
   /** A media.assignment message: a fresh token for our node needs no new session; another node does. */
   onAssignment(assignment: MediaAssignment): void {
+    this.owner.mark('mediaAssignment');
     this.clearRefresh();
     if ((this.status === 'connected' || this.starting) && this.assignment?.nodeId === assignment.nodeId) this.assignment = assignment;
     else void this.start(assignment);
@@ -77,19 +97,33 @@ export class MediaLink {
     if (this.owner.isEnded()) return;
     const generation = ++this.generation;
     this.assignment = assignment;
+    // A session that works keeps playing until the new one is ready (a drain, a move); a lost
+    // one (a crash) is gone already, and so is one still starting.
+    const previous = this.status === 'connected' && !this.starting ? this.session : null;
     this.starting = true;
-    this.dropSession(false);
-    this.status = this.status === 'off' ? 'connecting' : 'reconnecting';
-    this.owner.emit('status');
-    this.owner.mark('mediaStart');
+    const handover = previous ? new Handover(this.sessionGeneration, () => this.remotes.values(), (milestone) => this.owner.mark(milestone)) : null;
+    if (handover) {
+      // One session being left at a time: the publisher follows mutes on that one only.
+      this.endRetiring();
+      this.handover = handover;
+      if (this.stalled) this.previousStalled(handover);
+    } else {
+      this.dropSession(false);
+      this.status = this.status === 'off' ? 'connecting' : 'reconnecting';
+      this.owner.emit('status');
+    }
+    this.owner.mark(handover ? 'mediaMoveStart' : 'mediaStart');
+    // Until the switch, a moving session's remote tracks wait in the handover (not shown, not heard).
+    let live = handover === null;
     try {
       const session = await MediaSession.start(
         assignment,
         {
-          remoteAdded: (remote) => this.onRemoteAdded(remote),
-          remoteRemoved: (remote) => this.onRemoteRemoved(remote),
-          remoteChanged: () => this.owner.emit('remotes'),
+          remoteAdded: (remote) => (live ? this.onRemoteAdded(remote) : handover!.add(remote)),
+          remoteRemoved: (remote) => (live ? this.onRemoteRemoved(remote) : handover!.remove(remote)),
+          remoteChanged: () => live && this.owner.emit('remotes'),
           activeSpeaker: (participantId) => {
+            if (!live) return;
             this.activeSpeaker = participantId;
             this.owner.emit('speaker');
           },
@@ -106,13 +140,26 @@ export class MediaLink {
         session.close();
         return;
       }
-      this.session = session;
+      if (handover) this.incoming = session;
+      else this.session = session;
+      // Publishes on the new session; the one being left keeps sending (never more than chosen).
       await this.publisher.attach(session, (milestone) => this.owner.mark(milestone));
       if (this.lowBandwidth) await session.setReceiveBitrate(LOW_BANDWIDTH_BPS);
+      if (handover) {
+        await handover.untilReady();
+        if (generation !== this.generation || this.owner.isEnded()) {
+          session.close(false);
+          return;
+        }
+        live = true;
+        this.switchTo(session, handover);
+      }
       this.owner.mark('mediaConnected');
       this.retry = 0;
       this.starting = false;
-      // A session that replaces another (failover, reconnect) is not "back" until others are heard.
+      this.sessionGeneration = generation;
+      this.stalled = false;
+      // A session that replaces a lost one (failover, reconnect) is not "back" until others are heard.
       this.awaitingRemoteMedia = this.status === 'reconnecting';
       this.sessions += 1;
       this.connectedAt = performance.now();
@@ -122,8 +169,74 @@ export class MediaLink {
       if (generation !== this.generation) return;
       this.starting = false;
       console.warn('media session failed to start', error);
-      this.lost(generation, 'could not start media');
+      if (handover && !handover.previousLost && this.session) this.moveFailed(handover);
+      else this.lost(generation, 'could not start media');
     }
+  }
+
+  /**
+   * The node we were moving to did not take us (yet): the old session, still working, plays and
+   * sends on, and the room is asked again shortly (with backoff) for where to go.
+   */
+  private moveFailed(handover: Handover): void {
+    const current = this.session!;
+    // The move's own start (maybe still awaiting) sees a newer generation and gives up.
+    this.generation++;
+    this.starting = false;
+    this.handover = null;
+    handover.end();
+    this.incoming?.close(false);
+    this.incoming = null;
+    this.assignment = current.assignment;
+    this.publisher.restore(current);
+    this.owner.mark('mediaMoveFailed');
+    this.scheduleRefresh();
+  }
+
+  /**
+   * The handover is over: the new session's tracks replace the old ones in one go, and the old
+   * session stops receiving (and, after RETIRE_AFTER_MS, sending).
+   */
+  private switchTo(session: MediaSession, handover: Handover): void {
+    const previous = this.session;
+    this.handover = null;
+    this.incoming = null;
+    this.session = session;
+    // Stopping emits remoteRemoved for each old track; the new ones are added in the same task, so
+    // the page never paints without them.
+    if (previous && !handover.previousLost) {
+      previous.stopReceiving();
+      this.retiring = { session: previous, generation: handover.previousGeneration, timer: window.setTimeout(() => this.endRetiring(), RETIRE_AFTER_MS) };
+    } else {
+      this.publisher.release();
+      previous?.close(false);
+    }
+    for (const remote of handover.incoming.values()) this.onRemoteAdded(remote);
+    handover.end();
+    this.owner.mark('mediaSwitched');
+  }
+
+  /** The old session's time is up (or it died, or the call moves on): it closes. */
+  private endRetiring(): void {
+    if (!this.retiring) return;
+    clearTimeout(this.retiring.timer);
+    this.publisher.release();
+    this.retiring.session.close(false);
+    this.retiring = null;
+  }
+
+  /** CallStats' verdict on the current session: nothing arrives though others send (or it does again). */
+  mediaStalled(stalled: boolean): void {
+    this.stalled = stalled;
+    if (stalled && this.handover && !this.handover.previousLost) this.previousStalled(this.handover);
+  }
+
+  /** The session being left is frozen (a silent partition): nothing to keep, switch once the new one is up. */
+  private previousStalled(handover: Handover): void {
+    this.owner.mark('mediaStalled');
+    handover.onPreviousLost();
+    this.status = 'reconnecting';
+    this.owner.emit('status');
   }
 
   /** Remote media flows again on the session that replaced a lost one: the page is back. */
@@ -162,18 +275,44 @@ export class MediaLink {
 
   /** Media dropped: ask the room for a fresh token (maybe a new node), with backoff. */
   private lost(generation: number, reason: string): void {
-    if (generation !== this.generation || this.owner.isEnded()) return;
+    if (this.owner.isEnded()) return;
+    if (this.retiring && generation === this.retiring.generation) return this.endRetiring();
+    if (this.handover && generation === this.handover.previousGeneration) {
+      // The session being left died before the new one was ready: switch as soon as it is.
+      console.info(`media lost on the node we are leaving: ${reason}`);
+      this.handover.onPreviousLost();
+      this.status = 'reconnecting';
+      this.owner.emit('status');
+      return;
+    }
+    // The session we were moving to failed before the switch (e.g. the node closed it): the old one plays on.
+    if (this.handover && generation === this.generation && !this.handover.previousLost && this.session) {
+      console.info(`media on the node we are moving to failed: ${reason}; staying`);
+      return this.moveFailed(this.handover);
+    }
+    // The current session's events carry the generation it started under (still current after a
+    // failed move, which took a generation of its own).
+    const current = generation === this.generation || (!this.starting && this.session !== null && generation === this.sessionGeneration);
+    if (!current) return;
+    this.owner.mark('mediaLost');
     console.info(`media lost: ${reason}; reconnecting`);
     this.starting = false;
     this.dropSession(false);
     this.generation++;
     this.status = 'reconnecting';
     this.owner.emit('status');
+    this.scheduleRefresh();
+  }
+
+  /** Asks the room for a fresh assignment after a backoff, and again every 5 s until a session starts. */
+  private scheduleRefresh(): void {
     const delay = Math.min(5_000, 250 * 2 ** this.retry);
     this.retry += 1;
     this.clearRefresh();
+    const generation = this.generation;
     const askAgain = () => {
-      if (this.owner.isEnded() || this.status === 'connected') return;
+      // A session started since (this one, or one the room pushed): nothing to ask for.
+      if (this.owner.isEnded() || this.generation !== generation) return;
       this.owner.askForAssignment();
       this.refreshTimer = window.setTimeout(askAgain, 5_000);
     };
@@ -181,9 +320,15 @@ export class MediaLink {
   }
 
   private dropSession(sayGoodbye: boolean): void {
+    this.endRetiring();
     this.publisher.detach();
     this.session?.close(sayGoodbye);
     this.session = null;
+    // A move underway is abandoned with it (its start sees the new generation and returns).
+    this.handover?.end();
+    this.handover = null;
+    this.incoming?.close(false);
+    this.incoming = null;
   }
 
   private clearRefresh(): void {
@@ -192,7 +337,10 @@ export class MediaLink {
   }
 
   private onRemoteAdded(remote: RemoteTrack): void {
-    this.owner.mark(`first${remote.kind === 'video' ? 'Video' : 'Audio'}Consumer`);
+    const kind = remote.kind === 'video' ? 'Video' : 'Audio';
+    this.owner.mark(`first${kind}Consumer`);
+    // Packets arriving (a remote track unmutes then): where a failover's time goes.
+    if (remote.consumer.track.muted) remote.consumer.track.addEventListener('unmute', () => this.owner.mark(`remote${kind}Flowing`), { once: true });
     this.remotes.set(remote.consumer.id, remote);
     if (remote.kind === 'audio') this.audio.attach(remote.consumer.id, remote.consumer.track);
     this.owner.emit('remotes');
@@ -202,6 +350,8 @@ export class MediaLink {
     this.remotes.delete(remote.consumer.id);
     this.audio.detach(remote.consumer.id);
     this.owner.emit('remotes');
+    // Someone left the node we are leaving: one track fewer for the new session to cover.
+    this.handover?.check();
   }
 }
 

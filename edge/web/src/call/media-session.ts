@@ -119,7 +119,8 @@ export class MediaSession {
       track,
       stopTracks: false,
       encodings: source === 'camera' ? CAMERA_ENCODINGS : source === 'screen' ? SCREEN_ENCODINGS : undefined,
-      codecOptions: source === 'mic' ? { opusStereo: false, opusDtx: true, opusFec: true } : { videoGoogleStartBitrate: 1000 },
+      // Start the send estimate above the three camera layers (2.15 Mbps): from 1 Mbps Chrome starts the top layer, drops it while ramping, and a first joiner's consumer aimed at it waits ~1 s (npm run bench:ttff -- --diagnose).
+      codecOptions: source === 'mic' ? { opusStereo: false, opusDtx: true, opusFec: true } : { videoGoogleStartBitrate: 2500 },
       appData: { source, paused },
     });
     if (paused) producer.pause();
@@ -188,6 +189,16 @@ export class MediaSession {
 
   get transportStates(): { send: string; recv: string } {
     return { send: this.sendTransport.connectionState, recv: this.recvTransport.connectionState };
+  }
+
+  /**
+   * A move switched away from this session: it stops receiving (the node is asked to stop
+   * forwarding) but keeps sending, for the people still watching us on this node until they switch.
+   * The receive transport stays open: the node lets a participant go when any of its transports closes.
+   */
+  stopReceiving(): void {
+    if (this.closed) return;
+    this.remotes.pauseAndClose();
   }
 
   close(sayGoodbye = true): void {

@@ -9,6 +9,11 @@ import type { MediaSession } from './media-session.js';
  */
 export class Publisher {
   private session: MediaSession | null = null;
+  /**
+   * The session a make-before-break move is leaving: it keeps sending until `release`, but only
+   * ever less — a device turned off (or muted by the host) meanwhile is paused there too.
+   */
+  private leaving: MediaSession | null = null;
   private syncing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -19,6 +24,7 @@ export class Publisher {
 
   /** A new session: publish mic, camera and screen as the person has them now. */
   async attach(session: MediaSession, mark: (milestone: string) => void): Promise<void> {
+    if (this.session && this.session !== session) this.leaving = this.session;
     this.session = session;
     await this.sync('mic');
     mark('micProduced');
@@ -29,6 +35,20 @@ export class Publisher {
 
   detach(): void {
     this.session = null;
+    this.leaving = null;
+  }
+
+  /** The session being left closed (the move is over). */
+  release(): void {
+    this.leaving = null;
+  }
+
+  /** A move failed: the session being left is the current one again, sending exactly what is chosen. */
+  restore(session: MediaSession): void {
+    this.session = session;
+    this.leaving = null;
+    void this.sync('mic').catch(() => undefined);
+    void this.sync('camera').catch(() => undefined);
   }
 
   /** On ↔ off; turning on opens the device first if it is not open (e.g. refused earlier). */
@@ -44,7 +64,7 @@ export class Publisher {
   async toggleScreen(): Promise<string | null> {
     if (this.local.screen) {
       this.local.stopScreen();
-      await this.session?.closeProducer('screen');
+      await Promise.all([this.session?.closeProducer('screen'), this.leaving?.closeProducer('screen')]);
       this.changed();
       return null;
     }
@@ -99,6 +119,9 @@ export class Publisher {
   }
 
   private async syncNow(kind: DeviceKind): Promise<void> {
+    // The session being left follows a device turned off, never on (it is going anyway). Not
+    // awaited: its producer pauses here at once, and a frozen node must not hold up this session.
+    if (this.leaving && !this.local.isOn(kind)) void this.leaving.setPaused(kind, true).catch(() => undefined);
     const session = this.session;
     if (!session) return;
     const track = this.local.track(kind);

@@ -55,7 +55,12 @@ export class RemoteTracks {
     switch (notification.notification) {
       case 'newConsumer': {
         const info = notification.data;
-        this.chain = this.chain.then(() => this.consume(info)).catch((error: unknown) => console.warn('consume failed', error));
+        // Submitted at once, finished in order: mediasoup-client negotiates the consumers submitted
+        // together in one renegotiation (after a failover, every track arrives at once), and no
+        // notification overtakes its newConsumer.
+        const creating = this.submit(info);
+        creating.catch(() => undefined); // awaited (and reported) in turn below
+        this.chain = this.chain.then(() => this.added(info, creating)).catch((error: unknown) => console.warn('consume failed', error));
         return;
       }
       case 'consumerClosed':
@@ -87,6 +92,12 @@ export class RemoteTracks {
     }
   }
 
+  /** Asks the node to stop forwarding every track (a move switched away from this session), then closes them. */
+  pauseAndClose(): void {
+    for (const remote of this.remotes.values()) this.signaling.request('pauseConsumer', { consumerId: remote.consumer.id }).catch(() => undefined);
+    this.close();
+  }
+
   /** Closes every consumer and says so for each. */
   close(): void {
     this.closed = true;
@@ -105,15 +116,25 @@ export class RemoteTracks {
     });
   }
 
-  private async consume(info: ConsumerInfo): Promise<void> {
-    if (this.closed) return;
-    const consumer = await this.transport.consume({
+  /** Hands the consumer to the receive transport now (null: this session is closed). */
+  private submit(info: ConsumerInfo): Promise<types.Consumer | null> {
+    if (this.closed) return Promise.resolve(null);
+    return this.transport.consume({
       id: info.consumerId,
       producerId: info.producerId,
       kind: info.kind,
       rtpParameters: info.rtpParameters as types.RtpParameters,
       streamId: `${info.participantId}-${info.source}`,
     });
+  }
+
+  private async added(info: ConsumerInfo, creating: Promise<types.Consumer | null>): Promise<void> {
+    const consumer = await creating;
+    if (!consumer) return;
+    if (this.closed) {
+      consumer.close();
+      return;
+    }
     const remote: RemoteTrack = {
       consumer,
       participantId: info.participantId,

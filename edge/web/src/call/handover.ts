@@ -1,0 +1,120 @@
+import type { RemoteTrack } from './remote-tracks.js';
+
+/**
+ * How long the page keeps playing the session it is leaving while the new one waits for someone
+ * who has not reached the new node yet (a slow machine can take seconds to publish there). After
+ * that it switches anyway (that person's tile then waits for them on the new node). A frozen old
+ * session does not wait for this (MediaLink.mediaStalled).
+ */
+export const HANDOVER_LIMIT_MS = 8_000;
+
+/** The same person's same source on either node (consumer ids differ per node). */
+function trackKey(remote: Pick<RemoteTrack, 'participantId' | 'source'>): string {
+  return `${remote.participantId}/${remote.source}`;
+}
+
+/** A remote track is flowing: the sender paused it (nothing to wait for), or packets arrive (the track unmuted). */
+function flowing(remote: RemoteTrack): boolean {
+  return remote.producerPaused || !remote.consumer.track.muted;
+}
+
+/**
+ * Whether the new session's tracks can replace what the page shows: every track flowing on the
+ * old node (another person's mic, camera, screen) has its counterpart on the new node, flowing.
+ * A track with nothing arriving on the old node is not waited for: e.g. a voice the node holds
+ * back because it is not among the loudest (top-N audio) never flows, on either node.
+ */
+export function covers(incoming: Iterable<RemoteTrack>, shown: Iterable<RemoteTrack>): boolean {
+  const ready = new Set<string>();
+  for (const remote of incoming) if (flowing(remote)) ready.add(trackKey(remote));
+  for (const remote of shown) if (flowing(remote) && !ready.has(trackKey(remote))) return false;
+  return true;
+}
+
+/**
+ * Make-before-break (the meeting moved to another node: a drain, a rebalance): while the new
+ * media session comes up, the old one keeps playing. The new session's remote tracks wait here —
+ * not shown, not heard — until they cover what the old one shows, the old session dies (nothing
+ * left to keep), or HANDOVER_LIMIT_MS passes; then the caller switches both at once.
+ */
+export class Handover {
+  /** The new session's remote tracks, by consumer id, not yet on the page. */
+  readonly incoming = new Map<string, RemoteTrack>();
+  /** The old session died meanwhile (a crash noticed late): the page is reconnecting, not moving. */
+  previousLost = false;
+  private finish!: () => void;
+  private finished = false;
+  private readonly over: Promise<void>;
+  private readonly unmuteListeners = new Map<string, () => void>();
+
+  constructor(
+    /** The generation of the session being left (its events are bound to it). */
+    readonly previousGeneration: number,
+    /** What the page shows now (the old session's remote tracks). */
+    private readonly shown: () => Iterable<RemoteTrack>,
+    /** Milestones for the failover timeline. */
+    private readonly mark: (milestone: string) => void = () => undefined,
+  ) {
+    this.over = new Promise((resolve) => (this.finish = resolve));
+  }
+
+  add(remote: RemoteTrack): void {
+    this.incoming.set(remote.consumer.id, remote);
+    // A remote track starts muted and unmutes when its first packets arrive.
+    this.mark(`incoming${remote.kind === 'video' ? 'Video' : 'Audio'}`);
+    const listener = () => {
+      this.mark(`incoming${remote.kind === 'video' ? 'Video' : 'Audio'}Flowing`);
+      this.check();
+    };
+    remote.consumer.track.addEventListener('unmute', listener);
+    this.unmuteListeners.set(remote.consumer.id, listener);
+    this.check();
+  }
+
+  remove(remote: RemoteTrack): void {
+    this.incoming.delete(remote.consumer.id);
+    this.stopListening(remote);
+    this.check();
+  }
+
+  /** What the page shows changed (someone left the old node): maybe covered now. */
+  check(): void {
+    if (this.finished || !covers(this.incoming.values(), this.shown())) return;
+    this.mark('handoverCovered');
+    this.end();
+  }
+
+  /** The old session died: switch as soon as the new one is ready. */
+  onPreviousLost(): void {
+    this.previousLost = true;
+    this.end();
+  }
+
+  /** Superseded or the call ended: nobody waits any more. */
+  end(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const remote of this.incoming.values()) this.stopListening(remote);
+    this.finish();
+  }
+
+  /** Resolves once the new tracks cover the shown ones, the old session died, or the limit passed. */
+  async untilReady(limitMs = HANDOVER_LIMIT_MS): Promise<void> {
+    this.check();
+    const timer = setTimeout(() => {
+      if (!this.finished) this.mark('handoverTimedOut');
+      this.end();
+    }, limitMs);
+    try {
+      await this.over;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private stopListening(remote: RemoteTrack): void {
+    const listener = this.unmuteListeners.get(remote.consumer.id);
+    if (listener) remote.consumer.track.removeEventListener('unmute', listener);
+    this.unmuteListeners.delete(remote.consumer.id);
+  }
+}
