@@ -29,7 +29,7 @@ const QUICK: BenchStep[] = [
 const FULL: BenchStep[] = [
   { name: 'fanout', args: [], timeoutMs: 6 * MIN },
   { name: 'join', args: [], timeoutMs: 2 * MIN },
-  { name: 'ttff', args: [], timeoutMs: 2 * MIN },
+  { name: 'ttff', args: [], timeoutMs: 5 * MIN },
   { name: 'chat', args: [], timeoutMs: 2 * MIN },
   { name: 'memory', args: [], timeoutMs: 3 * MIN },
 ];

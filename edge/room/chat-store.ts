@@ -10,8 +10,13 @@ const CHAT_KEEP = 500;
 
 type ChatRow = { message_id: string; participant_id: string; display_name: string; text: string; sent_at: number };
 
+/** How often the table is trimmed back to CHAT_KEEP rows. */
+const TRIM_EVERY = 100;
+
 /** The meeting's chat in RoomDO storage: appended in order, trimmed to the recent tail. */
 export class Chat {
+  private appendsSinceTrim = 0;
+
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS ${CHAT_TABLE} (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -24,17 +29,19 @@ export class Chat {
   }
 
   append(message: ChatMessage): void {
-    const seq = this.sql
-      .exec<{ seq: number }>(
-        `INSERT INTO ${CHAT_TABLE} (message_id, participant_id, display_name, text, sent_at) VALUES (?, ?, ?, ?, ?) RETURNING seq`,
-        message.messageId,
-        message.participantId,
-        message.displayName,
-        message.text,
-        message.sentAt,
-      )
-      .one().seq;
-    if (seq % 100 === 0) this.sql.exec(`DELETE FROM ${CHAT_TABLE} WHERE seq <= ?`, seq - CHAT_KEEP);
+    // A plain insert (no RETURNING cursor to read back): this runs once per message of a busy room.
+    this.sql.exec(
+      `INSERT INTO ${CHAT_TABLE} (message_id, participant_id, display_name, text, sent_at) VALUES (?, ?, ?, ?, ?)`,
+      message.messageId,
+      message.participantId,
+      message.displayName,
+      message.text,
+      message.sentAt,
+    );
+    // Trimmed every TRIM_EVERY appends of this instance (and on the first after a restart).
+    if (this.appendsSinceTrim++ % TRIM_EVERY === 0) {
+      this.sql.exec(`DELETE FROM ${CHAT_TABLE} WHERE seq <= (SELECT max(seq) FROM ${CHAT_TABLE}) - ?`, CHAT_KEEP);
+    }
   }
 
   recent(limit = CHAT_HISTORY_ON_JOIN): ChatMessage[] {
@@ -45,6 +52,5 @@ export class Chat {
   }
 }
 
-/** Per-participant chat limit: a burst of CHAT_BURST, then one more every CHAT_REFILL_MS (message-limits.ts). */
-export const CHAT_BURST = 5;
-export const CHAT_REFILL_MS = 1_000;
+/** Per-participant chat limit (burst, then one per refill): defined with the other limits. */
+export { CHAT_BURST, CHAT_REFILL_MS } from './message-limits.js';

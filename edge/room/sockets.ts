@@ -10,13 +10,42 @@ export interface RoomSocketAttachment {
 
 /** The room's hibernatable sockets, tagged by participant id. */
 export class RoomSockets {
+  /**
+   * Each socket's attachment as last written through this class, so a broadcast does not
+   * deserialize one per recipient per message (a quarter of a busy chat room's CPU). Filled
+   * lazily after hibernation. A socket whose attachment was cleared elsewhere (departure.ts, on
+   * close) may still look admitted here: it is closing, so a send to it fails and is ignored.
+   */
+  private readonly known = new WeakMap<WebSocket, RoomSocketAttachment | null>();
+  /**
+   * Every socket of the room, for broadcasts: read once from the runtime (after a wake-up), then
+   * kept here (accept adds, a socket found no longer open is dropped) instead of asking the
+   * runtime for the whole list on every message.
+   */
+  private everyone: Set<WebSocket> | null = null;
+
   constructor(private readonly ctx: DurableObjectState) {}
 
   accept(participantId: string, admitted: boolean): { client: WebSocket; server: WebSocket } {
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server, [participantId]);
-    server.serializeAttachment({ participantId, admitted } satisfies RoomSocketAttachment);
+    this.attach(server, { participantId, admitted });
+    this.everyone?.add(server);
     return { client, server };
+  }
+
+  private attach(ws: WebSocket, attachment: RoomSocketAttachment | null): void {
+    ws.serializeAttachment(attachment);
+    this.known.set(ws, attachment);
+  }
+
+  private cached(ws: WebSocket): RoomSocketAttachment | null {
+    let attachment = this.known.get(ws);
+    if (attachment === undefined) {
+      attachment = RoomSockets.attachment(ws);
+      this.known.set(ws, attachment);
+    }
+    return attachment;
   }
 
   static attachment(ws: WebSocket): RoomSocketAttachment | null {
@@ -32,7 +61,7 @@ export class RoomSockets {
   }
 
   setAdmitted(participantId: string): void {
-    for (const ws of this.of(participantId)) ws.serializeAttachment({ participantId, admitted: true } satisfies RoomSocketAttachment);
+    for (const ws of this.of(participantId)) this.attach(ws, { participantId, admitted: true });
   }
 
   send(ws: WebSocket, message: RoomServerMessage): void {
@@ -50,8 +79,14 @@ export class RoomSockets {
   /** To every admitted socket, or only those the filter keeps. */
   broadcast(message: RoomServerMessage, keep: (participantId: string) => boolean = () => true): void {
     const frame = JSON.stringify(message);
-    for (const ws of this.ctx.getWebSockets()) {
-      const attachment = RoomSockets.attachment(ws);
+    this.everyone ??= new Set(this.ctx.getWebSockets());
+    for (const ws of this.everyone) {
+      if (ws.readyState === WebSocket.CLOSING || ws.readyState === WebSocket.CLOSED) {
+        // Closed or closing: its close handler does the bookkeeping; no more frames go to it.
+        this.everyone.delete(ws);
+        continue;
+      }
+      const attachment = this.cached(ws);
       if (!attachment?.admitted || !keep(attachment.participantId)) continue;
       try {
         ws.send(frame);
@@ -69,7 +104,7 @@ export class RoomSockets {
   closeSocket(ws: WebSocket, code: ErrorCode, reason: string): void {
     this.send(ws, { type: 'closed', code, reason });
     // Forget who it was, so the close handler does not treat this as the participant leaving.
-    ws.serializeAttachment(null);
+    this.attach(ws, null);
     try {
       ws.close(wsCloseCodeOf(code), reason.slice(0, 120));
     } catch {

@@ -34,6 +34,8 @@ export interface BareSfuOptions {
   /** As the node's INITIAL_OUTGOING_BITRATE / MAX_INCOMING_BITRATE defaults, for the same BWE start. */
   initialOutgoingBitrate?: number;
   maxIncomingBitrate?: number;
+  /** Holds each newConsumer notification this long (a known delay, for the harness tests). */
+  consumerDelayMs?: number;
 }
 
 export interface BareSfu {
@@ -75,6 +77,7 @@ export async function startBareSfu(options: BareSfuOptions = {}): Promise<BareSf
     consumers++;
     consumer.observer.once('close', () => consumers--);
     peer.consumers.set(consumer.id, consumer);
+    if (options.consumerDelayMs) await new Promise((resolve) => setTimeout(resolve, options.consumerDelayMs));
     notify(peer, {
       notification: 'newConsumer',
       data: {

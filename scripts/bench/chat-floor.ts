@@ -4,6 +4,7 @@
  * sockets, as the RoomDO uses) — in its own Miniflare, same runtime, same clients, same run.
  */
 import { Miniflare } from 'miniflare';
+import { wranglerCompat } from './wrangler-compat.js';
 
 const FLOOR_SCRIPT = `
 import { DurableObject } from 'cloudflare:workers';
@@ -30,7 +31,8 @@ export default {
 export async function startChatFloor(): Promise<{ url: string; close(): Promise<void> }> {
   const mf = new Miniflare({
     modules: [{ type: 'ESModule', path: 'floor.mjs', contents: FLOOR_SCRIPT }],
-    compatibilityDate: '2026-05-01',
+    // The Worker's own date and flags (its WebSocket compression setting among them).
+    ...wranglerCompat(),
     durableObjects: { FLOOR: { className: 'FloorDO', useSQLite: true } },
     cf: false,
     host: '127.0.0.1',

@@ -13,6 +13,7 @@ import { Miniflare } from 'miniflare';
 import WebSocket from 'ws';
 import { joinResponseSchema, roomSocketProtocols, type JoinResponse } from '../../schema/wire/index.js';
 import { ROOT } from './results.js';
+import { wranglerCompat } from './wrangler-compat.js';
 import { regionNodeCredential } from '../node-credential.js';
 
 export const QUIET_WRANGLER = { WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true' };
@@ -76,8 +77,7 @@ export async function startBenchEdge(options: BenchEdgeOptions = {}): Promise<Be
     modulesRoot: outdir,
     modulesRules: [{ type: 'ESModule', include: ['**/*.js', '**/*.mjs'] }],
     scriptPath,
-    compatibilityDate: '2026-05-01',
-    compatibilityFlags: ['nodejs_compat'],
+    ...wranglerCompat(),
     durableObjects: {
       ROOM: { className: options.weighRooms ? 'BenchRoomDO' : 'RoomDO', useSQLite: true },
       REGION: { className: 'RegionDO', useSQLite: true },

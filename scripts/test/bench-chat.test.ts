@@ -1,8 +1,12 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startChatFloor } from '../bench/chat-floor.js';
 import { openChatSockets } from '../bench/chat-run.js';
+import { wranglerCompat } from '../bench/wrangler-compat.js';
 
 /** A room stand-in that fans each chat.send out to every socket after a known delay. */
 function delayedRoom(delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
@@ -58,6 +62,19 @@ describe('bench:chat harness', () => {
     } finally {
       await sockets.close();
       await floor.close();
+    }
+  });
+
+  it("runs Miniflare with the Worker's own compatibility date and flags (wrangler.toml)", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'edgemeet-compat-'));
+    try {
+      const file = path.join(dir, 'wrangler.toml');
+      await writeFile(file, 'name = "x"\ncompatibility_date = "2026-01-02"\n# a comment\ncompatibility_flags = ["nodejs_compat", "no_web_socket_compression"]\n');
+      expect(wranglerCompat(file)).toEqual({ compatibilityDate: '2026-01-02', compatibilityFlags: ['nodejs_compat', 'no_web_socket_compression'] });
+      // The real file: whatever it says is what the bench runs with.
+      expect(wranglerCompat().compatibilityFlags).toContain('nodejs_compat');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

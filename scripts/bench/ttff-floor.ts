@@ -1,0 +1,97 @@
+/**
+ * The floor of bench:ttff: a bare mediasoup worker (bare-sfu.ts) and a page that drives
+ * mediasoup-client straight at it (ttff-floor-page.ts, bundled here with esbuild and served on
+ * 127.0.0.1). `round()` is what the floor costs: a fresh room, a publisher sending the camera, then
+ * a first and a later joiner each timed from "join" to their first decoded remote video frame.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { build } from 'esbuild';
+import type { Browser, Page } from 'playwright-core';
+import { startBareSfu, type BareSfu, type BareSfuOptions } from './bare-sfu.js';
+
+declare global {
+  interface Window {
+    __floor?: { publish(url: string, room: string): Promise<void>; join(url: string, room: string): Promise<number> };
+  }
+}
+
+export interface FloorRound {
+  firstMs: number;
+  laterMs: number;
+}
+
+export interface TtffFloor {
+  sfu: BareSfu;
+  /** The floor page's URL. */
+  url: string;
+  /** One room: publisher on, then the first joiner timed, then a later one. */
+  round(browser: Browser, room: string, settleMs: number): Promise<FloorRound>;
+  close(): Promise<void>;
+}
+
+async function bundlePage(): Promise<string> {
+  const result = await build({
+    entryPoints: [new URL('./ttff-floor-page.ts', import.meta.url).pathname],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'chrome120',
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]!.text;
+}
+
+export async function startTtffFloor(options: BareSfuOptions = {}): Promise<TtffFloor> {
+  const script = await bundlePage();
+  const sfu = await startBareSfu(options);
+  const http: Server = createServer((request, response) => {
+    if (request.url === '/floor.js') response.writeHead(200, { 'Content-Type': 'text/javascript' }).end(script);
+    else if (request.url === '/') response.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>ttff floor</title><script type="module" src="/floor.js"></script>');
+    else response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
+
+  const open = async (browser: Browser): Promise<Page> => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => window.__floor !== undefined);
+    return page;
+  };
+  const timeJoin = async (browser: Browser, room: string) => {
+    const page = await open(browser);
+    // As on the product's pre-join screen, the camera is open before the click.
+    await page.evaluate(() => navigator.mediaDevices.getUserMedia({ video: true, audio: true }).then(() => undefined));
+    const ms = await page.evaluate(([signaling, name]) => window.__floor!.join(signaling!, name!), [sfu.url, room]);
+    return { page, ms };
+  };
+
+  return {
+    sfu,
+    url,
+    async round(browser, room, settleMs) {
+      const pages: Page[] = [];
+      try {
+        const publisher = await open(browser);
+        pages.push(publisher);
+        await publisher.evaluate(([signaling, name]) => window.__floor!.publish(signaling!, name!), [sfu.url, room]);
+        // As long as the product's host is alone in the call before the first guest clicks.
+        await new Promise((resolve) => setTimeout(resolve, settleMs));
+        const first = await timeJoin(browser, room);
+        pages.push(first.page);
+        const later = await timeJoin(browser, room);
+        pages.push(later.page);
+        return { firstMs: first.ms, laterMs: later.ms };
+      } finally {
+        for (const page of pages) await page.context().close().catch(() => undefined);
+      }
+    },
+    async close() {
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await sfu.close();
+    },
+  };
+}
