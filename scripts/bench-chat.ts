@@ -19,7 +19,7 @@ import { startWorkerdProfile } from './bench/workerd-profile.js';
 import { freePort } from './dev-stack/ports.js';
 import { CHAT_REFILL_MS } from '../edge/room/message-limits.js';
 import { writeResult } from './bench/results.js';
-import { wranglerCompat } from './bench/wrangler-compat.js';
+import { wranglerCompat } from './miniflare-edge.js';
 import { formatSpread, median, round, spread } from './bench/stats.js';
 
 const { values: args } = parseArgs({

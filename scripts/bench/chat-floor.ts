@@ -4,7 +4,7 @@
  * sockets, as the RoomDO uses) — in its own Miniflare, same runtime, same clients, same run.
  */
 import { Miniflare } from 'miniflare';
-import { wranglerCompat } from './wrangler-compat.js';
+import { wranglerCompat } from '../miniflare-edge.js';
 
 const FLOOR_SCRIPT = `
 import { DurableObject } from 'cloudflare:workers';

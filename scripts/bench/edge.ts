@@ -13,7 +13,7 @@ import { Miniflare } from 'miniflare';
 import WebSocket from 'ws';
 import { joinResponseSchema, roomSocketProtocols, type JoinResponse } from '../../schema/wire/index.js';
 import { ROOT } from './results.js';
-import { wranglerCompat } from './wrangler-compat.js';
+import { edgeResources, wranglerCompat } from '../miniflare-edge.js';
 import { regionNodeCredential } from '../node-credential.js';
 
 export const QUIET_WRANGLER = { WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true' };
@@ -78,14 +78,7 @@ export async function startBenchEdge(options: BenchEdgeOptions = {}): Promise<Be
     modulesRules: [{ type: 'ESModule', include: ['**/*.js', '**/*.mjs'] }],
     scriptPath,
     ...wranglerCompat(),
-    durableObjects: {
-      ROOM: { className: options.weighRooms ? 'BenchRoomDO' : 'RoomDO', useSQLite: true },
-      REGION: { className: 'RegionDO', useSQLite: true },
-      ACCOUNT: { className: 'AccountDO', useSQLite: true },
-      LIMITER: { className: 'RateLimiterDO', useSQLite: true },
-    },
-    queueProducers: { HISTORY: { queueName: 'edgemeet-history' }, HISTORY_DLQ: { queueName: 'edgemeet-history-dlq' } },
-    r2Buckets: ['FILES'],
+    ...edgeResources(options.weighRooms ? 'BenchRoomDO' : 'RoomDO'),
     bindings: {
       MEDIA_TOKEN_PRIVATE_JWK: JSON.stringify({ ...privateKey.export({ format: 'jwk' }), alg: 'ES256' }),
       NODE_CREDENTIAL_SECRET: nodeSecret,

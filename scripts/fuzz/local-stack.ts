@@ -19,6 +19,7 @@ import { MEDIA_TOKEN_ALG } from '../../schema/wire/media-token.js';
 import type { RegionId } from '../../schema/regions.js';
 import { regionNodeCredential } from '../node-credential.js';
 import type { FuzzSocket, JoinAnswer, RoomTarget } from './room-fuzz.js';
+import { edgeResources, wranglerCompat } from '../miniflare-edge.js';
 
 const QUIET = { WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true' };
 export const FUZZ_REGION: RegionId = 'lon';
@@ -80,16 +81,8 @@ export async function startEdge(root: string): Promise<LocalEdge> {
     modules: true,
     modulesRoot: outdir,
     scriptPath: path.join(outdir, 'worker.js'),
-    compatibilityDate: '2026-05-01',
-    compatibilityFlags: ['nodejs_compat'],
-    durableObjects: {
-      ROOM: { className: 'RoomDO', useSQLite: true },
-      REGION: { className: 'RegionDO', useSQLite: true },
-      ACCOUNT: { className: 'AccountDO', useSQLite: true },
-      LIMITER: { className: 'RateLimiterDO', useSQLite: true },
-    },
-    queueProducers: { HISTORY: { queueName: 'edgemeet-history' }, HISTORY_DLQ: { queueName: 'edgemeet-history-dlq' } },
-    r2Buckets: ['FILES'],
+    ...wranglerCompat(),
+    ...edgeResources(),
     bindings: {
       MEDIA_TOKEN_PRIVATE_JWK: secrets.mediaTokenPrivateJwk,
       NODE_CREDENTIAL_SECRET: secrets.nodeCredentialSecret,

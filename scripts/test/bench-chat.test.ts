@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startChatFloor } from '../bench/chat-floor.js';
 import { openChatSockets } from '../bench/chat-run.js';
-import { wranglerCompat } from '../bench/wrangler-compat.js';
+import { wranglerCompat } from '../miniflare-edge.js';
 
 /** A room stand-in that fans each chat.send out to every socket after a known delay. */
 function delayedRoom(delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
