@@ -128,7 +128,13 @@ export class Room {
 
   /** Runs a state change and its outbox rows atomically, then sends the history on its way. */
   async change<T>(work: () => T): Promise<T> {
-    const result = this.ctx.storage.transactionSync(work);
+    let result: T;
+    try {
+      result = this.ctx.storage.transactionSync(work);
+    } catch (error) {
+      this.parts?.participants.forgetAll();
+      throw error;
+    }
     await this.afterWrite();
     return result;
   }
