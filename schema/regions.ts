@@ -20,6 +20,8 @@ export interface Region {
   roles: readonly RegionRole[];
   /** Share of the world's peak joins this region's media serves (planning assumption). */
   peakShare: number;
+  /** Its clients' local time, hours from UTC in December (the simulation's day follows it). */
+  utcOffsetHours: number;
 }
 
 /** The capacity plan's load figures. */
@@ -38,18 +40,18 @@ export const PLAN = {
 } as const;
 
 export const REGIONS: readonly Region[] = [
-  { id: 'sfo', name: 'San Francisco', lat: 37.7749, lon: -122.4194, continent: 'NA', roles: ['media'], peakShare: 0.1 },
-  { id: 'nyc', name: 'New York', lat: 40.7128, lon: -74.006, continent: 'NA', roles: ['media'], peakShare: 0.154 },
-  { id: 'mci', name: 'Kansas City', lat: 39.0997, lon: -94.5786, continent: 'NA', roles: ['control'], peakShare: 0 },
-  { id: 'lon', name: 'London', lat: 51.5072, lon: -0.1276, continent: 'EU', roles: ['control', 'media'], peakShare: 0.12 },
-  { id: 'fra', name: 'Frankfurt', lat: 50.1109, lon: 8.6821, continent: 'EU', roles: ['media'], peakShare: 0.1 },
-  { id: 'tyo', name: 'Tokyo', lat: 35.6762, lon: 139.6503, continent: 'AS', roles: ['control', 'media'], peakShare: 0.09 },
-  { id: 'bom', name: 'Mumbai', lat: 19.076, lon: 72.8777, continent: 'AS', roles: ['control', 'media'], peakShare: 0.12 },
-  { id: 'nqz', name: 'Astana', lat: 51.1694, lon: 71.4491, continent: 'AS', roles: ['media'], peakShare: 0.036 },
-  { id: 'sin', name: 'Singapore', lat: 1.3521, lon: 103.8198, continent: 'AS', roles: ['media'], peakShare: 0.09 },
-  { id: 'nbo', name: 'Nairobi', lat: -1.2921, lon: 36.8219, continent: 'AF', roles: ['media'], peakShare: 0.05 },
-  { id: 'rio', name: 'Rio de Janeiro', lat: -22.9068, lon: -43.1729, continent: 'SA', roles: ['media'], peakShare: 0.07 },
-  { id: 'syd', name: 'Sydney', lat: -33.8688, lon: 151.2093, continent: 'OC', roles: ['control', 'media'], peakShare: 0.07 },
+  { id: 'sfo', name: 'San Francisco', lat: 37.7749, lon: -122.4194, continent: 'NA', roles: ['media'], peakShare: 0.1, utcOffsetHours: -8 },
+  { id: 'nyc', name: 'New York', lat: 40.7128, lon: -74.006, continent: 'NA', roles: ['media'], peakShare: 0.154, utcOffsetHours: -5 },
+  { id: 'mci', name: 'Kansas City', lat: 39.0997, lon: -94.5786, continent: 'NA', roles: ['control'], peakShare: 0, utcOffsetHours: -6 },
+  { id: 'lon', name: 'London', lat: 51.5072, lon: -0.1276, continent: 'EU', roles: ['control', 'media'], peakShare: 0.12, utcOffsetHours: 0 },
+  { id: 'fra', name: 'Frankfurt', lat: 50.1109, lon: 8.6821, continent: 'EU', roles: ['media'], peakShare: 0.1, utcOffsetHours: 1 },
+  { id: 'tyo', name: 'Tokyo', lat: 35.6762, lon: 139.6503, continent: 'AS', roles: ['control', 'media'], peakShare: 0.09, utcOffsetHours: 9 },
+  { id: 'bom', name: 'Mumbai', lat: 19.076, lon: 72.8777, continent: 'AS', roles: ['control', 'media'], peakShare: 0.12, utcOffsetHours: 5.5 },
+  { id: 'nqz', name: 'Astana', lat: 51.1694, lon: 71.4491, continent: 'AS', roles: ['media'], peakShare: 0.036, utcOffsetHours: 5 },
+  { id: 'sin', name: 'Singapore', lat: 1.3521, lon: 103.8198, continent: 'AS', roles: ['media'], peakShare: 0.09, utcOffsetHours: 8 },
+  { id: 'nbo', name: 'Nairobi', lat: -1.2921, lon: 36.8219, continent: 'AF', roles: ['media'], peakShare: 0.05, utcOffsetHours: 3 },
+  { id: 'rio', name: 'Rio de Janeiro', lat: -22.9068, lon: -43.1729, continent: 'SA', roles: ['media'], peakShare: 0.07, utcOffsetHours: -3 },
+  { id: 'syd', name: 'Sydney', lat: -33.8688, lon: 151.2093, continent: 'OC', roles: ['control', 'media'], peakShare: 0.07, utcOffsetHours: 11 },
 ];
 
 export const MEDIA_REGIONS = REGIONS.filter((region) => region.roles.includes('media'));

@@ -1,10 +1,10 @@
 /**
  * Peak-day simulation of the plan at full size (docs/simulation.md):
- *   npm run simulate                       the day at 1:50, the busiest region's peak (scaled to --max-nodes)
+ *   npm run simulate                       the day at 1:25 (scale 0.04), the busiest region's peak (scaled to --max-nodes)
  *   npm run simulate -- --quick            a small scale for a quick look (tests use scripts/sim directly)
  * Options: --seed N, --scale S (peak scenarios; default 1, or less when the fleet exceeds
- * --max-nodes, default 2,500: placement scans every node of a region per room, so the run's cost
- * grows with nodes × rooms), --day-scale S, --consumers-per-core N (instead of bench-results or
+ * --max-nodes, default 4,000: placement scans every node of a registry shard per room, so the
+ * run's cost grows with nodes × rooms), --day-scale S (default 0.04), --consumers-per-core N (instead of bench-results or
  * the guidance), --no-docs. Writes bench-results/simulation.json (+ simulation-detail.json).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { runDay } from './sim/day-run.js';
 import { loadMediaFigures } from './sim/measured.js';
 import { FULL_PEAK, regionName, runPeakScenarios, SCENARIOS, type PeakOptions } from './sim/peak-run.js';
 import { fleetSize, prepare } from './sim/prepare.js';
-import { headline, peakPoints, type PeakPoint, type SimulationResult } from './sim/result.js';
+import { doUtilisationCodeToday, headline, peakPoints, type PeakPoint, type SimulationResult } from './sim/result.js';
 import { summariseScenario, type ScenarioSummary } from './sim/scenario-summary.js';
 import { dayLoadChart, dayRegionDoChart, peakLoadChart } from './sim/simulation-charts.js';
 import { simulationDoc } from './sim/simulation-doc.js';
@@ -27,7 +27,7 @@ const argsSchema = z.object({
   seed: z.coerce.number().int().default(1),
   scale: z.coerce.number().positive().max(1).optional(),
   'day-scale': z.coerce.number().positive().max(1).optional(),
-  'max-nodes': z.coerce.number().int().positive().default(2_500),
+  'max-nodes': z.coerce.number().int().positive().default(4_000),
   'consumers-per-core': z.coerce.number().positive().optional(),
   docs: z.boolean().default(true),
 });
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const prep = prepare(figures);
   const fleetNodes = fleetSize(prep.fleet);
   const scale = args.scale ?? (args.quick ? 0.01 : Math.min(1, args['max-nodes'] / fleetNodes));
-  const dayScale = args['day-scale'] ?? (args.quick ? 0.004 : 0.02);
+  const dayScale = args['day-scale'] ?? (args.quick ? 0.004 : 0.04);
   say(`fleet ${fleetNodes} nodes (${figures.consumersPerCore.source}); peak at scale ${scale.toFixed(3)}, day at ${dayScale}`);
 
   const daySeries = runDay(prep, args.seed, dayScale);
@@ -89,6 +89,7 @@ async function main(): Promise<void> {
       scheduledShare: prep.model.scheduledShare,
       busiestRegion: regionName(prep.busiest.region),
       faultUtc,
+      doUtilisationCodeToday: doUtilisationCodeToday(day, summaries),
     },
     day,
     scenarios: summaries,

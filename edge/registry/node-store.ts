@@ -107,6 +107,16 @@ export class NodeStore {
       .map((row) => row.node_id);
   }
 
+  /** How many nodes are live (not written off). */
+  liveCount(): number {
+    return this.sql.exec<{ live: number }>('SELECT count(*) AS live FROM nodes WHERE down = 0').one().live;
+  }
+
+  /** Newest heartbeat among live nodes (when the registry last heard from any), or null. */
+  latestLiveHeartbeat(): number | null {
+    return this.sql.exec<{ latest: number | null }>('SELECT max(last_heartbeat_at) AS latest FROM nodes WHERE down = 0').one().latest;
+  }
+
   /** Oldest heartbeat among live nodes (when the next staleness check is due), or null. */
   oldestLiveHeartbeat(): number | null {
     const row = this.sql.exec<{ oldest: number | null }>('SELECT min(last_heartbeat_at) AS oldest FROM nodes WHERE down = 0').one();

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { NodeLoad } from '../../schema/wire/node-control.js';
+import { consumersPerRoom } from '../../schema/regions.js';
+import { dropReservation, expireReservations, newLedger, reserve, reservedOn } from './reservations.js';
 import {
   chooseNode,
   DEFAULT_PLACEMENT_POLICY,
@@ -8,8 +10,11 @@ import {
   isOverloaded,
   isPlaceable,
   meanCpu,
+  placeMeeting,
   projectedUtilisation,
+  reservationFor,
   roomsToShed,
+  staleNodes,
   type NodeCandidate,
   type PlacementPolicy,
 } from './placement.js';
@@ -231,6 +236,102 @@ describe('the fast path places exactly as the reasons say', () => {
         expect(chooseNode(fleet, NOW, policy)).toBe(chooseByReasons(fleet));
       }),
       { numRuns: 3_000 },
+    );
+  });
+});
+
+describe('reservations for rooms still filling', () => {
+  const perRoom = DEFAULT_PLACEMENT_POLICY.consumersPerNewRoom;
+
+  it('keeps a young room reserved after the node reported it with its first people', () => {
+    // a got a room a second ago and reported it with the host alone; b is fuller but settled.
+    const young = node('a', { assignedRooms: 1, reserved: { rooms: 1, consumers: perRoom } }, { rooms: 1, consumers: 0 });
+    const settled = node('b', { assignedRooms: 1 }, { rooms: 1, consumers: perRoom / 2 });
+    expect(pick([young, settled])).toBe('b');
+    // Once the window is over, only the report counts and a looks emptiest again.
+    expect(pick([{ ...young, reserved: { rooms: 0, consumers: 0 } }, settled])).toBe('a');
+  });
+
+  it('still reserves a new room for rooms assigned but not reported, without counting a young one twice', () => {
+    const unreported = node('a', { assignedRooms: 2, reserved: { rooms: 1, consumers: perRoom } }, { rooms: 0 });
+    expect(projectedUtilisation(unreported, DEFAULT_PLACEMENT_POLICY)).toBeCloseTo((3 * perRoom) / 2_000);
+  });
+
+  it('reserves a moved room at its size: a node with room for a new meeting but not for it is skipped', () => {
+    const policy: PlacementPolicy = { ...DEFAULT_PLACEMENT_POLICY, maxConsumerUtilisation: 0.5 };
+    expect(reservationFor(0, policy)).toEqual({ consumers: perRoom, forMs: policy.reservationMs });
+    // Arrived full: reserved at its size, only until its node reports it (then its report counts it).
+    expect(reservationFor(20, policy)).toEqual({ consumers: consumersPerRoom(20), forMs: policy.arrivedReservationMs });
+    expect(policy.arrivedReservationMs).toBeLessThan(policy.heartbeatTimeoutMs);
+    const nodes = [node('a', {}, { consumers: 600 }), node('b', {}, { consumers: 900 }), node('c', {}, { consumers: 100, consumerCapacity: 4_000 })];
+    expect(placeMeeting(nodes.slice(0, 2), null, 0, NOW, policy)).toMatchObject({ node: { nodeId: 'a' }, kept: false, reserve: { consumers: perRoom } });
+    // 20 people: 760 consumers fit on neither 2,000-consumer node under 50%.
+    expect(placeMeeting(nodes.slice(0, 2), null, 20, NOW, policy)).toBeNull();
+    expect(placeMeeting(nodes, null, 20, NOW, policy)).toMatchObject({ node: { nodeId: 'c' }, reserve: { consumers: consumersPerRoom(20) } });
+  });
+
+  it('keeps a meeting on its live node and re-places it off a silent one', () => {
+    const silent = node('a', { lastHeartbeatAt: NOW - DEFAULT_PLACEMENT_POLICY.heartbeatTimeoutMs - 1 });
+    const draining = node('b', { state: 'draining' }, { consumers: 1_900 });
+    const spare = node('c');
+    expect(placeMeeting([silent, draining, spare], 'b', 0, NOW)).toMatchObject({ node: { nodeId: 'b' }, kept: true });
+    expect(placeMeeting([silent, draining, spare], 'a', 5, NOW)).toMatchObject({ node: { nodeId: 'c' }, kept: false });
+    expect(staleNodes([silent, draining, spare, node('d', { state: 'down', lastHeartbeatAt: 0 })], NOW).map((n) => n.nodeId)).toEqual(['a']);
+  });
+
+  it('the ledger sums a node\'s live reservations, replaces a moved meeting\'s, and expires them in order', () => {
+    const changes: string[] = [];
+    const ledger = newLedger<string>();
+    const onChange = (nodeId: string, totals: { rooms: number; consumers: number }) => changes.push(`${nodeId}:${totals.rooms}/${totals.consumers}`);
+    reserve(ledger, { meeting: 'm1', nodeId: 'a', consumers: 180, expiresAt: 10 }, onChange);
+    reserve(ledger, { meeting: 'm2', nodeId: 'a', consumers: 760, expiresAt: 20 }, onChange);
+    expect(reservedOn(ledger, 'a')).toEqual({ rooms: 2, consumers: 940 });
+    // m1 moves to b: its reservation on a goes with it.
+    reserve(ledger, { meeting: 'm1', nodeId: 'b', consumers: 180, expiresAt: 30 }, onChange);
+    expect([reservedOn(ledger, 'a'), reservedOn(ledger, 'b')]).toEqual([{ rooms: 1, consumers: 760 }, { rooms: 1, consumers: 180 }]);
+    // A release from a node the meeting already left changes nothing.
+    dropReservation(ledger, 'm1', 'a');
+    expect(reservedOn(ledger, 'b').rooms).toBe(1);
+    expect(expireReservations(ledger, 10)).toEqual([]);
+    expect(expireReservations(ledger, 20, onChange)).toEqual(['m2']);
+    expect(reservedOn(ledger, 'a')).toEqual({ rooms: 0, consumers: 0 });
+    dropReservation(ledger, 'm1', 'b', onChange);
+    expect(expireReservations(ledger, 1_000)).toEqual([]);
+    expect(changes.at(-1)).toBe('b:0/0');
+    // Plain data: a cloned ledger (a simulated world's snapshot) behaves the same.
+    reserve(ledger, { meeting: 'm3', nodeId: 'c', consumers: 5, expiresAt: 2_000 });
+    const copy = structuredClone(ledger);
+    expect(expireReservations(copy, 2_000)).toEqual(['m3']);
+    expect(reservedOn(ledger, 'c').rooms).toBe(1);
+  });
+
+  it('never lets the ledger go negative or keep a dropped meeting (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('add', 'drop', 'expire'), fc.integer({ min: 0, max: 5 }), fc.constantFrom('a', 'b')), { maxLength: 60 }), (ops) => {
+        const ledger = newLedger<number>();
+        const live = new Map<number, { nodeId: string; expiresAt: number }>();
+        let now = 0;
+        for (const [op, meeting, nodeId] of ops) {
+          now += 1;
+          if (op === 'add') {
+            const expiresAt = now + 1 + (meeting % 3) * 4;
+            reserve(ledger, { meeting, nodeId, consumers: 10, expiresAt });
+            live.set(meeting, { nodeId, expiresAt });
+          } else if (op === 'drop') {
+            dropReservation(ledger, meeting);
+            live.delete(meeting);
+          } else {
+            expireReservations(ledger, now);
+            for (const [key, value] of live) if (value.expiresAt <= now) live.delete(key);
+          }
+        }
+        expireReservations(ledger, now);
+        for (const [key, value] of live) if (value.expiresAt <= now) live.delete(key);
+        for (const nodeId of ['a', 'b']) {
+          const expected = [...live.values()].filter((value) => value.nodeId === nodeId).length;
+          expect(reservedOn(ledger, nodeId)).toEqual({ rooms: expected, consumers: 10 * expected });
+        }
+      }),
     );
   });
 });

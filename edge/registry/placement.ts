@@ -1,4 +1,4 @@
-import { NODE_HEARTBEAT_TIMEOUT_MS, type NodeExclusion, type NodeLoad, type NodeState } from '../../schema/wire/node-control.js';
+import { NODE_HEARTBEAT_INTERVAL_MS, NODE_HEARTBEAT_TIMEOUT_MS, type NodeExclusion, type NodeLoad, type NodeState } from '../../schema/wire/node-control.js';
 import { consumersPerRoom } from '../../schema/regions.js';
 
 /** What placement knows about one media node: its last report plus what the edge gave it since. */
@@ -10,6 +10,12 @@ export interface NodeCandidate {
   load: NodeLoad;
   /** Rooms the RegionDO has assigned to this node (its own count, ahead of the next heartbeat). */
   assignedRooms: number;
+  /**
+   * Rooms placed on the node within the policy's reservation window, and the consumers reserved
+   * for them (reservations.ts): a room reaches its size minutes after it is placed, so its report
+   * alone would make the node look emptier than it is about to be.
+   */
+  reserved?: { rooms: number; consumers: number };
 }
 
 /**
@@ -29,8 +35,15 @@ export interface PlacementPolicy {
   maxJitterMs: number;
   /** Highest event-loop lag (ms) a node may take new rooms at. */
   maxEventLoopLagMs: number;
-  /** Consumers reserved for a room the node has not reported yet. */
+  /** Consumers reserved for a room the node has not reported yet (and for a young room). */
   consumersPerNewRoom: number;
+  /** How long a new room keeps its reservation: about as long as a meeting takes to fill. */
+  reservationMs: number;
+  /**
+   * How long a room placed with its people already in it (moved) keeps its reservation: until
+   * its node has reported it — after that its report counts it and a reservation would count it twice.
+   */
+  arrivedReservationMs: number;
   /** Overload: consumer utilisation (reported, 0..1) past which the node sheds rooms. */
   shedConsumerUtilisation: number;
   /** Overload: mean worker CPU past which the node sheds rooms. */
@@ -53,6 +66,8 @@ export const DEFAULT_PLACEMENT_POLICY: PlacementPolicy = {
   maxJitterMs: 50,
   maxEventLoopLagMs: 250,
   consumersPerNewRoom: consumersPerRoom(),
+  reservationMs: 180_000,
+  arrivedReservationMs: 2 * NODE_HEARTBEAT_INTERVAL_MS,
   shedConsumerUtilisation: 0.95,
   shedCpu: 0.95,
   shedEventLoopLagMs: 1_000,
@@ -62,13 +77,34 @@ export const DEFAULT_PLACEMENT_POLICY: PlacementPolicy = {
 };
 
 /**
- * Projected consumer utilisation if the node got one more room: its reported consumers, plus a
- * reservation for rooms assigned since its last report (so a burst of joins between two
- * heartbeats spreads over nodes instead of piling onto the one that looked emptiest).
+ * Consumers the node is about to carry beyond its report: the reservations of its young rooms, and
+ * a new room's reservation for any other room assigned since its last report. A young room the
+ * node already reported counts its reservation on top of the few people in it so far: an
+ * overestimate of at most those people's consumers, while the room fills.
  */
-export function projectedUtilisation(node: NodeCandidate, policy: PlacementPolicy): number {
+export function reservedConsumers(node: NodeCandidate, policy: PlacementPolicy): number {
+  const reserved = node.reserved ?? { rooms: 0, consumers: 0 };
   const unreportedRooms = Math.max(0, node.assignedRooms - node.load.rooms);
-  const consumers = node.load.consumers + (unreportedRooms + 1) * policy.consumersPerNewRoom;
+  return reserved.consumers + Math.max(0, unreportedRooms - reserved.rooms) * policy.consumersPerNewRoom;
+}
+
+/**
+ * What to reserve for a room placed with `participants` people in it: a new room's consumers for
+ * `reservationMs` while it fills; a room that arrives at least that full (moved) at its size, until
+ * its node has reported it.
+ */
+export function reservationFor(participants: number, policy: PlacementPolicy): { consumers: number; forMs: number } {
+  const arrived = consumersPerRoom(participants);
+  return arrived >= policy.consumersPerNewRoom ? { consumers: arrived, forMs: policy.arrivedReservationMs } : { consumers: policy.consumersPerNewRoom, forMs: policy.reservationMs };
+}
+
+/**
+ * Projected consumer utilisation if the node got one more room of `roomConsumers`: its reported
+ * consumers plus its reservations (so a burst of joins between two heartbeats, and rooms still
+ * filling, spread over nodes instead of piling onto the one that looked emptiest).
+ */
+export function projectedUtilisation(node: NodeCandidate, policy: PlacementPolicy, roomConsumers: number = policy.consumersPerNewRoom): number {
+  const consumers = node.load.consumers + reservedConsumers(node, policy) + roomConsumers;
   return node.load.consumerCapacity === 0 ? Infinity : consumers / node.load.consumerCapacity;
 }
 
@@ -101,12 +137,12 @@ export function exclusionReasons(node: NodeCandidate, now: number, policy: Place
  * when exclusionReasons would name a reason, but answered with early returns and no list: this
  * runs for every node of a region on every placement (the fleet view builds the reasons).
  */
-export function placementScore(node: NodeCandidate, now: number, policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY): number | null {
+export function placementScore(node: NodeCandidate, now: number, policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY, roomConsumers: number = policy.consumersPerNewRoom): number | null {
   if (node.state !== 'serving' || now - node.lastHeartbeatAt > policy.heartbeatTimeoutMs) return null;
   const { load } = node;
   if (load.workersAlive === 0 || load.consumerCapacity === 0) return null;
   if (load.packetLoss > policy.maxPacketLoss || (load.jitterMs ?? 0) > policy.maxJitterMs || (load.eventLoopLagMs ?? 0) > policy.maxEventLoopLagMs) return null;
-  const utilisation = projectedUtilisation(node, policy);
+  const utilisation = projectedUtilisation(node, policy, roomConsumers);
   if (utilisation > policy.maxConsumerUtilisation) return null;
   const cpu = meanCpu(load);
   if (cpu > policy.maxCpu) return null;
@@ -121,14 +157,20 @@ export function isPlaceable(node: NodeCandidate, now: number, policy: PlacementP
 }
 
 /**
- * The node a new room goes to: the least-loaded node with no exclusion reason, or null when the
- * region has none. Ties go to the lower node id so the choice is deterministic.
+ * The node a new room (of `roomConsumers`, a new room's reservation unless it arrives with people)
+ * goes to: the least-loaded node with no exclusion reason, or null when the region has none. Ties
+ * go to the lower node id so the choice is deterministic.
  */
-export function chooseNode<N extends NodeCandidate>(nodes: readonly N[], now: number, policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY): N | null {
+export function chooseNode<N extends NodeCandidate>(
+  nodes: readonly N[],
+  now: number,
+  policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY,
+  roomConsumers: number = policy.consumersPerNewRoom,
+): N | null {
   let best: N | null = null;
   let bestScore = Infinity;
   for (const node of nodes) {
-    const score = placementScore(node, now, policy);
+    const score = placementScore(node, now, policy, roomConsumers);
     if (score === null) continue;
     if (score < bestScore || (score === bestScore && best !== null && node.nodeId < best.nodeId)) {
       best = node;
@@ -136,6 +178,36 @@ export function chooseNode<N extends NodeCandidate>(nodes: readonly N[], now: nu
     }
   }
   return best;
+}
+
+/** Whether the meeting's current node still serves it: not written off and heard from within the timeout. */
+export function stillServes(node: NodeCandidate | undefined, now: number, policy: PlacementPolicy): boolean {
+  return node !== undefined && node.state !== 'down' && now - node.lastHeartbeatAt <= policy.heartbeatTimeoutMs;
+}
+
+/**
+ * RegionDO.place as a pure decision: the meeting keeps its current node while that one serves it
+ * (a draining node keeps a room until it is moved; only new rooms avoid it), else the least-loaded
+ * node with headroom for the room at its size (`participants` already in it: a moved room arrives
+ * full), with the consumers to reserve there. Null: no capacity in this region.
+ */
+export function placeMeeting<N extends NodeCandidate>(
+  nodes: readonly N[],
+  currentId: string | null,
+  participants: number,
+  now: number,
+  policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY,
+): { node: N; kept: true } | { node: N; kept: false; reserve: { consumers: number; forMs: number } } | null {
+  const current = currentId === null ? undefined : nodes.find((node) => node.nodeId === currentId);
+  if (current && stillServes(current, now, policy)) return { node: current, kept: true };
+  const reserve = reservationFor(participants, policy);
+  const chosen = chooseNode(nodes, now, policy, reserve.consumers);
+  return chosen ? { node: chosen, kept: false, reserve } : null;
+}
+
+/** Live nodes not heard from since `now − heartbeatTimeoutMs` (the alarm writes them off). */
+export function staleNodes<N extends NodeCandidate>(nodes: readonly N[], now: number, policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY): N[] {
+  return nodes.filter((node) => node.state !== 'down' && node.lastHeartbeatAt < now - policy.heartbeatTimeoutMs);
 }
 
 /** Live and past an overload threshold of the policy: it should hand some rooms to others. */

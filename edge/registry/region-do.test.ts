@@ -18,6 +18,14 @@ afterEach(() => {
   for (const fake of nodes.splice(0)) fake.retire();
 });
 
+/** The deferred verdict is due now: the alarm re-checks the silent nodes. */
+async function recheckNow(region: ReturnType<typeof regionStubFor>) {
+  await runInDurableObject(region, (_instance: RegionDO, state) => {
+    state.storage.sql.exec('UPDATE liveness_alarm SET deferred_until = 0 WHERE deferred_until IS NOT NULL');
+  });
+  expect(await runDurableObjectAlarm(region)).toBe(true);
+}
+
 async function fleetNode(region: 'lon' | 'fra' | 'sin' | 'syd', nodeId: string) {
   return (await regionStubFor(region).fleet()).find((n) => n.nodeId === nodeId) ?? null;
 }
@@ -128,6 +136,55 @@ describe('liveness and placement', () => {
     expect((await fleetNode('lon', healthy.nodeId))?.rooms).toBe(1);
     // The down node's control socket was closed by the edge.
     await expect.poll(() => dying.ws.readyState).toBe(WebSocket.CLOSED);
+  });
+
+  it('a late alarm (the loop was starved) writes nobody off; a node still silent one interval later is', async () => {
+    const region = regionStubFor('syd');
+    const [held, dead] = [await node({ region: 'syd' }), await node({ region: 'syd' })];
+    // The box was starved: the alarm fires 10 s after it was due, both heartbeats look 10 s old,
+    // and the live node's are still unread in its socket.
+    held.stall();
+    dead.stall();
+    await runInDurableObject(region, (_instance: RegionDO, state) => {
+      state.storage.sql.exec('UPDATE nodes SET last_heartbeat_at = ? WHERE node_id IN (?, ?)', Date.now() - 10_000, held.nodeId, dead.nodeId);
+      state.storage.sql.exec('UPDATE liveness_alarm SET scheduled_at = ?', Date.now() - 10_000);
+    });
+    expect(await runDurableObjectAlarm(region)).toBe(true);
+    expect((await fleetNode('syd', held.nodeId))?.state).toBe('serving');
+    expect((await fleetNode('syd', dead.nodeId))?.state).toBe('serving');
+    expect(dead.ws.readyState).toBe(WebSocket.OPEN);
+    // The held-up heartbeats are read; one interval on, only the node that stayed silent goes.
+    const before = (await fleetNode('syd', held.nodeId))!.lastHeartbeatAt;
+    held.startHeartbeats();
+    await expect.poll(async () => (await fleetNode('syd', held.nodeId))?.lastHeartbeatAt).toBeGreaterThan(before);
+    await recheckNow(region);
+    expect((await fleetNode('syd', held.nodeId))?.state).toBe('serving');
+    expect((await fleetNode('syd', dead.nodeId))?.state).toBe('down');
+    await expect.poll(() => dead.ws.readyState).toBe(WebSocket.CLOSED);
+  });
+
+  it('no node heard from lately (all went quiet together) on an on-time alarm: one more interval, then only the still-silent ones go', async () => {
+    const region = regionStubFor('syd');
+    const [slow, gone] = [await node({ region: 'syd' }), await node({ region: 'syd' })];
+    slow.stall();
+    gone.stall();
+    // The registry restarted: nobody was heard for 3 s — not yet past the timeout for one node, long past it for the other.
+    await runInDurableObject(region, (_instance: RegionDO, state) => {
+      state.storage.sql.exec('UPDATE nodes SET last_heartbeat_at = ? WHERE node_id = ?', Date.now() - 3_000, slow.nodeId);
+      state.storage.sql.exec('UPDATE nodes SET last_heartbeat_at = ? WHERE node_id = ?', Date.now() - 10_000, gone.nodeId);
+    });
+    expect(await runDurableObjectAlarm(region)).toBe(true);
+    expect((await fleetNode('syd', slow.nodeId))?.state).toBe('serving');
+    expect((await fleetNode('syd', gone.nodeId))?.state).toBe('serving');
+    // An alarm for something else (a make-before-break close) before the re-check judges nobody.
+    expect(await runDurableObjectAlarm(region)).toBe(true);
+    expect((await fleetNode('syd', gone.nodeId))?.state).toBe('serving');
+    const before = (await fleetNode('syd', slow.nodeId))!.lastHeartbeatAt;
+    slow.heartbeat();
+    await expect.poll(async () => (await fleetNode('syd', slow.nodeId))?.lastHeartbeatAt).toBeGreaterThan(before);
+    await recheckNow(region);
+    expect((await fleetNode('syd', slow.nodeId))?.state).toBe('serving');
+    expect((await fleetNode('syd', gone.nodeId))?.state).toBe('down');
   });
 
   it('places on the least-loaded serving node and keeps a meeting on its node', async () => {

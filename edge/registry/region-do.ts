@@ -18,8 +18,10 @@ import { log } from '../http/log.js';
 import { COMMAND_ANSWER_TIMEOUT_MS, CommandAnswers, NodeCommandQueue, type CommandOutcome } from './command-queue.js';
 import { toFleetNode, type FleetNode } from './fleet-view.js';
 import { attach, attachmentOf, sendDown, type NodeSocketAttachment } from './node-socket.js';
+import { AlarmLedger, judgeSilence } from './liveness.js';
 import { NodeStore } from './node-store.js';
-import { chooseNode, DEFAULT_PLACEMENT_POLICY, type PlacementPolicy } from './placement.js';
+import { DEFAULT_PLACEMENT_POLICY, placeMeeting, type PlacementPolicy } from './placement.js';
+import { RoomReservations } from './reservations.js';
 import { RoomMover } from './room-mover.js';
 import { RoomMoves } from './room-moves.js';
 import { liftDrain } from './undrain.js';
@@ -40,7 +42,8 @@ const NODE_MESSAGE_TYPES = unionTypes(nodeUpMessageSchema);
 const CASCADE_EVENTS: ReadonlySet<NodeEvent['event']> = new Set(['participantJoined', 'producerOpened', 'producerClosed', 'producerPaused', 'roomClosed']);
 
 /**
- * One per region (regionStub in edge/durable-objects.ts): the media-node registry. Nodes keep a
+ * One per region, or per registry shard of a region (regionStub in edge/durable-objects.ts,
+ * edge/registry/shards.ts): the media-node registry. Nodes keep a
  * hibernatable WebSocket here (hello, heartbeats, command results, events up; commands down).
  * A node is written off at once when its control socket closes (a crash) and by the alarm when
  * its heartbeats stop (a silent partition); its meetings move, and when it comes back it is told
@@ -51,8 +54,10 @@ export class RegionDO extends DurableObject<Env> {
   private readonly store: NodeStore;
   private readonly commands: NodeCommandQueue;
   private readonly moves: RoomMoves;
+  private readonly alarms: AlarmLedger;
   private readonly mover: RoomMover;
   private readonly policy: PlacementPolicy;
+  private readonly reservations: RoomReservations;
   private readonly answers = new CommandAnswers();
   /** Counters since this instance started (ops visibility; tests read them in-process). */
   readonly stats = { placeRequests: 0, newPlacements: 0 };
@@ -62,7 +67,9 @@ export class RegionDO extends DurableObject<Env> {
     this.store = new NodeStore(ctx.storage.sql);
     this.commands = new NodeCommandQueue(ctx.storage.sql);
     this.moves = new RoomMoves(ctx.storage.sql);
+    this.alarms = new AlarmLedger(ctx.storage.sql);
     this.policy = { ...DEFAULT_PLACEMENT_POLICY, heartbeatTimeoutMs: edgeConfig(env).heartbeatTimeoutMs };
+    this.reservations = new RoomReservations(ctx.storage.sql, Date.now());
     this.mover = new RoomMover({
       env,
       store: this.store,
@@ -192,39 +199,63 @@ export class RegionDO extends DurableObject<Env> {
 
   private async scheduleCheck(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    if (current === null || current > at) await this.setAlarm(at);
+  }
+
+  /** Arms the alarm and notes when it is due, so the alarm can tell how late it fired. */
+  private async setAlarm(at: number): Promise<void> {
+    this.alarms.setScheduled(at);
+    await this.ctx.storage.setAlarm(at);
   }
 
   /**
-   * Marks nodes whose heartbeats stopped as down (their rooms move), closes meetings on nodes they
-   * left make-before-break once the grace is over, and re-arms itself.
+   * Marks nodes whose heartbeats stopped as down (their rooms move) — unless the alarm fired late
+   * or no node was heard from lately (judgeSilence: they get one more heartbeat interval) —,
+   * closes meetings on nodes they left make-before-break once the grace is over, and re-arms itself.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    for (const nodeId of this.store.staleNodeIds(now - this.policy.heartbeatTimeoutMs)) await this.mover.markDown(nodeId, 'heartbeats stopped');
+    const verdict = judgeSilence({
+      now,
+      scheduledAt: this.alarms.scheduledAt(),
+      deferredUntil: this.alarms.deferredUntil(),
+      silent: this.store.staleNodeIds(now - this.policy.heartbeatTimeoutMs),
+      live: this.store.liveCount(),
+      latestHeard: this.store.latestLiveHeartbeat(),
+    });
+    this.alarms.setScheduled(null);
+    if (verdict.kind === 'defer') {
+      if (verdict.why !== 'pending') log('warn', 'node.silence_deferred', { why: verdict.why, recheckAt: verdict.until });
+      this.alarms.setDeferred(verdict.until);
+    } else {
+      this.alarms.setDeferred(null);
+      for (const nodeId of verdict.nodeIds) await this.mover.markDown(nodeId, 'heartbeats stopped');
+    }
     await this.mover.closeDue(now);
     const oldest = this.store.oldestLiveHeartbeat();
-    const next = Math.min(oldest === null ? Infinity : oldest + this.policy.heartbeatTimeoutMs + 1, this.moves.nextDue() ?? Infinity);
-    if (next !== Infinity) await this.ctx.storage.setAlarm(Math.max(now + 100, next));
+    const nextSilence = verdict.kind === 'defer' ? verdict.until : oldest === null ? Infinity : oldest + this.policy.heartbeatTimeoutMs + 1;
+    const next = Math.min(nextSilence, this.moves.nextDue() ?? Infinity);
+    if (next !== Infinity) await this.setAlarm(Math.max(now + 100, next));
   }
 
   // ── RPC for RoomDOs and the fleet API ─────────────────────────────────────────────────────
 
   /**
    * The node serving this meeting: its current one while that node lives, else the least-loaded
-   * node with headroom (recorded, so the room count grows at once). Null: no capacity here.
+   * node with headroom for it (placement.ts placeMeeting), recorded with a reservation for the
+   * room at its size — `participants` already in it, a moved room arrives full — that lasts while
+   * the room fills. Null: no capacity here.
    */
-  async place(meetingLinkId: string): Promise<PlacedNode | null> {
+  async place(meetingLinkId: string, participants = 0): Promise<PlacedNode | null> {
     this.stats.placeRequests += 1;
     const now = Date.now();
-    const nodes = this.store.list();
     const currentId = this.store.assignmentOf(meetingLinkId);
-    const current = nodes.find((node) => node.nodeId === currentId);
-    // A draining node keeps a room until it is moved; only new rooms avoid it.
-    if (current && current.state !== 'down' && now - current.lastHeartbeatAt <= this.policy.heartbeatTimeoutMs) return placed(current);
-    const chosen = chooseNode(nodes, now, this.policy);
-    if (!chosen) return null;
+    const decision = placeMeeting(this.reservations.attach(this.store.list(), now), currentId, participants, now, this.policy);
+    if (!decision) return null;
+    if (decision.kept) return placed(decision.node);
+    const chosen = decision.node;
     this.store.assign(meetingLinkId, chosen.nodeId, now);
+    this.reservations.reserve(meetingLinkId, chosen.nodeId, decision.reserve.consumers, now + decision.reserve.forMs);
     // Taken from a node gone silent (not yet written off): it closes the meeting if it returns.
     if (currentId && currentId !== chosen.nodeId) this.moves.record(currentId, [meetingLinkId], null);
     // Back on a node it had left: no longer to be closed there.
@@ -244,6 +275,7 @@ export class RegionDO extends DurableObject<Env> {
   /** The room emptied (grace period over) or ended: its node no longer counts it. */
   async release(meetingLinkId: string, nodeId: string): Promise<void> {
     this.store.release(meetingLinkId, nodeId);
+    this.reservations.drop(meetingLinkId, nodeId);
   }
 
   /**
@@ -301,7 +333,7 @@ export class RegionDO extends DurableObject<Env> {
 
   async fleet(): Promise<FleetNode[]> {
     const now = Date.now();
-    return this.store.list().map((node) => toFleetNode(node, now, this.policy));
+    return this.reservations.attach(this.store.list(), now).map((node) => toFleetNode(node, now, this.policy));
   }
 }
 

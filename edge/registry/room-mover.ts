@@ -45,7 +45,7 @@ export class RoomMover {
     moves.record(nodeId, [...unconfirmedCloses, ...meetings], null);
     log('warn', 'node.down', { nodeId, rooms: meetings.length });
     this.deps.closeSockets(nodeId, why);
-    await this.notifyRooms(nodeId, meetings);
+    await this.notifyPaced(nodeId, meetings);
   }
 
   /**
@@ -87,9 +87,16 @@ export class RoomMover {
     for (const meetingId of meetings) await this.deps.sendCommand(nodeId, { command: 'closeMeeting', meetingId, reason: MOVED_AWAY, why: 'moved' });
   }
 
-  /** Make-before-break graces that ended: the old node closes the meeting (unless it got it back). */
+  /**
+   * On the alarm: rooms whose paced notice is due are told their node is gone; make-before-break
+   * graces that ended: the old node closes the meeting (unless it got it back).
+   */
   async closeDue(now: number): Promise<void> {
     const { store, moves } = this.deps;
+    const notices = moves.noticesDue(now);
+    for (const nodeId of new Set(notices.map((notice) => notice.nodeId))) {
+      await this.notifyRooms(nodeId, notices.filter((notice) => notice.nodeId === nodeId).map((notice) => notice.meetingLinkId));
+    }
     for (const { nodeId, meetingLinkId } of moves.due(now)) {
       moves.settle(nodeId, meetingLinkId);
       if (store.assignmentOf(meetingLinkId) === nodeId) continue;
@@ -105,11 +112,25 @@ export class RoomMover {
     moves.record(nodeId, meetings, closeAt);
     await this.deps.scheduleCheck(closeAt);
     log('info', 'node.rooms_moved', { nodeId, why, rooms: meetings.length });
-    await this.notifyRooms(nodeId, meetings);
+    await this.notifyPaced(nodeId, meetings);
+  }
+
+  /**
+   * Tells the rooms to move at the registry's pace (room-moves.ts paceNotice): the first second's
+   * worth now, the rest from the alarm — a lost region's rooms must not all ask the next regions'
+   * registries at once.
+   */
+  private async notifyPaced(nodeId: string, meetings: readonly string[]): Promise<void> {
+    const { moves } = this.deps;
+    const now = Date.now();
+    const immediate = moves.queueNotices(nodeId, meetings, now);
+    if (immediate.length < meetings.length) await this.deps.scheduleCheck(moves.nextDue() ?? now);
+    await this.notifyRooms(nodeId, immediate);
   }
 
   /** Each room re-places itself (at once when people are connected, else on its next join). */
   private async notifyRooms(nodeId: string, meetings: readonly string[]): Promise<void> {
+    if (meetings.length === 0) return;
     const results = await Promise.allSettled(meetings.map((meetingId) => roomStub(this.deps.env, meetingId).onNodeLost(nodeId)));
     const failed = results.filter((result) => result.status === 'rejected').length;
     if (failed > 0) log('error', 'node.down_notify_failed', { nodeId, failed });

@@ -1,12 +1,25 @@
+import { MOVES_PER_SHARD_PER_SECOND } from './shards.js';
+
 /**
  * What the RegionDO remembers about meetings it moved off a node (RegionDO storage), so the old
  * node closes them and no meeting is served by two nodes:
  *  - moved off a node that is down: closed when that node says hello again (closeAt null);
  *  - moved off a live node (drain, overload): closed there once clients had MIGRATION_GRACE_MS to
  *    connect to the new node (make-before-break).
- * Also when each node last shed rooms for overload (the cooldown between rounds).
+ * Also when each node last shed rooms for overload (the cooldown between rounds), and the rooms
+ * still to be told that their node is gone (paced: paceNotice).
  */
 export const MIGRATION_GRACE_MS = 20_000;
+
+/**
+ * When to tell the next room that its node is gone, given until when notices are queued: one every
+ * 1/perSecond s, the first second's worth at once. A region lost at once then reaches the next
+ * regions' registries spread over tens of seconds, not as one burst (docs/simulation.md).
+ */
+export function paceNotice(queuedUntil: number, now: number, perSecond: number = MOVES_PER_SHARD_PER_SECOND): { notifyAt: number; queuedUntil: number } {
+  const slot = Math.max(now, queuedUntil);
+  return { notifyAt: slot < now + 1_000 ? now : slot, queuedUntil: slot + 1_000 / perSecond };
+}
 
 export interface MovedMeeting {
   meetingLinkId: string;
@@ -23,6 +36,49 @@ export class RoomMoves {
     )`);
     sql.exec('CREATE INDEX IF NOT EXISTS moved_meetings_by_node ON moved_meetings (node_id)');
     sql.exec('CREATE TABLE IF NOT EXISTS node_shed_rounds (node_id TEXT PRIMARY KEY, last_shed_at INTEGER NOT NULL)');
+    sql.exec(`CREATE TABLE IF NOT EXISTS move_notices (
+      meeting_link_id TEXT NOT NULL,
+      node_id TEXT NOT NULL,
+      due_at INTEGER NOT NULL,
+      PRIMARY KEY (meeting_link_id, node_id)
+    )`);
+    // Until when notices are handed out (a notice told at once still takes its place in the pace).
+    sql.exec('CREATE TABLE IF NOT EXISTS notice_pace (id INTEGER PRIMARY KEY CHECK (id = 1), queued_until REAL NOT NULL)');
+  }
+
+  /**
+   * The meetings must leave the node: answers those to tell now; the rest are queued at the pace
+   * (noticesDue hands them out, nextDue says when).
+   */
+  queueNotices(nodeId: string, meetingLinkIds: readonly string[], now: number): string[] {
+    const stored = this.sql.exec<{ queued_until: number }>('SELECT queued_until FROM notice_pace WHERE id = 1').toArray()[0];
+    let queuedUntil = stored?.queued_until ?? now;
+    const immediate: string[] = [];
+    for (const meetingLinkId of meetingLinkIds) {
+      const paced = paceNotice(queuedUntil, now);
+      queuedUntil = paced.queuedUntil;
+      if (paced.notifyAt <= now) immediate.push(meetingLinkId);
+      else {
+        this.sql.exec(
+          'INSERT INTO move_notices (meeting_link_id, node_id, due_at) VALUES (?, ?, ?) ON CONFLICT (meeting_link_id, node_id) DO UPDATE SET due_at = excluded.due_at',
+          meetingLinkId,
+          nodeId,
+          Math.ceil(paced.notifyAt),
+        );
+      }
+    }
+    this.sql.exec('INSERT INTO notice_pace (id, queued_until) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET queued_until = excluded.queued_until', queuedUntil);
+    return immediate;
+  }
+
+  /** Queued notices whose time has come, taken off the queue. */
+  noticesDue(now: number): MovedMeeting[] {
+    const due = this.sql
+      .exec<{ meeting_link_id: string; node_id: string }>('SELECT meeting_link_id, node_id FROM move_notices WHERE due_at <= ? ORDER BY due_at', now)
+      .toArray()
+      .map((row) => ({ meetingLinkId: row.meeting_link_id, nodeId: row.node_id }));
+    this.sql.exec('DELETE FROM move_notices WHERE due_at <= ?', now);
+    return due;
   }
 
   /** The meetings left the node; close them there at closeAt (null: when it says hello again). */
@@ -60,9 +116,11 @@ export class RoomMoves {
       .map((row) => ({ meetingLinkId: row.meeting_link_id, nodeId: row.node_id }));
   }
 
-  /** When the next graceful close is due, or null. */
+  /** When the next graceful close or queued notice is due, or null. */
   nextDue(): number | null {
-    return this.sql.exec<{ next: number | null }>('SELECT min(close_at) AS next FROM moved_meetings WHERE close_at IS NOT NULL').one().next;
+    const close = this.sql.exec<{ next: number | null }>('SELECT min(close_at) AS next FROM moved_meetings WHERE close_at IS NOT NULL').one().next;
+    const notice = this.sql.exec<{ next: number | null }>('SELECT min(due_at) AS next FROM move_notices').one().next;
+    return close === null ? notice : notice === null ? close : Math.min(close, notice);
   }
 
   /** The node went down before a graceful close was sent: close it when the node is back instead. */

@@ -1,5 +1,5 @@
 import { distanceKm, regionById, type RegionId } from '../../schema/regions.js';
-import { chooseNode, DEFAULT_PLACEMENT_POLICY, exclusionReasons, type NodeCandidate, type PlacementPolicy } from './placement.js';
+import { chooseNode, DEFAULT_PLACEMENT_POLICY, exclusionReasons, reservedConsumers, type NodeCandidate, type PlacementPolicy } from './placement.js';
 import { locate, regionsByDistance, type ClientLocation } from './region-choice.js';
 
 /*
@@ -32,13 +32,12 @@ export function newcomerConsumers(meetingParticipants: number, participantsOnNod
 /**
  * Whether the node can take `extraConsumers` more: no exclusion of placement's policy other than
  * 'full' (live, serving, fresh heartbeat, quality thresholds), and its consumer utilisation — the
- * same projection placement uses, reported consumers plus the reservation for rooms it has not
- * reported yet — stays within the policy's admission limit with them.
+ * same projection placement uses, reported consumers plus its reservations (young rooms, rooms it
+ * has not reported yet) — stays within the policy's admission limit with them.
  */
 export function hasHeadroom(node: NodeCandidate, extraConsumers: number, now: number, policy: PlacementPolicy = DEFAULT_PLACEMENT_POLICY): boolean {
   if (exclusionReasons(node, now, policy).some((reason) => reason !== 'full')) return false;
-  const unreportedRooms = Math.max(0, node.assignedRooms - node.load.rooms);
-  const consumers = node.load.consumers + unreportedRooms * policy.consumersPerNewRoom + extraConsumers;
+  const consumers = node.load.consumers + reservedConsumers(node, policy) + extraConsumers;
   return consumers / node.load.consumerCapacity <= policy.maxConsumerUtilisation;
 }
 

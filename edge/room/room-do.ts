@@ -88,8 +88,11 @@ export class RoomDO extends DurableObject<Env> {
     if (this.room.configured) await end(this.room, this.media, 'ended by host');
   }
 
-  async join(input: RoomJoinInput): Promise<RoomRpcResult<JoinResponse>> {
-    return asResult(() => join(this.room, this.media, input));
+  async join(input: RoomJoinInput): Promise<RoomRpcResult<JoinResponse> | FullMeetingRefusal> {
+    const result = await asResult(() => join(this.room, this.media, input));
+    if (result.ok || result.code !== 'MEETING_FULL' || !this.room.configured) return result;
+    // Whom a full meeting still lets in, so the edge can refuse everyone else without asking here.
+    return { ...result, code: 'MEETING_FULL', hostUserId: this.room.openSettings().hostUserId };
   }
 
   /**
@@ -262,6 +265,8 @@ export class RoomDO extends DurableObject<Env> {
 /** An RPC answer; a refusal that says when to come back carries the wait (Retry-After for the route). */
 export type RoomRpcResult<T> = RpcResult<T> | { ok: false; code: RpcFailure['code']; message: string; retryAfterSeconds: number };
 type RpcFailure = Extract<RpcResult<unknown>, { ok: false }>;
+/** MEETING_FULL names the one joiner the meeting still lets in (edge/routes/full-meeting-cache.ts). */
+export type FullMeetingRefusal = { ok: false; code: 'MEETING_FULL'; message: string; hostUserId: string };
 
 async function asResult<T>(work: () => Promise<T>): Promise<RoomRpcResult<T>> {
   try {

@@ -9,6 +9,7 @@ import { clientIp } from '../http/client-ip.js';
 import { regionsByDistance } from '../registry/region-choice.js';
 import { defineRoute } from './define-route.js';
 import { RetryLaterError } from '../http/errors.js';
+import { refusedAsFull, rememberFull } from './full-meeting-cache.js';
 
 /**
  * Joining a meeting and its room socket. Both go straight to the meeting's RoomDO — no Postgres
@@ -21,6 +22,8 @@ defineRoute(joinRoutes, {
   params: meetingLinkParamsSchema, body: joinRequestSchema, responses: { 200: joinResponseSchema },
   errors: ['MEETING_NOT_FOUND', 'MEETING_ENDED', 'WRONG_PASSCODE', 'GUESTS_NOT_ALLOWED', 'MEETING_FULL', 'NO_MEDIA_CAPACITY', 'RATE_LIMITED', 'REMOVED_BY_HOST', 'ADMISSION_DENIED', 'MEETING_LOCKED'],
 }, async (c, { user, params: { linkId }, body }) => {
+  // A flash crowd on a full meeting is answered here, not by its RoomDO (full-meeting-cache.ts).
+  if (await refusedAsFull(linkId, user?.id ?? null)) throw new AppError('MEETING_FULL', 'this meeting is full; try again in a little while');
   const cf = (c.req.raw.cf ?? {}) as Partial<IncomingRequestCfProperties>;
   const location = { latitude: cf.latitude, longitude: cf.longitude, country: cf.country, continent: cf.continent };
   const regions = regionsByDistance(location, edgeConfig(c.env).defaultRegion);
@@ -37,6 +40,7 @@ defineRoute(joinRoutes, {
   });
   if (!result.ok) {
     if ('retryAfterSeconds' in result) throw new RetryLaterError(result.message, result.retryAfterSeconds);
+    if ('hostUserId' in result) await rememberFull(linkId, result.hostUserId);
     throw new AppError(result.code, result.message);
   }
   return c.json(result.value satisfies JoinResponse);

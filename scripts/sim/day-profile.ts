@@ -1,23 +1,7 @@
-import { MEDIA_REGIONS, type RegionId } from '../../schema/regions.js';
+import { MEDIA_REGIONS, REGIONS, type RegionId } from '../../schema/regions.js';
 
-/**
- * When meetings happen: each media region's clients follow a working day by their own local time.
- * UTC offsets in December (the plan gives none; schema/regions.ts could carry them).
- */
-export const UTC_OFFSET_HOURS: Readonly<Record<RegionId, number>> = {
-  sfo: -8,
-  nyc: -5,
-  mci: -6,
-  lon: 0,
-  fra: 1,
-  tyo: 9,
-  bom: 5.5,
-  nqz: 5,
-  sin: 8,
-  nbo: 3,
-  rio: -3,
-  syd: 11,
-};
+/** When meetings happen: each media region's clients follow a working day by their own local time (schema/regions.ts utcOffsetHours). */
+export const UTC_OFFSET_HOURS: Readonly<Record<RegionId, number>> = Object.fromEntries(REGIONS.map((region) => [region.id, region.utcOffsetHours])) as Record<RegionId, number>;
 
 export const MINUTES_PER_DAY = 1_440;
 

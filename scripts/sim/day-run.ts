@@ -11,8 +11,8 @@ import { buildRegions, newWorld } from './world.js';
 export interface DayResult {
   scale: number;
   regions: RegionSummary[];
-  /** Per region and minute, at full size: rooms, mean and max node load, RegionDO requests/s. */
-  series: { region: string; minute: number; rooms: number; utilMean: number; utilMax: number; regionDoPerSecond: number }[];
+  /** Per region and minute, at full size: rooms, mean and max node load, registry requests/s (all shards, and per shard). */
+  series: { region: string; minute: number; rooms: number; utilMean: number; utilMax: number; regionDoPerSecond: number; shardPerSecond: number }[];
   /** World joins per second in the busiest minute, and the most rooms open at once (full size). */
   peakJoinsPerSecond: number;
   peakJoinsMinute: number;
@@ -24,7 +24,7 @@ export interface DayResult {
 export function runDay(prep: Prepared, seed: number, scale: number): DayResult {
   const fleet = planFleet(prep.curves, prep.model, prep.figures, scale);
   const endAt = MINUTES_PER_DAY * MINUTE_MS;
-  const regions = buildRegions(fleet.plans, fleet.budget.consumers, fleet.budget.byResource.cpu, fleet.spec.cores, 0);
+  const regions = buildRegions(fleet.plans, fleet.budget.consumers, fleet.budget.byResource.cpu, fleet.spec.cores, 0, scale);
   const sim: Sim = {
     world: newWorld(seed, scale, regions, 0, endAt),
     params: { model: prep.model, starts: prep.starts, kbpsPerConsumer: fleet.kbpsPerConsumer, farKm: Infinity, faults: [], outcome: { killed: null, flashSlot: -1 } },
@@ -49,6 +49,7 @@ export function runDay(prep: Prepared, seed: number, scale: number): DayResult {
         utilMean: meters.samples[sampleIndex(meters, region.index, minute, field('utilMean'))]!,
         utilMax: meters.samples[sampleIndex(meters, region.index, minute, field('utilMax'))]!,
         regionDoPerSecond: requests / 60 / scale,
+        shardPerSecond: requests / 60 / scale / region.fullShards,
       });
     }
   }

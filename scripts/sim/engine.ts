@@ -3,6 +3,8 @@ import { encode, kindOf, payloadOf, runUntil, schedule, SLOT_MS } from './calend
 import { MINUTE_MS } from './demand.js';
 import { applyFault, flashJoin } from './faults.js';
 import { countRegionDo, sampleIndex } from './meters.js';
+import { paceNotice } from '../../edge/registry/room-moves.js';
+import { MOVES_PER_SHARD_PER_SECOND } from '../../edge/registry/shards.js';
 import { HEARTBEAT_PHASES, heartbeat, POLICY, release, roomsToShedNow, runAlarm } from './registry.js';
 import { addParticipants, join, moveRoom, nodeOf, regionJoin, shedRoom } from './room-ops.js';
 import { freeRoom } from './rooms.js';
@@ -23,7 +25,7 @@ function end(sim: Sim, slot: number, now: number): void {
   const joined = rooms.joined[slot]!;
   if (node) {
     addParticipants(node, joined, 0);
-    if (node.alive && sim.counting) countRegionDo(meters, node.region, SOURCE.nodeEvent, now, joined + 1);
+    if (node.alive && sim.counting) countRegionDo(meters, node.region, node.shard, SOURCE.nodeEvent, now, joined + 1);
   }
   rooms.joined[slot] = 0;
   schedule(sim.world.calendar, now + RELEASE_GRACE_MS, encode(KIND.release, slot));
@@ -32,8 +34,8 @@ function end(sim: Sim, slot: number, now: number): void {
 function releaseRoom(sim: Sim, slot: number, now: number): void {
   const node = nodeOf(sim, slot);
   if (node) {
-    release(node, slot);
-    if (sim.counting) countRegionDo(sim.world.meters, node.region, SOURCE.release, now);
+    release(sim.world.regions[node.region]!, node, slot);
+    if (sim.counting) countRegionDo(sim.world.meters, node.region, node.shard, SOURCE.release, now);
   }
   freeRoom(sim.world.rooms, slot);
 }
@@ -44,13 +46,30 @@ function releaseRoom(sim: Sim, slot: number, now: number): void {
 function alarm(sim: Sim, regionIndex: number, now: number): void {
   const region = sim.world.regions[regionIndex]!;
   if (region.alarmAt !== now) return;
-  if (sim.counting) countRegionDo(sim.world.meters, regionIndex, SOURCE.alarm, now, sim.world.scale);
+  if (sim.counting) countRegionDo(sim.world.meters, regionIndex, 0, SOURCE.alarm, now, sim.world.scale);
   const { lost, next } = runAlarm(region, now);
-  for (const { node, rooms } of lost) {
+  const { rooms } = sim.world;
+  // Each shard tells its rooms to move at a pace (room-moves.ts paceNotice). A node is
+  // full size at any scale, so one node's rooms move at that pace; when a shard loses several, the
+  // simulated shard (fewer nodes than a full-size one) is paced down so its queue takes as long.
+  const lostPerShard = new Array<number>(region.shards.length).fill(0);
+  for (const { node } of lost) lostPerShard[node.shard]! += 1;
+  const scaledPace = MOVES_PER_SHARD_PER_SECOND * ((sim.world.scale * region.fullShards) / region.shards.length);
+  for (const { node, rooms: lostRooms } of lost) {
     node.consumers = 0;
     node.participants = 0;
     node.mediaRooms = 0;
-    for (const slot of rooms) moveRoom(sim, slot, node, now);
+    const pace = lostPerShard[node.shard]! > 1 ? Math.min(MOVES_PER_SHARD_PER_SECOND, scaledPace) : MOVES_PER_SHARD_PER_SECOND;
+    for (const slot of lostRooms) {
+      rooms.node[slot] = -1;
+      rooms.nodeRegion[slot] = -1;
+      rooms.lostAt[slot] = node.diedAt >= 0 ? node.diedAt : now;
+      // The shard's queue carries over from earlier alarms (nodes go silent over a heartbeat interval).
+      const paced = paceNotice(region.movesQueuedUntil[node.shard]!, now, pace);
+      region.movesQueuedUntil[node.shard] = paced.queuedUntil;
+      if (paced.notifyAt <= now) moveRoom(sim, slot, now);
+      else schedule(sim.world.calendar, paced.notifyAt, encode(KIND.move, slot));
+    }
   }
   armAlarm(sim, regionIndex, next);
 }
@@ -69,14 +88,14 @@ function tick(sim: Sim, now: number): void {
   const { world } = sim;
   const phase = Math.floor(now / SLOT_MS) % HEARTBEAT_PHASES;
   for (const region of world.regions) {
-    let sent = 0;
+    const sent = new Array<number>(region.shards.length).fill(0);
     for (let i = phase; i < region.nodes.length; i += HEARTBEAT_PHASES) {
       const node = region.nodes[i]!;
       if (!heartbeat(node, now, sim.params.kbpsPerConsumer)) continue;
-      sent++;
+      sent[node.shard]! += 1;
       if (node.state === 'serving') for (const slot of roomsToShedNow(region, node, now)) shedRoom(sim, node, slot, now);
     }
-    if (sent > 0 && sim.counting) countRegionDo(world.meters, region.index, SOURCE.heartbeat, now, sent);
+    if (sim.counting) sent.forEach((count, shard) => count > 0 && countRegionDo(world.meters, region.index, shard, SOURCE.heartbeat, now, count));
   }
   if (now % MINUTE_MS === 0) sample(sim, now);
   while (world.nextMinute * MINUTE_MS <= now + MINUTE_MS) openMinute(sim, world.nextMinute++);
@@ -127,6 +146,8 @@ function handle(sim: Sim, event: number, now: number): void {
       return flashJoin(sim, payload, now);
     case KIND.fault:
       return applyFault(sim, sim.params.faults[payload]!, now);
+    case KIND.move:
+      return moveRoom(sim, payload, now);
   }
 }
 

@@ -1,4 +1,5 @@
 import { DO_REQUESTS_PER_SECOND } from './admission.js';
+import { cachedFull, FULL_CACHE, newFullCache, rememberFull } from './full-cache.js';
 import { encode, schedule } from './calendar.js';
 import { secondOf } from './meters.js';
 import { join } from './room-ops.js';
@@ -28,6 +29,7 @@ export function applyFault(sim: Sim, fault: Fault, now: number): void {
     case 'flashCrowd': {
       const slot = openRoom(sim.world.rooms, fault.region, 0, fault.maxParticipants, Infinity);
       sim.params.outcome.flashSlot = slot;
+      if (fault.edgeFullCache) sim.params.outcome.fullCache = newFullCache();
       const total = Math.round(fault.joinsPerSecond * fault.seconds);
       for (let k = 0; k < total; k++) schedule(sim.world.calendar, now + (k * 1_000) / fault.joinsPerSecond, encode(KIND.flashJoin, slot));
       return;
@@ -42,7 +44,15 @@ export function applyFault(sim: Sim, fault: Fault, now: number): void {
 export function flashJoin(sim: Sim, slot: number, now: number): void {
   const meters = sim.world.meters;
   const second = secondOf(meters, now);
+  const location = meters.flash.attempts % FULL_CACHE.locations;
   meters.flash.attempts += 1;
+  const cache = sim.params.outcome.fullCache;
+  if (cache && cachedFull(cache, location, now)) {
+    meters.flash.refused.MEETING_FULL += 1;
+    meters.flash.cachedFull += 1;
+    return;
+  }
+  meters.flashOffered[second]! += 1;
   if (meters.flashDo[second]! >= DO_REQUESTS_PER_SECOND) {
     meters.flash.refused.DO_OVERLOADED += 1;
     return;
@@ -51,11 +61,13 @@ export function flashJoin(sim: Sim, slot: number, now: number): void {
   const refusal = join(sim, slot, now);
   if (refusal) {
     meters.flash.refused[refusal] += 1;
+    if (refusal === 'MEETING_FULL' && cache) rememberFull(cache, location, now);
     return;
   }
   meters.flash.placed += 1;
   // The admitted open their room socket: a second request in the same second.
   meters.flashDo[second]! += 1;
+  meters.flashOffered[second]! += 1;
 }
 
 

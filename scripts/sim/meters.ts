@@ -39,12 +39,17 @@ export interface Meters {
   /** Requests per RegionDO per second, and per source per minute (fractional: see countRegionDo). */
   regionDo: Float64Array;
   regionDoBySource: Float64Array;
+  /** Requests per registry shard per second: [region][shard][second], `maxShards` shards a region. */
+  maxShards: number;
+  shardDo: Float32Array;
   /** Busiest RoomDO seen (requests in one second), in which region. */
   roomDoPeak: number;
   roomDoPeakRegion: number;
-  /** Requests per second on the flash-crowd RoomDO, and what became of its joins. */
+  /** Requests per second the flash-crowd RoomDO took, and was offered (taken or refused as overload). */
   flashDo: Int32Array;
-  flash: { attempts: number; placed: number; refused: Record<Refusal, number>; sheds: number };
+  flashOffered: Int32Array;
+  /** What became of its joins; `cachedFull`: refused at the edge from a cached "full" (never reached the object). */
+  flash: { attempts: number; placed: number; refused: Record<Refusal, number>; sheds: number; cachedFull: number };
   counters: RegionCounters[];
   /** Per minute and region: SAMPLE_FIELDS. */
   samples: Float64Array;
@@ -66,7 +71,7 @@ function counters(): RegionCounters {
   };
 }
 
-export function newMeters(regionCount: number, startMs: number, endMs: number): Meters {
+export function newMeters(regionCount: number, startMs: number, endMs: number, maxShards = 1): Meters {
   const seconds = Math.ceil((endMs - startMs) / 1_000) + 1;
   const minutes = Math.ceil(seconds / 60) + 1;
   return {
@@ -78,10 +83,13 @@ export function newMeters(regionCount: number, startMs: number, endMs: number): 
     regionJoins: new Int32Array(regionCount * seconds),
     regionDo: new Float64Array(regionCount * seconds),
     regionDoBySource: new Float64Array(regionCount * minutes * DO_SOURCES.length),
+    maxShards,
+    shardDo: new Float32Array(regionCount * maxShards * seconds),
     roomDoPeak: 0,
     roomDoPeakRegion: -1,
     flashDo: new Int32Array(seconds),
-    flash: { attempts: 0, placed: 0, refused: { MEETING_FULL: 0, MEETING_ENDED: 0, NO_MEDIA_CAPACITY: 0, DO_OVERLOADED: 0 }, sheds: 0 },
+    flashOffered: new Int32Array(seconds),
+    flash: { attempts: 0, placed: 0, refused: { MEETING_FULL: 0, MEETING_ENDED: 0, NO_MEDIA_CAPACITY: 0, DO_OVERLOADED: 0 }, sheds: 0, cachedFull: 0 },
     counters: Array.from({ length: regionCount }, counters),
     samples: new Float64Array(regionCount * minutes * SAMPLE_FIELDS.length),
   };
@@ -92,12 +100,14 @@ export function secondOf(meters: Meters, nowMs: number): number {
 }
 
 /**
- * Counts requests to a RegionDO. Reports divide by the scale; what does not grow with the scale
- * (the object's own alarm) is counted as `scale` requests so it comes out as one.
+ * Counts requests to one shard of a region's registry (a RegionDO). Reports divide by the scale;
+ * what does not grow with the scale (the object's own alarm) is counted as `scale` requests so it
+ * comes out as one.
  */
-export function countRegionDo(meters: Meters, region: number, source: number, nowMs: number, requests = 1): void {
+export function countRegionDo(meters: Meters, region: number, shard: number, source: number, nowMs: number, requests = 1): void {
   const second = secondOf(meters, nowMs);
   meters.regionDo[region * meters.seconds + second]! += requests;
+  meters.shardDo[(region * meters.maxShards + shard) * meters.seconds + second]! += requests;
   const minute = Math.floor(second / 60);
   meters.regionDoBySource[(region * meters.minutes + minute) * DO_SOURCES.length + source]! += requests;
 }

@@ -20,9 +20,11 @@ export interface PeakOptions {
   flashSeconds: number;
   /** A room placed farther than this from its clients' region is displaced far (≈ 60 ms round trip). */
   farKm: number;
+  /** Model the "full" answer cached at the edge (full-cache.ts; the code answers guests from it). */
+  edgeFullCache: boolean;
 }
 
-export const FULL_PEAK: Omit<PeakOptions, 'seed' | 'scale'> = { beforeMinutes: 45, afterMinutes: 30, flashFactor: 10, flashSeconds: 60, farKm: 6_000 };
+export const FULL_PEAK: Omit<PeakOptions, 'seed' | 'scale'> = { beforeMinutes: 45, afterMinutes: 30, flashFactor: 10, flashSeconds: 60, farKm: 6_000, edgeFullCache: true };
 
 /** A finished scenario: its final state, the counters at the fault (to report what came after). */
 export interface ScenarioRun {
@@ -45,7 +47,15 @@ function faultOf(name: ScenarioName, prep: Prepared, options: PeakOptions, at: n
       return { kind: 'loseRegion', at, region };
     case 'flashCrowd':
       // One link takes (factor − 1) × the region's whole join rate on top of it: one RoomDO, full size.
-      return { kind: 'flashCrowd', at, region, joinsPerSecond: (options.flashFactor - 1) * prep.busiest.joinsPerSecond, seconds: options.flashSeconds, maxParticipants: DEFAULT_MAX_PARTICIPANTS };
+      return {
+        kind: 'flashCrowd',
+        at,
+        region,
+        joinsPerSecond: (options.flashFactor - 1) * prep.busiest.joinsPerSecond,
+        seconds: options.flashSeconds,
+        maxParticipants: DEFAULT_MAX_PARTICIPANTS,
+        edgeFullCache: options.edgeFullCache,
+      };
   }
 }
 
@@ -59,7 +69,7 @@ export function runPeakScenarios(prep: Prepared, options: PeakOptions, onRun: (r
   const faultAt = prep.busiest.peakMinute * MINUTE_MS;
   const startAt = faultAt - options.beforeMinutes * MINUTE_MS;
   const endAt = faultAt + options.afterMinutes * MINUTE_MS;
-  const regions = buildRegions(fleet.plans, fleet.budget.consumers, fleet.budget.byResource.cpu, fleet.spec.cores, startAt);
+  const regions = buildRegions(fleet.plans, fleet.budget.consumers, fleet.budget.byResource.cpu, fleet.spec.cores, startAt, options.scale);
   const params: RunParams = {
     model: prep.model,
     starts: prep.starts,

@@ -28,6 +28,12 @@ export interface RunInfo {
   scheduledShare: number;
   busiestRegion: string;
   faultUtc: string;
+  /**
+   * The busiest objects without registry shards (which the code lacks) and with a signed-in crowd
+   * (the edge's cached "full" answers guests only): a region's whole registry in one RegionDO,
+   * and every flash-crowd join reaching the RoomDO.
+   */
+  doUtilisationCodeToday: { regionDo: number; roomDo: number };
 }
 
 /** The busiest region's node load per minute in each scenario (for the peak chart). */
@@ -64,7 +70,7 @@ export function headline(wallSeconds: number, day: Omit<DayResult, 'series'>, sc
   const byName = (name: ScenarioName) => scenarios.find((scenario) => scenario.name === name);
   const normal = byName('normal');
   const nodeLoss = byName('nodeLoss');
-  const dayDo = Math.max(...day.regions.map((region) => region.regionDo.peak10sPerSecond)) / DO_REQUESTS_PER_SECOND;
+  const dayDo = Math.max(...day.regions.map((region) => region.regionDo.busiestShard10sPerSecond)) / DO_REQUESTS_PER_SECOND;
   const refused = (summary: ScenarioSummary | undefined) =>
     summary ? summary.regions.reduce((sum, region) => sum + Object.values(region.joins.refused).reduce((a, b) => a + b, 0), 0) : 0;
   return {
@@ -75,6 +81,16 @@ export function headline(wallSeconds: number, day: Omit<DayResult, 'series'>, sc
     maxDoUtilisation: round3(Math.max(dayDo, day.roomDoPeak / DO_REQUESTS_PER_SECOND, ...scenarios.map((s) => Math.max(s.doUtilisation.regionDo, s.doUtilisation.roomDo)))),
     refusedJoinsNodeLoss: refused(nodeLoss),
     regionLossShortfallPct: round3(byName('regionLoss')?.regionLoss?.shortfallPct ?? 0),
+  };
+}
+
+/** See RunInfo.doUtilisationCodeToday. */
+export function doUtilisationCodeToday(day: Omit<DayResult, 'series'>, scenarios: readonly ScenarioSummary[]): RunInfo['doUtilisationCodeToday'] {
+  const regions = [...day.regions, ...scenarios.flatMap((scenario) => scenario.regions)];
+  const flash = scenarios.find((scenario) => scenario.flashCrowd)?.flashCrowd;
+  return {
+    regionDo: round3(Math.max(...regions.map((region) => region.regionDo.peak10sPerSecond)) / DO_REQUESTS_PER_SECOND),
+    roomDo: round3((flash ? flash.joinsPerSecond + flash.admitted : day.roomDoPeak) / DO_REQUESTS_PER_SECOND),
   };
 }
 

@@ -2,7 +2,7 @@ import { distanceKm, regionById } from '../../schema/regions.js';
 import { admissionRefusal } from './admission.js';
 import { MEDIA_REGION_IDS } from './day-profile.js';
 import { countJoin, countRegionDo, type Refusal } from './meters.js';
-import { placeIn, release } from './registry.js';
+import { placeIn, release, shardsFor } from './registry.js';
 import { consumersOf } from './room-load.js';
 import { SOURCE, type Sim } from './sim-state.js';
 import type { SimNode } from './world.js';
@@ -32,26 +32,36 @@ export function addParticipants(node: SimNode, before: number, after: number): v
 
 // ── placement (edge/room/media.ts ensureAssignment → place over the region order) ────────────
 
-export function placeRoom(sim: Sim, slot: number, now: number): boolean {
+/** Over the region order, in each region the shards the meeting asks (shards.ts shardsToAsk): the node it got. */
+function placeSomewhere(sim: Sim, slot: number, now: number): { regionIndex: number; node: SimNode } | null {
   const { rooms, regions, clients, meters } = sim.world;
-  const home = rooms.home[slot]!;
-  for (const regionIndex of clients.orders[home]![rooms.point[slot]!]!) {
+  for (const regionIndex of clients.orders[rooms.home[slot]!]![rooms.point[slot]!]!) {
     const region = regions[regionIndex]!;
-    if (sim.counting) countRegionDo(meters, regionIndex, SOURCE.place, now);
-    const node = placeIn(region, slot, now);
-    if (!node) continue;
-    rooms.nodeRegion[slot] = regionIndex;
-    rooms.node[slot] = node.index;
-    addParticipants(node, 0, rooms.joined[slot]!);
-    if (sim.counting) {
-      const counters = meters.counters[home]!;
-      counters.roomsPlaced += 1;
-      if (regionIndex !== home) counters.roomsElsewhere += 1;
-      if (distances[home]![regionIndex]! > sim.params.farKm) counters.roomsFar += 1;
+    for (const shard of shardsFor(region, slot)) {
+      if (sim.counting) countRegionDo(meters, regionIndex, shard, SOURCE.place, now);
+      const node = placeIn(region, shard, slot, rooms.joined[slot]!, now);
+      if (node) return { regionIndex, node };
     }
-    return true;
   }
-  return false;
+  return null;
+}
+
+export function placeRoom(sim: Sim, slot: number, now: number): boolean {
+  const { rooms, meters } = sim.world;
+  const home = rooms.home[slot]!;
+  const found = placeSomewhere(sim, slot, now);
+  if (!found) return false;
+  const { regionIndex, node } = found;
+  rooms.nodeRegion[slot] = regionIndex;
+  rooms.node[slot] = node.index;
+  addParticipants(node, 0, rooms.joined[slot]!);
+  if (sim.counting) {
+    const counters = meters.counters[home]!;
+    counters.roomsPlaced += 1;
+    if (regionIndex !== home) counters.roomsElsewhere += 1;
+    if (distances[home]![regionIndex]! > sim.params.farKm) counters.roomsFar += 1;
+  }
+  return true;
 }
 
 /**
@@ -86,18 +96,18 @@ export function regionJoin(sim: Sim, slot: number, now: number): void {
 
 // ── moves (RoomDO onNodeLost → ensureAssignment) ─────────────────────────────────────────────
 
-export function moveRoom(sim: Sim, slot: number, dead: SimNode, now: number): void {
+/** The room's node was written off (rooms.lostAt: when it died): everyone goes to a new node. */
+export function moveRoom(sim: Sim, slot: number, now: number): void {
   const { rooms, meters } = sim.world;
-  rooms.node[slot] = -1;
-  rooms.nodeRegion[slot] = -1;
-  if (rooms.joined[slot] === 0) return;
+  // Ended meanwhile, placed by a join meanwhile, or a new meeting in a reused slot: nothing to move.
+  if (rooms.joined[slot] === 0 || rooms.node[slot]! >= 0 || Number.isNaN(rooms.lostAt[slot]!)) return;
   const counters = meters.counters[rooms.home[slot]!]!;
   if (!placeRoom(sim, slot, now)) {
-    rooms.lostAt[slot] = dead.diedAt;
     if (sim.counting) counters.roomsStranded += 1;
     return;
   }
-  const waited = now - (dead.diedAt >= 0 ? dead.diedAt : now);
+  const waited = now - rooms.lostAt[slot]!;
+  rooms.lostAt[slot] = NaN;
   if (sim.counting) {
     counters.roomsMoved += 1;
     counters.moveWaitSumMs += waited;
@@ -108,7 +118,7 @@ export function moveRoom(sim: Sim, slot: number, dead: SimNode, now: number): vo
 /** An overloaded node hands a room over: its RoomDO places it anew and everyone moves (make-before-break). */
 export function shedRoom(sim: Sim, node: SimNode, slot: number, now: number): void {
   const { rooms, meters } = sim.world;
-  release(node, slot);
+  release(sim.world.regions[node.region]!, node, slot);
   addParticipants(node, rooms.joined[slot]!, 0);
   rooms.node[slot] = -1;
   rooms.nodeRegion[slot] = -1;

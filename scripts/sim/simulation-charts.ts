@@ -22,8 +22,8 @@ export function dayLoadChart(series: DayResult['series']): TopLevelSpec {
 
 export function dayRegionDoChart(series: DayResult['series']): TopLevelSpec {
   return lineChart({
-    title: 'Requests per second to each RegionDO over the day (minute means)',
-    rows: everyTen(series).map((row) => ({ hour: row.minute / 60, requests: Math.round(row.regionDoPerSecond), region: row.region })),
+    title: 'Requests per second to one registry shard (RegionDO) of each region over the day (minute means, the mean shard)',
+    rows: everyTen(series).map((row) => ({ hour: row.minute / 60, requests: Math.round(row.shardPerSecond), region: row.region })),
     x: 'hour',
     xTitle: 'hour (UTC)',
     y: 'requests',

@@ -1,5 +1,8 @@
 import { PLAN } from '../../schema/regions.js';
 import { NODE_HEARTBEAT_INTERVAL_MS, NODE_HEARTBEAT_TIMEOUT_MS } from '../../schema/wire/node-control.js';
+import { MOVES_PER_SHARD_PER_SECOND, NODES_PER_REGISTRY_SHARD } from '../../edge/registry/shards.js';
+import { FULL_CACHE } from './full-cache.js';
+import { POLICY } from './registry.js';
 import { DO_REQUESTS_PER_SECOND } from './admission.js';
 import { peakOf } from './demand-curves.js';
 import { fixed, int, pct } from './markdown.js';
@@ -22,14 +25,9 @@ export function findings(result: SimulationResult, prep: Prepared): string {
   if (normal) {
     const hot = normal.regions[busiest]!;
     const m = hot.regionDo.busiestMinute;
-    const room = DO_REQUESTS_PER_SECOND / 2 - m.place - m.release - m.nodeEvent;
-    const nodesUnderHalf =
-      room > 0
-        ? `Below half the limit one registry object could hold ~${int(room * (NODE_HEARTBEAT_INTERVAL_MS / 1_000))} nodes while node events pass through it.`
-        : 'Node events and placements alone exceed half the limit, before a single heartbeat.';
     lines.push(
-      `- **RegionDO load.** ${hot.region}'s RegionDO takes ${int(hot.regionDo.peak10sPerSecond)} requests/s at its peak (${fixed(hot.regionDo.peak10sPerSecond / DO_REQUESTS_PER_SECOND, 1)}× the ~1,000/s one object serves): heartbeats are one per node every ${NODE_HEARTBEAT_INTERVAL_MS / 1_000} s (${int(m.heartbeat)}/s for ${int(hot.nodes)} nodes), node events ${int(m.nodeEvent)}/s (a participantLeft per person and a roomClosed per room pass through it), placements ${int(m.place)}/s. ${nodesUnderHalf} Placement also reads and scores every node of the region for every room.`,
-      `- **Balance.** At ${hot.region}'s peak the most loaded node carries ${fixed(hot.load.maxOverMean, 2)}× the mean (mean ${pct(hot.load.mean)}); the highest any node reached was ${pct(hot.load.highestEver)} of its budget, and overloaded nodes shed ${int(hot.rooms.shed)} rooms (each a meeting whose people all move) in ${region75(normal)}. A room reaches its size minutes after it is placed, while the reservation for it (${PLAN.avgParticipants} people) lapses at the node's next heartbeat, when the node reports the room with the few people in it so far: the node that looks emptiest keeps getting the newest rooms. Reserving for each room younger than a few minutes (the RegionDO knows when it assigned them) would keep nodes nearer the placement limit.`,
+      `- **Registry load.** ${hot.region}'s registry takes ${int(hot.regionDo.peak10sPerSecond)} requests/s at its peak (${fixed(hot.regionDo.peak10sPerSecond / DO_REQUESTS_PER_SECOND, 1)}× the ~1,000/s one object serves): heartbeats one per node every ${NODE_HEARTBEAT_INTERVAL_MS / 1_000} s (${int(m.heartbeat)}/s for ${int(hot.nodes)} nodes), node events ${int(m.nodeEvent)}/s (a participantLeft per person and a roomClosed per room), placements ${int(m.place)}/s. Split over ${hot.regionDo.shards} shards of ~${NODES_PER_REGISTRY_SHARD} nodes (\`edge/registry/shards.ts\`), its busiest shard takes ${int(hot.regionDo.busiestShard10sPerSecond)}/s (${pct(hot.regionDo.busiestShard10sPerSecond / DO_REQUESTS_PER_SECOND)} of one object), and placement scores a shard's nodes, not the region's.`,
+      `- **Balance.** At ${hot.region}'s peak the most loaded node carries ${fixed(hot.load.maxOverMean, 2)}× the mean (mean ${pct(hot.load.mean)}); the highest any node reached was ${pct(hot.load.highestEver)} of its budget; overloaded nodes shed ${int(hot.rooms.shed)} rooms in ${region75(normal)}. A new room is reserved at ${PLAN.avgParticipants} people for ${fixed(POLICY.reservationMs / 60_000, 0)} min while it fills, not only until the node's next heartbeat reports it with its first people (\`edge/registry/reservations.ts\`), so the emptiest-looking node no longer takes every new room.`,
     );
   }
   const loss = scenario('nodeLoss')?.nodeLoss;
@@ -41,15 +39,29 @@ export function findings(result: SimulationResult, prep: Prepared): string {
   const region = scenario('regionLoss');
   if (region?.regionLoss) {
     const l = region.regionLoss;
+    const lost = region.regions.find((r) => r.region === l.region)!;
+    const top = region.regions.reduce((a, b) => (b.regionDo.busiestShard10sPerSecond > a.regionDo.busiestShard10sPerSecond ? b : a));
     lines.push(
-      `- **A region lost.** ${l.region}'s rooms went to ${Object.keys(l.openRoomsByRegion).join(', ')}; ${fixed(l.shortfallPct, 1)}% of its placements landed farther than 6,000 km or were refused (${int(l.missingNodesNearby)} nodes missing nearby). At the moment of loss every room asks to be placed at once: the busiest RegionDO took ${int(Math.max(...region.regions.map((r) => r.regionDo.peak10sPerSecond)))} requests/s over 10 s — at ~1,000/s the last room waits minutes, not seconds. A moved room arrives with all its people but is reserved as a new room (${PLAN.avgParticipants} people), so nodes that took many at once went to ${pct(Math.max(...region.regions.map((r) => r.load.highestEver)))} of their budget; place() could take the room's size.`,
+      `- **A region lost.** ${l.region}'s rooms went to ${Object.keys(l.openRoomsByRegion).join(', ')}; ${fixed(l.shortfallPct, 1)}% of its placements landed farther than 6,000 km or were refused (${int(l.missingNodesNearby)} nodes missing nearby). Each shard tells its rooms to move at ${MOVES_PER_SHARD_PER_SECOND}/s, so the rooms waited ${fixed(lost.rooms.waitMeanS, 0)} s on average and ${fixed(lost.rooms.waitMaxS, 0)} s at most for media, and the busiest shard (${top.region}'s) took ${int(top.regionDo.busiestShard10sPerSecond)} requests/s over 10 s; all at once they would ask ~${int(lost.rooms.moved / 10)}/s of the neighbours' registries. A moved room is reserved at its size until its new node reports it, so nodes that took many at once stayed at ${pct(Math.max(...region.regions.map((r) => r.load.highestEver)))} of their budget at most — and the rooms the neighbours cannot hold within the placement limit go farther (reserved as new 10-person rooms, as they were before, they were packed onto the neighbours past their nodes' budgets, which hid this shortfall).`,
     );
   }
   const flash = scenario('flashCrowd')?.flashCrowd;
   if (flash) {
     lines.push(
-      `- **Flash crowd.** ${int(flash.joinsPerSecond)} joins/s on one link meet one RoomDO: ${fixed(flash.roomDoPeakPerSecond / DO_REQUESTS_PER_SECOND, 1)}× what it serves, so most joins fail as overload before the room can answer "full" (${int(flash.refused.DO_OVERLOADED ?? 0)} overloaded, ${int(flash.refused.MEETING_FULL ?? 0)} full, ${int(flash.admitted)} admitted). A full meeting has to be answered before its RoomDO (a cached "full" at the edge). A room of ${int(flash.admitted)} needs ${pct(flash.nodeUtilisation)} of a node${flash.nodeUtilisation > 1 ? `: no node can hold it, so overloaded nodes pass it on (${int(flash.timesShed)} times in the window) — a meeting that outgrows a node must span nodes` : ''}.`,
+      `- **Flash crowd.** ${int(flash.joinsPerSecond)} joins/s on one link: ${int(flash.admitted)} admitted, ${int(flash.refused.MEETING_FULL ?? 0)} refused as full${flash.edgeFullCache ? `, ${int(flash.cachedFull)} of them by the edge from a cached "full" (per location, ${FULL_CACHE.ttlMs / 1_000} s, visible ${FULL_CACHE.visibleAfterMs} ms after the room's answer, as the code does)` : ''}, ${int(flash.refused.DO_OVERLOADED ?? 0)} refused as overload. The RoomDO was offered ${int(flash.roomDoPeakPerSecond)} requests in its busiest second (the seats going, and each location's requests until its cached "full" shows) and ${int(flash.roomDoPeak10sPerSecond)}/s over its busiest 10 s. A room of ${int(flash.admitted)} needs ${pct(flash.nodeUtilisation)} of a node${flash.nodeUtilisation > 1 ? `: no node can hold it, so overloaded nodes pass it on (${int(flash.timesShed)} times in the window) — a meeting that outgrows a node must span nodes` : ''}.`,
     );
   }
   return lines.join('\n');
+}
+
+/** What the simulation runs that the code does not (yet), and what it leaves out. */
+export function assumptions(): string {
+  return [
+    '## What the simulation assumes that the code does not do',
+    '',
+    `- **Registry shards.** The simulation splits each region's registry over \`registryShards(nodes)\` RegionDOs of ~${NODES_PER_REGISTRY_SHARD} nodes (\`edge/registry/shards.ts\`: a node reports to the shard of its number, a meeting asks the shard of its id hash, then the next, then the next region). The code does the same **when \`REGISTRY_SHARDS\` is set** (\`edge/config.ts\`; \`plan\` gives each media region \`registryShards\` of its capacity-plan nodes): \`regionStub(env, region, shard)\`, the node route, the room's placement loop and the fleet API over all shards. Unset — the default, and \`wrangler.toml\` does not set it yet — each region has one RegionDO, and the busiest one takes the "all shards" figures below (several times its limit).`,
+    `- **The flash crowd, answered at the edge.** The join route answers MEETING_FULL from a per-location cache for ${FULL_CACHE.ttlMs / 1_000} s after the room said so (\`edge/routes/full-meeting-cache.ts\`, modelled in \`scripts/sim/full-cache.ts\` over ${FULL_CACHE.locations} locations, the write visible after ${FULL_CACHE.visibleAfterMs} ms), to everyone but the meeting's host (the one joiner a full meeting lets in; the room's answer names them), guests and signed-in people alike.`,
+    `- **In the code and the simulation alike:** reservations for young rooms and moved rooms at their size (\`placement.ts\` placeMeeting, \`reservations.ts\`; the RegionDO keeps them in SQLite; the room passes its participant count to \`place\`); rooms told to move at ${MOVES_PER_SHARD_PER_SECOND}/s per registry, the first second's worth at once (\`room-moves.ts\` paceNotice; the RegionDO queues the rest for its alarm); the alarm's silence rule (\`liveness.ts\`); heartbeats every second; node events one request each.`,
+    '- **Left out:** admission in the simulation is its own copy of the room\'s capacity rule (`scripts/sim/admission.ts`); one alarm per region (each shard would have its own); a meeting spanning nodes (cascading) is not simulated; Durable Objects are modelled only by their request rates (the busiest 10 s), not their latency.',
+  ].join('\n');
 }

@@ -1,7 +1,7 @@
 import type { RegionId } from '../../schema/regions.js';
 import { DO_REQUESTS_PER_SECOND } from './admission.js';
 import { MEDIA_REGION_IDS } from './day-profile.js';
-import { DO_SOURCES, REFUSALS, SAMPLE_FIELDS, sampleIndex, type DoSource, type Meters, type Refusal, type RegionCounters } from './meters.js';
+import { DO_SOURCES, REFUSALS, SAMPLE_FIELDS, sampleIndex, type DoSource, type Refusal, type RegionCounters } from './meters.js';
 import type { World } from './world.js';
 
 /** What one region went through in one scenario, at full size (counts and rates divided by the scale). */
@@ -12,7 +12,11 @@ export interface RegionSummary {
   rooms: { placed: number; moved: number; waitMeanS: number; waitMaxS: number; stranded: number; shed: number; elsewhere: number; far: number };
   /** Node load (consumers ÷ budget) at the minute the region's mean was highest, and the highest any node reached. */
   load: { mean: number; max: number; maxOverMean: number; highestEver: number };
-  regionDo: { peakPerSecond: number; peak10sPerSecond: number; busiestMinute: Record<DoSource, number> };
+  /**
+   * The region's registry: all its shards together (peaks, busiest minute by source), and its
+   * busiest shard — one RegionDO — over its busiest 10 s, of `shards` at full size.
+   */
+  regionDo: { peakPerSecond: number; peak10sPerSecond: number; busiestMinute: Record<DoSource, number>; shards: number; busiestShard10sPerSecond: number };
 }
 
 const field = (name: (typeof SAMPLE_FIELDS)[number]) => SAMPLE_FIELDS.indexOf(name);
@@ -35,16 +39,15 @@ function minus(after: RegionCounters, before: RegionCounters | undefined): Regio
   };
 }
 
-/** Highest per-second rate, and highest 10-second average, of one region's RegionDO between two seconds. */
-function doPeaks(meters: Meters, region: number, fromSecond: number, toSecond: number): { peak: number; peak10: number; peakSecond: number } {
-  const base = region * meters.seconds;
+/** Highest per-second rate, and highest 10-second average, of a per-second series between two seconds. */
+export function doPeaks(series: ArrayLike<number>, base: number, fromSecond: number, toSecond: number): { peak: number; peak10: number; peakSecond: number } {
   let peak = 0;
   let peak10 = 0;
   let peakSecond = fromSecond;
   let window = 0;
   for (let s = fromSecond; s < toSecond; s++) {
-    const value = meters.regionDo[base + s]!;
-    window += value - (s - 10 >= fromSecond ? meters.regionDo[base + s - 10]! : 0);
+    const value = series[base + s]!;
+    window += value - (s - 10 >= fromSecond ? series[base + s - 10]! : 0);
     if (value > peak) peak = value;
     if (window / 10 > peak10) {
       peak10 = window / 10;
@@ -68,7 +71,13 @@ export function summariseRegions(world: World, from: RegionCounters[] | null, fr
     }
     const mean = busiest < 0 ? 0 : meters.samples[sampleIndex(meters, r, busiest, field('utilMean'))]!;
     const max = busiest < 0 ? 0 : meters.samples[sampleIndex(meters, r, busiest, field('utilMax'))]!;
-    const peaks = doPeaks(meters, r, fromSecond, toSecond);
+    const peaks = doPeaks(meters.regionDo, r * meters.seconds, fromSecond, toSecond);
+    // A simulated shard stands for simShards ÷ (scale × fullShards) of a full-size one's requests.
+    const perFullShard = region.shards.length / (scale * region.fullShards);
+    let busiestShard = 0;
+    for (let shard = 0; shard < region.shards.length; shard++) {
+      busiestShard = Math.max(busiestShard, doPeaks(meters.shardDo, (r * meters.maxShards + shard) * meters.seconds, fromSecond, toSecond).peak10);
+    }
     const minute = Math.floor(peaks.peakSecond / 60);
     const busiestMinute = Object.fromEntries(
       DO_SOURCES.map((source, i) => [source, Math.round(meters.regionDoBySource[(r * meters.minutes + minute) * DO_SOURCES.length + i]! / 60 / scale)]),
@@ -88,13 +97,13 @@ export function summariseRegions(world: World, from: RegionCounters[] | null, fr
         far: full(c.roomsFar),
       },
       load: { mean, max, maxOverMean: mean > 0 ? max / mean : 0, highestEver: Math.max(0, ...region.nodes.map((node) => node.peakUtilisation)) },
-      regionDo: { peakPerSecond: peaks.peak / scale, peak10sPerSecond: peaks.peak10 / scale, busiestMinute },
+      regionDo: { peakPerSecond: peaks.peak / scale, peak10sPerSecond: peaks.peak10 / scale, busiestMinute, shards: region.fullShards, busiestShard10sPerSecond: busiestShard * perFullShard },
     };
   });
 }
 
-/** The busiest Durable Object of a run against the ~1,000 requests/s one object serves. */
+/** The busiest Durable Object of a run (a registry shard; a RoomDO) against the ~1,000 requests/s one object serves. */
 export function doUtilisation(regions: readonly RegionSummary[], roomDoPeak: number): { regionDo: number; roomDo: number } {
-  const regionDo = Math.max(...regions.map((region) => region.regionDo.peak10sPerSecond));
+  const regionDo = Math.max(...regions.map((region) => region.regionDo.busiestShard10sPerSecond));
   return { regionDo: regionDo / DO_REQUESTS_PER_SECOND, roomDo: roomDoPeak / DO_REQUESTS_PER_SECOND };
 }

@@ -2,6 +2,8 @@ import type { NodeLoad } from '../../schema/wire/node-control.js';
 import { regionsByDistance } from '../../edge/registry/region-choice.js';
 import { regionById, type RegionId } from '../../schema/regions.js';
 import type { NodeCandidate } from '../../edge/registry/placement.js';
+import { newLedger, type ReservationLedger } from '../../edge/registry/reservations.js';
+import { registryShards, shardOfNode } from '../../edge/registry/shards.js';
 import { newCalendar, type Calendar } from './calendar.js';
 import { MEDIA_REGION_IDS } from './day-profile.js';
 import { newMeters, type Meters } from './meters.js';
@@ -26,6 +28,8 @@ export interface SimNode extends NodeCandidate {
   lastShedAt: number;
   /** Rooms the RegionDO has assigned to it (node_rooms). */
   assigned: Set<number>;
+  /** The registry shard it reports to (edge/registry/shards.ts shardOfNode). */
+  shard: number;
 }
 
 export interface SimRegion {
@@ -34,8 +38,16 @@ export interface SimRegion {
   nodes: SimNode[];
   baseline: number;
   reserve: number;
-  /** When the RegionDO's liveness alarm fires next (−1: not armed). */
+  /** When the RegionDO's liveness alarm fires next (−1: not armed), and a deferred verdict (liveness.ts). */
   alarmAt: number;
+  deferredUntil: number | null;
+  /** The registry's shards, each its nodes; and how many the region has at full size. */
+  shards: SimNode[][];
+  fullShards: number;
+  /** Reservations for rooms placed recently (edge/registry/reservations.ts), by room slot and node index. */
+  ledger: ReservationLedger<number, number>;
+  /** Per shard: until when its paced room moves are already scheduled. */
+  movesQueuedUntil: number[];
   /** The whole data centre is gone (its nodes stopped). */
   lost: boolean;
 }
@@ -99,10 +111,12 @@ export function emptyLoad(budget: number, workers: number): NodeLoad {
   };
 }
 
-export function buildRegions(fleet: readonly FleetPlan[], budget: number, cpuConsumers: number, cores: number, now: number): SimRegion[] {
+export function buildRegions(fleet: readonly FleetPlan[], budget: number, cpuConsumers: number, cores: number, now: number, scale: number): SimRegion[] {
   return MEDIA_REGION_IDS.map((id, index) => {
     const plan = fleet.find((entry) => entry.region === id) ?? { baseline: 0, reserve: 0 };
     const count = plan.baseline + plan.reserve;
+    // As many shards as the simulated nodes need, so a shard holds about as many nodes as at full size.
+    const shardCount = registryShards(count);
     const nodes: SimNode[] = Array.from({ length: count }, (_, i) => ({
       nodeId: `${id}-${String(i).padStart(5, '0')}`,
       state: 'serving',
@@ -121,8 +135,11 @@ export function buildRegions(fleet: readonly FleetPlan[], budget: number, cpuCon
       peakUtilisation: 0,
       lastShedAt: -1,
       assigned: new Set<number>(),
+      shard: shardOfNode(`${id}-${String(i).padStart(5, '0')}`, shardCount),
     }));
-    return { id, index, nodes, baseline: plan.baseline, reserve: plan.reserve, alarmAt: -1, lost: false };
+    const shards = Array.from({ length: shardCount }, (_, shard) => nodes.filter((node) => node.shard === shard));
+    const fullShards = registryShards(Math.round(count / scale));
+    return { id, index, nodes, baseline: plan.baseline, reserve: plan.reserve, alarmAt: -1, deferredUntil: null, lost: false, shards, fullShards, ledger: newLedger<number, number>(), movesQueuedUntil: shards.map(() => -Infinity) };
   });
 }
 
@@ -135,7 +152,7 @@ export function newWorld(seed: number, scale: number, regions: SimRegion[], star
     regions,
     rooms: newRooms(1 << 16),
     clients: clientPoints(seed),
-    meters: newMeters(regions.length, startMs, endMs),
+    meters: newMeters(regions.length, startMs, endMs, Math.max(1, ...regions.map((region) => region.shards.length))),
     nextMinute: Math.floor(startMs / 60_000),
   };
 }

@@ -3,7 +3,7 @@ import { runPeakScenarios, type PeakOptions, type ScenarioName, type ScenarioRun
 import { prepare, type Prepared } from '../sim/prepare.js';
 
 /** A small, quick version of the busiest region's peak: every scenario, a few dozen nodes per region. */
-export const SMALL: Omit<PeakOptions, 'seed'> = { scale: 0.004, beforeMinutes: 6, afterMinutes: 4, flashFactor: 10, flashSeconds: 2, farKm: 6_000 };
+export const SMALL: Omit<PeakOptions, 'seed'> = { scale: 0.004, beforeMinutes: 6, afterMinutes: 4, flashFactor: 10, flashSeconds: 2, farKm: 6_000, edgeFullCache: false };
 
 let prepared: Prepared | null = null;
 

@@ -1,0 +1,39 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { consumersPerRoom } from '../../schema/regions.js';
+import { connectFakeNode, regionStubFor, type FakeNode } from '../test/kits/fake-node.js';
+
+const nodes: FakeNode[] = [];
+async function node(consumers: number) {
+  const fake = await connectFakeNode({ region: 'bom', load: { consumers } });
+  nodes.push(fake);
+  return fake;
+}
+afterEach(() => {
+  for (const fake of nodes.splice(0)) fake.retire();
+});
+
+const meeting = () => `m${crypto.randomUUID().replaceAll('-', '').slice(0, 21)}`;
+const fleetNode = async (nodeId: string) => (await regionStubFor('bom').fleet()).find((n) => n.nodeId === nodeId)!;
+
+describe('RegionDO reservations for rooms still filling', () => {
+  it('keeps reserving a new room after its node reported it with its first person, so the next room goes elsewhere', async () => {
+    const region = regionStubFor('bom');
+    const [emptiest, fuller] = [await node(0), await node(100)];
+    expect((await region.place(meeting()))?.nodeId).toBe(emptiest.nodeId);
+    // The host is in: the node reports the room with 2 consumers (its next heartbeat).
+    emptiest.heartbeat({ rooms: 1, participants: 1, consumers: 2 });
+    await expect.poll(async () => (await fleetNode(emptiest.nodeId)).load.consumers).toBe(2);
+    // Reported 2 + reserved 180 for the room still filling > 100 on the other node.
+    expect((await region.place(meeting()))?.nodeId).toBe(fuller.nodeId);
+  });
+
+  it('reserves a moved room at its size: one arriving with 20 people fits nowhere a new room would', async () => {
+    const region = regionStubFor('bom');
+    const spare = await node(300);
+    // 300 + 760 consumers is past 85% of the fake node's 1,000.
+    expect(consumersPerRoom(20)).toBe(760);
+    expect(await region.place(meeting(), 20)).toBeNull();
+    expect((await region.place(meeting(), 3))?.nodeId).toBe(spare.nodeId);
+    expect((await fleetNode(spare.nodeId)).rooms).toBe(1);
+  });
+});
