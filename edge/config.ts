@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NODE_HEARTBEAT_TIMEOUT_MS } from '../schema/wire/node-control.js';
 import type { RegionId } from '../schema/regions.js';
 import { parseDefaultRegion } from './registry/region-choice.js';
+import { parseRegistryShards } from './registry/shards.js';
 
 /** An unset or empty variable: both mean "not configured". */
 const unset = (value: unknown) => (value === '' ? undefined : value);
@@ -27,6 +28,11 @@ const edgeVariablesSchema = z.object({
   TURN_SECRET: optionalText,
   /** Comma-separated TURN URLs, e.g. `turn:turn.example.com:3478?transport=udp,turns:turn.example.com:443?transport=tcp`. */
   TURN_URLS: optionalText,
+  /**
+   * RegionDO shards per region (edge/registry/shards.ts): `plan` (each media region's capacity-plan
+   * nodes / 128), `lon=3,bom=2`, or both (later entries win). Unset: one RegionDO per region.
+   */
+  REGISTRY_SHARDS: optionalText,
 });
 
 export interface EdgeConfig {
@@ -52,6 +58,8 @@ export interface EdgeConfig {
   readonly recordingsVisibility: 'host' | 'participants';
   /** The TURN relay offered to browsers (both TURN_SECRET and TURN_URLS set), else null. */
   readonly turn: { readonly secret: string; readonly urls: readonly string[] } | null;
+  /** How many RegionDO shards hold this region's media-node registry (1 unless configured). */
+  readonly registryShards: (region: RegionId) => number;
 }
 
 /** A secret the code needs but the deployment lacks; names the variable to set. */
@@ -103,6 +111,7 @@ export function edgeConfig(env: Env): EdgeConfig {
     heartbeatTimeoutMs: vars.NODE_HEARTBEAT_TIMEOUT_MS,
     recordingsVisibility: vars.RECORDINGS_VISIBILITY,
     turn: turnConfig(vars.TURN_SECRET, vars.TURN_URLS),
+    registryShards: parseRegistryShards(vars.REGISTRY_SHARDS),
   });
   parsedConfigs.set(env, config);
   return config;

@@ -8,7 +8,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * An edge test suite: the Worker, its Durable Objects, queues and R2 inside workerd, against the
  * real Postgres that `globalSetup` starts and reaches through scripts/pg-relay.ts.
  */
-export function edgeTestConfig(suite: { include: string[]; exclude?: string[]; globalSetup: string }) {
+export function edgeTestConfig(suite: { include: string[]; exclude?: string[]; globalSetup: string; bindings?: Record<string, string> }) {
   return defineConfig({
     root,
     plugins: [
@@ -29,6 +29,8 @@ export function edgeTestConfig(suite: { include: string[]; exclude?: string[]; g
             PUBLIC_URL: 'http://edgemeet.test',
             TURN_SECRET: 'test-turn-secret-0123456789',
             TURN_URLS: 'turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp',
+            // A suite's own variables (edge/vitest.shards.config.ts: REGISTRY_SHARDS).
+            ...suite.bindings,
           },
         },
       })),

@@ -23,6 +23,7 @@ step typecheck npm run --silent typecheck
 suite test:edge
 suite test:edge:outage
 suite test:security
+suite test:shards
 suite test:media
 suite test:recording
 suite test:web

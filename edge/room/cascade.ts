@@ -3,7 +3,7 @@ import { regionIdSchema } from '../../schema/regions.js';
 import { assertNever, nodeIdSchema } from '../../schema/wire/common.js';
 import type { NodeCommand, NodeCommandData, NodeEvent, PipeEnd, RelayedProducer } from '../../schema/wire/node-control.js';
 import type { RpcResult } from '../../schema/wire/socket-frame.js';
-import { regionStub } from '../durable-objects.js';
+import { nodeRegistryStub } from '../durable-objects.js';
 import { describeError, log } from '../http/log.js';
 import { CascadeGraph, type CascadeProducer } from './cascade-graph.js';
 
@@ -234,7 +234,7 @@ export class MeetingCascade {
   }
 
   private async ask(node: NodeRef, command: NodeCommand): Promise<RpcResult<{ data?: NodeCommandData }>> {
-    return regionStub(this.env, node.region).sendCommandAndWait(node.nodeId, command);
+    return nodeRegistryStub(this.env, node.region, node.nodeId).sendCommandAndWait(node.nodeId, command);
   }
 
   /** A step whose failure does not stop the ones after it (closing: the node may be gone already). */

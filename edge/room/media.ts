@@ -5,9 +5,10 @@ import type { NodeCommand, PlacedNode } from '../../schema/wire/node-control.js'
 import type { MediaAssignment } from '../../schema/wire/room.js';
 import type { RegionId } from '../../schema/regions.js';
 import { edgeConfig } from '../config.js';
-import { regionStub } from '../durable-objects.js';
+import { nodeRegistryStub, regionShardCount, regionStub } from '../durable-objects.js';
 import { describeError, log } from '../http/log.js';
 import { regionsByDistance } from '../registry/region-choice.js';
+import { shardsToAsk } from '../registry/shards.js';
 import type { MeetingCascade } from './cascade.js';
 import { MediaTokenSigner } from './media-token.js';
 import { onRecordingNodeLost } from './recording.js';
@@ -82,12 +83,7 @@ export class RoomMedia {
   private async place(regions: readonly RegionId[]): Promise<PlacedNode> {
     const linkId = this.room.linkId();
     for (const region of regions) {
-      let placed: PlacedNode | null = null;
-      try {
-        placed = await regionStub(this.env, region).place(linkId);
-      } catch (error) {
-        log('error', 'room.place_failed', { linkId, region, error: describeError(error) });
-      }
+      const placed = await this.placeInRegion(linkId, region);
       if (!placed) continue;
       this.room.meeting.setAssignment(placed);
       this.room.meeting.setRegions(regions);
@@ -97,6 +93,23 @@ export class RoomMedia {
       return placed;
     }
     throw new AppError('NO_MEDIA_CAPACITY', 'no media region has room for this meeting right now; try again shortly');
+  }
+
+  /**
+   * Asks the region's registry shards in shardsToAsk order (edge/registry/shards.ts): the one the
+   * meeting hashes to, then the next; null when neither has a node for it.
+   */
+  private async placeInRegion(linkId: string, region: RegionId): Promise<PlacedNode | null> {
+    for (const shard of shardsToAsk(linkId, regionShardCount(this.env, region))) {
+      try {
+        const placed = await regionStub(this.env, region, shard).place(linkId, this.room.participants.count('joined'));
+        if (placed) return placed;
+      } catch (error) {
+        // The shard rides in the region text (region#shard), as its RegionDO is named.
+        log('error', 'room.place_failed', { linkId, region: shard === 0 ? region : `${region}#${shard}`, error: describeError(error) });
+      }
+    }
+    return null;
   }
 
   // ── tokens ────────────────────────────────────────────────────────────────────────────────
@@ -154,7 +167,7 @@ export class RoomMedia {
     if (MEETING_WIDE_COMMANDS.has(command.command)) await this.commandOtherNodes(node?.nodeId ?? null, command);
     if (!node) return false;
     try {
-      const result = await regionStub(this.env, node.region).sendCommand(node.nodeId, command);
+      const result = await nodeRegistryStub(this.env, node.region, node.nodeId).sendCommand(node.nodeId, command);
       if (!result.ok) log('warn', 'room.node_command_failed', { nodeId: node.nodeId, command: command.command, code: result.code });
       return result.ok;
     } catch (error) {
@@ -166,7 +179,7 @@ export class RoomMedia {
   private async commandOtherNodes(assigned: string | null, command: NodeCommand): Promise<void> {
     for (const other of this.cascade?.otherNodes(assigned) ?? []) {
       try {
-        const result = await regionStub(this.env, other.region).sendCommand(other.nodeId, command);
+        const result = await nodeRegistryStub(this.env, other.region, other.nodeId).sendCommand(other.nodeId, command);
         if (!result.ok) log('warn', 'room.node_command_failed', { nodeId: other.nodeId, command: command.command, code: result.code });
       } catch (error) {
         log('error', 'room.node_command_failed', { nodeId: other.nodeId, command: command.command, error: describeError(error) });
@@ -195,7 +208,7 @@ export class RoomMedia {
     if (!node) return;
     this.room.meeting.setAssignment(null);
     try {
-      await regionStub(this.env, node.region).release(this.room.linkId(), node.nodeId);
+      await nodeRegistryStub(this.env, node.region, node.nodeId).release(this.room.linkId(), node.nodeId);
     } catch (error) {
       log('error', 'room.release_failed', { nodeId: node.nodeId, error: describeError(error) });
     }
@@ -264,7 +277,7 @@ export class RoomMedia {
     let serving = false;
     try {
       // A question only: asking the region to place would record a second assignment there.
-      serving = await regionStub(this.env, current.region).serves(this.room.linkId(), current.nodeId);
+      serving = await nodeRegistryStub(this.env, current.region, current.nodeId).serves(this.room.linkId(), current.nodeId);
     } catch (error) {
       log('error', 'room.confirm_failed', { nodeId: current.nodeId, error: describeError(error) });
     }

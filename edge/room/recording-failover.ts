@@ -2,7 +2,7 @@ import { RECORDING_MAX_SEGMENTS, type RecordingSegment } from '../../schema/wire
 import type { RecordingState } from '../../schema/wire/room.js';
 import { grantRecordingUpload } from '../files/recording-grants.js';
 import type { PlacedNode } from '../../schema/wire/node-control.js';
-import { regionStub } from '../durable-objects.js';
+import { nodeRegistryStub } from '../durable-objects.js';
 import type { Room } from './room.js';
 
 /**
@@ -113,7 +113,7 @@ export async function onContinueDue(room: Room, deps: ContinueDeps, now = Date.n
     // The host may have stopped it while the node was starting: that node stops again.
     const latest = room.meeting.recording();
     if (!latest.active || latest.recordingId !== next.recordingId) {
-      await regionStub(deps.env, node.region).sendCommand(node.nodeId, { command: 'stopRecording', meetingId: room.linkId(), recordingId: next.recordingId }).catch(() => undefined);
+      await nodeRegistryStub(deps.env, node.region, node.nodeId).sendCommand(node.nodeId, { command: 'stopRecording', meetingId: room.linkId(), recordingId: next.recordingId }).catch(() => undefined);
       return;
     }
     const started = Date.now();
@@ -145,7 +145,7 @@ async function startPart(room: Room, deps: ContinueDeps, node: PlacedNode, recor
   const linkId = room.linkId();
   await grantRecordingUpload(deps.env.FILES, { recordingId, nodeId: node.nodeId, meetingLinkId: linkId }, now);
   try {
-    const answer = await regionStub(deps.env, node.region).sendCommandAndWait(node.nodeId, { command: 'startRecording', meetingId: linkId, recordingId }, START_ANSWER_TIMEOUT_MS);
+    const answer = await nodeRegistryStub(deps.env, node.region, node.nodeId).sendCommandAndWait(node.nodeId, { command: 'startRecording', meetingId: linkId, recordingId }, START_ANSWER_TIMEOUT_MS);
     return answer.ok;
   } catch {
     return false;
