@@ -10,7 +10,10 @@ import type { RoomMedia } from './media.js';
 import { participantView, type Participant } from './participants.js';
 import { expectSocket } from './presence.js';
 import type { Room } from './room.js';
+import { seatRefusal, type Entry } from './seat-rules.js';
 import { normaliseDisplayName } from './text.js';
+
+export type { Entry } from './seat-rules.js';
 
 /** People the waiting room holds at once; more knocks wait until the host has worked through it. */
 export const WAITING_ROOM_CAP = 100;
@@ -27,40 +30,6 @@ export interface RoomJoinInput {
   /** Hash of the client address with the meeting: a throttle key for passcodes and knocks, never a ban. */
   networkHash?: string | undefined;
 }
-
-/**
- * The ways into the meeting. Each one passes checkAdmission; they differ only in which rules
- * apply (ENTRY_RULES).
- */
-export type Entry =
-  /** A new person, straight in (join). */
-  | 'join'
-  /** A new person into the waiting room (join with the waiting room on). */
-  | 'queue'
-  /** The host lets a waiting person in (host.admit). */
-  | 'admit'
-  /** Someone who was in comes back on their session after their socket dropped. */
-  | 'return'
-  /** Another socket of someone who holds a seat or a waiting place (a newer tab, a reconnect). */
-  | 'resume';
-
-/**
- * Bars (removals, denials) apply as barringKind says. The lock keeps new people out, as in Zoom: a join or a knock. The
- * host's own admit overrides it (the host chose this person). A return after a dropped socket is
- * not a new person when they were in the meeting at the moment it was locked (they left after the
- * lock), so a network blip does not lock out the people the host meant to keep; whoever had
- * already left before the lock is new and stays out. Capacity counts everyone who takes a seat;
- * the waiting room does not take one. The host passes lock and capacity of their own meeting.
- * The passcode and the guest policy are asked at the door only (join): a room session is issued
- * after them and is itself the proof on return; keeping a person out is what removal (a ban) is for.
- */
-const ENTRY_RULES: Record<Entry, { lock: 'applies' | 'unless-present-at-lock' | 'no'; capacity: boolean }> = {
-  join: { lock: 'applies', capacity: true },
-  queue: { lock: 'applies', capacity: false },
-  admit: { lock: 'no', capacity: true },
-  return: { lock: 'unless-present-at-lock', capacity: true },
-  resume: { lock: 'no', capacity: false },
-};
 
 /** Who asks to come in: their role, what a bar would cover, whether a guest, and when they last went out. */
 export interface Candidate {
@@ -94,16 +63,9 @@ export function checkAdmission(room: Room, candidate: Candidate, entry: Entry): 
     throw new AppError('REMOVED_BY_HOST', entry === 'admit' ? 'this person was removed from the meeting' : 'the host removed you from this meeting');
   }
   if (bar === 'denied') throw new AppError('ADMISSION_DENIED', 'the host did not let you in; you can come back once the host admits you');
-  if (candidate.role === 'host') return;
-  const rules = ENTRY_RULES[entry];
-  const lockedAt = room.meeting.lockedAt();
-  if (lockedAt !== null && rules.lock !== 'no') {
-    const presentAtLock = rules.lock === 'unless-present-at-lock' && candidate.leftAt != null && candidate.leftAt >= lockedAt;
-    if (!presentAtLock) throw new AppError('MEETING_LOCKED', 'the host locked this meeting');
-  }
-  if (rules.capacity && room.participants.count('joined') >= settings.maxParticipants) {
-    throw new AppError('MEETING_FULL', `this meeting is full (${settings.maxParticipants} participants)`);
-  }
+  const refusal = seatRefusal({ lockedAt: room.meeting.lockedAt(), joined: () => room.participants.count('joined'), maxParticipants: settings.maxParticipants }, candidate, entry);
+  if (refusal === 'MEETING_LOCKED') throw new AppError('MEETING_LOCKED', 'the host locked this meeting');
+  if (refusal === 'MEETING_FULL') throw new AppError('MEETING_FULL', `this meeting is full (${settings.maxParticipants} participants)`);
 }
 
 /**

@@ -1,11 +1,11 @@
+import { seatRefusal } from '../../edge/room/seat-rules.js';
 import type { Refusal } from './meters.js';
 
 /**
- * The RoomDO's admission for a join, as edge/room/admission.ts decides it (checkAdmission with
- * entry 'join', after openSettings): an ended meeting refuses, a full one refuses everyone but the
- * host. Passcodes, guests, bans and the lock are per-person settings the simulation does not vary.
- * The room has no pure function for this yet; `admissionRefusal(state, candidate, entry)` exported
- * from edge/room/admission.ts would replace this file.
+ * The RoomDO's admission for a join: an ended meeting refuses (its openSettings), then the room's
+ * own seat rules (edge/room/seat-rules.ts, which admission.ts asks) decide — a full meeting refuses
+ * everyone but the host. Passcodes, guests, bans and the lock are per-person settings the
+ * simulation does not vary: no meeting is locked.
  */
 export interface AdmissionState {
   ended: boolean;
@@ -16,9 +16,9 @@ export interface AdmissionState {
 
 export function admissionRefusal(state: AdmissionState): Refusal | null {
   if (state.ended) return 'MEETING_ENDED';
-  if (state.isHost) return null;
-  if (state.joined >= state.maxParticipants) return 'MEETING_FULL';
-  return null;
+  const refusal = seatRefusal({ lockedAt: null, joined: () => state.joined, maxParticipants: state.maxParticipants }, { role: state.isHost ? 'host' : 'guest' }, 'join');
+  // No meeting is locked here, so the lock never refuses.
+  return refusal === 'MEETING_FULL' ? 'MEETING_FULL' : null;
 }
 
 /** A Durable Object serves about this many requests per second; beyond it requests are refused. */
