@@ -4,9 +4,12 @@ import type { RemoteTrack } from './remote-tracks.js';
  * How long the page keeps playing the session it is leaving while the new one waits for someone
  * who has not reached the new node yet (a slow machine can take seconds to publish there). After
  * that it switches anyway (that person's tile then waits for them on the new node). A frozen old
- * session does not wait for this (MediaLink.mediaStalled).
+ * session does not wait for this (MediaLink.mediaStalled). The old node serves a moved meeting for
+ * 20 s (MIGRATION_GRACE_MS, edge/registry/room-moves.ts), so waiting up to 15 s costs nothing
+ * while the old session plays; at 8 s a loaded machine's drain switched early into a gap
+ * (npm run bench:failover: new sessions took 12–30 s to show video at load 20–29).
  */
-export const HANDOVER_LIMIT_MS = 8_000;
+export const HANDOVER_LIMIT_MS = 15_000;
 
 /** The same person's same source on either node (consumer ids differ per node). */
 function trackKey(remote: Pick<RemoteTrack, 'participantId' | 'source'>): string {
