@@ -53,6 +53,17 @@ async function stoppedRecording() {
 const file = (recordingId: string) => ({ key: `recordings/${recordingId}/composite.mp4`, kind: 'composite' as const, contentType: 'video/mp4', bytes: 1000, sha256: 'b'.repeat(64) });
 
 describe('recording status in the room', () => {
+  it('says "starting" from Record until the node reports its capture window open', async () => {
+    const room = await seatedMeeting({ host, region: 'syd', cf: { latitude: '-33.8688', longitude: '151.2093' }, cleanup, guests: 0 });
+    const linkId = room.settings.linkId;
+    expect(await room.host.socket.request({ type: 'recording.start' })).toMatchObject({ type: 'ack' });
+    const { recordingId } = await room.node.command('startRecording', linkId);
+    const recording = () => runInDurableObject(roomStub(linkId), (instance: RoomDO) => instance.room.meeting.recording());
+    expect(await recording()).toMatchObject({ active: true, recordingId, status: 'recording', capturing: false });
+    await roomStub(linkId).onNodeEvent({ event: 'recordingStatus', meetingId: linkId, recordingId, status: 'recording' });
+    expect(await recording()).toMatchObject({ active: true, recordingId, status: 'recording', capturing: true });
+  });
+
   it('keeps an incomplete verdict with its notes and the node’s length, in the room and in history; a late "recording" does not undo it', async () => {
     const rec = await stoppedRecording();
     expect(await rec.state()).toMatchObject({ active: false, status: 'processing' });

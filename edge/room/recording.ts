@@ -54,7 +54,7 @@ export async function startRecording(room: Room, media: NodeCommander, files: R2
   }
   const now = Date.now();
   await room.change(() => {
-    room.meeting.setRecording({ active: true, recordingId, startedAt: now, status: 'recording' });
+    room.meeting.setRecording({ active: true, recordingId, startedAt: now, status: 'recording', capturing: false });
     room.record({ kind: 'recording', recordingId, status: 'recording', durationMs: null, files: [], error: null }, now);
     room.record({ kind: 'analytics', event: 'recording_started', participantId: actorId, props: { recordingId } }, now);
   });
@@ -87,6 +87,8 @@ function stateAfter(recording: RecordingState, event: RecordingStatusEvent): Rec
     ...kept,
     active: event.status === 'recording',
     status: event.status,
+    // The node says 'recording' once its window opens: from then on what people see is recorded.
+    ...(event.status === 'recording' ? { capturing: true } : {}),
     ...(event.durationMs !== undefined ? { durationMs: event.durationMs } : {}),
     ...(event.status === 'failed' && event.incomplete ? { incomplete: true } : {}),
     ...(notes.length > 0 ? { notes } : {}),

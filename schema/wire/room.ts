@@ -66,6 +66,11 @@ export const recordingStateSchema = z.object({
   recordingId: uuidSchema.nullable(),
   startedAt: z.number().int().nullable(),
   status: recordingStatusSchema.nullable(),
+  /**
+   * false from Record until the node's capture window opens (its node reports 'recording'): the
+   * page says "Starting recording…", so nobody takes those seconds for recorded. Absent: capturing.
+   */
+  capturing: z.boolean().optional(),
   /** With 'failed': the files were stored and play, but the recording is not whole (see notes). */
   incomplete: z.boolean().optional(),
   /** What the host should know: what is missing, or why it failed (from the node, or the room's deadline). */

@@ -15,7 +15,8 @@ export function inCallView(call: Call): HTMLElement {
   const side = h('aside', { class: 'side', 'aria-label': 'Side panel' }, people, chat);
 
   const title = h('h1', { class: 'meeting-title' });
-  const recording = h('span', { class: 'rec-indicator', role: 'status', hidden: true }, h('span', { class: 'rec-dot', 'aria-hidden': 'true' }), 'Recording');
+  const recordingText = h('span', {}, 'Recording');
+  const recording = h('span', { class: 'rec-indicator', role: 'status', hidden: true }, h('span', { class: 'rec-dot', 'aria-hidden': 'true' }), recordingText);
   const locked = h('span', { class: 'badge', hidden: true }, 'Locked');
   const quality = h('span', { class: 'quality', role: 'status', id: 'quality' });
   const banner = h('div', { class: 'banner', role: 'alert', hidden: true });
@@ -68,6 +69,10 @@ export function inCallView(call: Call): HTMLElement {
     title.textContent = meeting?.title ?? '';
     document.title = meeting ? `${meeting.title} · edgemeet` : 'edgemeet';
     recording.hidden = !meeting?.recording.active;
+    // Until the node's capture window opens, the seconds shown are not yet recorded: say so.
+    const capturing = meeting?.recording.capturing !== false;
+    recordingText.textContent = capturing ? 'Recording' : 'Starting recording…';
+    recording.dataset.capturing = String(capturing);
     locked.hidden = !meeting?.locked;
     const isHost = call.isHost;
     record.hidden = !isHost;
