@@ -6,7 +6,7 @@
  * poll), with the page's milestones (welcome, media socket open, first consumer…) for diagnosis.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { eventually, inCall, join, newPerson, signUp } from '../../edge/web/test/people.js';
+import { eventually, inCall, join, newPerson, signUp, startMeeting } from '../../edge/web/test/people.js';
 import { hostLayers, joinerProbe, startJoinerProbe } from './ttff-probe.js';
 
 export interface JoinTiming {
@@ -69,9 +69,7 @@ export async function startProductTtff(browser: Browser, edgeUrl: string, option
       const host = await hostContext.newPage();
       try {
         await host.goto('/');
-        await host.getByRole('button', { name: 'New meeting' }).click();
-        await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
-        const meetingPath = new URL(host.url()).pathname;
+        const meetingPath = await startMeeting(host);
         await join(host);
         await inCall(host, 'host');
         const first = await guestJoin(meetingPath, opened, host);

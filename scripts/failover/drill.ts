@@ -5,7 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import type { MediaNodeHandle, Stack } from '../dev-stack.js';
-import { eventually, inbound, join, newPerson, signUp, state, total } from '../../edge/web/test/people.js';
+import { eventually, inbound, join, newPerson, signUp, startMeeting, state, total } from '../../edge/web/test/people.js';
 
 export interface Person {
   page: Page;
@@ -19,9 +19,7 @@ export const SAMPLE_EVERY_MS = 100;
 export async function openCall(browser: Browser, stack: Stack): Promise<{ people: Person[]; meetingPath: string }> {
   const host = await newPerson(browser, stack.edgeUrl);
   await signUp(host, 'Hana Host', `host-${Date.now()}@example.com`);
-  await host.getByRole('button', { name: 'New meeting' }).click();
-  await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
-  const meetingPath = new URL(host.url()).pathname;
+  const meetingPath = await startMeeting(host);
   await join(host);
   const people: Person[] = [{ page: host, name: 'Hana Host' }];
   for (const name of ['Gail Guest', 'Gus Guest']) {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { launchChromium } from '../../../scripts/chromium.js';
 import { startStack, type MediaNodeHandle, type Stack } from '../../../scripts/dev-stack.js';
 import { everyoneDecodes, measureFault, servingNode, untilServing, type Person } from '../../../scripts/failover/drill.js';
-import { eventually, join, newPerson, signUp, state } from './people.js';
+import { eventually, join, newPerson, signUp, startMeeting, state } from './people.js';
 
 /**
  * Crash failover in real browsers (issue 11): two media nodes in one region, a meeting of two
@@ -79,9 +79,7 @@ describe('a media node dies mid-call', () => {
     onTestFailed(() => void (keepLogs = true));
     const host = await newPerson(browser, stack.edgeUrl);
     await signUp(host, 'Hana Host', `host-${Date.now()}@example.com`);
-    await host.getByRole('button', { name: 'New meeting' }).click();
-    await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
-    const meetingPath = new URL(host.url()).pathname;
+    const meetingPath = await startMeeting(host);
     await join(host);
     const guest = await newPerson(browser, stack.edgeUrl);
     await guest.goto(meetingPath);

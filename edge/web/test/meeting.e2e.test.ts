@@ -18,6 +18,7 @@ import {
   refuseDevices,
   resumeSending,
   signUp,
+  startMeeting,
   silenceSending,
   slowMicrophone,
   state,
@@ -59,9 +60,7 @@ describe('a meeting in the browser', () => {
   it('host signs up and starts a meeting; a user and a guest join by link; everyone decodes everyone', async () => {
     host = await newPerson(browser, stack.edgeUrl);
     await signUp(host, 'Hana Host', `host-${Date.now()}@example.com`);
-    await host.getByRole('button', { name: 'New meeting' }).click();
-    await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
-    meetingPath = new URL(host.url()).pathname;
+    meetingPath = await startMeeting(host);
     await join(host);
     await inCall(host, 'host');
 
@@ -329,9 +328,7 @@ describe('a new media session restores exactly what the person chose', () => {
   it('a mic still opening at the Join click (button: Unmute) stays off when it opens and after a new media session', async () => {
     host = await newPerson(browser, stack.edgeUrl);
     await signUp(host, 'Pia Host', `pia-${Date.now()}@example.com`);
-    await host.getByRole('button', { name: 'New meeting' }).click();
-    await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
-    const meetingPath = new URL(host.url()).pathname;
+    const meetingPath = await startMeeting(host);
     await join(host);
     await inCall(host, 'host');
 

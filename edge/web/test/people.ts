@@ -77,6 +77,13 @@ export async function signUp(page: Page, name: string, email: string, next?: str
   await page.getByRole('button', { name: 'Create account' }).click();
 }
 
+/** A signed-in host starts a new meeting from the home page; answers the meeting's path (/m/<link>). */
+export async function startMeeting(host: Page): Promise<string> {
+  await host.getByRole('button', { name: 'New meeting' }).click();
+  await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
+  return new URL(host.url()).pathname;
+}
+
 /** Clicks Join on the pre-join screen; returns Date.now() at the click. */
 export async function join(page: Page, guestName?: string, options: { preview?: boolean } = {}): Promise<number> {
   const button = page.getByRole('button', { name: 'Join', exact: true });

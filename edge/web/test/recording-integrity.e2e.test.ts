@@ -7,7 +7,7 @@ import { recordingDownloadResponseSchema, recordingListResponseSchema, type Reco
 import { launchChromium } from '../../../scripts/chromium.js';
 import { startStack, type Stack } from '../../../scripts/dev-stack.js';
 import { fakeCaptureArgs, makeFakeMedia } from './fake-media.js';
-import { eventually, inCall, join, newPerson, signUp, state } from './people.js';
+import { eventually, inCall, join, newPerson, signUp, startMeeting, state } from './people.js';
 import { chunksIn, LOUD_DB, loudness, meanLuma, probe, silentRuns, type Envelope, type Probe } from './recording-probe.js';
 
 /**
@@ -65,9 +65,7 @@ beforeAll(async () => {
 
   host = await newPerson(browser, stack.edgeUrl);
   await signUp(host, 'Hana Host', `rec-host-${Date.now()}@example.com`);
-  await host.getByRole('button', { name: 'New meeting' }).click();
-  await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
-  meetingPath = new URL(host.url()).pathname;
+  meetingPath = await startMeeting(host);
   await join(host);
   await inCall(host, 'host');
   token = await host.evaluate(() => (JSON.parse(localStorage.getItem('edgemeet.session') ?? '{}') as { token?: string }).token ?? '');

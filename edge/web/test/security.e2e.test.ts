@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../scripts/chromium.js';
 import { startStack, type Stack } from '../../../scripts/dev-stack.js';
-import { eventually, expectGrowing, join, newPerson, signUp, state } from './people.js';
+import { eventually, expectGrowing, join, newPerson, signUp, startMeeting, state } from './people.js';
 
 /**
  * Issue 13 in a real browser: the media token never rides in a URL (it is the first message on
@@ -61,9 +61,7 @@ describe('security in the browser', () => {
     host = await newPerson(browser, stack.edgeUrl);
     const hostSockets = watchSockets(host);
     await signUp(host, 'Hana Host', `host-sec-${Date.now()}@example.com`);
-    await host.getByRole('button', { name: 'New meeting' }).click();
-    await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
-    const meetingPath = new URL(host.url()).pathname;
+    const meetingPath = await startMeeting(host);
     await join(host);
     await eventually('host in the call', async () => (await state(host))?.phase === 'in-call');
 
