@@ -70,7 +70,8 @@ export class CallStats {
     }
     const report = await session.transportStats().catch(() => null);
     if (!report || session !== this.link.session) return;
-    const remotes = [...this.link.remotes.values()].map((remote) => ({ trackId: remote.consumer.track.id, sending: !remote.producerPaused }));
+    // A camera the page holds paused (off the grid page) sends us nothing: not a stall.
+    const remotes = [...this.link.remotes.values()].map((remote) => ({ trackId: remote.consumer.track.id, sending: !remote.producerPaused && !remote.pausedByPage }));
     const sample = sampleOf(report, remotes);
     if (this.link.awaitingRemoteMedia && remoteMediaBack(sample, performance.now() - this.link.connectedAt)) this.link.remoteMediaBack();
     if (qualityDue) this.setQuality(this.meter.sample(sample));

@@ -165,6 +165,20 @@ export class Call {
     this.media.preferLayer(consumerId, spatialLayer);
   }
 
+  /** This viewer's pins (local to them): the node forwards these participants' audio, loud or not. */
+  setPinned(participantIds: readonly string[]): void {
+    this.media.setPinned(participantIds);
+  }
+
+  /** The grid's page: cameras it does not show are paused at the node, new ones off screen never resumed. */
+  showVideoOf(shown: (participantId: string) => boolean): void {
+    this.media.showsVideoOf = shown;
+  }
+
+  setVideoPaused(remote: RemoteTrack, paused: boolean): void {
+    this.media.setVideoPaused(remote, paused);
+  }
+
   setHand(raised: boolean): void {
     this.send({ type: 'hand.set', raised });
   }

@@ -29,8 +29,10 @@ function flowing(remote: RemoteTrack): boolean {
  */
 export function covers(incoming: Iterable<RemoteTrack>, shown: Iterable<RemoteTrack>): boolean {
   const ready = new Set<string>();
-  for (const remote of incoming) if (flowing(remote)) ready.add(trackKey(remote));
-  for (const remote of shown) if (flowing(remote) && !ready.has(trackKey(remote))) return false;
+  // A camera the page holds paused (off the grid page) is nothing to wait for, on either side:
+  // the grid resumes it after the switch if its tile is on screen then.
+  for (const remote of incoming) if (remote.pausedByPage || flowing(remote)) ready.add(trackKey(remote));
+  for (const remote of shown) if (!remote.pausedByPage && flowing(remote) && !ready.has(trackKey(remote))) return false;
   return true;
 }
 

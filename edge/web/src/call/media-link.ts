@@ -56,6 +56,10 @@ export class MediaLink {
   lowBandwidth = readLowBandwidth();
   readonly remotes = new Map<string, RemoteTrack>();
   session: MediaSession | null = null;
+  /** Whether the page shows this participant's camera (the grid's page): a new camera off screen stays paused. */
+  showsVideoOf: (participantId: string) => boolean = () => true;
+  /** Who this viewer pinned (heard loud or not); every new session is told, as a node session starts with none. */
+  private pinned: readonly string[] = [];
 
   private generation = 0;
   /** The generation the current session was started under (its events carry it). */
@@ -127,6 +131,7 @@ export class MediaLink {
             this.activeSpeaker = participantId;
             this.owner.emit('speaker');
           },
+          keepPaused: (remote) => !this.showsVideoOf(remote.participantId),
           localPausedByServer: (source) => this.publisher.pausedByServer(source),
           closedByServer: (code, reason) => {
             if (code === 'REMOVED_BY_HOST' || code === 'MEETING_ENDED') this.owner.endCall(code, reason);
@@ -142,6 +147,7 @@ export class MediaLink {
       }
       if (handover) this.incoming = session;
       else this.session = session;
+      if (this.pinned.length > 0) this.sendPinned(session);
       // Publishes on the new session; the one being left keeps sending (never more than chosen).
       await this.publisher.attach(session, (milestone) => this.owner.mark(milestone));
       if (this.lowBandwidth) await session.setReceiveBitrate(LOW_BANDWIDTH_BPS);
@@ -260,6 +266,24 @@ export class MediaLink {
 
   preferLayer(consumerId: string, spatialLayer: number): void {
     this.session?.preferLayer(consumerId, spatialLayer);
+  }
+
+  /** Pins replace the previous ones; sent now (to a session being moved to as well) and to every later session. */
+  setPinned(participantIds: readonly string[]): void {
+    this.pinned = [...participantIds];
+    for (const session of [this.session, this.incoming]) if (session) this.sendPinned(session);
+  }
+
+  /** Pauses or resumes a remote camera at the node for the page (its tile left or came onto the grid page). */
+  setVideoPaused(remote: RemoteTrack, paused: boolean): void {
+    if (remote.pausedByPage === paused) return;
+    remote.pausedByPage = paused;
+    this.session?.setConsumerPaused(remote.consumer.id, paused);
+  }
+
+  private sendPinned(session: MediaSession): void {
+    // A lost session is replaced, and the replacement is told again.
+    session.setPinned(this.pinned).catch((error: unknown) => console.warn('setPinned failed', error));
   }
 
   /** The call ends: close the session (saying goodbye when the person left) and stop everything. */

@@ -171,6 +171,17 @@ export class MediaSession {
     void this.signaling.request('setConsumerPreferredLayers', { consumerId, spatialLayer }).catch(() => undefined);
   }
 
+  /** Pauses or resumes a remote track at the node for the page (a camera's tile left or came onto the grid page). */
+  setConsumerPaused(consumerId: string, paused: boolean): void {
+    // Refused only when the consumer closed meanwhile (its sender left): nothing to undo.
+    void this.signaling.request(paused ? 'pauseConsumer' : 'resumeConsumer', { consumerId }).catch(() => undefined);
+  }
+
+  /** The participants this viewer pinned: the node forwards their audio, loud or not (the list replaces the last one). */
+  setPinned(participantIds: readonly string[]): Promise<void> {
+    return this.signaling.request('setPinned', { participantIds: [...participantIds] }).then(() => undefined);
+  }
+
   /** Caps what the node sends us (bps, 0: no cap): low bandwidth mode. */
   setReceiveBitrate(maxBitrate: number): Promise<void> {
     return this.signaling.request('setReceiveBitrate', { maxBitrate }).then(() => undefined);

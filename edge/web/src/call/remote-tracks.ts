@@ -14,12 +14,16 @@ export interface RemoteTrack {
   preferredLayer: number | null;
   /** Spatial layer the node forwards now (null: none yet, or not simulcast). Drops with bandwidth. */
   spatialLayer: number | null;
+  /** The page holds it paused at the node (a camera whose tile is off the grid page): nothing is forwarded. */
+  pausedByPage: boolean;
 }
 
 export interface RemoteTrackEvents {
   remoteAdded(remote: RemoteTrack): void;
   remoteRemoved(remote: RemoteTrack): void;
   remoteChanged(remote: RemoteTrack): void;
+  /** Asked before a new camera is resumed: true leaves it paused at the node (its tile is not on screen). */
+  keepPaused?(remote: RemoteTrack): boolean;
 }
 
 const CONSUMER_NOTIFICATIONS = ['newConsumer', 'consumerClosed', 'consumerPaused', 'consumerResumed', 'consumerLayersChanged'] as const;
@@ -144,9 +148,15 @@ export class RemoteTracks {
       producerPaused: info.producerPaused,
       preferredLayer: null,
       spatialLayer: null,
+      pausedByPage: false,
     };
+    // A camera off the grid page is never resumed: not one frame of it crosses the network.
+    const held = info.source === 'camera' && (this.events.keepPaused?.(remote) ?? false);
+    remote.pausedByPage = held;
     this.remotes.set(consumer.id, remote);
     this.events.remoteAdded(remote);
+    // The page may have decided meanwhile (it laid the new tile out): a held one it resumed itself.
+    if (held || remote.pausedByPage) return;
     // Not awaited: the next consumer's negotiation need not wait for this round trip.
     this.signaling.request('resumeConsumer', { consumerId: consumer.id }).catch((error: unknown) => console.warn('resumeConsumer failed', error));
   }
