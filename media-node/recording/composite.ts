@@ -96,7 +96,10 @@ export function compositeArgs(
   const tiles = chooseTiles(allInputs, layout.maxTiles);
   const inputs = allInputs.filter((input) => input.kind === 'audio' || tiles.includes(input.tile));
   const args: string[] = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
-  for (const input of inputs) args.push('-i', input.path);
+  // A simulcast track changes resolution when its layer does (it starts low: rooms/layer-start.ts).
+  // ffmpeg would rebuild the whole graph for it, and the rebuilt audio mix loses what follows;
+  // the scale filters take the new size as it comes.
+  for (const input of inputs) args.push(...(input.kind === 'video' ? ['-reinit_filter', '0'] : []), '-i', input.path);
   const filters: string[] = [];
   const duration = seconds(durationSec);
 

@@ -87,6 +87,8 @@ export async function measureCoverage(recordingDir: string, manifest: Manifest, 
         ...(hidden.length > 0 ? { hidden } : {}),
       });
     }
+    const relative = (spans: Interval[]) => spans.map((s): [number, number] => [s.from - window.from, s.to - window.from]);
+    log.debug('track coverage', { trackId: track.trackId, live: relative(live), captured: relative(clip(captured, window)) });
     facts.push({
       trackId: track.trackId,
       participantId: track.participantId,

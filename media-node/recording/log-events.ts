@@ -22,6 +22,10 @@ interface CaptureEvents {
   'track segment ended': { file: string; ffmpeg: string };
   'capture ffmpeg listening': { ready: boolean; msToListen: number };
   'track timeline anchored': { file: string; anchor: number | null };
+  /** Where a track's start goes: segment opened → consumer resumed → first packet forwarded to ffmpeg. */
+  /** A track's live and captured spans, ms into the window: what an "incomplete" is judged on. */
+  'track coverage': { trackId: string; live: Array<[number, number]>; captured: Array<[number, number]> };
+  'track capture flowing': { file: string; msToResume: number; msToFirstPacket: number };
   'track capture resumed after a gap': { gapMs: number };
   'producer closed: finishing track': NoFields;
   'transport closed under the recorder (router closed?)': NoFields;

@@ -7,6 +7,7 @@ import type { Segment, TrackRecord } from './manifest.js';
 import { containerFor, mainCodec } from './sdp.js';
 import { TimelineAnchor, wallClockOf } from './timeline-anchor.js';
 import { isUdpPortBound } from './udp-ports.js';
+import { LayerStart } from '../rooms/layer-start.js';
 import type { Log } from '../log.js';
 import { typedLog, type RecorderLogger } from './log.js';
 
@@ -151,6 +152,11 @@ export class TrackCapture {
       transport.close();
       return;
     }
+    // A simulcast track starts on its lowest layer, however old: a top layer the sender drops
+    // (send estimate ramping, a loaded box) would otherwise cost the file its first second.
+    // Not awaited here: the worker handles requests in order, so it applies before the resume,
+    // and a track published while recording loses what arrives before its capture runs.
+    const lowered = new LayerStart(consumer).startLow(0);
     const codec = mainCodec(consumer.rtpParameters);
     const container = containerFor(codec);
     const index = record.segments.length;
@@ -191,15 +197,17 @@ export class TrackCapture {
     });
     void ffmpeg.exited.then((exit) => this.onFfmpegExit(live, exit));
 
-    await transport.connect({ ip: '127.0.0.1', port: rtpPort, rtcpPort });
-    const ready = await this.waitUntilListening(ffmpeg, rtpPort);
+    await Promise.all([transport.connect({ ip: '127.0.0.1', port: rtpPort, rtcpPort }), lowered]);
+    // A warm capture was listening when the pool handed it out.
+    const ready = capture.warm || (await this.waitUntilListening(ffmpeg, rtpPort));
     this.log.debug('capture ffmpeg listening', { ready, msToListen: Date.now() - segment.startedAt });
     if (!ready || this.live !== live || consumer.closed) return;
     this.markListening();
     if (this.options.gate) await this.options.gate;
     if (this.live !== live || consumer.closed) return;
 
-    await consumer.enableTraceEvent(['rtp', 'keyframe']);
+    // Sent together with the resume below: the worker enables tracing before it resumes.
+    const tracing = consumer.enableTraceEvent(['rtp', 'keyframe']);
     const anchor = new TimelineAnchor(codec.clockRate);
     const onTrace = (trace: ConsumerTraceEventData) => {
       const packet = (trace.info as { rtpPacket?: { timestamp?: number } } | undefined)?.rtpPacket;
@@ -212,6 +220,7 @@ export class TrackCapture {
       }
       if (first) {
         this.markFlowing();
+        this.log.debug('track capture flowing', { file: segment.file, msToResume: resumedAt - segment.startedAt, msToFirstPacket: Date.now() - segment.startedAt });
         if (this.openGap && segment.firstRtpWallMs !== null) {
           this.openGap.toMs = segment.firstRtpWallMs;
           this.log.warn('track capture resumed after a gap', { gapMs: this.openGap.toMs - this.openGap.fromMs });
@@ -227,8 +236,9 @@ export class TrackCapture {
       }
     };
     consumer.on('trace', onTrace);
-    await consumer.resume();
-    if (consumer.kind === 'video') await consumer.requestKeyFrame();
+    let resumedAt = Date.now();
+    await Promise.all([tracing, consumer.resume(), ...(consumer.kind === 'video' ? [consumer.requestKeyFrame()] : [])]);
+    resumedAt = Date.now();
   }
 
   /** ffmpeg binds its RTP port after reading the SDP; only then may packets flow. */

@@ -4,6 +4,7 @@ import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AudioSelectionOptions } from './audio-selection.js';
 import { ConsumerGate } from './consumer-gate.js';
+import { LayerStart } from './layer-start.js';
 import { assertOpen, keepIfOwnersOpen } from './owners-open.js';
 import type { ParticipantIdentity, ParticipantSink, RoomProducer, RoomRouter } from './types.js';
 
@@ -32,6 +33,8 @@ export class Participant {
   readonly consumers = new Map<string, types.Consumer>();
   /** Every consumer's pause wishes (client and node), with whose audio it carries. */
   private readonly gates = new Map<string, { gate: ConsumerGate; producerId: string; participantId: string; kind: MediaKind }>();
+  /** Simulcast consumers' layer wishes, held back while a young producer's consumer starts low. */
+  private readonly layerStarts = new Map<string, LayerStart>();
   /** Participants whose audio this one always hears, loud or not. */
   private pinned = new Set<string>();
   rtpCapabilities: types.RtpCapabilities | undefined;
@@ -237,8 +240,13 @@ export class Participant {
     consumer.observer.once('close', () => {
       this.consumers.delete(consumer.id);
       this.gates.delete(consumer.id);
+      this.layerStarts.delete(consumer.id);
       this.consumedProducerIds.delete(roomProducer.id);
     });
+    const layerStart = new LayerStart(consumer);
+    this.layerStarts.set(consumer.id, layerStart);
+    await layerStart.startLow(Date.now() - roomProducer.publishedAt);
+    if (consumer.closed) return;
     consumer.on('producerclose', () => this.sink.notify({ notification: 'consumerClosed', data: { consumerId: consumer.id } }));
     consumer.on('producerpause', () => this.sink.notify({ notification: 'consumerPaused', data: { consumerId: consumer.id } }));
     consumer.on('producerresume', () => this.sink.notify({ notification: 'consumerResumed', data: { consumerId: consumer.id } }));
@@ -268,6 +276,13 @@ export class Participant {
     const entry = this.gates.get(consumerId);
     if (!entry) throw new AppError('NOT_FOUND', 'no such consumer');
     await entry.gate.setClientPaused(paused);
+  }
+
+  /** The client's layer wish (tile size); a consumer still starting low takes it once video flows. */
+  async setConsumerPreferredLayers(consumerId: string, layers: types.ConsumerLayers): Promise<void> {
+    const start = this.layerStarts.get(consumerId);
+    if (!start) throw new AppError('NOT_FOUND', 'no such consumer');
+    await start.prefer(layers);
   }
 
   /** Pins replace the previous ones: these participants' audio is heard, loud or not. */

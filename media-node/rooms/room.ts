@@ -186,6 +186,7 @@ export class Room extends EventEmitter<RoomEvents> {
       origin: producer,
       originRouter: participant.place.router,
       copies: new Map([[participant.place.router.id, producer]]),
+      publishedAt: Date.now(),
     };
     await this.offer(roomProducer, () => !producer.closed && !this.closed && this.participants.get(participant.id) === participant);
   }
@@ -204,6 +205,7 @@ export class Room extends EventEmitter<RoomEvents> {
       origin: producer,
       originRouter: router,
       copies: new Map([[router.id, producer]]),
+      publishedAt: Date.now(),
     };
     await this.offer(roomProducer, () => !producer.closed && !this.closed && !router.closed);
   }

@@ -21,6 +21,8 @@ export interface RoomProducer {
   origin: types.Producer;
   originRouter: types.Router;
   copies: Map<string, types.Producer>;
+  /** When it was published here (Date.now()): a young simulcast producer's layers still come and go. */
+  publishedAt: number;
 }
 
 /** Where a participant's session sends what the node has to say. */

@@ -99,7 +99,7 @@ export async function handleRequest(request: MediaRequest, room: Room, participa
     case 'setConsumerPreferredLayers': {
       const consumer = participant.consumer(request.data.consumerId);
       await onLive(consumer, () =>
-        consumer.setPreferredLayers({
+        participant.setConsumerPreferredLayers(consumer.id, {
           spatialLayer: request.data.spatialLayer,
           ...(request.data.temporalLayer !== undefined ? { temporalLayer: request.data.temporalLayer } : {}),
         }),

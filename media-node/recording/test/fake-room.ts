@@ -34,6 +34,7 @@ export class FakeRoom extends EventEmitter<{ producerAdded: [RoomProducer]; prod
       origin: producer,
       originRouter: this.router,
       copies: new Map([[this.router.id, producer]]),
+      publishedAt: Date.now(),
     };
     this.published.set(producer.id, roomProducer);
     producer.observer.once('close', () => {
