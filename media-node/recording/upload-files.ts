@@ -30,6 +30,7 @@ interface PendingFile {
   contentType: string;
   participantId?: string;
   mediaKind?: 'audio' | 'video';
+  offsetMs?: number;
 }
 
 /**
@@ -45,7 +46,10 @@ export async function uploadPending(options: UploadOptions): Promise<UploadFailu
   const pending: PendingFile[] = [];
   if (manifest.composite) pending.push({ name: manifest.composite.file, kind: 'composite', contentType: 'video/mp4' });
   for (const track of manifest.tracks) {
-    for (const segment of track.segments) pending.push({ name: segment.file, kind: 'track', contentType: contentTypeOf(segment.file, track.kind), participantId: track.participantId, mediaKind: track.kind });
+    for (const segment of track.segments) {
+      const offsetMs = segment.firstRtpWallMs === null ? undefined : Math.round(segment.firstRtpWallMs - manifest.startedAt);
+      pending.push({ name: segment.file, kind: 'track', contentType: contentTypeOf(segment.file, track.kind), participantId: track.participantId, mediaKind: track.kind, ...(offsetMs !== undefined ? { offsetMs } : {}) });
+    }
   }
   try {
     for (const file of pending) {
@@ -65,6 +69,7 @@ export async function uploadPending(options: UploadOptions): Promise<UploadFailu
         sha256: receipt.sha256,
         ...(file.participantId ? { participantId: file.participantId } : {}),
         ...(file.mediaKind ? { mediaKind: file.mediaKind } : {}),
+        ...(file.offsetMs !== undefined ? { offsetMs: file.offsetMs } : {}),
       });
       await writer.save();
       await fs.rm(local, { force: true });

@@ -123,6 +123,12 @@ export const recordingFileSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   participantId: participantIdSchema.optional(),
   mediaKind: mediaKindSchema.optional(),
+  /**
+   * Track files: where the file's first packet lies on the recording's timeline, in ms from the
+   * start of the window (the composite's time 0); negative when capture began before the window
+   * opened. What an editor needs to line a participant's own track up with the composite.
+   */
+  offsetMs: z.number().int().min(-86_400_000).max(86_400_000).optional(),
 });
 export type RecordingFile = z.infer<typeof recordingFileSchema>;
 

@@ -96,7 +96,8 @@ export function launchMediaNode(spec: PlannedNode, context: MediaNodeContext): {
     RTC_MIN_PORT: String(spec.rtcMinPort),
     NUM_WORKERS: String(context.workers),
     RECORDINGS_DIR: recordingsDir,
-    LOG_LEVEL: 'info',
+    // EDGEMEET_NODE_LOG_LEVEL=debug: the recorder's and rooms' timing lines, when chasing a delay.
+    LOG_LEVEL: process.env.EDGEMEET_NODE_LOG_LEVEL ?? 'info',
   };
   const spawn = () =>
     spawnChild({ name: spec.nodeId, command: process.execPath, args: ['--import', 'tsx', 'media-node/main.ts'], cwd: context.root, env, logDir: context.logDir, echo: context.echo });

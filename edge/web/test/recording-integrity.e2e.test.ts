@@ -273,11 +273,18 @@ describe('ten recordings back to back, fed known media', () => {
         if (Math.abs(compositeProbe.durationSec - nodeWindowS) > DURATION_TOLERANCE_S) problems.push(`composite: ${compositeProbe.durationSec.toFixed(2)} s, window ${nodeWindowS.toFixed(2)} s`);
 
         // Per-track files: who published what, each file holding a stream of its kind.
-        const tracks: Array<{ participantId: string; kind: string; file: string; probe: Probe }> = [];
+        const tracks: Array<{ participantId: string; kind: string; file: string; probe: Probe; offsetMs: number | undefined }> = [];
         for (const f of recording.files.filter((file) => file.kind === 'track')) {
           const file = await download(recording, f.key, dir);
-          tracks.push({ participantId: f.participantId ?? '?', kind: f.mediaKind ?? '?', file, probe: await probe(file) });
+          tracks.push({ participantId: f.participantId ?? '?', kind: f.mediaKind ?? '?', file, probe: await probe(file), offsetMs: f.offsetMs });
+          if (f.offsetMs === undefined) problems.push(`${path.basename(file)}: no offsetMs (where it lies on the recording's timeline)`);
         }
+        /** A track file's loudness on the recording's timeline (its first packet lies at offsetMs). */
+        const onTimeline = async (track: (typeof tracks)[number]): Promise<Envelope> => {
+          const envelope = await loudness(track.file);
+          const shift = (track.offsetMs ?? 0) / 1000 - track.probe.startSec;
+          return { at: envelope.at.map((at) => at + shift), rmsDb: envelope.rmsDb };
+        };
         console.log(`[rec ${index + 1}] composite ${compositeProbe.durationSec.toFixed(2)} s ${JSON.stringify(compositeProbe.streams)}; tracks ${JSON.stringify(tracks.map((t) => ({ who: t.participantId === hostId ? 'host' : t.participantId === guestId ? 'guest' : t.participantId, kind: t.kind, start: t.probe.startSec, duration: t.probe.durationSec, streams: t.probe.streams.map((s) => s.codec) })))}`);
         const publishers = [['host', hostId], ...(guestId ? [['guest', guestId]] : [])] as const;
         for (const [who, participantId] of publishers) {
@@ -300,7 +307,7 @@ describe('ten recordings back to back, fed known media', () => {
         // The beeps: where the host's mic was on, every second holds one; where muted, none.
         // Only the host speaks in the mute cases, so the composite is silent while they are muted.
         problems.push(...hostBeeps(testCase, await loudness(compositeFile), nodeWindowS, 'composite'));
-        if (hostAudio.length === 1) problems.push(...hostBeeps(testCase, await loudness(hostAudio[0]!.file), nodeWindowS, 'host audio track'));
+        if (hostAudio.length === 1) problems.push(...hostBeeps(testCase, await onTimeline(hostAudio[0]!), nodeWindowS, 'host audio track'));
         // The guest's beeps are in their own file from when they were in.
         const guestAudio = tracks.filter((t) => t.participantId === guestId && t.kind === 'audio');
         if (guestAudio.length === 1) {

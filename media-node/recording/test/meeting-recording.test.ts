@@ -170,6 +170,18 @@ describe('server-side recording of a synthetic meeting (real mediasoup, ffmpeg, 
     console.info(`late publisher's flash sent at ${carolSent.toFixed(3)} s: in the composite at ${carolFlash?.toFixed(3)} s`);
     expect(carolFlash).not.toBeNull();
     expect(Math.abs(carolFlash! - carolSent)).toBeLessThan(0.3);
+    // Her own track file lines up with the composite by its offsetMs: the same flash at the same
+    // window time. Tracks captured before the window opened start at or before its 0.
+    const trackFile = (name: string) => result.files.find((f) => f.kind === 'track' && path.basename(f.key) === name)!;
+    const carolVideo = trackFile('carol-00001-camera-video-000.webm');
+    expect(carolVideo.offsetMs).toBeGreaterThan(2_500);
+    expect(trackFile('alice-00001-mic-audio-000.webm').offsetMs).toBeLessThan(200);
+    const carolCopy = uploader.copies.get('carol-00001-camera-video-000.webm')!;
+    const carolStart = (await mediaDurationSeconds(carolCopy)).start;
+    const toTrackTime = (windowSec: number) => windowSec - carolVideo.offsetMs! / 1000 + carolStart;
+    const flashInTrack = await firstFlashSeconds(carolCopy, { x: 0, y: 0, w: 320, h: 240 }, toTrackTime(carolFlash! - 0.5));
+    expect(flashInTrack).not.toBeNull();
+    expect(Math.abs(toTrackTime(carolFlash!) - flashInTrack!)).toBeLessThan(0.1);
 
     // Per-track files: codecs copied, not transcoded; Carol's from her join, Bob's to his leave.
     for (const name of uploader.copies.keys()) {
