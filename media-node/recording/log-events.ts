@@ -25,6 +25,7 @@ interface CaptureEvents {
   /** Where a track's start goes: segment opened → consumer resumed → first packet forwarded to ffmpeg. */
   /** A track's live and captured spans, ms into the window: what an "incomplete" is judged on. */
   'track coverage': { trackId: string; live: Array<[number, number]>; captured: Array<[number, number]> };
+  'capture lost video sync: key frame requested': { file: string };
   'track capture flowing': { file: string; msToResume: number; msToFirstPacket: number };
   'track capture resumed after a gap': { gapMs: number };
   'producer closed: finishing track': NoFields;

@@ -8,6 +8,7 @@ import { containerFor, mainCodec } from './sdp.js';
 import { TimelineAnchor, wallClockOf } from './timeline-anchor.js';
 import { isUdpPortBound } from './udp-ports.js';
 import { LayerStart } from '../rooms/layer-start.js';
+import { requestKeyFramesOnLoss } from './keyframe-on-loss.js';
 import type { Log } from '../log.js';
 import { typedLog, type RecorderLogger } from './log.js';
 
@@ -196,9 +197,20 @@ export class TrackCapture {
       if (!this.stopped) this.log.warn('transport closed under the recorder (router closed?)');
     });
     void ffmpeg.exited.then((exit) => this.onFfmpegExit(live, exit));
+    if (consumer.kind === 'video' && ffmpeg.child.stderr) {
+      const stopWatching = requestKeyFramesOnLoss(ffmpeg.child.stderr, async () => {
+        this.log.debug('capture lost video sync: key frame requested', { file });
+        await consumer.requestKeyFrame();
+      });
+      consumer.observer.once('close', stopWatching);
+    }
 
-    await Promise.all([transport.connect({ ip: '127.0.0.1', port: rtpPort, rtcpPort }), lowered]);
-    // A warm capture was listening when the pool handed it out.
+    const connected = Promise.all([transport.connect({ ip: '127.0.0.1', port: rtpPort, rtcpPort }), lowered]);
+    connected.catch(() => undefined); // awaited below unless the segment ended first (then nothing to report)
+    // A warm capture was listening when the pool handed it out: its connect goes out together with
+    // the resume below (every round trip to the worker delays a new track's first frame). A cold
+    // one must hold its port before anything is sent to it.
+    if (!capture.warm) await connected;
     const ready = capture.warm || (await this.waitUntilListening(ffmpeg, rtpPort));
     this.log.debug('capture ffmpeg listening', { ready, msToListen: Date.now() - segment.startedAt });
     if (!ready || this.live !== live || consumer.closed) return;
@@ -237,7 +249,7 @@ export class TrackCapture {
     };
     consumer.on('trace', onTrace);
     let resumedAt = Date.now();
-    await Promise.all([tracing, consumer.resume(), ...(consumer.kind === 'video' ? [consumer.requestKeyFrame()] : [])]);
+    await Promise.all([connected, tracing, consumer.resume(), ...(consumer.kind === 'video' ? [consumer.requestKeyFrame()] : [])]);
     resumedAt = Date.now();
   }
 

@@ -1,0 +1,27 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * A capture ffmpeg that loses a video packet (late past its reorder window, or dropped) drops
+ * every frame until the next key frame, and a WebRTC sender sends one only when asked: a file
+ * could stay empty, or frozen, for the rest of the recording. ffmpeg sends no PLI, so the
+ * recorder asks for it when ffmpeg says its depacketizer lost sync, as a browser's PLI would.
+ */
+const LOST_SYNC = /Missed a picture|sequence broken|RTP: missed \d+ packets|RTP: PT=\S+: bad cseq/;
+/** At most one request this often: a burst of loss needs one key frame, not one per line. */
+export const KEY_FRAME_REQUEST_INTERVAL_MS = 500;
+
+export function requestKeyFramesOnLoss(stderr: Readable, request: () => Promise<void>, now: () => number = Date.now): () => void {
+  let lastAt = -Infinity;
+  let pending = '';
+  const onData = (chunk: Buffer | string) => {
+    // Lines can arrive split across chunks: look at whole lines only.
+    const lines = (pending + chunk.toString()).split('\n');
+    pending = lines.pop()!.slice(-500);
+    if (!lines.some((line) => LOST_SYNC.test(line))) return;
+    if (now() - lastAt < KEY_FRAME_REQUEST_INTERVAL_MS) return;
+    lastAt = now();
+    void request().catch(() => undefined); // consumer closed meanwhile: nothing left to fix
+  };
+  stderr.on('data', onData);
+  return () => stderr.off('data', onData);
+}
