@@ -23,7 +23,10 @@ export interface TrackContainer {
 }
 
 const AUDIO_PROBE = ['-probesize', '32', '-analyzeduration', '0'];
-const VIDEO_PROBE = ['-probesize', '1000000', '-analyzeduration', '1000000'];
+// -fpsprobesize 0: without it ffmpeg also counts ~20 frames to guess a frame rate (which -c copy
+// does not need) before writing anything, and a track stopped within that first second left an
+// empty file: a camera turned on just before the recording stopped was lost whole.
+const VIDEO_PROBE = ['-probesize', '1000000', '-analyzeduration', '1000000', '-fpsprobesize', '0'];
 
 export function containerFor(codec: RtpCodecParameters): TrackContainer {
   const name = codec.mimeType.split('/')[1]?.toLowerCase();

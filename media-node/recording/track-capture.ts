@@ -286,7 +286,9 @@ export class TrackCapture {
       this.trouble(`capture gave up after ${this.restarts} restarts (ffmpeg exited with ${how}); the rest of this track is missing`);
       return;
     }
-    this.trouble(`capture interrupted (ffmpeg exited with ${how}) and restarted in a new file`);
+    // Died before it forwarded anything (e.g. its port was taken before it could bind): nothing
+    // was lost that the coverage check would not see, so it is no trouble to report.
+    if (live.record.firstRtpWallMs !== null) this.trouble(`capture interrupted (ffmpeg exited with ${how}) and restarted in a new file`);
     this.restarts++;
     this.log.warn('ffmpeg died: restarting with a new segment', { reason, restart: this.restarts });
     this.restartTimer = setTimeout(() => {

@@ -1,8 +1,10 @@
 import * as mediasoup from 'mediasoup';
 import type { Router, Worker } from 'mediasoup/types';
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTER_MEDIA_CODECS } from '../../workers/media-codecs.js';
+import { mediaDurationSeconds } from '../ffmpeg.js';
 import type { TrackRecord } from '../manifest.js';
 import { recorderCapabilities } from '../recorder.js';
 import { TrackCapture } from '../track-capture.js';
@@ -49,5 +51,26 @@ describe('a track capture', () => {
     await expect(started).resolves.toBeUndefined();
     await capture.stop('producerClosed');
     expect(record.troubles).toEqual([]);
+  });
+
+  it('keeps the video of a track stopped less than a second after its first frame', async () => {
+    const sender = await startSyntheticParticipant(router, { participantId: 'brief-00001', pattern: 'testsrc' });
+    people.push(sender);
+    const record: TrackRecord = {
+      trackId: 'brief-00001-camera-video', producerId: sender.video.id, participantId: sender.participantId, source: 'camera', kind: 'video',
+      mimeType: '', contentType: '', finalExt: 'webm', segments: [], live: [], paused: [], troubles: [],
+    };
+    const capture = new TrackCapture({
+      router, producer: sender.video, record, recordingDir: dir, rtpCapabilities: recorderCapabilities(router), log,
+      maxRestarts: 0, restartDelayMs: 0, onChange: () => undefined, onGap: () => undefined, onProducerGone: () => undefined,
+    });
+    await capture.start();
+    await capture.flowing;
+    // ffmpeg used to hold everything while it counted ~20 frames to guess a frame rate.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await capture.stop();
+    const file = path.join(dir, record.segments[0]!.file);
+    const { start, end } = await mediaDurationSeconds(file);
+    expect(end - start).toBeGreaterThan(0.1);
   });
 });
