@@ -175,7 +175,7 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
         ...(options.maxDurationMs !== undefined ? { maxDurationMs: options.maxDurationMs } : {}),
       });
       const capture = (roomProducer: RoomProducer, producer: RoomProducer['origin'] | undefined) => {
-        if (producer) void recorder.addProducer(producer, { participantId: roomProducer.participantId, source: roomProducer.source, displayName: roomProducer.displayName });
+        if (producer) void recorder.addProducer(producer, { participantId: roomProducer.participantId, source: roomProducer.source, displayName: roomProducer.displayName, publishedAt: roomProducer.publishedAt });
       };
       // A producer published while recording: its copy on the room's first router is captured too.
       const onAdded = (roomProducer: RoomProducer) => capture(roomProducer, room.routers.length > 0 ? roomProducer.copies.get(room.router.id) : undefined);

@@ -25,3 +25,23 @@ export function requestKeyFramesOnLoss(stderr: Readable, request: () => Promise<
   stderr.on('data', onData);
   return () => stderr.off('data', onData);
 }
+
+/**
+ * A fresh capture asks for a key frame when it resumes; mediasoup asks the sender again only after
+ * 1 s, and Chrome ignores a request that comes within ~300 ms of another (a viewer's, for another
+ * layer, when a camera is just published). A browser receiving nothing re-asks every ~200 ms; ffmpeg
+ * never does. So until the first frame is forwarded the recorder re-asks every `intervalMs`, at
+ * most `tries` times (a paused camera sends nothing however often it is asked).
+ */
+export const FIRST_KEY_FRAME_RETRY_MS = 400;
+export function requestKeyFramesUntilFlowing(request: () => Promise<void>, flowing: Promise<void>, tries = 10, intervalMs = FIRST_KEY_FRAME_RETRY_MS): () => void {
+  let left = tries;
+  const timer = setInterval(() => {
+    if (left-- <= 0) return clearInterval(timer);
+    void request().catch(() => clearInterval(timer)); // consumer closed: nothing left to ask for
+  }, intervalMs);
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  void flowing.then(stop);
+  return stop;
+}

@@ -177,6 +177,7 @@ class MeetingRecorder implements Recorder {
         void this.writer.save();
       },
       onProducerGone: () => void this.removeProducer(producer.id),
+      publishedAt: owner.publishedAt ?? Date.now(),
       gate: this.gate,
       // The first captures start cold (the window waits for them); warm ones are kept for tracks
       // published while recording, and for restarts, which nothing waits for.

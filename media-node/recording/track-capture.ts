@@ -8,7 +8,7 @@ import { containerFor, mainCodec } from './sdp.js';
 import { TimelineAnchor, wallClockOf } from './timeline-anchor.js';
 import { isUdpPortBound } from './udp-ports.js';
 import { LayerStart } from '../rooms/layer-start.js';
-import { requestKeyFramesOnLoss } from './keyframe-on-loss.js';
+import { requestKeyFramesOnLoss, requestKeyFramesUntilFlowing } from './keyframe-on-loss.js';
 import type { Log } from '../log.js';
 import { typedLog, type RecorderLogger } from './log.js';
 
@@ -31,6 +31,8 @@ export interface TrackCaptureOptions {
   onProducerGone: () => void;
   /** Packets flow only once this resolves (the recorder holds the first captures until all listen). */
   gate?: Promise<void>;
+  /** When the producer was published (Date.now()): a young simulcast one starts on its lowest layer. */
+  publishedAt: number;
   /** Warm capture ffmpegs (capture-pool.ts) a segment may take now; none: it starts a cold one. */
   pool?: () => CapturePool | undefined;
 }
@@ -153,11 +155,11 @@ export class TrackCapture {
       transport.close();
       return;
     }
-    // A simulcast track starts on its lowest layer, however old: a top layer the sender drops
-    // (send estimate ramping, a loaded box) would otherwise cost the file its first second.
-    // Not awaited here: the worker handles requests in order, so it applies before the resume,
+    // A young simulcast track starts on its lowest layer: a top layer the sender drops (send
+    // estimate ramping) would otherwise cost the file its first second. (An older one starts on
+    // the top layer, so its file's header has the size it mostly has.) Not awaited here: the worker handles requests in order, so it applies before the resume,
     // and a track published while recording loses what arrives before its capture runs.
-    const lowered = new LayerStart(consumer).startLow(0);
+    const lowered = new LayerStart(consumer).startLow(Date.now() - this.options.publishedAt);
     const codec = mainCodec(consumer.rtpParameters);
     const container = containerFor(codec);
     const index = record.segments.length;
@@ -251,6 +253,10 @@ export class TrackCapture {
     let resumedAt = Date.now();
     await Promise.all([connected, tracing, consumer.resume(), ...(consumer.kind === 'video' ? [consumer.requestKeyFrame()] : [])]);
     resumedAt = Date.now();
+    if (consumer.kind === 'video' && this.live === live) {
+      const stopAsking = requestKeyFramesUntilFlowing(() => consumer.requestKeyFrame(), this.flowing);
+      consumer.observer.once('close', stopAsking);
+    }
   }
 
   /** ffmpeg binds its RTP port after reading the SDP; only then may packets flow. */

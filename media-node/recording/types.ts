@@ -11,6 +11,8 @@ export interface TrackOwner {
   source: MediaSource;
   /** Shown in host-facing notes ("Ann's microphone …"). */
   displayName?: string;
+  /** When the producer was published (Date.now()); unknown: treated as just published. */
+  publishedAt?: number;
 }
 
 export interface RecorderOptions {

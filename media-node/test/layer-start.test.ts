@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LayerStart } from '../rooms/layer-start.js';
+import { LayerStart, YOUNG_PRODUCER_MS } from '../rooms/layer-start.js';
 import { LAYER_BYTES, LAYER_SSRCS, rawSimulcastSender, VP8_PAYLOAD_TYPE, type RawSimulcastSender } from './peers/raw-simulcast-sender.js';
 
 /**
@@ -141,21 +141,27 @@ describe('LayerStart: a consumer of a young simulcast producer', () => {
     await waitFor(() => run!.forwarded.some((p) => layerOf(p.bytes) === 1), 'the middle layer forwarded');
   });
 
-  it('holds a layer wish made while starting, applies it once video flows, and leaves a settled producer alone', async () => {
+  it('holds a layer wish made while starting and applies it once video flows', async () => {
     run = await youngProducerWithDroppedTopLayer();
     const start = new LayerStart(run.consumer);
     await start.startLow(0);
     await start.prefer({ spatialLayer: 1, temporalLayer: 0 });
     expect(run.consumer.preferredLayers?.spatialLayer).toBe(0);
+    expect(start.isStarting).toBe(true);
     await run.consumer.resume();
     await waitFor(() => run!.consumer.preferredLayers?.spatialLayer === 1, 'the wish applied');
     expect(run.consumer.preferredLayers).toEqual({ spatialLayer: 1, temporalLayer: 0 });
     expect(start.isStarting).toBe(false);
 
+  });
+
+  it('leaves a consumer of a settled producer on the top layer', async () => {
+    run = await youngProducerWithDroppedTopLayer();
     const settled = new LayerStart(run.consumer);
-    await settled.startLow(60_000);
+    await settled.startLow(YOUNG_PRODUCER_MS);
     expect(settled.isStarting).toBe(false);
-    await settled.prefer({ spatialLayer: 2 });
     expect(run.consumer.preferredLayers?.spatialLayer).toBe(2);
+    await settled.prefer({ spatialLayer: 1 });
+    expect(run.consumer.preferredLayers?.spatialLayer).toBe(1);
   });
 });

@@ -21,8 +21,11 @@ import { chunksIn, LOUD_DB, loudness, meanLuma, probe, silentRuns, type Envelope
 const WINDOW_MS = 7_000;
 /** Duration tolerance of issue 12 point 3. */
 const DURATION_TOLERANCE_S = 0.5;
-/** The node's window against the page's (indicator shown → Stop clicked); see the check. */
-const PAGE_WINDOW_TOLERANCE_S = 1.0;
+/**
+ * The node's window against the page's (indicator shown → Stop clicked); see the check. The page
+ * learns the window opened a socket hop or two late: up to ~1.5 s on a loaded box (as in hostBeeps).
+ */
+const PAGE_WINDOW_TOLERANCE_S = 1.5;
 
 
 type Guest = 'absent' | 'before' | 'joins-mid';

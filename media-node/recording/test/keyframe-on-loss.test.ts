@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { KEY_FRAME_REQUEST_INTERVAL_MS, requestKeyFramesOnLoss } from '../keyframe-on-loss.js';
+import { KEY_FRAME_REQUEST_INTERVAL_MS, requestKeyFramesOnLoss, requestKeyFramesUntilFlowing } from '../keyframe-on-loss.js';
 
 /** What a capture ffmpeg (5.1, -loglevel warning) wrote when a VP8 packet came too late to reorder. */
 const LOSS_LINES = [
@@ -46,5 +46,26 @@ describe('requestKeyFramesOnLoss', () => {
     stderr.write(LOSS_LINES[1]!);
     await new Promise((resolve) => setImmediate(resolve));
     expect(requests).toBe(1);
+  });
+});
+
+describe('requestKeyFramesUntilFlowing', () => {
+  it('re-asks every interval until the first frame is forwarded, then stops; gives up after its tries', async () => {
+    let requests = 0;
+    let markFlowing!: () => void;
+    const flowing = new Promise<void>((resolve) => (markFlowing = resolve));
+    requestKeyFramesUntilFlowing(async () => void requests++, flowing, 10, 20);
+    await new Promise((resolve) => setTimeout(resolve, 75));
+    expect(requests).toBeGreaterThanOrEqual(2);
+    markFlowing();
+    await flowing;
+    const asked = requests;
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(requests).toBe(asked);
+
+    let more = 0;
+    requestKeyFramesUntilFlowing(async () => void more++, new Promise<void>(() => undefined), 3, 5);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(more).toBe(3);
   });
 });

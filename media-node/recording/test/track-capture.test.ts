@@ -40,7 +40,7 @@ describe('a track capture', () => {
     const gate = new Promise<void>((resolve) => (openGate = resolve));
     const capture = new TrackCapture({
       router, producer: sender.video, record, recordingDir: dir, rtpCapabilities: recorderCapabilities(router), log,
-      maxRestarts: 0, restartDelayMs: 0, onChange: () => undefined, onGap: () => undefined, onProducerGone: () => undefined, gate,
+      maxRestarts: 0, restartDelayMs: 0, onChange: () => undefined, onGap: () => undefined, onProducerGone: () => undefined, publishedAt: Date.now(), gate,
     });
     const started = capture.start();
     await capture.listening;
@@ -62,7 +62,7 @@ describe('a track capture', () => {
     };
     const capture = new TrackCapture({
       router, producer: sender.video, record, recordingDir: dir, rtpCapabilities: recorderCapabilities(router), log,
-      maxRestarts: 0, restartDelayMs: 0, onChange: () => undefined, onGap: () => undefined, onProducerGone: () => undefined,
+      maxRestarts: 0, restartDelayMs: 0, onChange: () => undefined, onGap: () => undefined, onProducerGone: () => undefined, publishedAt: Date.now(),
     });
     await capture.start();
     await capture.flowing;
