@@ -77,8 +77,9 @@ describe('the failover drill measures what it says', () => {
     // … and soon after, within sampling (generous: the pages share a busy machine).
     expect(result.recoveryMs[0]).toBeLessThan(800 + 1_500);
     expect(result.recoveryMs[1]).toBeLessThan(1_600 + 1_500);
-    // Ben saw no frame for 1.6 s; gaps are measured between samples.
-    expect(result.maxGapMs).toBeGreaterThanOrEqual(1_600 - 2 * SAMPLE_EVERY_MS);
+    // Ben saw no frame for 1.6 s; gaps are measured between samples, and on a busy box a sample
+    // can come a few hundred ms late (CI measured 1,378 ms). A gap without the fault is one sample.
+    expect(result.maxGapMs).toBeGreaterThanOrEqual(1_600 - 2 * SAMPLE_EVERY_MS - 400);
     expect(result.maxGapMs).toBeLessThan(1_600 + 1_500);
     expect(result.sessions).toEqual([2, 2]);
   });
