@@ -157,8 +157,9 @@ export class TrackCapture {
     }
     // A young simulcast track starts on its lowest layer: a top layer the sender drops (send
     // estimate ramping) would otherwise cost the file its first second. (An older one starts on
-    // the top layer, so its file's header has the size it mostly has.) Not awaited here: the worker handles requests in order, so it applies before the resume,
-    // and a track published while recording loses what arrives before its capture runs.
+    // the top layer, so its file's header has the size it mostly has.) Not awaited here: the
+    // worker handles requests in order, so it applies before the resume, and a track published
+    // while recording loses what arrives before its capture runs.
     const lowered = new LayerStart(consumer).startLow(Date.now() - this.options.publishedAt);
     const codec = mainCodec(consumer.rtpParameters);
     const container = containerFor(codec);
