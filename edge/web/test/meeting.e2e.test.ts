@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../scripts/chromium.js';
 import { startStack, type Stack } from '../../../scripts/dev-stack.js';
 import {
@@ -25,6 +25,7 @@ import {
   total,
   watchReconnectBanner,
 } from './people.js';
+import { placementReport } from './stack-report.js';
 
 /**
  * The whole system in a real browser: a host signs up and starts a meeting, a signed-in user and
@@ -43,6 +44,11 @@ beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'edgemeet-e2e-'));
   stack = await startStack({ dataDir, edgePort: 0, mediaPort: 0, rtcMinPort: 0, mediaWorkers: 1, writeRootDevVars: false, log: (line) => console.log(`[stack] ${line}`) });
   browser = await launchChromium();
+});
+
+// A failure here often starts with the one media node out of placement: say what the edge saw.
+beforeEach(({ onTestFailed }) => {
+  onTestFailed(async () => console.log(await placementReport(stack)));
 });
 
 afterAll(async () => {
@@ -297,6 +303,10 @@ describe('passcode and waiting room', () => {
     await expectGrowing(watcher, 'Wendy Host', 'camera', 'framesDecoded');
     await expectGrowing(watcher, 'Vic Visitor', 'mic', 'totalAudioEnergy');
     await host.locator('.tile.no-video', { hasText: 'Rita Watcher' }).waitFor({ timeout: 15_000 });
+    // Ended rather than abandoned: its node is released now, not a minute after the last page
+    // closes, and its reservation (180 consumers of this one-worker node's 500) goes with it.
+    await host.getByRole('button', { name: 'End for all' }).click();
+    await host.locator('#end-message').getByText('This meeting has ended.').waitFor({ timeout: 15_000 });
     for (const page of [host, visitor, watcher]) await page.context().close();
   });
 });
