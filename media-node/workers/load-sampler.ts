@@ -12,13 +12,50 @@ export const STATS_SAMPLE_INTERVAL_MS = 3_000;
 /** The event-loop delay probe's timer period. */
 const LOOP_DELAY_RESOLUTION_MS = 20;
 
+/** One inbound RTP stream's cumulative counters at a sample (jitterMs null: clock rate unknown). */
+export interface InboundStream {
+  key: string;
+  received: number;
+  lost: number;
+  jitterMs: number | null;
+}
+
+type StreamCounters = Map<string, { received: number; lost: number }>;
+
+/**
+ * Loss and jitter over the interval since `before`: loss from the counters' growth, jitter averaged
+ * over the streams that received packets in it. A stream that stopped (a muted mic, a simulcast
+ * layer the sender dropped, a page gone without a goodbye) keeps its last jitter in mediasoup's
+ * stats for as long as it exists; counted, it would hold the node's jitter, and its placement,
+ * hostage to a sender that is no longer sending.
+ */
+export function inboundQuality(streams: readonly InboundStream[], before: StreamCounters): { packetLoss: number; jitterMs: number; counters: StreamCounters } {
+  let received = 0;
+  let lost = 0;
+  let jitterSumMs = 0;
+  let jitterStreams = 0;
+  const counters: StreamCounters = new Map();
+  for (const stream of streams) {
+    const previous = before.get(stream.key) ?? { received: 0, lost: 0 };
+    const newPackets = Math.max(0, stream.received - previous.received);
+    received += newPackets;
+    lost += Math.max(0, stream.lost - previous.lost);
+    if (newPackets > 0 && stream.jitterMs !== null) {
+      jitterSumMs += stream.jitterMs;
+      jitterStreams += 1;
+    }
+    counters.set(stream.key, { received: stream.received, lost: stream.lost });
+  }
+  return { packetLoss: received + lost > 0 ? lost / (received + lost) : 0, jitterMs: jitterStreams > 0 ? jitterSumMs / jitterStreams : 0, counters };
+}
+
 /**
  * Samples the node's load (bitrates, loss and jitter from mediasoup stats, counts from observers,
  * worker CPU from the pool, the node's own event-loop lag) for heartbeats and metrics.
  */
 export class LoadSampler {
   private latest = { bitrateInBps: 0, bitrateOutBps: 0, packetLoss: 0, jitterMs: 0, eventLoopLagMs: 0 };
-  private lastPackets = new Map<string, { received: number; lost: number }>();
+  private lastPackets: StreamCounters = new Map();
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
   /** How late timers ran since the last sample: a saturated node answers late, whatever its CPU says. */
@@ -47,11 +84,7 @@ export class LoadSampler {
     try {
       let bitrateIn = 0;
       let bitrateOut = 0;
-      let received = 0;
-      let lost = 0;
-      let jitterSumMs = 0;
-      let jitterStreams = 0;
-      const seen = new Map<string, { received: number; lost: number }>();
+      const streams: InboundStream[] = [];
       for (const room of this.rooms.rooms.values()) {
         for (const participant of room.participants.values()) {
           for (const { transport } of participant.transports.values()) {
@@ -66,26 +99,18 @@ export class LoadSampler {
             const clockRate = producer.rtpParameters.codecs[0]?.clockRate ?? 0;
             for (const stat of stats) {
               // mediasoup reports interarrival jitter in RTP timestamp units (RFC 3550).
-              if (clockRate > 0) {
-                jitterSumMs += (stat.jitter / clockRate) * 1000;
-                jitterStreams += 1;
-              }
-              const key = `${producer.id}:${stat.ssrc}`;
-              const now = { received: stat.packetCount, lost: stat.packetsLost };
-              const before = this.lastPackets.get(key) ?? { received: 0, lost: 0 };
-              received += Math.max(0, now.received - before.received);
-              lost += Math.max(0, now.lost - before.lost);
-              seen.set(key, now);
+              streams.push({ key: `${producer.id}:${stat.ssrc}`, received: stat.packetCount, lost: stat.packetsLost, jitterMs: clockRate > 0 ? (stat.jitter / clockRate) * 1000 : null });
             }
           }
         }
       }
-      this.lastPackets = seen;
+      const quality = inboundQuality(streams, this.lastPackets);
+      this.lastPackets = quality.counters;
       this.latest = {
         bitrateInBps: bitrateIn,
         bitrateOutBps: bitrateOut,
-        packetLoss: received + lost > 0 ? lost / (received + lost) : 0,
-        jitterMs: jitterStreams > 0 ? jitterSumMs / jitterStreams : 0,
+        packetLoss: quality.packetLoss,
+        jitterMs: quality.jitterMs,
         // p99 since the last sample, less the timer's own period (the histogram counts nanoseconds):
         // sustained lateness, not a single garbage-collection pause.
         eventLoopLagMs: this.loopDelay.count > 0 ? Math.max(0, this.loopDelay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS) : 0,
