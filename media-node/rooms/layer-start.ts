@@ -14,24 +14,31 @@ import type { types } from 'mediasoup';
 
 /** A producer younger than this may still start and drop layers (libwebrtc's ramp-up). */
 export const YOUNG_PRODUCER_MS = 10_000;
-/** Raised anyway after this long without a forwarded frame (a paused consumer, a silent sender). */
+/** Raised anyway after this long resumed without a forwarded frame (a silent sender). */
 export const RAISE_ANYWAY_MS = 5_000;
 
 type Layers = types.ConsumerLayers;
 
 /** The part of a mediasoup Consumer used here (tests hand in a real one). */
-export type LayeredConsumer = Pick<types.Consumer, 'type' | 'closed' | 'preferredLayers' | 'currentLayers' | 'setPreferredLayers' | 'on' | 'off' | 'observer'>;
+export type LayeredConsumer = Pick<types.Consumer, 'type' | 'closed' | 'paused' | 'preferredLayers' | 'currentLayers' | 'setPreferredLayers' | 'on' | 'off' | 'observer'>;
 
 export class LayerStart {
   /** Layers to use once flowing: the consumer's own default (the highest) until someone asks for others. */
   private wanted: Layers | undefined;
   private starting = false;
   private timer: NodeJS.Timeout | null = null;
+  /** When the producer stops being young: from then on the top layer is safe to aim at. */
+  private settlesAt = 0;
   private readonly onLayers = (layers?: Layers) => {
     if (layers) void this.raise();
   };
+  /** Paused (a camera off the viewer's grid page), nothing is forwarded, so no frame can end the start. */
+  private readonly onPausedChange = () => this.armTimer();
 
-  constructor(private readonly consumer: LayeredConsumer) {
+  constructor(
+    private readonly consumer: LayeredConsumer,
+    private readonly raiseAnywayMs = RAISE_ANYWAY_MS,
+  ) {
     this.wanted = consumer.preferredLayers;
   }
 
@@ -44,10 +51,12 @@ export class LayerStart {
     const top = consumer.preferredLayers;
     if (consumer.closed || consumer.type !== 'simulcast' || !top || top.spatialLayer === 0 || producerAgeMs >= YOUNG_PRODUCER_MS || consumer.currentLayers) return;
     this.starting = true;
+    this.settlesAt = Date.now() + YOUNG_PRODUCER_MS - producerAgeMs;
     consumer.on('layerschange', this.onLayers);
+    consumer.observer.on('pause', this.onPausedChange);
+    consumer.observer.on('resume', this.onPausedChange);
     consumer.observer.once('close', () => this.finish());
-    this.timer = setTimeout(() => void this.raise(), RAISE_ANYWAY_MS);
-    this.timer.unref();
+    this.armTimer();
     // A consumer closed meanwhile has nothing left to start.
     await consumer.setPreferredLayers({ spatialLayer: 0, ...(top.temporalLayer !== undefined ? { temporalLayer: top.temporalLayer } : {}) }).catch(() => this.finish());
   }
@@ -70,10 +79,25 @@ export class LayerStart {
     await this.consumer.setPreferredLayers(this.wanted).catch(() => undefined); // closed meanwhile
   }
 
+  /**
+   * Resumed: raised anyway RAISE_ANYWAY_MS on (its sender may be silent). Paused: raised once the
+   * producer is no longer young, and not before — raised earlier, a camera that comes on screen
+   * while its publisher still ramps up would start on a layer that may be gone.
+   */
+  private armTimer(): void {
+    if (!this.starting) return;
+    if (this.timer) clearTimeout(this.timer);
+    const delay = this.consumer.paused ? Math.max(0, this.settlesAt - Date.now()) : this.raiseAnywayMs;
+    this.timer = setTimeout(() => void this.raise(), delay);
+    this.timer.unref();
+  }
+
   private finish(): void {
     this.starting = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.consumer.off('layerschange', this.onLayers);
+    this.consumer.observer.off('pause', this.onPausedChange);
+    this.consumer.observer.off('resume', this.onPausedChange);
   }
 }

@@ -155,6 +155,30 @@ describe('LayerStart: a consumer of a young simulcast producer', () => {
 
   });
 
+  it('held paused (a camera off the grid page), it stays low while its producer is young, and climbs once resumed and flowing', async () => {
+    run = await youngProducerWithDroppedTopLayer();
+    const raiseAnywayMs = 300;
+    const start = new LayerStart(run.consumer, raiseAnywayMs);
+    await start.startLow(0);
+    // Several raise-anyway periods pass while paused: nothing was forwarded, so nothing is known yet.
+    await new Promise((resolve) => setTimeout(resolve, 4 * raiseAnywayMs));
+    expect(start.isStarting).toBe(true);
+    expect(run.consumer.preferredLayers?.spatialLayer).toBe(0);
+    await run.consumer.resume();
+    await run.consumer.requestKeyFrame();
+    await waitFor(() => run!.forwarded.length > 0, 'a forwarded packet');
+    await waitFor(() => !start.isStarting && run!.consumer.preferredLayers?.spatialLayer === 2, 'the preference raised once resumed');
+  });
+
+  it('held paused until its producer settles, it is raised then', async () => {
+    run = await youngProducerWithDroppedTopLayer();
+    const start = new LayerStart(run.consumer, 60_000);
+    await start.startLow(YOUNG_PRODUCER_MS - 300);
+    expect(start.isStarting).toBe(true);
+    await waitFor(() => !start.isStarting && run!.consumer.preferredLayers?.spatialLayer === 2, 'raised once the producer is no longer young');
+    expect(run.consumer.paused).toBe(true);
+  });
+
   it('leaves a consumer of a settled producer on the top layer', async () => {
     run = await youngProducerWithDroppedTopLayer();
     const settled = new LayerStart(run.consumer);
