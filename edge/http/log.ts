@@ -45,6 +45,7 @@ export interface EdgeLogEvents {
   'room.place_failed': { linkId: Text; region: Text; error: Text };
   'room.node_command_failed': { nodeId: Text; command: Text; code?: Text; error?: Text };
   'room.release_failed': { nodeId: Text; error: Text };
+  'room.unreserve_failed': { nodeId: Text; error: Text };
   'room.confirm_failed': { nodeId: Text; error: Text };
   'room.node_replaced': { from: Text; to: Text | null };
   'room.replace_failed': { linkId: Text; code: Text; retryInMs: number };

@@ -272,6 +272,15 @@ export class RegionDO extends DurableObject<Env> {
     return node !== null && node.state !== 'down' && Date.now() - node.lastHeartbeatAt <= this.policy.heartbeatTimeoutMs;
   }
 
+  /**
+   * Everyone left the room; it keeps its node through the release grace (whoever comes back lands
+   * there) but needs no consumers meanwhile: its reservation goes, so a room abandoned while young
+   * no longer holds a new room's worth of the node for the rest of its reservation.
+   */
+  async emptied(meetingLinkId: string, nodeId: string): Promise<void> {
+    this.reservations.drop(meetingLinkId, nodeId);
+  }
+
   /** The room emptied (grace period over) or ended: its node no longer counts it. */
   async release(meetingLinkId: string, nodeId: string): Promise<void> {
     this.store.release(meetingLinkId, nodeId);

@@ -36,4 +36,22 @@ describe('RegionDO reservations for rooms still filling', () => {
     expect((await region.place(meeting(), 3))?.nodeId).toBe(spare.nodeId);
     expect((await fleetNode(spare.nodeId)).rooms).toBe(1);
   });
+
+  it('drops the reservation of a room everyone left: it keeps its node through the grace, but not a new room\'s worth of it', async () => {
+    const region = regionStubFor('bom');
+    const only = await node(0);
+    // 0 reported + four rooms' 180 reserved = 720; a fifth would make 900, past 85% of 1,000.
+    const abandoned = meeting();
+    for (const id of [abandoned, meeting(), meeting(), meeting()]) expect((await region.place(id))?.nodeId).toBe(only.nodeId);
+    expect(await region.place(meeting())).toBeNull();
+    // The node holds all four (its next heartbeat), the abandoned one too until its grace ends.
+    only.heartbeat({ rooms: 4, participants: 3, consumers: 0 });
+    await expect.poll(async () => (await fleetNode(only.nodeId)).load.rooms).toBe(4);
+    expect(await region.place(meeting())).toBeNull();
+    await region.emptied(abandoned, only.nodeId);
+    expect((await region.place(meeting()))?.nodeId).toBe(only.nodeId);
+    // Its node is still its own: whoever comes back lands there.
+    expect((await region.place(abandoned))?.nodeId).toBe(only.nodeId);
+    expect((await fleetNode(only.nodeId)).rooms).toBe(5);
+  });
 });

@@ -194,7 +194,15 @@ export class RoomMedia {
 
   /** Nobody is left: the node goes back after RELEASE_GRACE_MS unless someone comes (keepNode). */
   async releaseWhenEmpty(now: number): Promise<void> {
-    if (this.room.participants.count('joined') === 0 && this.room.meeting.assignment()) await this.room.timers.set(RELEASE_TIMER, now + RELEASE_GRACE_MS);
+    const node = this.room.meeting.assignment();
+    if (this.room.participants.count('joined') > 0 || !node) return;
+    await this.room.timers.set(RELEASE_TIMER, now + RELEASE_GRACE_MS);
+    try {
+      await nodeRegistryStub(this.env, node.region, node.nodeId).emptied(this.room.linkId(), node.nodeId);
+    } catch (error) {
+      // Only an estimate is left standing: it expires on its own.
+      log('error', 'room.unreserve_failed', { nodeId: node.nodeId, error: describeError(error) });
+    }
   }
 
   /** The release deadline passed: gives the node back if the room is still empty. */
