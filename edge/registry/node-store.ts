@@ -18,6 +18,7 @@ type NodeRow = {
   last_heartbeat_at: number;
   drain_deadline: number | null;
   assigned_rooms: number;
+  assigned_since_report: number;
 };
 
 /**
@@ -168,7 +169,8 @@ export class NodeStore {
   }
 }
 
-const SELECT_NODES = 'SELECT n.*, (SELECT count(*) FROM node_rooms r WHERE r.node_id = n.node_id) AS assigned_rooms FROM nodes n';
+const SELECT_NODES = `SELECT n.*, (SELECT count(*) FROM node_rooms r WHERE r.node_id = n.node_id) AS assigned_rooms,
+  (SELECT count(*) FROM node_rooms r WHERE r.node_id = n.node_id AND r.assigned_at > n.last_heartbeat_at) AS assigned_since_report FROM nodes n`;
 
 function toStoredNode(row: NodeRow): StoredNode {
   // Rows were validated on the way in; parse again so a schema change cannot smuggle in bad data.
@@ -182,6 +184,7 @@ function toStoredNode(row: NodeRow): StoredNode {
     load,
     lastHeartbeatAt: row.last_heartbeat_at,
     assignedRooms: row.assigned_rooms,
+    assignedSinceReport: row.assigned_since_report,
     drainDeadline: row.drain_deadline,
   };
 }

@@ -11,6 +11,12 @@ export interface NodeCandidate {
   /** Rooms the RegionDO has assigned to this node (its own count, ahead of the next heartbeat). */
   assignedRooms: number;
   /**
+   * Of those, the ones assigned after the node's last report (the RegionDO knows when). Without
+   * it, the rooms assigned beyond the reported count stand in — which also counts a room the
+   * node already closed (everyone left) while its assignment waits out the release grace.
+   */
+  assignedSinceReport?: number;
+  /**
    * Rooms placed on the node within the policy's reservation window, and the consumers reserved
    * for them (reservations.ts): a room reaches its size minutes after it is placed, so its report
    * alone would make the node look emptier than it is about to be.
@@ -84,7 +90,7 @@ export const DEFAULT_PLACEMENT_POLICY: PlacementPolicy = {
  */
 export function reservedConsumers(node: NodeCandidate, policy: PlacementPolicy): number {
   const reserved = node.reserved ?? { rooms: 0, consumers: 0 };
-  const unreportedRooms = Math.max(0, node.assignedRooms - node.load.rooms);
+  const unreportedRooms = node.assignedSinceReport ?? Math.max(0, node.assignedRooms - node.load.rooms);
   return reserved.consumers + Math.max(0, unreportedRooms - reserved.rooms) * policy.consumersPerNewRoom;
 }
 
