@@ -76,6 +76,9 @@ export async function startProductTtff(browser: Browser, edgeUrl: string, option
         const later = await guestJoin(meetingPath, opened, host);
         return { first, later };
       } finally {
+        // Ended, not abandoned: a one-worker node holds two young rooms' reservations, and rooms
+        // whose pages just closed keep theirs until their people count as gone (a minute).
+        await host.getByRole('button', { name: 'End for all' }).click({ timeout: 5_000 }).catch(() => undefined);
         for (const page of opened) await page.context().close().catch(() => undefined);
         await host.close().catch(() => undefined);
       }
