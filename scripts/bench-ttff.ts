@@ -43,7 +43,7 @@ async function retried<T>(what: string, round: () => Promise<T>): Promise<T> {
       console.log(`  ${what} round failed (${String(error).split('\n')[0]!.slice(0, 160)}); running it again`);
       // Why the edge would not place it, when that is the failure: the node's exclusions and load.
       if (String(error).includes('No media server')) {
-        for (const node of await stack.fleet.nodes().catch(() => [])) console.log(`    ${node.nodeId}: excluded for ${node.excludedBecause.join(', ') || 'nothing'}; load ${JSON.stringify(node.load)}; rooms ${node.rooms}`);
+        for (const node of await stack.fleet.nodes().catch(() => [])) console.log(`    ${node.nodeId}: excluded for ${node.excludedBecause?.join(', ') || 'nothing'}; load ${JSON.stringify(node.load)}; rooms ${node.rooms}`);
       }
     }
   }
