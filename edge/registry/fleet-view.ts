@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { fleetNodeSchema } from '../../schema/wire/http.js';
 import type { StoredNode } from './node-store.js';
-import { exclusionReasons, type PlacementPolicy } from './placement.js';
+import { exclusionReasons, reservedConsumers, type PlacementPolicy } from './placement.js';
 
 export type FleetNode = z.infer<typeof fleetNodeSchema>;
 
@@ -15,6 +15,7 @@ export function toFleetNode(node: StoredNode, now: number, policy: PlacementPoli
     lastHeartbeatAt: node.lastHeartbeatAt,
     load: node.load,
     rooms: node.assignedRooms,
+    reservedConsumers: reservedConsumers(node, policy),
     excludedBecause: exclusionReasons(node, now, policy),
   };
 }

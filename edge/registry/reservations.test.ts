@@ -50,7 +50,10 @@ describe('RegionDO reservations for rooms still filling', () => {
     only.heartbeat({ rooms: 0, participants: 0, consumers: 0 });
     await expect.poll(async () => (await fleetNode(only.nodeId)).lastHeartbeatAt).toBeGreaterThan(before);
     expect(await region.place(meeting())).toBeNull();
+    // The fleet shows why a node with nothing reported counts as full: 720 consumers reserved.
+    expect((await fleetNode(only.nodeId)).reservedConsumers).toBe(720);
     await region.emptied(abandoned, only.nodeId);
+    expect((await fleetNode(only.nodeId)).reservedConsumers).toBe(540);
     expect((await region.place(meeting()))?.nodeId).toBe(only.nodeId);
     // Its node is still its own: whoever comes back lands there.
     expect((await region.place(abandoned))?.nodeId).toBe(only.nodeId);

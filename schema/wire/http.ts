@@ -207,6 +207,11 @@ export const fleetNodeSchema = z.object({
   lastHeartbeatAt: z.number().int(),
   load: nodeLoadSchema,
   rooms: z.number().int(),
+  /**
+   * Consumers placement counts on the node beyond its report: reservations of rooms still filling
+   * and rooms assigned since its last report (a node "full" with little load is full of these).
+   */
+  reservedConsumers: z.number().int().nonnegative().optional(),
   /** Why placement gives the node no new rooms now (empty: it takes rooms). */
   excludedBecause: z.array(nodeExclusionSchema).max(16),
 });

@@ -9,7 +9,8 @@ export function fleetRows(nodes: readonly ListedNode[], now: number): string[][]
     node.nodeId,
     node.state,
     String(node.rooms),
-    `${node.load.consumers}/${node.load.consumerCapacity}`,
+    // "+N": consumers placement reserves beyond the report (rooms still filling).
+    `${node.load.consumers}/${node.load.consumerCapacity}${node.reservedConsumers ? ` +${node.reservedConsumers}` : ''}`,
     meanCpu(node.load.cpuPerWorker),
     percent(node.load.packetLoss),
     age(now - node.lastHeartbeatAt),

@@ -38,16 +38,16 @@ describe('fleet table', () => {
     const text = formatFleet(
       [
         region([
-          { nodeId: 'lon-dev-1', region: 'lon', state: 'serving', signalingUrl: 'ws://x', lastHeartbeatAt: now - 1_400, load, rooms: 2 },
+          { nodeId: 'lon-dev-1', region: 'lon', state: 'serving', signalingUrl: 'ws://x', lastHeartbeatAt: now - 1_400, load, rooms: 2, reservedConsumers: 360 },
           { nodeId: 'lon-dev-2', region: 'lon', state: 'down', signalingUrl: 'ws://y', lastHeartbeatAt: now - 300_000, load: { ...load, cpuPerWorker: [] }, rooms: 0, excludedBecause: ['down'] },
         ]),
       ],
       now,
     );
     expect(text.split('\n')).toEqual([
-      'REGION  NODE       STATE    ROOMS  CONSUMERS  CPU  LOSS  HEARTBEAT  WHY EXCLUDED',
-      'lon     lon-dev-1  serving  2      12/1000    30%  1.2%  1s ago     -',
-      'lon     lon-dev-2  down     0      12/1000    -    1.2%  5m ago     down',
+      'REGION  NODE       STATE    ROOMS  CONSUMERS     CPU  LOSS  HEARTBEAT  WHY EXCLUDED',
+      'lon     lon-dev-1  serving  2      12/1000 +360  30%  1.2%  1s ago     -',
+      'lon     lon-dev-2  down     0      12/1000       -    1.2%  5m ago     down',
       '',
       '2 nodes in 1 region, 1 serving',
     ]);
