@@ -19,6 +19,7 @@ import { formatSpread, median, percentile, round, spread } from './bench/stats.j
 import { startTtffFloor } from './bench/ttff-floor.js';
 import { startProductTtff, type JoinTiming } from './bench/ttff-run.js';
 import { traceWorker } from './bench/worker-trace.js';
+import { placementReport } from '../edge/web/test/stack-report.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,10 +42,8 @@ async function retried<T>(what: string, round: () => Promise<T>): Promise<T> {
     } catch (error) {
       if (attempt >= RETRIES) throw error;
       console.log(`  ${what} round failed (${String(error).split('\n')[0]!.slice(0, 160)}); running it again`);
-      // Why the edge would not place it, when that is the failure: the node's exclusions and load.
-      if (String(error).includes('No media server')) {
-        for (const node of await stack.fleet.nodes().catch(() => [])) console.log(`    ${node.nodeId}: excluded for ${node.excludedBecause?.join(', ') || 'nothing'}; load ${JSON.stringify(node.load)}; rooms ${node.rooms}`);
-      }
+      // Why the edge would not place it, when that is the failure: the nodes' exclusions and load.
+      if (String(error).includes('No media server')) console.log(await placementReport(stack));
     }
   }
 }

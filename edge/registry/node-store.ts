@@ -92,11 +92,11 @@ export class NodeStore {
   }
 
   list(): StoredNode[] {
-    return this.sql.exec<NodeRow>(`${SELECT_NODES} ORDER BY n.node_id`).toArray().map(toStoredNode);
+    return this.sql.exec<NodeRow>(`${selectNodes()} ORDER BY n.node_id`).toArray().map(toStoredNode);
   }
 
   get(nodeId: string): StoredNode | null {
-    const rows = this.sql.exec<NodeRow>(`${SELECT_NODES} WHERE n.node_id = ?`, nodeId).toArray();
+    const rows = this.sql.exec<NodeRow>(selectNodes('WHERE n.node_id = ?'), nodeId).toArray();
     return rows[0] ? toStoredNode(rows[0]) : null;
   }
 
@@ -169,8 +169,11 @@ export class NodeStore {
   }
 }
 
-const SELECT_NODES = `SELECT n.*, (SELECT count(*) FROM node_rooms r WHERE r.node_id = n.node_id) AS assigned_rooms,
-  (SELECT count(*) FROM node_rooms r WHERE r.node_id = n.node_id AND r.assigned_at > n.last_heartbeat_at) AS assigned_since_report FROM nodes n`;
+/** Nodes (those `where` keeps) with their room counts, in one pass over each node's rooms. */
+function selectNodes(where = ''): string {
+  return `SELECT n.*, count(r.meeting_link_id) AS assigned_rooms, coalesce(sum(r.assigned_at > n.last_heartbeat_at), 0) AS assigned_since_report
+    FROM nodes n LEFT JOIN node_rooms r ON r.node_id = n.node_id ${where} GROUP BY n.node_id`;
+}
 
 function toStoredNode(row: NodeRow): StoredNode {
   // Rows were validated on the way in; parse again so a schema change cannot smuggle in bad data.
