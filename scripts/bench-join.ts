@@ -1,5 +1,5 @@
 /**
- * `npm run bench:join [-- --meetings 100 --per-meeting 10 --concurrency 50 --rounds 3]`
+ * `npm run bench:join [-- --meetings 100 --per-meeting 10 --concurrency 50 --rounds 3] [--diagnose] [--tree <dir>]`
  * Joins (issue 15, P2): guest joins (POST /api/meetings/:linkId/join) through the edge Worker,
  * RoomDO and RegionDO in Miniflare (no Postgres on this path), one fake media node on the real
  * control socket (scripts/bench/edge.ts). Each round: a Worker-only route at the same concurrency
@@ -8,10 +8,14 @@
  * Writes bench-results/join.json { joinsPerSec, p50Ms, p99Ms, rooms, baselineReqPerSec } (medians
  * over rounds of the spread joins; rooms = meetings they spread over).
  * Client and server share this box's cores: compare with the baseline of the same run.
+ * `--diagnose`: instead, where a join's time goes — storage operations, sub-requests, CPU and a
+ * profile per join (bench/join-diagnose.ts); writes nothing. `--tree <dir>`: the Worker bundled
+ * from another copy of the repository (e.g. before a change), to run both back to back.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { startBenchEdge } from './bench/edge.js';
+import { diagnoseJoins } from './bench/join-diagnose.js';
 import { describeLoad, measureLoad, type LoadOutcome } from './bench/load.js';
 import { writeResult } from './bench/results.js';
 import { formatSpread, median, round, spread } from './bench/stats.js';
@@ -23,6 +27,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },
     'no-write': { type: 'boolean', default: false },
+    diagnose: { type: 'boolean', default: false },
+    tree: { type: 'string' },
   },
 });
 const MEETINGS = Number(args.meetings);
@@ -30,7 +36,12 @@ const PER_MEETING = Number(args['per-meeting']);
 const CONCURRENCY = Number(args.concurrency);
 const ROUNDS = Number(args.rounds);
 
-const edge = await startBenchEdge();
+if (args.diagnose) {
+  await diagnoseJoins({ meetings: MEETINGS, perMeeting: PER_MEETING, concurrency: CONCURRENCY, ...(args.tree ? { tree: args.tree } : {}) });
+  process.exit(0);
+}
+
+const edge = await startBenchEdge(args.tree ? { tree: args.tree } : {});
 const baselines: LoadOutcome[] = [];
 const spreads: LoadOutcome[] = [];
 try {

@@ -64,12 +64,23 @@ const LEGACY_IDENTITY = (identity: string) => identity.startsWith('net:');
  * the participant came with, until the host lifts it. Admission (admission.ts) asks before every seat.
  */
 export class Bans {
+  /**
+   * Whether the table holds any bar (undefined: ask it). Most meetings never bar anyone, and
+   * every join asks twice; bars are written only here, and forget() covers a rolled-back transaction.
+   */
+  private anyBar: boolean | undefined;
+
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS ${BANS_TABLE} (identity TEXT PRIMARY KEY, participant_id TEXT NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL DEFAULT 'removed')`);
     sql.exec(`CREATE TABLE IF NOT EXISTS ${IDENTITIES_TABLE} (participant_id TEXT NOT NULL, identity TEXT NOT NULL, PRIMARY KEY (participant_id, identity))`);
     const columns = sql.exec<{ name: string }>(`PRAGMA table_info(${BANS_TABLE})`).toArray();
     if (!columns.some((column) => column.name === 'kind')) sql.exec(`ALTER TABLE ${BANS_TABLE} ADD COLUMN kind TEXT NOT NULL DEFAULT 'removed'`);
     sql.exec(`DELETE FROM ${BANS_TABLE} WHERE identity LIKE 'net:%'`);
+  }
+
+  /** Reads the table again next time (a transaction that wrote it rolled back). */
+  forget(): void {
+    this.anyBar = undefined;
   }
 
   /** Keeps what a new participant is known by, for a later removal (and its reconnects) to bar. */
@@ -99,6 +110,7 @@ export class Bans {
    * host removed, also for their other sessions), so lifting it lifts them all.
    */
   ban(participant: Participant, now: number, owner = participant.participantId): void {
+    this.anyBar = undefined;
     for (const identity of this.identitiesOf(participant)) {
       this.sql.exec(
         `INSERT INTO ${BANS_TABLE} (identity, participant_id, at, kind) VALUES (?, ?, ?, 'removed')
@@ -112,6 +124,7 @@ export class Bans {
 
   /** Denies: bars knocking again; a removal already in place stays a removal. */
   deny(participant: Participant, now: number, owner = participant.participantId): void {
+    this.anyBar = undefined;
     for (const identity of this.identitiesOf(participant)) {
       this.sql.exec(`INSERT INTO ${BANS_TABLE} (identity, participant_id, at, kind) VALUES (?, ?, ?, 'denied') ON CONFLICT (identity) DO NOTHING`, identity, owner, now);
     }
@@ -119,6 +132,7 @@ export class Bans {
 
   /** Lifts the bars a removal or denial of this participant put in place, and any on what they are known by. */
   lift(participant: Participant): void {
+    this.anyBar = undefined;
     const identities = this.identitiesOf(participant);
     this.sql.exec(
       `DELETE FROM ${BANS_TABLE} WHERE participant_id = ? OR identity IN (${identities.map(() => '?').join(', ')})`,
@@ -130,12 +144,15 @@ export class Bans {
   /** The host admitted someone: denials of anything they are known by no longer apply. */
   liftDenials(identities: readonly string[]): void {
     if (identities.length === 0) return;
+    this.anyBar = undefined;
     this.sql.exec(`DELETE FROM ${BANS_TABLE} WHERE kind = 'denied' AND identity IN (${identities.map(() => '?').join(', ')})`, ...identities);
   }
 
   /** The strongest bar on any of these identities (a removal over a denial), or null. */
   barOf(identities: readonly string[]): BarKind | null {
     if (identities.length === 0) return null;
+    this.anyBar ??= this.sql.exec(`SELECT 1 FROM ${BANS_TABLE} LIMIT 1`).toArray().length > 0;
+    if (!this.anyBar) return null;
     const kinds = this.sql
       .exec<{ kind: string }>(`SELECT DISTINCT kind FROM ${BANS_TABLE} WHERE identity IN (${identities.map(() => '?').join(', ')})`, ...identities)
       .toArray()

@@ -206,6 +206,76 @@ describe('join: media assignment', () => {
   });
 });
 
+/**
+ * What the RoomDO's storage did while `work` ran: statements by verb and alarm writes. Counted on
+ * the storage prototypes, for this room's storage only (the RegionDO keeps writing heartbeats).
+ */
+async function roomStorageOps(linkId: string, work: () => Promise<void>): Promise<{ reads: number; writes: number; alarmWrites: number }> {
+  const counts = { reads: 0, writes: 0, alarmWrites: 0 };
+  const restore = await runInDurableObject(roomStub(linkId), (_instance: RoomDO, state) => {
+    const storage = state.storage;
+    const sql = storage.sql;
+    const sqlProto = Object.getPrototypeOf(sql) as SqlStorage;
+    const storageProto = Object.getPrototypeOf(storage) as DurableObjectStorage;
+    const exec = sqlProto.exec;
+    const setAlarm = storageProto.setAlarm;
+    const deleteAlarm = storageProto.deleteAlarm;
+    sqlProto.exec = function (this: SqlStorage, query: string, ...params: SqlStorageValue[]) {
+      if (this === sql) counts[/^\s*SELECT/i.test(query) ? 'reads' : 'writes'] += 1;
+      return exec.call(this, query, ...params);
+    } as SqlStorage['exec'];
+    storageProto.setAlarm = function (this: DurableObjectStorage, ...args: Parameters<DurableObjectStorage['setAlarm']>) {
+      if (this === storage) counts.alarmWrites += 1;
+      return setAlarm.apply(this, args);
+    };
+    storageProto.deleteAlarm = function (this: DurableObjectStorage, ...args: Parameters<DurableObjectStorage['deleteAlarm']>) {
+      if (this === storage) counts.alarmWrites += 1;
+      return deleteAlarm.apply(this, args);
+    };
+    return () => {
+      sqlProto.exec = exec;
+      storageProto.setAlarm = setAlarm;
+      storageProto.deleteAlarm = deleteAlarm;
+    };
+  });
+  try {
+    await work();
+  } finally {
+    await runInDurableObject(roomStub(linkId), () => restore());
+  }
+  return counts;
+}
+
+describe('join: cost per join (docs/benchmarks.md, Joins)', () => {
+  it('a join to a meeting already on a node does not ask the RegionDO', async () => {
+    const fake = await node();
+    const meeting = await configureMeeting(host.user.id);
+    expect((await joinMeeting(meeting.linkId, { displayName: 'First' }, { cf: MUMBAI })).body.media).toMatchObject({ nodeId: fake.nodeId });
+    const before = await runInDurableObject(regionStubFor('bom'), (instance: RegionDO) => instance.stats.placeRequests);
+    for (const name of ['Second', 'Third', 'Fourth']) {
+      expect((await joinMeeting(meeting.linkId, { displayName: name }, { cf: MUMBAI })).body.media).toMatchObject({ nodeId: fake.nodeId });
+    }
+    expect(await runInDurableObject(regionStubFor('bom'), (instance: RegionDO) => instance.stats.placeRequests)).toBe(before);
+  });
+
+  it('a join after the first, its history sent, takes a handful of statements and no alarm write', async () => {
+    await node();
+    const meeting = await configureMeeting(host.user.id);
+    expect((await joinMeeting(meeting.linkId, { displayName: 'First' }, { cf: MUMBAI })).status).toBe(200);
+    const ops = await roomStorageOps(meeting.linkId, async () => {
+      for (const name of ['Second', 'Third']) expect((await joinMeeting(meeting.linkId, { displayName: name }, { cf: MUMBAI })).status).toBe(200);
+      await expect.poll(() => runInDurableObject(roomStub(meeting.linkId), (instance: RoomDO) => instance.room.outbox.hasPending())).toBe(false);
+    });
+    // Per join: the participant, what bars would cover, two history rows; then the outbox's send
+    // (read, delete). Settings, lock, seats taken, bars, node and deadlines come from memory, and
+    // the outbox's pending deadline from the first join covers the next ones' history.
+    expect(ops.writes).toBeGreaterThanOrEqual(2 * 4);
+    expect(ops.writes).toBeLessThanOrEqual(2 * 4 + 2);
+    expect(ops.reads).toBeLessThanOrEqual(2 * 2);
+    expect(ops.alarmWrites).toBe(0);
+  });
+});
+
 describe('join: anycast region choice', () => {
   it('sends a client in Tokyo to the Tokyo region', async () => {
     const tokyo = await node({ region: 'tyo' });

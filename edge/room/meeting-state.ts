@@ -28,6 +28,12 @@ type MeetingRow = {
 export class MeetingState {
   /** Settings change only through configure(); parsed once, not on every join step. */
   private cachedSettings: MeetingSettings | null | undefined;
+  /**
+   * The row as last read (undefined: read it again). A join asks for it half a dozen times (lock,
+   * end, node, live …); every write here drops it, nothing else writes the table, and forget()
+   * covers a rolled-back transaction (room.change).
+   */
+  private cachedRow: MeetingRow | null | undefined;
 
   /** Whether configure() ever created the tables (probing a link must not create them). */
   static exists(sql: SqlStorage): boolean {
@@ -54,7 +60,20 @@ export class MeetingState {
   }
 
   private row(): MeetingRow | null {
-    return this.sql.exec<MeetingRow>(`SELECT * FROM ${MEETING_TABLE} WHERE id = 1`).toArray()[0] ?? null;
+    if (this.cachedRow === undefined) this.cachedRow = this.sql.exec<MeetingRow>(`SELECT * FROM ${MEETING_TABLE} WHERE id = 1`).toArray()[0] ?? null;
+    return this.cachedRow;
+  }
+
+  /** Every write to the row goes through here, so the cached row never outlives one. */
+  private write(query: string, ...params: SqlStorageValue[]): SqlStorageCursor<Record<string, SqlStorageValue>> {
+    this.cachedRow = undefined;
+    return this.sql.exec(query, ...params);
+  }
+
+  /** Drops what was read (a transaction that wrote the row rolled back). */
+  forget(): void {
+    this.cachedRow = undefined;
+    this.cachedSettings = undefined;
   }
 
   settings(): MeetingSettings | null {
@@ -69,7 +88,7 @@ export class MeetingState {
   configure(settings: MeetingSettings): boolean {
     const current = this.settings();
     if (current && current.version > settings.version) return false;
-    this.sql.exec(
+    this.write(
       `INSERT INTO ${MEETING_TABLE} (id, settings, recording) VALUES (1, ?, ?)
        ON CONFLICT (id) DO UPDATE SET settings = excluded.settings`,
       JSON.stringify(settings),
@@ -88,7 +107,7 @@ export class MeetingState {
     return locked === 0 ? null : locked;
   }
   setLocked(locked: boolean, now: number): void {
-    this.sql.exec(`UPDATE ${MEETING_TABLE} SET locked = CASE WHEN ?1 = 0 THEN 0 WHEN locked <> 0 THEN locked ELSE ?2 END WHERE id = 1`, locked ? 1 : 0, now);
+    this.write(`UPDATE ${MEETING_TABLE} SET locked = CASE WHEN ?1 = 0 THEN 0 WHEN locked <> 0 THEN locked ELSE ?2 END WHERE id = 1`, locked ? 1 : 0, now);
   }
 
   /** Whether people the host muted may unmute themselves (host.allowUnmute; the node enforces it). */
@@ -96,14 +115,14 @@ export class MeetingState {
     return (this.row()?.may_unmute ?? 1) === 1;
   }
   setParticipantsMayUnmute(allowed: boolean): void {
-    this.sql.exec(`UPDATE ${MEETING_TABLE} SET may_unmute = ? WHERE id = 1`, allowed ? 1 : 0);
+    this.write(`UPDATE ${MEETING_TABLE} SET may_unmute = ? WHERE id = 1`, allowed ? 1 : 0);
   }
 
   ended(): boolean {
     return this.row()?.ended === 1;
   }
   markEnded(): void {
-    this.sql.exec(`UPDATE ${MEETING_TABLE} SET ended = 1 WHERE id = 1`);
+    this.write(`UPDATE ${MEETING_TABLE} SET ended = 1 WHERE id = 1`);
   }
 
   /** Someone has been in the meeting (it is live unless it ended). */
@@ -113,7 +132,9 @@ export class MeetingState {
 
   /** True the first time only: the meeting went live with its first participant. */
   markLive(): boolean {
-    return this.sql.exec(`UPDATE ${MEETING_TABLE} SET live = 1 WHERE id = 1 AND live = 0`).rowsWritten > 0;
+    // Every join after the first: already live, nothing to write.
+    if (this.row()?.live === 1) return false;
+    return this.write(`UPDATE ${MEETING_TABLE} SET live = 1 WHERE id = 1 AND live = 0`).rowsWritten > 0;
   }
 
   recording(): RecordingState {
@@ -121,7 +142,7 @@ export class MeetingState {
     return row ? recordingStateSchema.parse(JSON.parse(row.recording)) : IDLE_RECORDING;
   }
   setRecording(recording: RecordingState): void {
-    this.sql.exec(`UPDATE ${MEETING_TABLE} SET recording = ? WHERE id = 1`, JSON.stringify(recording));
+    this.write(`UPDATE ${MEETING_TABLE} SET recording = ? WHERE id = 1`, JSON.stringify(recording));
   }
 
   assignment(): PlacedNode | null {
@@ -130,7 +151,7 @@ export class MeetingState {
     return { nodeId: row.node_id, region: regionIdSchema.parse(row.node_region), signalingUrl: row.signaling_url };
   }
   setAssignment(node: PlacedNode | null): void {
-    this.sql.exec(`UPDATE ${MEETING_TABLE} SET node_id = ?, node_region = ?, signaling_url = ? WHERE id = 1`, node?.nodeId ?? null, node?.region ?? null, node?.signalingUrl ?? null);
+    this.write(`UPDATE ${MEETING_TABLE} SET node_id = ?, node_region = ?, signaling_url = ? WHERE id = 1`, node?.nodeId ?? null, node?.region ?? null, node?.signalingUrl ?? null);
   }
 
   /** Region preference of the latest joiner: where the room re-places itself if its node dies. */
@@ -139,6 +160,6 @@ export class MeetingState {
     return row ? regionIdSchema.array().parse(JSON.parse(row.regions)) : [];
   }
   setRegions(regions: readonly RegionId[]): void {
-    this.sql.exec(`UPDATE ${MEETING_TABLE} SET regions = ? WHERE id = 1`, JSON.stringify(regions));
+    this.write(`UPDATE ${MEETING_TABLE} SET regions = ? WHERE id = 1`, JSON.stringify(regions));
   }
 }

@@ -25,6 +25,14 @@ export type PendingRecord = DistributiveOmit<HistoryRecord, 'key'>;
  */
 export class Outbox {
   private flushing: Promise<boolean> | null = null;
+  /**
+   * What this instance knows of the table without counting it: 'empty' once a drain emptied it
+   * with nothing added since, 'some' after an add (a rolled-back add only costs a needless
+   * flush), 'unknown' after a start or a failed send.
+   */
+  private known: 'empty' | 'some' | 'unknown' = 'unknown';
+  /** Adds so far: a drain reads again only when some came in while it sent. */
+  private added = 0;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -37,10 +45,18 @@ export class Outbox {
   add(record: PendingRecord): void {
     const full = { ...record, key: crypto.randomUUID() } as HistoryRecord;
     this.sql.exec(`INSERT INTO ${OUTBOX_TABLE} (record) VALUES (?)`, JSON.stringify(full));
+    this.added += 1;
+    this.known = 'some';
   }
 
   pending(): number {
     return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${OUTBOX_TABLE}`).one().n;
+  }
+
+  /** Whether anything waits to be sent; counts the table only when this instance cannot tell. */
+  hasPending(): boolean {
+    if (this.known === 'unknown') this.known = this.pending() > 0 ? 'some' : 'empty';
+    return this.known === 'some';
   }
 
   /** Sends everything pending; true when the outbox is empty afterwards. One flush at a time. */
@@ -53,17 +69,26 @@ export class Outbox {
 
   private async drain(): Promise<boolean> {
     for (;;) {
+      const addedBefore = this.added;
       const rows = this.sql.exec<{ seq: number; record: string }>(`SELECT seq, record FROM ${OUTBOX_TABLE} ORDER BY seq LIMIT ?`, ROWS_PER_FLUSH).toArray();
-      if (rows.length === 0) return true;
+      if (rows.length === 0) return this.emptied(addedBefore);
       const { messages, lastSeq } = pack(rows);
       try {
         await this.queue.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
       } catch (error) {
+        this.known = 'unknown';
         log('warn', 'outbox.send_failed', { pending: this.pending(), error: describeError(error) });
         return false;
       }
       this.sql.exec(`DELETE FROM ${OUTBOX_TABLE} WHERE seq <= ?`, lastSeq);
+      // Everything read went out and nothing came in meanwhile: no need to read again.
+      if (lastSeq === rows.at(-1)!.seq && rows.length < ROWS_PER_FLUSH && this.added === addedBefore) return this.emptied(addedBefore);
     }
+  }
+
+  private emptied(addedBefore: number): true {
+    if (this.added === addedBefore) this.known = 'empty';
+    return true;
   }
 }
 

@@ -59,6 +59,11 @@ export class Participants {
    * nothing else writes the table; forgetAll() covers a rolled-back transaction (room.change).
    */
   private readonly cached = new Map<string, Participant>();
+  /**
+   * How many participants have each status (null: count again). Admission counts the seats taken
+   * twice per join; an insert keeps this in step, any other write drops it, as does forgetAll().
+   */
+  private counts: Map<ParticipantStatus, number> | null = null;
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS ${PARTICIPANTS_TABLE} (
@@ -98,7 +103,24 @@ export class Participants {
       p.status === 'waiting' ? p.now : null,
       p.status === 'joined' ? 1 : 0,
     );
-    return this.get(p.participantId)!;
+    this.counts?.set(p.status, (this.counts.get(p.status) ?? 0) + 1);
+    // The row just written, as a read would give it (the columns' defaults), without the read.
+    const inserted: Participant = {
+      participantId: p.participantId,
+      userId: p.userId,
+      displayName: p.displayName,
+      role: p.role,
+      status: p.status,
+      handRaised: false,
+      mutedAudio: false,
+      mutedVideo: false,
+      joinedAt: p.now,
+      waitingSince: p.status === 'waiting' ? p.now : null,
+      wasAdmitted: p.status === 'joined',
+      leftAt: null,
+    };
+    this.cached.set(p.participantId, inserted);
+    return { ...inserted };
   }
 
   get(participantId: string): Participant | null {
@@ -116,6 +138,7 @@ export class Participants {
   /** Drops every cached row (a transaction that wrote some of them rolled back). */
   forgetAll(): void {
     this.cached.clear();
+    this.counts = null;
   }
 
   bySession(sessionHash: string): Participant | null {
@@ -128,11 +151,15 @@ export class Participants {
   }
 
   count(status: ParticipantStatus): number {
-    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${PARTICIPANTS_TABLE} WHERE status = ?`, status).one().n;
+    this.counts ??= new Map(
+      this.sql.exec<{ status: ParticipantStatus; n: number }>(`SELECT status, count(*) AS n FROM ${PARTICIPANTS_TABLE} GROUP BY status`).toArray().map((row) => [row.status, row.n]),
+    );
+    return this.counts.get(status) ?? 0;
   }
 
   setStatus(participantId: string, status: ParticipantStatus, now: number): void {
     this.cached.delete(participantId);
+    this.counts = null;
     this.sql.exec(
       `UPDATE ${PARTICIPANTS_TABLE} SET status = ?1, hand_raised = CASE WHEN ?1 = 'joined' THEN hand_raised ELSE 0 END,
          joined_at = CASE WHEN ?1 = 'joined' AND status <> 'joined' THEN ?2 ELSE joined_at END,

@@ -238,7 +238,7 @@ export class RoomDO extends DurableObject<Env> {
     this.room.timers.alarmFired();
     const due = this.room.timers.takeDue(now);
     // Any wake-up is a chance to send pending history, due or not.
-    if (this.room.outbox.pending() > 0) await this.room.flushOutbox();
+    if (this.room.outbox.hasPending()) await this.room.flushOutbox();
     for (const timer of due) {
       switch (timer) {
         case OUTBOX_TIMER:

@@ -132,7 +132,11 @@ export class Room {
     try {
       result = this.ctx.storage.transactionSync(work);
     } catch (error) {
+      // What the classes keep in memory may describe writes that were just rolled back.
       this.parts?.participants.forgetAll();
+      this.parts?.meeting.forget();
+      this.parts?.bans.forget();
+      this.parts?.timers.forget();
       throw error;
     }
     await this.afterWrite();
@@ -140,8 +144,9 @@ export class Room {
   }
 
   private async afterWrite(): Promise<void> {
-    if (this.outbox.pending() === 0) return;
+    if (!this.outbox.hasPending()) return;
     // The alarm is the safety net if this instance dies before the prompt flush gets through.
+    // A deadline already pending covers these rows too: it fires within OUTBOX_RETRY_MS.
     if (!this.timers.has(OUTBOX_TIMER)) await this.timers.set(OUTBOX_TIMER, Date.now() + OUTBOX_RETRY_MS);
     // Writes close together share one sendBatch (fewer queue operations per row at peak).
     if (this.flushTimer === null) {
@@ -152,12 +157,13 @@ export class Room {
     }
   }
 
+  /**
+   * Sends pending history; when the queue refuses it, tries again after OUTBOX_RETRY_MS. A sent
+   * batch leaves the safety-net deadline in place (it fires once and finds nothing): clearing it
+   * and setting it again for the next write cost two alarm writes per join in a busy room.
+   */
   async flushOutbox(): Promise<void> {
-    if (await this.outbox.flush()) {
-      if (this.outbox.pending() === 0) await this.timers.clear(OUTBOX_TIMER);
-    } else {
-      await this.timers.set(OUTBOX_TIMER, Date.now() + OUTBOX_RETRY_MS);
-    }
+    if (!(await this.outbox.flush())) await this.timers.set(OUTBOX_TIMER, Date.now() + OUTBOX_RETRY_MS);
   }
 
   // ── what everyone sees ────────────────────────────────────────────────────────────────────

@@ -15,12 +15,13 @@ import { joinResponseSchema, roomSocketProtocols, type JoinResponse } from '../.
 import { ROOT } from './results.js';
 import { edgeResources, wranglerCompat } from '../miniflare-edge.js';
 import { regionNodeCredential } from '../node-credential.js';
+import { COUNTERS_PATH, COUNTING_ENTRY, type OpCounters } from './op-counters.js';
 
 export const QUIET_WRANGLER = { WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true' };
 
-async function bundle(outdir: string): Promise<string> {
-  await promisify(execFile)(process.execPath, [path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir, '--config', path.join(ROOT, 'wrangler.toml')], {
-    cwd: ROOT,
+async function bundle(outdir: string, tree = ROOT): Promise<string> {
+  await promisify(execFile)(process.execPath, [path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir, '--config', path.join(tree, 'wrangler.toml')], {
+    cwd: tree,
     env: { ...process.env, ...QUIET_WRANGLER },
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -38,6 +39,8 @@ export interface BenchEdge {
   roomSocket(linkId: string, join: JoinResponse): { url: string; protocols: string[] };
   /** The meeting's RoomDO storage in bytes (needs `weighRooms`). */
   roomStorageBytes(linkId: string): Promise<number>;
+  /** What the Worker and the Durable Objects did since the last reset (needs `countOps`); resets them. */
+  takeCounters(): Promise<OpCounters>;
   /** Registers the fake media node (call after configuring: Miniflare's proxy blocks this thread). */
   connectNode(): Promise<void>;
   close(): Promise<void>;
@@ -49,6 +52,16 @@ export interface BenchEdgeOptions {
    * size: pages × page size), so storage can be weighed without touching the product.
    */
   weighRooms?: boolean;
+  /**
+   * Run the Worker, RoomDO and RegionDO wrapped in counters of storage operations, sub-requests
+   * and time (bench/op-counters.ts); read with `takeCounters()`. Diagnostics only: it costs time.
+   */
+  countOps?: boolean;
+  /**
+   * Bundle the Worker from another copy of the repository (its wrangler.toml, edge/ and schema/),
+   * e.g. the code before a change, to compare both back to back on the same box.
+   */
+  tree?: string;
   /** workerd's inspector on this port (for a CPU profile: bench/workerd-profile.ts). */
   inspectorPort?: number;
 }
@@ -67,18 +80,21 @@ export async function startBenchEdge(options: BenchEdgeOptions = {}): Promise<Be
   const outdir = await mkdtemp(path.join(tmpdir(), 'edgemeet-bench-'));
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const nodeSecret = randomBytes(24).toString('hex');
-  let scriptPath = await bundle(outdir);
-  if (options.weighRooms) {
+  let scriptPath = await bundle(outdir, options.tree);
+  if (options.weighRooms && options.countOps) throw new Error('weighRooms and countOps are separate runs');
+  if (options.weighRooms || options.countOps) {
     scriptPath = path.join(outdir, 'bench-entry.mjs');
-    await writeFile(scriptPath, WEIGHING_ENTRY);
+    await writeFile(scriptPath, options.countOps ? COUNTING_ENTRY : WEIGHING_ENTRY);
   }
+  const resources = edgeResources(options.weighRooms ? 'BenchRoomDO' : options.countOps ? 'CountingRoomDO' : 'RoomDO');
+  if (options.countOps) resources.durableObjects.REGION.className = 'CountingRegionDO';
   const mf = new Miniflare({
     modules: true,
     modulesRoot: outdir,
     modulesRules: [{ type: 'ESModule', include: ['**/*.js', '**/*.mjs'] }],
     scriptPath,
     ...wranglerCompat(),
-    ...edgeResources(options.weighRooms ? 'BenchRoomDO' : 'RoomDO'),
+    ...resources,
     bindings: {
       MEDIA_TOKEN_PRIVATE_JWK: JSON.stringify({ ...privateKey.export({ format: 'jwk' }), alg: 'ES256' }),
       NODE_CREDENTIAL_SECRET: nodeSecret,
@@ -122,6 +138,11 @@ export async function startBenchEdge(options: BenchEdgeOptions = {}): Promise<Be
     },
     async roomStorageBytes(linkId) {
       return (rooms.get(rooms.idFromName(linkId)) as unknown as { benchStorageBytes(): Promise<number> }).benchStorageBytes();
+    },
+    async takeCounters() {
+      const response = await fetch(`${base.origin}${COUNTERS_PATH}`, { method: 'DELETE' });
+      if (!response.ok) throw new Error(`counters ${response.status}: start the edge with countOps`);
+      return (await response.json()) as OpCounters;
     },
     roomSocket: (linkId, join) => ({ url: `ws://${base.host}/api/meetings/${linkId}/ws`, protocols: roomSocketProtocols(join.roomSession) }),
     async connectNode() {

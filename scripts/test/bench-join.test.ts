@@ -34,4 +34,26 @@ describe('bench:join harness', () => {
       await edge.close();
     }
   });
+
+  it('--diagnose counts what a join does: RPCs, storage operations and statements of each object', async () => {
+    const edge = await startBenchEdge({ countOps: true });
+    try {
+      const linkId = await edge.configure(10);
+      await edge.connectNode();
+      await edge.join(linkId, 'First');
+      const first = await edge.takeCounters();
+      expect(first['worker->ROOM.join']).toBe(1);
+      expect(first['room->REGION.place']).toBeGreaterThanOrEqual(1);
+      expect(first['region.place']).toBe(first['room->REGION.place']);
+      await edge.join(linkId, 'Second');
+      const second = await edge.takeCounters();
+      // Taken: the first join's counters are gone; the second join has its node and asks no region.
+      expect(second['room.join']).toBe(1);
+      expect(second['room->REGION.place']).toBeUndefined();
+      expect(second['room.sql.INSERT']).toBeGreaterThanOrEqual(1);
+      expect(second['sql room: INSERT INTO participants (participant_id, session_hash, user_id, display_name, role, statu']).toBe(1);
+    } finally {
+      await edge.close();
+    }
+  });
 });
