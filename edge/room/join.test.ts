@@ -247,6 +247,15 @@ async function roomStorageOps(linkId: string, work: () => Promise<void>): Promis
 }
 
 describe('join: cost per join (docs/benchmarks.md, Joins)', () => {
+  it("a meeting's first join asks its region's RegionDO once", async () => {
+    const fake = await node();
+    const meeting = await configureMeeting(host.user.id);
+    const placeRequests = () => runInDurableObject(regionStubFor('bom'), (instance: RegionDO) => instance.stats.placeRequests);
+    const before = await placeRequests();
+    expect((await joinMeeting(meeting.linkId, { displayName: 'First' }, { cf: MUMBAI })).body.media).toMatchObject({ nodeId: fake.nodeId });
+    expect(await placeRequests()).toBe(before + 1);
+  });
+
   it('a join to a meeting already on a node does not ask the RegionDO', async () => {
     const fake = await node();
     const meeting = await configureMeeting(host.user.id);
