@@ -70,13 +70,14 @@ try {
       show('later guest', later);
     };
     const runFloor = async () => {
-      const { firstMs, laterMs } = await retried('floor', () => {
+      const { firstMs, laterMs, firstMarks, laterMarks } = await retried('floor', () => {
         trace?.reset();
         return floor.round(browser, `ttff-${r}-${Date.now()}`, 0);
       });
       floors.first.push(firstMs);
       floors.later.push(laterMs);
-      console.log(`  floor first   ${firstMs.toFixed(0).padStart(5)} ms\n  floor later   ${laterMs.toFixed(0).padStart(5)} ms`);
+      show('floor first', { ms: firstMs, marks: firstMarks });
+      show('floor later', { ms: laterMs, marks: laterMarks });
       for (const line of trace?.lines() ?? []) console.log(`    worker ${line}`);
     };
     // Alternate which goes first, so a drift in the machine's load hits both alike.

@@ -1,8 +1,8 @@
 /**
  * The floor page of bench:ttff (runs in Chromium, bundled by ttff-floor.ts): mediasoup-client
  * straight to the bare worker (bare-sfu.ts), nothing else — no room socket, no token, no UI. It
- * publishes the camera as the product does (same constraints, same three simulcast layers) or
- * joins and times "join" → first decoded remote video frame with the same 50 ms getStats poll as
+ * publishes mic and camera as the product does (same constraints, same three simulcast layers) or
+ * joins — receiving everyone and sending its own mic and camera, as the product's guests do — and times "join" → first decoded remote video frame with the same 50 ms getStats poll as
  * the product's page (edge/web/src/debug-hook.ts), so the two are timed alike.
  */
 import { Device, type types } from 'mediasoup-client';
@@ -66,21 +66,37 @@ function transportOptions(info: Record<string, unknown>): types.TransportOptions
   };
 }
 
-/** A publisher: the camera as three simulcast layers, as the product sends it. */
+const CAMERA_CONSTRAINTS: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+
+/** Sends mic and camera as the product does (the camera as three simulcast layers). */
+async function produceBoth(send: types.Transport, stream: MediaStream): Promise<void> {
+  await send.produce({ track: stream.getAudioTracks()[0]! });
+  await send.produce({ track: stream.getVideoTracks()[0]!, encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 2500 } });
+}
+
+/** A publisher (the host): mic and camera. */
 async function publish(url: string, room: string): Promise<void> {
-  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } } });
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: CAMERA_CONSTRAINTS });
   const { request } = await connect(url, room, () => undefined);
   const device = new Device();
   await device.load({ routerRtpCapabilities: (await request('getRouterRtpCapabilities')).rtpCapabilities as types.RtpCapabilities });
   const send = device.createSendTransport(transportOptions(await request('createTransport', { direction: 'send' })));
   wire(send, request);
   await request('join', { rtpCapabilities: device.rtpCapabilities });
-  await send.produce({ track: stream.getVideoTracks()[0]!, encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 2500 } });
+  await produceBoth(send, stream);
 }
 
-/** A joiner: "join" (now) → first decoded remote video frame, ms. */
-async function join(url: string, room: string, timeoutMs = 20_000): Promise<number> {
+/**
+ * A joiner: "join" (now) → first decoded remote video frame, ms. Like the product's guests it also
+ * sends its own mic and camera once in (opened before "join", as the product's pre-join preview
+ * is), so a later joiner receives and competes for the CPU with the same media as in the product.
+ */
+async function join(url: string, room: string, timeoutMs = 20_000): Promise<{ ms: number; marks: Record<string, number> }> {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: CAMERA_CONSTRAINTS });
   const started = performance.now();
+  // The product page's milestone names (edge/web/src/call/media-session.ts), for --marks side by side.
+  const marks: Record<string, number> = {};
+  const mark = (name: string) => void (marks[name] ??= Math.round(performance.now() - started));
   const consumers: types.Consumer[] = [];
   let recv: types.Transport | null = null;
   const early: Frame[] = [];
@@ -95,18 +111,31 @@ async function join(url: string, room: string, timeoutMs = 20_000): Promise<numb
     chain = chain.then(async () => {
       const consumer = await transport.consume({ id: data['consumerId'] as string, producerId: data['producerId'] as string, kind: data['kind'] as types.MediaKind, rtpParameters: data['rtpParameters'] as types.RtpParameters });
       consumers.push(consumer);
+      mark(consumer.kind === 'video' ? 'firstVideoConsumer' : 'firstAudioConsumer');
       void ask('resumeConsumer', { consumerId: consumer.id });
     });
   };
   const link = await connect(url, room, onConsumer);
   request = link.request;
-  const [caps, recvInfo] = await Promise.all([request('getRouterRtpCapabilities'), request('createTransport', { direction: 'recv' })]);
+  mark('mediaSocketOpen');
+  const [caps, recvInfo, sendInfo] = await Promise.all([
+    request('getRouterRtpCapabilities'),
+    request('createTransport', { direction: 'recv' }),
+    request('createTransport', { direction: 'send' }),
+  ]);
+  mark('mediaTransportsCreated');
   const device = new Device();
   await device.load({ routerRtpCapabilities: caps['rtpCapabilities'] as types.RtpCapabilities });
+  mark('mediaDeviceLoaded');
   recv = device.createRecvTransport(transportOptions(recvInfo));
   wire(recv, request);
+  const send = device.createSendTransport(transportOptions(sendInfo));
+  wire(send, request);
   for (const frame of early.splice(0)) onConsumer(frame);
   await request('join', { rtpCapabilities: device.rtpCapabilities });
+  mark('mediaJoined');
+  // Not awaited, as in the product: receiving does not wait for sending.
+  produceBoth(send, stream).then(() => mark('cameraProduced')).catch((error: unknown) => console.warn('floor produce failed', error));
   return new Promise((resolve, reject) => {
     const timer = setInterval(() => {
       if (performance.now() - started > timeoutMs) {
@@ -119,7 +148,7 @@ async function join(url: string, room: string, timeoutMs = 20_000): Promise<numb
           report.forEach((stat: Record<string, unknown>) => {
             if (stat['type'] === 'inbound-rtp' && typeof stat['framesDecoded'] === 'number' && stat['framesDecoded'] > 0) {
               clearInterval(timer);
-              resolve(performance.now() - started);
+              resolve({ ms: performance.now() - started, marks });
             }
           });
         }

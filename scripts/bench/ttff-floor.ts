@@ -1,8 +1,9 @@
 /**
  * The floor of bench:ttff: a bare mediasoup worker (bare-sfu.ts) and a page that drives
  * mediasoup-client straight at it (ttff-floor-page.ts, bundled here with esbuild and served on
- * 127.0.0.1). `round()` is what the floor costs: a fresh room, a publisher sending the camera, then
- * a first and a later joiner each timed from "join" to their first decoded remote video frame.
+ * 127.0.0.1). `round()` is what the floor costs: a fresh room, a publisher sending mic and camera,
+ * then a first and a later joiner (each sending its own too, as the product's guests do) each timed
+ * from "join" to their first decoded remote video frame.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,13 +13,16 @@ import { startBareSfu, type BareSfu, type BareSfuOptions } from './bare-sfu.js';
 
 declare global {
   interface Window {
-    __floor?: { publish(url: string, room: string): Promise<void>; join(url: string, room: string): Promise<number> };
+    __floor?: { publish(url: string, room: string): Promise<void>; join(url: string, room: string): Promise<{ ms: number; marks: Record<string, number> }> };
   }
 }
 
 export interface FloorRound {
   firstMs: number;
   laterMs: number;
+  /** Each joiner's milestones (ms after "join"), named as the product page names its own. */
+  firstMarks: Record<string, number>;
+  laterMarks: Record<string, number>;
 }
 
 export interface TtffFloor {
@@ -65,8 +69,8 @@ export async function startTtffFloor(options: BareSfuOptions = {}): Promise<Ttff
     const page = await open(browser);
     // As on the product's pre-join screen, the camera is open before the click.
     await page.evaluate(() => navigator.mediaDevices.getUserMedia({ video: true, audio: true }).then(() => undefined));
-    const ms = await page.evaluate(([signaling, name]) => window.__floor!.join(signaling!, name!), [sfu.url, room]);
-    return { page, ms };
+    const { ms, marks } = await page.evaluate(([signaling, name]) => window.__floor!.join(signaling!, name!), [sfu.url, room]);
+    return { page, ms, marks };
   };
 
   return {
@@ -84,7 +88,7 @@ export async function startTtffFloor(options: BareSfuOptions = {}): Promise<Ttff
         pages.push(first.page);
         const later = await timeJoin(browser, room);
         pages.push(later.page);
-        return { firstMs: first.ms, laterMs: later.ms };
+        return { firstMs: first.ms, laterMs: later.ms, firstMarks: first.marks, laterMarks: later.marks };
       } finally {
         for (const page of pages) await page.context().close().catch(() => undefined);
       }

@@ -30,6 +30,11 @@ describe('bench:ttff harness', () => {
     const round = await plain.round(browser, 'plain', 0);
     expect(round.firstMs).toBeGreaterThan(0);
     expect(round.laterMs).toBeGreaterThan(0);
+    // Each joiner does a product guest's work: it receives audio and video and sends its own camera.
+    for (const marks of [round.firstMarks, round.laterMarks]) {
+      expect(Object.keys(marks)).toEqual(expect.arrayContaining(['mediaJoined', 'firstAudioConsumer', 'firstVideoConsumer', 'cameraProduced']));
+      expect(marks['mediaJoined']).toBeLessThanOrEqual(marks['firstVideoConsumer']!);
+    }
     // Publisher and both joiners gone: no consumers left in the worker.
     const deadline = Date.now() + 10_000;
     while (plain.sfu.consumerCount() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
