@@ -56,6 +56,7 @@ interface MeetingEvents {
   'signaling connection failed': { err: string };
   'request failed': { err: string; method: string };
   'follow-up failed': { err: string; method: string };
+  'signaling request slow': { method: string; queuedMs: number; handledMs: number };
   /** Once per connection, at its first RATE_LIMITED answer. */
   'signaling requests throttled': NoFields;
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ttff [-- --rounds 10] [-- --no-write]`
+ * `npm run bench:ttff [-- --rounds 10] [-- --no-write] [-- --marks | --diagnose] [-- --keep-data]`
  * Time to first frame (issue 15, P3): Chromium with fake devices, Join click → the first decoded
  * remote video frame, for the first guest after the host and for a later joiner, `rounds` fresh
  * meetings each, on the whole stack (dev-stack: wrangler dev, Postgres, one media node). The floor,
@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     marks: { type: 'boolean', default: false },
     /** Also probe each join's video timeline and the host's layers (ttff-probe.ts), and trace the floor's worker (worker-trace.ts); implies --marks. */
     diagnose: { type: 'boolean', default: false },
+    /** Keeps the stack's data directory (its logs: the media node's slow signaling requests, the edge's placements) and prints where. */
+    'keep-data': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -89,7 +91,8 @@ try {
   await browser.close().catch(() => undefined);
   await floor.close();
   await stack.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  if (args['keep-data']) console.log(`stack data and logs kept in ${dataDir}`);
+  else await rm(dataDir, { recursive: true, force: true });
 }
 
 const all = [...product.first, ...product.later].sort((a, b) => a - b);

@@ -22,6 +22,8 @@ import type { TokenBucket } from './request-throttle.js';
 
 /** The one request metered differently: the client's answer to a consumer the node offered. */
 const resumeConsumerSchema = z.object({ method: z.literal('resumeConsumer'), data: z.object({ consumerId: z.string() }) });
+/** Answers later than this are logged with where the time went (queue or handling). */
+const SLOW_REQUEST_MS = 150;
 
 function parseJson(text: string | null): unknown {
   if (text === null) return undefined;
@@ -146,7 +148,8 @@ export class SignalingSession implements ParticipantSink {
 
   private meter(json: unknown, bucket: TokenBucket): void {
     if (!this.resumesOfferedConsumer(json) && !bucket.take()) return this.answerRateLimited(json);
-    this.chain = this.chain.then(() => this.onMessage(json));
+    const arrived = performance.now();
+    this.chain = this.chain.then(() => this.onMessage(json, arrived));
   }
 
   /** True (once) for the first `resumeConsumer` of a consumer the node offered. */
@@ -164,7 +167,7 @@ export class SignalingSession implements ParticipantSink {
     this.answerError(envelope.success ? envelope.data.id : null, 'RATE_LIMITED', 'too many requests: slow down');
   }
 
-  private async onMessage(json: unknown): Promise<void> {
+  private async onMessage(json: unknown, arrived: number): Promise<void> {
     const envelope = mediaRequestEnvelopeSchema.safeParse(json);
     if (!envelope.success) return this.answerError(null, 'BAD_REQUEST', 'expected a JSON request { id, method, data }');
     if (envelope.data.method === mediaAuthenticateSchema.shape.method.value) {
@@ -181,8 +184,10 @@ export class SignalingSession implements ParticipantSink {
     if (!joined || this.ended) return this.answerError(envelope.data.id, 'CONFLICT', 'the session is not joined');
     const request = parsed.data;
     try {
+      const started = performance.now();
       const result = await handleRequest(request, joined.room, joined.participant, { leave: () => this.leave() });
       this.send({ id: request.id, ok: true, data: result.data });
+      this.noteIfSlow(request.method, arrived, started);
       if (result.after && !this.ended) {
         // Not awaited in the request chain: consumer creation must not hold up later requests.
         void result.after().catch((error: unknown) => this.log.warn('follow-up failed', { err: String(error), method: request.method }));
@@ -193,6 +198,13 @@ export class SignalingSession implements ParticipantSink {
       this.log.warn('request failed', { err: error instanceof Error ? error.message : String(error), method: request.method });
       return this.answerError(request.id, 'MEDIA_ERROR', `${request.method} failed`);
     }
+  }
+
+  /** A request answered late: how long it queued behind this session's earlier ones, and how long it took itself. */
+  private noteIfSlow(method: string, arrived: number, started: number): void {
+    const now = performance.now();
+    if (now - arrived < SLOW_REQUEST_MS) return;
+    this.log.warn('signaling request slow', { method, queuedMs: Math.round(started - arrived), handledMs: Math.round(now - started) });
   }
 
   private leave(): void {

@@ -132,6 +132,7 @@ export class MediaLink {
             this.owner.emit('speaker');
           },
           keepPaused: (remote) => !this.showsVideoOf(remote.participantId),
+          resumed: (remote) => this.owner.mark(`first${remote.kind === 'video' ? 'Video' : 'Audio'}Resumed`),
           localPausedByServer: (source) => this.publisher.pausedByServer(source),
           closedByServer: (code, reason) => {
             if (code === 'REMOVED_BY_HOST' || code === 'MEETING_ENDED') this.owner.endCall(code, reason);

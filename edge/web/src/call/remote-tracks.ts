@@ -24,6 +24,8 @@ export interface RemoteTrackEvents {
   remoteChanged(remote: RemoteTrack): void;
   /** Asked before a new camera is resumed: true leaves it paused at the node (its tile is not on screen). */
   keepPaused?(remote: RemoteTrack): boolean;
+  /** The node confirmed it forwards this consumer (its resume answered): a join's timeline mark. */
+  resumed?(remote: RemoteTrack): void;
 }
 
 const CONSUMER_NOTIFICATIONS = ['newConsumer', 'consumerClosed', 'consumerPaused', 'consumerResumed', 'consumerLayersChanged'] as const;
@@ -158,6 +160,9 @@ export class RemoteTracks {
     // The page may have decided meanwhile (it laid the new tile out): a held one it resumed itself.
     if (held || remote.pausedByPage) return;
     // Not awaited: the next consumer's negotiation need not wait for this round trip.
-    this.signaling.request('resumeConsumer', { consumerId: consumer.id }).catch((error: unknown) => console.warn('resumeConsumer failed', error));
+    this.signaling
+      .request('resumeConsumer', { consumerId: consumer.id })
+      .then(() => this.events.resumed?.(remote))
+      .catch((error: unknown) => console.warn('resumeConsumer failed', error));
   }
 }
