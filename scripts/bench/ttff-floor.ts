@@ -67,8 +67,7 @@ export async function startTtffFloor(options: BareSfuOptions = {}): Promise<Ttff
   };
   const timeJoin = async (browser: Browser, room: string) => {
     const page = await open(browser);
-    // As on the product's pre-join screen, the camera is open before the click.
-    await page.evaluate(() => navigator.mediaDevices.getUserMedia({ video: true, audio: true }).then(() => undefined));
+    // join() opens mic and camera before its clock starts, as the product's pre-join screen does.
     const { ms, marks } = await page.evaluate(([signaling, name]) => window.__floor!.join(signaling!, name!), [sfu.url, room]);
     return { page, ms, marks };
   };
