@@ -33,6 +33,12 @@ const edgeVariablesSchema = z.object({
    * nodes / 128), `lon=3,bom=2`, or both (later entries win). Unset: one RegionDO per region.
    */
   REGISTRY_SHARDS: optionalText,
+  /**
+   * Local runs only (`npm start`, the e2e stack): take the client's location from the
+   * X-Edgemeet-Location header instead of request.cf, so one machine can play people in several
+   * places. Never set in production: clients would choose their media region.
+   */
+  TRUST_LOCATION_HEADER: z.preprocess(unset, z.enum(['true', 'false']).default('false')),
 });
 
 export interface EdgeConfig {
@@ -60,6 +66,8 @@ export interface EdgeConfig {
   readonly turn: { readonly secret: string; readonly urls: readonly string[] } | null;
   /** How many RegionDO shards hold this region's media-node registry (1 unless configured). */
   readonly registryShards: (region: RegionId) => number;
+  /** Local runs: the X-Edgemeet-Location header stands in for request.cf's location. */
+  readonly trustLocationHeader: boolean;
 }
 
 /** A secret the code needs but the deployment lacks; names the variable to set. */
@@ -112,6 +120,7 @@ export function edgeConfig(env: Env): EdgeConfig {
     recordingsVisibility: vars.RECORDINGS_VISIBILITY,
     turn: turnConfig(vars.TURN_SECRET, vars.TURN_URLS),
     registryShards: parseRegistryShards(vars.REGISTRY_SHARDS),
+    trustLocationHeader: vars.TRUST_LOCATION_HEADER === 'true',
   });
   parsedConfigs.set(env, config);
   return config;

@@ -147,6 +147,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       URL_SIGNING_SECRET: secrets.URL_SIGNING_SECRET,
       PUBLIC_URL: edgeUrl,
       ...(turn ? { TURN_SECRET: turnSecret, TURN_URLS: turn.urls.join(',') } : {}),
+      // One machine plays people in several places (X-Edgemeet-Location); a local run only.
+      TRUST_LOCATION_HEADER: 'true',
     });
     const devVarsFile = path.join(dataDir, 'dev.vars');
     await writeFile(devVarsFile, devVars, { mode: 0o600 });

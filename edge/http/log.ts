@@ -28,7 +28,7 @@ export interface EdgeLogEvents {
   'node.command_unanswered': { nodeId: Text; command: Text; timeoutMs: number };
   'node.worker_died': { nodeId: Text; pid: number; error: Text };
   'node.event_for_foreign_meeting': { nodeId: Text; meetingId: Text; event: Text };
-  'node.down': { nodeId: Text; rooms: number };
+  'node.down': { nodeId: Text; rooms: number; parts: number };
   /** The alarm fired late or every node went silent together: one more heartbeat interval first. */
   'node.silence_deferred': { why: Text; recheckAt: number };
   'node.down_notify_failed': { nodeId: Text; failed: number };
@@ -39,10 +39,13 @@ export interface EdgeLogEvents {
   'node.stale_meetings': { nodeId: Text; meetings: number };
   'node.send_failed': { error: Text };
   'room.placed': { meetingLinkId: Text; nodeId: Text };
+  'room.part_placed': { meetingLinkId: Text; nodeId: Text; spill: boolean };
+  'room.part_lost': { linkId: Text; nodeId: Text; participants: number };
   // ── meetings (RoomDO) ──
   'room.node_event': { event: Text; meetingId: Text };
   'room.message_failed': { type: Text; error: Text };
   'room.place_failed': { linkId: Text; region: Text; error: Text };
+  'room.place_newcomer_failed': { linkId: Text; region: Text; error: Text };
   'room.node_command_failed': { nodeId: Text; command: Text; code?: Text; error?: Text };
   'room.release_failed': { nodeId: Text; error: Text };
   'room.unreserve_failed': { nodeId: Text; error: Text };

@@ -43,6 +43,15 @@ export class NodeStore {
       assigned_at INTEGER NOT NULL
     )`);
     sql.exec('CREATE INDEX IF NOT EXISTS node_rooms_by_node ON node_rooms (node_id)');
+    // Parts: nodes serving some of a meeting's participants besides its placed node (cascading,
+    // edge/registry/spread.ts). Not counted as rooms: their load shows in the node's heartbeats.
+    sql.exec(`CREATE TABLE IF NOT EXISTS node_parts (
+      meeting_link_id TEXT NOT NULL,
+      node_id TEXT NOT NULL,
+      added_at INTEGER NOT NULL,
+      PRIMARY KEY (meeting_link_id, node_id)
+    )`);
+    sql.exec('CREATE INDEX IF NOT EXISTS node_parts_by_node ON node_parts (node_id)');
     // The node's newest control socket: only its closing says the node is gone.
     sql.exec('CREATE TABLE IF NOT EXISTS node_connections (node_id TEXT PRIMARY KEY, connection_id TEXT NOT NULL)');
   }
@@ -166,6 +175,30 @@ export class NodeStore {
 
   release(meetingLinkId: string, nodeId: string): void {
     this.sql.exec('DELETE FROM node_rooms WHERE meeting_link_id = ? AND node_id = ?', meetingLinkId, nodeId);
+  }
+
+  /** The node serves part of the meeting (participants the room spread onto it). */
+  addPart(meetingLinkId: string, nodeId: string, now: number): void {
+    this.sql.exec('INSERT OR IGNORE INTO node_parts (meeting_link_id, node_id, added_at) VALUES (?, ?, ?)', meetingLinkId, nodeId, now);
+  }
+
+  hasPart(meetingLinkId: string, nodeId: string): boolean {
+    return this.sql.exec('SELECT 1 FROM node_parts WHERE meeting_link_id = ? AND node_id = ?', meetingLinkId, nodeId).toArray().length > 0;
+  }
+
+  /** The meeting no longer uses the node (its part closed, or the meeting ended). */
+  releasePart(meetingLinkId: string, nodeId: string): void {
+    this.sql.exec('DELETE FROM node_parts WHERE meeting_link_id = ? AND node_id = ?', meetingLinkId, nodeId);
+  }
+
+  /** Forgets every part the node served (it is written off); answers their meetings. */
+  dropParts(nodeId: string): string[] {
+    const meetings = this.sql
+      .exec<{ meeting_link_id: string }>('SELECT meeting_link_id FROM node_parts WHERE node_id = ?', nodeId)
+      .toArray()
+      .map((row) => row.meeting_link_id);
+    this.sql.exec('DELETE FROM node_parts WHERE node_id = ?', nodeId);
+    return meetings;
   }
 }
 

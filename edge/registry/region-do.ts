@@ -24,6 +24,7 @@ import { DEFAULT_PLACEMENT_POLICY, placeMeeting, type PlacementPolicy } from './
 import { RoomReservations } from './reservations.js';
 import { RoomMover } from './room-mover.js';
 import { RoomMoves } from './room-moves.js';
+import { nodeForNewcomer, type MeetingInRegion } from './spread.js';
 import { liftDrain } from './undrain.js';
 
 export type { FleetNode } from './fleet-view.js';
@@ -187,8 +188,8 @@ export class RegionDO extends DurableObject<Env> {
     // Cascade events come from every node serving the meeting: the RoomDO knows which those are.
     if (CASCADE_EVENTS.has(event.event)) return roomStub(this.env, event.meetingId).onNodeEvent(event, { nodeId, region });
     // Recording status keeps arriving after a room is released (processing, upload): the RoomDO
-    // checks the recording id itself. Other events must come from the meeting's own node.
-    if (event.event !== 'recordingStatus' && this.store.assignmentOf(event.meetingId) !== nodeId) {
+    // checks the recording id itself. Other events must come from a node serving the meeting.
+    if (event.event !== 'recordingStatus' && this.store.assignmentOf(event.meetingId) !== nodeId && !this.store.hasPart(event.meetingId, nodeId)) {
       log('warn', 'node.event_for_foreign_meeting', { nodeId, meetingId: event.meetingId, event: event.event });
       return;
     }
@@ -263,6 +264,29 @@ export class RegionDO extends DurableObject<Env> {
     this.stats.newPlacements += 1;
     log('info', 'room.placed', { meetingLinkId, nodeId: chosen.nodeId });
     return placed(chosen);
+  }
+
+  /**
+   * The node of this region a newcomer to a meeting spread over nodes goes to (spread.ts
+   * nodeForNewcomer): one of the meeting's nodes here with headroom, else the best other one, which
+   * then serves a part of the meeting (a node returning from an outage does not close it). Null:
+   * no node here can take the newcomer.
+   */
+  async placeNewcomer(meetingLinkId: string, meeting: MeetingInRegion): Promise<PlacedNode | null> {
+    const now = Date.now();
+    const choice = nodeForNewcomer(meeting, this.reservations.attach(this.store.list(), now), now, this.policy);
+    if (!choice) return null;
+    if (this.store.assignmentOf(meetingLinkId) !== choice.node.nodeId && !this.store.hasPart(meetingLinkId, choice.node.nodeId)) {
+      this.store.addPart(meetingLinkId, choice.node.nodeId, now);
+      this.moves.settle(choice.node.nodeId, meetingLinkId);
+      log('info', 'room.part_placed', { meetingLinkId, nodeId: choice.node.nodeId, spill: choice.spill });
+    }
+    return placed(choice.node);
+  }
+
+  /** The meeting no longer sends anyone to the node as a part of it (it ended, or its part closed). */
+  async releasePart(meetingLinkId: string, nodeId: string): Promise<void> {
+    this.store.releasePart(meetingLinkId, nodeId);
   }
 
   /** Whether the node still serves the meeting: assigned to it, and the node alive and heard from. */

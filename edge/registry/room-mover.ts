@@ -40,12 +40,14 @@ export class RoomMover {
     // Closes it was told but never confirmed are remembered as well, for its return.
     const unconfirmedCloses = commands.pending(nodeId, Date.now()).flatMap(({ command }) => (command.command === 'closeMeeting' ? [command.meetingId] : []));
     const meetings = store.markDown(nodeId);
+    // Meetings it served a part of: their rooms send its participants elsewhere.
+    const parts = store.dropParts(nodeId).filter((meetingLinkId) => !meetings.includes(meetingLinkId));
     commands.forget(nodeId);
     moves.deferToReturn(nodeId);
-    moves.record(nodeId, [...unconfirmedCloses, ...meetings], null);
-    log('warn', 'node.down', { nodeId, rooms: meetings.length });
+    moves.record(nodeId, [...unconfirmedCloses, ...meetings, ...parts], null);
+    log('warn', 'node.down', { nodeId, rooms: meetings.length, parts: parts.length });
     this.deps.closeSockets(nodeId, why);
-    await this.notifyPaced(nodeId, meetings);
+    await this.notifyPaced(nodeId, [...meetings, ...parts]);
   }
 
   /**
@@ -68,14 +70,15 @@ export class RoomMover {
 
   /**
    * Meetings a (re)connecting node must close: those it holds or that moved off it while it was
-   * down, unless it still serves them — and except those moved make-before-break, whose clients
-   * are still leaving it (closeDue closes those when their grace ends).
+   * down, unless it still serves them (placed there, or a part of them) — and except those moved
+   * make-before-break, whose clients are still leaving it (closeDue closes those when their grace
+   * ends).
    */
   staleMeetings(nodeId: string, reported: readonly string[]): string[] {
     const { store, moves } = this.deps;
     const leaving = moves.inGrace(nodeId);
     const candidates = new Set([...moves.closeOnReturn(nodeId), ...reported]);
-    return [...candidates].filter((meetingLinkId) => !leaving.has(meetingLinkId) && store.assignmentOf(meetingLinkId) !== nodeId);
+    return [...candidates].filter((meetingLinkId) => !leaving.has(meetingLinkId) && store.assignmentOf(meetingLinkId) !== nodeId && !store.hasPart(meetingLinkId, nodeId));
   }
 
   /** The node said hello: it is told to close `meetings` (from staleMeetings, taken before the hello). */

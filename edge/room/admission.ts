@@ -2,6 +2,7 @@ import type { Role } from '../../schema/wire/common.js';
 import { AppError } from '../../schema/wire/errors.js';
 import type { JoinResponse, MeetingSettings } from '../../schema/wire/http.js';
 import type { RegionId } from '../../schema/regions.js';
+import type { ClientLocation } from '../registry/region-choice.js';
 import { randomBytes, sha256Hex, toBase64Url } from '../auth/encoding.js';
 import { safeEqual } from '../registry/credentials.js';
 import { KNOCKS_PER_SOURCE, PASSCODE_PER_MEETING, PASSCODE_PER_SOURCE, type AttemptCheck } from './attempt-limits.js';
@@ -25,6 +26,8 @@ export interface RoomJoinInput {
   passcode?: string | undefined;
   /** Media regions nearest the client first (edge/registry/region-choice.ts). */
   regions: RegionId[];
+  /** Where the client is (request.cf): a meeting far away may give them their own region's node. */
+  location?: ClientLocation | undefined;
   /** The browser's own key (kept by the client; stored only hashed, see deviceIdentity). */
   guestKey?: string | undefined;
   /** Hash of the client address with the meeting: a throttle key for passcodes and knocks, never a ban. */
@@ -149,7 +152,8 @@ export async function join(room: Room, media: RoomMedia, input: RoomJoinInput): 
   const node = await media.ensureAssignment(input.regions);
   const participant = await seat(room, media, candidate, 'join', (now) => insert('joined', now));
   await expectSocket(room, participant.joinedAt);
-  return { participantId, role, roomSession, status: 'joined', media: await media.issue(participant, node) };
+  const own = await media.nodeForNewcomer(participant, node, input.location);
+  return { participantId, role, roomSession, status: 'joined', media: await media.issue(participant, own) };
 }
 
 /** host.admit of a waiting participant: in they come, if admission allows. */

@@ -7,12 +7,14 @@ import type { RegionId } from '../../schema/regions.js';
 import { edgeConfig } from '../config.js';
 import { nodeRegistryStub, regionShardCount, regionStub } from '../durable-objects.js';
 import { describeError, log } from '../http/log.js';
-import { regionsByDistance } from '../registry/region-choice.js';
+import { regionsByDistance, type ClientLocation } from '../registry/region-choice.js';
 import { shardsToAsk } from '../registry/shards.js';
+import { regionForParticipant, type MeetingInRegion } from '../registry/spread.js';
 import type { MeetingCascade } from './cascade.js';
 import { MediaTokenSigner } from './media-token.js';
 import { onRecordingNodeLost } from './recording.js';
 import { turnCredentials } from './turn-credentials.js';
+import type { ParticipantNodes } from './participant-nodes.js';
 import type { Participant } from './participants.js';
 import type { Room } from './room.js';
 
@@ -29,6 +31,20 @@ export const REPLACE_RETRY_MS = 2_000;
  * its life is left; otherwise the connect gets a fresh one.
  */
 export const TOKEN_REUSE_MIN_LIFE_MS = (MEDIA_TOKEN_TTL_SECONDS * 1000) / 2;
+
+/**
+ * From this many participants on, each join asks the region's registry whether the meeting's node
+ * still has headroom for one more (spread.ts nodeForNewcomer), and spills onto a second node when
+ * it has not. Smaller meetings fit in what placement reserved for a new room (consumersPerNewRoom),
+ * so their joins skip the question — and the registry round trip.
+ */
+export const SPILL_CHECK_FROM_PARTICIPANTS = 20;
+
+/** The meeting's other nodes (cascading): its media graph, and which participant is on which node. */
+export interface RoomSpread {
+  cascade: MeetingCascade;
+  nodes: ParticipantNodes;
+}
 
 /** Commands about the whole meeting or one participant wherever they are connected. */
 const MEETING_WIDE_COMMANDS: ReadonlySet<NodeCommand['command']> = new Set(['closeParticipant', 'muteParticipant', 'setUnmutePolicy', 'closeMeeting']);
@@ -56,8 +72,8 @@ export class RoomMedia {
     private readonly env: Env,
     /** Runs after the meeting lands on a node, before anyone is sent there (host mutes follow it). */
     private readonly afterPlaced: (node: PlacedNode) => Promise<void> = async () => undefined,
-    /** The meeting's other nodes (cascading): meeting-wide commands reach them too. */
-    private readonly cascade: MeetingCascade | null = null,
+    /** The meeting's other nodes (cascading): newcomers may go there, meeting-wide commands reach them too. */
+    private readonly spread: RoomSpread | null = null,
   ) {
     this.signer = new MediaTokenSigner(() => edgeConfig(env).mediaTokenPrivateJwk);
   }
@@ -112,6 +128,73 @@ export class RoomMedia {
     return null;
   }
 
+  // ── spreading over nodes (cascading) ──────────────────────────────────────────────────────
+
+  /**
+   * The node a newcomer (already seated) is sent to: the meeting's placed node, unless the meeting
+   * spreads (spread.ts) — the newcomer is far from the meeting's region and their own region has
+   * a node for them, or the meeting has grown past SPILL_CHECK_FROM_PARTICIPANTS and its node
+   * lacks headroom. A node chosen here serves a part of the meeting: the cascade relays producers
+   * to and from it. When no other node answers, the newcomer stays on the placed node.
+   */
+  async nodeForNewcomer(participant: Participant, placed: PlacedNode, location: ClientLocation = {}): Promise<PlacedNode> {
+    if (!this.spread) return placed;
+    const others = this.room.participants.count('joined') - 1;
+    const { region } = regionForParticipant(location, placed.region);
+    if (region === placed.region && others + 1 < SPILL_CHECK_FROM_PARTICIPANTS) return placed;
+    const node = await this.placeNewcomer(region, this.footprint(region, placed, others));
+    if (!node || node.nodeId === placed.nodeId) return placed;
+    this.spread.cascade.graph.admit(node.nodeId, node.region);
+    this.spread.nodes.set(participant.participantId, node);
+    return node;
+  }
+
+  /** The meeting's nodes in the region with their participants (the placed node first), as spread.ts reads it. */
+  private footprint(region: RegionId, placed: PlacedNode, others: number): MeetingInRegion {
+    const spread = this.spread!.nodes;
+    const nodes = spread.countsIn(region);
+    if (placed.region === region) nodes.unshift({ nodeId: placed.nodeId, participants: Math.max(0, others - spread.total()) });
+    return { nodes, participants: others };
+  }
+
+  /** Asks the region's registry shards (as placeInRegion) for the newcomer's node; null when none has one. */
+  private async placeNewcomer(region: RegionId, meeting: MeetingInRegion): Promise<PlacedNode | null> {
+    const linkId = this.room.linkId();
+    for (const shard of shardsToAsk(linkId, regionShardCount(this.env, region))) {
+      try {
+        const node = await regionStub(this.env, region, shard).placeNewcomer(linkId, meeting);
+        if (node) return node;
+      } catch (error) {
+        log('error', 'room.place_newcomer_failed', { linkId, region: shard === 0 ? region : `${region}#${shard}`, error: describeError(error) });
+      }
+    }
+    return null;
+  }
+
+  /** The participant's node: their own while the meeting still sends people there, else the placed node. */
+  private nodeOf(participantId: string, placed: PlacedNode): PlacedNode {
+    const own = this.spread?.nodes.get(participantId);
+    if (!own || !this.spread) return placed;
+    if (this.spread.cascade.graph.isAdmitted(own.nodeId)) return own;
+    this.spread.nodes.delete(participantId);
+    return placed;
+  }
+
+  /** The meeting no longer sends anyone to its other nodes: each registry forgets the part. */
+  private async releaseParts(): Promise<void> {
+    if (!this.spread) return;
+    const { graph } = this.spread.cascade;
+    for (const part of graph.admitted()) {
+      graph.dismiss(part.nodeId);
+      try {
+        await nodeRegistryStub(this.env, part.region, part.nodeId).releasePart(this.room.linkId(), part.nodeId);
+      } catch (error) {
+        log('error', 'room.release_failed', { nodeId: part.nodeId, error: describeError(error) });
+      }
+    }
+    this.spread.nodes.clear();
+  }
+
   // ── tokens ────────────────────────────────────────────────────────────────────────────────
 
   /** Mints a media token for the participant on this node. */
@@ -135,7 +218,7 @@ export class RoomMedia {
    * node and role with time to spare (one mint per join), otherwise a fresh one.
    */
   async forConnect(participant: Participant): Promise<MediaAssignment> {
-    const node = await this.ensureAssignment([]);
+    const node = this.nodeOf(participant.participantId, await this.ensureAssignment([]));
     const held = this.issued.get(participant.participantId);
     const reusable = held && held.media.nodeId === node.nodeId && held.role === participant.role && held.media.expiresAt - Date.now() >= TOKEN_REUSE_MIN_LIFE_MS;
     return reusable ? held.media : this.issue(participant, node);
@@ -144,6 +227,7 @@ export class RoomMedia {
   /** The participant is out: nothing issued to them is handed out again. */
   forget(participantId: string): void {
     this.issued.delete(participantId);
+    this.spread?.nodes.delete(participantId);
   }
 
   /**
@@ -152,6 +236,8 @@ export class RoomMedia {
    */
   async refresh(participant: Participant): Promise<MediaAssignment> {
     await this.confirmAssignment();
+    // One whose own node (a part of the meeting) failed them goes to the node the region just confirmed.
+    this.spread?.nodes.delete(participant.participantId);
     return this.issue(participant, await this.ensureAssignment([]));
   }
 
@@ -177,7 +263,7 @@ export class RoomMedia {
   }
 
   private async commandOtherNodes(assigned: string | null, command: NodeCommand): Promise<void> {
-    for (const other of this.cascade?.otherNodes(assigned) ?? []) {
+    for (const other of this.spread?.cascade.otherNodes(assigned) ?? []) {
       try {
         const result = await nodeRegistryStub(this.env, other.region, other.nodeId).sendCommand(other.nodeId, command);
         if (!result.ok) log('warn', 'room.node_command_failed', { nodeId: other.nodeId, command: command.command, code: result.code });
@@ -212,6 +298,7 @@ export class RoomMedia {
 
   /** Frees the node (the meeting ended, or nobody is left). */
   async releaseNode(): Promise<void> {
+    await this.releaseParts();
     const node = this.room.meeting.assignment();
     if (!node) return;
     this.room.meeting.setAssignment(null);
@@ -225,8 +312,8 @@ export class RoomMedia {
   /** The meeting is over: the node goes back now, and no token is handed out again. */
   async releaseForGood(): Promise<void> {
     this.issued.clear();
-    await this.cascade?.forget();
     await this.releaseNode();
+    await this.spread?.cascade.forget();
     await this.room.timers.clear(RELEASE_TIMER);
   }
 
@@ -238,19 +325,31 @@ export class RoomMedia {
    */
   async onNodeLost(nodeId: string): Promise<void> {
     const node = this.room.meeting.assignment();
-    if (!node || node.nodeId !== nodeId) return;
+    if (!node || node.nodeId !== nodeId) return this.onPartLost(nodeId);
     this.room.meeting.setAssignment(null);
     await onRecordingNodeLost(this.room);
     await this.moveConnected();
   }
 
   /**
-   * Everyone connected goes to the meeting's (new) node. When no node will take the meeting, they
+   * A node serving part of the meeting is gone (the cascade repairs the pipes, RoomDO.onNodeLost):
+   * its participants go to the meeting's placed node.
+   */
+  private async onPartLost(nodeId: string): Promise<void> {
+    const moved = new Set(this.spread?.nodes.dropNode(nodeId) ?? []);
+    if (moved.size === 0) return;
+    log('warn', 'room.part_lost', { linkId: this.room.linkId(), nodeId, participants: moved.size });
+    await this.moveConnected((participantId) => moved.has(participantId));
+  }
+
+  /**
+   * Everyone connected to the lost node — the placed one unless `moving` says otherwise; those
+   * on a part of the meeting stay there — goes to the meeting's (new) node. When no node will take the meeting, they
    * hear so, and the room tries again every REPLACE_RETRY_MS while anyone is here: a node that was
    * only slow to report comes back, and a new one may join the region.
    */
-  private async moveConnected(): Promise<void> {
-    const connected = this.room.participants.withStatus('joined').filter((p) => this.room.sockets.isConnected(p.participantId));
+  private async moveConnected(moving: (participantId: string) => boolean = (participantId) => this.spread?.nodes.get(participantId) == null): Promise<void> {
+    const connected = this.room.participants.withStatus('joined').filter((p) => moving(p.participantId) && this.room.sockets.isConnected(p.participantId));
     if (connected.length === 0) return;
     let next: PlacedNode;
     try {

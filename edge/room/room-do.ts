@@ -10,6 +10,7 @@ import { describeError, log } from '../http/log.js';
 import { join, type RoomJoinInput } from './admission.js';
 import { sendChat } from './chat.js';
 import { MeetingCascade, nodeRefSchema, type NodeRef } from './cascade.js';
+import { ParticipantNodes } from './participant-nodes.js';
 import { connectSocket } from './connect.js';
 import { end, prunePresence, socketGone } from './departure.js';
 import { handleHostAction, requireModerator } from './host-actions.js';
@@ -47,7 +48,7 @@ export class RoomDO extends DurableObject<Env> {
       () => this.room.linkId(),
       () => this.room.meeting.assignment()?.nodeId ?? null,
     );
-    this.media = new RoomMedia(this.room, env, () => replayHostMutes(this.room, this.media), this.cascade);
+    this.media = new RoomMedia(this.room, env, () => replayHostMutes(this.room, this.media), { cascade: this.cascade, nodes: new ParticipantNodes(ctx.storage.sql) });
   }
 
   // ── RPC from the Worker ───────────────────────────────────────────────────────────────────

@@ -128,6 +128,19 @@ export const meetingListResponseSchema = z.object({ meetings: z.array(meetingSch
 
 // ── join ────────────────────────────────────────────────────────────────────────────────
 /** POST /api/meetings/:linkId/join — signed-in users join as themselves; guests give a name. */
+/**
+ * X-Edgemeet-Location (local runs with TRUST_LOCATION_HEADER only): where the client says it is,
+ * "latitude,longitude" in degrees — standing in for request.cf, which is one place on one machine.
+ */
+export const LOCATION_HEADER = 'X-Edgemeet-Location';
+export const locationHeaderSchema = z
+  .string()
+  .max(40)
+  .regex(/^\s*-?\d{1,2}(\.\d+)?\s*,\s*-?\d{1,3}(\.\d+)?\s*$/, 'expected "latitude,longitude" in degrees')
+  .transform((text) => text.split(',').map((part) => part.trim()))
+  .refine(([lat, lon]) => Math.abs(Number(lat)) <= 90 && Math.abs(Number(lon)) <= 180, 'latitude within ±90, longitude within ±180')
+  .transform(([latitude, longitude]) => ({ latitude: latitude!, longitude: longitude! }));
+
 export const joinRequestSchema = z.object({
   displayName: displayNameSchema.optional(),
   passcode: z.string().max(32).optional(),

@@ -1,0 +1,144 @@
+import { runInDurableObject } from 'cloudflare:test';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registerUser } from '../test/helpers.js';
+import { connectFakeNode, regionStubFor, type FakeNode } from '../test/kits/fake-node.js';
+import { configureMeeting, joinMeeting, openRoomSocket, roomStub, type RoomClient } from '../test/kits/room-kit.js';
+import type { RegionId } from '../../schema/regions.js';
+import { SPILL_CHECK_FROM_PARTICIPANTS } from './media.js';
+import type { RegionDO } from '../registry/region-do.js';
+import type { RoomDO } from './room-do.js';
+
+/*
+ * Joins that spread a meeting over several nodes (edge/registry/spread.ts, docs/cascading.md):
+ * a participant far from the meeting's region gets a node in their own region, a large meeting
+ * whose node lacks headroom spills onto a second node of its region, and the registry knows
+ * those nodes serve a part of the meeting (a returning node keeps it, a lost one sends its
+ * participants to the meeting's node).
+ *
+ * This file's meetings start in San Francisco (sfo); far participants are in Nairobi (nbo). Other
+ * files' nodes may be live in those regions at the same time, so this file's nodes report a
+ * capacity far above theirs: placement prefers them.
+ */
+const SAN_FRANCISCO = { latitude: '37.7749', longitude: '-122.4194' };
+const NAIROBI = { latitude: '-1.2921', longitude: '36.8219' };
+const ROOMY = { consumerCapacity: 1_000_000, cpuPerWorker: [0, 0] };
+
+let host: Awaited<ReturnType<typeof registerUser>>;
+beforeAll(async () => {
+  host = await registerUser('Spreading Sam');
+});
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const done of cleanup.splice(0).reverse()) done();
+});
+
+async function roomyNode(region: RegionId, nodeId?: string): Promise<FakeNode> {
+  const fake = await connectFakeNode({ region, load: ROOMY, ...(nodeId ? { nodeId } : {}) });
+  cleanup.push(() => fake.retire());
+  return fake;
+}
+
+/** Joins from `cf` and connects; answers who joined, on which node, with their room socket. */
+async function joinFrom(linkId: string, cf: typeof SAN_FRANCISCO, body: object, token?: string) {
+  const joined = await joinMeeting(linkId, body, { cf, ...(token ? { token } : {}) });
+  if (joined.status !== 200) throw new Error(`join failed: ${JSON.stringify(joined.body)}`);
+  const socket: RoomClient = await openRoomSocket(linkId, joined.body.roomSession);
+  cleanup.push(() => socket.close());
+  const welcome = await socket.next('welcome');
+  return { participantId: joined.body.participantId as string, roomSession: joined.body.roomSession as string, nodeId: joined.body.media.nodeId as string, region: joined.body.media.region as string, welcome, socket };
+}
+
+async function admittedNodes(linkId: string): Promise<string[]> {
+  return runInDurableObject(roomStub(linkId), async (instance: RoomDO) => {
+    await instance.cascade.settled();
+    return instance.cascade.graph.admitted().map((node) => node.nodeId);
+  });
+}
+
+describe('a participant far from the meeting', () => {
+  it("gets a node in their own region, which the room admits into the meeting's cascade; nearby ones stay on the meeting's node", async () => {
+    const home = await roomyNode('sfo');
+    const far = await roomyNode('nbo');
+    const { linkId } = await configureMeeting(host.user.id);
+    const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
+    expect(hostSeat.nodeId).toBe(home.nodeId);
+
+    const nairobi = await joinFrom(linkId, NAIROBI, { displayName: 'Nia' });
+    expect({ nodeId: nairobi.nodeId, region: nairobi.region }).toEqual({ nodeId: far.nodeId, region: 'nbo' });
+    // The welcome's token (handed out again on connect) is for the same node.
+    expect(nairobi.welcome.media?.nodeId).toBe(far.nodeId);
+    expect(await admittedNodes(linkId)).toEqual([far.nodeId]);
+
+    const neighbour = await joinFrom(linkId, SAN_FRANCISCO, { displayName: 'Ned' });
+    expect(neighbour.nodeId).toBe(home.nodeId);
+  });
+
+  it('keeps its part when its node reconnects, and the part goes when the meeting ends', async () => {
+    await roomyNode('sfo');
+    const far = await roomyNode('nbo');
+    const { linkId } = await configureMeeting(host.user.id);
+    const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
+    expect((await joinFrom(linkId, NAIROBI, { displayName: 'Nia' })).nodeId).toBe(far.nodeId);
+    const unrelated = (await configureMeeting(host.user.id)).linkId;
+
+    // The node's control socket drops and it comes back listing what it holds: only the meeting
+    // it has no part of is to close.
+    const back = await connectFakeNode({ region: 'nbo', nodeId: far.nodeId, load: ROOMY, hello: false });
+    cleanup.push(() => back.retire());
+    back.answerCommands();
+    await back.hello({ load: ROOMY, meetings: [linkId, unrelated] });
+    await back.command('closeMeeting', unrelated);
+    expect(back.commands('closeMeeting').map((command) => (command as { meetingId: string }).meetingId)).toEqual([unrelated]);
+
+    hostSeat.socket.send({ type: 'host.end' });
+    await hostSeat.socket.next('closed');
+    await back.command('closeMeeting', linkId);
+    await expect.poll(() => runInDurableObject(regionStubFor('nbo'), async (instance: RegionDO) => instance['store'].hasPart(linkId, far.nodeId))).toBe(false);
+    // Once ended, the node has no part of it left: coming back with it, it is told to close it.
+    const again = await connectFakeNode({ region: 'nbo', nodeId: far.nodeId, load: ROOMY, hello: false });
+    cleanup.push(() => again.retire());
+    await again.hello({ load: ROOMY, meetings: [linkId] });
+    expect(await again.command('closeMeeting', linkId)).toMatchObject({ meetingId: linkId, why: 'moved' });
+  });
+
+  it("whose node dies is sent to the meeting's node; everyone else stays put", async () => {
+    const home = await roomyNode('sfo');
+    const far = await roomyNode('nbo');
+    const { linkId } = await configureMeeting(host.user.id);
+    const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
+    const nairobi = await joinFrom(linkId, NAIROBI, { displayName: 'Nia' });
+    expect(nairobi.nodeId).toBe(far.nodeId);
+
+    far.crash();
+    const moved = await nairobi.socket.next('media.assignment');
+    expect(moved.media.nodeId).toBe(home.nodeId);
+    expect(await admittedNodes(linkId)).toEqual([]);
+    expect(hostSeat.socket.inbox.received.filter((message) => message.type === 'media.assignment')).toEqual([]);
+    // Connecting again, they are handed the meeting's node, not the dead one.
+    const reconnect = await openRoomSocket(linkId, nairobi.roomSession);
+    cleanup.push(() => reconnect.close());
+    expect((await reconnect.next('welcome')).media?.nodeId).toBe(home.nodeId);
+  });
+});
+
+describe('a large meeting whose node lacks headroom', () => {
+  it(`spills onto a second node of its region once it has ${SPILL_CHECK_FROM_PARTICIPANTS} participants`, async () => {
+    const first = await roomyNode('sfo');
+    const { linkId } = await configureMeeting(host.user.id);
+    const seats = [await joinFrom(linkId, SAN_FRANCISCO, {}, host.token)];
+    expect(seats[0]!.nodeId).toBe(first.nodeId);
+    while (seats.length < SPILL_CHECK_FROM_PARTICIPANTS - 1) seats.push(await joinFrom(linkId, SAN_FRANCISCO, { displayName: `Guest ${seats.length}` }));
+    expect(new Set(seats.map((seat) => seat.nodeId))).toEqual(new Set([first.nodeId]));
+
+    // The meeting's node fills up (its own report), and a second node joins the region.
+    first.heartbeat({ ...ROOMY, consumers: ROOMY.consumerCapacity });
+    await expect.poll(async () => (await regionStubFor('sfo').fleet()).find((node) => node.nodeId === first.nodeId)?.load.consumers).toBe(ROOMY.consumerCapacity);
+    const second = await roomyNode('sfo');
+    const spilled = await joinFrom(linkId, SAN_FRANCISCO, { displayName: 'Spill' });
+    expect(spilled.nodeId).toBe(second.nodeId);
+    expect(await admittedNodes(linkId)).toEqual([second.nodeId]);
+    // The next newcomer joins the node the meeting already spilled onto.
+    expect((await joinFrom(linkId, SAN_FRANCISCO, { displayName: 'Spill two' })).nodeId).toBe(second.nodeId);
+  });
+});
