@@ -1,9 +1,10 @@
-import { runInDurableObject } from 'cloudflare:test';
+import { runInDurableObject, SELF } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerUser } from '../test/helpers.js';
 import { connectFakeNode, regionStubFor, type FakeNode } from '../test/kits/fake-node.js';
 import { configureMeeting, joinMeeting, openRoomSocket, roomStub, type RoomClient } from '../test/kits/room-kit.js';
 import type { RegionId } from '../../schema/regions.js';
+import { LOCATION_HEADER, locationHeaderSchema } from '../../schema/wire/http.js';
 import { SPILL_CHECK_FROM_PARTICIPANTS } from './media.js';
 import type { RegionDO } from '../registry/region-do.js';
 import type { RoomDO } from './room-do.js';
@@ -119,6 +120,28 @@ describe('a participant far from the meeting', () => {
     const reconnect = await openRoomSocket(linkId, nairobi.roomSession);
     cleanup.push(() => reconnect.close());
     expect((await reconnect.next('welcome')).media?.nodeId).toBe(home.nodeId);
+  });
+});
+
+describe('the client location header', () => {
+  it('is ignored unless the deployment trusts it (a local run): a client cannot pick its media region', async () => {
+    const home = await roomyNode('sfo');
+    await roomyNode('nbo');
+    const { linkId } = await configureMeeting(host.user.id);
+    await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
+    const joined = await SELF.fetch(`http://edgemeet.test/api/meetings/${linkId}/join`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', [LOCATION_HEADER]: `${NAIROBI.latitude},${NAIROBI.longitude}` },
+      body: JSON.stringify({ displayName: 'Claims Nairobi' }),
+      cf: SAN_FRANCISCO,
+    });
+    expect(joined.status).toBe(200);
+    expect(((await joined.json()) as { media: { nodeId: string } }).media.nodeId).toBe(home.nodeId);
+  });
+
+  it('reads "latitude,longitude" in degrees and refuses anything else (where it is trusted)', () => {
+    expect(locationHeaderSchema.parse(' 40.7128, -74.0060 ')).toEqual({ latitude: '40.7128', longitude: '-74.0060' });
+    for (const bad of ['91,0', '0,181', 'London', '1,2,3', '', `${'1'.repeat(30)},1`]) expect(locationHeaderSchema.safeParse(bad).success, bad).toBe(false);
   });
 });
 

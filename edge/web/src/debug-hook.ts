@@ -30,6 +30,7 @@ export function installDebugHook(call: Call): void {
       roomStatus: call.roomStatus,
       mediaStatus: call.mediaStatus,
       mediaSessions: call.media.sessions,
+      mediaNodeId: call.media.nodeId,
       reconnecting: call.reconnecting,
       quality: call.quality,
       /** What the buttons show (and so what is sent), and whether the device is open at all. */

@@ -44,6 +44,11 @@ export class MediaLink {
   status: MediaStatus = 'off';
   /** Media sessions that reached 'connected' (1 + reconnects). */
   sessions = 0;
+
+  /** The media node the page is sent to now (null before the first assignment). */
+  get nodeId(): string | null {
+    return this.assignment?.nodeId ?? null;
+  }
   /**
    * After a reconnect, until remote media arrives again on the new session: the page still shows
    * "reconnecting" even though its own media is re-sent. Cleared by `remoteMediaBack`.
