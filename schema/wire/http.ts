@@ -127,7 +127,6 @@ export const meetingPublicResponseSchema = z.object({ meeting: meetingPublicSche
 export const meetingListResponseSchema = z.object({ meetings: z.array(meetingSchema) });
 
 // ── join ────────────────────────────────────────────────────────────────────────────────
-/** POST /api/meetings/:linkId/join — signed-in users join as themselves; guests give a name. */
 /**
  * X-Edgemeet-Location (local runs with TRUST_LOCATION_HEADER only): where the client says it is,
  * "latitude,longitude" in degrees — standing in for request.cf, which is one place on one machine.
@@ -141,6 +140,7 @@ export const locationHeaderSchema = z
   .refine(([lat, lon]) => Math.abs(Number(lat)) <= 90 && Math.abs(Number(lon)) <= 180, 'latitude within ±90, longitude within ±180')
   .transform(([latitude, longitude]) => ({ latitude: latitude!, longitude: longitude! }));
 
+/** POST /api/meetings/:linkId/join — signed-in users join as themselves; guests give a name. */
 export const joinRequestSchema = z.object({
   displayName: displayNameSchema.optional(),
   passcode: z.string().max(32).optional(),
