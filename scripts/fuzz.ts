@@ -33,7 +33,7 @@ async function placeable(edge: LocalEdge): Promise<void> {
     const hostUserId = crypto.randomUUID();
     await edge.target.configure({
       meetingId: crypto.randomUUID(), linkId: link, title: 'probe', hostUserId, hostName: 'Probe', passcode: null, allowGuests: true,
-      waitingRoom: false, maxParticipants: 10, scheduledStart: null, endedAt: null, version: Date.now(),
+      waitingRoom: false, mode: 'meeting', maxParticipants: 10, scheduledStart: null, endedAt: null, version: Date.now(),
     });
     try {
       await edge.target.join(link, { user: { id: hostUserId, displayName: 'Probe' }, regions: edge.target.regions });

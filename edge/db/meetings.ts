@@ -8,7 +8,7 @@ export interface MeetingWithHost {
   hostName: string;
 }
 
-export type NewMeeting = Pick<MeetingRow, 'linkId' | 'hostId' | 'title' | 'scheduledStart' | 'passcode' | 'allowGuests' | 'waitingRoom' | 'maxParticipants'>;
+export type NewMeeting = Pick<MeetingRow, 'linkId' | 'hostId' | 'title' | 'scheduledStart' | 'passcode' | 'allowGuests' | 'waitingRoom' | 'maxParticipants' | 'mode'>;
 export type MeetingPatch = Partial<Pick<MeetingRow, 'title' | 'scheduledStart' | 'passcode' | 'allowGuests' | 'waitingRoom' | 'maxParticipants'>>;
 
 export async function insertMeeting(db: Db, values: NewMeeting): Promise<MeetingRow> {
@@ -78,6 +78,7 @@ export function toMeeting(row: MeetingRow, joinUrl: string): Meeting {
     passcode: row.passcode,
     allowGuests: row.allowGuests,
     waitingRoom: row.waitingRoom,
+    mode: row.mode,
     maxParticipants: row.maxParticipants,
     status: row.status,
     createdAt: row.createdAt.toISOString(),
@@ -94,6 +95,7 @@ export function toMeetingPublic(row: MeetingRow, hostName: string): MeetingPubli
     needsPasscode: row.passcode !== null,
     allowGuests: row.allowGuests,
     waitingRoom: row.waitingRoom,
+    mode: row.mode,
     status: row.status,
   };
 }
@@ -108,6 +110,7 @@ export function toMeetingSettings(row: MeetingRow, hostName: string): MeetingSet
     passcode: row.passcode,
     allowGuests: row.allowGuests,
     waitingRoom: row.waitingRoom,
+    mode: row.mode,
     maxParticipants: row.maxParticipants,
     scheduledStart: iso(row.scheduledStart),
     endedAt: iso(row.endedAt),

@@ -122,7 +122,8 @@ export async function join(room: Room, media: RoomMedia, input: RoomJoinInput): 
   const roomSession = toBase64Url(randomBytes(32));
   const sessionHash = await sha256Hex(roomSession);
   const participantId = toBase64Url(randomBytes(12));
-  const role: Role = isHost ? 'host' : input.user ? 'participant' : 'guest';
+  // A webinar's audience watches until the host invites them to speak (host.setRole).
+  const role: Role = isHost ? 'host' : settings.mode === 'webinar' ? 'attendee' : input.user ? 'participant' : 'guest';
   const userId = input.user?.id ?? null;
   const candidate: Candidate = { role, identities: identitiesOf({ userId, displayName, device }), guest: userId === null };
   const insert = (status: 'waiting' | 'joined', now: number): Participant => {

@@ -47,6 +47,12 @@ export async function handleHostAction(room: Room, media: RoomMedia, actor: Part
       room.broadcastParticipant(target.participantId);
       // A new co-host needs the waiting list it now manages.
       room.broadcastWaiting();
+      // A webinar attendee invited to speak (or made co-host) may publish now: their media
+      // session needs a token that says so (the client starts a new session with it).
+      if (target.role === 'attendee' && room.sockets.isConnected(target.participantId)) {
+        const assignment = await media.reissue({ ...target, role });
+        if (assignment) room.sockets.sendTo(target.participantId, { type: 'media.assignment', media: assignment });
+      }
       return;
     }
     case 'host.admit':

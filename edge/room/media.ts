@@ -1,4 +1,4 @@
-import type { Permission, Role } from '../../schema/wire/common.js';
+import { assertNever, type Permission, type Role } from '../../schema/wire/common.js';
 import { AppError } from '../../schema/wire/errors.js';
 import { MEDIA_TOKEN_TTL_SECONDS } from '../../schema/wire/media-token.js';
 import type { NodeCommand, PlacedNode } from '../../schema/wire/node-control.js';
@@ -50,7 +50,18 @@ export interface RoomSpread {
 const MEETING_WIDE_COMMANDS: ReadonlySet<NodeCommand['command']> = new Set(['closeParticipant', 'muteParticipant', 'setUnmutePolicy', 'closeMeeting']);
 
 function permissionsOf(role: Role): Permission[] {
-  return role === 'host' || role === 'cohost' ? ['publish', 'subscribe', 'screen', 'record'] : ['publish', 'subscribe', 'screen'];
+  switch (role) {
+    case 'host':
+    case 'cohost':
+      return ['publish', 'subscribe', 'screen', 'record'];
+    case 'participant':
+    case 'guest':
+      return ['publish', 'subscribe', 'screen'];
+    case 'attendee':
+      return ['subscribe'];
+    default:
+      return assertNever(role, 'role');
+  }
 }
 
 /**
@@ -222,6 +233,15 @@ export class RoomMedia {
     const held = this.issued.get(participant.participantId);
     const reusable = held && held.media.nodeId === node.nodeId && held.role === participant.role && held.media.expiresAt - Date.now() >= TOKEN_REUSE_MIN_LIFE_MS;
     return reusable ? held.media : this.issue(participant, node);
+  }
+
+  /**
+   * A token for the participant on their node after their permissions changed (a webinar attendee
+   * invited to speak); null while the meeting has no node (their next connect gets one).
+   */
+  async reissue(participant: Participant): Promise<MediaAssignment | null> {
+    const placed = this.room.meeting.assignment();
+    return placed ? this.issue(participant, this.nodeOf(participant.participantId, placed)) : null;
   }
 
   /** The participant is out: nothing issued to them is handed out again. */

@@ -78,6 +78,7 @@ export class RoomDO extends DurableObject<Env> {
       scheduledStart: settings.scheduledStart,
       needsPasscode: settings.passcode !== null,
       allowGuests: settings.allowGuests,
+      mode: settings.mode,
       waitingRoom: settings.waitingRoom,
       status: ended ? 'ended' : this.room.meeting.wentLive() ? 'live' : 'scheduled',
     };

@@ -8,6 +8,7 @@ import {
   meetingListResponseSchema,
   meetingPublicResponseSchema,
   meetingResponseSchema,
+  participantCapProblem,
   updateMeetingRequestSchema,
   type MeetingSettings,
   type UpdateMeetingRequest,
@@ -41,6 +42,7 @@ defineRoute(meetingRoutes, {
       passcode: body.passcode ?? null,
       allowGuests: body.allowGuests,
       waitingRoom: body.waitingRoom,
+      mode: body.mode,
       maxParticipants: body.maxParticipants,
     }),
   );
@@ -89,6 +91,8 @@ defineRoute(meetingRoutes, {
   const row = await withDb(c.env, async (db) => {
     const found = await findHostedMeeting(db, linkId, user.id);
     if (found.status === 'ended') throw new AppError('MEETING_ENDED', 'this meeting has ended');
+    const capProblem = patch.maxParticipants === undefined ? null : participantCapProblem(found.mode, patch.maxParticipants);
+    if (capProblem) throw new AppError('VALIDATION_FAILED', `maxParticipants: ${capProblem}`);
     const updated = await updateOpenMeeting(db, found.id, patch);
     if (!updated) throw new AppError('MEETING_ENDED', 'this meeting has ended');
     return updated;

@@ -32,7 +32,7 @@ export const participants = pgTable(
     participantId: varchar('participant_id', { length: 64 }).notNull(),
     userId: uuid('user_id'),
     displayName: varchar('display_name', { length: 20 }),
-    role: text('role', { enum: ['host', 'cohost', 'participant', 'guest'] }),
+    role: text('role', { enum: ['host', 'cohost', 'participant', 'guest', 'attendee'] }),
     joinedAt: tstz('joined_at'),
     leftAt: tstz('left_at'),
     leaveReason: varchar('leave_reason', { length: 64 }),

@@ -19,6 +19,8 @@ export const meetings = pgTable(
     allowGuests: boolean('allow_guests').notNull().default(true),
     waitingRoom: boolean('waiting_room').notNull().default(false),
     maxParticipants: integer('max_participants').notNull().default(100),
+    /** meeting: everyone may speak; webinar: a few presenters, everyone else watches (attendees). */
+    mode: text('mode', { enum: ['meeting', 'webinar'] }).notNull().default('meeting'),
     /** scheduled → live (first join, from history) → ended (host, or history). */
     status: text('status', { enum: ['scheduled', 'live', 'ended'] }).notNull().default('scheduled'),
     startedAt: tstz('started_at'),

@@ -13,7 +13,8 @@ export const displayNameSchema = z
   .max(20, 'display name is longer than 20 characters');
 export const isoDateSchema = z.iso.datetime({ offset: true });
 
-export const roleSchema = z.enum(['host', 'cohost', 'participant', 'guest']);
+/** attendee: a webinar's audience — receives, chats, raises a hand; publishes nothing until the host invites them to speak. */
+export const roleSchema = z.enum(['host', 'cohost', 'participant', 'guest', 'attendee']);
 export type Role = z.infer<typeof roleSchema>;
 
 export const mediaKindSchema = z.enum(['audio', 'video']);

@@ -40,14 +40,36 @@ export const avatarResponseSchema = z.object({ avatarUrl: z.string() });
 export const passcodeSchema = z.string().regex(/^[A-Za-z0-9]{6,10}$/, 'passcode is 6–10 letters or digits');
 export const meetingTitleSchema = z.string().trim().min(1).max(200);
 
-export const createMeetingRequestSchema = z.object({
-  title: meetingTitleSchema,
-  scheduledStart: isoDateSchema.optional(),
-  passcode: passcodeSchema.optional(),
-  allowGuests: z.boolean().default(true),
-  waitingRoom: z.boolean().default(false),
-  maxParticipants: z.number().int().min(2).max(1000).default(100),
-});
+/**
+ * meeting: everyone may speak and show video (up to MAX_MEETING_PARTICIPANTS). webinar: the host
+ * and those they invite to speak present; everyone else joins as an attendee who watches, chats
+ * and raises a hand (up to MAX_WEBINAR_PARTICIPANTS). Chosen when the meeting is created.
+ */
+export const meetingModeSchema = z.enum(['meeting', 'webinar']);
+export type MeetingMode = z.infer<typeof meetingModeSchema>;
+export const MAX_MEETING_PARTICIPANTS = 1_000;
+export const MAX_WEBINAR_PARTICIPANTS = 10_000;
+
+/** The participant cap a meeting of this mode may have; answers the error text when over it. */
+export function participantCapProblem(mode: MeetingMode, maxParticipants: number): string | null {
+  const cap = mode === 'webinar' ? MAX_WEBINAR_PARTICIPANTS : MAX_MEETING_PARTICIPANTS;
+  return maxParticipants > cap ? `a ${mode} takes at most ${cap} participants` : null;
+}
+
+export const createMeetingRequestSchema = z
+  .object({
+    title: meetingTitleSchema,
+    scheduledStart: isoDateSchema.optional(),
+    passcode: passcodeSchema.optional(),
+    allowGuests: z.boolean().default(true),
+    waitingRoom: z.boolean().default(false),
+    mode: meetingModeSchema.default('meeting'),
+    maxParticipants: z.number().int().min(2).max(MAX_WEBINAR_PARTICIPANTS).default(100),
+  })
+  .superRefine((request, context) => {
+    const problem = participantCapProblem(request.mode, request.maxParticipants);
+    if (problem) context.addIssue({ code: 'custom', path: ['maxParticipants'], message: problem });
+  });
 export type CreateMeetingRequest = z.infer<typeof createMeetingRequestSchema>;
 
 export const updateMeetingRequestSchema = z
@@ -57,7 +79,7 @@ export const updateMeetingRequestSchema = z
     passcode: passcodeSchema.nullable(),
     allowGuests: z.boolean(),
     waitingRoom: z.boolean(),
-    maxParticipants: z.number().int().min(2).max(1000),
+    maxParticipants: z.number().int().min(2).max(MAX_WEBINAR_PARTICIPANTS),
   })
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, 'nothing to update');
@@ -77,6 +99,7 @@ export const meetingSchema = z.object({
   passcode: z.string().nullable(),
   allowGuests: z.boolean(),
   waitingRoom: z.boolean(),
+  mode: meetingModeSchema,
   maxParticipants: z.number().int(),
   status: meetingStatusSchema,
   createdAt: isoDateSchema,
@@ -93,6 +116,7 @@ export const meetingPublicSchema = z.object({
   needsPasscode: z.boolean(),
   allowGuests: z.boolean(),
   waitingRoom: z.boolean(),
+  mode: meetingModeSchema,
   status: meetingStatusSchema,
 });
 export type MeetingPublic = z.infer<typeof meetingPublicSchema>;
@@ -113,6 +137,8 @@ export const meetingSettingsSchema = z.object({
   passcode: z.string().nullable(),
   allowGuests: z.boolean(),
   waitingRoom: z.boolean(),
+  /** Rooms configured before webinars existed are meetings. */
+  mode: meetingModeSchema.default('meeting'),
   maxParticipants: z.number().int().min(2),
   scheduledStart: isoDateSchema.nullable(),
   endedAt: isoDateSchema.nullable(),

@@ -169,6 +169,7 @@ export class RoomFuzzer {
       meetingId: crypto.randomUUID(),
       linkId: linkId(),
       title: 'fuzz',
+      mode: 'meeting',
       hostUserId: this.hostUser.id,
       hostName: 'Fuzz Host',
       passcode: null,

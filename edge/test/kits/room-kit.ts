@@ -33,6 +33,7 @@ export async function configureMeeting(hostUserId: string, overrides: Partial<Me
     hostName: 'Ada',
     passcode: null,
     allowGuests: true,
+    mode: 'meeting',
     waitingRoom: false,
     maxParticipants: 100,
     scheduledStart: null,

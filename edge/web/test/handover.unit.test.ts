@@ -160,6 +160,7 @@ async function pageOnNodeA(nodes: ReturnType<typeof fakeNodes>) {
     askForAssignment: () => void (asked.count += 1),
     endCall: () => undefined,
     isEnded: () => false,
+    canPublish: () => true,
   };
   const publisher = new Publisher(local, () => undefined);
   link = new MediaLink(owner, publisher);

@@ -404,3 +404,45 @@ describe('a new media session restores exactly what the person chose', () => {
     for (const page of [host, late]) await page.context().close();
   });
 });
+
+describe('a webinar', () => {
+  it('the audience watches without devices, chats and raises a hand; the host invites one to speak and sees their camera', async () => {
+    const host = await newPerson(browser, stack.edgeUrl);
+    await signUp(host, 'Pat Presenter', `pat-${Date.now()}@example.com`);
+    await host.getByRole('button', { name: 'New webinar' }).click();
+    await host.waitForURL(/\/m\/[A-Za-z0-9_-]{22}$/);
+    const webinarPath = new URL(host.url()).pathname;
+    await join(host);
+    await inCall(host, 'host');
+
+    const attendee = await newPerson(browser, stack.edgeUrl);
+    await attendee.goto(webinarPath);
+    await attendee.locator('#webinar-note').waitFor({ timeout: 15_000 });
+    await join(attendee, 'Ari Attendee', { preview: false });
+    await inCall(attendee, 'attendee');
+    await expectGrowing(attendee, 'Pat Presenter', 'camera', 'framesDecoded');
+    await expectGrowing(attendee, 'Pat Presenter', 'mic', 'totalAudioEnergy');
+    // Nothing to turn on, and no device was opened.
+    await attendee.locator('#attendee-note').waitFor({ timeout: 15_000 });
+    for (const control of ['#toggle-mic', '#toggle-camera', '#toggle-screen']) expect(await attendee.locator(control).isHidden(), control).toBe(true);
+    expect(await state(attendee)).toMatchObject({ role: 'attendee', micOpen: false, cameraOn: false });
+    // The stage shows the presenter only; the audience is in the people list.
+    await host.locator('.people-list .person', { hasText: 'Ari Attendee' }).waitFor({ timeout: 15_000 });
+    expect(await host.locator('.tile', { hasText: 'Ari Attendee' }).count()).toBe(0);
+
+    await attendee.getByRole('textbox', { name: 'Chat message' }).fill('Can I ask something?');
+    await attendee.getByRole('button', { name: 'Send' }).click();
+    await host.locator('.chat-log').getByText('Can I ask something?').waitFor({ timeout: 15_000 });
+    await attendee.getByRole('button', { name: 'Raise hand' }).click();
+    await host.locator('.people-list .person', { hasText: 'Ari Attendee' }).locator('.badge-hand').waitFor({ timeout: 15_000 });
+
+    await host.getByRole('button', { name: 'Invite Ari Attendee to speak' }).click();
+    await attendee.locator('#toggle-camera').waitFor({ state: 'visible', timeout: 15_000 });
+    await eventually('the invited attendee on a media session that may send', async () => (await state(attendee))?.mediaSessions === 2 && (await state(attendee))?.mediaStatus === 'connected', 30_000);
+    await attendee.getByRole('button', { name: 'Turn camera on' }).click();
+    await expectGrowing(host, 'Ari Attendee', 'camera', 'framesDecoded');
+    await host.locator('.tile', { hasText: 'Ari Attendee' }).waitFor({ timeout: 15_000 });
+    await host.getByRole('button', { name: 'End for all' }).click();
+    for (const page of [host, attendee]) await page.context().close();
+  });
+});

@@ -114,7 +114,7 @@ afterEach(() => {
 async function pageOnNodeA() {
   // The grid as the page builds it: told of every change the link announces.
   let paging: GridPaging | null = null;
-  const owner: MediaLinkOwner = { emit: () => paging?.apply(), mark: () => undefined, askForAssignment: () => undefined, endCall: () => undefined, isEnded: () => false };
+  const owner: MediaLinkOwner = { emit: () => paging?.apply(), mark: () => undefined, askForAssignment: () => undefined, endCall: () => undefined, isEnded: () => false, canPublish: () => true };
   const link = new MediaLink(owner, new Publisher(new LocalMedia(), () => undefined));
   links.push(link);
   const call: PagedCall = {

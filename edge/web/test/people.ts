@@ -11,6 +11,10 @@ interface Hook {
     mediaStatus: string;
     roomStatus: string;
     mediaSessions: number;
+    /** The media node the page is sent to now. */
+    mediaNodeId: string | null;
+    role: string | null;
+    cameraOn: boolean;
     /** The page says it is reconnecting (banner shown). */
     reconnecting: boolean;
     micOn: boolean;

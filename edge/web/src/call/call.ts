@@ -55,6 +55,8 @@ export class Call {
   readonly stats: CallStats;
 
   private readonly topics = new Topics();
+  /** The role the join answered, until the room's welcome says who we are. */
+  private readonly joinRole: JoinResponse['role'];
   private readonly room: RoomSocket;
 
   constructor(
@@ -64,6 +66,7 @@ export class Call {
     joinClickedAt: number,
   ) {
     this.timing = { joinClickedAt, firstRemoteFrameAt: null, marks: { joined: performance.now() }, latest: {} };
+    this.joinRole = join.role;
     this.phase = join.status === 'waiting' ? 'waiting' : 'in-call';
     // From here on a device that finishes opening stays off unless the person turns it on.
     local.settleChoice();
@@ -75,6 +78,7 @@ export class Call {
         askForAssignment: () => this.send({ type: 'media.refresh' }),
         endCall: (code, reason) => this.end(code, reason),
         isEnded: () => this.ended,
+        canPublish: () => this.canPublish,
       },
       this.publisher,
     );
@@ -99,6 +103,11 @@ export class Call {
 
   get ended(): boolean {
     return this.phase === 'ended';
+  }
+
+  /** A webinar attendee only watches until the host invites them to speak. */
+  get canPublish(): boolean {
+    return (this.self?.role ?? this.joinRole) !== 'attendee';
   }
 
   get isHost(): boolean {
@@ -217,7 +226,13 @@ export class Call {
       case 'participant.joined':
       case 'participant.updated':
         this.participants.set(message.participant.participantId, message.participant);
-        if (message.participant.participantId === this.self?.participantId) this.self = message.participant;
+        if (message.participant.participantId === this.self?.participantId) {
+          const couldPublish = this.canPublish;
+          this.self = message.participant;
+          // Invited to speak: the room's next media.assignment carries the right to send.
+          if (!couldPublish && this.canPublish) this.media.renewForPermissions();
+          if (couldPublish !== this.canPublish) this.emit('local');
+        }
         this.emit('participants');
         return;
       case 'participant.left':

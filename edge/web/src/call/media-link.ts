@@ -31,6 +31,8 @@ export interface MediaLinkOwner {
   /** The node ended our session for good (removed, meeting ended). */
   endCall(code: ErrorCode, reason: string): void;
   isEnded(): boolean;
+  /** Whether we may send media (a webinar attendee may not: their session only receives). */
+  canPublish(): boolean;
 }
 
 /**
@@ -81,6 +83,8 @@ export class MediaLink {
   /** The current session receives nothing though others send (CallStats' quality 'lost'). */
   private stalled = false;
   private refreshTimer: number | null = null;
+  /** Our permissions changed: the next assignment starts a new session (the node binds them to one). */
+  private renewOnAssignment = false;
   private readonly audio = new AudioSink();
 
   constructor(
@@ -98,17 +102,31 @@ export class MediaLink {
   onAssignment(assignment: MediaAssignment): void {
     this.owner.mark('mediaAssignment');
     this.clearRefresh();
+    if (this.renewOnAssignment) {
+      this.renewOnAssignment = false;
+      void this.start(assignment, { fresh: true });
+      return;
+    }
     if ((this.status === 'connected' || this.starting) && this.assignment?.nodeId === assignment.nodeId) this.assignment = assignment;
     else void this.start(assignment);
   }
 
-  async start(assignment: MediaAssignment): Promise<void> {
+  /**
+   * We may send media now (a webinar attendee invited to speak): the room follows with a token that
+   * says so, and the session is started anew with it.
+   */
+  renewForPermissions(): void {
+    this.renewOnAssignment = true;
+  }
+
+  async start(assignment: MediaAssignment, options: { fresh?: boolean } = {}): Promise<void> {
     if (this.owner.isEnded()) return;
     const generation = ++this.generation;
     this.assignment = assignment;
     // A session that works keeps playing until the new one is ready (a drain, a move); a lost
-    // one (a crash) is gone already, and so is one still starting.
-    const previous = this.status === 'connected' && !this.starting ? this.session : null;
+    // one (a crash) is gone already, and so is one still starting. A fresh start (new
+    // permissions, same node) replaces the session outright: the node keeps one per participant.
+    const previous = this.status === 'connected' && !this.starting && options.fresh !== true ? this.session : null;
     this.starting = true;
     const handover = previous ? new Handover(this.sessionGeneration, () => this.remotes.values(), (milestone) => this.owner.mark(milestone)) : null;
     if (handover) {
@@ -146,6 +164,7 @@ export class MediaLink {
           lost: (reason) => this.lost(generation, reason),
         },
         (milestone) => this.owner.mark(milestone),
+        { publish: this.owner.canPublish() },
       );
       if (generation !== this.generation || this.owner.isEnded()) {
         session.close();

@@ -56,14 +56,15 @@ export class MediaSession {
     readonly assignment: MediaAssignment,
     private readonly signaling: MediaSignaling,
     private readonly device: Device,
-    private readonly sendTransport: types.Transport,
+    /** Null for a webinar attendee, who may only receive (the node refuses them a send transport). */
+    private readonly sendTransport: types.Transport | null,
     private readonly recvTransport: types.Transport,
     private readonly events: MediaSessionEvents,
   ) {
     this.remotes = new RemoteTracks(recvTransport, signaling, events);
   }
 
-  static async start(assignment: MediaAssignment, events: MediaSessionEvents, mark: (milestone: string) => void = () => undefined): Promise<MediaSession> {
+  static async start(assignment: MediaAssignment, events: MediaSessionEvents, mark: (milestone: string) => void = () => undefined, options: { publish: boolean } = { publish: true }): Promise<MediaSession> {
     let session: MediaSession | null = null;
     const early: MediaNotification[] = [];
     const signaling = await MediaSignaling.connect(assignment.signalingUrl, assignment.token, {
@@ -76,17 +77,17 @@ export class MediaSession {
       const [{ rtpCapabilities }, recvInfo, sendInfo, device] = await Promise.all([
         signaling.request('getRouterRtpCapabilities', {}),
         signaling.request('createTransport', { direction: 'recv' }),
-        signaling.request('createTransport', { direction: 'send' }),
+        options.publish ? signaling.request('createTransport', { direction: 'send' }) : null,
         createDevice(),
       ]);
       mark('mediaTransportsCreated');
       await device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
       mark('mediaDeviceLoaded');
       const recvTransport = device.createRecvTransport(transportOptions(recvInfo, assignment));
-      const sendTransport = device.createSendTransport(transportOptions(sendInfo, assignment));
+      const sendTransport = sendInfo ? device.createSendTransport(transportOptions(sendInfo, assignment)) : null;
       session = new MediaSession(assignment, signaling, device, sendTransport, recvTransport, events);
       session.wireTransport(recvTransport);
-      session.wireTransport(sendTransport);
+      if (sendTransport) session.wireTransport(sendTransport);
       for (const notification of early.splice(0)) session.onNotification(notification);
       await signaling.request('join', { rtpCapabilities: device.rtpCapabilities as RtpCapabilitiesWire });
       mark('mediaJoined');
@@ -114,6 +115,7 @@ export class MediaSession {
   /** A paused producer starts paused at the node too: not one packet of it is forwarded. */
   async produce(source: MediaSource, track: MediaStreamTrack, paused = false): Promise<void> {
     if (this.closed) return;
+    if (!this.sendTransport) throw new Error('this session only receives: attendees do not send');
     await this.closeProducer(source);
     const producer = await this.sendTransport.produce({
       track,
@@ -199,7 +201,7 @@ export class MediaSession {
   }
 
   get transportStates(): { send: string; recv: string } {
-    return { send: this.sendTransport.connectionState, recv: this.recvTransport.connectionState };
+    return { send: this.sendTransport?.connectionState ?? 'new', recv: this.recvTransport.connectionState };
   }
 
   /**
@@ -218,7 +220,7 @@ export class MediaSession {
     for (const timer of this.iceTimers.values()) clearTimeout(timer);
     if (sayGoodbye && this.signaling.open) void this.signaling.request('leave', {}).catch(() => undefined);
     this.remotes.close();
-    this.sendTransport.close();
+    this.sendTransport?.close();
     this.recvTransport.close();
     // Give the leave request a moment to go out before the socket closes.
     setTimeout(() => this.signaling.close(), sayGoodbye ? 200 : 0);

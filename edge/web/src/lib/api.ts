@@ -70,11 +70,13 @@ export const api = {
     call('POST', '/api/meetings', meetingResponseSchema, createMeetingRequestSchema.parse(request) satisfies CreateMeetingRequest),
   listMeetings: (scope: 'upcoming' | 'past' | 'all') => call('GET', `/api/meetings?scope=${scope}`, meetingListResponseSchema),
   /** The public view; the host gets the owner view, shown the same way. */
-  meetingInfo: async (linkId: string): Promise<{ meeting: MeetingPublic }> => {
+  /** `hosting`: the signed-in user hosts it (the edge answered the owner view). */
+  meetingInfo: async (linkId: string): Promise<{ meeting: MeetingPublic; hosting: boolean }> => {
     const answer = await call('GET', `/api/meetings/${encodeURIComponent(linkId)}`, z.union([meetingPublicResponseSchema, meetingResponseSchema]));
-    if ('hostName' in answer.meeting) return { meeting: answer.meeting };
+    if ('hostName' in answer.meeting) return { meeting: answer.meeting, hosting: false };
     const owner = answer.meeting;
     return {
+      hosting: true,
       meeting: {
         linkId: owner.linkId,
         title: owner.title,
@@ -83,6 +85,7 @@ export const api = {
         needsPasscode: owner.hasPasscode,
         allowGuests: owner.allowGuests,
         waitingRoom: owner.waitingRoom,
+        mode: owner.mode,
         status: owner.status,
       },
     };

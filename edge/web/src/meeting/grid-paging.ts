@@ -4,7 +4,7 @@ import { layoutPage, PAGE_SIZE, showsVideo, videoChanges, type PageLayout } from
 
 /** What paging reads from the call and asks of it (the Call is one). */
 export interface PagedCall {
-  readonly participants: ReadonlyMap<string, { participantId: string; joinedAt: number }>;
+  readonly participants: ReadonlyMap<string, { participantId: string; joinedAt: number; role?: string }>;
   readonly self: { participantId: string } | null;
   readonly remotes: ReadonlyMap<string, RemoteTrack>;
   readonly activeSpeaker: string | null;
@@ -62,9 +62,11 @@ export class GridPaging {
       this.pins = kept;
       this.sendPins();
     }
-    // The viewer first, then the others as they joined.
-    const others = [...call.participants.values()].filter((person) => person.participantId !== selfId).sort((a, b) => a.joinedAt - b.joinedAt);
-    const participants = [...(selfId !== null && call.participants.has(selfId) ? [selfId] : []), ...others.map((person) => person.participantId)];
+    // The viewer first, then the others as they joined. A webinar's audience (attendees) has no
+    // tile: the stage shows those who present, however many watch.
+    const onStage = (participantId: string | null) => participantId !== null && call.participants.has(participantId) && call.participants.get(participantId)!.role !== 'attendee';
+    const others = [...call.participants.values()].filter((person) => person.participantId !== selfId && onStage(person.participantId)).sort((a, b) => a.joinedAt - b.joinedAt);
+    const participants = [...(onStage(selfId) ? [selfId!] : []), ...others.map((person) => person.participantId)];
     this.layout = layoutPage({ participants, pinned: this.pins, activeSpeaker: call.activeSpeaker, page: this.page, pageSize: this.pageSize });
     this.page = this.layout.page;
     const shown = showsVideo(this.layout);

@@ -49,7 +49,12 @@ export function inCallView(call: Call): HTMLElement {
     { class: 'ctl ctl-danger', id: 'end-all' },
   );
 
+  // A webinar attendee watches: no devices to turn on until the host invites them to speak.
+  const attendeeNote = h('span', { class: 'notice', id: 'attendee-note', role: 'status', hidden: true }, 'You are watching this webinar. Raise your hand to ask to speak.');
   const renderLocal = () => {
+    const watching = !call.canPublish;
+    mic.hidden = camera.hidden = share.hidden = watching;
+    attendeeNote.hidden = !watching;
     const micOn = call.local.isOn('mic');
     mic.textContent = micOn ? 'Mute' : 'Unmute';
     mic.setAttribute('aria-label', micOn ? 'Mute microphone' : 'Unmute microphone');
@@ -129,7 +134,7 @@ export function inCallView(call: Call): HTMLElement {
     banner,
     recordingNotes,
     h('div', { class: 'call-body' }, grid.element, side),
-    h('nav', { class: 'controls', 'aria-label': 'Meeting controls' }, mic, camera, share, hand, saver, record, showPeople, showChat, leave, endAll),
+    h('nav', { class: 'controls', 'aria-label': 'Meeting controls' }, attendeeNote, mic, camera, share, hand, saver, record, showPeople, showChat, leave, endAll),
   );
 }
 

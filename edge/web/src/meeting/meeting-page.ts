@@ -58,12 +58,14 @@ export function meetingPage(linkId: string): HTMLElement {
 
   api
     .meetingInfo(linkId)
-    .then(({ meeting }) => {
+    .then(({ meeting, hosting }) => {
       if (meeting.status === 'ended') {
         showEnd(describeError('MEETING_ENDED'), false);
         return;
       }
-      replaceChildren(root, prejoinView(meeting, local, enter, (message) => showEnd(message, false)));
+      // A webinar's audience joins to watch: no camera or microphone is asked for.
+      const watching = meeting.mode === 'webinar' && !hosting;
+      replaceChildren(root, prejoinView(meeting, local, enter, (message) => showEnd(message, false), { watching }));
     })
     .catch((error: unknown) => showEnd(error instanceof ApiError ? describeError(error.code, error.message) : 'Could not load the meeting.', false));
 

@@ -3,7 +3,7 @@ import { button, h, replaceChildren, toast } from '../lib/dom.js';
 import { HOST_HOLDS_MUTE } from '../lib/errors.js';
 import type { ParticipantView } from '../wire.js';
 
-const ROLE_LABEL: Record<ParticipantView['role'], string> = { host: 'Host', cohost: 'Co-host', participant: '', guest: 'Guest' };
+const ROLE_LABEL: Record<ParticipantView['role'], string> = { host: 'Host', cohost: 'Co-host', participant: '', guest: 'Guest', attendee: 'Attendee' };
 
 /** Participants and the waiting room, with host controls for hosts and co-hosts. */
 export function peoplePanel(call: Call): HTMLElement {
@@ -75,8 +75,10 @@ function personItem(call: Call, person: ParticipantView, viewerIsHost: boolean):
   const controls: HTMLElement[] = [];
   if (viewerIsHost && !isSelf && person.role !== 'host') {
     const name = person.displayName;
+    // A webinar attendee sends nothing to mute; the host may invite them to speak.
+    if (person.role === 'attendee') controls.push(button('Invite to speak', () => call.send({ type: 'host.setRole', participantId: person.participantId, role: 'participant' }), { label: `Invite ${name} to speak`, class: 'btn btn-primary' }));
+    else controls.push(button('Mute', () => call.send({ type: 'host.mute', participantId: person.participantId, kind: 'audio' }), { label: `Mute ${name}` }));
     controls.push(
-      button('Mute', () => call.send({ type: 'host.mute', participantId: person.participantId, kind: 'audio' }), { label: `Mute ${name}` }),
       person.role === 'cohost'
         ? button('Remove co-host', () => call.send({ type: 'host.setRole', participantId: person.participantId, role: 'participant' }), { label: `Remove co-host role from ${name}` })
         : button('Make co-host', () => call.send({ type: 'host.setRole', participantId: person.participantId, role: 'cohost' }), { label: `Make ${name} co-host` }),

@@ -24,6 +24,7 @@ export function prejoinView(
   local: LocalMedia,
   onJoined: (join: JoinResponse, joinClickedAt: number) => void,
   onFatal: (message: string) => void,
+  options: { watching: boolean } = { watching: false },
 ): HTMLElement {
   const user = currentUser();
   const preview = h('video', { class: 'preview', autoplay: true, playsinline: true, muted: true, 'aria-label': 'Your camera preview' });
@@ -82,11 +83,14 @@ export function prejoinView(
   });
 
   // Open devices right away: the preview shows, and permission problems surface before joining.
-  void Promise.all([local.openCamera(), local.openMic()]).then(() => {
-    renderMedia();
-    warmUpDevice();
-    return fillDevices();
-  });
+  // A webinar attendee sends nothing: no device is opened (or asked permission for).
+  if (!options.watching) {
+    void Promise.all([local.openCamera(), local.openMic()]).then(() => {
+      renderMedia();
+      warmUpDevice();
+      return fillDevices();
+    });
+  }
   renderMedia();
 
   const form = h(
@@ -98,6 +102,7 @@ export function prejoinView(
     !user && !meeting.allowGuests ? h('p', { class: 'form-error' }, 'This meeting is for signed-in users. ', h('a', { href: `/signin?next=${encodeURIComponent(location.pathname)}`, 'data-link': true }, 'Sign in')) : null,
     meeting.needsPasscode ? field('Passcode', passcode) : null,
     meeting.waitingRoom ? h('p', { class: 'muted' }, 'The host will let you in from the waiting room.') : null,
+    options.watching ? h('p', { class: 'muted', id: 'webinar-note' }, 'This is a webinar: you join to watch and chat. The host can invite you to speak.') : null,
     error,
     joinButton,
     user ? null : h('p', { class: 'muted' }, 'Have an account? ', h('a', { href: `/signin?next=${encodeURIComponent(location.pathname)}`, 'data-link': true }, 'Sign in')),
@@ -172,7 +177,7 @@ export function prejoinView(
     { class: 'page prejoin' },
     h(
       'section',
-      { class: 'card prejoin-media', 'aria-label': 'Camera and microphone' },
+      { class: 'card prejoin-media', 'aria-label': 'Camera and microphone', hidden: options.watching },
       h('div', { class: 'preview-box' }, preview, previewOff),
       h('div', { class: 'toggles' }, micToggle, cameraToggle),
       field('Camera', cameraSelect),

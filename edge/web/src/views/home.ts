@@ -6,6 +6,9 @@ import { navigate } from '../lib/router.js';
 import { recordingsPanel } from './recordings.js';
 import { passcodeSchema, type Meeting } from '../wire.js';
 
+/** The audience a webinar started from the home page takes (the edge allows up to 10,000). */
+const WEBINAR_DEFAULT_AUDIENCE = 1_000;
+
 /** Home: start a meeting now, schedule one, and the list of my meetings. */
 export function homeView(): HTMLElement {
   const user = currentUser();
@@ -29,6 +32,22 @@ export function homeView(): HTMLElement {
         });
     },
     { class: 'btn btn-primary btn-large', id: 'new-meeting' },
+  );
+
+  // A webinar: the host presents to an audience that watches until invited to speak.
+  const startWebinar = button(
+    'New webinar',
+    () => {
+      startWebinar.disabled = true;
+      api
+        .createMeeting({ title: `${user.displayName}'s webinar`, mode: 'webinar', maxParticipants: WEBINAR_DEFAULT_AUDIENCE })
+        .then(({ meeting }) => navigate(`/m/${meeting.linkId}`))
+        .catch((error: unknown) => {
+          startWebinar.disabled = false;
+          toast(error instanceof ApiError ? describeError(error.code, error.message) : 'Could not create the webinar.', 'error');
+        });
+    },
+    { class: 'btn btn-large', id: 'new-webinar' },
   );
 
   const refresh = () =>
@@ -58,7 +77,7 @@ export function homeView(): HTMLElement {
     'main',
     { class: 'page' },
     h('header', { class: 'topbar' }, h('span', { class: 'brand' }, 'edgemeet'), h('span', { class: 'muted' }, `Signed in as ${user.displayName}`), signOut),
-    h('section', { class: 'home-actions', 'aria-label': 'Start or schedule' }, startNow, scheduleForm(refresh)),
+    h('section', { class: 'home-actions', 'aria-label': 'Start or schedule' }, h('div', { class: 'start-buttons' }, startNow, startWebinar), scheduleForm(refresh)),
     h('section', { class: 'card' }, h('h2', {}, 'My meetings'), listStatus, list),
   );
 }
@@ -78,7 +97,7 @@ function meetingItem(meeting: Meeting): HTMLElement {
   return h(
     'li',
     { class: 'meeting-item' },
-    h('div', {}, h('a', { href: `/m/${meeting.linkId}`, 'data-link': true, class: 'meeting-title' }, meeting.title), h('div', { class: 'muted' }, `${when} · ${meeting.status}${meeting.passcode ? ` · passcode ${meeting.passcode}` : ''}`)),
+    h('div', {}, h('a', { href: `/m/${meeting.linkId}`, 'data-link': true, class: 'meeting-title' }, meeting.title), h('div', { class: 'muted' }, `${when} · ${meeting.mode === 'webinar' ? 'webinar · ' : ''}${meeting.status}${meeting.passcode ? ` · passcode ${meeting.passcode}` : ''}`)),
     copy,
     showRecordings,
     recordings,
@@ -91,6 +110,7 @@ function scheduleForm(onCreated: () => Promise<void>): HTMLElement {
   const passcode = h('input', { type: 'text', name: 'passcode', maxlength: 10, placeholder: 'optional', autocomplete: 'off' });
   const waitingRoom = h('input', { type: 'checkbox', name: 'waitingRoom' });
   const allowGuests = h('input', { type: 'checkbox', name: 'allowGuests', checked: true });
+  const webinar = h('input', { type: 'checkbox', name: 'webinar' });
   const error = h('p', { class: 'form-error', role: 'alert' });
   const form = h(
     'form',
@@ -101,6 +121,7 @@ function scheduleForm(onCreated: () => Promise<void>): HTMLElement {
     field('Passcode', passcode, '6–10 letters or digits'),
     h('label', { class: 'check' }, waitingRoom, ' Waiting room'),
     h('label', { class: 'check' }, allowGuests, ' Allow guests'),
+    h('label', { class: 'check' }, webinar, ' Webinar (the audience watches until invited to speak)'),
     error,
     h('button', { type: 'submit', class: 'btn' }, 'Schedule'),
   );
@@ -124,6 +145,7 @@ function scheduleForm(onCreated: () => Promise<void>): HTMLElement {
         passcode: code || undefined,
         waitingRoom: waitingRoom.checked,
         allowGuests: allowGuests.checked,
+        ...(webinar.checked ? { mode: 'webinar' as const, maxParticipants: WEBINAR_DEFAULT_AUDIENCE } : {}),
       })
       .then(() => {
         toast('Meeting scheduled');

@@ -1,0 +1,97 @@
+import { decodeJwt } from 'jose';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mediaTokenClaimsSchema } from '../../schema/wire/media-token.js';
+import { api, registerUser } from '../test/helpers.js';
+import { joinMeeting, openRoomSocket, seatedMeeting } from '../test/kits/room-kit.js';
+
+/*
+ * Webinars (issue 14): the host presents, everyone else joins as an attendee who receives, chats
+ * and raises a hand, and publishes nothing until the host invites them to speak. The media token
+ * is what the node enforces, so these tests read its permissions.
+ */
+const SAN_FRANCISCO = { latitude: '37.7749', longitude: '-122.4194' };
+
+let host: Awaited<ReturnType<typeof registerUser>>;
+let member: Awaited<ReturnType<typeof registerUser>>;
+beforeAll(async () => {
+  host = await registerUser('Webinar Wendy');
+  member = await registerUser('Member Mo');
+});
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const done of cleanup.splice(0).reverse()) done();
+});
+
+function permsOf(token: string): string[] {
+  return mediaTokenClaimsSchema.parse(decodeJwt(token)).perms;
+}
+
+function webinar(guests: number) {
+  return seatedMeeting({ host, region: 'sfo', cf: SAN_FRANCISCO, cleanup, guests, settings: { mode: 'webinar' } });
+}
+
+describe('a webinar', () => {
+  it('lets its audience in as attendees whose media token only receives; the host presents', async () => {
+    const room = await webinar(0);
+    const hostView = await room.host.socket.next('welcome');
+    expect(hostView.self.role).toBe('host');
+    expect(permsOf(hostView.media!.token)).toContain('publish');
+
+    const guest = await joinMeeting(room.settings.linkId, { displayName: 'Audience' }, { cf: SAN_FRANCISCO });
+    const signedIn = await joinMeeting(room.settings.linkId, {}, { cf: SAN_FRANCISCO, token: member.token });
+    for (const joined of [guest, signedIn]) {
+      expect(joined.status).toBe(200);
+      expect(joined.body.role).toBe('attendee');
+      expect(permsOf(joined.body.media.token)).toEqual(['subscribe']);
+    }
+  });
+
+  it('lets attendees chat and raise a hand', async () => {
+    const room = await webinar(1);
+    const attendee = room.guests[0]!.socket;
+    expect(await attendee.request({ type: 'chat.send', text: 'a question from the back' })).toMatchObject({ type: 'ack' });
+    expect((await room.host.socket.next('chat.message')).message.text).toBe('a question from the back');
+    expect(await attendee.request({ type: 'hand.set', raised: true })).toMatchObject({ type: 'ack' });
+    await room.host.socket.next('participant.updated', (m) => m.participant.participantId === room.guests[0]!.participantId && m.participant.handRaised);
+  });
+
+  it('the host invites an attendee to speak: everyone sees it, and they get a token that publishes; attendees cannot invite', async () => {
+    const room = await webinar(2);
+    const [speaker, other] = room.guests as [(typeof room.guests)[0], (typeof room.guests)[0]];
+    expect(await other.socket.request({ type: 'host.setRole', participantId: speaker.participantId, role: 'participant' })).toMatchObject({ type: 'error', code: 'NOT_HOST' });
+
+    room.host.socket.send({ type: 'host.setRole', participantId: speaker.participantId, role: 'participant' });
+    const seen = await other.socket.next('participant.updated', (m) => m.participant.participantId === speaker.participantId);
+    expect(seen.participant.role).toBe('guest');
+    const assignment = await speaker.socket.next('media.assignment');
+    expect(permsOf(assignment.media.token)).toEqual(['publish', 'subscribe', 'screen']);
+    // Connecting again later, the speaker keeps the right to publish.
+    const again = await openRoomSocket(room.settings.linkId, speaker.session);
+    cleanup.push(() => again.close());
+    expect(permsOf((await again.next('welcome')).media!.token)).toContain('publish');
+    // The other attendee still only watches.
+    expect(other.socket.inbox.received.some((m) => m.type === 'media.assignment')).toBe(false);
+  });
+});
+
+describe('creating a webinar', () => {
+  it('takes an audience of up to 10,000, where a meeting takes up to 1,000; the cap holds on change too', async () => {
+    const created = await api('POST', '/api/meetings', { token: host.token, json: { title: 'All hands', mode: 'webinar', maxParticipants: 10_000 } });
+    expect(created.status).toBe(201);
+    expect(created.body.meeting).toMatchObject({ mode: 'webinar', maxParticipants: 10_000 });
+    const publicView = await api('GET', `/api/meetings/${created.body.meeting.linkId}`, { token: member.token });
+    expect(publicView.body.meeting.mode).toBe('webinar');
+
+    const tooBig = await api('POST', '/api/meetings', { token: host.token, json: { title: 'Huge', maxParticipants: 5_000 } });
+    expect(tooBig.status).toBe(400);
+    expect(tooBig.body.error.code).toBe('VALIDATION_FAILED');
+
+    const meeting = await api('POST', '/api/meetings', { token: host.token, json: { title: 'Standup' } });
+    expect(meeting.body.meeting.mode).toBe('meeting');
+    const grown = await api('PATCH', `/api/meetings/${meeting.body.meeting.linkId}`, { token: host.token, json: { maxParticipants: 5_000 } });
+    expect(grown.status).toBe(400);
+    expect(grown.body.error.code).toBe('VALIDATION_FAILED');
+    expect((await api('PATCH', `/api/meetings/${created.body.meeting.linkId}`, { token: host.token, json: { maxParticipants: 8_000 } })).status).toBe(200);
+  });
+});

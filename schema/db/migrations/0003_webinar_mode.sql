@@ -1,0 +1,1 @@
+ALTER TABLE "meetings" ADD COLUMN "mode" text DEFAULT 'meeting' NOT NULL;
