@@ -52,6 +52,7 @@ describe('meetings', () => {
         needsPasscode: true,
         allowGuests: true,
         waitingRoom: false,
+        mode: 'meeting',
         status: 'scheduled',
       });
     }
