@@ -1,10 +1,10 @@
-import { assertNever } from '../../schema/wire/common.js';
+import { assertNever, type Role } from '../../schema/wire/common.js';
 import { AppError } from '../../schema/wire/errors.js';
 import type { RoomClientMessage } from '../../schema/wire/room.js';
 import { admitWaiting } from './admission.js';
 import { welcome } from './connect.js';
 import { end } from './departure.js';
-import type { RoomMedia } from './media.js';
+import { permissionsOf, type RoomMedia } from './media.js';
 import { hostMute, setParticipantsMayUnmute } from './mute.js';
 import { isModerator, type Participant } from './participants.js';
 import { denyWithOtherKnocks, removeWithOtherSessions } from './removal.js';
@@ -42,14 +42,19 @@ export async function handleHostAction(room: Room, media: RoomMedia, actor: Part
     case 'host.setRole': {
       if (actor.role !== 'host') throw new AppError('NOT_HOST', 'only the host can change roles');
       const target = targetInMeeting(room, message.participantId);
-      const role = message.role === 'cohost' ? 'cohost' : target.userId ? 'participant' : 'guest';
+      if (message.role === 'attendee' && room.meeting.settings()?.mode !== 'webinar') throw new AppError('FORBIDDEN', 'only a webinar has an audience to send people back to');
+      const role: Role = message.role === 'cohost' ? 'cohost' : message.role === 'attendee' ? 'attendee' : target.userId ? 'participant' : 'guest';
+      if (role === target.role) return;
       room.participants.setRole(target.participantId, role);
       room.broadcastParticipant(target.participantId);
       // A new co-host needs the waiting list it now manages.
       room.broadcastWaiting();
-      // A webinar attendee invited to speak (or made co-host) may publish now: their media
-      // session needs a token that says so (the client starts a new session with it).
-      if (target.role === 'attendee' && room.sockets.isConnected(target.participantId)) {
+      // The node holds them to the new role at once, whatever their token says (a speaker sent
+      // back to the audience stops sending now).
+      await media.commandNode({ command: 'setPermissions', meetingId: room.linkId(), participantId: target.participantId, permissions: permissionsOf(role) });
+      // Into or out of a webinar's audience: their media session needs a token for the new role
+      // (the client starts a new session with it).
+      if ((target.role === 'attendee') !== (role === 'attendee') && room.sockets.isConnected(target.participantId)) {
         const assignment = await media.reissue({ ...target, role });
         if (assignment) room.sockets.sendTo(target.participantId, { type: 'media.assignment', media: assignment });
       }

@@ -47,9 +47,9 @@ export interface RoomSpread {
 }
 
 /** Commands about the whole meeting or one participant wherever they are connected. */
-const MEETING_WIDE_COMMANDS: ReadonlySet<NodeCommand['command']> = new Set(['closeParticipant', 'muteParticipant', 'setUnmutePolicy', 'closeMeeting']);
+const MEETING_WIDE_COMMANDS: ReadonlySet<NodeCommand['command']> = new Set(['closeParticipant', 'muteParticipant', 'setUnmutePolicy', 'setPermissions', 'closeMeeting']);
 
-function permissionsOf(role: Role): Permission[] {
+export function permissionsOf(role: Role): Permission[] {
   switch (role) {
     case 'host':
     case 'cohost':
@@ -193,7 +193,8 @@ export class RoomMedia {
 
   /** The meeting no longer sends anyone to its other nodes: each registry forgets the part. */
   private async releaseParts(): Promise<void> {
-    if (!this.spread) return;
+    // A meeting that never spread has no parts (and keeps no cascade tables to look them up in).
+    if (!this.spread?.nodes.everSpread()) return;
     const { graph } = this.spread.cascade;
     for (const part of graph.admitted()) {
       graph.dismiss(part.nodeId);

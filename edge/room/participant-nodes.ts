@@ -21,6 +21,11 @@ export class ParticipantNodes {
     return this.exists;
   }
 
+  /** Whether the meeting ever sent anyone to a node other than its placed one. */
+  everSpread(): boolean {
+    return this.hasTable();
+  }
+
   /** The participant goes to `node` rather than the meeting's placed node. */
   set(participantId: string, node: PlacedNode): void {
     if (!this.hasTable()) {

@@ -172,6 +172,7 @@ export class Room {
     const settings = this.meeting.settings();
     return {
       title: settings?.title ?? '',
+      mode: settings?.mode ?? 'meeting',
       locked: this.meeting.locked(),
       recording: this.meeting.recording(),
       ended: this.meeting.ended(),

@@ -72,6 +72,28 @@ describe('a webinar', () => {
     expect(permsOf((await again.next('welcome')).media!.token)).toContain('publish');
     // The other attendee still only watches.
     expect(other.socket.inbox.received.some((m) => m.type === 'media.assignment')).toBe(false);
+    expect(await room.node.command('setPermissions')).toMatchObject({ participantId: speaker.participantId, permissions: ['publish', 'subscribe', 'screen'] });
+  });
+
+  it('the host sends a speaker back to the audience: the node holds them to receiving at once, and their new token only receives', async () => {
+    const room = await webinar(1);
+    const speaker = room.guests[0]!;
+    room.host.socket.send({ type: 'host.setRole', participantId: speaker.participantId, role: 'participant' });
+    await speaker.socket.next('media.assignment');
+
+    room.host.socket.send({ type: 'host.setRole', participantId: speaker.participantId, role: 'attendee' });
+    const back = await speaker.socket.next('participant.updated', (m) => m.participant.participantId === speaker.participantId && m.participant.role === 'attendee');
+    expect(back.participant.role).toBe('attendee');
+    await expect.poll(() => room.node.commands('setPermissions').map((command) => (command as { permissions: string[] }).permissions)).toEqual([['publish', 'subscribe', 'screen'], ['subscribe']]);
+    const assignments = () => speaker.socket.inbox.received.filter((m) => m.type === 'media.assignment');
+    await expect.poll(() => assignments().length).toBe(2);
+    expect(permsOf(assignments()[1]!.media.token)).toEqual(['subscribe']);
+  });
+
+  it('has an audience only in webinar mode: nobody can be sent to one in a meeting', async () => {
+    const room = await seatedMeeting({ host, region: 'sfo', cf: SAN_FRANCISCO, cleanup, guests: 1 });
+    expect(await room.host.socket.request({ type: 'host.setRole', participantId: room.guests[0]!.participantId, role: 'attendee' })).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
+    expect(room.node.commands('setPermissions')).toEqual([]);
   });
 });
 

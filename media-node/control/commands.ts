@@ -31,6 +31,9 @@ export async function executeCommand(command: NodeCommand, deps: CommandDeps): P
     case 'setUnmutePolicy':
       deps.rooms.setUnmutePolicy(command.meetingId, command.participantsMayUnmute);
       return;
+    case 'setPermissions':
+      deps.rooms.setPermissions(command.meetingId, command.participantId, command.permissions);
+      return;
     case 'closeMeeting': {
       // Its tokens are refused from now on, whether or not a room for it is open here.
       const closed = await deps.rooms.endMeeting(command.meetingId, command.reason || 'meeting ended', command.why ?? 'ended');

@@ -1,5 +1,5 @@
 import type { types } from 'mediasoup';
-import { AppError, type MediaKind, type MediaSource } from '../../schema/wire/index.js';
+import { AppError, type MediaKind, type MediaSource, type Permission } from '../../schema/wire/index.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AudioSelectionOptions } from './audio-selection.js';
@@ -44,6 +44,8 @@ export class Participant {
   private readonly iceTimers = new Map<string, NodeJS.Timeout>();
   /** Receive-bitrate cap the participant asked for (bps, 0: none); applied to new receive transports too. */
   private receiveBitrateCap = 0;
+  /** Permissions the room still allows this session (null: all its token gave). */
+  private cap: readonly Permission[] | null = null;
 
   constructor(
     readonly identity: ParticipantIdentity,
@@ -62,8 +64,24 @@ export class Participant {
     return this.identity.participantId;
   }
 
-  can(permission: 'publish' | 'subscribe' | 'screen' | 'record'): boolean {
-    return this.identity.permissions.includes(permission);
+  can(permission: Permission): boolean {
+    return this.identity.permissions.includes(permission) && (this.cap === null || this.cap.includes(permission));
+  }
+
+  /**
+   * The room took permissions away while this session runs (a webinar speaker sent back to the
+   * audience): from now on it may do only what `cap` allows, and its producers that need more
+   * close (everyone consuming them hears `consumerClosed`). Answers how many closed.
+   */
+  limitTo(cap: readonly Permission[]): number {
+    this.cap = cap;
+    let closed = 0;
+    for (const { producer, source } of [...this.producers.values()]) {
+      if (this.can(source === 'screen' ? 'screen' : 'publish')) continue;
+      producer.close();
+      closed++;
+    }
+    return closed;
   }
 
   get recvTransport(): types.WebRtcTransport | undefined {

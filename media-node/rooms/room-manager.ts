@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { AppError, type MediaKind } from '../../schema/wire/index.js';
+import { AppError, type MediaKind, type Permission } from '../../schema/wire/index.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
@@ -32,6 +32,12 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   private readonly opening = new Map<string, Promise<Room>>();
   private readonly revoked = new Map<string, Map<string, number>>();
   private readonly ended = new EndedMeetings();
+  /**
+   * What the room still allows a participant whose role changed (meeting → participant →
+   * { permissions, at }): a token minted before the change may carry more. Kept as long as such a
+   * token may live (revokedTtlMs); a later change replaces it.
+   */
+  private readonly caps = new Map<string, Map<string, { permissions: readonly Permission[]; at: number }>>();
   readonly hostMutes: HostMutes;
   draining = false;
 
@@ -56,7 +62,8 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
       // The edge may have closed the meeting while its room opened (or before a retry).
       this.assertNotEnded(meetingId, tokenIssuedAt);
       try {
-        const participant = await room.join(identity, sink);
+        const cap = this.capOf(meetingId, identity.participantId);
+        const participant = await room.join(cap ? { ...identity, permissions: identity.permissions.filter((permission) => cap.includes(permission)) } : identity, sink);
         this.emit('participantJoined', meetingId, identity.participantId);
         return { room, participant };
       } catch (error) {
@@ -139,6 +146,32 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   setUnmutePolicy(meetingId: string, participantsMayUnmute: boolean): void {
     this.hostMutes.prune((id) => this.rooms.has(id));
     this.hostMutes.setPolicy(meetingId, participantsMayUnmute);
+  }
+
+  /**
+   * The participant's role changed: their sessions here may do no more than `permissions` — the
+   * one connected now at once (producers it may no longer have close), and any later one whatever
+   * its token says. Answers how many producers closed.
+   */
+  setPermissions(meetingId: string, participantId: string, permissions: readonly Permission[]): number {
+    this.pruneCaps();
+    let ofMeeting = this.caps.get(meetingId);
+    if (!ofMeeting) this.caps.set(meetingId, (ofMeeting = new Map()));
+    ofMeeting.set(participantId, { permissions, at: Date.now() });
+    return this.rooms.get(meetingId)?.participants.get(participantId)?.limitTo(permissions) ?? 0;
+  }
+
+  private capOf(meetingId: string, participantId: string): readonly Permission[] | null {
+    const cap = this.caps.get(meetingId)?.get(participantId);
+    return cap && Date.now() - cap.at < this.revokedTtlMs ? cap.permissions : null;
+  }
+
+  private pruneCaps(): void {
+    const now = Date.now();
+    for (const [meetingId, ofMeeting] of this.caps) {
+      for (const [participantId, cap] of ofMeeting) if (now - cap.at >= this.revokedTtlMs) ofMeeting.delete(participantId);
+      if (ofMeeting.size === 0) this.caps.delete(meetingId);
+    }
   }
 
   revoke(meetingId: string, participantId: string): void {

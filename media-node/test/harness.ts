@@ -1,6 +1,7 @@
 import { loadConfig } from '../config.js';
 import { createLog } from '../log.js';
 import { MediaNode, type MediaNodeOptions } from '../node.js';
+import { FakeEdge, nodeCredential } from './fake-edge.js';
 import { TestTokenIssuer, newMeetingId, newParticipantId } from './peers/tokens.js';
 import { WeriftPeer } from './peers/werift-peer.js';
 import type { Permission } from '../../schema/wire/index.js';
@@ -67,6 +68,21 @@ export async function startTestNode(env: Record<string, string> = {}, options: M
 }
 
 export { newMeetingId, newParticipantId };
+
+/** A test node registered with a fake edge (its hello received), for tests that send it commands. */
+export async function startNodeBehindEdge(secret: string): Promise<{ edge: FakeEdge; node: TestNode; stop(): Promise<void> }> {
+  const edge = await FakeEdge.start({ credential: nodeCredential(secret, TEST_NODE_ID) });
+  const node = await startTestNode({ EDGE_URL: edge.url, NODE_CREDENTIAL: nodeCredential(secret, TEST_NODE_ID) });
+  await edge.waitFor(() => edge.hellos().length === 1, 15_000, 'hello');
+  return {
+    edge,
+    node,
+    async stop() {
+      await node.stop();
+      await edge.stop();
+    },
+  };
+}
 
 /** Polls until the predicate holds (generous: real networks and real workers). */
 export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {

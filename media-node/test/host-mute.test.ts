@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeEvent } from '../../schema/wire/index.js';
 import { FakeEdge, nodeCredential } from './fake-edge.js';
 import { TEST_NODE_ID, eventually, newMeetingId, newParticipantId, startTestNode, type TestNode } from './harness.js';
-import { SignalingClient, SignalingError } from './peers/signaling-client.js';
+import { refusalCode, SignalingClient } from './peers/signaling-client.js';
 import { silentRtpParameters } from './peers/signaling-only-publisher.js';
 import { PEER_RTP_CAPABILITIES } from './peers/werift-peer.js';
 
@@ -13,15 +13,6 @@ import { PEER_RTP_CAPABILITIES } from './peers/werift-peer.js';
  */
 
 const SECRET = 'host-mute-credential-secret';
-
-async function refusalCode(request: Promise<unknown>): Promise<string> {
-  try {
-    await request;
-    return 'accepted';
-  } catch (error) {
-    return error instanceof SignalingError ? error.code : String(error);
-  }
-}
 
 describe('host mute on the media node', () => {
   let edge: FakeEdge;

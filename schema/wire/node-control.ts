@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { regionIdSchema } from '../regions.js';
-import { mediaKindSchema, mediaSourceSchema, meetingLinkIdSchema, nodeIdSchema, participantIdSchema, uuidSchema } from './common.js';
+import { mediaKindSchema, mediaSourceSchema, meetingLinkIdSchema, nodeIdSchema, participantIdSchema, permissionSchema, uuidSchema } from './common.js';
 import { rtpParametersSchema } from './mediasoup-shapes.js';
 import { errorCodeSchema } from './errors.js';
 
@@ -221,6 +221,13 @@ export const nodeCommandSchema = z.discriminatedUnion('command', [
    * `participantUnmuted` event.
    */
   z.object({ command: z.literal('setUnmutePolicy'), meetingId: meetingLinkIdSchema, participantsMayUnmute: z.boolean() }),
+  /**
+   * The participant's role changed (a webinar speaker sent back to the audience, a co-host made a
+   * participant): their session here may do no more than `permissions` from now on — producers it
+   * may no longer have close — and neither may a later session, whatever its token (minted before
+   * the change) says. A later setPermissions replaces it.
+   */
+  z.object({ command: z.literal('setPermissions'), meetingId: meetingLinkIdSchema, participantId: participantIdSchema, permissions: z.array(permissionSchema).max(4) }),
   /**
    * The meeting ended (or moved away): close its room, and until MEDIA_TOKEN_TTL_SECONDS have passed
    * refuse every media token for it issued (iat) no later than this command — also when no room

@@ -84,6 +84,8 @@ export type RecordingState = z.infer<typeof recordingStateSchema>;
 
 export const meetingStateSchema = z.object({
   title: z.string(),
+  /** A webinar's audience joins as attendees (schema/wire/http.ts meetingModeSchema). */
+  mode: z.enum(['meeting', 'webinar']),
   locked: z.boolean(),
   recording: recordingStateSchema,
   ended: z.boolean(),
@@ -106,7 +108,8 @@ export const roomClientMessageSchema = z.discriminatedUnion('type', [
   client('hand.set', { raised: z.boolean() }),
   client('host.remove', { participantId: participantIdSchema }),
   client('host.mute', { participantId: participantIdSchema, kind: mediaKindSchema.optional() }),
-  client('host.setRole', { participantId: participantIdSchema, role: z.enum(['cohost', 'participant']) }),
+  /** `attendee`: back to a webinar's audience (webinars only); `participant` from there: invited to speak. */
+  client('host.setRole', { participantId: participantIdSchema, role: z.enum(['cohost', 'participant', 'attendee']) }),
   client('host.admit', { participantId: participantIdSchema }),
   client('host.deny', { participantId: participantIdSchema }),
   client('host.lock', { locked: z.boolean() }),

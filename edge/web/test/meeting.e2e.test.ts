@@ -406,7 +406,7 @@ describe('a new media session restores exactly what the person chose', () => {
 });
 
 describe('a webinar', () => {
-  it('the audience watches without devices, chats and raises a hand; the host invites one to speak and sees their camera', async () => {
+  it('the audience watches without devices, chats and raises a hand; the host invites one to speak, sees their camera, and sends them back', async () => {
     const host = await newPerson(browser, stack.edgeUrl);
     await signUp(host, 'Pat Presenter', `pat-${Date.now()}@example.com`);
     await host.getByRole('button', { name: 'New webinar' }).click();
@@ -442,6 +442,14 @@ describe('a webinar', () => {
     await attendee.getByRole('button', { name: 'Turn camera on' }).click();
     await expectGrowing(host, 'Ari Attendee', 'camera', 'framesDecoded');
     await host.locator('.tile', { hasText: 'Ari Attendee' }).waitFor({ timeout: 15_000 });
+
+    // Back to the audience: their camera stops for everyone and their controls go; they still watch.
+    await host.getByRole('button', { name: 'Move Ari Attendee back to the audience' }).click();
+    await attendee.locator('#toggle-camera').waitFor({ state: 'hidden', timeout: 15_000 });
+    await host.locator('.tile', { hasText: 'Ari Attendee' }).waitFor({ state: 'detached', timeout: 15_000 });
+    expect(await state(attendee)).toMatchObject({ role: 'attendee', cameraOn: false, micOpen: false });
+    await eventually('the attendee on a receive-only session again', async () => (await state(attendee))?.mediaSessions === 3 && (await state(attendee))?.mediaStatus === 'connected', 30_000);
+    await expectGrowing(attendee, 'Pat Presenter', 'camera', 'framesDecoded');
     await host.getByRole('button', { name: 'End for all' }).click();
     for (const page of [host, attendee]) await page.context().close();
   });

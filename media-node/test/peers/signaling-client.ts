@@ -180,6 +180,16 @@ export class SignalingClient {
   }
 }
 
+/** The error code a request was refused with, or 'accepted'. */
+export async function refusalCode(request: Promise<unknown>): Promise<string> {
+  try {
+    await request;
+    return 'accepted';
+  } catch (error) {
+    return error instanceof SignalingError ? error.code : String(error);
+  }
+}
+
 function isNotification<N extends NotificationName>(message: MediaNotification, name: N): message is NotificationOf<N> {
   return message.notification === name;
 }

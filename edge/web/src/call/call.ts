@@ -229,9 +229,17 @@ export class Call {
         if (message.participant.participantId === this.self?.participantId) {
           const couldPublish = this.canPublish;
           this.self = message.participant;
-          // Invited to speak: the room's next media.assignment carries the right to send.
-          if (!couldPublish && this.canPublish) this.media.renewForPermissions();
-          if (couldPublish !== this.canPublish) this.emit('local');
+          if (couldPublish !== this.canPublish) {
+            // Back in a webinar's audience: nothing is sent any more (the node closed it already),
+            // and the devices close.
+            if (!this.canPublish) {
+              for (const kind of ['mic', 'camera'] as const) this.local.choose(kind, false);
+              this.local.stopAll();
+            }
+            // The room's next media.assignment carries the new rights; a session starts with it.
+            this.media.renewForPermissions();
+            this.emit('local');
+          }
         }
         this.emit('participants');
         return;

@@ -78,6 +78,9 @@ function personItem(call: Call, person: ParticipantView, viewerIsHost: boolean):
     // A webinar attendee sends nothing to mute; the host may invite them to speak.
     if (person.role === 'attendee') controls.push(button('Invite to speak', () => call.send({ type: 'host.setRole', participantId: person.participantId, role: 'participant' }), { label: `Invite ${name} to speak`, class: 'btn btn-primary' }));
     else controls.push(button('Mute', () => call.send({ type: 'host.mute', participantId: person.participantId, kind: 'audio' }), { label: `Mute ${name}` }));
+    if (call.meeting?.mode === 'webinar' && person.role !== 'attendee') {
+      controls.push(button('Move to audience', () => call.send({ type: 'host.setRole', participantId: person.participantId, role: 'attendee' }), { label: `Move ${name} back to the audience` }));
+    }
     controls.push(
       person.role === 'cohost'
         ? button('Remove co-host', () => call.send({ type: 'host.setRole', participantId: person.participantId, role: 'participant' }), { label: `Remove co-host role from ${name}` })
