@@ -24,7 +24,8 @@ import { DEFAULT_PLACEMENT_POLICY, placeMeeting, type PlacementPolicy } from './
 import { RoomReservations } from './reservations.js';
 import { RoomMover } from './room-mover.js';
 import { RoomMoves } from './room-moves.js';
-import { nodeForNewcomer, type MeetingInRegion } from './spread.js';
+import { NewcomerLoad } from './newcomer-load.js';
+import { newcomerConsumers, nodeForNewcomer, type MeetingInRegion } from './spread.js';
 import { liftDrain } from './undrain.js';
 
 export type { FleetNode } from './fleet-view.js';
@@ -60,6 +61,8 @@ export class RegionDO extends DurableObject<Env> {
   private readonly policy: PlacementPolicy;
   private readonly reservations: RoomReservations;
   private readonly answers = new CommandAnswers();
+  /** Newcomers sent to nodes whose reports do not show them yet (placeNewcomer). */
+  private readonly newcomerLoad = new NewcomerLoad(2 * NODE_HEARTBEAT_INTERVAL_MS);
   /** Counters since this instance started (ops visibility; tests read them in-process). */
   readonly stats = { placeRequests: 0, newPlacements: 0 };
 
@@ -274,8 +277,10 @@ export class RegionDO extends DurableObject<Env> {
    */
   async placeNewcomer(meetingLinkId: string, meeting: MeetingInRegion): Promise<PlacedNode | null> {
     const now = Date.now();
-    const choice = nodeForNewcomer(meeting, this.reservations.attach(this.store.list(), now), now, this.policy);
+    const choice = nodeForNewcomer(meeting, this.newcomerLoad.apply(this.reservations.attach(this.store.list(), now), now), now, this.policy);
     if (!choice) return null;
+    const onNode = meeting.nodes.find((node) => node.nodeId === choice.node.nodeId)?.participants ?? 0;
+    this.newcomerLoad.add(choice.node.nodeId, newcomerConsumers(meeting.participants, onNode), now);
     if (this.store.assignmentOf(meetingLinkId) !== choice.node.nodeId && !this.store.hasPart(meetingLinkId, choice.node.nodeId)) {
       this.store.addPart(meetingLinkId, choice.node.nodeId, now);
       this.moves.settle(choice.node.nodeId, meetingLinkId);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RegionId } from '../../schema/regions.js';
 import type { NodeLoad } from '../../schema/wire/node-control.js';
 import { DEFAULT_PLACEMENT_POLICY, exclusionReasons, type NodeCandidate } from './placement.js';
+import { NewcomerLoad } from './newcomer-load.js';
 import { regionsByDistance } from './region-choice.js';
 import { hasHeadroom, newcomerConsumers, nodeForNewcomer, regionForParticipant, type MeetingInRegion } from './spread.js';
 
@@ -134,5 +135,18 @@ describe('regionForParticipant: far participants get their own region', () => {
     expect(regionForParticipant(berlin, 'lon', (region) => region !== 'lon')).toEqual({ region: 'fra', reason: 'meeting-region-unusable' });
     // Nothing usable anywhere: the meeting's region (placement there answers no capacity).
     expect(regionForParticipant(berlin, 'lon', () => false)).toEqual({ region: 'lon', reason: 'meeting-region' });
+  });
+});
+
+describe('newcomers on their way to a node (NewcomerLoad)', () => {
+  it('count on top of its report until the hold ends, per node', () => {
+    const load = new NewcomerLoad(2_000);
+    load.add('a', 40, NOW);
+    load.add('a', 44, NOW + 500);
+    const at = (now: number) => load.apply([node('a', { consumers: 100 }), node('b', { consumers: 7 })], now).map((n) => n.load.consumers);
+    expect(at(NOW + 1_000)).toEqual([184, 7]);
+    // The first newcomer's hold is over (its node has reported it by now); the second's is not.
+    expect(at(NOW + 2_000)).toEqual([144, 7]);
+    expect(at(NOW + 2_500)).toEqual([100, 7]);
   });
 });

@@ -5,6 +5,7 @@ import { connectFakeNode, regionStubFor, type FakeNode } from '../test/kits/fake
 import { configureMeeting, joinMeeting, openRoomSocket, roomStub, type RoomClient } from '../test/kits/room-kit.js';
 import type { RegionId } from '../../schema/regions.js';
 import { LOCATION_HEADER, locationHeaderSchema } from '../../schema/wire/http.js';
+import { DEFAULT_PLACEMENT_POLICY } from '../registry/placement.js';
 import { SPILL_CHECK_FROM_PARTICIPANTS } from './media.js';
 import type { RegionDO } from '../registry/region-do.js';
 import type { RoomDO } from './room-do.js';
@@ -163,5 +164,24 @@ describe('a large meeting whose node lacks headroom', () => {
     expect(await admittedNodes(linkId)).toEqual([second.nodeId]);
     // The next newcomer joins the node the meeting already spilled onto.
     expect((await joinFrom(linkId, SAN_FRANCISCO, { displayName: 'Spill two' })).nodeId).toBe(second.nodeId);
+  });
+
+  it('counts the newcomers it just sent to a node before the node reports them: a burst does not overfill it', async () => {
+    const first = await roomyNode('sfo');
+    const { linkId } = await configureMeeting(host.user.id);
+    const seats = [await joinFrom(linkId, SAN_FRANCISCO, {}, host.token)];
+    expect(seats[0]!.nodeId).toBe(first.nodeId);
+    while (seats.length < SPILL_CHECK_FROM_PARTICIPANTS - 1) seats.push(await joinFrom(linkId, SAN_FRANCISCO, { displayName: `Guest ${seats.length}` }));
+
+    // The node reports a load just under its limit, its own meeting's reservation included: room
+    // for one more newcomer of this meeting (2 × (19 + 19) consumers), not for two.
+    const policy = DEFAULT_PLACEMENT_POLICY;
+    const nearlyFull = Math.floor(ROOMY.consumerCapacity * policy.maxConsumerUtilisation) - policy.consumersPerNewRoom - 100;
+    first.heartbeat({ ...ROOMY, consumers: nearlyFull });
+    await expect.poll(async () => (await regionStubFor('sfo').fleet()).find((node) => node.nodeId === first.nodeId)?.load.consumers).toBe(nearlyFull);
+    const second = await roomyNode('sfo');
+    // Both arrive before the node's next report could show the first of them.
+    expect((await joinFrom(linkId, SAN_FRANCISCO, { displayName: 'Burst one' })).nodeId).toBe(first.nodeId);
+    expect((await joinFrom(linkId, SAN_FRANCISCO, { displayName: 'Burst two' })).nodeId).toBe(second.nodeId);
   });
 });
