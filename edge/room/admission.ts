@@ -84,7 +84,7 @@ async function seat(room: Room, media: RoomMedia, candidate: Candidate, entry: E
     return seated;
   });
   await media.keepNode();
-  room.sockets.broadcast({ type: 'participant.joined', participant: participantView(participant) });
+  room.sockets.broadcast({ type: 'participant.joined', participant: participantView(participant) }, room.audienceOf(participant));
   return participant;
 }
 

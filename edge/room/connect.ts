@@ -84,7 +84,7 @@ export async function welcome(room: Room, media: RoomMedia, ws: WebSocket, parti
   const message: RoomServerMessage = {
     type: 'welcome',
     self: participantView(participant),
-    participants: room.participants.withStatus('joined').map(participantView),
+    participants: room.rosterFor(participant).map(participantView),
     waiting: isModerator(participant) ? room.waitingList().map(waitingView) : [],
     chat: room.chat.recent(),
     meeting: room.meetingView(),

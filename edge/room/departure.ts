@@ -21,7 +21,7 @@ export async function leave(room: Room, media: RoomMedia, participant: Participa
     room.record({ kind: 'analytics', event: reason === 'removed' ? 'removed' : 'leave', participantId: participant.participantId, props: { reason } }, now);
   });
   media.forget(participant.participantId);
-  room.sockets.broadcast({ type: 'participant.left', participantId: participant.participantId, reason });
+  room.sockets.broadcast({ type: 'participant.left', participantId: participant.participantId, reason }, room.audienceOf(participant));
   if (isModerator(participant)) room.broadcastWaiting();
   await media.releaseWhenEmpty(now);
 }

@@ -46,9 +46,16 @@ export async function handleHostAction(room: Room, media: RoomMedia, actor: Part
       const role: Role = message.role === 'cohost' ? 'cohost' : message.role === 'attendee' ? 'attendee' : target.userId ? 'participant' : 'guest';
       if (role === target.role) return;
       room.participants.setRole(target.participantId, role);
-      room.broadcastParticipant(target.participantId);
+      // Everyone: into the audience, out of it, or a co-host — every client's roster follows.
+      room.broadcastParticipant(target.participantId, true);
       // A new co-host needs the waiting list it now manages.
       room.broadcastWaiting();
+      // In a webinar only moderators see the audience: whoever becomes or stops being one gets
+      // the roster their role sees (their media session stays as it is).
+      const changed = room.participants.get(target.participantId);
+      if (changed && room.meeting.settings()?.mode === 'webinar' && isModerator(target) !== isModerator(changed)) {
+        for (const ws of room.sockets.of(target.participantId)) await welcome(room, media, ws, changed);
+      }
       // The node holds them to the new role at once, whatever their token says (a speaker sent
       // back to the audience stops sending now).
       await media.commandNode({ command: 'setPermissions', meetingId: room.linkId(), participantId: target.participantId, permissions: permissionsOf(role) });

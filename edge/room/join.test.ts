@@ -170,9 +170,10 @@ describe('join: media assignment', () => {
   });
 
   it('50 parallel first joins of one meeting all get the same node, placed once', async () => {
-    // Two equal nodes: without serialisation, concurrent placements would spread over both.
-    const a = await node({ load: { consumers: 0 } });
-    const b = await node({ load: { consumers: 0 } });
+    // Two equal nodes: without serialisation, concurrent placements would spread over both. Each
+    // big enough for a meeting of 50 (~4,900 consumers), so that no later join spills either.
+    const a = await node({ load: { consumers: 0, consumerCapacity: 1_000_000 } });
+    const b = await node({ load: { consumers: 0, consumerCapacity: 1_000_000 } });
     const meeting = await configureMeeting(host.user.id);
     const statsBefore = await runInDurableObject(regionStubFor('bom'), (instance: RegionDO) => ({ ...instance.stats }));
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => joinMeeting(meeting.linkId, { displayName: `Guest ${i}` }, { cf: MUMBAI })));

@@ -150,6 +150,14 @@ export class Participants {
     return this.sql.exec<ParticipantRow>(`SELECT * FROM ${PARTICIPANTS_TABLE} WHERE status = ? ORDER BY joined_at, participant_id`, status).toArray().map(toParticipant);
   }
 
+  /** Joined participants of these roles (a webinar's few presenters among thousands of attendees). */
+  joinedWithRole(roles: readonly Role[]): Participant[] {
+    return this.sql
+      .exec<ParticipantRow>(`SELECT * FROM ${PARTICIPANTS_TABLE} WHERE status = 'joined' AND role IN (${roles.map(() => '?').join(', ')}) ORDER BY joined_at, participant_id`, ...roles)
+      .toArray()
+      .map(toParticipant);
+  }
+
   count(status: ParticipantStatus): number {
     this.counts ??= new Map(
       this.sql.exec<{ status: ParticipantStatus; n: number }>(`SELECT status, count(*) AS n FROM ${PARTICIPANTS_TABLE} GROUP BY status`).toArray().map((row) => [row.status, row.n]),

@@ -1,4 +1,5 @@
 import { AppError, type ErrorCode } from '../../schema/wire/errors.js';
+import type { Role } from '../../schema/wire/common.js';
 import type { HistoryMessage } from '../../schema/wire/history.js';
 import type { MeetingSettings } from '../../schema/wire/http.js';
 import { AttemptLimits } from './attempt-limits.js';
@@ -186,7 +187,25 @@ export class Room {
   }
 
   moderatorIds(): Set<string> {
-    return new Set(this.participants.withStatus('joined').filter(isModerator).map((p) => p.participantId));
+    return new Set(this.participants.joinedWithRole(['host', 'cohost']).map((p) => p.participantId));
+  }
+
+  /**
+   * Who hears of this participant's arrival, changes and departure: everyone — except a webinar
+   * attendee, whom only the moderators and the attendee hear of (an audience of 10,000 would
+   * otherwise cost 10,000 messages per arrival). Clients other than moderators keep no attendees.
+   */
+  audienceOf(participant: { participantId: string; role: Role }): (participantId: string) => boolean {
+    if (participant.role !== 'attendee') return () => true;
+    const moderators = this.moderatorIds();
+    return (participantId) => participantId === participant.participantId || moderators.has(participantId);
+  }
+
+  /** The roster a participant's welcome lists: everyone for moderators, else all but attendees (and themself). */
+  rosterFor(viewer: Participant): Participant[] {
+    if (isModerator(viewer) || this.meeting.settings()?.mode !== 'webinar') return this.participants.withStatus('joined');
+    const presenters = this.participants.joinedWithRole(['host', 'cohost', 'participant', 'guest']);
+    return viewer.role === 'attendee' ? [...presenters, viewer] : presenters;
   }
 
   broadcastWaiting(): void {
@@ -198,9 +217,10 @@ export class Room {
     this.sockets.broadcast({ type: 'meeting.updated', meeting: this.meetingView() });
   }
 
-  broadcastParticipant(participantId: string): void {
+  /** `everyone`: also when they are an attendee (a role change, which every client must see). */
+  broadcastParticipant(participantId: string, everyone = false): void {
     const participant = this.participants.get(participantId);
-    if (participant) this.sockets.broadcast({ type: 'participant.updated', participant: participantView(participant) });
+    if (participant) this.sockets.broadcast({ type: 'participant.updated', participant: participantView(participant) }, everyone ? undefined : this.audienceOf(participant));
   }
 
   /** Sends the error a client message earned, keeping the client's ref (and the wait, when limited). */

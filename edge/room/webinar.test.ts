@@ -90,6 +90,31 @@ describe('a webinar', () => {
     expect(permsOf(assignments()[1]!.media.token)).toEqual(['subscribe']);
   });
 
+  it('tells attendees of the presenters, not of the rest of the audience; the host hears of everyone', async () => {
+    const room = await webinar(2);
+    const [first, second] = room.guests as [(typeof room.guests)[0], (typeof room.guests)[0]];
+    expect((await first.socket.next('welcome')).participants.map((p) => p.participantId).sort()).toEqual([room.host.participantId, first.participantId].sort());
+    expect((await room.host.socket.next('welcome')).participants.length).toBe(1);
+    await room.host.socket.next('participant.joined', (m) => m.participant.participantId === second.participantId);
+
+    room.host.socket.send({ type: 'host.remove', participantId: second.participantId });
+    await room.host.socket.next('participant.left', (m) => m.participantId === second.participantId);
+    // Sent after the join and the leave: once it arrives, neither reached the other attendee.
+    expect(await room.host.socket.request({ type: 'chat.send', text: 'welcome, everyone' })).toMatchObject({ type: 'ack' });
+    await first.socket.next('chat.message', (m) => m.message.text === 'welcome, everyone');
+    const aboutSecond = first.socket.inbox.received.filter((m) => (m.type === 'participant.joined' && m.participant.participantId === second.participantId) || (m.type === 'participant.left' && m.participantId === second.participantId));
+    expect(aboutSecond).toEqual([]);
+
+    // Invited to speak, an attendee is on every roster, a later attendee's included.
+    room.host.socket.send({ type: 'host.setRole', participantId: first.participantId, role: 'participant' });
+    await first.socket.next('participant.updated', (m) => m.participant.participantId === first.participantId && m.participant.role === 'guest');
+    const late = await joinMeeting(room.settings.linkId, { displayName: 'Late' }, { cf: SAN_FRANCISCO });
+    const lateSocket = await openRoomSocket(room.settings.linkId, late.body.roomSession);
+    cleanup.push(() => lateSocket.close());
+    const lateView = await lateSocket.next('welcome');
+    expect(lateView.participants.map((p) => p.participantId).sort()).toEqual([room.host.participantId, first.participantId, late.body.participantId].sort());
+  });
+
   it('has an audience only in webinar mode: nobody can be sent to one in a meeting', async () => {
     const room = await seatedMeeting({ host, region: 'sfo', cf: SAN_FRANCISCO, cleanup, guests: 1 });
     expect(await room.host.socket.request({ type: 'host.setRole', participantId: room.guests[0]!.participantId, role: 'attendee' })).toMatchObject({ type: 'error', code: 'FORBIDDEN' });

@@ -225,7 +225,9 @@ export class Call {
         return; // welcome follows
       case 'participant.joined':
       case 'participant.updated':
-        this.participants.set(message.participant.participantId, message.participant);
+        // A webinar's audience is the moderators' to see: someone sent back to it leaves our roster.
+        if (message.participant.role === 'attendee' && message.participant.participantId !== this.self?.participantId && !this.isHost) this.participants.delete(message.participant.participantId);
+        else this.participants.set(message.participant.participantId, message.participant);
         if (message.participant.participantId === this.self?.participantId) {
           const couldPublish = this.canPublish;
           this.self = message.participant;
