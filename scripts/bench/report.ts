@@ -31,9 +31,15 @@ const OWN: OwnBenchmark[] = [
 const OTHERS = [
   { name: 'failover', title: 'Failover', command: 'npm run bench:failover' },
   { name: 'recording', title: 'Recording', command: 'npm run bench:recording' },
-  { name: 'webinar', title: 'Webinar cascade', command: 'npm run bench:webinar' },
+  {
+    name: 'webinar',
+    title: 'Webinar cascade',
+    command: 'npm run bench:webinar',
+    about:
+      'Its viewers are werift peers decrypting SRTP in JavaScript on the same cores as the nodes: with many viewers on a 2-core box their event loops, not the nodes, can set the loss and the added delay. The run prints the viewers\' event-loop delay and each node\'s CPU, to tell which.',
+  },
   { name: 'fuzz', title: 'Fuzzing', command: 'npm run fuzz' },
-] as const;
+] as const satisfies readonly { name: string; title: string; command: string; about?: string }[];
 
 const anyJson = z.record(z.string(), z.unknown());
 
@@ -93,6 +99,7 @@ export async function writeReport(options: ReportOptions = {}): Promise<{ markdo
   }
   for (const other of OTHERS) {
     body.push(`## ${other.title}`, '', `\`${other.command}\` → \`bench-results/${other.name}.json\` (written by its own benchmark; shown as it is).`, '');
+    if ('about' in other) body.push(other.about, '');
     const loaded = await readResult(path.join(resultsDir, `${other.name}.json`), anyJson);
     if (loaded === null || 'error' in loaded) {
       body.push(loaded === null ? '_Not measured yet._' : `_Result unreadable: ${loaded.error}_`, '');
