@@ -41,7 +41,8 @@ export class RoomMover {
     const unconfirmedCloses = commands.pending(nodeId, Date.now()).flatMap(({ command }) => (command.command === 'closeMeeting' ? [command.meetingId] : []));
     const meetings = store.markDown(nodeId);
     // Meetings it served a part of: their rooms send its participants elsewhere.
-    const parts = store.dropParts(nodeId).filter((meetingLinkId) => !meetings.includes(meetingLinkId));
+    const placedHere = new Set(meetings);
+    const parts = store.dropParts(nodeId).filter((meetingLinkId) => !placedHere.has(meetingLinkId));
     commands.forget(nodeId);
     moves.deferToReturn(nodeId);
     moves.record(nodeId, [...unconfirmedCloses, ...meetings, ...parts], null);

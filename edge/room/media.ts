@@ -369,7 +369,11 @@ export class RoomMedia {
    * hear so, and the room tries again every REPLACE_RETRY_MS while anyone is here: a node that was
    * only slow to report comes back, and a new one may join the region.
    */
-  private async moveConnected(moving: (participantId: string) => boolean = (participantId) => this.spread?.nodes.get(participantId) == null): Promise<void> {
+  private async moveConnected(moving?: (participantId: string) => boolean): Promise<void> {
+    if (!moving) {
+      const onParts = this.spread?.nodes.participantIds() ?? new Set<string>();
+      moving = (participantId) => !onParts.has(participantId);
+    }
     const connected = this.room.participants.withStatus('joined').filter((p) => moving(p.participantId) && this.room.sockets.isConnected(p.participantId));
     if (connected.length === 0) return;
     let next: PlacedNode;

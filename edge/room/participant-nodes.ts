@@ -62,6 +62,12 @@ export class ParticipantNodes {
     return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM participant_nodes').one().n;
   }
 
+  /** Everyone sent to a node other than the placed one. */
+  participantIds(): Set<string> {
+    if (!this.hasTable()) return new Set();
+    return new Set(this.sql.exec<{ participant_id: string }>('SELECT participant_id FROM participant_nodes').toArray().map((row) => row.participant_id));
+  }
+
   /** The node is gone: its participants go back to the placed node; answers who they are. */
   dropNode(nodeId: string): string[] {
     if (!this.hasTable()) return [];

@@ -1,5 +1,5 @@
 import { AppError, type ErrorCode } from '../../schema/wire/errors.js';
-import type { Role } from '../../schema/wire/common.js';
+import { roleSchema, type Role } from '../../schema/wire/common.js';
 import type { HistoryMessage } from '../../schema/wire/history.js';
 import type { MeetingSettings } from '../../schema/wire/http.js';
 import { AttemptLimits } from './attempt-limits.js';
@@ -30,6 +30,9 @@ interface RoomStorage {
   outbox: Outbox;
   timers: Timers;
 }
+
+/** Every role but a webinar's audience. */
+const PRESENTER_ROLES = roleSchema.options.filter((role) => role !== 'attendee');
 
 /**
  * One meeting's state, shared by the concerns that change it (admission, moderation, media, chat,
@@ -204,7 +207,7 @@ export class Room {
   /** The roster a participant's welcome lists: everyone for moderators, else all but attendees (and themself). */
   rosterFor(viewer: Participant): Participant[] {
     if (isModerator(viewer) || this.meeting.settings()?.mode !== 'webinar') return this.participants.withStatus('joined');
-    const presenters = this.participants.joinedWithRole(['host', 'cohost', 'participant', 'guest']);
+    const presenters = this.participants.joinedWithRole(PRESENTER_ROLES);
     return viewer.role === 'attendee' ? [...presenters, viewer] : presenters;
   }
 

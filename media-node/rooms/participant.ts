@@ -69,9 +69,10 @@ export class Participant {
   }
 
   /**
-   * The room took permissions away while this session runs (a webinar speaker sent back to the
-   * audience): from now on it may do only what `cap` allows, and its producers that need more
-   * close (everyone consuming them hears `consumerClosed`). Answers how many closed.
+   * The room's word on what this participant may do (a webinar speaker sent back to the audience,
+   * or a session opened with a token older than that): from now on it may do only what both its
+   * token and `cap` allow, and its producers that need more close (everyone consuming them hears
+   * `consumerClosed`). Answers how many closed.
    */
   limitTo(cap: readonly Permission[]): number {
     this.cap = cap;

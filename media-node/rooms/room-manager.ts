@@ -62,8 +62,10 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
       // The edge may have closed the meeting while its room opened (or before a retry).
       this.assertNotEnded(meetingId, tokenIssuedAt);
       try {
+        const participant = await room.join(identity, sink);
+        // Held to the room's latest word on their role before any request of theirs is handled.
         const cap = this.capOf(meetingId, identity.participantId);
-        const participant = await room.join(cap ? { ...identity, permissions: identity.permissions.filter((permission) => cap.includes(permission)) } : identity, sink);
+        if (cap) participant.limitTo(cap);
         this.emit('participantJoined', meetingId, identity.participantId);
         return { room, participant };
       } catch (error) {

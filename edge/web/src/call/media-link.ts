@@ -112,8 +112,8 @@ export class MediaLink {
   }
 
   /**
-   * We may send media now (a webinar attendee invited to speak): the room follows with a token that
-   * says so, and the session is started anew with it.
+   * What we may send changed (a webinar attendee invited to speak, or sent back to the audience):
+   * the room follows with a token that says so, and the session is started anew with it.
    */
   renewForPermissions(): void {
     this.renewOnAssignment = true;

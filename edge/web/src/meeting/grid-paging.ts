@@ -64,9 +64,10 @@ export class GridPaging {
     }
     // The viewer first, then the others as they joined. A webinar's audience (attendees) has no
     // tile: the stage shows those who present, however many watch.
-    const onStage = (participantId: string | null) => participantId !== null && call.participants.has(participantId) && call.participants.get(participantId)!.role !== 'attendee';
-    const others = [...call.participants.values()].filter((person) => person.participantId !== selfId && onStage(person.participantId)).sort((a, b) => a.joinedAt - b.joinedAt);
-    const participants = [...(onStage(selfId) ? [selfId!] : []), ...others.map((person) => person.participantId)];
+    const onStage = (person: { role?: string }) => person.role !== 'attendee';
+    const self = selfId === null ? undefined : call.participants.get(selfId);
+    const others = [...call.participants.values()].filter((person) => person.participantId !== selfId && onStage(person)).sort((a, b) => a.joinedAt - b.joinedAt);
+    const participants = [...(self && onStage(self) ? [self.participantId] : []), ...others.map((person) => person.participantId)];
     this.layout = layoutPage({ participants, pinned: this.pins, activeSpeaker: call.activeSpeaker, page: this.page, pageSize: this.pageSize });
     this.page = this.layout.page;
     const shown = showsVideo(this.layout);
