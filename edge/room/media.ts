@@ -370,10 +370,8 @@ export class RoomMedia {
    * only slow to report comes back, and a new one may join the region.
    */
   private async moveConnected(moving?: (participantId: string) => boolean): Promise<void> {
-    if (!moving) {
-      const onParts = this.spread?.nodes.participantIds() ?? new Set<string>();
-      moving = (participantId) => !onParts.has(participantId);
-    }
+    const onParts = moving ? new Set<string>() : (this.spread?.nodes.participantIds() ?? new Set<string>());
+    moving ??= (participantId) => !onParts.has(participantId);
     const connected = this.room.participants.withStatus('joined').filter((p) => moving(p.participantId) && this.room.sockets.isConnected(p.participantId));
     if (connected.length === 0) return;
     let next: PlacedNode;
