@@ -60,9 +60,15 @@ export class RoomMover {
     const node = store.get(nodeId);
     if (!node || node.state === 'down') return;
     const rooms = store.roomsOf(nodeId);
-    if (rooms.length === 0) return;
-    if (node.state === 'draining') return this.moveRooms(nodeId, rooms, 'drain', now);
-    if (!isOverloaded(node, policy)) return;
+    if (node.state === 'draining') {
+      // Parts go too: a node serving part of a meeting would otherwise drain only at its deadline,
+      // and drop those participants then as a crash would.
+      const placedHere = new Set(rooms);
+      const parts = store.dropParts(nodeId).filter((meetingLinkId) => !placedHere.has(meetingLinkId));
+      if (rooms.length + parts.length === 0) return;
+      return this.moveRooms(nodeId, [...rooms, ...parts], 'drain', now);
+    }
+    if (rooms.length === 0 || !isOverloaded(node, policy)) return;
     const shed = roomsToShed(node, rooms, store.list(), { now, lastShedAt: moves.lastShedAt(nodeId) }, policy);
     if (shed.length === 0) return;
     moves.recordShedRound(nodeId, now);
@@ -103,12 +109,15 @@ export class RoomMover {
     }
     for (const { nodeId, meetingLinkId } of moves.due(now)) {
       moves.settle(nodeId, meetingLinkId);
-      if (store.assignmentOf(meetingLinkId) === nodeId) continue;
+      if (store.assignmentOf(meetingLinkId) === nodeId || store.hasPart(meetingLinkId, nodeId)) continue;
       await this.deps.sendCommand(nodeId, { command: 'closeMeeting', meetingId: meetingLinkId, reason: MOVED_AWAY, why: 'moved' });
     }
   }
 
-  /** Meetings leave a live node: placed anew by their rooms, closed on the old node after a grace. */
+  /**
+   * Meetings (placed there, or a part of them) leave a live node: their rooms place them anew or
+   * send the part's participants on, and the old node closes them after a grace.
+   */
   private async moveRooms(nodeId: string, meetings: readonly string[], why: MoveReason, now: number): Promise<void> {
     const { store, moves } = this.deps;
     for (const meetingLinkId of meetings) store.release(meetingLinkId, nodeId);

@@ -1,6 +1,6 @@
-import { runInDurableObject, SELF } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject, SELF } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { registerUser } from '../test/helpers.js';
+import { api, registerUser } from '../test/helpers.js';
 import { connectFakeNode, regionStubFor, type FakeNode } from '../test/kits/fake-node.js';
 import { configureMeeting, joinMeeting, openRoomSocket, roomStub, type RoomClient } from '../test/kits/room-kit.js';
 import type { RegionId } from '../../schema/regions.js';
@@ -24,6 +24,7 @@ import type { RoomDO } from './room-do.js';
 const SAN_FRANCISCO = { latitude: '37.7749', longitude: '-122.4194' };
 const NAIROBI = { latitude: '-1.2921', longitude: '36.8219' };
 const ROOMY = { consumerCapacity: 1_000_000, cpuPerWorker: [0, 0] };
+const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 let host: Awaited<ReturnType<typeof registerUser>>;
 beforeAll(async () => {
@@ -121,6 +122,30 @@ describe('a participant far from the meeting', () => {
     const reconnect = await openRoomSocket(linkId, nairobi.roomSession);
     cleanup.push(() => reconnect.close());
     expect((await reconnect.next('welcome')).media?.nodeId).toBe(home.nodeId);
+  });
+  it("whose node drains is sent to the meeting's node before the part closes there (make-before-break)", async () => {
+    const home = await roomyNode('sfo');
+    const far = await roomyNode('nbo');
+    far.answerCommands();
+    const { linkId } = await configureMeeting(host.user.id);
+    const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
+    const nairobi = await joinFrom(linkId, NAIROBI, { displayName: 'Nia' });
+    expect(nairobi.nodeId).toBe(far.nodeId);
+
+    const drained = await api('POST', `/api/fleet/regions/nbo/nodes/${far.nodeId}/drain`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, json: {} });
+    expect(drained.status).toBe(200);
+    const moved = await nairobi.socket.next('media.assignment');
+    expect(moved.media.nodeId).toBe(home.nodeId);
+    expect(await admittedNodes(linkId)).toEqual([]);
+    expect(hostSeat.socket.inbox.received.filter((message) => message.type === 'media.assignment')).toEqual([]);
+    // The draining node keeps its part while Nia's page moves, and closes it once the grace ends.
+    expect(far.commands('closeMeeting')).toEqual([]);
+    await runInDurableObject(regionStubFor('nbo'), (_instance: RegionDO, state) => {
+      state.storage.sql.exec('UPDATE moved_meetings SET close_at = 0 WHERE close_at IS NOT NULL AND meeting_link_id = ?', linkId);
+    });
+    await runDurableObjectAlarm(regionStubFor('nbo'));
+    expect(await far.command('closeMeeting', linkId)).toMatchObject({ meetingId: linkId, why: 'moved' });
+    expect(home.commands('closeMeeting')).toEqual([]);
   });
 });
 
