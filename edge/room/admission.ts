@@ -141,6 +141,7 @@ export async function join(room: Room, media: RoomMedia, input: RoomJoinInput): 
     if (source) room.attempts.reserve([{ key: `knock:${source}`, policy: KNOCKS_PER_SOURCE }], now, 'knocks from your network');
     await room.change(() => {
       insert('waiting', now);
+      media.rememberLocation(participantId, input.location);
       room.record({ kind: 'analytics', event: 'waiting_room_entered', participantId, props: { role } });
     });
     await expectSocket(room, now);
@@ -165,16 +166,19 @@ export async function admitWaiting(room: Room, media: RoomMedia, participantId: 
     return target;
   };
   checkAdmission(room, candidateOf(room, waiting()), 'admit');
-  await media.ensureAssignment([]);
+  const node = await media.ensureAssignment([]);
   // Re-read after the placement await: the host may have denied them meanwhile.
   const candidate = candidateOf(room, waiting());
-  return seat(room, media, candidate, 'admit', (now) => {
+  const admitted = await seat(room, media, candidate, 'admit', (now) => {
     room.participants.setStatus(participantId, 'joined', now);
     // The host chose this person: a denial of the same account or browser no longer applies.
     room.bans.liftDenials(candidate.identities);
     room.record({ kind: 'analytics', event: 'admitted', participantId, props: {} }, now);
     return room.participants.get(participantId)!;
   });
+  // Their node, from where they knocked (as a direct join's): the welcome hands it out.
+  await media.nodeForNewcomer(admitted, node, media.locationOf(participantId));
+  return admitted;
 }
 
 /** A participant who was in and whose socket dropped connects again with their session. */

@@ -9,12 +9,10 @@ import { nodeRegistryStub, regionShardCount, regionStub } from '../durable-objec
 import { describeError, log } from '../http/log.js';
 import { regionsByDistance, type ClientLocation } from '../registry/region-choice.js';
 import { shardsToAsk } from '../registry/shards.js';
-import { regionForParticipant, type MeetingInRegion } from '../registry/spread.js';
-import type { MeetingCascade } from './cascade.js';
 import { MediaTokenSigner } from './media-token.js';
 import { onRecordingNodeLost } from './recording.js';
 import { turnCredentials } from './turn-credentials.js';
-import type { ParticipantNodes } from './participant-nodes.js';
+import type { MeetingSpread } from './media-spread.js';
 import type { Participant } from './participants.js';
 import type { Room } from './room.js';
 
@@ -31,20 +29,6 @@ export const REPLACE_RETRY_MS = 2_000;
  * its life is left; otherwise the connect gets a fresh one.
  */
 export const TOKEN_REUSE_MIN_LIFE_MS = (MEDIA_TOKEN_TTL_SECONDS * 1000) / 2;
-
-/**
- * From this many participants on, each join asks the region's registry whether the meeting's node
- * still has headroom for one more (spread.ts nodeForNewcomer), and spills onto a second node when
- * it has not. Smaller meetings fit in what placement reserved for a new room (consumersPerNewRoom),
- * so their joins skip the question — and the registry round trip.
- */
-export const SPILL_CHECK_FROM_PARTICIPANTS = 20;
-
-/** The meeting's other nodes (cascading): its media graph, and which participant is on which node. */
-export interface RoomSpread {
-  cascade: MeetingCascade;
-  nodes: ParticipantNodes;
-}
 
 /** Commands about the whole meeting or one participant wherever they are connected. */
 const MEETING_WIDE_COMMANDS: ReadonlySet<NodeCommand['command']> = new Set(['closeParticipant', 'muteParticipant', 'setUnmutePolicy', 'setPermissions', 'closeMeeting']);
@@ -84,7 +68,7 @@ export class RoomMedia {
     /** Runs after the meeting lands on a node, before anyone is sent there (host mutes follow it). */
     private readonly afterPlaced: (node: PlacedNode) => Promise<void> = async () => undefined,
     /** The meeting's other nodes (cascading): newcomers may go there, meeting-wide commands reach them too. */
-    private readonly spread: RoomSpread | null = null,
+    private readonly spread: MeetingSpread | null = null,
   ) {
     this.signer = new MediaTokenSigner(() => edgeConfig(env).mediaTokenPrivateJwk);
   }
@@ -139,72 +123,25 @@ export class RoomMedia {
     return null;
   }
 
-  // ── spreading over nodes (cascading) ──────────────────────────────────────────────────────
+  // ── spreading over nodes (cascading, media-spread.ts) ─────────────────────────────────────
 
-  /**
-   * The node a newcomer (already seated) is sent to: the meeting's placed node, unless the meeting
-   * spreads (spread.ts) — the newcomer is far from the meeting's region and their own region has
-   * a node for them, or the meeting has grown past SPILL_CHECK_FROM_PARTICIPANTS and its node
-   * lacks headroom. A node chosen here serves a part of the meeting: the cascade relays producers
-   * to and from it. When no other node answers, the newcomer stays on the placed node.
-   */
-  async nodeForNewcomer(participant: Participant, placed: PlacedNode, location: ClientLocation = {}): Promise<PlacedNode> {
-    if (!this.spread) return placed;
-    const others = this.room.participants.count('joined') - 1;
-    const { region } = regionForParticipant(location, placed.region);
-    if (region === placed.region && others + 1 < SPILL_CHECK_FROM_PARTICIPANTS) return placed;
-    const node = await this.placeNewcomer(region, this.footprint(region, placed, others));
-    if (!node || node.nodeId === placed.nodeId) return placed;
-    this.spread.cascade.graph.admit(node.nodeId, node.region);
-    this.spread.nodes.set(participant.participantId, node);
-    return node;
+  /** The node a newcomer (already seated) is sent to: the placed node unless the meeting spreads. */
+  nodeForNewcomer(participant: Participant, placed: PlacedNode, location: ClientLocation = {}): Promise<PlacedNode> {
+    return this.spread ? this.spread.nodeForNewcomer(participant.participantId, placed, location) : Promise.resolve(placed);
   }
 
-  /** The meeting's nodes in the region with their participants (the placed node first), as spread.ts reads it. */
-  private footprint(region: RegionId, placed: PlacedNode, others: number): MeetingInRegion {
-    const spread = this.spread!.nodes;
-    const nodes = spread.countsIn(region);
-    if (placed.region === region) nodes.unshift({ nodeId: placed.nodeId, participants: Math.max(0, others - spread.total()) });
-    return { nodes, participants: others };
+  /** Someone waits in the lobby: their node is chosen, from where they are, once admitted. */
+  rememberLocation(participantId: string, location: ClientLocation | undefined): void {
+    if (location) this.spread?.rememberLocation(participantId, location);
   }
 
-  /** Asks the region's registry shards (as placeInRegion) for the newcomer's node; null when none has one. */
-  private async placeNewcomer(region: RegionId, meeting: MeetingInRegion): Promise<PlacedNode | null> {
-    const linkId = this.room.linkId();
-    for (const shard of shardsToAsk(linkId, regionShardCount(this.env, region))) {
-      try {
-        const node = await regionStub(this.env, region, shard).placeNewcomer(linkId, meeting);
-        if (node) return node;
-      } catch (error) {
-        log('error', 'room.place_newcomer_failed', { linkId, region: shard === 0 ? region : `${region}#${shard}`, error: describeError(error) });
-      }
-    }
-    return null;
+  /** Where the participant joined from, when the room kept it. */
+  locationOf(participantId: string): ClientLocation {
+    return this.spread?.locationOf(participantId) ?? {};
   }
 
-  /** The participant's node: their own while the meeting still sends people there, else the placed node. */
   private nodeOf(participantId: string, placed: PlacedNode): PlacedNode {
-    const own = this.spread?.nodes.get(participantId);
-    if (!own || !this.spread) return placed;
-    if (this.spread.cascade.graph.isAdmitted(own.nodeId)) return own;
-    this.spread.nodes.delete(participantId);
-    return placed;
-  }
-
-  /** The meeting no longer sends anyone to its other nodes: each registry forgets the part. */
-  private async releaseParts(): Promise<void> {
-    // A meeting that never spread has no parts (and keeps no cascade tables to look them up in).
-    if (!this.spread?.nodes.everSpread()) return;
-    const { graph } = this.spread.cascade;
-    for (const part of graph.admitted()) {
-      graph.dismiss(part.nodeId);
-      try {
-        await nodeRegistryStub(this.env, part.region, part.nodeId).releasePart(this.room.linkId(), part.nodeId);
-      } catch (error) {
-        log('error', 'room.release_failed', { nodeId: part.nodeId, error: describeError(error) });
-      }
-    }
-    this.spread.nodes.clear();
+    return this.spread ? this.spread.nodeOf(participantId, placed) : placed;
   }
 
   // ── tokens ────────────────────────────────────────────────────────────────────────────────
@@ -248,7 +185,7 @@ export class RoomMedia {
   /** The participant is out: nothing issued to them is handed out again. */
   forget(participantId: string): void {
     this.issued.delete(participantId);
-    this.spread?.nodes.delete(participantId);
+    this.spread?.forget(participantId);
   }
 
   /**
@@ -258,7 +195,7 @@ export class RoomMedia {
   async refresh(participant: Participant): Promise<MediaAssignment> {
     await this.confirmAssignment();
     // One whose own node (a part of the meeting) failed them goes to the node the region just confirmed.
-    this.spread?.nodes.delete(participant.participantId);
+    this.spread?.backToPlaced(participant.participantId);
     return this.issue(participant, await this.ensureAssignment([]));
   }
 
@@ -271,7 +208,7 @@ export class RoomMedia {
    */
   async commandNode(command: NodeCommand): Promise<boolean> {
     const node = this.room.meeting.assignment();
-    if (MEETING_WIDE_COMMANDS.has(command.command)) await this.commandOtherNodes(node?.nodeId ?? null, command);
+    if (MEETING_WIDE_COMMANDS.has(command.command)) await this.spread?.commandOthers(node?.nodeId ?? null, command);
     if (!node) return false;
     try {
       const result = await nodeRegistryStub(this.env, node.region, node.nodeId).sendCommand(node.nodeId, command);
@@ -280,17 +217,6 @@ export class RoomMedia {
     } catch (error) {
       log('error', 'room.node_command_failed', { nodeId: node.nodeId, command: command.command, error: describeError(error) });
       return false;
-    }
-  }
-
-  private async commandOtherNodes(assigned: string | null, command: NodeCommand): Promise<void> {
-    for (const other of this.spread?.cascade.otherNodes(assigned) ?? []) {
-      try {
-        const result = await nodeRegistryStub(this.env, other.region, other.nodeId).sendCommand(other.nodeId, command);
-        if (!result.ok) log('warn', 'room.node_command_failed', { nodeId: other.nodeId, command: command.command, code: result.code });
-      } catch (error) {
-        log('error', 'room.node_command_failed', { nodeId: other.nodeId, command: command.command, error: describeError(error) });
-      }
     }
   }
 
@@ -319,7 +245,7 @@ export class RoomMedia {
 
   /** Frees the node (the meeting ended, or nobody is left). */
   async releaseNode(): Promise<void> {
-    await this.releaseParts();
+    await this.spread?.releaseParts();
     const node = this.room.meeting.assignment();
     if (!node) return;
     this.room.meeting.setAssignment(null);
@@ -335,6 +261,7 @@ export class RoomMedia {
     this.issued.clear();
     await this.releaseNode();
     await this.spread?.cascade.forget();
+    this.spread?.forgetLocations();
     await this.room.timers.clear(RELEASE_TIMER);
   }
 
@@ -354,13 +281,20 @@ export class RoomMedia {
 
   /**
    * A node serving part of the meeting is gone (the cascade repairs the pipes, RoomDO.onNodeLost):
-   * its participants go to the meeting's placed node.
+   * its participants are placed again as newcomers from where they joined — another node of their
+   * own region when one takes them, else the meeting's node.
    */
   private async onPartLost(nodeId: string): Promise<void> {
-    const moved = new Set(this.spread?.nodes.dropNode(nodeId) ?? []);
+    const moved = new Set(this.spread?.dropNode(nodeId) ?? []);
     if (moved.size === 0) return;
     log('warn', 'room.part_lost', { linkId: this.room.linkId(), nodeId, participants: moved.size });
-    await this.moveConnected((participantId) => moved.has(participantId));
+    const placed = this.room.meeting.assignment();
+    if (!placed) return this.moveConnected((participantId) => moved.has(participantId));
+    const connected = this.room.participants.withStatus('joined').filter((p) => moved.has(p.participantId) && this.room.sockets.isConnected(p.participantId));
+    for (const participant of connected) {
+      const node = await this.nodeForNewcomer(participant, placed, this.locationOf(participant.participantId));
+      this.room.sockets.sendTo(participant.participantId, { type: 'media.assignment', media: await this.issue(participant, node) });
+    }
   }
 
   /**
@@ -370,7 +304,7 @@ export class RoomMedia {
    * only slow to report comes back, and a new one may join the region.
    */
   private async moveConnected(moving?: (participantId: string) => boolean): Promise<void> {
-    const onParts = moving ? new Set<string>() : (this.spread?.nodes.participantIds() ?? new Set<string>());
+    const onParts = moving ? new Set<string>() : (this.spread?.onParts() ?? new Set<string>());
     moving ??= (participantId) => !onParts.has(participantId);
     const connected = this.room.participants.withStatus('joined').filter((p) => moving(p.participantId) && this.room.sockets.isConnected(p.participantId));
     if (connected.length === 0) return;

@@ -10,6 +10,8 @@ import { describeError, log } from '../http/log.js';
 import { join, type RoomJoinInput } from './admission.js';
 import { sendChat } from './chat.js';
 import { MeetingCascade, nodeRefSchema, type NodeRef } from './cascade.js';
+import { MeetingSpread } from './media-spread.js';
+import { ParticipantLocations } from './participant-locations.js';
 import { ParticipantNodes } from './participant-nodes.js';
 import { connectSocket } from './connect.js';
 import { end, prunePresence, socketGone } from './departure.js';
@@ -48,7 +50,8 @@ export class RoomDO extends DurableObject<Env> {
       () => this.room.linkId(),
       () => this.room.meeting.assignment()?.nodeId ?? null,
     );
-    this.media = new RoomMedia(this.room, env, () => replayHostMutes(this.room, this.media), { cascade: this.cascade, nodes: new ParticipantNodes(ctx.storage.sql) });
+    const spread = new MeetingSpread(this.room, env, this.cascade, new ParticipantNodes(ctx.storage.sql), new ParticipantLocations(ctx.storage.sql));
+    this.media = new RoomMedia(this.room, env, () => replayHostMutes(this.room, this.media), spread);
   }
 
   // ── RPC from the Worker ───────────────────────────────────────────────────────────────────

@@ -6,7 +6,7 @@ import { configureMeeting, joinMeeting, openRoomSocket, roomStub, type RoomClien
 import type { RegionId } from '../../schema/regions.js';
 import { LOCATION_HEADER, locationHeaderSchema } from '../../schema/wire/http.js';
 import { DEFAULT_PLACEMENT_POLICY } from '../registry/placement.js';
-import { SPILL_CHECK_FROM_PARTICIPANTS } from './media.js';
+import { SPILL_CHECK_FROM_PARTICIPANTS } from './media-spread.js';
 import type { RegionDO } from '../registry/region-do.js';
 import type { RoomDO } from './room-do.js';
 
@@ -105,25 +105,45 @@ describe('a participant far from the meeting', () => {
     expect(await again.command('closeMeeting', linkId)).toMatchObject({ meetingId: linkId, why: 'moved' });
   });
 
-  it("whose node dies is sent to the meeting's node; everyone else stays put", async () => {
+  it('waiting in the lobby gets a node in their own region once the host admits them', async () => {
     const home = await roomyNode('sfo');
+    const far = await roomyNode('nbo');
+    const { linkId } = await configureMeeting(host.user.id, { waitingRoom: true });
+    const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
+    expect(hostSeat.nodeId).toBe(home.nodeId);
+
+    const knock = await joinMeeting(linkId, { displayName: 'Nia' }, { cf: NAIROBI });
+    expect(knock.body).toMatchObject({ status: 'waiting', media: null });
+    const lobby = await openRoomSocket(linkId, knock.body.roomSession);
+    cleanup.push(() => lobby.close());
+    await lobby.next('waiting');
+    expect(await hostSeat.socket.request({ type: 'host.admit', participantId: knock.body.participantId })).toMatchObject({ type: 'ack' });
+    await lobby.next('admitted');
+    expect((await lobby.next('welcome')).media).toMatchObject({ nodeId: far.nodeId, region: 'nbo' });
+    expect(await admittedNodes(linkId)).toEqual([far.nodeId]);
+  });
+
+  it('whose node dies is placed again in their own region; everyone else stays put', async () => {
+    await roomyNode('sfo');
     const far = await roomyNode('nbo');
     const { linkId } = await configureMeeting(host.user.id);
     const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
     const nairobi = await joinFrom(linkId, NAIROBI, { displayName: 'Nia' });
     expect(nairobi.nodeId).toBe(far.nodeId);
+    const spare = await roomyNode('nbo');
 
     far.crash();
     const moved = await nairobi.socket.next('media.assignment');
-    expect(moved.media.nodeId).toBe(home.nodeId);
-    expect(await admittedNodes(linkId)).toEqual([]);
+    expect({ nodeId: moved.media.nodeId, region: moved.media.region }).toEqual({ nodeId: spare.nodeId, region: 'nbo' });
+    expect(await admittedNodes(linkId)).toEqual([spare.nodeId]);
     expect(hostSeat.socket.inbox.received.filter((message) => message.type === 'media.assignment')).toEqual([]);
-    // Connecting again, they are handed the meeting's node, not the dead one.
+    // Connecting again, they are handed their new node, not the dead one.
     const reconnect = await openRoomSocket(linkId, nairobi.roomSession);
     cleanup.push(() => reconnect.close());
-    expect((await reconnect.next('welcome')).media?.nodeId).toBe(home.nodeId);
+    expect((await reconnect.next('welcome')).media?.nodeId).toBe(spare.nodeId);
   });
-  it("whose node drains is sent to the meeting's node before the part closes there (make-before-break)", async () => {
+
+  it('whose node drains moves to another node before the part closes there (make-before-break)', async () => {
     const home = await roomyNode('sfo');
     const far = await roomyNode('nbo');
     far.answerCommands();
@@ -131,12 +151,13 @@ describe('a participant far from the meeting', () => {
     const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
     const nairobi = await joinFrom(linkId, NAIROBI, { displayName: 'Nia' });
     expect(nairobi.nodeId).toBe(far.nodeId);
+    const spare = await roomyNode('nbo');
 
     const drained = await api('POST', `/api/fleet/regions/nbo/nodes/${far.nodeId}/drain`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, json: {} });
     expect(drained.status).toBe(200);
     const moved = await nairobi.socket.next('media.assignment');
-    expect(moved.media.nodeId).toBe(home.nodeId);
-    expect(await admittedNodes(linkId)).toEqual([]);
+    expect(moved.media.nodeId).toBe(spare.nodeId);
+    expect(await admittedNodes(linkId)).toEqual([spare.nodeId]);
     expect(hostSeat.socket.inbox.received.filter((message) => message.type === 'media.assignment')).toEqual([]);
     // The draining node keeps its part while Nia's page moves, and closes it once the grace ends.
     expect(far.commands('closeMeeting')).toEqual([]);
