@@ -85,7 +85,7 @@ describe('a node returning after its meetings moved', () => {
     await expectMovedTo([room.host], spare.nodeId);
     // Back without listing its meetings: the edge remembers what moved off it.
     const back = await node({ nodeId: room.node.nodeId });
-    expect(await back.command('closeMeeting', room.settings.linkId)).toMatchObject({ meetingId: room.settings.linkId });
+    expect(await back.command('closeMeeting', room.settings.linkId)).toMatchObject({ meetingId: room.settings.linkId, why: 'moved', closedAt: expect.any(Number) });
     expect((await fleetNode('nqz', back.nodeId))?.state).toBe('serving');
     expect(room.host.socket.inbox.received.filter((m) => m.type === 'media.assignment')).toHaveLength(1);
   });

@@ -94,7 +94,7 @@ export class RoomMover {
     for (const meetingLinkId of moves.closeOnReturn(nodeId)) moves.settle(nodeId, meetingLinkId);
     if (meetings.length === 0) return;
     log('warn', 'node.stale_meetings', { nodeId, meetings: meetings.length });
-    for (const meetingId of meetings) await this.deps.sendCommand(nodeId, { command: 'closeMeeting', meetingId, reason: MOVED_AWAY, why: 'moved' });
+    for (const meetingId of meetings) await this.deps.sendCommand(nodeId, { command: 'closeMeeting', meetingId, reason: MOVED_AWAY, why: 'moved', closedAt: Date.now() });
   }
 
   /**
@@ -110,7 +110,7 @@ export class RoomMover {
     for (const { nodeId, meetingLinkId } of moves.due(now)) {
       moves.settle(nodeId, meetingLinkId);
       if (store.assignmentOf(meetingLinkId) === nodeId || store.hasPart(meetingLinkId, nodeId)) continue;
-      await this.deps.sendCommand(nodeId, { command: 'closeMeeting', meetingId: meetingLinkId, reason: MOVED_AWAY, why: 'moved' });
+      await this.deps.sendCommand(nodeId, { command: 'closeMeeting', meetingId: meetingLinkId, reason: MOVED_AWAY, why: 'moved', closedAt: now });
     }
   }
 

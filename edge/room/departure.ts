@@ -49,7 +49,7 @@ export async function end(room: Room, media: RoomMedia, reason: string): Promise
   });
   // The node finishes the recording the end stopped; if it never reports, the room's deadline fails it.
   if (recording.active && recording.recordingId) await armRecordingDeadline(room, recording.recordingId, now - (recording.startedAt ?? now), now);
-  await media.commandNode({ command: 'closeMeeting', meetingId: room.linkId(), reason: reason.slice(0, 200) });
+  await media.commandNode({ command: 'closeMeeting', meetingId: room.linkId(), reason: reason.slice(0, 200), closedAt: Date.now() });
   room.sockets.closeAll('MEETING_ENDED', 'the meeting has ended');
   await media.releaseForGood();
   await room.timers.clear(PRESENCE_TIMER);

@@ -151,6 +151,8 @@ describe('join: media assignment', () => {
     const claims = mediaTokenClaimsSchema.parse(payload);
     expect(claims).toMatchObject({ sub: joined.participantId, mid: meeting.linkId, name: 'Grace', perms: ['publish', 'subscribe', 'screen'] });
     expect(claims.exp - claims.iat).toBe(120);
+    // The issue time to the millisecond, which a node compares with the edge's close time of the meeting.
+    expect(Math.floor(claims.iatMs! / 1000)).toBe(claims.iat);
     expect(joined.media!.expiresAt).toBe(claims.exp * 1000);
   });
 

@@ -24,7 +24,7 @@ export class MediaTokenSigner {
     this.key ??= importJWK(JSON.parse(this.privateJwk()) as JWK, MEDIA_TOKEN_ALG);
     const issuedAt = Math.floor(now / 1000);
     const expiresAt = issuedAt + MEDIA_TOKEN_TTL_SECONDS;
-    const token = await new SignJWT({ mid: request.meetingLinkId, name: request.displayName, perms: request.perms })
+    const token = await new SignJWT({ mid: request.meetingLinkId, name: request.displayName, perms: request.perms, iatMs: now })
       .setProtectedHeader({ alg: MEDIA_TOKEN_ALG, typ: 'JWT' })
       .setIssuer(MEDIA_TOKEN_ISSUER)
       .setAudience(request.nodeId)

@@ -36,7 +36,7 @@ export async function executeCommand(command: NodeCommand, deps: CommandDeps): P
       return;
     case 'closeMeeting': {
       // Its tokens are refused from now on, whether or not a room for it is open here.
-      const closed = await deps.rooms.endMeeting(command.meetingId, command.reason || 'meeting ended', command.why ?? 'ended');
+      const closed = await deps.rooms.endMeeting(command.meetingId, command.reason || 'meeting ended', command.why ?? 'ended', command.closedAt);
       if (!closed) throw new AppError('MEETING_NOT_FOUND', 'meeting is not on this node');
       return;
     }

@@ -3,7 +3,7 @@ import { AppError, type MediaKind, type Permission } from '../../schema/wire/ind
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
-import { EndedMeetings } from './ended-meetings.js';
+import { EndedMeetings, type TokenIssued } from './ended-meetings.js';
 import { HostMutes } from './host-mutes.js';
 import type { Participant, ParticipantOptions } from './participant.js';
 import { Room } from './room.js';
@@ -52,8 +52,8 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     this.hostMutes = new HostMutes(revokedTtlMs);
   }
 
-  /** `tokenIssuedAt`: the media token's iat (seconds); a token from before the meeting's close here is refused. */
-  async join(meetingId: string, identity: ParticipantIdentity, sink: ParticipantSink, tokenIssuedAt: number): Promise<{ room: Room; participant: Participant }> {
+  /** `tokenIssuedAt`: when the media token was issued (iat, iatMs); a token from before the meeting's close here is refused. */
+  async join(meetingId: string, identity: ParticipantIdentity, sink: ParticipantSink, tokenIssuedAt: TokenIssued): Promise<{ room: Room; participant: Participant }> {
     if (this.isRevoked(meetingId, identity.participantId)) throw new AppError('REMOVED_BY_HOST', 'this participant was removed from the meeting');
     this.assertNotEnded(meetingId, tokenIssuedAt);
     // A room may close (last leave) between finding it and joining it: then open a fresh one.
@@ -114,7 +114,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     origin.observer.once('close', () => this.emit('producerClosed', meetingId, origin.id));
   }
 
-  private assertNotEnded(meetingId: string, tokenIssuedAt: number): void {
+  private assertNotEnded(meetingId: string, tokenIssuedAt: TokenIssued): void {
     const refused = this.ended.refuses(meetingId, tokenIssuedAt);
     if (refused === 'moved') throw new AppError('MEETING_MOVED', 'this meeting moved to another media node; ask the room for a new one');
     if (refused === 'ended') throw new AppError('MEETING_ENDED', 'this meeting has ended');
@@ -122,10 +122,11 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
 
   /**
    * The edge closed the meeting here (it ended, or moved to another node): its room closes, its
-   * host mutes are forgotten, and tokens issued until now are refused. False when no room was open.
+   * host mutes are forgotten, and tokens issued until the close (`edgeClosedAt`, the edge's clock,
+   * when it says; else now) are refused. False when no room was open.
    */
-  async endMeeting(meetingId: string, reason: string, why: 'ended' | 'moved' = 'ended'): Promise<boolean> {
-    this.ended.end(meetingId, why);
+  async endMeeting(meetingId: string, reason: string, why: 'ended' | 'moved' = 'ended', edgeClosedAt?: number): Promise<boolean> {
+    this.ended.end(meetingId, why, Date.now(), edgeClosedAt);
     this.hostMutes.forget(meetingId);
     const opening = this.opening.get(meetingId);
     const room = this.rooms.get(meetingId) ?? (opening ? await opening.catch(() => undefined) : undefined);

@@ -70,7 +70,7 @@ export class SignalingServer {
         claims.mid,
         { participantId: claims.sub, displayName: claims.name, permissions: claims.perms },
         session,
-        claims.iat,
+        { seconds: claims.iat, ms: claims.iatMs },
       );
       session.attach(room, participant, this.throttle.bucketFor(claims.mid, claims.sub), answerTo);
     } catch (error) {

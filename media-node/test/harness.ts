@@ -13,7 +13,7 @@ export interface TestNode {
   issuer: TestTokenIssuer;
   url: string;
   exits: number[];
-  token(meetingId: string, participantId: string, extra?: { perms?: Permission[]; expiresIn?: number; nodeId?: string }): Promise<string>;
+  token(meetingId: string, participantId: string, extra?: { perms?: Permission[]; expiresIn?: number; nodeId?: string; secondsOnly?: boolean }): Promise<string>;
   peer(meetingId: string, participantId?: string, extra?: { perms?: Permission[]; receive?: boolean }): Promise<WeriftPeer>;
   stop(): Promise<void>;
 }
@@ -44,6 +44,7 @@ export async function startTestNode(env: Record<string, string> = {}, options: M
       participantId,
       ...(extra.perms ? { perms: extra.perms } : {}),
       ...(extra.expiresIn !== undefined ? { expiresIn: extra.expiresIn } : {}),
+      ...(extra.secondsOnly ? { secondsOnly: true } : {}),
     });
   return {
     node,

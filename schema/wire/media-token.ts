@@ -19,6 +19,8 @@ export const mediaTokenClaimsSchema = z.object({
   perms: z.array(permissionSchema).max(4),
   exp: z.number().int(),
   iat: z.number().int(),
+  /** iat in epoch milliseconds (the edge's clock): a node compares it with the edge's close time of the meeting (closeMeeting closedAt). */
+  iatMs: z.number().int().nonnegative().optional(),
   jti: z.string().min(8).max(64),
 });
 export type MediaTokenClaims = z.infer<typeof mediaTokenClaimsSchema>;

@@ -237,7 +237,14 @@ export const nodeCommandSchema = z.discriminatedUnion('command', [
    * The meeting's room here closes. `why` 'moved' (it lives on elsewhere) closes its sockets with
    * MEETING_MOVED so clients reconnect through the room; absent or 'ended' with MEETING_ENDED.
    */
-  z.object({ command: z.literal('closeMeeting'), meetingId: meetingLinkIdSchema, reason: z.string().max(200), why: z.enum(['ended', 'moved']).optional() }),
+  z.object({
+    command: z.literal('closeMeeting'),
+    meetingId: meetingLinkIdSchema,
+    reason: z.string().max(200),
+    why: z.enum(['ended', 'moved']).optional(),
+    /** When the edge closed it (epoch ms, the edge's clock): tokens issued up to then are refused, later ones (it moved back) are good. */
+    closedAt: z.number().int().nonnegative().optional(),
+  }),
   /** Take no new meetings, keep current ones, exit when empty or at the deadline (epoch ms). */
   z.object({ command: z.literal('drain'), deadline: z.number().int().optional() }),
   z.object({ command: z.literal('startRecording'), meetingId: meetingLinkIdSchema, recordingId: uuidSchema }),

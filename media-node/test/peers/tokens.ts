@@ -23,10 +23,13 @@ export class TestTokenIssuer {
     /** Seconds from now; negative for an expired token. */
     expiresIn?: number;
     issuer?: string;
+    /** Leave out iatMs (a token of an edge that did not send it yet): only whole seconds then. */
+    secondsOnly?: boolean;
   }): Promise<string> {
-    const now = Math.floor(Date.now() / 1000);
+    const nowMs = Date.now();
+    const now = Math.floor(nowMs / 1000);
     const exp = now + (claims.expiresIn ?? 120);
-    return new SignJWT({ mid: claims.meetingId, name: claims.name ?? claims.participantId.slice(0, 20), perms: claims.perms ?? ['publish', 'subscribe', 'screen'] })
+    return new SignJWT({ mid: claims.meetingId, name: claims.name ?? claims.participantId.slice(0, 20), perms: claims.perms ?? ['publish', 'subscribe', 'screen'], ...(claims.secondsOnly ? {} : { iatMs: nowMs }) })
       .setProtectedHeader({ alg: MEDIA_TOKEN_ALG })
       .setIssuer(claims.issuer ?? MEDIA_TOKEN_ISSUER)
       .setAudience(claims.nodeId)
