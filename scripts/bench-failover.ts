@@ -94,7 +94,7 @@ async function drainRound(stack: Stack, people: Person[]): Promise<number> {
 }
 
 function explain(what: string, result: FaultResult, people: Person[]): void {
-  console.log(`[bench]   ${what}: per page ${result.recoveryMs.join(' / ')} ms to video on a new session; longest gap ${result.maxGapMs} ms (${result.maxGapAt}); sessions ${result.sessions.join('/')}`);
+  console.log(`[bench]   ${what}: per page ${result.recoveryMs.join(' / ')} ms to video on a new session; longest gap ${result.maxGapMs} ms (${result.maxGapAt}); sessions ${result.sessions.join('/')}; fault at ${result.faultAt}`);
   // Where the time went, per page (the client's milestones since the fault, ms).
   for (const line of describeTimelines(people, result).split('\n')) console.log(`[bench]     ${line}`);
 }

@@ -41,6 +41,8 @@ export interface EdgeLogEvents {
   'room.placed': { meetingLinkId: Text; nodeId: Text };
   'room.part_placed': { meetingLinkId: Text; nodeId: Text; spill: boolean };
   'room.part_lost': { linkId: Text; nodeId: Text; participants: number };
+  /** The meeting's connected participants were sent to its new node. */
+  'room.moved': { linkId: Text; nodeId: Text; participants: number };
   // ── meetings (RoomDO) ──
   'room.node_event': { event: Text; meetingId: Text };
   'room.message_failed': { type: Text; error: Text };

@@ -323,6 +323,7 @@ export class RoomMedia {
     for (const participant of connected) {
       this.room.sockets.sendTo(participant.participantId, { type: 'media.assignment', media: await this.issue(participant, next) });
     }
+    log('info', 'room.moved', { linkId: this.room.linkId(), nodeId: next.nodeId, participants: connected.length });
   }
 
   /** REPLACE_TIMER is due: still without a node, the room tries to place its meeting again. */

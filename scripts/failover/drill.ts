@@ -85,8 +85,10 @@ export interface FaultResult {
   maxGapAt: string;
   /** Media sessions each page went through during the round (1: it never reconnected). */
   sessions: number[];
-  /** Per page, the client's milestones since the fault (ms; its latest of each, see call.ts mark). */
-  timelines: Record<string, number>[];
+  /** Per page, the client's milestones since the fault (ms, in order; see call.ts mark). */
+  timelines: [string, number][][];
+  /** When the fault struck (wall clock), to read the stack's logs against. */
+  faultAt: string;
 }
 
 /** The page's own clock (performance.now()), to read its milestones against the fault. */
@@ -94,19 +96,15 @@ function pageClock(person: Person): Promise<number> {
   return person.page.evaluate(() => performance.now());
 }
 
-/** The page's milestones at or after `since` (its clock), in ms since then, in order. */
-async function timelineSince(person: Person, since: number): Promise<Record<string, number>> {
-  const latest = (await person.page.evaluate(() => window.__edgemeet?.timing().latest ?? {}).catch(() => ({}))) as Record<string, number>;
-  const entries = Object.entries(latest)
-    .filter(([, at]) => at >= since)
-    .map(([name, at]) => [name, Math.round(at - since)] as const)
-    .sort((a, b) => a[1] - b[1]);
-  return Object.fromEntries(entries);
+/** The page's milestones at or after `since` (its clock), in ms since then, in order (a repeated one each time). */
+async function timelineSince(person: Person, since: number): Promise<[string, number][]> {
+  const recent = (await person.page.evaluate(() => window.__edgemeet?.timing().recent ?? []).catch(() => [])) as [string, number][];
+  return recent.filter(([, at]) => at >= since).map(([name, at]) => [name, Math.round(at - since)]);
 }
 
 /** One line per page: its milestones since the fault. */
 export function describeTimelines(people: readonly Person[], result: FaultResult): string {
-  return people.map((person, i) => `${person.name}: ${Object.entries(result.timelines[i] ?? {}).map(([name, ms]) => `${name} ${ms}`).join(', ')}`).join('\n');
+  return people.map((person, i) => `${person.name}: ${(result.timelines[i] ?? []).map(([name, ms]) => `${name} ${ms}`).join(', ')}`).join('\n');
 }
 
 /**
@@ -121,6 +119,7 @@ export async function measureFault(people: readonly Person[], fault: () => Promi
   await Promise.all(watches.map((watch) => watch.sample(performance.now())));
   const clocks = await Promise.all(people.map(pageClock));
   const faultAt = performance.now();
+  const faultWallClock = new Date().toISOString();
   await fault();
   const recovered: (number | null)[] = people.map(() => null);
   const deadline = faultAt + timeoutMs;
@@ -145,6 +144,7 @@ export async function measureFault(people: readonly Person[], fault: () => Promi
     maxGapAt: describeGap(watches, faultAt),
     sessions: watches.map((watch, i) => watch.sessions - sessionsBefore[i]! + 1),
     timelines: await Promise.all(people.map((person, i) => timelineSince(person, clocks[i]!))),
+    faultAt: faultWallClock,
   };
 }
 

@@ -45,8 +45,8 @@ export function installDebugHook(call: Call): void {
       joinToFirstFrameMs: call.timing.firstRemoteFrameAt === null ? null : call.timing.firstRemoteFrameAt - call.timing.joinClickedAt,
       /** Milestones after the Join click, in ms. */
       marks: Object.fromEntries(Object.entries(call.timing.marks).map(([name, at]) => [name, Math.round(at - call.timing.joinClickedAt)])),
-      /** The latest time of each milestone, raw performance.now() (a failover drill reads it against the fault). */
-      latest: { ...call.timing.latest },
+      /** Recent milestones in order, raw performance.now() (a failover drill reads them against the fault). */
+      recent: call.timing.recent.slice(),
     }),
   };
   (window as unknown as { __edgemeet: typeof hook }).__edgemeet = hook;

@@ -22,7 +22,7 @@ interface Hook {
     participants: Array<{ displayName: string }>;
     ending: { code: string; message: string } | null;
   };
-  timing(): { joinToFirstFrameMs: number | null; marks: Record<string, number>; latest: Record<string, number> };
+  timing(): { joinToFirstFrameMs: number | null; marks: Record<string, number>; recent: [string, number][] };
 }
 declare global {
   interface Window {

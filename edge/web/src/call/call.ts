@@ -37,6 +37,9 @@ export interface Ending {
  * call's lifecycle (waiting → in the call → ended). Media on the assigned node is the MediaLink's
  * job, what we send the Publisher's, the connection figures CallStats'. Views subscribe to topics.
  */
+/** Milestones kept in order for a failover drill's timeline (a few sessions' worth). */
+const RECENT_MARKS = 200;
+
 export class Call {
   phase: Phase;
   ending: Ending | null = null;
@@ -49,7 +52,7 @@ export class Call {
   roomStatus: SocketStatus = 'connecting';
   lastError: string | null = null;
   /** When Join was clicked and when the first remote video frame was decoded (for the e2e figure). */
-  readonly timing: { joinClickedAt: number; firstRemoteFrameAt: number | null; marks: Record<string, number>; latest: Record<string, number> };
+  readonly timing: { joinClickedAt: number; firstRemoteFrameAt: number | null; marks: Record<string, number>; recent: [string, number][] };
   readonly media: MediaLink;
   readonly publisher: Publisher;
   readonly stats: CallStats;
@@ -65,7 +68,7 @@ export class Call {
     readonly local: LocalMedia,
     joinClickedAt: number,
   ) {
-    this.timing = { joinClickedAt, firstRemoteFrameAt: null, marks: { joined: performance.now() }, latest: {} };
+    this.timing = { joinClickedAt, firstRemoteFrameAt: null, marks: { joined: performance.now() }, recent: [] };
     this.joinRole = join.role;
     this.phase = join.status === 'waiting' ? 'waiting' : 'in-call';
     // From here on a device that finishes opening stays off unless the person turns it on.
@@ -298,11 +301,12 @@ export class Call {
 
   private readonly onOnline = () => this.room.kick();
 
-  /** First time something happened, ms since page start (for the join-time figure), and the latest (a failover's timeline). */
+  /** First time something happened, ms since page start (for the join-time figure), and the recent ones in order (a failover's timeline). */
   private mark(name: string): void {
     const now = performance.now();
     this.timing.marks[name] ??= now;
-    this.timing.latest[name] = now;
+    this.timing.recent.push([name, now]);
+    if (this.timing.recent.length > RECENT_MARKS) this.timing.recent.shift();
   }
 
   private emit(...topics: Topic[]): void {

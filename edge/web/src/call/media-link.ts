@@ -156,6 +156,7 @@ export class MediaLink {
           },
           keepPaused: (remote) => !this.showsVideoOf(remote.participantId),
           resumed: (remote) => this.owner.mark(`first${remote.kind === 'video' ? 'Video' : 'Audio'}Resumed`),
+          offered: (kind) => this.owner.mark(`${kind}Offered`),
           localPausedByServer: (source) => this.publisher.pausedByServer(source),
           closedByServer: (code, reason) => {
             if (code === 'REMOVED_BY_HOST' || code === 'MEETING_ENDED') this.owner.endCall(code, reason);

@@ -26,6 +26,8 @@ export interface RemoteTrackEvents {
   keepPaused?(remote: RemoteTrack): boolean;
   /** The node confirmed it forwards this consumer (its resume answered): a join's timeline mark. */
   resumed?(remote: RemoteTrack): void;
+  /** The node offered a consumer (its newConsumer arrived, not yet negotiated): a timeline mark. */
+  offered?(kind: 'audio' | 'video'): void;
 }
 
 const CONSUMER_NOTIFICATIONS = ['newConsumer', 'consumerClosed', 'consumerPaused', 'consumerResumed', 'consumerLayersChanged'] as const;
@@ -61,6 +63,7 @@ export class RemoteTracks {
     switch (notification.notification) {
       case 'newConsumer': {
         const info = notification.data;
+        this.events.offered?.(info.kind);
         // Submitted at once, finished in order: mediasoup-client negotiates the consumers submitted
         // together in one renegotiation (after a failover, every track arrives at once), and no
         // notification overtakes its newConsumer.
