@@ -5,7 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import type { MediaNodeHandle, Stack } from '../dev-stack.js';
-import { eventually, inbound, join, newPerson, signUp, startMeeting, state, total } from '../../edge/web/test/people.js';
+import { eventually, join, newPerson, signUp, startMeeting, state } from '../../edge/web/test/people.js';
 
 export interface Person {
   page: Page;
@@ -51,8 +51,14 @@ export async function everyoneDecodes(people: readonly Person[], timeoutMs = 30_
 
 /** Decoded frames of each other person's camera, as this page counts them now (session-local counters). */
 async function cameraFrames(viewer: Person, people: readonly Person[]): Promise<number[]> {
-  const rows = await inbound(viewer.page);
-  return people.filter((other) => other !== viewer).map((other) => total(rows, other.name, 'camera', 'framesDecoded'));
+  return (await sampleCameras(viewer, people)).frames;
+}
+
+/** One light call to the page: its camera frame counters (in `people` order, without the viewer) and media sessions. */
+async function sampleCameras(viewer: Person, people: readonly Person[]): Promise<{ frames: number[]; mediaSessions: number | null }> {
+  const sample = await viewer.page.evaluate(() => window.__edgemeet?.cameraFrames() ?? null).catch(() => null);
+  const frames = people.filter((other) => other !== viewer).map((other) => sample?.frames[other.name] ?? 0);
+  return { frames, mediaSessions: sample?.mediaSessions ?? null };
 }
 
 /** The node with the meeting (the only one with rooms), as the fleet API reports it. */
@@ -179,8 +185,8 @@ class PageWatch {
   }
 
   async sample(at: number): Promise<{ sessions: number; allProgressed: boolean }> {
-    const [frames, pageState] = await Promise.all([cameraFrames(this.viewer, this.people), state(this.viewer.page)]);
-    this.sessions = pageState?.mediaSessions ?? this.sessions;
+    const { frames, mediaSessions } = await sampleCameras(this.viewer, this.people);
+    this.sessions = mediaSessions ?? this.sessions;
     let allProgressed = true;
     frames.forEach((count, j) => {
       // Counters restart with each new session: any change to a non-zero count is a new frame.

@@ -20,6 +20,8 @@ export function installDebugHook(call: Call): void {
       outbound: await call.stats.outbound(),
       transports: call.media.session?.transportStates ?? null,
     }),
+    /** Decoded frames per remote camera and the media session count, in one cheap call (the failover drill's sample). */
+    cameraFrames: async () => ({ frames: await call.stats.cameraFrames(), mediaSessions: call.media.sessions }),
     state: () => ({
       phase: call.phase,
       ending: call.ending,

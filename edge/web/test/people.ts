@@ -22,6 +22,7 @@ interface Hook {
     participants: Array<{ displayName: string }>;
     ending: { code: string; message: string } | null;
   };
+  cameraFrames(): Promise<{ frames: Record<string, number>; mediaSessions: number }>;
   timing(): { joinToFirstFrameMs: number | null; marks: Record<string, number>; recent: [string, number][] };
 }
 declare global {

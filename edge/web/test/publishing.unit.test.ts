@@ -47,6 +47,11 @@ class FakeSession {
     const producer = this.atNode.get(source);
     if (producer) producer.paused = paused;
   }
+  /** The camera's encoder runs slowly (a session being left during a move). */
+  cameraSlowed = false;
+  async slowCamera(on: boolean): Promise<void> {
+    this.cameraSlowed = on;
+  }
   async replaceTrack(): Promise<void> {}
   async closeProducer(source: MediaSource): Promise<void> {
     this.atNode.delete(source);
@@ -155,6 +160,25 @@ describe('publishing on a new media session (failover, reconnect)', () => {
     expect(local.isOn('mic')).toBe(false);
     expect(next.sends('mic')).toBe(false);
     expect(next.atNode.get('mic')?.paused).toBe(true);
+  });
+
+  it('the session being left encodes its camera slowly while the new one comes up, and at full rate again when the move fails', async () => {
+    const local = new LocalMedia();
+    const opening = Promise.all([local.openMic(), local.openCamera()]);
+    devices.openAll();
+    await opening;
+    local.settleChoice();
+    const publisher = new Publisher(local, () => undefined);
+    const current = new FakeSession();
+    await publisher.attach(asSession(current), () => undefined);
+    expect(current.cameraSlowed).toBe(false);
+    const next = new FakeSession();
+    await publisher.attach(asSession(next), () => undefined);
+    // Still sent to those on the old node (only slower); the new session sends at full rate.
+    expect({ slowed: current.cameraSlowed, sends: current.sends('camera') }).toEqual({ slowed: true, sends: true });
+    expect({ slowed: next.cameraSlowed, sends: next.sends('camera') }).toEqual({ slowed: false, sends: true });
+    publisher.restore(asSession(current));
+    expect(current.cameraSlowed).toBe(false);
   });
 
   it('a host mute holds on the next session', async () => {

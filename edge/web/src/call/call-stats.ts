@@ -114,6 +114,24 @@ export class CallStats {
     );
   }
 
+  /**
+   * Decoded frames per remote camera by sender's name — only the cameras' stats, so a failover
+   * drill sampling every 100 ms loads the page it measures as little as it can.
+   */
+  async cameraFrames(): Promise<Record<string, number>> {
+    const cameras = [...this.link.remotes.values()].filter((remote) => remote.source === 'camera');
+    const frames: Record<string, number> = {};
+    await Promise.all(
+      cameras.map(async (remote) => {
+        const report = await remote.consumer.getStats().catch(() => null);
+        report?.forEach((stat: Record<string, unknown>) => {
+          if (stat.type === 'inbound-rtp' && typeof stat.framesDecoded === 'number') frames[remote.displayName] = (frames[remote.displayName] ?? 0) + stat.framesDecoded;
+        });
+      }),
+    );
+    return frames;
+  }
+
   /** Outbound stats per producer (simulcast layers count as one row with `layers`). */
   async outbound(): Promise<OutboundRow[]> {
     const producers = (await this.link.session?.producerStats()) ?? [];

@@ -22,6 +22,9 @@ const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
   { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
   { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
 ];
+/** The camera's frame rate (prejoin opens it at 30), and what a session being left sends meanwhile. */
+const CAMERA_FPS = 30;
+const LEAVING_CAMERA_FPS = 8;
 const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 2_500_000 }];
 const ICE_RESTART_GRACE_MS = 2_000;
 const ICE_GIVE_UP_MS = 10_000;
@@ -152,6 +155,18 @@ export class MediaSession {
       }
       throw error;
     });
+  }
+
+  /**
+   * Encodes the camera at a few frames a second on every layer (true), or at the camera's rate
+   * again (false): a session being left during a move costs the page a fraction of an encoder
+   * while the new session comes up. Every layer keeps flowing, so no viewer's consumer has to
+   * fall back to another layer and wait for its key frame (stopping layers did: 1.6–2.7 s gaps).
+   */
+  async slowCamera(on: boolean): Promise<void> {
+    const producer = this.producers.get('camera');
+    if (!producer || producer.closed) return;
+    await producer.setRtpEncodingParameters({ maxFramerate: on ? LEAVING_CAMERA_FPS : CAMERA_FPS });
   }
 
   async replaceTrack(source: MediaSource, track: MediaStreamTrack): Promise<void> {

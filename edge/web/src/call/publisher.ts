@@ -24,7 +24,11 @@ export class Publisher {
 
   /** A new session: publish mic, camera and screen as the person has them now. */
   async attach(session: MediaSession, mark: (milestone: string) => void): Promise<void> {
-    if (this.session && this.session !== session) this.leaving = this.session;
+    if (this.session && this.session !== session) {
+      this.leaving = this.session;
+      // Those still on the old node see a few frames a second until they move too: the CPU goes to the new session.
+      void this.leaving.slowCamera(true).catch(() => undefined);
+    }
     this.session = session;
     await this.sync('mic');
     mark('micProduced');
@@ -47,6 +51,7 @@ export class Publisher {
   restore(session: MediaSession): void {
     this.session = session;
     this.leaving = null;
+    void session.slowCamera(false).catch(() => undefined);
     void this.sync('mic').catch(() => undefined);
     void this.sync('camera').catch(() => undefined);
   }
