@@ -60,6 +60,11 @@ class FakeSession {
   async closeProducer(source: MediaSource): Promise<void> {
     this.atNode.delete(source);
   }
+  /** The camera's encoder runs slowly (Publisher: this session is being left). */
+  cameraSlowed = false;
+  async slowCamera(on: boolean): Promise<void> {
+    this.cameraSlowed = on;
+  }
   async setReceiveBitrate(): Promise<void> {}
   sends(source: MediaSource): boolean {
     return !this.closed && this.atNode.get(source)?.paused === false;
