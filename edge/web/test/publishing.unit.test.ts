@@ -162,13 +162,18 @@ describe('publishing on a new media session (failover, reconnect)', () => {
     expect(next.atNode.get('mic')?.paused).toBe(true);
   });
 
-  it('the session being left encodes its camera slowly while the new one comes up, and at full rate again when the move fails', async () => {
+  /** Mic and camera open (and on) before Join; a publisher for them. */
+  async function publisherWithDevicesOn(): Promise<Publisher> {
     const local = new LocalMedia();
     const opening = Promise.all([local.openMic(), local.openCamera()]);
     devices.openAll();
     await opening;
     local.settleChoice();
-    const publisher = new Publisher(local, () => undefined);
+    return new Publisher(local, () => undefined);
+  }
+
+  it('the session being left encodes its camera slowly while the new one comes up, and at full rate again when the move fails', async () => {
+    const publisher = await publisherWithDevicesOn();
     const current = new FakeSession();
     await publisher.attach(asSession(current), () => undefined);
     expect(current.cameraSlowed).toBe(false);
@@ -182,12 +187,7 @@ describe('publishing on a new media session (failover, reconnect)', () => {
   });
 
   it('a host mute holds on the next session', async () => {
-    const local = new LocalMedia();
-    const opening = Promise.all([local.openMic(), local.openCamera()]);
-    devices.openAll();
-    await opening;
-    local.settleChoice();
-    const publisher = new Publisher(local, () => undefined);
+    const publisher = await publisherWithDevicesOn();
     await publisher.attach(asSession(new FakeSession()), () => undefined);
     publisher.mutedByHost('audio');
     const next = new FakeSession();
