@@ -26,7 +26,8 @@ function fakeCall(others: string[]): string {
       stats: async () => ({ inbound: others.map((name) => ({ participantId: name, displayName: name, kind: 'video', source: 'camera',
         spatialLayer: 0, producerPaused: false, framesDecoded: frames, frameWidth: 1280, totalAudioEnergy: 0, bytesReceived: frames * 1000 })),
         outbound: [], transports: null }),
-      timing: () => ({ joinToFirstFrameMs: null, marks: {} }),
+      cameraFrames: async () => ({ frames: Object.fromEntries(others.map((name) => [name, frames])), mediaSessions: session }),
+      timing: () => ({ joinToFirstFrameMs: null, marks: {}, recent: [] }),
     };
     // The old session keeps decoding for lingerMs (a jitter buffer), then nothing until backAfterMs,
     // when video returns on a new session (counters restart) — or on the old one (newSession false).
