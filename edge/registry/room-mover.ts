@@ -41,8 +41,7 @@ export class RoomMover {
     const unconfirmedCloses = commands.pending(nodeId, Date.now()).flatMap(({ command }) => (command.command === 'closeMeeting' ? [command.meetingId] : []));
     const meetings = store.markDown(nodeId);
     // Meetings it served a part of: their rooms send its participants elsewhere.
-    const placedHere = new Set(meetings);
-    const parts = store.dropParts(nodeId).filter((meetingLinkId) => !placedHere.has(meetingLinkId));
+    const parts = this.dropPartsBesides(nodeId, meetings);
     commands.forget(nodeId);
     moves.deferToReturn(nodeId);
     moves.record(nodeId, [...unconfirmedCloses, ...meetings, ...parts], null);
@@ -63,8 +62,7 @@ export class RoomMover {
     if (node.state === 'draining') {
       // Parts go too: a node serving part of a meeting would otherwise drain only at its deadline,
       // and drop those participants then as a crash would.
-      const placedHere = new Set(rooms);
-      const parts = store.dropParts(nodeId).filter((meetingLinkId) => !placedHere.has(meetingLinkId));
+      const parts = this.dropPartsBesides(nodeId, rooms);
       if (rooms.length + parts.length === 0) return;
       return this.moveRooms(nodeId, [...rooms, ...parts], 'drain', now);
     }
@@ -112,6 +110,12 @@ export class RoomMover {
       if (store.assignmentOf(meetingLinkId) === nodeId || store.hasPart(meetingLinkId, nodeId)) continue;
       await this.deps.sendCommand(nodeId, { command: 'closeMeeting', meetingId: meetingLinkId, reason: MOVED_AWAY, why: 'moved', closedAt: now });
     }
+  }
+
+  /** The registry forgets the node's parts; answers the meetings among them not placed there too. */
+  private dropPartsBesides(nodeId: string, placedHere: readonly string[]): string[] {
+    const placed = new Set(placedHere);
+    return this.deps.store.dropParts(nodeId).filter((meetingLinkId) => !placed.has(meetingLinkId));
   }
 
   /**

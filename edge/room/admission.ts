@@ -177,7 +177,7 @@ export async function admitWaiting(room: Room, media: RoomMedia, participantId: 
     return room.participants.get(participantId)!;
   });
   // Their node, from where they knocked (as a direct join's): the welcome hands it out.
-  await media.nodeForNewcomer(admitted, node, media.locationOf(participantId));
+  await media.nodeForNewcomer(admitted, node);
   return admitted;
 }
 

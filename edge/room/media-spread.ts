@@ -37,9 +37,10 @@ export class MeetingSpread {
    * spreads (spread.ts) — the newcomer is far from the meeting's region and their own region has
    * a node for them, or the meeting has grown past SPILL_CHECK_FROM_PARTICIPANTS and its node
    * lacks headroom. A node chosen here serves a part of the meeting: the cascade relays producers
-   * to and from it. When no other node answers, the newcomer stays on the placed node.
+   * to and from it. When no other node answers, the newcomer stays on the placed node. Without
+   * `location`: where the room kept that they joined from (none: the meeting's region).
    */
-  async nodeForNewcomer(participantId: string, placed: PlacedNode, location: ClientLocation = {}): Promise<PlacedNode> {
+  async nodeForNewcomer(participantId: string, placed: PlacedNode, location: ClientLocation = this.locations.get(participantId)): Promise<PlacedNode> {
     const others = this.room.participants.count('joined') - 1;
     const { region } = regionForParticipant(location, placed.region);
     if (region === placed.region && others + 1 < SPILL_CHECK_FROM_PARTICIPANTS) return placed;
@@ -55,10 +56,6 @@ export class MeetingSpread {
   /** Someone waits in the lobby: where they joined from, for their node once admitted. */
   rememberLocation(participantId: string, location: ClientLocation): void {
     this.locations.set(participantId, location);
-  }
-
-  locationOf(participantId: string): ClientLocation {
-    return this.locations.get(participantId);
   }
 
   /** The participant's node: their own while the meeting still sends people there, else the placed node. */

@@ -125,19 +125,17 @@ export class RoomMedia {
 
   // ── spreading over nodes (cascading, media-spread.ts) ─────────────────────────────────────
 
-  /** The node a newcomer (already seated) is sent to: the placed node unless the meeting spreads. */
-  nodeForNewcomer(participant: Participant, placed: PlacedNode, location: ClientLocation = {}): Promise<PlacedNode> {
+  /**
+   * The node a newcomer (already seated) is sent to: the placed node unless the meeting spreads.
+   * Without `location`, from where the room kept that they joined (the lobby, a lost part).
+   */
+  nodeForNewcomer(participant: Participant, placed: PlacedNode, location?: ClientLocation): Promise<PlacedNode> {
     return this.spread ? this.spread.nodeForNewcomer(participant.participantId, placed, location) : Promise.resolve(placed);
   }
 
   /** Someone waits in the lobby: their node is chosen, from where they are, once admitted. */
   rememberLocation(participantId: string, location: ClientLocation | undefined): void {
     if (location) this.spread?.rememberLocation(participantId, location);
-  }
-
-  /** Where the participant joined from, when the room kept it. */
-  locationOf(participantId: string): ClientLocation {
-    return this.spread?.locationOf(participantId) ?? {};
   }
 
   private nodeOf(participantId: string, placed: PlacedNode): PlacedNode {
@@ -290,11 +288,18 @@ export class RoomMedia {
     log('warn', 'room.part_lost', { linkId: this.room.linkId(), nodeId, participants: moved.size });
     const placed = this.room.meeting.assignment();
     if (!placed) return this.moveConnected((participantId) => moved.has(participantId));
-    const connected = this.room.participants.withStatus('joined').filter((p) => moved.has(p.participantId) && this.room.sockets.isConnected(p.participantId));
-    for (const participant of connected) {
-      const node = await this.nodeForNewcomer(participant, placed, this.locationOf(participant.participantId));
-      this.room.sockets.sendTo(participant.participantId, { type: 'media.assignment', media: await this.issue(participant, node) });
+    for (const participant of this.connectedAmong((participantId) => moved.has(participantId))) {
+      await this.sendAssignment(participant, await this.nodeForNewcomer(participant, placed));
     }
+  }
+
+  /** Participants in the meeting with a room socket open, among those `picked` names. */
+  private connectedAmong(picked: (participantId: string) => boolean): Participant[] {
+    return this.room.participants.withStatus('joined').filter((p) => picked(p.participantId) && this.room.sockets.isConnected(p.participantId));
+  }
+
+  private async sendAssignment(participant: Participant, node: PlacedNode): Promise<void> {
+    this.room.sockets.sendTo(participant.participantId, { type: 'media.assignment', media: await this.issue(participant, node) });
   }
 
   /**
@@ -306,7 +311,7 @@ export class RoomMedia {
   private async moveConnected(moving?: (participantId: string) => boolean): Promise<void> {
     const onParts = moving ? new Set<string>() : (this.spread?.onParts() ?? new Set<string>());
     moving ??= (participantId) => !onParts.has(participantId);
-    const connected = this.room.participants.withStatus('joined').filter((p) => moving(p.participantId) && this.room.sockets.isConnected(p.participantId));
+    const connected = this.connectedAmong(moving);
     if (connected.length === 0) return;
     let next: PlacedNode;
     try {
@@ -320,9 +325,7 @@ export class RoomMedia {
       await this.room.timers.set(REPLACE_TIMER, Date.now() + REPLACE_RETRY_MS);
       return;
     }
-    for (const participant of connected) {
-      this.room.sockets.sendTo(participant.participantId, { type: 'media.assignment', media: await this.issue(participant, next) });
-    }
+    for (const participant of connected) await this.sendAssignment(participant, next);
     log('info', 'room.moved', { linkId: this.room.linkId(), nodeId: next.nodeId, participants: connected.length });
   }
 

@@ -1,6 +1,7 @@
 import type { MediaLink } from './media-link.js';
 import type { MediaSession } from './media-session.js';
 import { QualityMeter, remoteMediaBack, sampleOf, type Quality } from './quality.js';
+import type { RemoteTrack } from './remote-tracks.js';
 
 /** Stats are read at most this often, and only for what the UI shows. */
 const TICK_MS = 1_000;
@@ -85,10 +86,10 @@ export class CallStats {
     this.changed();
   }
 
-  /** Inbound stats per remote track, for the debug hook and the e2e test. */
-  inbound(): Promise<InboundRow[]> {
+  /** Inbound stats per remote track (those `keep` keeps), for the debug hook and the e2e test. */
+  inbound(keep: (remote: RemoteTrack) => boolean = () => true): Promise<InboundRow[]> {
     return Promise.all(
-      [...this.link.remotes.values()].map(async (remote) => {
+      [...this.link.remotes.values()].filter(keep).map(async (remote) => {
         const row: InboundRow = {
           participantId: remote.participantId,
           displayName: remote.displayName,
@@ -119,16 +120,8 @@ export class CallStats {
    * drill sampling every 100 ms loads the page it measures as little as it can.
    */
   async cameraFrames(): Promise<Record<string, number>> {
-    const cameras = [...this.link.remotes.values()].filter((remote) => remote.source === 'camera');
     const frames: Record<string, number> = {};
-    await Promise.all(
-      cameras.map(async (remote) => {
-        const report = await remote.consumer.getStats().catch(() => null);
-        report?.forEach((stat: Record<string, unknown>) => {
-          if (stat.type === 'inbound-rtp' && typeof stat.framesDecoded === 'number') frames[remote.displayName] = (frames[remote.displayName] ?? 0) + stat.framesDecoded;
-        });
-      }),
-    );
+    for (const row of await this.inbound((remote) => remote.source === 'camera')) frames[row.displayName] = (frames[row.displayName] ?? 0) + row.framesDecoded;
     return frames;
   }
 
