@@ -37,6 +37,16 @@ for (const f of fs.readdirSync(process.argv[1])) {
   const r = JSON.parse(fs.readFileSync(process.argv[1] + "/" + f, "utf8"));
   passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + (r.numTodoTests || 0);
   console.log(`${f.replace(/\.json$/, "")}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  // Name each failure with its first message line: the summary is often all a CI log keeps.
+  for (const file of r.testResults || []) {
+    if (file.status === "failed" && !(file.assertionResults || []).some((t) => t.status === "failed"))
+      console.log(`  FAILED ${file.name.replace(process.cwd() + "/", "")}\n    ${String(file.message || "").split("\n")[0].slice(0, 300)}`);
+  }
+  for (const file of r.testResults || []) for (const t of file.assertionResults || []) {
+    if (t.status !== "failed") continue;
+    const why = String((t.failureMessages || [])[0] || "").split("\n")[0].slice(0, 300);
+    console.log(`  FAILED ${file.name.replace(process.cwd() + "/", "")} > ${t.fullName}\n    ${why}`);
+  }
 }
 console.log(`Tests: ${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
 ' "$results"

@@ -41,6 +41,7 @@ export interface EdgeLogEvents {
   'room.placed': { meetingLinkId: Text; nodeId: Text };
   'room.part_placed': { meetingLinkId: Text; nodeId: Text; spill: boolean };
   'room.part_lost': { linkId: Text; nodeId: Text; participants: number };
+  'room.part_refused': { linkId: Text; nodeId: Text };
   /** The meeting's connected participants were sent to its new node. */
   'room.moved': { linkId: Text; nodeId: Text; participants: number };
   // ── meetings (RoomDO) ──

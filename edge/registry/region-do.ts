@@ -296,7 +296,15 @@ export class RegionDO extends DurableObject<Env> {
 
   /** Whether the node still serves the meeting: assigned to it, and the node alive and heard from. */
   async serves(meetingLinkId: string, nodeId: string): Promise<boolean> {
-    if (this.store.assignmentOf(meetingLinkId) !== nodeId) return false;
+    return this.store.assignmentOf(meetingLinkId) === nodeId && this.isLive(nodeId);
+  }
+
+  /** Whether the node still serves a part of the meeting (cascading), alive and heard from. */
+  async servesPart(meetingLinkId: string, nodeId: string): Promise<boolean> {
+    return this.store.hasPart(meetingLinkId, nodeId) && this.isLive(nodeId);
+  }
+
+  private isLive(nodeId: string): boolean {
     const node = this.store.get(nodeId);
     return node !== null && node.state !== 'down' && Date.now() - node.lastHeartbeatAt <= this.policy.heartbeatTimeoutMs;
   }

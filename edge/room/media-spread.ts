@@ -67,9 +67,25 @@ export class MeetingSpread {
     return placed;
   }
 
-  /** The participant uses the placed node from now on (their own failed them). */
-  backToPlaced(participantId: string): void {
+  /**
+   * media.refresh from a participant on a part of the meeting: their node while its registry says
+   * it still serves the part (as the placed node is kept while its registry says it serves the
+   * meeting); otherwise they are placed again from where they joined — their region's node, else
+   * the placed one.
+   */
+  async confirmOwnNode(participantId: string, placed: PlacedNode): Promise<PlacedNode> {
+    const own = this.nodeOf(participantId, placed);
+    if (own.nodeId === placed.nodeId) return placed;
+    let serving = false;
+    try {
+      serving = await nodeRegistryStub(this.env, own.region, own.nodeId).servesPart(this.room.linkId(), own.nodeId);
+    } catch (error) {
+      log('error', 'room.confirm_failed', { nodeId: own.nodeId, error: describeError(error) });
+    }
+    if (serving) return own;
     this.nodes.delete(participantId);
+    log('warn', 'room.part_refused', { linkId: this.room.linkId(), nodeId: own.nodeId });
+    return this.nodeForNewcomer(participantId, placed);
   }
 
   /** The participant is out. */

@@ -188,13 +188,14 @@ export class RoomMedia {
 
   /**
    * media.refresh: the client could not use its token or node. Checks the node with its region
-   * first (moving everyone if it is gone), then answers a fresh token.
+   * first (moving everyone if it is gone), then answers a fresh token — for the participant's own
+   * node when they are on a part of the meeting that its region confirms, else placed again.
    */
   async refresh(participant: Participant): Promise<MediaAssignment> {
     await this.confirmAssignment();
-    // One whose own node (a part of the meeting) failed them goes to the node the region just confirmed.
-    this.spread?.backToPlaced(participant.participantId);
-    return this.issue(participant, await this.ensureAssignment([]));
+    const placed = await this.ensureAssignment([]);
+    const node = this.spread ? await this.spread.confirmOwnNode(participant.participantId, placed) : placed;
+    return this.issue(participant, node);
   }
 
   // ── the node ──────────────────────────────────────────────────────────────────────────────

@@ -143,6 +143,32 @@ describe('a participant far from the meeting', () => {
     expect((await reconnect.next('welcome')).media?.nodeId).toBe(spare.nodeId);
   });
 
+  it('asking for a new token keeps their own node while its region says it serves the part; a stale one is replaced in their region', async () => {
+    const home = await roomyNode('sfo');
+    const far = await roomyNode('nbo');
+    const { linkId } = await configureMeeting(host.user.id);
+    const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
+    expect(hostSeat.nodeId).toBe(home.nodeId);
+    const nairobi = await joinFrom(linkId, NAIROBI, { displayName: 'Nia' });
+    expect(nairobi.nodeId).toBe(far.nodeId);
+
+    // A client whose media session failed asks again (media.refresh): its node is alive and still
+    // holds the part, so it is handed that node, not sent across the world to the meeting's.
+    expect(await nairobi.socket.request({ type: 'media.refresh' })).toMatchObject({ type: 'ack' });
+    expect((await nairobi.socket.next('media.assignment')).media).toMatchObject({ nodeId: far.nodeId, region: 'nbo' });
+
+    // The node stops reporting (hung) before its region has noticed: the refresh finds it stale,
+    // and places them again in their own region.
+    const spare = await roomyNode('nbo');
+    far.stall();
+    await runInDurableObject(regionStubFor('nbo'), (_instance: RegionDO, state) => {
+      state.storage.sql.exec('UPDATE nodes SET last_heartbeat_at = 0 WHERE node_id = ?', far.nodeId);
+    });
+    expect(await nairobi.socket.request({ type: 'media.refresh' })).toMatchObject({ type: 'ack' });
+    expect((await nairobi.socket.next('media.assignment', (m) => m.media.nodeId !== far.nodeId)).media).toMatchObject({ nodeId: spare.nodeId, region: 'nbo' });
+    expect(hostSeat.socket.inbox.received.filter((message) => message.type === 'media.assignment')).toEqual([]);
+  });
+
   it('whose node drains moves to another node before the part closes there (make-before-break)', async () => {
     const home = await roomyNode('sfo');
     const far = await roomyNode('nbo');
