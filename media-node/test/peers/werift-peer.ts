@@ -250,12 +250,15 @@ export class WeriftPeer {
       const header = new RtpHeader({ sequenceNumber, timestamp, marker: true, payloadType: 0, ssrc: transceiver.sender.ssrc });
       if (kind === 'audio') {
         header.extension = true;
-        // Speech-like: talk spurts with varying level and short pauses (dominant speaker detection
-        // looks at activity over time, not a constant level). Voice bit set while talking.
+        // Speech-like: talk spurts over a room-noise floor 60 dB lower in the pauses. Dominant
+        // speaker detection (mediasoup's ActiveSpeakerObserver) counts only levels well above the
+        // lowest it has seen from that speaker, so a constant level, or pauses of pure silence
+        // (which it ignores), leave the speaker's floor at its speech level and it never takes
+        // over. Voice bit set while talking.
         const audioLevel = this.audioLevel;
         const steady = this.speech === 'steady';
         const talking = audioLevel < 127 && (steady || sequenceNumber % 50 < 38);
-        const level = !talking ? 127 : steady ? audioLevel : Math.min(126, audioLevel + Math.floor(Math.random() * 20));
+        const level = audioLevel === 127 ? 127 : steady ? audioLevel : talking ? Math.min(126, audioLevel + Math.floor(Math.random() * 6)) : Math.min(126, audioLevel + 60);
         header.extensions = [{ id: AUDIO_LEVEL_ID, payload: Buffer.from([(talking ? 0x80 : 0) | level]) }];
       }
       sequenceNumber = (sequenceNumber + 1) & 0xffff;
