@@ -191,6 +191,14 @@ export class NodeStore {
     this.sql.exec('DELETE FROM node_parts WHERE meeting_link_id = ? AND node_id = ?', meetingLinkId, nodeId);
   }
 
+  /** The meetings the node serves a part of, newest part first. */
+  partsOf(nodeId: string): string[] {
+    return this.sql
+      .exec<{ meeting_link_id: string }>('SELECT meeting_link_id FROM node_parts WHERE node_id = ? ORDER BY added_at DESC, rowid DESC', nodeId)
+      .toArray()
+      .map((row) => row.meeting_link_id);
+  }
+
   /** Forgets every part the node served (it is written off); answers their meetings. */
   dropParts(nodeId: string): string[] {
     const meetings = this.sql

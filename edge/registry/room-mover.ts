@@ -66,10 +66,15 @@ export class RoomMover {
       if (rooms.length + parts.length === 0) return;
       return this.moveRooms(nodeId, [...rooms, ...parts], 'drain', now);
     }
-    if (rooms.length === 0 || !isOverloaded(node, policy)) return;
-    const shed = roomsToShed(node, rooms, store.list(), { now, lastShedAt: moves.lastShedAt(nodeId) }, policy);
+    // Parts are shed like rooms (after them): a node filled by a large meeting's spill, or by far
+    // participants of meetings placed elsewhere, may hold nothing but parts.
+    const placedHere = new Set(rooms);
+    const parts = store.partsOf(nodeId).filter((meetingLinkId) => !placedHere.has(meetingLinkId));
+    if (rooms.length + parts.length === 0 || !isOverloaded(node, policy)) return;
+    const shed = roomsToShed(node, [...rooms, ...parts], store.list(), { now, lastShedAt: moves.lastShedAt(nodeId) }, policy);
     if (shed.length === 0) return;
     moves.recordShedRound(nodeId, now);
+    for (const meetingLinkId of shed) if (!placedHere.has(meetingLinkId)) store.releasePart(meetingLinkId, nodeId);
     await this.moveRooms(nodeId, shed, 'overload', now);
   }
 

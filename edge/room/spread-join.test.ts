@@ -143,6 +143,35 @@ describe('a participant far from the meeting', () => {
     expect((await reconnect.next('welcome')).media?.nodeId).toBe(spare.nodeId);
   });
 
+  it('whose node is overloaded is moved to another node of their region (parts are shed like rooms)', async () => {
+    const home = await roomyNode('sfo');
+    const far = await roomyNode('nbo');
+    far.answerCommands();
+    const { linkId } = await configureMeeting(host.user.id);
+    const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
+    expect(hostSeat.nodeId).toBe(home.nodeId);
+    const nairobi = await joinFrom(linkId, NAIROBI, { displayName: 'Nia' });
+    expect(nairobi.nodeId).toBe(far.nodeId);
+    const spare = await roomyNode('nbo');
+
+    // The node holds no meeting of its own, only this part, and reports itself past the shed line.
+    far.heartbeat({ ...ROOMY, consumers: ROOMY.consumerCapacity - 1 });
+    const moved = await nairobi.socket.next('media.assignment');
+    expect(moved.media).toMatchObject({ nodeId: spare.nodeId, region: 'nbo' });
+    expect(await admittedNodes(linkId)).toEqual([spare.nodeId]);
+    expect(hostSeat.socket.inbox.received.filter((message) => message.type === 'media.assignment')).toEqual([]);
+    await runInDurableObject(regionStubFor('nbo'), (instance: RegionDO) => {
+      expect([instance['store'].hasPart(linkId, far.nodeId), instance['store'].hasPart(linkId, spare.nodeId)]).toEqual([false, true]);
+    });
+    // Make-before-break: the part serves on through the grace, then closes there.
+    expect(far.commands('closeMeeting')).toEqual([]);
+    await runInDurableObject(regionStubFor('nbo'), (_instance: RegionDO, state) => {
+      state.storage.sql.exec('UPDATE moved_meetings SET close_at = 0 WHERE close_at IS NOT NULL AND meeting_link_id = ?', linkId);
+    });
+    await runDurableObjectAlarm(regionStubFor('nbo'));
+    expect(await far.command('closeMeeting', linkId)).toMatchObject({ meetingId: linkId, why: 'moved' });
+  });
+
   it('asking for a new token keeps their own node while its region says it serves the part; a stale one is replaced in their region', async () => {
     const home = await roomyNode('sfo');
     const far = await roomyNode('nbo');
