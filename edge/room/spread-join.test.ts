@@ -59,6 +59,33 @@ async function admittedNodes(linkId: string): Promise<string[]> {
   });
 }
 
+/**
+ * A meeting placed in San Francisco with its host there and Nia joined from Nairobi onto a node of
+ * her own region (its part of the meeting); the Nairobi node answers commands when `answering`.
+ */
+async function meetingWithFarGuest(answering = false) {
+  const home = await roomyNode('sfo');
+  const far = await roomyNode('nbo');
+  if (answering) far.answerCommands();
+  const { linkId } = await configureMeeting(host.user.id);
+  const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
+  expect(hostSeat.nodeId).toBe(home.nodeId);
+  const nairobi = await joinFrom(linkId, NAIROBI, { displayName: 'Nia' });
+  expect({ nodeId: nairobi.nodeId, region: nairobi.region }).toEqual({ nodeId: far.nodeId, region: 'nbo' });
+  return { home, far, linkId, hostSeat, nairobi };
+}
+
+/** The Nairobi registry's make-before-break grace for the meeting ends now. */
+async function endNairobiGrace(linkId: string): Promise<void> {
+  await runInDurableObject(regionStubFor('nbo'), (_instance: RegionDO, state) => {
+    state.storage.sql.exec('UPDATE moved_meetings SET close_at = 0 WHERE close_at IS NOT NULL AND meeting_link_id = ?', linkId);
+  });
+  await runDurableObjectAlarm(regionStubFor('nbo'));
+}
+
+/** The media.assignment messages the socket received (a move, a refresh). */
+const assignmentsTo = (client: RoomClient) => client.inbox.received.filter((message) => message.type === 'media.assignment');
+
 describe('a participant far from the meeting', () => {
   it("gets a node in their own region, which the room admits into the meeting's cascade; nearby ones stay on the meeting's node", async () => {
     const home = await roomyNode('sfo');
@@ -124,19 +151,14 @@ describe('a participant far from the meeting', () => {
   });
 
   it('whose node dies is placed again in their own region; everyone else stays put', async () => {
-    await roomyNode('sfo');
-    const far = await roomyNode('nbo');
-    const { linkId } = await configureMeeting(host.user.id);
-    const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
-    const nairobi = await joinFrom(linkId, NAIROBI, { displayName: 'Nia' });
-    expect(nairobi.nodeId).toBe(far.nodeId);
+    const { far, linkId, hostSeat, nairobi } = await meetingWithFarGuest();
     const spare = await roomyNode('nbo');
 
     far.crash();
     const moved = await nairobi.socket.next('media.assignment');
     expect({ nodeId: moved.media.nodeId, region: moved.media.region }).toEqual({ nodeId: spare.nodeId, region: 'nbo' });
     expect(await admittedNodes(linkId)).toEqual([spare.nodeId]);
-    expect(hostSeat.socket.inbox.received.filter((message) => message.type === 'media.assignment')).toEqual([]);
+    expect(assignmentsTo(hostSeat.socket)).toEqual([]);
     // Connecting again, they are handed their new node, not the dead one.
     const reconnect = await openRoomSocket(linkId, nairobi.roomSession);
     cleanup.push(() => reconnect.close());
@@ -144,14 +166,7 @@ describe('a participant far from the meeting', () => {
   });
 
   it('whose node is overloaded is moved to another node of their region (parts are shed like rooms)', async () => {
-    const home = await roomyNode('sfo');
-    const far = await roomyNode('nbo');
-    far.answerCommands();
-    const { linkId } = await configureMeeting(host.user.id);
-    const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
-    expect(hostSeat.nodeId).toBe(home.nodeId);
-    const nairobi = await joinFrom(linkId, NAIROBI, { displayName: 'Nia' });
-    expect(nairobi.nodeId).toBe(far.nodeId);
+    const { far, linkId, hostSeat, nairobi } = await meetingWithFarGuest(true);
     const spare = await roomyNode('nbo');
 
     // The node holds no meeting of its own, only this part, and reports itself past the shed line.
@@ -159,27 +174,18 @@ describe('a participant far from the meeting', () => {
     const moved = await nairobi.socket.next('media.assignment');
     expect(moved.media).toMatchObject({ nodeId: spare.nodeId, region: 'nbo' });
     expect(await admittedNodes(linkId)).toEqual([spare.nodeId]);
-    expect(hostSeat.socket.inbox.received.filter((message) => message.type === 'media.assignment')).toEqual([]);
+    expect(assignmentsTo(hostSeat.socket)).toEqual([]);
     await runInDurableObject(regionStubFor('nbo'), (instance: RegionDO) => {
       expect([instance['store'].hasPart(linkId, far.nodeId), instance['store'].hasPart(linkId, spare.nodeId)]).toEqual([false, true]);
     });
     // Make-before-break: the part serves on through the grace, then closes there.
     expect(far.commands('closeMeeting')).toEqual([]);
-    await runInDurableObject(regionStubFor('nbo'), (_instance: RegionDO, state) => {
-      state.storage.sql.exec('UPDATE moved_meetings SET close_at = 0 WHERE close_at IS NOT NULL AND meeting_link_id = ?', linkId);
-    });
-    await runDurableObjectAlarm(regionStubFor('nbo'));
+    await endNairobiGrace(linkId);
     expect(await far.command('closeMeeting', linkId)).toMatchObject({ meetingId: linkId, why: 'moved' });
   });
 
   it('asking for a new token keeps their own node while its region says it serves the part; a stale one is replaced in their region', async () => {
-    const home = await roomyNode('sfo');
-    const far = await roomyNode('nbo');
-    const { linkId } = await configureMeeting(host.user.id);
-    const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
-    expect(hostSeat.nodeId).toBe(home.nodeId);
-    const nairobi = await joinFrom(linkId, NAIROBI, { displayName: 'Nia' });
-    expect(nairobi.nodeId).toBe(far.nodeId);
+    const { far, hostSeat, nairobi } = await meetingWithFarGuest();
 
     // A client whose media session failed asks again (media.refresh): its node is alive and still
     // holds the part, so it is handed that node, not sent across the world to the meeting's.
@@ -195,17 +201,11 @@ describe('a participant far from the meeting', () => {
     });
     expect(await nairobi.socket.request({ type: 'media.refresh' })).toMatchObject({ type: 'ack' });
     expect((await nairobi.socket.next('media.assignment', (m) => m.media.nodeId !== far.nodeId)).media).toMatchObject({ nodeId: spare.nodeId, region: 'nbo' });
-    expect(hostSeat.socket.inbox.received.filter((message) => message.type === 'media.assignment')).toEqual([]);
+    expect(assignmentsTo(hostSeat.socket)).toEqual([]);
   });
 
   it('whose node drains moves to another node before the part closes there (make-before-break)', async () => {
-    const home = await roomyNode('sfo');
-    const far = await roomyNode('nbo');
-    far.answerCommands();
-    const { linkId } = await configureMeeting(host.user.id);
-    const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
-    const nairobi = await joinFrom(linkId, NAIROBI, { displayName: 'Nia' });
-    expect(nairobi.nodeId).toBe(far.nodeId);
+    const { home, far, linkId, hostSeat, nairobi } = await meetingWithFarGuest(true);
     const spare = await roomyNode('nbo');
 
     const drained = await api('POST', `/api/fleet/regions/nbo/nodes/${far.nodeId}/drain`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` }, json: {} });
@@ -213,13 +213,10 @@ describe('a participant far from the meeting', () => {
     const moved = await nairobi.socket.next('media.assignment');
     expect(moved.media.nodeId).toBe(spare.nodeId);
     expect(await admittedNodes(linkId)).toEqual([spare.nodeId]);
-    expect(hostSeat.socket.inbox.received.filter((message) => message.type === 'media.assignment')).toEqual([]);
+    expect(assignmentsTo(hostSeat.socket)).toEqual([]);
     // The draining node keeps its part while Nia's page moves, and closes it once the grace ends.
     expect(far.commands('closeMeeting')).toEqual([]);
-    await runInDurableObject(regionStubFor('nbo'), (_instance: RegionDO, state) => {
-      state.storage.sql.exec('UPDATE moved_meetings SET close_at = 0 WHERE close_at IS NOT NULL AND meeting_link_id = ?', linkId);
-    });
-    await runDurableObjectAlarm(regionStubFor('nbo'));
+    await endNairobiGrace(linkId);
     // With the edge's close time: the node refuses the part's earlier tokens, not later ones.
     expect(await far.command('closeMeeting', linkId)).toMatchObject({ meetingId: linkId, why: 'moved', closedAt: expect.any(Number) });
     expect(home.commands('closeMeeting')).toEqual([]);
