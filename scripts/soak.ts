@@ -1,10 +1,11 @@
 /**
- * `npm run soak [-- --minutes 30 --cohort 6 --room-size 3 --stay-seconds 5]` (not part of npm run bench)
- * Join/leave soak of a real media node process (scripts/bench/soak-run.ts) for --minutes; passes
- * when the node's mediasoup objects (its rooms, participants, transports, producers, consumers
- * gauges) are back to zero and its RSS (node + worker) within 5 % of the baseline taken after a
- * warm-up cycle. Writes bench-results/soak.json { minutes, cycles, mediasoupObjectsLeft, rssGrowthPct };
- * exits 1 when it fails.
+ * `npm run soak [-- --minutes 30 --warmup-minutes 3 --cohort 6 --room-size 3 --stay-seconds 5]`
+ * (not part of npm run bench). Join/leave soak of a real media node process
+ * (scripts/bench/soak-run.ts) for --minutes; passes when the node's mediasoup objects (its rooms,
+ * participants, transports, producers, consumers gauges) are back to zero and its RSS (node +
+ * worker) within 5 % of the baseline taken after the warm-up (the first --warmup-minutes of the
+ * same cycles, while V8 sizes its heap). Writes bench-results/soak.json { minutes, warmupMinutes,
+ * cycles, mediasoupObjectsLeft, rssGrowthPct, rssGrowthSinceFirstCyclePct }; exits 1 when it fails.
  */
 import { parseArgs } from 'node:util';
 import { writeResult } from './bench/results.js';
@@ -14,6 +15,7 @@ import { round } from './bench/stats.js';
 const { values: args } = parseArgs({
   options: {
     minutes: { type: 'string', default: '30' },
+    'warmup-minutes': { type: 'string', default: '3' },
     cohort: { type: 'string', default: '6' },
     'room-size': { type: 'string', default: '3' },
     'stay-seconds': { type: 'string', default: '5' },
@@ -21,11 +23,13 @@ const { values: args } = parseArgs({
   },
 });
 const minutes = Number(args.minutes);
+const warmupMinutes = Number(args['warmup-minutes']);
 const RSS_LIMIT_PCT = 5;
 
-console.log(`soak: ${minutes} min of join/leave, cohorts of ${args.cohort} in rooms of ${args['room-size']}, ${args['stay-seconds']} s each`);
+console.log(`soak: ${minutes} min of join/leave (the first ${warmupMinutes} a warm-up), cohorts of ${args.cohort} in rooms of ${args['room-size']}, ${args['stay-seconds']} s each`);
 const outcome = await runSoak({
   minutes,
+  warmupMinutes,
   cohort: Number(args.cohort),
   roomSize: Number(args['room-size']),
   stayMs: Number(args['stay-seconds']) * 1000,
@@ -34,7 +38,16 @@ const outcome = await runSoak({
 await outcome.node.stop();
 console.log(`  ${outcome.cycles} cycles; objects left ${JSON.stringify(outcome.objects)}`);
 console.log(`  RSS ${(outcome.baselineRss / 1024 / 1024).toFixed(1)} → ${(outcome.finalRss / 1024 / 1024).toFixed(1)} MB (${outcome.rssGrowthPct >= 0 ? '+' : ''}${outcome.rssGrowthPct.toFixed(1)} %, limit ${RSS_LIMIT_PCT} %)`);
-const result = { minutes, cycles: outcome.cycles, mediasoupObjectsLeft: outcome.objectsLeft, rssGrowthPct: round(outcome.rssGrowthPct, 1) };
+const sinceFirstCyclePct = ((outcome.finalRss - outcome.firstCycleRss) / outcome.firstCycleRss) * 100;
+console.log(`  (from the RSS after the first cycle, ${(outcome.firstCycleRss / 1024 / 1024).toFixed(1)} MB: ${sinceFirstCyclePct >= 0 ? '+' : ''}${sinceFirstCyclePct.toFixed(1)} %)`);
+const result = {
+  minutes,
+  warmupMinutes,
+  cycles: outcome.cycles,
+  mediasoupObjectsLeft: outcome.objectsLeft,
+  rssGrowthPct: round(outcome.rssGrowthPct, 1),
+  rssGrowthSinceFirstCyclePct: round(sinceFirstCyclePct, 1),
+};
 if (!args['no-write']) console.log(`wrote ${await writeResult('soak', result)}`);
 console.log(JSON.stringify(result));
 const passed = outcome.objectsLeft === 0 && outcome.rssGrowthPct <= RSS_LIMIT_PCT;

@@ -16,7 +16,8 @@ export const resultSchemas = {
   ttff: z.strictObject({ firstJoinerMedianMs: n, laterJoinerMedianMs: n, p95Ms: n, floorMedianMs: n }),
   chat: z.strictObject({ deliveriesPerSec: n, p99Ms: n }),
   memory: z.strictObject({ nodeRssPerParticipantKb: n, roomDoBytesPerParticipant: n }),
-  soak: z.strictObject({ minutes: n, cycles: n, mediasoupObjectsLeft: n, rssGrowthPct: n }),
+  // The soak's fields are ours (issue 15 names only what must hold); older results lack the warm-up ones.
+  soak: z.strictObject({ minutes: n, warmupMinutes: n.optional(), cycles: n, mediasoupObjectsLeft: n, rssGrowthPct: n, rssGrowthSinceFirstCyclePct: n.optional() }),
 } as const;
 export type ResultName = keyof typeof resultSchemas;
 export type Result<N extends ResultName> = z.infer<(typeof resultSchemas)[N]>;

@@ -11,6 +11,7 @@ describe('soak harness', () => {
       expect(outcome.objects.edgemeet_media_producers).toBe(2);
       expect(outcome.objectsLeft).toBeGreaterThan(0);
       expect(Number.isFinite(outcome.rssGrowthPct)).toBe(true);
+      expect(outcome.firstCycleRss).toBeGreaterThan(0);
       await outcome.kept!.close();
       const deadline = Date.now() + 20_000;
       let left = await outcome.node.objects();
