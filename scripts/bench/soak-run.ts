@@ -19,7 +19,7 @@ export interface SoakOptions {
   cohort: number;
   roomSize: number;
   stayMs: number;
-  /** Cycles run before the baseline is taken (within `minutes`). */
+  /** Cycles run before the baseline is taken (part of `minutes`). */
   warmupMinutes?: number;
   /** Keeps one participant of the last cohort connected: a known leftover (the harness's own test). */
   keepOne?: boolean;
@@ -62,20 +62,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakOutcome> {
     await sleep(2000);
   };
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-  const ends = Date.now() + options.minutes * 60_000;
+  const warmupMs = Math.min(options.warmupMinutes ?? 0, options.minutes) * 60_000;
   // Warm-up: first-use allocations (code, pools, buffers) and heap sizing are not a leak.
   for (const peer of await cycle(node, options, 0)) await peer.close();
   await settle();
   const firstCycleRss = await node.rss(10);
-  const warmupEnds = Date.now() + (options.warmupMinutes ?? 0) * 60_000;
+  const warmupEnds = Date.now() + warmupMs;
   let cycles = 0;
-  while (Date.now() < warmupEnds && Date.now() < ends) {
+  while (Date.now() < warmupEnds) {
     cycles++;
     await Promise.all((await cycle(node, options, cycles)).map((peer) => peer.close()));
   }
   await settle();
   const baselineRss = await node.rss(10);
   log(`RSS after the first cycle ${mb(firstCycleRss)}; baseline after ${cycles + 1} warm-up cycles ${mb(baselineRss)}`);
+  const ends = Date.now() + options.minutes * 60_000 - warmupMs;
   let kept: WeriftPeer | null = null;
   while (Date.now() < ends) {
     cycles++;
