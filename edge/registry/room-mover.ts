@@ -150,10 +150,14 @@ export class RoomMover {
     await this.notifyRooms(nodeId, immediate);
   }
 
-  /** Each room re-places itself (at once when people are connected, else on its next join). */
+  /**
+   * Each room re-places itself (at once when people are connected, else on its next join). A node
+   * still alive (draining, overloaded) is leaving: its part serves on while its participants move.
+   */
   private async notifyRooms(nodeId: string, meetings: readonly string[]): Promise<void> {
     if (meetings.length === 0) return;
-    const results = await Promise.allSettled(meetings.map((meetingId) => roomStub(this.deps.env, meetingId).onNodeLost(nodeId)));
+    const leaving = (this.deps.store.get(nodeId)?.state ?? 'down') !== 'down';
+    const results = await Promise.allSettled(meetings.map((meetingId) => roomStub(this.deps.env, meetingId).onNodeLost(nodeId, leaving)));
     const failed = results.filter((result) => result.status === 'rejected').length;
     if (failed > 0) log('error', 'node.down_notify_failed', { nodeId, failed });
   }

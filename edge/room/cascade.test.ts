@@ -244,6 +244,41 @@ describe('cascade orchestration', () => {
     expect(await runInDurableObject(roomStub(linkId), (instance: RoomDO) => instance.cascade.graph.producers())).toEqual([]);
   });
 
+  it('a node leaving alive (drain, overload) relays on until its room closes; a producer republished elsewhere replaces its copy there', async () => {
+    const linkId = await meeting();
+    const leaving = await answeringNode();
+    const viewer = await answeringNode();
+    const next = await answeringNode();
+    await admit(linkId, leaving, viewer, next);
+    leaving.participantJoined(linkId, 'participant-nia');
+    const oldMic = leaving.openProducer(linkId, { participantId: 'participant-nia', kind: 'audio' });
+    viewer.participantJoined(linkId, 'participant-host');
+    const hostMic = viewer.openProducer(linkId, { participantId: 'participant-host', kind: 'audio' });
+    expect(await untilCopies(linkId, oldMic, 1)).toEqual([{ producerId: oldMic, nodeId: viewer.nodeId, viaNodeId: leaving.nodeId }]);
+    await untilCopies(linkId, hostMic, 1);
+
+    // The node drains: Nia's page still sends and listens there while it moves, so nothing closes.
+    await roomStub(linkId).onNodeLost(leaving.nodeId, true);
+    expect(await settledCopies(linkId, oldMic)).toEqual([{ producerId: oldMic, nodeId: viewer.nodeId, viaNodeId: leaving.nodeId }]);
+    expect(await settledCopies(linkId, hostMic)).toEqual([{ producerId: hostMic, nodeId: leaving.nodeId, viaNodeId: viewer.nodeId }]);
+    expect([...viewer.commands('cascadeCloseProducer'), ...viewer.commands('cascadeClosePipe')]).toEqual([]);
+
+    // Her new session publishes on the next node: the host hears that one, and the old one's relay
+    // closes, so she is never heard twice; nothing new is relayed to the node being left.
+    next.participantJoined(linkId, 'participant-nia');
+    const newMic = next.openProducer(linkId, { participantId: 'participant-nia', kind: 'audio' });
+    expect(await untilCopies(linkId, newMic, 1)).toEqual([{ producerId: newMic, nodeId: viewer.nodeId, viaNodeId: next.nodeId }]);
+    expect(await settledCopies(linkId, oldMic)).toEqual([]);
+    expect(viewer.commands('cascadeCloseProducer').map(withoutMeeting)).toEqual([{ command: 'cascadeCloseProducer', peerNodeId: leaving.nodeId, producerId: oldMic }]);
+    expect(leaving.commands('cascadeReceiveProducer').map((command) => (command as { producer: { producerId: string } }).producer.producerId)).toEqual([hostMic]);
+
+    // Everyone has moved off it: its room closes, and so do the pipes to it.
+    leaving.roomClosed(linkId);
+    await untilCommands(linkId, viewer, 'cascadeClosePipe', 1);
+    expect(viewer.commands('cascadeClosePipe').map(withoutMeeting)).toEqual([{ command: 'cascadeClosePipe', peerNodeId: leaving.nodeId }]);
+    expect(await settledCopies(linkId, hostMic)).toEqual([{ producerId: hostMic, nodeId: next.nodeId, viaNodeId: viewer.nodeId }]);
+  });
+
   it('ignores a node the room did not send anyone to (a meeting moving away from it, a stray node)', async () => {
     const linkId = await meeting();
     const a = await answeringNode();

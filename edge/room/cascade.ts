@@ -58,6 +58,16 @@ export class MeetingCascade {
   }
 
   /**
+   * The node is leaving the meeting but still runs (drain, overload; make-before-break): no relay
+   * goes to it any more, while what it relays stays until its room closes (its participants moved
+   * away, or the registry's grace ended) or it is lost. A participant's producer republished on
+   * the node they moved to replaces their old one in the relays (superseded, apply).
+   */
+  onNodeLeaving(nodeId: string): Promise<void> {
+    return this.enqueue(async () => this.graph.dismiss(nodeId));
+  }
+
+  /**
    * The room sends participants to this node too (a spill or a far participant's region): its
    * events count from now on. Only the placed node and admitted ones open relays, so a node the
    * meeting is moving away from (make-before-break) is never cascaded to.
@@ -113,8 +123,9 @@ export class MeetingCascade {
         if (this.closedEarly.delete(event.producerId)) return;
         const producer: CascadeProducer = { ...event, originNodeId: from.nodeId };
         this.graph.addProducer(producer);
-        for (const node of this.graph.nodes()) if (node.roomOpen && node.nodeId !== from.nodeId) await this.relayIfMissing(producer, node.nodeId);
-        return;
+        for (const node of this.graph.nodes()) if (node.roomOpen && node.nodeId !== from.nodeId && this.serves(node.nodeId)) await this.relayIfMissing(producer, node.nodeId);
+        // Make-before-break for the viewers: the new copy is on its way before the old one closes.
+        return this.closeSuperseded(producer);
       }
       case 'producerPaused':
         return this.mirrorPause(event.producerId, event.paused, from.nodeId);
@@ -124,6 +135,19 @@ export class MeetingCascade {
         return this.partGone(from.nodeId);
       default:
         return assertNever(event, 'cascade event');
+    }
+  }
+
+  /**
+   * The participant published this source again on a node of the meeting while their older
+   * producer of it still comes from a node the meeting is leaving (make-before-break): the older
+   * one's relays close now, so nobody elsewhere sees or hears them twice. Viewers on the leaving
+   * node keep its local original until they move too.
+   */
+  private async closeSuperseded(producer: CascadeProducer): Promise<void> {
+    for (const older of this.graph.producers()) {
+      const superseded = older.producerId !== producer.producerId && older.participantId === producer.participantId && older.source === producer.source;
+      if (superseded && !this.serves(older.originNodeId)) await this.closeProducer(older.producerId, older.originNodeId);
     }
   }
 

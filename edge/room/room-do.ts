@@ -136,10 +136,13 @@ export class RoomDO extends DurableObject<Env> {
     }
   }
 
-  /** The RegionDO took this meeting off its node (down, draining or overloaded): move to another. */
-  async onNodeLost(nodeId: string): Promise<void> {
+  /**
+   * The RegionDO took this meeting off its node (down, draining or overloaded): move to another.
+   * `leaving`: the node still runs (drain, overload) and serves its participants until they moved.
+   */
+  async onNodeLost(nodeId: string, leaving = false): Promise<void> {
     if (!this.room.configured) return;
-    void this.cascade.onNodeLost(nodeId);
+    void (leaving ? this.cascade.onNodeLeaving(nodeId) : this.cascade.onNodeLost(nodeId));
     await this.media.onNodeLost(nodeId);
   }
 
