@@ -39,6 +39,8 @@ export interface RecordableRoom {
   off(event: 'producerAdded' | 'producerRemoved', listener: RoomProducerListener): unknown;
   once(event: 'closed', listener: () => void): unknown;
   off(event: 'closed', listener: () => void): unknown;
+  /** Keeps the room open while empty and still fed by other nodes; the answer lets go (Room.hold). */
+  hold(): () => void;
 }
 
 /** The seam's controller; it records any RecordableRoom (tests drive it without signaling). */
@@ -51,6 +53,8 @@ export interface NodeRecordingController extends RecordingController {
 interface Active {
   recorder: Recorder;
   detach: () => void;
+  /** Lets go of the room once the recording is finished with it. */
+  releaseRoom: () => void;
 }
 
 /** The wire's recordingStatus event for a status update ('incomplete' travels as 'failed' + incomplete). */
@@ -155,7 +159,10 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
           log.error('recording could not be finished', { recordingId: recorder.recordingId, err: String(error) });
           report({ recordingId: recorder.recordingId, meetingId, status: 'failed', error: { code: 'INTERNAL', message: `finishing failed: ${String(error)}` } });
         })
-        .finally(() => finishingIds.delete(recorder.recordingId));
+        .finally(() => {
+          finishingIds.delete(recorder.recordingId);
+          active.releaseRoom();
+        });
     };
 
     const begin = async (room: RecordableRoom, recordingId: string, registered: () => void): Promise<void> => {
@@ -186,6 +193,9 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
       room.once('closed', onClosed);
       const active: Active = {
         recorder,
+        // While other nodes of a cascaded meeting still feed the room, it outlives its last
+        // participant here, and the recording goes on (Room.hold).
+        releaseRoom: room.hold(),
         detach: () => {
           room.off('producerAdded', onAdded);
           room.off('producerRemoved', onRemoved);

@@ -34,6 +34,8 @@ export class Room extends EventEmitter<RoomEvents> {
   private activeSpeaker: types.ActiveSpeakerObserver | undefined;
   private audioSelection: AudioSelection | undefined;
   closed = false;
+  /** Holds taken by recordings of this room (hold). */
+  private holds = 0;
 
   private constructor(
     readonly meetingId: string,
@@ -225,6 +227,8 @@ export class Room extends EventEmitter<RoomEvents> {
         this.producersById.delete(producer.id);
         if (roomProducer.kind === 'audio') this.audioSelection?.remove(producer.id);
         this.emit('producerRemoved', roomProducer);
+        // A held room kept open for its relays closes with the last of them.
+        if (this.holds > 0) this.closeIfDone();
       });
       for (const place of this.routers) await this.pipe(roomProducer, place);
       const primaryCopy = roomProducer.copies.get(this.router.id);
@@ -272,7 +276,31 @@ export class Room extends EventEmitter<RoomEvents> {
     const place = participant.place;
     const placedHere = [...this.participants.values()].some((other) => other.place === place);
     if (!placedHere && place !== this.routers[0] && !place.router.closed) place.router.close();
-    if (closeIfEmpty && this.participants.size === 0) this.close();
+    if (closeIfEmpty) this.closeIfDone();
+  }
+
+  /**
+   * A recording holds its room: with nobody left here, the room stays open while other nodes of
+   * the meeting still feed it (cascading: the meeting goes on there, and the recording with it),
+   * and closes once the last relay or the hold goes. A room fed by no other node closes with its
+   * last participant, held or not (the meeting moved, or everyone left).
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.closeIfDone();
+    };
+  }
+
+  /** Closes the room when nobody is here and no hold keeps it for the relays it still gets. */
+  private closeIfDone(): void {
+    if (this.closed || this.participants.size > 0) return;
+    if (this.holds > 0 && [...this.producersById.values()].some((held) => 'relayedFrom' in held.origin.appData)) return;
+    this.close();
   }
 
   broadcast(message: Parameters<ParticipantSink['notify']>[0]): void {

@@ -189,6 +189,33 @@ describe('one meeting over three nodes: producers relayed over SRTP pipe transpo
     expect(room2.closed).toBe(false);
   });
 
+  it("a node's room held by its recording outlives its last participant while another node feeds it, and closes with the last relay", async () => {
+    const meetingId = newMeetingId();
+    const director = new CascadeDirector(nodes, meetingId);
+    const [node1, node2] = [nodes['cascade-node-1'], nodes['cascade-node-2']];
+    const publisherId = newParticipantId('pub');
+    const publisher = await node1.peer(meetingId, publisherId);
+    await publisher.publish({ audio: true, video: false });
+    const listener = await node2.peer(meetingId, newParticipantId('listen'), { perms: ['subscribe'] });
+    const [mic] = [...node1.node.rooms.rooms.get(meetingId)!.producers()];
+    await director.relay(mic!.id, 'cascade-node-1', 'cascade-node-2');
+    await eventually(() => listener.packetsFrom(publisherId, 'audio') > 10, 30_000, 'relayed RTP');
+    const room2 = node2.node.rooms.rooms.get(meetingId)!;
+    const release = room2.hold(); // as a recording of the meeting on node 2 does
+
+    // Node 2's last local participant leaves: the meeting goes on on node 1, and the room (with
+    // the recording capturing it) stays.
+    await listener.close();
+    await eventually(() => room2.participants.size === 0, 10_000, 'listener gone');
+    expect([room2.closed, node2.node.rooms.rooms.get(meetingId) === room2]).toEqual([false, true]);
+
+    // The relay closes (the publisher left node 1): nothing feeds the room any more, and it closes.
+    await director.producerClosed(mic!.id);
+    await eventually(() => room2.closed && !node2.node.rooms.rooms.has(meetingId), 10_000, 'node 2 closed its part');
+    release();
+    await publisher.close();
+  });
+
   it('refuses what would corrupt the media graph, and bad commands at the schema', async () => {
     const meetingId = newMeetingId();
     const director = new CascadeDirector(nodes, meetingId);

@@ -66,4 +66,17 @@ describe('hygiene: many joins and leaves leave nothing behind', () => {
     const slot = node.node.pool.slots[0]!;
     expect(slot.counts).toMatchObject({ routers: 0, transports: 0, producers: 0, consumers: 0 });
   });
+
+  it('a room held by its recording but fed by no other node still closes with its last participant (the meeting moved, or everyone left)', async () => {
+    const meetingId = newMeetingId();
+    const peer = await node.peer(meetingId, newParticipantId('held'));
+    await peer.publish({ audio: true, video: false });
+    const room = node.node.rooms.rooms.get(meetingId)!;
+    const release = room.hold();
+    await peer.signaling.request('leave', {});
+    await peer.close();
+    await eventually(() => room.closed && !node.node.rooms.rooms.has(meetingId), 10_000, 'room closed');
+    release(); // letting go of a closed room is harmless
+    await eventually(async () => JSON.stringify(await dumpCounts(node.node)) === JSON.stringify(EMPTY_DUMP), 10_000, 'nothing left in the worker');
+  });
 });

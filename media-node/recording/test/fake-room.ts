@@ -44,6 +44,19 @@ export class FakeRoom extends EventEmitter<{ producerAdded: [RoomProducer]; prod
     this.emit('producerAdded', roomProducer);
   }
 
+  /** Holds taken and not let go (Room.hold). */
+  holds = 0;
+
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+    };
+  }
+
   close(): void {
     this.emit('closed');
   }

@@ -76,6 +76,8 @@ describe('quick stop/start through the recording controller', () => {
     room.publish(ann.audio, ann.participantId, 'mic');
     room.publish(ann.video, ann.participantId, 'camera');
     await controller.start(room, id(2));
+    // The recording holds its room open (were everyone to leave, it goes on until stopped).
+    expect(room.holds).toBe(1);
     await sleep(3000);
     await controller.stop(room.meetingId, id(2), undefined);
     await controller.start(room, id(3));
@@ -86,6 +88,9 @@ describe('quick stop/start through the recording controller', () => {
     // A's statuses after B started are A's (keyed by recordingId), ending in its own final one.
     expect(events.findIndex((e) => e === a)).toBeGreaterThan(bStarted);
     expect([a.status, b.status]).toEqual(['ready', 'ready']);
+    // Each let go of the room once finished with it.
+    for (let waited = 0; room.holds > 0 && waited < 10_000; waited += 100) await sleep(100);
+    expect(room.holds).toBe(0);
     // The edge replays a start it got no answer for: the recording that already ran is not redone.
     await controller.start(room, id(2));
     expect(controller.activeCount()).toBe(0);
