@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { writeResult } from './bench/results.js';
-import { runSoak } from './bench/soak-run.js';
+import { mb, runSoak } from './bench/soak-run.js';
 import { round } from './bench/stats.js';
 
 const { values: args } = parseArgs({
@@ -37,16 +37,16 @@ const outcome = await runSoak({
 });
 await outcome.node.stop();
 console.log(`  ${outcome.cycles} cycles; objects left ${JSON.stringify(outcome.objects)}`);
-console.log(`  RSS ${(outcome.baselineRss / 1024 / 1024).toFixed(1)} → ${(outcome.finalRss / 1024 / 1024).toFixed(1)} MB (${outcome.rssGrowthPct >= 0 ? '+' : ''}${outcome.rssGrowthPct.toFixed(1)} %, limit ${RSS_LIMIT_PCT} %)`);
-const sinceFirstCyclePct = ((outcome.finalRss - outcome.firstCycleRss) / outcome.firstCycleRss) * 100;
-console.log(`  (from the RSS after the first cycle, ${(outcome.firstCycleRss / 1024 / 1024).toFixed(1)} MB: ${sinceFirstCyclePct >= 0 ? '+' : ''}${sinceFirstCyclePct.toFixed(1)} %)`);
+const signed = (pct: number) => `${pct >= 0 ? '+' : ''}${pct.toFixed(1)} %`;
+console.log(`  RSS ${mb(outcome.baselineRss)} → ${mb(outcome.finalRss)} (${signed(outcome.rssGrowthPct)}, limit ${RSS_LIMIT_PCT} %)`);
+console.log(`  (from the RSS after the first cycle, ${mb(outcome.firstCycleRss)}: ${signed(outcome.rssGrowthSinceFirstCyclePct)})`);
 const result = {
   minutes,
   warmupMinutes,
   cycles: outcome.cycles,
   mediasoupObjectsLeft: outcome.objectsLeft,
   rssGrowthPct: round(outcome.rssGrowthPct, 1),
-  rssGrowthSinceFirstCyclePct: round(sinceFirstCyclePct, 1),
+  rssGrowthSinceFirstCyclePct: round(outcome.rssGrowthSinceFirstCyclePct, 1),
 };
 if (!args['no-write']) console.log(`wrote ${await writeResult('soak', result)}`);
 console.log(JSON.stringify(result));

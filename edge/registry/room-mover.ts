@@ -41,7 +41,7 @@ export class RoomMover {
     const unconfirmedCloses = commands.pending(nodeId, Date.now()).flatMap(({ command }) => (command.command === 'closeMeeting' ? [command.meetingId] : []));
     const meetings = store.markDown(nodeId);
     // Meetings it served a part of: their rooms send its participants elsewhere.
-    const parts = this.dropPartsBesides(nodeId, meetings);
+    const parts = notPlaced(store.dropParts(nodeId), meetings);
     commands.forget(nodeId);
     moves.deferToReturn(nodeId);
     moves.record(nodeId, [...unconfirmedCloses, ...meetings, ...parts], null);
@@ -62,19 +62,18 @@ export class RoomMover {
     if (node.state === 'draining') {
       // Parts go too: a node serving part of a meeting would otherwise drain only at its deadline,
       // and drop those participants then as a crash would.
-      const parts = this.dropPartsBesides(nodeId, rooms);
+      const parts = notPlaced(store.dropParts(nodeId), rooms);
       if (rooms.length + parts.length === 0) return;
       return this.moveRooms(nodeId, [...rooms, ...parts], 'drain', now);
     }
     // Parts are shed like rooms (after them): a node filled by a large meeting's spill, or by far
     // participants of meetings placed elsewhere, may hold nothing but parts.
-    const placedHere = new Set(rooms);
-    const parts = store.partsOf(nodeId).filter((meetingLinkId) => !placedHere.has(meetingLinkId));
+    const parts = notPlaced(store.partsOf(nodeId), rooms);
     if (rooms.length + parts.length === 0 || !isOverloaded(node, policy)) return;
     const shed = roomsToShed(node, [...rooms, ...parts], store.list(), { now, lastShedAt: moves.lastShedAt(nodeId) }, policy);
     if (shed.length === 0) return;
     moves.recordShedRound(nodeId, now);
-    for (const meetingLinkId of shed) if (!placedHere.has(meetingLinkId)) store.releasePart(meetingLinkId, nodeId);
+    for (const meetingLinkId of shed) if (parts.includes(meetingLinkId)) store.releasePart(meetingLinkId, nodeId);
     await this.moveRooms(nodeId, shed, 'overload', now);
   }
 
@@ -117,12 +116,6 @@ export class RoomMover {
     }
   }
 
-  /** The registry forgets the node's parts; answers the meetings among them not placed there too. */
-  private dropPartsBesides(nodeId: string, placedHere: readonly string[]): string[] {
-    const placed = new Set(placedHere);
-    return this.deps.store.dropParts(nodeId).filter((meetingLinkId) => !placed.has(meetingLinkId));
-  }
-
   /**
    * Meetings (placed there, or a part of them) leave a live node: their rooms place them anew or
    * send the part's participants on, and the old node closes them after a grace.
@@ -161,4 +154,10 @@ export class RoomMover {
     const failed = results.filter((result) => result.status === 'rejected').length;
     if (failed > 0) log('error', 'node.down_notify_failed', { nodeId, failed });
   }
+}
+
+/** The meetings among a node's parts that are not placed on it too (those move as its rooms). */
+function notPlaced(parts: readonly string[], placedHere: readonly string[]): string[] {
+  const placed = new Set(placedHere);
+  return parts.filter((meetingLinkId) => !placed.has(meetingLinkId));
 }

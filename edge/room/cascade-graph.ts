@@ -120,6 +120,11 @@ export class CascadeGraph {
     return this.db.exec<ProducerRow>('SELECT * FROM cascade_producers ORDER BY rowid').toArray().map(toProducer);
   }
 
+  /** The participant's producers, wherever they originate. */
+  producersOf(participantId: string): CascadeProducer[] {
+    return this.db.exec<ProducerRow>('SELECT * FROM cascade_producers WHERE participant_id = ? ORDER BY rowid', participantId).toArray().map(toProducer);
+  }
+
   addProducer(producer: CascadeProducer): void {
     this.db.exec(
       'INSERT OR REPLACE INTO cascade_producers (producer_id, origin_node_id, participant_id, kind, source, paused) VALUES (?, ?, ?, ?, ?, ?)',

@@ -145,8 +145,8 @@ export class MeetingCascade {
    * node keep its local original until they move too.
    */
   private async closeSuperseded(producer: CascadeProducer): Promise<void> {
-    for (const older of this.graph.producers()) {
-      const superseded = older.producerId !== producer.producerId && older.participantId === producer.participantId && older.source === producer.source;
+    for (const older of this.graph.producersOf(producer.participantId)) {
+      const superseded = older.producerId !== producer.producerId && older.source === producer.source;
       if (superseded && !this.serves(older.originNodeId)) await this.closeProducer(older.producerId, older.originNodeId);
     }
   }

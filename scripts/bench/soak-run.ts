@@ -33,6 +33,7 @@ export interface SoakOutcome {
   baselineRss: number;
   finalRss: number;
   rssGrowthPct: number;
+  rssGrowthSinceFirstCyclePct: number;
   /** Sum of the node's object gauges at the end (rooms, participants, transports, producers, consumers). */
   objectsLeft: number;
   objects: Record<(typeof OBJECT_GAUGES)[number], number>;
@@ -52,6 +53,9 @@ async function cycle(node: BenchNode, options: SoakOptions, n: number): Promise<
 }
 
 const total = (objects: Record<string, number>) => Object.values(objects).reduce((a, b) => a + b, 0);
+const growthPct = (from: number, to: number) => ((to - from) / from) * 100;
+/** Bytes as megabytes, one decimal. */
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /** Runs the soak; the caller stops `outcome.node` (and closes `kept`). */
 export async function runSoak(options: SoakOptions): Promise<SoakOutcome> {
@@ -61,7 +65,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakOutcome> {
     for (let waited = 0; total(await node.objects()) > 0 && waited < 30_000; waited += 500) await sleep(500);
     await sleep(2000);
   };
-  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
   const warmupMs = Math.min(options.warmupMinutes ?? 0, options.minutes) * 60_000;
   // Warm-up: first-use allocations (code, pools, buffers) and heap sizing are not a leak.
   for (const peer of await cycle(node, options, 0)) await peer.close();
@@ -89,5 +92,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakOutcome> {
   await settle();
   const objects = await node.objects();
   const finalRss = await node.rss(10);
-  return { cycles, firstCycleRss, baselineRss, finalRss, rssGrowthPct: ((finalRss - baselineRss) / baselineRss) * 100, objectsLeft: total(objects), objects, kept, node };
+  return {
+    cycles,
+    firstCycleRss,
+    baselineRss,
+    finalRss,
+    rssGrowthPct: growthPct(baselineRss, finalRss),
+    rssGrowthSinceFirstCyclePct: growthPct(firstCycleRss, finalRss),
+    objectsLeft: total(objects),
+    objects,
+    kept,
+    node,
+  };
 }
