@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../scripts/chromium.js';
 import { startStack, type Stack } from '../../../scripts/dev-stack.js';
@@ -56,6 +56,23 @@ afterAll(async () => {
   await stack?.stop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
+
+/** The mouse pressed on a button (not yet released), as a person's slow click. */
+async function pressOn(page: Page, target: Locator): Promise<void> {
+  await target.scrollIntoViewIfNeeded();
+  const box = await target.boundingBox();
+  if (!box) throw new Error('the button to press is not shown');
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+}
+
+/** Released over the button where it now is (its row may have moved meanwhile). */
+async function releaseOn(page: Page, target: Locator): Promise<void> {
+  const box = await target.boundingBox();
+  if (!box) throw new Error('the pressed button is gone');
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.up();
+}
 
 describe('a meeting in the browser', () => {
   let host: Page;
@@ -223,9 +240,14 @@ describe('a meeting in the browser', () => {
     for (const page of [host, bob]) {
       await eventually('the hand shows', async () => ((await page.locator('.tile', { hasText: 'Gail Guest' }).getAttribute('aria-label')) ?? '').includes('hand raised'), 15_000);
     }
-    await guest.getByRole('button', { name: 'Lower hand' }).click();
 
-    await host.getByRole('button', { name: 'Make Bob co-host' }).click();
+    // The host presses "Make Bob co-host"; the guest's hand comes down (a roster update reaches the
+    // host) before the release. The press is still a click: the list keeps its buttons in place.
+    const makeCohost = host.getByRole('button', { name: 'Make Bob co-host' });
+    await pressOn(host, makeCohost);
+    await guest.getByRole('button', { name: 'Lower hand' }).click();
+    await eventually('the host sees the hand lowered', async () => !((await host.locator('.tile', { hasText: 'Gail Guest' }).getAttribute('aria-label')) ?? '').includes('hand raised'), 15_000);
+    await releaseOn(host, makeCohost);
     await bob.getByRole('button', { name: 'Start recording' }).waitFor({ timeout: 15_000 });
     await bob.getByRole('button', { name: 'Lock meeting' }).waitFor({ timeout: 15_000 });
     await host.getByRole('button', { name: 'Remove co-host role from Bob' }).click();
