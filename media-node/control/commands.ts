@@ -45,9 +45,13 @@ export async function executeCommand(command: NodeCommand, deps: CommandDeps): P
       return;
     case 'startRecording': {
       if (!deps.recording) throw new AppError('MEDIA_ERROR', 'recording is not available on this node');
-      const room = deps.rooms.rooms.get(command.meetingId);
-      if (!room) throw new AppError('MEETING_NOT_FOUND', 'meeting is not on this node');
-      await deps.recording.start(room, command.recordingId);
+      const room = await deps.rooms.roomForRecording(command.meetingId);
+      try {
+        await deps.recording.start(room, command.recordingId);
+      } finally {
+        // A room opened for a recording that did not start has nothing to keep it.
+        room.closeIfDone();
+      }
       return;
     }
     case 'stopRecording': {

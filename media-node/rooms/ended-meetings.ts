@@ -50,6 +50,12 @@ export class EndedMeetings {
     return issued.seconds * 1_000 <= closed.at + CLOCK_SKEW_MS ? closed.why : null;
   }
 
+  /** The edge ended the meeting here (not moved: a moved meeting may come back), as far as remembered. */
+  ended(meetingId: string, now = Date.now()): boolean {
+    const closed = this.closedAt.get(meetingId);
+    return closed !== undefined && closed.why === 'ended' && now - closed.at < REMEMBER_MS;
+  }
+
   get size(): number {
     return this.closedAt.size;
   }

@@ -75,6 +75,16 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     throw new AppError('INTERNAL', 'could not join the meeting');
   }
 
+  /**
+   * The meeting's room for a recording the edge starts here: the open one, or a new one when
+   * nobody is here (a cascaded meeting whose participants are all on other nodes; the RoomDO then
+   * relays the meeting's media into it). Never for a meeting the edge ended here.
+   */
+  async roomForRecording(meetingId: string): Promise<Room> {
+    if (this.ended.ended(meetingId)) throw new AppError('MEETING_ENDED', 'this meeting has ended');
+    return this.roomFor(meetingId);
+  }
+
   private async roomFor(meetingId: string): Promise<Room> {
     const existing = this.rooms.get(meetingId);
     if (existing && !existing.closed) return existing;

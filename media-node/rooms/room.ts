@@ -36,6 +36,8 @@ export class Room extends EventEmitter<RoomEvents> {
   closed = false;
   /** Holds taken by recordings of this room (hold). */
   private holds = 0;
+  /** Someone joined here once: until then the room exists only for a recording (closeIfDone). */
+  private hadParticipant = false;
 
   private constructor(
     readonly meetingId: string,
@@ -172,6 +174,7 @@ export class Room extends EventEmitter<RoomEvents> {
         (producerId, listenerAudioId) => this.audioSelection?.audible(producerId, listenerAudioId) ?? true,
       );
       this.participants.set(identity.participantId, participant);
+      this.hadParticipant = true;
       log.info('participant joined', { workerPid: place.slot.worker.pid, routerId: place.router.id });
       return participant;
     });
@@ -283,7 +286,8 @@ export class Room extends EventEmitter<RoomEvents> {
    * A recording holds its room: with nobody left here, the room stays open while other nodes of
    * the meeting still feed it (cascading: the meeting goes on there, and the recording with it),
    * and closes once the last relay or the hold goes. A room fed by no other node closes with its
-   * last participant, held or not (the meeting moved, or everyone left).
+   * last participant, held or not (the meeting moved, or everyone left). A room opened for a
+   * recording, nobody here yet (roomForRecording), stays while held: the relays are on their way.
    */
   hold(): () => void {
     this.holds++;
@@ -296,10 +300,10 @@ export class Room extends EventEmitter<RoomEvents> {
     };
   }
 
-  /** Closes the room when nobody is here and no hold keeps it for the relays it still gets. */
-  private closeIfDone(): void {
+  /** Closes the room when nobody is here and no hold keeps it (for the relays it gets, or awaits). */
+  closeIfDone(): void {
     if (this.closed || this.participants.size > 0) return;
-    if (this.holds > 0 && [...this.producersById.values()].some((held) => 'relayedFrom' in held.origin.appData)) return;
+    if (this.holds > 0 && (!this.hadParticipant || [...this.producersById.values()].some((held) => 'relayedFrom' in held.origin.appData))) return;
     this.close();
   }
 

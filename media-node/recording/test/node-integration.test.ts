@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeEvent } from '../../../schema/wire/index.js';
+import type { NodeCommand, NodeEvent } from '../../../schema/wire/index.js';
+import { executeCommand } from '../../control/commands.js';
 import { FakeEdge, nodeCredential } from '../../test/fake-edge.js';
 import { eventually, newMeetingId, startTestNode, TEST_NODE_ID, type TestNode } from '../../test/harness.js';
 import { recordingControllerFactory, type NodeRecordingController } from '../controller.js';
@@ -56,8 +57,8 @@ describe('recording through the media node command channel', () => {
    * a synthetic sender (ffmpeg, real VP8 + Opus) publishes into the node's room on its behalf,
    * through Room.publish as the signaling's produce does.
    */
-  const publishRealMedia = async (meetingId: string, participantId: string) => {
-    const room = node.node.rooms.rooms.get(meetingId)!;
+  const publishRealMedia = async (meetingId: string, participantId: string, on: TestNode = node) => {
+    const room = on.node.rooms.rooms.get(meetingId)!;
     const participant = room.participants.get(participantId)!;
     const sender = await startSyntheticParticipant(room.router, { participantId, pattern: 'testsrc' });
     senders.push(sender);
@@ -103,6 +104,59 @@ describe('recording through the media node command channel', () => {
       const stored = await target.stored(file.key);
       expect(stored?.length, file.key).toBe(file.bytes);
     }
+  });
+
+  it('nobody of the meeting on this node (a cascade): startRecording opens its room, records what another node relays, and the room closes after the stop', async () => {
+    const far = await startTestNode({ NODE_ID: 'recording-far-node' });
+    try {
+      const meetingId = newMeetingId();
+      await far.peer(meetingId, 'far-00000001', { receive: false });
+      await publishRealMedia(meetingId, 'far-00000001', far);
+      const recordingId = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c60';
+      await target.grant(recordingId);
+
+      // The meeting's placed node has nobody of it: the recording opens the room and waits for relays.
+      expect(node.node.rooms.rooms.has(meetingId)).toBe(false);
+      expect(await edge.command({ command: 'startRecording', meetingId, recordingId })).toMatchObject({ ok: true });
+      const room = node.node.rooms.rooms.get(meetingId)!;
+      expect([room.closed, room.participants.size]).toEqual([false, 0]);
+      await eventually(() => statusesOf(recordingId).includes('recording'), 10_000, 'recording status');
+
+      // The RoomDO relays the far participant's media into it (cascade commands, as in cascade.test.ts).
+      const meetingCommand = { meetingId };
+      const on = (at: TestNode, command: NodeCommand) => executeCommand(command, { rooms: at.node.rooms, recording: undefined, drain: () => undefined });
+      const farEnd = await on(far, { command: 'cascadeOpenPipe', ...meetingCommand, peerNodeId: TEST_NODE_ID });
+      const hereEnd = await on(node, { command: 'cascadeOpenPipe', ...meetingCommand, peerNodeId: 'recording-far-node' });
+      if (farEnd?.kind !== 'pipeEnd' || hereEnd?.kind !== 'pipeEnd') throw new Error('pipe ends expected');
+      await on(far, { command: 'cascadeConnectPipe', ...meetingCommand, peerNodeId: TEST_NODE_ID, remote: hereEnd.pipe });
+      await on(node, { command: 'cascadeConnectPipe', ...meetingCommand, peerNodeId: 'recording-far-node', remote: farEnd.pipe });
+      for (const producer of far.node.rooms.rooms.get(meetingId)!.producers()) {
+        const sent = await on(far, { command: 'cascadeSendProducer', ...meetingCommand, peerNodeId: TEST_NODE_ID, producerId: producer.id });
+        if (sent?.kind !== 'relayedProducer') throw new Error('relayed producer expected');
+        await on(node, { command: 'cascadeReceiveProducer', ...meetingCommand, peerNodeId: 'recording-far-node', producer: sent.producer });
+      }
+      await new Promise((r) => setTimeout(r, 4000));
+
+      expect(await edge.command({ command: 'stopRecording', meetingId, recordingId })).toMatchObject({ ok: true });
+      await eventually(() => ['ready', 'failed'].some((s) => statusesOf(recordingId).includes(s as RecordingEvent['status'])), 180_000, 'final status');
+      const final = edge.events().filter((e): e is RecordingEvent => e.event === 'recordingStatus' && e.recordingId === recordingId).at(-1)!;
+      expect(final.status, JSON.stringify(final)).toBe('ready');
+      expect(final.files!.map((f) => path.basename(f.key)).sort()).toEqual(['composite.mp4', 'far-00000001-camera-video-000.webm', 'far-00000001-mic-audio-000.webm']);
+      // Released by the finished recording, the room (nobody here) closes and says so.
+      await eventually(() => room.closed && !node.node.rooms.rooms.has(meetingId), 10_000, 'room closed');
+      await eventually(() => edge.events().some((e) => e.event === 'roomClosed' && e.meetingId === meetingId), 10_000, 'roomClosed event');
+    } finally {
+      await far.stop();
+    }
+  });
+
+  it('a meeting the edge ended here is not reopened by a late startRecording', async () => {
+    const meetingId = newMeetingId();
+    await node.peer(meetingId, 'gone-0000001', { receive: false });
+    expect(await edge.command({ command: 'closeMeeting', meetingId, reason: 'ended' })).toMatchObject({ ok: true });
+    const recordingId = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c61';
+    expect((await edge.command({ command: 'startRecording', meetingId, recordingId })).error?.code).toBe('MEETING_ENDED');
+    expect(node.node.rooms.rooms.has(meetingId)).toBe(false);
   });
 
   it('media no decoder reads (werift filler) is not a recording: failed with the reason, nothing uploaded', async () => {
