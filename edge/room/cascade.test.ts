@@ -1,4 +1,4 @@
-import { runInDurableObject } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeCommand, PipeEnd } from '../../schema/wire/node-control.js';
 import type { RegionId } from '../../schema/regions.js';
@@ -8,6 +8,7 @@ import { watchLogs } from '../test/kits/log-watch.js';
 import { waitFor } from '../test/kits/wait.js';
 import type { CommandOutcome } from '../registry/command-queue.js';
 import type { CascadeCopy } from './cascade-graph.js';
+import { startRecording } from './recording.js';
 import type { RoomDO } from './room-do.js';
 
 /*
@@ -277,6 +278,32 @@ describe('cascade orchestration', () => {
     await untilCommands(linkId, viewer, 'cascadeClosePipe', 1);
     expect(viewer.commands('cascadeClosePipe').map(withoutMeeting)).toEqual([{ command: 'cascadeClosePipe', peerNodeId: leaving.nodeId }]);
     expect(await settledCopies(linkId, hostMic)).toEqual([{ producerId: hostMic, nodeId: next.nodeId, viaNodeId: viewer.nodeId }]);
+  });
+
+  it("a recording on the meeting's node with nobody on it: the meeting's media is relayed there until its room closes", async () => {
+    const linkId = await meeting();
+    const placed = await answeringNode();
+    const b = await answeringNode();
+    await admit(linkId, b);
+    await runInDurableObject(roomStub(linkId), (instance: RoomDO) => instance.room.meeting.setAssignment({ nodeId: placed.nodeId, region: placed.region, signalingUrl: 'ws://127.0.0.1:9/ws' }));
+    b.participantJoined(linkId, 'participant-on-b');
+    const mic = b.openProducer(linkId, { participantId: 'participant-on-b', kind: 'audio' });
+    await untilNodes(linkId, 1);
+    // Everyone is on B: nothing goes to the meeting's node while it has nobody.
+    expect(await settledCopies(linkId, mic)).toEqual([]);
+
+    await runInDurableObject(roomStub(linkId), (instance: RoomDO) => startRecording(instance.room, instance.media, env.FILES, 'participant-on-b'));
+    expect(await untilCopies(linkId, mic, 1)).toEqual([{ producerId: mic, nodeId: placed.nodeId, viaNodeId: b.nodeId }]);
+    // Asked to record first (it opens the room then), then relayed to.
+    expect(placed.commands().map((command) => command.command)).toEqual(['startRecording', 'cascadeOpenPipe', 'cascadeConnectPipe', 'cascadeReceiveProducer']);
+    // What opens later follows it there.
+    const camera = b.openProducer(linkId, { participantId: 'participant-on-b', kind: 'video' });
+    expect(await untilCopies(linkId, camera, 1)).toEqual([{ producerId: camera, nodeId: placed.nodeId, viaNodeId: b.nodeId }]);
+
+    // The recording let go of the room (nobody there): B closes its pipe to it, the meeting goes on.
+    placed.roomClosed(linkId);
+    await untilCommands(linkId, b, 'cascadeClosePipe', 1);
+    expect(await untilNodes(linkId, 1).then(() => settledCopies(linkId, camera))).toEqual([]);
   });
 
   it('ignores a node the room did not send anyone to (a meeting moving away from it, a stray node)', async () => {

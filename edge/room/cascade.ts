@@ -76,6 +76,17 @@ export class MeetingCascade {
     return this.enqueue(async () => this.graph.admit(node.nodeId, node.region));
   }
 
+  /**
+   * The meeting's node records with nobody of the meeting on it (they are all on other nodes; the
+   * node opened the room for the recording): every producer is relayed to it as to a part, and
+   * what opens later follows. Its roomClosed, once the recording let go, ends that as for a part.
+   */
+  serveRecorder(node: NodeRef): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.graph.markNode(node.nodeId, node.region, true)) await this.fillNode(node.nodeId);
+    });
+  }
+
   private serves(nodeId: string): boolean {
     return nodeId === this.placedNodeId() || this.graph.isAdmitted(nodeId);
   }

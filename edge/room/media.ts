@@ -219,6 +219,14 @@ export class RoomMedia {
     }
   }
 
+  /**
+   * The node now records the meeting. A spread meeting may have nobody on it (its participants
+   * all on other nodes): the cascade relays the meeting's media there as to a part.
+   */
+  recordingOn(node: PlacedNode): void {
+    void this.spread?.cascade.serveRecorder({ nodeId: node.nodeId, region: node.region });
+  }
+
   /** Someone took a seat: the node stays. */
   async keepNode(): Promise<void> {
     await this.room.timers.clearIfSet(RELEASE_TIMER);

@@ -33,6 +33,8 @@ const START_ANSWER_TIMEOUT_MS = 20_000;
 /** Starting a part needs the node's answer (a node without the meeting's room yet refuses). */
 export interface ContinueDeps {
   env: Env;
+  /** The node now records the meeting (RoomMedia.recordingOn). */
+  recordingOn(node: PlacedNode): void;
 }
 
 /** The recording's parts: its segments, or the one part a recording has until a failover. */
@@ -110,6 +112,7 @@ export async function onContinueDue(room: Room, deps: ContinueDeps, now = Date.n
   if (!recording.active || !next || next.startedAt !== null || parts.length < 2) return;
   const node = room.meeting.assignment();
   if (node && (await startPart(room, deps, node, next.recordingId, now))) {
+    deps.recordingOn(node);
     // The host may have stopped it while the node was starting: that node stops again.
     const latest = room.meeting.recording();
     if (!latest.active || latest.recordingId !== next.recordingId) {

@@ -6,7 +6,7 @@ import { registerUser } from '../test/helpers.js';
 import { connectFakeNode } from '../test/kits/fake-node.js';
 import { configureMeeting, recordHistory, roomStub, seatedMeeting } from '../test/kits/room-kit.js';
 import { onRecordingDeadline, onRecordingNodeLost, RECORDING_DEADLINE_PREFIX, RECORDING_FINISH_MIN_MS, stopRecording } from './recording.js';
-import { CONTINUE_GIVE_UP_MS, CONTINUE_TIMER } from './recording-failover.js';
+import { CONTINUE_GIVE_UP_MS, CONTINUE_TIMER, type ContinueDeps } from './recording-failover.js';
 import type { RoomDO } from './room-do.js';
 import { TIMERS_TABLE } from './timers.js';
 
@@ -130,9 +130,10 @@ describe('recording status in the room', () => {
 const SYDNEY = { latitude: '-33.8688', longitude: '151.2093' };
 type RecordingRecord = Extract<HistoryRecord, { kind: 'recording' }>;
 
+const continueDeps = (instance: RoomDO): ContinueDeps => ({ env: env as Env, recordingOn: (node) => instance.media.recordingOn(node) });
 /** The room's continuation timer, run now (as the alarm would when it is due). */
 const continueNow = (linkId: string, now = Date.now()) =>
-  runInDurableObject(roomStub(linkId), (instance: RoomDO) => onRecordingDeadline(instance.room, CONTINUE_TIMER, now, { env: env as Env }));
+  runInDurableObject(roomStub(linkId), (instance: RoomDO) => onRecordingDeadline(instance.room, CONTINUE_TIMER, now, continueDeps(instance)));
 const recordingOf = (linkId: string) => runInDurableObject(roomStub(linkId), (instance: RoomDO) => instance.room.meeting.recording());
 const timerArmed = (linkId: string) =>
   runInDurableObject(roomStub(linkId), (_instance: RoomDO, ctx) => ctx.storage.sql.exec(`SELECT at FROM ${TIMERS_TABLE} WHERE name = ?`, CONTINUE_TIMER).toArray().length > 0);
@@ -211,9 +212,9 @@ describe('a recording across a failover (issue 11 point 6)', () => {
       instance.room.meeting.setRecording({ active: true, recordingId: first, startedAt: lostAt - 65_000, status: 'recording' });
       await onRecordingNodeLost(instance.room, lostAt);
       // No node for the meeting (none placed it): tried until the give-up.
-      await onRecordingDeadline(instance.room, CONTINUE_TIMER, lostAt + 1_000, { env: env as Env });
+      await onRecordingDeadline(instance.room, CONTINUE_TIMER, lostAt + 1_000, continueDeps(instance));
       expect(instance.room.meeting.recording().active).toBe(true);
-      await onRecordingDeadline(instance.room, CONTINUE_TIMER, lostAt + CONTINUE_GIVE_UP_MS, { env: env as Env });
+      await onRecordingDeadline(instance.room, CONTINUE_TIMER, lostAt + CONTINUE_GIVE_UP_MS, continueDeps(instance));
       return instance.room.meeting.recording();
     });
     expect(state).toMatchObject({ active: false, status: 'failed', incomplete: true, recordingId: first });

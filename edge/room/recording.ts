@@ -1,6 +1,6 @@
 import { uuidSchema } from '../../schema/wire/common.js';
 import { AppError } from '../../schema/wire/errors.js';
-import type { NodeCommand, NodeEvent, RecordingStatus } from '../../schema/wire/node-control.js';
+import type { NodeCommand, NodeEvent, PlacedNode, RecordingStatus } from '../../schema/wire/node-control.js';
 import type { RecordingState } from '../../schema/wire/room.js';
 import { finishRecordingUpload, grantRecordingUpload } from '../files/recording-grants.js';
 import { CONTINUE_TIMER, onContinueDue, partNote, partNotes, stopWhileContinuing, suspendForFailover, withCurrentPartEnded, type ContinueDeps } from './recording-failover.js';
@@ -13,6 +13,8 @@ import type { Room } from './room.js';
  */
 export interface NodeCommander {
   commandNode(command: NodeCommand): Promise<boolean>;
+  /** The node now records the meeting: the meeting's media reaches it even with nobody on it (cascading). */
+  recordingOn(node: PlacedNode): void;
 }
 
 type RecordingStatusEvent = Extract<NodeEvent, { event: 'recordingStatus' }>;
@@ -52,6 +54,7 @@ export async function startRecording(room: Room, media: NodeCommander, files: R2
   if (!node || !(await media.commandNode({ command: 'startRecording', meetingId: linkId, recordingId }))) {
     throw new AppError('MEDIA_ERROR', 'the media node could not be reached to start recording; try again');
   }
+  media.recordingOn(node);
   const now = Date.now();
   await room.change(() => {
     room.meeting.setRecording({ active: true, recordingId, startedAt: now, status: 'recording', capturing: false });

@@ -261,7 +261,7 @@ export class RoomDO extends DurableObject<Env> {
           await prunePresence(this.room, this.media, now);
           break;
         default:
-          if (isRecordingDeadline(timer)) await onRecordingDeadline(this.room, timer, now, { env: this.env });
+          if (isRecordingDeadline(timer)) await onRecordingDeadline(this.room, timer, now, { env: this.env, recordingOn: (node) => this.media.recordingOn(node) });
           // Any other name no code sets any more (a room stored by an older version): dropped.
           break;
       }

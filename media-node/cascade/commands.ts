@@ -15,8 +15,7 @@ export function isCascadeCommand(command: NodeCommand): command is CascadeComman
  * already gone is a no-op, so the RoomDO may repeat any close after a lost answer.
  */
 export async function executeCascadeCommand(command: CascadeCommand, rooms: RoomManager): Promise<NodeCommandData | undefined> {
-  const room = rooms.rooms.get(command.meetingId);
-  const open = room && !room.closed ? room : undefined;
+  const open = await rooms.openRoom(command.meetingId);
   switch (command.command) {
     case 'cascadeOpenPipe':
       return { kind: 'pipeEnd', pipe: await cascadeOf(required(open)).openPipe(command.peerNodeId) };

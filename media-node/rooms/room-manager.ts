@@ -85,6 +85,15 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     return this.roomFor(meetingId);
   }
 
+  /**
+   * The meeting's open room here, waiting for one being opened: the edge relays into a recording's
+   * room right after its startRecording, and commands run side by side.
+   */
+  async openRoom(meetingId: string): Promise<Room | undefined> {
+    const room = this.rooms.get(meetingId) ?? (await this.opening.get(meetingId)?.catch(() => undefined));
+    return room && !room.closed ? room : undefined;
+  }
+
   private async roomFor(meetingId: string): Promise<Room> {
     const existing = this.rooms.get(meetingId);
     if (existing && !existing.closed) return existing;

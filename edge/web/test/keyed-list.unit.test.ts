@@ -33,10 +33,10 @@ class FakeElement {
 }
 
 class Row {
-  readonly element: FakeElement;
+  readonly element: HTMLElement;
   shown = '';
   constructor(key: string) {
-    this.element = new FakeElement(key);
+    this.element = new FakeElement(key) as unknown as HTMLElement;
   }
   update(item: string): void {
     this.shown = item;

@@ -115,18 +115,22 @@ describe('recording through the media node command channel', () => {
       const recordingId = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c60';
       await target.grant(recordingId);
 
-      // The meeting's placed node has nobody of it: the recording opens the room and waits for relays.
+      // The meeting's placed node has nobody of it: the recording opens the room and waits for
+      // relays. The RoomDO's first cascade command follows at once, and waits for the room opening.
       expect(node.node.rooms.rooms.has(meetingId)).toBe(false);
-      expect(await edge.command({ command: 'startRecording', meetingId, recordingId })).toMatchObject({ ok: true });
+      const meetingCommand = { meetingId };
+      const started = edge.command({ command: 'startRecording', meetingId, recordingId });
+      const hereOpened = await edge.command({ command: 'cascadeOpenPipe', ...meetingCommand, peerNodeId: 'recording-far-node' });
+      expect(await started).toMatchObject({ ok: true });
       const room = node.node.rooms.rooms.get(meetingId)!;
       expect([room.closed, room.participants.size]).toEqual([false, 0]);
       await eventually(() => statusesOf(recordingId).includes('recording'), 10_000, 'recording status');
 
       // The RoomDO relays the far participant's media into it (cascade commands, as in cascade.test.ts).
-      const meetingCommand = { meetingId };
       const on = (at: TestNode, command: NodeCommand) => executeCommand(command, { rooms: at.node.rooms, recording: undefined, drain: () => undefined });
       const farEnd = await on(far, { command: 'cascadeOpenPipe', ...meetingCommand, peerNodeId: TEST_NODE_ID });
-      const hereEnd = await on(node, { command: 'cascadeOpenPipe', ...meetingCommand, peerNodeId: 'recording-far-node' });
+      const hereEnd = hereOpened.data;
+      expect(hereOpened).toMatchObject({ ok: true });
       if (farEnd?.kind !== 'pipeEnd' || hereEnd?.kind !== 'pipeEnd') throw new Error('pipe ends expected');
       await on(far, { command: 'cascadeConnectPipe', ...meetingCommand, peerNodeId: TEST_NODE_ID, remote: hereEnd.pipe });
       await on(node, { command: 'cascadeConnectPipe', ...meetingCommand, peerNodeId: 'recording-far-node', remote: farEnd.pipe });
