@@ -244,6 +244,24 @@ describe('a meeting in the browser', () => {
     // The host presses "Make Bob co-host"; the guest's hand comes down (a roster update reaches the
     // host) before the release. The press is still a click: the list keeps its buttons in place.
     const makeCohost = host.getByRole('button', { name: 'Make Bob co-host' });
+    // A notice that appears meanwhile (the recording's notes, a connection banner) floats over the
+    // call: nothing under the pointer moves. (Here the short recording above ends failed — nothing
+    // captured yet — and its notes reach the host about now; they used to push the page down
+    // mid-click, and the click landed elsewhere.)
+    const before = await makeCohost.boundingBox();
+    const shown = await host.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('.call > .banner')].flatMap((notice, index) => {
+        if (!notice.hidden) return [];
+        notice.hidden = false;
+        notice.textContent ||= 'A notice long enough to take a line or two of the page. '.repeat(4);
+        return [index];
+      }),
+    );
+    expect(await makeCohost.boundingBox()).toEqual(before);
+    await host.evaluate((indexes) => {
+      const notices = document.querySelectorAll<HTMLElement>('.call > .banner');
+      for (const index of indexes) notices[index]!.hidden = true;
+    }, shown);
     await pressOn(host, makeCohost);
     await guest.getByRole('button', { name: 'Lower hand' }).click();
     await eventually('the host sees the hand lowered', async () => !((await host.locator('.tile', { hasText: 'Gail Guest' }).getAttribute('aria-label')) ?? '').includes('hand raised'), 15_000);
