@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { RegionId } from '../../schema/regions.js';
+import { distanceKm, regionById, type RegionId } from '../../schema/regions.js';
 import type { NodeLoad } from '../../schema/wire/node-control.js';
 import { DEFAULT_PLACEMENT_POLICY, exclusionReasons, type NodeCandidate } from './placement.js';
 import { NewcomerLoad } from './newcomer-load.js';
-import { regionsByDistance } from './region-choice.js';
-import { hasHeadroom, newcomerConsumers, nodeForNewcomer, regionForParticipant, type MeetingInRegion } from './spread.js';
+import { locate, regionsByDistance } from './region-choice.js';
+import { DEFAULT_REGION_SPREAD_POLICY, hasHeadroom, newcomerConsumers, nodeForNewcomer, partRegionsFor, regionForParticipant, type MeetingInRegion } from './spread.js';
 
 const NOW = 1_800_000_000_000;
 
@@ -124,6 +124,19 @@ describe('regionForParticipant: far participants get their own region', () => {
 
   it("keeps participants without any location in the meeting's region", () => {
     expect(regionForParticipant({}, 'sin')).toEqual({ region: 'sin', reason: 'meeting-region' });
+  });
+
+  it('lists the regions worth a part, nearest first: each far enough nearer than the meeting\'s', () => {
+    const parts = partRegionsFor(tokyo, 'lon');
+    expect(parts[0]).toBe('tyo');
+    const km = (region: RegionId) => distanceKm(locate(tokyo)!, regionById(region));
+    for (const region of parts) expect(km('lon') - km(region)).toBeGreaterThanOrEqual(DEFAULT_REGION_SPREAD_POLICY.minGainKm);
+    expect(parts.map(km)).toEqual([...parts.map(km)].sort((a, b) => a - b));
+    // Every media region that gains enough is listed (and the meeting's own region never is).
+    const gaining = regionsByDistance(tokyo, 'lon').filter((region) => region !== 'lon' && km('lon') - km(region) >= DEFAULT_REGION_SPREAD_POLICY.minGainKm);
+    expect(parts).toEqual(gaining);
+    expect(partRegionsFor(berlin, 'lon')).toEqual([]);
+    expect(partRegionsFor({}, 'lon')).toEqual([]);
   });
 
   it('skips regions that cannot take anyone now', () => {

@@ -76,6 +76,18 @@ export interface RegionSpreadPolicy {
 export const DEFAULT_REGION_SPREAD_POLICY: RegionSpreadPolicy = { minGainKm: 1_500 };
 
 /**
+ * The regions worth a part of the meeting for a participant at `location`: each at least
+ * `minGainKm` nearer to them than the meeting's region, nearest first. Empty without a location
+ * (or when the meeting's region is as good as any).
+ */
+export function partRegionsFor(location: ClientLocation, meetingRegion: RegionId, policy: RegionSpreadPolicy = DEFAULT_REGION_SPREAD_POLICY): RegionId[] {
+  const point = locate(location);
+  if (point === null) return [];
+  const meetingKm = distanceKm(point, regionById(meetingRegion));
+  return regionsByDistance(location, meetingRegion).filter((region) => region !== meetingRegion && meetingKm - distanceKm(point, regionById(region)) >= policy.minGainKm);
+}
+
+/**
  * The region a participant's media goes to, given where they are (request.cf) and where the
  * meeting started: their nearest usable region when it is far enough nearer than the meeting's
  * ('own-region': the meeting cascades to it); else the meeting's region; when that one cannot take
@@ -90,11 +102,8 @@ export function regionForParticipant(
 ): { region: RegionId; reason: 'meeting-region' | 'own-region' | 'meeting-region-unusable' } {
   const nearest = regionsByDistance(location, meetingRegion).find(usable);
   if (nearest === undefined) return { region: meetingRegion, reason: 'meeting-region' };
-  const point = locate(location);
-  if (point !== null && nearest !== meetingRegion) {
-    const gainKm = distanceKm(point, regionById(meetingRegion)) - distanceKm(point, regionById(nearest));
-    if (gainKm >= policy.minGainKm) return { region: nearest, reason: 'own-region' };
-  }
+  // The nearest usable region is the one that gains most: a part there when it gains enough.
+  if (partRegionsFor(location, meetingRegion, policy).find(usable) === nearest) return { region: nearest, reason: 'own-region' };
   if (usable(meetingRegion)) return { region: meetingRegion, reason: 'meeting-region' };
   return { region: nearest, reason: 'meeting-region-unusable' };
 }

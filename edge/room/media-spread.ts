@@ -4,7 +4,7 @@ import { nodeRegistryStub, regionShardCount, regionStub } from '../durable-objec
 import { describeError, log } from '../http/log.js';
 import type { ClientLocation } from '../registry/region-choice.js';
 import { shardsToAsk } from '../registry/shards.js';
-import { regionForParticipant, type MeetingInRegion } from '../registry/spread.js';
+import { partRegionsFor, type MeetingInRegion } from '../registry/spread.js';
 import type { MeetingCascade } from './cascade.js';
 import type { ParticipantLocations } from './participant-locations.js';
 import type { ParticipantNodes } from './participant-nodes.js';
@@ -17,6 +17,13 @@ import type { Room } from './room.js';
  * so their joins skip the question — and the registry round trip.
  */
 export const SPILL_CHECK_FROM_PARTICIPANTS = 20;
+
+/**
+ * How many regions a far newcomer's join asks for a node in turn (their own, then the next
+ * nearest worth a part): each is a registry round trip on the join's path, paid only when the
+ * one before had no node.
+ */
+const PART_REGIONS_ASKED = 2;
 
 /**
  * The meeting over several nodes (cascading, docs/cascading.md): which node a newcomer is sent
@@ -42,9 +49,12 @@ export class MeetingSpread {
    */
   async nodeForNewcomer(participantId: string, placed: PlacedNode, location: ClientLocation = this.locations.get(participantId)): Promise<PlacedNode> {
     const others = this.room.participants.count('joined') - 1;
-    const { region } = regionForParticipant(location, placed.region);
-    if (region === placed.region && others + 1 < SPILL_CHECK_FROM_PARTICIPANTS) return placed;
-    const node = await this.placeNewcomer(region, this.footprint(region, placed, others));
+    // Their own region first; when it has no node for them (all down, draining or full), the
+    // next region still far enough nearer than the meeting's — not straight to the placed node,
+    // which may be a continent further. A large meeting may also spill within its own region.
+    const regions = partRegionsFor(location, placed.region).slice(0, PART_REGIONS_ASKED);
+    if (others + 1 >= SPILL_CHECK_FROM_PARTICIPANTS) regions.push(placed.region);
+    const node = await this.firstNodeIn(regions, placed, others);
     if (!node || node.nodeId === placed.nodeId) return placed;
     this.cascade.graph.admit(node.nodeId, node.region);
     this.nodes.set(participantId, node);
@@ -142,6 +152,15 @@ export class MeetingSpread {
     const nodes = this.nodes.countsIn(region);
     if (placed.region === region) nodes.unshift({ nodeId: placed.nodeId, participants: Math.max(0, others - this.nodes.total()) });
     return { nodes, participants: others };
+  }
+
+  /** The first of `regions` whose registry has a node for the newcomer (asked in turn); null when none has. */
+  private async firstNodeIn(regions: readonly RegionId[], placed: PlacedNode, others: number): Promise<PlacedNode | null> {
+    for (const region of regions) {
+      const node = await this.placeNewcomer(region, this.footprint(region, placed, others));
+      if (node) return node;
+    }
+    return null;
   }
 
   /** Asks the region's registry shards (as placeInRegion) for the newcomer's node; null when none has one. */

@@ -104,6 +104,31 @@ describe('a participant far from the meeting', () => {
     expect(neighbour.nodeId).toBe(home.nodeId);
   });
 
+  it("whose own region has no node for them gets the next region worth a part, not the meeting's node a continent away", async () => {
+    const home = await roomyNode('sfo');
+    const next = await roomyNode('bom');
+    const { linkId } = await configureMeeting(host.user.id);
+    const hostSeat = await joinFrom(linkId, SAN_FRANCISCO, {}, host.token);
+    expect(hostSeat.nodeId).toBe(home.nodeId);
+    // Nairobi's registry has no node for her (its nodes down, draining or full). Other files'
+    // Nairobi nodes may be live meanwhile, so the refusal is played at the room's call to it; the
+    // registries' own answers are tested for real above and in placement.test.ts.
+    const asked: RegionId[] = [];
+    await runInDurableObject(roomStub(linkId), (instance: RoomDO) => {
+      const spread = (instance.media as unknown as { spread: { placeNewcomer(region: RegionId, meeting: unknown): Promise<unknown> } }).spread;
+      const real = spread.placeNewcomer.bind(spread);
+      spread.placeNewcomer = async (region, meeting) => {
+        asked.push(region);
+        return region === 'nbo' ? null : real(region, meeting);
+      };
+    });
+    const nairobi = await joinFrom(linkId, NAIROBI, { displayName: 'Nia' });
+    // Mumbai: ~4,500 km from her against ~15,400 km to San Francisco.
+    expect({ nodeId: nairobi.nodeId, region: nairobi.region }).toEqual({ nodeId: next.nodeId, region: 'bom' });
+    expect(asked).toEqual(['nbo', 'bom']);
+    expect(await admittedNodes(linkId)).toEqual([next.nodeId]);
+  });
+
   it('keeps its part when its node reconnects, and the part goes when the meeting ends', async () => {
     await roomyNode('sfo');
     const far = await roomyNode('nbo');
