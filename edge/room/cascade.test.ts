@@ -8,6 +8,7 @@ import { watchLogs } from '../test/kits/log-watch.js';
 import { waitFor } from '../test/kits/wait.js';
 import type { CommandOutcome } from '../registry/command-queue.js';
 import type { CascadeCopy } from './cascade-graph.js';
+import { SUPERSEDED_GRACE_MS } from './cascade.js';
 import { startRecording } from './recording.js';
 import type { RoomDO } from './room-do.js';
 
@@ -264,11 +265,18 @@ describe('cascade orchestration', () => {
     expect(await settledCopies(linkId, hostMic)).toEqual([{ producerId: hostMic, nodeId: leaving.nodeId, viaNodeId: viewer.nodeId }]);
     expect([...viewer.commands('cascadeCloseProducer'), ...viewer.commands('cascadeClosePipe')]).toEqual([]);
 
-    // Her new session publishes on the next node: the host hears that one, and the old one's relay
-    // closes, so she is never heard twice; nothing new is relayed to the node being left.
+    // Her new session publishes on the next node: the host gets that one while the old one's relay
+    // runs on (the host's page switches once the new one flows), then the old relay closes, so she
+    // is not heard twice; nothing new is relayed to the node being left.
     next.participantJoined(linkId, 'participant-nia');
     const newMic = next.openProducer(linkId, { participantId: 'participant-nia', kind: 'audio' });
     expect(await untilCopies(linkId, newMic, 1)).toEqual([{ producerId: newMic, nodeId: viewer.nodeId, viaNodeId: next.nodeId }]);
+    const newCopyAt = Date.now();
+    // (Her old one reached the next node too, for whoever else is there: the same grace applies.)
+    expect(await settledCopies(linkId, oldMic)).toContainEqual({ producerId: oldMic, nodeId: viewer.nodeId, viaNodeId: leaving.nodeId });
+    expect(viewer.commands('cascadeCloseProducer')).toEqual([]);
+    await untilCommands(linkId, viewer, 'cascadeCloseProducer', 1);
+    expect(Date.now() - newCopyAt).toBeGreaterThanOrEqual(SUPERSEDED_GRACE_MS - 1_000);
     expect(await settledCopies(linkId, oldMic)).toEqual([]);
     expect(viewer.commands('cascadeCloseProducer').map(withoutMeeting)).toEqual([{ command: 'cascadeCloseProducer', peerNodeId: leaving.nodeId, producerId: oldMic }]);
     expect(leaving.commands('cascadeReceiveProducer').map((command) => (command as { producer: { producerId: string } }).producer.producerId)).toEqual([hostMic]);

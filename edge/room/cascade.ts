@@ -13,6 +13,16 @@ export type NodeRef = z.infer<typeof nodeRefSchema>;
 
 export type CascadeEvent = Extract<NodeEvent, { event: 'participantJoined' | 'producerOpened' | 'producerClosed' | 'producerPaused' | 'roomClosed' }>;
 
+/**
+ * How long the relay of a participant's old producer runs on after they republished the source on
+ * another node of the meeting (they moved: a drain, an overload). Viewers who see them through the
+ * relay need that long to negotiate the new track and get its first key frame; closing the old one
+ * at once left their tile frozen meanwhile (npm run bench:failover, drain: 0.6–4.9 s gaps). The
+ * page shows one of the two at a time (edge/web/src/call/track-swap.ts). In memory: a Durable
+ * Object evicted meanwhile leaves the relay until the leaving node's room closes (MIGRATION_GRACE_MS).
+ */
+export const SUPERSEDED_GRACE_MS = 3_000;
+
 /** A cascade step the node refused or did not answer: the relay it belongs to stops there. */
 class StepFailed extends Error {}
 
@@ -152,14 +162,24 @@ export class MeetingCascade {
   /**
    * The participant published this source again on a node of the meeting while their older
    * producer of it still comes from a node the meeting is leaving (make-before-break): the older
-   * one's relays close now, so nobody elsewhere sees or hears them twice. Viewers on the leaving
-   * node keep its local original until they move too.
+   * one's relays close SUPERSEDED_GRACE_MS later, once viewers have the new one, so nobody
+   * elsewhere sees or hears them twice for long. Viewers on the leaving node keep its local
+   * original until they move too.
    */
-  private async closeSuperseded(producer: CascadeProducer): Promise<void> {
-    for (const older of this.graph.producersOf(producer.participantId)) {
-      const superseded = older.producerId !== producer.producerId && older.source === producer.source;
-      if (superseded && !this.serves(older.originNodeId)) await this.closeProducer(older.producerId, older.originNodeId);
-    }
+  private closeSuperseded(producer: CascadeProducer): void {
+    const superseded = this.graph
+      .producersOf(producer.participantId)
+      .filter((older) => older.producerId !== producer.producerId && older.source === producer.source && !this.serves(older.originNodeId));
+    if (superseded.length === 0) return;
+    const later = new Promise((resolve) => setTimeout(resolve, SUPERSEDED_GRACE_MS)).then(() =>
+      this.enqueue(async () => {
+        for (const older of superseded) {
+          // Closed meanwhile at its origin (its node's room closed), or the meeting ended: nothing left to do.
+          if (this.graph.producer(older.producerId) && !this.serves(older.originNodeId)) await this.closeProducer(older.producerId, older.originNodeId);
+        }
+      }),
+    );
+    this.ctx.waitUntil(later);
   }
 
   /** A node's part just opened: every producer of the meeting held elsewhere is relayed to it. */

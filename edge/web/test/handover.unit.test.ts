@@ -69,6 +69,17 @@ class FakeSession {
   sends(source: MediaSource): boolean {
     return !this.closed && this.atNode.get(source)?.paused === false;
   }
+  /** Consumers the page asked the node to pause (off screen, or replaced by a newer track). */
+  readonly pausedConsumers = new Set<string>();
+  setConsumerPaused(consumerId: string, paused: boolean): void {
+    if (paused) this.pausedConsumers.add(consumerId);
+    else this.pausedConsumers.delete(consumerId);
+  }
+  /** The node closes one consumer (its producer closed, or its relay). */
+  drop(remote: RemoteTrack): void {
+    this.remotes.delete(remote.consumer.id);
+    this.events.remoteRemoved(remote);
+  }
   stopReceiving(): void {
     this.receiving = false;
     for (const remote of this.remotes.values()) this.events.remoteRemoved(remote);
@@ -361,6 +372,65 @@ describe('a crash (the old session lost first)', () => {
     expect(nodes.on('b').sends('camera')).toBe(true);
     expect(link.status).toBe('connected');
     expect(link.awaitingRemoteMedia).toBe(true);
+  });
+});
+
+describe("a person's source arrives again on the same session (they moved nodes; the relay of their old track runs on a moment)", () => {
+  it('the new track replaces the old one only once its packets arrive: never both, never a picture that has not started', async () => {
+    const nodes = fakeNodes();
+    const { link, old, bobOnA } = await pageOnNodeA(nodes);
+    const bobMic = old.receive('bob', 'mic');
+    const newCamera = old.receive('bob', 'camera', { flowing: false });
+    const newMic = old.receive('bob', 'mic', { flowing: false });
+    await settle();
+    expect([...link.remotes.values()]).toEqual([bobOnA, bobMic]);
+    expect(old.pausedConsumers.size).toBe(0);
+
+    newCamera.consumer.track.unmute();
+    await settle();
+    expect([...link.remotes.values()]).toEqual([bobMic, newCamera]);
+    // The replaced camera is off the page, and the node stops forwarding it.
+    expect([...old.pausedConsumers]).toEqual([bobOnA.consumer.id]);
+    newMic.consumer.track.unmute();
+    await settle();
+    expect([...link.remotes.values()]).toEqual([newCamera, newMic]);
+    expect([...old.pausedConsumers]).toEqual([bobOnA.consumer.id, bobMic.consumer.id]);
+
+    // The node closes the old ones after its grace: nothing on the page changes.
+    old.drop(bobOnA);
+    old.drop(bobMic);
+    await settle();
+    expect([...link.remotes.values()]).toEqual([newCamera, newMic]);
+  });
+
+  it('the old track closes before the new one flows: the new one shows at once', async () => {
+    const nodes = fakeNodes();
+    const { link, old, bobOnA } = await pageOnNodeA(nodes);
+    const newCamera = old.receive('bob', 'camera', { flowing: false });
+    await settle();
+    expect([...link.remotes.values()]).toEqual([bobOnA]);
+    old.drop(bobOnA);
+    await settle();
+    expect([...link.remotes.values()]).toEqual([newCamera]);
+  });
+
+  it('a new track that closes while it waits never reaches the page; one whose old track shows nothing replaces it at once', async () => {
+    const nodes = fakeNodes();
+    const { link, old, bobOnA } = await pageOnNodeA(nodes);
+    const stillborn = old.receive('bob', 'camera', { flowing: false });
+    old.drop(stillborn);
+    await settle();
+    expect([...link.remotes.values()]).toEqual([bobOnA]);
+    stillborn.consumer.track.unmute();
+    await settle();
+    expect([...link.remotes.values()]).toEqual([bobOnA]);
+
+    // Ann's camera is off (her producer paused): her new track needs no waiting for.
+    const annOld = old.receive('ann', 'camera');
+    annOld.producerPaused = true;
+    const annNew = old.receive('ann', 'camera', { flowing: false });
+    await settle();
+    expect([...link.remotes.values()]).toEqual([bobOnA, annNew]);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { RemoteTrack } from './remote-tracks.js';
+import { trackKey, type RemoteTrack } from './remote-tracks.js';
 
 /**
  * How long the page keeps playing the session it is leaving while the new one waits for someone
@@ -10,11 +10,6 @@ import type { RemoteTrack } from './remote-tracks.js';
  * (npm run bench:failover: new sessions took 12–30 s to show video at load 20–29).
  */
 export const HANDOVER_LIMIT_MS = 15_000;
-
-/** The same person's same source on either node (consumer ids differ per node). */
-function trackKey(remote: Pick<RemoteTrack, 'participantId' | 'source'>): string {
-  return `${remote.participantId}/${remote.source}`;
-}
 
 /** A remote track is flowing: the sender paused it (nothing to wait for), or packets arrive (the track unmuted). */
 function flowing(remote: RemoteTrack): boolean {

@@ -2,7 +2,8 @@ import type { ErrorCode, MediaAssignment } from '../wire.js';
 import { AudioSink } from './audio-sink.js';
 import { Handover, HANDOVER_LIMIT_MS } from './handover.js';
 import { MediaSession } from './media-session.js';
-import type { RemoteTrack } from './remote-tracks.js';
+import { trackKey, type RemoteTrack } from './remote-tracks.js';
+import { TrackSwaps } from './track-swap.js';
 import type { Publisher } from './publisher.js';
 import type { Topic } from './topics.js';
 
@@ -86,11 +87,22 @@ export class MediaLink {
   /** Our permissions changed: the next assignment starts a new session (the node binds them to one). */
   private renewOnAssignment = false;
   private readonly audio = new AudioSink();
+  /** A person's source arriving again on the current session (they moved nodes): one plays until the other flows. */
+  private readonly swaps: TrackSwaps;
 
   constructor(
     private readonly owner: MediaLinkOwner,
     private readonly publisher: Publisher,
-  ) {}
+  ) {
+    this.swaps = new TrackSwaps(
+      {
+        shown: (key) => [...this.remotes.values()].find((remote) => trackKey(remote) === key),
+        show: (remote) => this.showRemote(remote),
+        retire: (remote) => this.retireRemote(remote),
+      },
+      (milestone) => this.owner.mark(milestone),
+    );
+  }
 
   /** The room's welcome after a (re)connect brings a fresh assignment: use it if media is not healthy. */
   onWelcome(assignment: MediaAssignment): void {
@@ -320,6 +332,7 @@ export class MediaLink {
     this.status = 'off';
     this.awaitingRemoteMedia = false;
     this.audio.destroy();
+    this.swaps.clear();
     this.remotes.clear();
   }
 
@@ -387,6 +400,10 @@ export class MediaLink {
   }
 
   private onRemoteAdded(remote: RemoteTrack): void {
+    this.swaps.add(remote);
+  }
+
+  private showRemote(remote: RemoteTrack): void {
     const kind = remote.kind === 'video' ? 'Video' : 'Audio';
     this.owner.mark(`first${kind}Consumer`);
     // Packets arriving (a remote track unmutes then): where a failover's time goes.
@@ -396,10 +413,22 @@ export class MediaLink {
     this.owner.emit('remotes');
   }
 
-  private onRemoteRemoved(remote: RemoteTrack): void {
+  /** Replaced by a newer track of the same source: off the page, and the node stops forwarding it (it closes it soon). */
+  private retireRemote(remote: RemoteTrack): void {
     this.remotes.delete(remote.consumer.id);
     this.audio.detach(remote.consumer.id);
+    this.session?.setConsumerPaused(remote.consumer.id, true);
     this.owner.emit('remotes');
+  }
+
+  private onRemoteRemoved(remote: RemoteTrack): void {
+    // A successor that never reached the page closed: nothing on the page changes.
+    if (!this.swaps.removed(remote)) return;
+    if (this.remotes.delete(remote.consumer.id)) {
+      this.audio.detach(remote.consumer.id);
+      this.owner.emit('remotes');
+    }
+    this.swaps.afterRemoval(remote);
     // Someone left the node we are leaving: one track fewer for the new session to cover.
     this.handover?.check();
   }

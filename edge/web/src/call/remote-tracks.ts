@@ -18,6 +18,11 @@ export interface RemoteTrack {
   pausedByPage: boolean;
 }
 
+/** The same person's same source, whichever consumer carries it (ids differ per producer and node). */
+export function trackKey(remote: Pick<RemoteTrack, 'participantId' | 'source'>): string {
+  return `${remote.participantId}/${remote.source}`;
+}
+
 export interface RemoteTrackEvents {
   remoteAdded(remote: RemoteTrack): void;
   remoteRemoved(remote: RemoteTrack): void;
