@@ -4,6 +4,7 @@ import { LocalMedia } from '../src/call/local-media.js';
 import { MediaLink, RETIRE_AFTER_MS, type MediaLinkOwner, type MediaStatus } from '../src/call/media-link.js';
 import { MediaSession, type MediaSessionEvents } from '../src/call/media-session.js';
 import { Publisher } from '../src/call/publisher.js';
+import { untilPlaying } from '../src/call/track-swap.js';
 import type { RemoteTrack } from '../src/call/remote-tracks.js';
 import type { MediaAssignment, MediaSource } from '../src/wire.js';
 
@@ -94,8 +95,10 @@ class FakeSession {
   receive(participantId: string, source: MediaSource, options: { flowing?: boolean } = {}): RemoteTrack & { consumer: { track: FakeTrack } } {
     const kind = source === 'mic' ? 'audio' : 'video';
     const track = new FakeTrack(kind, !(options.flowing ?? true));
+    // Its first frame decodes as its first packets arrive (untilPlaying reads framesDecoded).
+    const getStats = async () => new Map([['inbound', { type: 'inbound-rtp', framesDecoded: track.muted ? 0 : 1 }]]);
     const remote = {
-      consumer: { id: `${this.nodeId}-consumer-${++this.consumers}`, track },
+      consumer: { id: `${this.nodeId}-consumer-${++this.consumers}`, track, closed: false, getStats },
       participantId,
       displayName: participantId,
       kind,
@@ -431,6 +434,32 @@ describe("a person's source arrives again on the same session (they moved nodes;
     const annNew = old.receive('ann', 'camera', { flowing: false });
     await settle();
     expect([...link.remotes.values()]).toEqual([bobOnA, annNew]);
+  });
+});
+
+describe('untilPlaying: when a successor track may replace the old one', () => {
+  const videoTrack = (decoded: () => number) => {
+    const track = new FakeTrack('video', true);
+    const getStats = async () => new Map([['inbound', { type: 'inbound-rtp', framesDecoded: decoded() }]]);
+    return { track, remote: { kind: 'video', consumer: { track, closed: false, getStats } } as unknown as RemoteTrack };
+  };
+
+  it('video plays once a frame of it is decoded, not at its first packet', async () => {
+    let decoded = 0;
+    const { track, remote } = videoTrack(() => decoded);
+    let played = false;
+    void untilPlaying(remote).then(() => (played = true));
+    track.unmute();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(played).toBe(false);
+    decoded = 1;
+    await vi.waitFor(() => expect(played).toBe(true));
+  });
+
+  it('a frame that never decodes does not hold the swap past the limit', async () => {
+    const { track, remote } = videoTrack(() => 0);
+    track.unmute();
+    await untilPlaying(remote, 150);
   });
 });
 

@@ -1,4 +1,5 @@
 import { trackKey, type RemoteTrack } from './remote-tracks.js';
+import { untilPlaying } from './track-swap.js';
 
 /**
  * How long the page keeps playing the session it is leaving while the new one waits for someone
@@ -18,15 +19,16 @@ function flowing(remote: RemoteTrack): boolean {
 
 /**
  * Whether the new session's tracks can replace what the page shows: every track flowing on the
- * old node (another person's mic, camera, screen) has its counterpart on the new node, flowing.
+ * old node (another person's mic, camera, screen) has its counterpart on the new node playing
+ * (`plays`; the handover asks for a decoded frame of video, untilPlaying).
  * A track with nothing arriving on the old node is not waited for: e.g. a voice the node holds
  * back because it is not among the loudest (top-N audio) never flows, on either node.
  */
-export function covers(incoming: Iterable<RemoteTrack>, shown: Iterable<RemoteTrack>): boolean {
+export function covers(incoming: Iterable<RemoteTrack>, shown: Iterable<RemoteTrack>, plays: (remote: RemoteTrack) => boolean = flowing): boolean {
   const ready = new Set<string>();
   // A camera the page holds paused (off the grid page) is nothing to wait for, on either side:
   // the grid resumes it after the switch if its tile is on screen then.
-  for (const remote of incoming) if (remote.pausedByPage || flowing(remote)) ready.add(trackKey(remote));
+  for (const remote of incoming) if (remote.pausedByPage || plays(remote)) ready.add(trackKey(remote));
   for (const remote of shown) if (!remote.pausedByPage && flowing(remote) && !ready.has(trackKey(remote))) return false;
   return true;
 }
@@ -45,7 +47,8 @@ export class Handover {
   private finish!: () => void;
   private finished = false;
   private readonly over: Promise<void>;
-  private readonly unmuteListeners = new Map<string, () => void>();
+  /** Incoming tracks that play (audio arriving, video with a decoded frame: untilPlaying), by consumer id. */
+  private readonly playing = new Set<string>();
 
   constructor(
     /** The generation of the session being left (its events are bound to it). */
@@ -60,26 +63,27 @@ export class Handover {
 
   add(remote: RemoteTrack): void {
     this.incoming.set(remote.consumer.id, remote);
-    // A remote track starts muted and unmutes when its first packets arrive.
     this.mark(`incoming${remote.kind === 'video' ? 'Video' : 'Audio'}`);
-    const listener = () => {
+    // Switching to a video track at its first packet showed nothing until its key frame decoded.
+    const plays = () => {
+      if (this.finished || this.incoming.get(remote.consumer.id) !== remote) return;
+      this.playing.add(remote.consumer.id);
       this.mark(`incoming${remote.kind === 'video' ? 'Video' : 'Audio'}Flowing`);
       this.check();
     };
-    remote.consumer.track.addEventListener('unmute', listener);
-    this.unmuteListeners.set(remote.consumer.id, listener);
+    void untilPlaying(remote).then(plays, plays);
     this.check();
   }
 
   remove(remote: RemoteTrack): void {
     this.incoming.delete(remote.consumer.id);
-    this.stopListening(remote);
+    this.playing.delete(remote.consumer.id);
     this.check();
   }
 
   /** What the page shows changed (someone left the old node): maybe covered now. */
   check(): void {
-    if (this.finished || !covers(this.incoming.values(), this.shown())) return;
+    if (this.finished || !covers(this.incoming.values(), this.shown(), (remote) => remote.producerPaused || this.playing.has(remote.consumer.id))) return;
     this.mark('handoverCovered');
     this.end();
   }
@@ -94,7 +98,6 @@ export class Handover {
   end(): void {
     if (this.finished) return;
     this.finished = true;
-    for (const remote of this.incoming.values()) this.stopListening(remote);
     this.finish();
   }
 
@@ -110,11 +113,5 @@ export class Handover {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  private stopListening(remote: RemoteTrack): void {
-    const listener = this.unmuteListeners.get(remote.consumer.id);
-    if (listener) remote.consumer.track.removeEventListener('unmute', listener);
-    this.unmuteListeners.delete(remote.consumer.id);
   }
 }

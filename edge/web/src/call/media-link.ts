@@ -3,7 +3,7 @@ import { AudioSink } from './audio-sink.js';
 import { Handover, HANDOVER_LIMIT_MS } from './handover.js';
 import { MediaSession } from './media-session.js';
 import { trackKey, type RemoteTrack } from './remote-tracks.js';
-import { TrackSwaps } from './track-swap.js';
+import { TrackSwaps, untilPlaying } from './track-swap.js';
 import type { Publisher } from './publisher.js';
 import type { Topic } from './topics.js';
 
@@ -99,6 +99,7 @@ export class MediaLink {
         shown: (key) => [...this.remotes.values()].find((remote) => trackKey(remote) === key),
         show: (remote) => this.showRemote(remote),
         retire: (remote) => this.retireRemote(remote),
+        playing: (remote) => untilPlaying(remote),
       },
       (milestone) => this.owner.mark(milestone),
     );

@@ -12,18 +12,51 @@ export interface SwapPage {
   show(remote: RemoteTrack): void;
   /** Off the page, and the node is asked to stop forwarding it (it closes it shortly). */
   retire(remote: RemoteTrack): void;
+  /** Resolves once the track plays: audio arrives, video has a decoded frame (untilPlaying). */
+  playing(remote: RemoteTrack): Promise<void>;
+}
+
+/** How long a video successor may take from its first packet to its first decoded frame before it replaces the old one anyway. */
+const FIRST_FRAME_LIMIT_MS = 2_000;
+const FIRST_FRAME_POLL_MS = 50;
+
+/**
+ * Resolves once packets arrive on the track and, for video, a frame of it is decoded (the first
+ * packets are a key frame's start; on a loaded machine its decoding took up to a second, which the
+ * old track covers). Chromium decodes a received track whether or not anything shows it.
+ */
+export async function untilPlaying(remote: RemoteTrack, limitMs = FIRST_FRAME_LIMIT_MS): Promise<void> {
+  const track = remote.consumer.track;
+  if (track.muted) await new Promise<void>((resolve) => track.addEventListener('unmute', () => resolve(), { once: true }));
+  if (remote.kind !== 'video') return;
+  const giveUpAt = performance.now() + limitMs;
+  while (!remote.consumer.closed && performance.now() < giveUpAt) {
+    if ((await framesDecoded(remote)) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, FIRST_FRAME_POLL_MS));
+  }
+}
+
+async function framesDecoded(remote: RemoteTrack): Promise<number> {
+  let frames = 0;
+  const report = await Promise.resolve()
+    .then(() => remote.consumer.getStats())
+    .catch(() => null);
+  report?.forEach((stat: Record<string, unknown>) => {
+    if (stat.type === 'inbound-rtp' && typeof stat.framesDecoded === 'number') frames += stat.framesDecoded;
+  });
+  return frames;
 }
 
 /**
  * Make-before-break per track. A person's source can arrive on a second consumer while the first
  * still plays: they moved to another node and republished, and the relay of their old track runs
  * on for a moment (SUPERSEDED_GRACE_MS, edge/room/cascade.ts). The newcomer stays off the page
- * until its packets arrive, then replaces the old one in one step. The page never plays a person's
+ * until it plays (packets, and for video a decoded frame), then replaces the old one in one step. The page never plays a person's
  * voice twice, and never trades a moving picture for one that has not started.
  */
 export class TrackSwaps {
-  /** Successors not on the page yet, by track key, with how to stop listening for their packets. */
-  private readonly waiting = new Map<string, { remote: RemoteTrack; stopListening: () => void }>();
+  /** Successors not on the page yet, by track key. */
+  private readonly waiting = new Map<string, RemoteTrack>();
 
   constructor(
     private readonly page: SwapPage,
@@ -37,18 +70,19 @@ export class TrackSwaps {
     // A newer successor replaces one still waiting (that one's producer is older).
     const earlier = this.waiting.get(key);
     if (earlier) {
-      this.forget(key);
-      this.page.retire(earlier.remote);
+      this.waiting.delete(key);
+      this.page.retire(earlier);
     }
     if (!shown || !receiving(shown) || receiving(remote) || remote.producerPaused || remote.pausedByPage) {
       if (shown) this.page.retire(shown);
       this.page.show(remote);
       return;
     }
-    const arrived = () => this.promote(key);
-    remote.consumer.track.addEventListener('unmute', arrived, { once: true });
-    this.waiting.set(key, { remote, stopListening: () => remote.consumer.track.removeEventListener('unmute', arrived) });
+    this.waiting.set(key, remote);
     this.mark('trackSwapWaiting');
+    // Replaced, closed or cleared meanwhile: promote finds another (or no) track waiting and does nothing.
+    const promote = () => this.promote(key, remote);
+    void this.page.playing(remote).then(promote, promote);
   }
 
   /**
@@ -57,9 +91,8 @@ export class TrackSwaps {
    */
   removed(remote: RemoteTrack): boolean {
     const key = trackKey(remote);
-    const waiting = this.waiting.get(key);
-    if (waiting?.remote === remote) {
-      this.forget(key);
+    if (this.waiting.get(key) === remote) {
+      this.waiting.delete(key);
       return false;
     }
     return true;
@@ -73,21 +106,17 @@ export class TrackSwaps {
 
   /** The session's tracks are gone (it closed): nothing waits any more. */
   clear(): void {
-    for (const key of [...this.waiting.keys()]) this.forget(key);
+    this.waiting.clear();
   }
 
-  private promote(key: string): void {
-    const entry = this.waiting.get(key);
-    if (!entry) return;
-    this.forget(key);
+  /** The successor waiting for `key` (that one, when given) replaces what the page shows of it. */
+  private promote(key: string, only?: RemoteTrack): void {
+    const successor = this.waiting.get(key);
+    if (!successor || (only && successor !== only)) return;
+    this.waiting.delete(key);
     const shown = this.page.shown(key);
     if (shown) this.page.retire(shown);
-    this.page.show(entry.remote);
+    this.page.show(successor);
     this.mark('trackSwapped');
-  }
-
-  private forget(key: string): void {
-    this.waiting.get(key)?.stopListening();
-    this.waiting.delete(key);
   }
 }
