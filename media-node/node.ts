@@ -178,7 +178,7 @@ export class MediaNode {
         let result: NodeUpMessage;
         try {
           // Cascade commands answer data (a pipe end, a relayed producer) with their result.
-          const data = await executeCommand(message.command, { rooms: this.rooms, recording: this.recording, drain: (deadline) => this.drain(deadline) });
+          const data = await executeCommand(message.command, { rooms: this.rooms, recording: this.recording, drain: (deadline) => this.drain(deadline), emitEvent: (event) => this.sendEvent(event) });
           result = { type: 'commandResult', commandId: message.commandId, ok: true, ...(data ? { data } : {}) };
           log.info('command done');
         } catch (error) {

@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryRecord } from '../../schema/wire/history.js';
-import type { NodeEvent } from '../../schema/wire/node-control.js';
+import type { NodeCommand, NodeEvent } from '../../schema/wire/node-control.js';
 import { registerUser } from '../test/helpers.js';
 import { connectFakeNode } from '../test/kits/fake-node.js';
 import { configureMeeting, recordHistory, roomStub, seatedMeeting } from '../test/kits/room-kit.js';
@@ -62,6 +62,22 @@ describe('recording status in the room', () => {
     expect(await recording()).toMatchObject({ active: true, recordingId, status: 'recording', capturing: false });
     await roomStub(linkId).onNodeEvent({ event: 'recordingStatus', meetingId: linkId, recordingId, status: 'recording' });
     expect(await recording()).toMatchObject({ active: true, recordingId, status: 'recording', capturing: true });
+  });
+
+  it('a start the node refuses (it says so for that recording): the room shows it failed, with why, and Record works again', async () => {
+    const room = await seatedMeeting({ host, region: 'syd', cf: { latitude: '-33.8688', longitude: '151.2093' }, cleanup, guests: 0 });
+    const linkId = room.settings.linkId;
+    expect(await room.host.socket.request({ type: 'recording.start' })).toMatchObject({ type: 'ack' });
+    const { recordingId } = await room.node.command('startRecording', linkId);
+    const note = 'The recording could not start: recording is not available on this node';
+    await roomStub(linkId).onNodeEvent({ event: 'recordingStatus', meetingId: linkId, recordingId, status: 'failed', error: { code: 'MEDIA_ERROR', message: 'recording is not available on this node' }, notes: [note] });
+    const recording = () => runInDurableObject(roomStub(linkId), (instance: RoomDO) => instance.room.meeting.recording());
+    expect(await recording()).toMatchObject({ active: false, recordingId, status: 'failed', notes: [note] });
+    expect(await room.host.socket.request({ type: 'recording.start' })).toMatchObject({ type: 'ack' });
+    await expect.poll(() => room.node.commands('startRecording').length).toBe(2);
+    const again = room.node.commands('startRecording')[1] as Extract<NodeCommand, { command: 'startRecording' }>;
+    expect(again.recordingId).not.toBe(recordingId);
+    expect(await recording()).toMatchObject({ active: true, recordingId: again.recordingId, status: 'recording' });
   });
 
   it('keeps an incomplete verdict with its notes and the node’s length, in the room and in history; a late "recording" does not undo it', async () => {

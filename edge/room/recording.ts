@@ -51,13 +51,18 @@ export async function startRecording(room: Room, media: NodeCommander, files: R2
   const node = room.meeting.assignment();
   // Only the node asked to record may upload this recording's files (edge/routes/recording-uploads.ts).
   if (node) await grantRecordingUpload(files, { recordingId, nodeId: node.nodeId, meetingLinkId: linkId });
+  // "Starting" before the node is asked: a node that refuses at once says so with a 'failed'
+  // status for this id, which must find it current (else the room said "starting" for good).
+  const before = room.meeting.recording();
+  const now = Date.now();
+  await room.change(() => room.meeting.setRecording({ active: true, recordingId, startedAt: now, status: 'recording', capturing: false }));
   if (!node || !(await media.commandNode({ command: 'startRecording', meetingId: linkId, recordingId }))) {
+    await room.change(() => room.meeting.setRecording(before));
     throw new AppError('MEDIA_ERROR', 'the media node could not be reached to start recording; try again');
   }
   media.recordingOn(node);
-  const now = Date.now();
   await room.change(() => {
-    room.meeting.setRecording({ active: true, recordingId, startedAt: now, status: 'recording', capturing: false });
+    // Dated at the start: a refusal that arrived meanwhile is the newer word in history.
     room.record({ kind: 'recording', recordingId, status: 'recording', durationMs: null, files: [], error: null }, now);
     room.record({ kind: 'analytics', event: 'recording_started', participantId: actorId, props: { recordingId } }, now);
   });

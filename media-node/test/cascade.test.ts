@@ -26,7 +26,7 @@ class CascadeDirector {
 
   async send(nodeId: NodeId, command: NodeCommand): Promise<NodeCommandData | undefined> {
     const parsed = nodeCommandSchema.parse(JSON.parse(JSON.stringify(command)));
-    const data = await executeCommand(parsed, { rooms: this.nodes[nodeId].node.rooms, recording: undefined, drain: () => undefined });
+    const data = await executeCommand(parsed, { rooms: this.nodes[nodeId].node.rooms, recording: undefined, drain: () => undefined, emitEvent: () => undefined });
     return data === undefined ? undefined : nodeCommandDataSchema.parse(JSON.parse(JSON.stringify(data)));
   }
 

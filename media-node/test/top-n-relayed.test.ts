@@ -6,7 +6,7 @@ import type { WeriftPeer } from './peers/werift-peer.js';
 
 /** A command as it crosses the wire (schema-parsed, answer JSON round-tripped), run on a node. */
 async function send(node: TestNode, command: NodeCommand): Promise<NodeCommandData | undefined> {
-  const data = await executeCommand(nodeCommandSchema.parse(JSON.parse(JSON.stringify(command))), { rooms: node.node.rooms, recording: undefined, drain: () => undefined });
+  const data = await executeCommand(nodeCommandSchema.parse(JSON.parse(JSON.stringify(command))), { rooms: node.node.rooms, recording: undefined, drain: () => undefined, emitEvent: () => undefined });
   return data === undefined ? undefined : nodeCommandDataSchema.parse(JSON.parse(JSON.stringify(data)));
 }
 

@@ -127,7 +127,7 @@ describe('recording through the media node command channel', () => {
       await eventually(() => statusesOf(recordingId).includes('recording'), 10_000, 'recording status');
 
       // The RoomDO relays the far participant's media into it (cascade commands, as in cascade.test.ts).
-      const on = (at: TestNode, command: NodeCommand) => executeCommand(command, { rooms: at.node.rooms, recording: undefined, drain: () => undefined });
+      const on = (at: TestNode, command: NodeCommand) => executeCommand(command, { rooms: at.node.rooms, recording: undefined, drain: () => undefined, emitEvent: () => undefined });
       const farEnd = await on(far, { command: 'cascadeOpenPipe', ...meetingCommand, peerNodeId: TEST_NODE_ID });
       const hereEnd = hereOpened.data;
       expect(hereOpened).toMatchObject({ ok: true });
@@ -161,6 +161,11 @@ describe('recording through the media node command channel', () => {
     const recordingId = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c61';
     expect((await edge.command({ command: 'startRecording', meetingId, recordingId })).error?.code).toBe('MEETING_ENDED');
     expect(node.node.rooms.rooms.has(meetingId)).toBe(false);
+    // The edge, which did not wait for the answer, hears that it failed and why (the host sees it).
+    await eventually(() => statusesOf(recordingId).includes('failed'), 10_000, 'failed status');
+    const failed = edge.events().find((e): e is RecordingEvent => e.event === 'recordingStatus' && e.recordingId === recordingId)!;
+    expect(failed).toMatchObject({ meetingId, status: 'failed', error: { code: 'MEETING_ENDED' } });
+    expect(failed.notes?.[0]).toMatch(/^The recording could not start: /);
   });
 
   it('media no decoder reads (werift filler) is not a recording: failed with the reason, nothing uploaded', async () => {
