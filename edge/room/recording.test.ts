@@ -183,9 +183,12 @@ describe('a recording across a failover (issue 11 point 6)', () => {
     await expect.poll(() => history.some((r) => r.kind === 'recording' && r.recordingId === first && r.status === 'failed' && /Part 1 of 2/.test(r.notes?.[0] ?? ''))).toBe(true);
     expect(await timerArmed(linkId)).toBe(true);
 
-    // The new node refuses while nobody reconnected there: tried again later, nothing changes.
+    // The new node refuses while nobody reconnected there (and says so, as a node does for any
+    // start it refuses): tried again later, nothing changes.
     await continueNow(linkId);
     expect(spare.commands('startRecording')).toEqual([{ command: 'startRecording', meetingId: linkId, recordingId: second }]);
+    await roomStub(linkId).onNodeEvent({ event: 'recordingStatus', meetingId: linkId, recordingId: second, status: 'failed', error: { code: 'MEETING_NOT_FOUND', message: 'meeting is not on this node' }, notes: ['The recording could not start: meeting is not on this node'] });
+    expect(await recordingOf(linkId)).toMatchObject({ active: true, status: 'recording', recordingId: second });
     expect((await recordingOf(linkId)).segments?.[1]?.startedAt).toBeNull();
     expect(await timerArmed(linkId)).toBe(true);
     // A participant reconnected: part 2 starts there, with its own id (its own files and upload grant).

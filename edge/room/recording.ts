@@ -109,6 +109,10 @@ function stateAfter(recording: RecordingState, event: RecordingStatusEvent): Rec
  * the current recording's events change what the room shows.
  */
 export async function onRecordingStatus(room: Room, files: R2Bucket, received: RecordingStatusEvent): Promise<void> {
+  // A node refused the start of a part after a failover (its refusal travels as 'failed'): the
+  // continuation tries again and gives up with notes of its own (recording-failover.ts).
+  const pendingPart = room.meeting.recording().segments?.some((part) => part.recordingId === received.recordingId && part.startedAt === null);
+  if (pendingPart && received.status === 'failed') return;
   const final = FINAL.has(received.status);
   if (final) await finishRecordingUpload(files, received.recordingId);
   const recording = room.meeting.recording();
