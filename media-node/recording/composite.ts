@@ -79,6 +79,20 @@ export function chooseTiles(inputs: readonly CompositeInput[], maxTiles: number)
 }
 
 /**
+ * When a later file of the same voice (participant and source) starts, if one does: from then on
+ * that one is heard, never both. A participant who moved to another node republished there while
+ * the relay of their old producer ran on a moment (SUPERSEDED_GRACE_MS, edge/room/cascade.ts): both
+ * were captured, and mixing both played that voice twice (+6 dB, an echo when out of step).
+ */
+function voiceTakenOverAt(input: CompositeInput, inputs: readonly CompositeInput[]): number | null {
+  let cut: number | null = null;
+  for (const other of inputs) {
+    if (other.kind === 'audio' && other.tile === input.tile && other.offsetSec > input.offsetSec) cut = Math.min(cut ?? Infinity, other.offsetSec);
+  }
+  return cut;
+}
+
+/**
  * ffmpeg arguments for the composite: video tiles overlaid on a black canvas at their cell (see
  * planLayout: a grid, or the active-speaker layout following `speakers`) from their offset on
  * (black while the track was paused, dropped once it ended), all
@@ -135,9 +149,10 @@ export function compositeArgs(
   const audio = inputs.map((input, index) => ({ input, index })).filter(({ input }) => input.kind === 'audio');
   filters.push(`anullsrc=r=48000:cl=stereo,atrim=0:${duration}[abase]`);
   for (const { input, index } of audio) {
+    const cut = voiceTakenOverAt(input, inputs);
     filters.push(
       `[${index}:a]aformat=sample_rates=48000:channel_layouts=stereo,` +
-        `${placeOnTimeline(input.offsetSec, 'asetpts')},aresample=48000:async=1:first_pts=0[a${index}]`,
+        `${placeOnTimeline(input.offsetSec, 'asetpts')},${cut === null ? '' : `atrim=end=${seconds(cut)},`}aresample=48000:async=1:first_pts=0[a${index}]`,
     );
   }
   const mixInputs = ['[abase]', ...audio.map(({ index }) => `[a${index}]`)].join('');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chooseTiles, compositeArgs, DEFAULT_LAYOUT, type CompositeInput } from '../composite.js';
 import { FFMPEG_BIN, runToEnd } from '../ffmpeg.js';
-import { meanLuma } from './detect.js';
+import { meanLuma, meanVolumeDb } from './detect.js';
 import { tempDir } from './helpers.js';
 
 const video = (participant: string, offsetSec: number, source = 'camera', segment = 0): CompositeInput => ({
@@ -34,6 +34,39 @@ describe('composite layout', () => {
     expect(graph).toContain('amix=inputs=31');
     // 4×4 cells of 320×180 on the 1280×720 canvas.
     expect(graph).toContain('scale=320:180');
+  });
+});
+
+describe('composite of one voice captured twice (a participant moved nodes: their old producer relayed on a moment)', () => {
+  it('plays the later file from its start, never both: the voice is not doubled', async () => {
+    const dir = await tempDir('composite-voice-twice-');
+    try {
+      const tone = async (name: string, seconds: number) => {
+        const file = path.join(dir, name);
+        await runToEnd(FFMPEG_BIN, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=f=440:d=${seconds}`, '-c:a', 'libopus', file]);
+        return file;
+      };
+      // The old producer's file from 0 to 6 s, the republished one from 2 s on (in step: 880 cycles apart).
+      const older = await tone('old.webm', 6);
+      const newer = await tone('new.webm', 4);
+      const output = path.join(dir, 'composite.mp4');
+      const args = compositeArgs(
+        [
+          { path: older, kind: 'audio', tile: 'ann:mic', offsetSec: 0 },
+          { path: newer, kind: 'audio', tile: 'ann:mic', offsetSec: 2 },
+        ],
+        6,
+        output,
+      );
+      await runToEnd(FFMPEG_BIN, args);
+      const alone = await meanVolumeDb(output, 0.5, 1.5);
+      const both = await meanVolumeDb(output, 3, 5);
+      expect(alone).toBeGreaterThan(-40);
+      // Mixed twice it was ~6 dB louder.
+      expect(Math.abs(both - alone)).toBeLessThan(1.5);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
