@@ -63,7 +63,10 @@ export class MeetingCascade {
     }
     const pipe: CascadePipe = { peerNodeId, transport, remote: undefined, sending: new Map(), receiving: new Map() };
     this.pipes.set(peerNodeId, pipe);
+    // While it is open the meeting goes on on that node: a room held by its recording stays.
+    const closed = this.room.pipeOpened();
     transport.observer.once('close', () => {
+      closed();
       if (this.pipes.get(peerNodeId) === pipe) this.pipes.delete(peerNodeId);
     });
     return pipe;

@@ -36,6 +36,8 @@ export class Room extends EventEmitter<RoomEvents> {
   closed = false;
   /** Holds taken by recordings of this room (hold). */
   private holds = 0;
+  /** Cascade pipes open to other nodes of the meeting (pipeOpened): the meeting goes on there. */
+  private pipes = 0;
   /** Someone joined here once: until then the room exists only for a recording (closeIfDone). */
   private hadParticipant = false;
 
@@ -283,11 +285,13 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /**
-   * A recording holds its room: with nobody left here, the room stays open while other nodes of
-   * the meeting still feed it (cascading: the meeting goes on there, and the recording with it),
-   * and closes once the last relay or the hold goes. A room fed by no other node closes with its
-   * last participant, held or not (the meeting moved, or everyone left). A room opened for a
-   * recording, nobody here yet (roomForRecording), stays while held: the relays are on their way.
+   * A recording holds its room: with nobody left here, the room stays open while the meeting goes
+   * on on other nodes — a pipe to one of them is open, or a relay from one feeds it (the recording
+   * goes on with it, even while nobody there sends anything) — and closes once the last pipe and
+   * relay or the hold goes (the RoomDO closes the pipes when a node's part of the meeting is gone,
+   * and the meeting's end closes the room). A room with no other node closes with its last
+   * participant, held or not (the meeting moved, or everyone left). A room opened for a recording,
+   * nobody here yet (roomForRecording), stays while held: the relays are on their way.
    */
   hold(): () => void {
     this.holds++;
@@ -300,10 +304,22 @@ export class Room extends EventEmitter<RoomEvents> {
     };
   }
 
+  /** A cascade pipe to another node of the meeting opened; the answer is called when it closes. */
+  pipeOpened(): () => void {
+    this.pipes++;
+    let closed = false;
+    return () => {
+      if (closed) return;
+      closed = true;
+      this.pipes--;
+      if (this.holds > 0) this.closeIfDone();
+    };
+  }
+
   /** Closes the room when nobody is here and no hold keeps it (for the relays it gets, or awaits). */
   closeIfDone(): void {
     if (this.closed || this.participants.size > 0) return;
-    if (this.holds > 0 && (!this.hadParticipant || [...this.producersById.values()].some((held) => 'relayedFrom' in held.origin.appData))) return;
+    if (this.holds > 0 && (!this.hadParticipant || this.pipes > 0 || [...this.producersById.values()].some((held) => 'relayedFrom' in held.origin.appData))) return;
     this.close();
   }
 

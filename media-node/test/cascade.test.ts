@@ -189,7 +189,7 @@ describe('one meeting over three nodes: producers relayed over SRTP pipe transpo
     expect(room2.closed).toBe(false);
   });
 
-  it("a node's room held by its recording outlives its last participant while another node feeds it, and closes with the last relay", async () => {
+  it("a node's room held by its recording outlives its last participant while the meeting goes on on another node, and closes once that node's part is gone", async () => {
     const meetingId = newMeetingId();
     const director = new CascadeDirector(nodes, meetingId);
     const [node1, node2] = [nodes['cascade-node-1'], nodes['cascade-node-2']];
@@ -209,8 +209,15 @@ describe('one meeting over three nodes: producers relayed over SRTP pipe transpo
     await eventually(() => room2.participants.size === 0, 10_000, 'listener gone');
     expect([room2.closed, node2.node.rooms.rooms.get(meetingId) === room2]).toEqual([false, true]);
 
-    // The relay closes (the publisher left node 1): nothing feeds the room any more, and it closes.
+    // The publisher closes their mic on node 1, where the meeting goes on: nothing is relayed any
+    // more, and the room stays (the recording goes on; it ended here before).
     await director.producerClosed(mic!.id);
+    await eventually(() => room2.producerCount === 0, 10_000, 'relayed copy closed on node 2');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([room2.closed, node2.node.rooms.rooms.get(meetingId) === room2]).toEqual([false, true]);
+
+    // Node 1's part is gone (the RoomDO closes the pipe to it): the room closes.
+    await director.send('cascade-node-2', { command: 'cascadeClosePipe', meetingId, peerNodeId: 'cascade-node-1' });
     await eventually(() => room2.closed && !node2.node.rooms.rooms.has(meetingId), 10_000, 'node 2 closed its part');
     release();
     await publisher.close();
