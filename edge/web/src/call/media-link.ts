@@ -1,9 +1,8 @@
 import type { ErrorCode, MediaAssignment } from '../wire.js';
-import { AudioSink } from './audio-sink.js';
 import { Handover, HANDOVER_LIMIT_MS } from './handover.js';
 import { MediaSession } from './media-session.js';
-import { trackKey, type RemoteTrack } from './remote-tracks.js';
-import { TrackSwaps, untilPlaying } from './track-swap.js';
+import type { RemoteTrack } from './remote-tracks.js';
+import { ShownTracks } from './shown-tracks.js';
 import type { Publisher } from './publisher.js';
 import type { Topic } from './topics.js';
 
@@ -62,7 +61,10 @@ export class MediaLink {
   activeSpeaker: string | null = null;
   /** Low bandwidth mode: the node sends us at most LOW_BANDWIDTH_BPS (lowest camera layers). Remembered. */
   lowBandwidth = readLowBandwidth();
-  readonly remotes = new Map<string, RemoteTrack>();
+  /** The current session's remote tracks on the page (by consumer id). */
+  get remotes(): ReadonlyMap<string, RemoteTrack> {
+    return this.shown.byConsumer;
+  }
   session: MediaSession | null = null;
   /** Whether the page shows this participant's camera (the grid's page): a new camera off screen stays paused. */
   showsVideoOf: (participantId: string) => boolean = () => true;
@@ -86,23 +88,17 @@ export class MediaLink {
   private refreshTimer: number | null = null;
   /** Our permissions changed: the next assignment starts a new session (the node binds them to one). */
   private renewOnAssignment = false;
-  private readonly audio = new AudioSink();
-  /** A person's source arriving again on the current session (they moved nodes): one plays until the other flows. */
-  private readonly swaps: TrackSwaps;
+  private readonly shown: ShownTracks;
 
   constructor(
     private readonly owner: MediaLinkOwner,
     private readonly publisher: Publisher,
   ) {
-    this.swaps = new TrackSwaps(
-      {
-        shown: (key) => [...this.remotes.values()].find((remote) => trackKey(remote) === key),
-        show: (remote) => this.showRemote(remote),
-        retire: (remote) => this.retireRemote(remote),
-        playing: (remote) => untilPlaying(remote),
-      },
-      (milestone) => this.owner.mark(milestone),
-    );
+    this.shown = new ShownTracks({
+      changed: () => this.owner.emit('remotes'),
+      mark: (milestone) => this.owner.mark(milestone),
+      pauseAtNode: (consumerId) => this.session?.setConsumerPaused(consumerId, true),
+    });
   }
 
   /** The room's welcome after a (re)connect brings a fresh assignment: use it if media is not healthy. */
@@ -332,9 +328,7 @@ export class MediaLink {
     this.dropSession(sayGoodbye);
     this.status = 'off';
     this.awaitingRemoteMedia = false;
-    this.audio.destroy();
-    this.swaps.clear();
-    this.remotes.clear();
+    this.shown.destroy();
   }
 
   /** Media dropped: ask the room for a fresh token (maybe a new node), with backoff. */
@@ -401,35 +395,11 @@ export class MediaLink {
   }
 
   private onRemoteAdded(remote: RemoteTrack): void {
-    this.swaps.add(remote);
-  }
-
-  private showRemote(remote: RemoteTrack): void {
-    const kind = remote.kind === 'video' ? 'Video' : 'Audio';
-    this.owner.mark(`first${kind}Consumer`);
-    // Packets arriving (a remote track unmutes then): where a failover's time goes.
-    if (remote.consumer.track.muted) remote.consumer.track.addEventListener('unmute', () => this.owner.mark(`remote${kind}Flowing`), { once: true });
-    this.remotes.set(remote.consumer.id, remote);
-    if (remote.kind === 'audio') this.audio.attach(remote.consumer.id, remote.consumer.track);
-    this.owner.emit('remotes');
-  }
-
-  /** Replaced by a newer track of the same source: off the page, and the node stops forwarding it (it closes it soon). */
-  private retireRemote(remote: RemoteTrack): void {
-    this.remotes.delete(remote.consumer.id);
-    this.audio.detach(remote.consumer.id);
-    this.session?.setConsumerPaused(remote.consumer.id, true);
-    this.owner.emit('remotes');
+    this.shown.add(remote);
   }
 
   private onRemoteRemoved(remote: RemoteTrack): void {
-    // A successor that never reached the page closed: nothing on the page changes.
-    if (!this.swaps.removed(remote)) return;
-    if (this.remotes.delete(remote.consumer.id)) {
-      this.audio.detach(remote.consumer.id);
-      this.owner.emit('remotes');
-    }
-    this.swaps.afterRemoval(remote);
+    this.shown.removed(remote);
     // Someone left the node we are leaving: one track fewer for the new session to cover.
     this.handover?.check();
   }
