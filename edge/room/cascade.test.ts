@@ -275,6 +275,12 @@ describe('cascade orchestration', () => {
     // (Her old one reached the next node too, for whoever else is there: the same grace applies.)
     expect(await settledCopies(linkId, oldMic)).toContainEqual({ producerId: oldMic, nodeId: viewer.nodeId, viaNodeId: leaving.nodeId });
     expect(viewer.commands('cascadeCloseProducer')).toEqual([]);
+    // A node that joins the meeting during the grace gets her new mic, never the old one.
+    const late = await answeringNode();
+    await admit(linkId, late);
+    late.participantJoined(linkId, 'participant-late');
+    await untilCopies(linkId, newMic, 2);
+    expect(late.commands('cascadeReceiveProducer').map((command) => (command as { producer: { producerId: string } }).producer.producerId).sort()).toEqual([hostMic, newMic].sort());
     await untilCommands(linkId, viewer, 'cascadeCloseProducer', 1);
     expect(Date.now() - newCopyAt).toBeGreaterThanOrEqual(SUPERSEDED_GRACE_MS - 1_000);
     expect(await settledCopies(linkId, oldMic)).toEqual([]);
@@ -285,7 +291,29 @@ describe('cascade orchestration', () => {
     leaving.roomClosed(linkId);
     await untilCommands(linkId, viewer, 'cascadeClosePipe', 1);
     expect(viewer.commands('cascadeClosePipe').map(withoutMeeting)).toEqual([{ command: 'cascadeClosePipe', peerNodeId: leaving.nodeId }]);
-    expect(await settledCopies(linkId, hostMic)).toEqual([{ producerId: hostMic, nodeId: next.nodeId, viaNodeId: viewer.nodeId }]);
+    expect(await settledCopies(linkId, hostMic)).toContainEqual({ producerId: hostMic, nodeId: next.nodeId, viaNodeId: viewer.nodeId });
+    expect((await settledCopies(linkId, hostMic)).map((copy) => copy.nodeId)).not.toContain(leaving.nodeId);
+  });
+
+  it('a move that fails during the grace (the new producer closes) keeps the old relay: the person sends from the old node again', async () => {
+    const linkId = await meeting();
+    const leaving = await answeringNode();
+    const viewer = await answeringNode();
+    const next = await answeringNode();
+    await admit(linkId, leaving, viewer, next);
+    leaving.participantJoined(linkId, 'participant-nia');
+    const oldMic = leaving.openProducer(linkId, { participantId: 'participant-nia', kind: 'audio' });
+    viewer.participantJoined(linkId, 'participant-host');
+    await untilCopies(linkId, oldMic, 1);
+    await roomStub(linkId).onNodeLost(leaving.nodeId, true);
+    next.participantJoined(linkId, 'participant-nia');
+    const newMic = next.openProducer(linkId, { participantId: 'participant-nia', kind: 'audio' });
+    await untilCopies(linkId, newMic, 1);
+    next.closeProducer(linkId, newMic);
+    await untilCopies(linkId, newMic, 0);
+    await new Promise((resolve) => setTimeout(resolve, SUPERSEDED_GRACE_MS + 500));
+    expect(await settledCopies(linkId, oldMic)).toContainEqual({ producerId: oldMic, nodeId: viewer.nodeId, viaNodeId: leaving.nodeId });
+    expect(viewer.commands('cascadeCloseProducer').map(withoutMeeting)).not.toContainEqual({ command: 'cascadeCloseProducer', peerNodeId: leaving.nodeId, producerId: oldMic });
   });
 
   it("a recording on the meeting's node with nobody on it: the meeting's media is relayed there until its room closes", async () => {

@@ -43,6 +43,11 @@ export class MeetingCascade {
    * lost entry costs one relay that the node refuses.
    */
   private readonly closedEarly = new Set<string>();
+  /**
+   * Producers republished elsewhere whose relays close after SUPERSEDED_GRACE_MS: never relayed
+   * anew meanwhile (a node reached later gets only the newer one). In memory, as the timer is.
+   */
+  private readonly superseded = new Set<string>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -171,11 +176,15 @@ export class MeetingCascade {
       .producersOf(producer.participantId)
       .filter((older) => older.producerId !== producer.producerId && older.source === producer.source && !this.serves(older.originNodeId));
     if (superseded.length === 0) return;
+    for (const older of superseded) this.superseded.add(older.producerId);
     const later = new Promise((resolve) => setTimeout(resolve, SUPERSEDED_GRACE_MS)).then(() =>
       this.enqueue(async () => {
+        // The new one closed meanwhile (the move failed: they send from the old node again): the old one stays.
+        const replaced = this.graph.producer(producer.producerId) !== null;
         for (const older of superseded) {
+          this.superseded.delete(older.producerId);
           // Closed meanwhile at its origin (its node's room closed), or the meeting ended: nothing left to do.
-          if (this.graph.producer(older.producerId) && !this.serves(older.originNodeId)) await this.closeProducer(older.producerId, older.originNodeId);
+          if (replaced && this.graph.producer(older.producerId) && !this.serves(older.originNodeId)) await this.closeProducer(older.producerId, older.originNodeId);
         }
       }),
     );
@@ -188,7 +197,7 @@ export class MeetingCascade {
   }
 
   private async relayIfMissing(producer: CascadeProducer, target: string): Promise<void> {
-    if (this.graph.holders(producer).includes(target)) return;
+    if (this.graph.holders(producer).includes(target) || this.superseded.has(producer.producerId)) return;
     try {
       await this.relay(producer, target);
     } catch (error) {

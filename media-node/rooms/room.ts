@@ -204,6 +204,10 @@ export class Room extends EventEmitter<RoomEvents> {
    * routers, announced and consumed by everyone here. It leaves the room when it closes.
    */
   async publishRelayed(producer: types.Producer, from: { participantId: string; displayName: string; source: MediaSource }): Promise<void> {
+    // Its owner publishes this source on this node: they moved here from the relay's node, so the
+    // relay is their older producer (the RoomDO closes it shortly). Offered, it would reach people
+    // here after the new one, and their pages would take it for the newer.
+    if (this.publishesHere(from.participantId, from.source)) return;
     const router = this.router;
     const roomProducer: RoomProducer = {
       id: producer.id,
@@ -215,6 +219,10 @@ export class Room extends EventEmitter<RoomEvents> {
       publishedAt: Date.now(),
     };
     await this.offer(roomProducer, () => !producer.closed && !this.closed && !router.closed);
+  }
+
+  private publishesHere(participantId: string, source: MediaSource): boolean {
+    return [...this.producersById.values()].some((held) => held.participantId === participantId && held.source === source && !('relayedFrom' in held.origin.appData));
   }
 
   /** Where this room's cascade pipes listen (the node's RTC address; the worker picks the port). */

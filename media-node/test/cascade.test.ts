@@ -223,6 +223,23 @@ describe('one meeting over three nodes: producers relayed over SRTP pipe transpo
     await publisher.close();
   });
 
+  it('a relay of a source its owner publishes on this node (they moved here) is not offered: nobody here gets the older one after the newer', async () => {
+    const meetingId = newMeetingId();
+    const director = new CascadeDirector(nodes, meetingId);
+    const movingId = newParticipantId('moving');
+    const before = await nodes['cascade-node-1'].peer(meetingId, movingId);
+    await before.publish({ audio: true, video: false });
+    const after = await nodes['cascade-node-2'].peer(meetingId, movingId);
+    await after.publish({ audio: true, video: false });
+    const room2 = nodes['cascade-node-2'].node.rooms.rooms.get(meetingId)!;
+    expect(room2.producerCount).toBe(1);
+    const [oldMic] = [...nodes['cascade-node-1'].node.rooms.rooms.get(meetingId)!.producers()];
+    await director.relay(oldMic!.id, 'cascade-node-1', 'cascade-node-2');
+    expect(room2.producerCount).toBe(1);
+    expect([...room2.producers()].map((producer) => producer.id)).not.toContain(oldMic!.id);
+    await Promise.all([before.close(), after.close()]);
+  });
+
   it('refuses what would corrupt the media graph, and bad commands at the schema', async () => {
     const meetingId = newMeetingId();
     const director = new CascadeDirector(nodes, meetingId);
