@@ -57,7 +57,11 @@ export async function startRecording(room: Room, media: NodeCommander, files: R2
   const now = Date.now();
   await room.change(() => room.meeting.setRecording({ active: true, recordingId, startedAt: now, status: 'recording', capturing: false }));
   if (!node || !(await media.commandNode({ command: 'startRecording', meetingId: linkId, recordingId }))) {
-    await room.change(() => room.meeting.setRecording(before));
+    // Unless something else changed it meanwhile (a stop, a node lost): that stands.
+    await room.change(() => {
+      const current = room.meeting.recording();
+      if (current.recordingId === recordingId && current.active && !current.segments) room.meeting.setRecording(before);
+    });
     throw new AppError('MEDIA_ERROR', 'the media node could not be reached to start recording; try again');
   }
   media.recordingOn(node);

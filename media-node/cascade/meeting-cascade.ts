@@ -63,10 +63,7 @@ export class MeetingCascade {
     }
     const pipe: CascadePipe = { peerNodeId, transport, remote: undefined, sending: new Map(), receiving: new Map() };
     this.pipes.set(peerNodeId, pipe);
-    // While it is open the meeting goes on on that node: a room held by its recording stays.
-    const closed = this.room.pipeOpened();
     transport.observer.once('close', () => {
-      closed();
       if (this.pipes.get(peerNodeId) === pipe) this.pipes.delete(peerNodeId);
     });
     return pipe;
@@ -81,6 +78,10 @@ export class MeetingCascade {
         throw new AppError('CONFLICT', 'this pipe is connected to another end already; close it and open a new one');
       }
       await pipe.transport.connect({ ip: remote.ip, port: remote.port, srtpParameters: remote.srtpParameters });
+      // While it is connected the meeting goes on on that node: a room held by its recording stays.
+      // (An end opened but never connected, its peer's failed, counts for nothing.)
+      const released = this.room.pipeOpened();
+      pipe.transport.observer.once('close', released);
       pipe.remote = remote;
     });
   }

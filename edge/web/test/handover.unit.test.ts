@@ -406,6 +406,24 @@ describe("a person's source arrives again on the same session (they moved nodes;
     expect([...link.remotes.values()]).toEqual([newCamera, newMic]);
   });
 
+  it('the new track closes first (their move failed: they send from the old node again): the old one shows again and the node forwards it again', async () => {
+    const nodes = fakeNodes();
+    const { link, old, bobOnA } = await pageOnNodeA(nodes);
+    const newCamera = old.receive('bob', 'camera', { flowing: false });
+    newCamera.consumer.track.unmute();
+    await settle();
+    expect([...link.remotes.values()]).toEqual([newCamera]);
+    expect(old.pausedConsumers.has(bobOnA.consumer.id)).toBe(true);
+    old.drop(newCamera);
+    await settle();
+    expect([...link.remotes.values()]).toEqual([bobOnA]);
+    expect(old.pausedConsumers.has(bobOnA.consumer.id)).toBe(false);
+    // Once the node closes the old one too, nothing is left to show.
+    old.drop(bobOnA);
+    await settle();
+    expect([...link.remotes.values()]).toEqual([]);
+  });
+
   it('the old track closes before the new one flows: the new one shows at once', async () => {
     const nodes = fakeNodes();
     const { link, old, bobOnA } = await pageOnNodeA(nodes);

@@ -97,7 +97,7 @@ export class MediaLink {
     this.shown = new ShownTracks({
       changed: () => this.owner.emit('remotes'),
       mark: (milestone) => this.owner.mark(milestone),
-      pauseAtNode: (consumerId) => this.session?.setConsumerPaused(consumerId, true),
+      setPausedAtNode: (consumerId, paused) => this.session?.setConsumerPaused(consumerId, paused),
     });
   }
 

@@ -7,8 +7,8 @@ export interface ShownTracksOwner {
   /** The set of shown tracks changed. */
   changed(): void;
   mark(milestone: string): void;
-  /** Asks the node to stop forwarding this consumer of the current session (it was replaced). */
-  pauseAtNode(consumerId: string): void;
+  /** Asks the node to stop (or resume) forwarding this consumer of the current session (it was replaced, or is back). */
+  setPausedAtNode(consumerId: string, paused: boolean): void;
 }
 
 /**
@@ -27,6 +27,11 @@ export class ShownTracks {
         shown: (key) => [...this.byConsumer.values()].find((remote) => trackKey(remote) === key),
         show: (remote) => this.show(remote),
         retire: (remote) => this.retire(remote),
+        restore: (remote) => {
+          // (One the grid holds paused, off its page, stays paused.)
+          if (!remote.pausedByPage) this.owner.setPausedAtNode(remote.consumer.id, false);
+          this.show(remote);
+        },
         playing: (remote) => untilPlaying(remote),
       },
       (milestone) => owner.mark(milestone),
@@ -70,7 +75,7 @@ export class ShownTracks {
   private retire(remote: RemoteTrack): void {
     this.byConsumer.delete(remote.consumer.id);
     this.audio.detach(remote.consumer.id);
-    this.owner.pauseAtNode(remote.consumer.id);
+    this.owner.setPausedAtNode(remote.consumer.id, true);
     this.owner.changed();
   }
 }

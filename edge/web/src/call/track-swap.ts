@@ -12,6 +12,8 @@ export interface SwapPage {
   show(remote: RemoteTrack): void;
   /** Off the page, and the node is asked to stop forwarding it (it closes it shortly). */
   retire(remote: RemoteTrack): void;
+  /** Back on the page, and the node forwards it again (what replaced it closed first). */
+  restore(remote: RemoteTrack): void;
   /** Resolves once the track plays: audio arrives, video has a decoded frame (untilPlaying). */
   playing(remote: RemoteTrack): Promise<void>;
 }
@@ -57,6 +59,8 @@ async function framesDecoded(remote: RemoteTrack): Promise<number> {
 export class TrackSwaps {
   /** Successors not on the page yet, by track key. */
   private readonly waiting = new Map<string, RemoteTrack>();
+  /** The track each successor replaced, by track key, until the node closes it. */
+  private readonly retired = new Map<string, RemoteTrack>();
 
   constructor(
     private readonly page: SwapPage,
@@ -74,7 +78,7 @@ export class TrackSwaps {
       this.page.retire(earlier);
     }
     if (!shown || !receiving(shown) || receiving(remote) || remote.producerPaused || remote.pausedByPage) {
-      if (shown) this.page.retire(shown);
+      if (shown) this.retire(key, shown);
       this.page.show(remote);
       return;
     }
@@ -86,27 +90,44 @@ export class TrackSwaps {
   }
 
   /**
-   * The node closed this track's consumer. Answers whether the page showed it (the caller takes it
-   * off); a successor waiting for it takes its place right after.
+   * The node closed this track's consumer. Answers whether the page may show it (the caller takes
+   * it off); a successor waiting for it takes its place right after.
    */
   removed(remote: RemoteTrack): boolean {
     const key = trackKey(remote);
-    if (this.waiting.get(key) === remote) {
-      this.waiting.delete(key);
+    for (const held of [this.waiting, this.retired]) {
+      if (held.get(key) !== remote) continue;
+      held.delete(key);
       return false;
     }
     return true;
   }
 
-  /** After the caller took a closed track off the page: its waiting successor, if any, shows now. */
+  /**
+   * After the caller took a closed track off the page: its waiting successor, if any, shows now;
+   * else the track it had replaced, if the node still sends it (the newer producer closed first: a
+   * move that failed, the person sends from their old node again).
+   */
   afterRemoval(remote: RemoteTrack): void {
     const key = trackKey(remote);
-    if (this.waiting.has(key) && !this.page.shown(key)) this.promote(key);
+    if (this.page.shown(key)) return;
+    if (this.waiting.has(key)) return this.promote(key);
+    const replaced = this.retired.get(key);
+    if (!replaced) return;
+    this.retired.delete(key);
+    this.page.restore(replaced);
+    this.mark('trackRestored');
   }
 
   /** The session's tracks are gone (it closed): nothing waits any more. */
   clear(): void {
     this.waiting.clear();
+    this.retired.clear();
+  }
+
+  private retire(key: string, shown: RemoteTrack): void {
+    this.retired.set(key, shown);
+    this.page.retire(shown);
   }
 
   /** The successor waiting for `key` (that one, when given) replaces what the page shows of it. */
@@ -115,7 +136,7 @@ export class TrackSwaps {
     if (!successor || (only && successor !== only)) return;
     this.waiting.delete(key);
     const shown = this.page.shown(key);
-    if (shown) this.page.retire(shown);
+    if (shown) this.retire(key, shown);
     this.page.show(successor);
     this.mark('trackSwapped');
   }
