@@ -246,7 +246,8 @@ describe('cascade orchestration', () => {
     expect(await runInDurableObject(roomStub(linkId), (instance: RoomDO) => instance.cascade.graph.producers())).toEqual([]);
   });
 
-  it('a node leaving alive (drain, overload) relays on until its room closes; a producer republished elsewhere replaces its copy there', async () => {
+  /** Nia sends her mic from `leaving`, the host is on `viewer`, and `next` is where Nia will move. */
+  async function niaOnALeavingNode() {
     const linkId = await meeting();
     const leaving = await answeringNode();
     const viewer = await answeringNode();
@@ -255,6 +256,11 @@ describe('cascade orchestration', () => {
     leaving.participantJoined(linkId, 'participant-nia');
     const oldMic = leaving.openProducer(linkId, { participantId: 'participant-nia', kind: 'audio' });
     viewer.participantJoined(linkId, 'participant-host');
+    return { linkId, leaving, viewer, next, oldMic };
+  }
+
+  it('a node leaving alive (drain, overload) relays on until its room closes; a producer republished elsewhere replaces its copy there', async () => {
+    const { linkId, leaving, viewer, next, oldMic } = await niaOnALeavingNode();
     const hostMic = viewer.openProducer(linkId, { participantId: 'participant-host', kind: 'audio' });
     expect(await untilCopies(linkId, oldMic, 1)).toEqual([{ producerId: oldMic, nodeId: viewer.nodeId, viaNodeId: leaving.nodeId }]);
     await untilCopies(linkId, hostMic, 1);
@@ -296,14 +302,7 @@ describe('cascade orchestration', () => {
   });
 
   it('a move that fails during the grace (the new producer closes) keeps the old relay: the person sends from the old node again', async () => {
-    const linkId = await meeting();
-    const leaving = await answeringNode();
-    const viewer = await answeringNode();
-    const next = await answeringNode();
-    await admit(linkId, leaving, viewer, next);
-    leaving.participantJoined(linkId, 'participant-nia');
-    const oldMic = leaving.openProducer(linkId, { participantId: 'participant-nia', kind: 'audio' });
-    viewer.participantJoined(linkId, 'participant-host');
+    const { linkId, leaving, viewer, next, oldMic } = await niaOnALeavingNode();
     await untilCopies(linkId, oldMic, 1);
     await roomStub(linkId).onNodeLost(leaving.nodeId, true);
     next.participantJoined(linkId, 'participant-nia');

@@ -18,13 +18,15 @@ export interface ShownTracksOwner {
 export class ShownTracks {
   /** By consumer id. */
   readonly byConsumer = new Map<string, RemoteTrack>();
+  /** The same tracks by person's source (trackKey): a large room's join adds hundreds, each looked up here. */
+  private readonly byKey = new Map<string, RemoteTrack>();
   private readonly audio = new AudioSink();
   private readonly swaps: TrackSwaps;
 
   constructor(private readonly owner: ShownTracksOwner) {
     this.swaps = new TrackSwaps(
       {
-        shown: (key) => [...this.byConsumer.values()].find((remote) => trackKey(remote) === key),
+        shown: (key) => this.byKey.get(key),
         show: (remote) => this.show(remote),
         retire: (remote) => this.retire(remote),
         restore: (remote) => {
@@ -47,10 +49,7 @@ export class ShownTracks {
   removed(remote: RemoteTrack): void {
     // A successor that never reached the page closed: nothing on the page changes.
     if (!this.swaps.removed(remote)) return;
-    if (this.byConsumer.delete(remote.consumer.id)) {
-      this.audio.detach(remote.consumer.id);
-      this.owner.changed();
-    }
+    if (this.hide(remote)) this.owner.changed();
     this.swaps.afterRemoval(remote);
   }
 
@@ -59,6 +58,7 @@ export class ShownTracks {
     this.audio.destroy();
     this.swaps.clear();
     this.byConsumer.clear();
+    this.byKey.clear();
   }
 
   private show(remote: RemoteTrack): void {
@@ -67,15 +67,24 @@ export class ShownTracks {
     // Packets arriving (a remote track unmutes then): where a failover's time goes.
     if (remote.consumer.track.muted) remote.consumer.track.addEventListener('unmute', () => this.owner.mark(`remote${kind}Flowing`), { once: true });
     this.byConsumer.set(remote.consumer.id, remote);
+    this.byKey.set(trackKey(remote), remote);
     if (remote.kind === 'audio') this.audio.attach(remote.consumer.id, remote.consumer.track);
     this.owner.changed();
   }
 
   /** Replaced by a newer track of the same source: off the page, and the node stops forwarding it (it closes it soon). */
   private retire(remote: RemoteTrack): void {
-    this.byConsumer.delete(remote.consumer.id);
-    this.audio.detach(remote.consumer.id);
+    this.hide(remote);
     this.owner.setPausedAtNode(remote.consumer.id, true);
     this.owner.changed();
+  }
+
+  /** Off the page and unheard; false when it was not on the page. */
+  private hide(remote: RemoteTrack): boolean {
+    if (!this.byConsumer.delete(remote.consumer.id)) return false;
+    const key = trackKey(remote);
+    if (this.byKey.get(key) === remote) this.byKey.delete(key);
+    this.audio.detach(remote.consumer.id);
+    return true;
   }
 }
