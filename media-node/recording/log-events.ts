@@ -26,7 +26,7 @@ interface CaptureEvents {
   /** A track's live and captured spans, ms into the window: what an "incomplete" is judged on. */
   'track coverage': { trackId: string; live: Array<[number, number]>; captured: Array<[number, number]> };
   'capture lost video sync: key frame requested': { file: string };
-  'track capture flowing': { file: string; msToResume: number; msToFirstPacket: number };
+  'track capture flowing': { file: string; msToResume: number; msToFirstPacket: number; msAfterLive: number | null };
   'track capture resumed after a gap': { gapMs: number };
   'producer closed: finishing track': NoFields;
   'transport closed under the recorder (router closed?)': NoFields;

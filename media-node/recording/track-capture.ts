@@ -235,7 +235,9 @@ export class TrackCapture {
       }
       if (first) {
         this.markFlowing();
-        this.log.debug('track capture flowing', { file: segment.file, msToResume: resumedAt - segment.startedAt, msToFirstPacket: Date.now() - segment.startedAt });
+        // msAfterLive: from the producer's live span opening (its packets seen) to its first packet here.
+        const liveFrom = this.options.record.live.at(-1)?.from;
+        this.log.debug('track capture flowing', { file: segment.file, msToResume: resumedAt - segment.startedAt, msToFirstPacket: Date.now() - segment.startedAt, msAfterLive: liveFrom === undefined ? null : Date.now() - liveFrom });
         if (this.openGap && segment.firstRtpWallMs !== null) {
           this.openGap.toMs = segment.firstRtpWallMs;
           this.log.warn('track capture resumed after a gap', { gapMs: this.openGap.toMs - this.openGap.fromMs });

@@ -4,6 +4,7 @@ import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AudioSelectionOptions } from './audio-selection.js';
 import { ConsumerGate } from './consumer-gate.js';
+import { keyFrameRequestDelay } from './key-frame-requests.js';
 import { LayerStart } from './layer-start.js';
 import { assertOpen, keepIfOwnersOpen } from './owners-open.js';
 import type { ParticipantIdentity, ParticipantSink, RoomProducer, RoomRouter } from './types.js';
@@ -205,6 +206,7 @@ export class Participant {
       kind: input.kind,
       rtpParameters: input.rtpParameters,
       paused: input.paused === true,
+      keyFrameRequestDelay: keyFrameRequestDelay(input.kind),
       appData: { participantId: this.id, source: input.source },
     });
     const producer = keepIfOwnersOpen(created, [this, entry.transport], 'the participant or its transport');

@@ -21,6 +21,8 @@ export interface RawSimulcastSender {
   setLayerActive(layer: number, active: boolean): void;
   /** PLIs received per layer. */
   readonly plis: number[];
+  /** Every PLI received, in order: when (Date.now()), for which layer, and whether it was acted on. */
+  readonly pliLog: ReadonlyArray<{ at: number; layer: number; honoured: boolean }>;
   close(): Promise<void>;
 }
 
@@ -65,7 +67,16 @@ export function pliSsrcs(packet: Buffer): number[] {
   return ssrcs;
 }
 
-export async function rawSimulcastSender(): Promise<RawSimulcastSender> {
+export interface RawSenderOptions {
+  /**
+   * Act like Chrome's encoder (libwebrtc EncoderRtcpFeedback): a PLI within this many ms of the
+   * last one acted on is dropped, and one acted on gives a key frame on every layer. Default: every
+   * PLI gives its own layer a key frame.
+   */
+  chromeKeyFrameIntervalMs?: number;
+}
+
+export async function rawSimulcastSender(options: RawSenderOptions = {}): Promise<RawSimulcastSender> {
   const socket = dgram.createSocket('udp4');
   socket.bind(0, '127.0.0.1');
   await once(socket, 'listening');
@@ -74,6 +85,8 @@ export async function rawSimulcastSender(): Promise<RawSimulcastSender> {
   const seq = [0, 0, 0];
   const sent = [0, 0, 0];
   const plis = [0, 0, 0];
+  const pliLog: Array<{ at: number; layer: number; honoured: boolean }> = [];
+  let lastHonouredAt = -Infinity;
   const startedAt = Date.now();
   let pictureId = 0;
   let frames: NodeJS.Timeout | null = null;
@@ -85,13 +98,20 @@ export async function rawSimulcastSender(): Promise<RawSimulcastSender> {
       const layer = LAYER_SSRCS.indexOf(ssrc as (typeof LAYER_SSRCS)[number]);
       if (layer < 0) continue;
       plis[layer]!++;
-      if (active[layer]) needsKey[layer] = true;
+      const at = Date.now();
+      const chrome = options.chromeKeyFrameIntervalMs;
+      const honoured = chrome === undefined || at - lastHonouredAt >= chrome;
+      pliLog.push({ at, layer, honoured });
+      if (!honoured) continue;
+      lastHonouredAt = at;
+      for (let l = 0; l < 3; l++) if (active[l] && (chrome !== undefined || l === layer)) needsKey[l] = true;
     }
   });
 
   return {
     port: socket.address().port,
     plis,
+    pliLog,
     start(to) {
       frames = setInterval(() => {
         pictureId = (pictureId + 1) & 0x7fff;
