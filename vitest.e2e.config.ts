@@ -8,11 +8,6 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['edge/web/test/**/*.e2e.test.ts'],
-    // Ten recordings fed known media (npm run test:recording-e2e, which sets EDGEMEET_RECORDING_E2E):
-    // not yet part of npm test. About one run in ten, a camera published while recording reaches
-    // its file ~1 s after its first packets reached the node (issue 12, still open), and the
-    // recording rightly says it is incomplete.
-    exclude: process.env.EDGEMEET_RECORDING_E2E === '1' ? [] : ['edge/web/test/recording-integrity.e2e.test.ts'],
     environment: 'node',
     pool: 'forks',
     fileParallelism: false,

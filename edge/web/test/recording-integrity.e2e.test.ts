@@ -79,7 +79,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
   // Keep the stack's logs when anything failed: they say what the edge and the recorder saw.
-  if (failures > 0 && dataDir) {
+  // EDGEMEET_KEEP_LOGS=1 keeps them anyway (with EDGEMEET_NODE_LOG_LEVEL=debug: the capture timings).
+  if ((failures > 0 || process.env.EDGEMEET_KEEP_LOGS === '1') && dataDir) {
     await rm(KEEP_DIR, { recursive: true, force: true });
     await cp(path.join(dataDir, 'logs'), path.join(KEEP_DIR, 'logs'), { recursive: true }).catch(() => undefined);
     console.log(`[rec] stack logs kept in ${KEEP_DIR}`);
