@@ -115,9 +115,11 @@ export function describeTimelines(people: readonly Person[], result: FaultResult
 
 /**
  * Samples every page from `fault()` until each decodes every other camera again on a new media
- * session, and `settleMs` beyond (so a gap right after the switch counts too).
+ * session, and `settleMs` beyond (so a gap right after the switch counts too). `moves` says who
+ * must be on a new session (default everyone; a part's drain moves only the people on that node:
+ * the others must only see them again).
  */
-export async function measureFault(people: readonly Person[], fault: () => Promise<void> | void, options: { timeoutMs?: number; settleMs?: number } = {}): Promise<FaultResult> {
+export async function measureFault(people: readonly Person[], fault: () => Promise<void> | void, options: { timeoutMs?: number; settleMs?: number; moves?: (person: Person) => boolean } = {}): Promise<FaultResult> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const settleMs = options.settleMs ?? 2_000;
   const sessionsBefore = await Promise.all(people.map(async (person) => (await state(person.page))?.mediaSessions ?? 0));
@@ -136,7 +138,8 @@ export async function measureFault(people: readonly Person[], fault: () => Promi
     // Video was decoding again by the time the sample came back (an upper bound within one sample).
     const seenAt = performance.now();
     samples.forEach((sample, i) => {
-      if (recovered[i] === null && sample.sessions > sessionsBefore[i]! && sample.allProgressed) recovered[i] = seenAt - faultAt;
+      const moved = options.moves?.(people[i]!) === false || sample.sessions > sessionsBefore[i]!;
+      if (recovered[i] === null && moved && sample.allProgressed) recovered[i] = seenAt - faultAt;
     });
     if (allBackAt === null && recovered.every((value) => value !== null)) allBackAt = sampledAt;
     if (allBackAt !== null && sampledAt - allBackAt >= settleMs) break;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { launchChromium } from '../../../scripts/chromium.js';
 import { startStack, type MediaNodeHandle, type Stack } from '../../../scripts/dev-stack.js';
 import { everyoneDecodes, measureFault, servingNode, untilServing, type Person } from '../../../scripts/failover/drill.js';
+import { markPage, reconnectWatch, REPORT_BANNER, samePage, watchReconnecting } from './page-watch.js';
 import { eventually, join, newPerson, signUp, startMeeting, state } from './people.js';
 
 /**
@@ -33,43 +34,6 @@ afterAll(async () => {
   if (keepLogs) console.log(`[e2e] logs kept in ${stack?.logDir}`);
   else if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
-
-/** The banner that reports the connection (the page has others, e.g. recording notes). */
-const REPORT_BANNER = '.banner[role="alert"]';
-
-/** Set before the fault: a reload or a navigation would lose it. */
-async function markPage(page: Page): Promise<void> {
-  await page.evaluate(() => Object.assign(window, { __beforeFailover: true }));
-}
-async function samePage(page: Page): Promise<boolean> {
-  return page.evaluate(() => (window as unknown as { __beforeFailover?: boolean }).__beforeFailover === true);
-}
-
-interface ReconnectWatch {
-  /** What the banner said when watching began (null: hidden). */
-  bannerAtStart: string | null;
-  /** The page said it was reconnecting (its state, or the banner) at some point since. */
-  sawReconnecting: boolean;
-}
-
-/** Watches (50 ms poll in the page) whether the page tells its user it is reconnecting. */
-async function watchReconnecting(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const banner = document.querySelector<HTMLElement>('.banner[role="alert"]');
-    const watch = { bannerAtStart: banner && !banner.hidden ? banner.textContent : null, sawReconnecting: false };
-    Object.assign(window, { __reconnectWatch: watch });
-    const timer = setInterval(() => {
-      const reconnecting = (window as unknown as { __edgemeet?: { state(): { reconnecting: boolean } } }).__edgemeet?.state().reconnecting === true;
-      if (reconnecting || (banner && !banner.hidden && /reconnecting/i.test(banner.textContent ?? ''))) {
-        watch.sawReconnecting = true;
-        clearInterval(timer);
-      }
-    }, 50);
-  });
-}
-function reconnectWatch(page: Page): Promise<ReconnectWatch> {
-  return page.evaluate(() => (window as unknown as { __reconnectWatch: ReconnectWatch }).__reconnectWatch);
-}
 
 describe('a media node dies mid-call', () => {
   let people: Person[];
