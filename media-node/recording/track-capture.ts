@@ -235,7 +235,8 @@ export class TrackCapture {
       }
       if (first) {
         this.markFlowing();
-        // msAfterLive: from the producer's live span opening (its packets seen) to its first packet here.
+        // msAfterLive: from the producer's last live span opening (sampled every 250 ms, so it may read
+        // a little late, even negative) to its first packet here. For a debug line only.
         const liveFrom = this.options.record.live.at(-1)?.from;
         this.log.debug('track capture flowing', { file: segment.file, msToResume: resumedAt - segment.startedAt, msToFirstPacket: Date.now() - segment.startedAt, msAfterLive: liveFrom === undefined ? null : Date.now() - liveFrom });
         if (this.openGap && segment.firstRtpWallMs !== null) {

@@ -116,8 +116,8 @@ export function describeTimelines(people: readonly Person[], result: FaultResult
 /**
  * Samples every page from `fault()` until each decodes every other camera again on a new media
  * session, and `settleMs` beyond (so a gap right after the switch counts too). `moves` says who
- * must be on a new session (default everyone; a part's drain moves only the people on that node:
- * the others must only see them again).
+ * must be on a new session (default everyone; a part's drain moves only the people on that node).
+ * One who stays counts as recovered once every mover has, at a sample where they decode everyone.
  */
 export async function measureFault(people: readonly Person[], fault: () => Promise<void> | void, options: { timeoutMs?: number; settleMs?: number; moves?: (person: Person) => boolean } = {}): Promise<FaultResult> {
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -137,9 +137,13 @@ export async function measureFault(people: readonly Person[], fault: () => Promi
     const samples = await Promise.all(watches.map((watch) => watch.sample(sampledAt)));
     // Video was decoding again by the time the sample came back (an upper bound within one sample).
     const seenAt = performance.now();
+    const stays = (i: number) => options.moves?.(people[i]!) === false;
     samples.forEach((sample, i) => {
-      const moved = options.moves?.(people[i]!) === false || sample.sessions > sessionsBefore[i]!;
-      if (recovered[i] === null && moved && sample.allProgressed) recovered[i] = seenAt - faultAt;
+      if (recovered[i] === null && !stays(i) && sample.sessions > sessionsBefore[i]! && sample.allProgressed) recovered[i] = seenAt - faultAt;
+    });
+    const moversBack = recovered.every((value, i) => stays(i) || value !== null);
+    samples.forEach((sample, i) => {
+      if (recovered[i] === null && stays(i) && moversBack && sample.allProgressed) recovered[i] = seenAt - faultAt;
     });
     if (allBackAt === null && recovered.every((value) => value !== null)) allBackAt = sampledAt;
     if (allBackAt !== null && sampledAt - allBackAt >= settleMs) break;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { LOCATION_HEADER } from '../../../schema/wire/http.js';
 import { launchChromium } from '../../../scripts/chromium.js';
 import { startStack, type Stack } from '../../../scripts/dev-stack.js';
-import { everyoneDecodes, measureFault, type Person } from '../../../scripts/failover/drill.js';
+import { everyoneDecodes, measureFault, untilServing, type Person } from '../../../scripts/failover/drill.js';
 import { markPage, reconnectWatch, samePage, watchReconnecting } from './page-watch.js';
 import { eventually, expectGrowing, join, newPerson, signUp, startMeeting, state } from './people.js';
 
@@ -86,8 +86,11 @@ describe('a meeting across two regions', () => {
       await markPage(page);
       await watchReconnecting(page);
     }
+    // A loaded box can exclude a node for a moment (event-loop lag): the part must have somewhere in New York to go.
+    await untilServing(stack, newYork.nodeId);
     const drain = await measureFault(people, async () => void (await stack.fleet.drain('nyc', drained!.nodeId)), { timeoutMs: 60_000, moves: (person) => person.page === guest });
-    console.log(`[e2e] part drain of ${drained!.nodeId}: guest's video back on a new session after ${drain.recoveryMs[1]} ms; longest frame gap ${drain.maxGapMs} ms (${drain.maxGapAt})`);
+    const guestIndex = people.findIndex((person) => person.page === guest);
+    console.log(`[e2e] part drain of ${drained!.nodeId}: guest's video back on a new session after ${drain.recoveryMs[guestIndex]} ms; longest frame gap ${drain.maxGapMs} ms (${drain.maxGapAt})`);
     expect(await mediaNodeOf(guest)).toBe(newYork.nodeId);
     expect((await state(guest))!.mediaSessions).toBeGreaterThan(guestSessions);
     expect(await mediaNodeOf(host)).toBe(london.nodeId);
