@@ -4,7 +4,7 @@ import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KEY_FRAME_REQUEST_SPACING_MS, keyFrameRequestDelay } from '../rooms/key-frame-requests.js';
-import { newMeetingId, newParticipantId, startTestNode, type TestNode } from './harness.js';
+import { eventually, newMeetingId, newParticipantId, startTestNode, type TestNode } from './harness.js';
 import { LAYER_SSRCS, rawSimulcastSender, VP8_PAYLOAD_TYPE, type RawSimulcastSender } from './peers/raw-simulcast-sender.js';
 
 /**
@@ -51,7 +51,7 @@ async function chromeLikeCamera(delayMs: number): Promise<Camera> {
   });
   const sender = await rawSimulcastSender({ chromeKeyFrameIntervalMs: CHROME_KEY_FRAME_INTERVAL_MS });
   sender.start({ ip: '127.0.0.1', port: inbound.tuple.localPort });
-  await waitFor(async () => (await producer.getStats()).length === 3, 'three layers received');
+  await eventually(async () => (await producer.getStats()).length === 3, 15_000, 'three layers received');
   return { sender, router, producer, close: async () => void (await sender.close(), router.close()) };
 }
 
@@ -84,14 +84,6 @@ async function secondRightAfterFirst(router: types.Router, producerId: string): 
   await second.firstPacket;
   first.close();
   second.close();
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** The PLIs the Chrome-like sender saw from the first viewer on. */
