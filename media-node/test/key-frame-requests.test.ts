@@ -5,7 +5,7 @@ import type { types } from 'mediasoup';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KEY_FRAME_REQUEST_SPACING_MS, keyFrameRequestDelay } from '../rooms/key-frame-requests.js';
 import { eventually, newMeetingId, newParticipantId, startTestNode, type TestNode } from './harness.js';
-import { LAYER_SSRCS, rawSimulcastSender, VP8_PAYLOAD_TYPE, type RawSimulcastSender } from './peers/raw-simulcast-sender.js';
+import { RAW_SIMULCAST_RTP_PARAMETERS, rawSimulcastSender, type RawSimulcastSender } from './peers/raw-simulcast-sender.js';
 
 /**
  * A second consumer of a camera that asks for its first key frame just after a first consumer was
@@ -43,10 +43,7 @@ async function chromeLikeCamera(delayMs: number): Promise<Camera> {
   const inbound = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
   const producer = await inbound.produce({
     kind: 'video',
-    rtpParameters: {
-      codecs: [{ mimeType: 'video/VP8', payloadType: VP8_PAYLOAD_TYPE, clockRate: 90_000, rtcpFeedback: [{ type: 'nack', parameter: 'pli' }] }],
-      encodings: LAYER_SSRCS.map((ssrc) => ({ ssrc })),
-    },
+    rtpParameters: RAW_SIMULCAST_RTP_PARAMETERS,
     keyFrameRequestDelay: delayMs,
   });
   const sender = await rawSimulcastSender({ chromeKeyFrameIntervalMs: CHROME_KEY_FRAME_INTERVAL_MS });

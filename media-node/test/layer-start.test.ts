@@ -4,7 +4,7 @@ import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LayerStart, YOUNG_PRODUCER_MS } from '../rooms/layer-start.js';
-import { LAYER_BYTES, LAYER_SSRCS, rawSimulcastSender, VP8_PAYLOAD_TYPE, type RawSimulcastSender } from './peers/raw-simulcast-sender.js';
+import { LAYER_BYTES, LAYER_SSRCS, RAW_SIMULCAST_RTP_PARAMETERS, rawSimulcastSender, type RawSimulcastSender } from './peers/raw-simulcast-sender.js';
 
 /**
  * A fresh simulcast producer whose sender drops its top layer (Chrome does while its send
@@ -52,10 +52,7 @@ async function youngProducerWithDroppedTopLayer(): Promise<Run> {
   const inbound = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
   const producer = await inbound.produce({
     kind: 'video',
-    rtpParameters: {
-      codecs: [{ mimeType: 'video/VP8', payloadType: VP8_PAYLOAD_TYPE, clockRate: 90_000, rtcpFeedback: [{ type: 'nack', parameter: 'pli' }] }],
-      encodings: LAYER_SSRCS.map((ssrc) => ({ ssrc })),
-    },
+    rtpParameters: RAW_SIMULCAST_RTP_PARAMETERS,
   });
   let order = 0;
   const next = () => ++order;

@@ -123,6 +123,7 @@ export async function measureFault(people: readonly Person[], fault: () => Promi
   const timeoutMs = options.timeoutMs ?? 30_000;
   const settleMs = options.settleMs ?? 2_000;
   const sessionsBefore = await Promise.all(people.map(async (person) => (await state(person.page))?.mediaSessions ?? 0));
+  const stays = people.map((person) => options.moves?.(person) === false);
   const watches = people.map((viewer) => new PageWatch(viewer, people));
   await Promise.all(watches.map((watch) => watch.sample(performance.now())));
   const clocks = await Promise.all(people.map(pageClock));
@@ -137,13 +138,12 @@ export async function measureFault(people: readonly Person[], fault: () => Promi
     const samples = await Promise.all(watches.map((watch) => watch.sample(sampledAt)));
     // Video was decoding again by the time the sample came back (an upper bound within one sample).
     const seenAt = performance.now();
-    const stays = (i: number) => options.moves?.(people[i]!) === false;
     samples.forEach((sample, i) => {
-      if (recovered[i] === null && !stays(i) && sample.sessions > sessionsBefore[i]! && sample.allProgressed) recovered[i] = seenAt - faultAt;
+      if (recovered[i] === null && !stays[i] && sample.sessions > sessionsBefore[i]! && sample.allProgressed) recovered[i] = seenAt - faultAt;
     });
-    const moversBack = recovered.every((value, i) => stays(i) || value !== null);
+    const moversBack = recovered.every((value, i) => stays[i] || value !== null);
     samples.forEach((sample, i) => {
-      if (recovered[i] === null && stays(i) && moversBack && sample.allProgressed) recovered[i] = seenAt - faultAt;
+      if (recovered[i] === null && stays[i] && moversBack && sample.allProgressed) recovered[i] = seenAt - faultAt;
     });
     if (allBackAt === null && recovered.every((value) => value !== null)) allBackAt = sampledAt;
     if (allBackAt !== null && sampledAt - allBackAt >= settleMs) break;

@@ -13,6 +13,12 @@ export const LAYER_SSRCS = [11_111, 22_222, 33_333] as const;
 export const VP8_PAYLOAD_TYPE = 101;
 const FRAME_MS = 33;
 
+/** What a PlainTransport producer of this sender is given: VP8 on its payload type, one encoding per layer. */
+export const RAW_SIMULCAST_RTP_PARAMETERS = {
+  codecs: [{ mimeType: 'video/VP8', payloadType: VP8_PAYLOAD_TYPE, clockRate: 90_000, rtcpFeedback: [{ type: 'nack', parameter: 'pli' }] }],
+  encodings: LAYER_SSRCS.map((ssrc) => ({ ssrc })),
+};
+
 export interface RawSimulcastSender {
   readonly port: number;
   /** Starts sending to the producer's PlainTransport (comedia: it learns our address from the first packet). */
