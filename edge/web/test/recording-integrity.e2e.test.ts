@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordingDownloadResponseSchema, recordingListResponseSchema, type Recording } from '../../../schema/wire/http.js';
 import { launchChromium } from '../../../scripts/chromium.js';
 import { startStack, type Stack } from '../../../scripts/dev-stack.js';
-import { fakeCaptureArgs, makeFakeMedia } from './fake-media.js';
+import { BEEP_SECONDS, fakeCaptureArgs, makeFakeMedia } from './fake-media.js';
 import { eventually, inCall, join, newPerson, signUp, startMeeting, state } from './people.js';
 import { chunksIn, LOUD_DB, loudness, meanLuma, probe, silentRuns, type Envelope, type Probe } from './recording-probe.js';
 
@@ -123,9 +123,12 @@ async function setHostCamera(on: boolean): Promise<void> {
   await eventually(`host camera ${on ? 'on' : 'off'}`, async () => (await host.evaluate(() => (window.__edgemeet?.state() as { cameraOn?: boolean } | undefined)?.cameraOn)) === on, 15_000);
 }
 
-async function setHostMic(on: boolean): Promise<void> {
+/** Clicks Mute/Unmute; returns when it was clicked and when the page showed it (Date.now() ms). */
+async function setHostMic(on: boolean): Promise<{ clickedAt: number; shownAt: number }> {
+  const clickedAt = Date.now();
   await host.getByRole('button', { name: on ? 'Unmute microphone' : 'Mute microphone' }).click();
   await eventually(`host mic ${on ? 'on' : 'off'}`, async () => (await state(host))?.micOn === on, 15_000);
+  return { clickedAt, shownAt: Date.now() };
 }
 
 const selfId = (page: Page) => page.evaluate(() => (window.__edgemeet?.state() as { self?: string | null } | undefined)?.self ?? null);
@@ -139,6 +142,15 @@ interface Timeline {
   stoppedAt: number;
   /** When the guest was in the call, ms into the window (joins-mid). */
   guestInAt: number | null;
+  /** The mute case: when Mute and Unmute were clicked and shown, ms into the window. */
+  mute: MuteTimes | null;
+}
+
+interface MuteTimes {
+  muteClicked: number;
+  muteShown: number;
+  unmuteClicked: number;
+  unmuteShown: number;
 }
 
 /** One recording: start, do the case's actions at their offsets, stop; returns the new recording's id. */
@@ -165,9 +177,16 @@ async function record(testCase: Case): Promise<{ id: string; timeline: Timeline 
     await guestJoins();
     guestInAt = Date.now() - startedAt;
   }]);
+  const mute: MuteTimes = { muteClicked: 0, muteShown: 0, unmuteClicked: 0, unmuteShown: 0 };
   if (testCase.hostMute) {
-    actions.push([testCase.hostMute[0], () => setHostMic(false)]);
-    actions.push([testCase.hostMute[1], () => setHostMic(true)]);
+    actions.push([testCase.hostMute[0], async () => {
+      const { clickedAt, shownAt } = await setHostMic(false);
+      Object.assign(mute, { muteClicked: clickedAt - startedAt, muteShown: shownAt - startedAt });
+    }]);
+    actions.push([testCase.hostMute[1], async () => {
+      const { clickedAt, shownAt } = await setHostMic(true);
+      Object.assign(mute, { unmuteClicked: clickedAt - startedAt, unmuteShown: shownAt - startedAt });
+    }]);
   }
   if (testCase.hostCameraOnAt !== undefined) actions.push([testCase.hostCameraOnAt, () => setHostCamera(true)]);
   for (const [offset, action] of actions.sort((a, b) => a[0] - b[0])) {
@@ -191,7 +210,7 @@ async function record(testCase: Case): Promise<{ id: string; timeline: Timeline 
     throw new Error(`${error.message}; ${await hostSays()}`);
   });
   if (fresh.length !== 1) throw new Error(`expected one new recording, found ${JSON.stringify(fresh.map((r) => [r.id, r.status, r.notes]))}; ${await hostSays()}`);
-  return { id: fresh[0]!.id, timeline: { startedAt, stoppedAt, guestInAt } };
+  return { id: fresh[0]!.id, timeline: { startedAt, stoppedAt, guestInAt, mute: testCase.hostMute ? mute : null } };
 }
 
 async function finished(id: string): Promise<Recording> {
@@ -212,10 +231,12 @@ async function download(recording: Recording, key: string, dir: string): Promise
 
 /**
  * The host's beeps in one file (timeline = the recording window): no second without a beep where
- * the mic was on, and with a mute, exactly one beep-less stretch as long as the mute, near when it
- * happened (the page's clock and the node's window start differ by up to ~1.5 s).
+ * the mic was on, and with a mute, exactly one beep-less stretch as long as the mute, where it
+ * happened. The page clocked each click and when it showed; on the node's timeline each lies later
+ * by the time the page took to learn the window opened, at most `skew` (the node's window minus the
+ * page's, which adds that lag to the Stop's), plus the pause's own trip to the node (`trip`).
  */
-function hostBeeps(testCase: Case, envelope: Envelope, windowS: number, label: string): string[] {
+function hostBeeps(mute: MuteTimes | null, envelope: Envelope, windowS: number, skew: number, label: string): string[] {
   const problems: string[] = [];
   const from = 0.3;
   const to = windowS - 0.3;
@@ -223,20 +244,26 @@ function hostBeeps(testCase: Case, envelope: Envelope, windowS: number, label: s
   if (measured < Math.floor((to - from) * 10) - 2) problems.push(`${label}: audio covers ${(measured / 10).toFixed(1)} s of ${(to - from).toFixed(1)} s`);
   const runs = silentRuns(envelope, from, to, 1.0);
   const show = runs.map(([a, b]) => `${a.toFixed(1)}–${b.toFixed(1)} s`).join(', ');
-  if (!testCase.hostMute) {
+  if (!mute) {
     if (runs.length > 0) problems.push(`${label}: no beep in ${show} although the mic was on`);
     return problems;
   }
-  const [muteAt, unmuteAt] = testCase.hostMute.map((ms) => ms / 1000) as [number, number];
-  const muteS = unmuteAt - muteAt;
+  const s = (ms: number) => ms / 1000;
+  // The beeps' own silence (1 − BEEP_SECONDS) may join the mute on either side; 0.1 s is the envelope's step.
+  const rhythm = 1 - BEEP_SECONDS + 0.1;
+  const trip = 0.5;
+  const earliestStart = s(mute.muteClicked) - rhythm;
+  const latestStart = s(mute.muteShown) + skew + trip;
+  const shortest = s(mute.unmuteClicked - mute.muteShown) - trip;
+  // The lag to the node shifts both ends alike, so the stretch's length needs no skew.
+  const longest = s(mute.unmuteShown - mute.muteClicked) + trip + 2 * rhythm;
   const run = runs[0];
-  console.log(`[rec] ${label}: beep-less stretches ${show || 'none'} (muted ${muteAt}–${unmuteAt} s by the page's clock)`);
-  if (runs.length !== 1 || !run) problems.push(`${label}: expected one beep-less stretch (the ${muteS} s mute), found ${runs.length}: ${show}`);
+  console.log(`[rec] ${label}: beep-less stretches ${show || 'none'} (page: mute ${s(mute.muteClicked).toFixed(2)}–${s(mute.muteShown).toFixed(2)} s, unmute ${s(mute.unmuteClicked).toFixed(2)}–${s(mute.unmuteShown).toFixed(2)} s; skew ≤ ${skew.toFixed(2)} s)`);
+  if (runs.length !== 1 || !run) problems.push(`${label}: expected one beep-less stretch (the mute), found ${runs.length}: ${show}`);
   else {
     const length = run[1] - run[0];
-    // The beep rhythm's own 0.6 s pauses may join the mute on either side.
-    if (length < muteS - 0.4 || length > muteS + 1.3) problems.push(`${label}: the mute left ${length.toFixed(1)} s without beeps, expected ~${muteS} s`);
-    if (run[0] < muteAt - 2.1 || run[0] > muteAt + 0.6) problems.push(`${label}: the mute starts at ${run[0].toFixed(1)} s, expected near ${muteAt} s`);
+    if (length < shortest || length > longest) problems.push(`${label}: the mute left ${length.toFixed(1)} s without beeps, expected ${shortest.toFixed(1)}–${longest.toFixed(1)} s`);
+    if (run[0] < earliestStart || run[0] > latestStart) problems.push(`${label}: the mute starts at ${run[0].toFixed(1)} s, expected ${earliestStart.toFixed(1)}–${latestStart.toFixed(1)} s`);
   }
   return problems;
 }
@@ -310,8 +337,9 @@ describe('ten recordings back to back, fed known media', () => {
 
         // The beeps: where the host's mic was on, every second holds one; where muted, none.
         // Only the host speaks in the mute cases, so the composite is silent while they are muted.
-        problems.push(...hostBeeps(testCase, await loudness(compositeFile), nodeWindowS, 'composite'));
-        if (hostAudio.length === 1) problems.push(...hostBeeps(testCase, await onTimeline(hostAudio[0]!), nodeWindowS, 'host audio track'));
+        const skew = Math.max(0, nodeWindowS - windowS);
+        problems.push(...hostBeeps(timeline.mute, await loudness(compositeFile), nodeWindowS, skew, 'composite'));
+        if (hostAudio.length === 1) problems.push(...hostBeeps(timeline.mute, await onTimeline(hostAudio[0]!), nodeWindowS, skew, 'host audio track'));
         // The guest's beeps are in their own file from when they were in.
         const guestAudio = tracks.filter((t) => t.participantId === guestId && t.kind === 'audio');
         if (guestAudio.length === 1) {
