@@ -227,17 +227,34 @@ export class Participant {
     return consumer;
   }
 
-  /** Creates a (paused) consumer of a room producer, if this participant can and should receive it. */
+  /** Creates a (paused) consumer of a room producer, if this participant can and should receive it, and offers it. */
   async consume(roomProducer: RoomProducer): Promise<void> {
+    const created = await this.createConsumer(roomProducer);
+    if (created) this.offer([created]);
+  }
+
+  /**
+   * Consumers of many producers at once (joining a room that has media): created together and
+   * offered in one burst, every offer but the last saying more follow, so the browser negotiates
+   * them in one round. Offered one by one, the first was negotiated alone and the rest waited for
+   * it: a later joiner's first picture came one renegotiation late (npm run bench:ttff -- --marks).
+   */
+  async consumeAll(roomProducers: readonly RoomProducer[]): Promise<void> {
+    const results = await Promise.allSettled(roomProducers.map((roomProducer) => this.createConsumer(roomProducer)));
+    for (const result of results) if (result.status === 'rejected') this.log.warn('consume failed', { err: String(result.reason) });
+    this.offer(results.flatMap((result) => (result.status === 'fulfilled' && result.value ? [result.value] : [])));
+  }
+
+  private async createConsumer(roomProducer: RoomProducer): Promise<{ consumer: types.Consumer; roomProducer: RoomProducer } | null> {
     const transport = this.recvTransport;
     const capabilities = this.rtpCapabilities;
-    if (this.closed || !transport || !capabilities || roomProducer.participantId === this.id) return;
-    if (this.consumedProducerIds.has(roomProducer.id)) return;
+    if (this.closed || !transport || !capabilities || roomProducer.participantId === this.id) return null;
+    if (this.consumedProducerIds.has(roomProducer.id)) return null;
     const local = roomProducer.copies.get(this.place.router.id);
-    if (!local || local.closed) return;
+    if (!local || local.closed) return null;
     if (!this.place.router.canConsume({ producerId: local.id, rtpCapabilities: capabilities })) {
       this.log.warn('cannot consume producer with these capabilities', { producerId: roomProducer.id });
-      return;
+      return null;
     }
     this.consumedProducerIds.add(roomProducer.id);
     let consumer: types.Consumer;
@@ -252,7 +269,7 @@ export class Participant {
       consumer = keepIfOwnersOpen(created, [this, transport, local], 'the participant, its transport or the producer');
     } catch (error) {
       this.consumedProducerIds.delete(roomProducer.id);
-      if (this.closed || transport.closed || local.closed) return;
+      if (this.closed || transport.closed || local.closed) return null;
       throw error;
     }
     this.consumers.set(consumer.id, consumer);
@@ -267,28 +284,36 @@ export class Participant {
     const layerStart = new LayerStart(consumer);
     this.layerStarts.set(consumer.id, layerStart);
     await layerStart.startLow(Date.now() - roomProducer.publishedAt);
-    if (consumer.closed) return;
-    consumer.on('producerclose', () => this.sink.notify({ notification: 'consumerClosed', data: { consumerId: consumer.id } }));
-    consumer.on('producerpause', () => this.sink.notify({ notification: 'consumerPaused', data: { consumerId: consumer.id } }));
-    consumer.on('producerresume', () => this.sink.notify({ notification: 'consumerResumed', data: { consumerId: consumer.id } }));
-    consumer.on('layerschange', (layers) =>
+    return consumer.closed ? null : { consumer, roomProducer };
+  }
+
+  /** Tells the client of consumers in one burst of frames (see consumeAll); any closed meanwhile are left out. */
+  private offer(created: ReadonlyArray<{ consumer: types.Consumer; roomProducer: RoomProducer }>): void {
+    const open = created.filter(({ consumer }) => !consumer.closed);
+    open.forEach(({ consumer, roomProducer }, index) => {
+      consumer.on('producerclose', () => this.sink.notify({ notification: 'consumerClosed', data: { consumerId: consumer.id } }));
+      consumer.on('producerpause', () => this.sink.notify({ notification: 'consumerPaused', data: { consumerId: consumer.id } }));
+      consumer.on('producerresume', () => this.sink.notify({ notification: 'consumerResumed', data: { consumerId: consumer.id } }));
+      consumer.on('layerschange', (layers) =>
+        this.sink.notify({
+          notification: 'consumerLayersChanged',
+          data: { consumerId: consumer.id, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null },
+        }),
+      );
       this.sink.notify({
-        notification: 'consumerLayersChanged',
-        data: { consumerId: consumer.id, spatialLayer: layers?.spatialLayer ?? null, temporalLayer: layers?.temporalLayer ?? null },
-      }),
-    );
-    this.sink.notify({
-      notification: 'newConsumer',
-      data: {
-        consumerId: consumer.id,
-        producerId: roomProducer.id,
-        participantId: roomProducer.participantId,
-        displayName: roomProducer.displayName,
-        kind: roomProducer.kind,
-        source: roomProducer.source,
-        rtpParameters: consumer.rtpParameters,
-        producerPaused: consumer.producerPaused,
-      },
+        notification: 'newConsumer',
+        data: {
+          consumerId: consumer.id,
+          producerId: roomProducer.id,
+          participantId: roomProducer.participantId,
+          displayName: roomProducer.displayName,
+          kind: roomProducer.kind,
+          source: roomProducer.source,
+          rtpParameters: consumer.rtpParameters,
+          producerPaused: consumer.producerPaused,
+          ...(index < open.length - 1 ? { more: true } : {}),
+        },
+      });
     });
   }
 

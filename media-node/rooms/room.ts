@@ -265,9 +265,9 @@ export class Room extends EventEmitter<RoomEvents> {
     for (const participant of this.participants.values()) void participant.applyAudioSelection();
   }
 
-  /** Consumers for every producer already in the room (after join + recv transport). */
+  /** Consumers for every producer already in the room (after join + recv transport), offered together. */
   async consumeExisting(participant: Participant): Promise<void> {
-    for (const roomProducer of [...this.producersById.values()]) await participant.consume(roomProducer);
+    await participant.consumeAll([...this.producersById.values()]);
   }
 
   removeParticipant(

@@ -116,6 +116,11 @@ export const consumerInfoSchema = z.object({
   source: mediaSourceSchema,
   rtpParameters: rtpParametersSchema,
   producerPaused: z.boolean(),
+  /**
+   * More offers follow at once (a join into a room with media offers every consumer in one burst):
+   * a browser may hold this one and negotiate the burst together, one round instead of one per offer.
+   */
+  more: z.boolean().optional(),
 });
 export type ConsumerInfo = z.infer<typeof consumerInfoSchema>;
 

@@ -35,6 +35,9 @@ export interface RemoteTrackEvents {
   offered?(kind: 'audio' | 'video'): void;
 }
 
+/** How long the page holds a burst's offers for its last frame (they come back to back). */
+export const BURST_WAIT_MS = 250;
+
 const CONSUMER_NOTIFICATIONS = ['newConsumer', 'consumerClosed', 'consumerPaused', 'consumerResumed', 'consumerLayersChanged'] as const;
 
 /** The node's notifications about what this page receives. */
@@ -52,6 +55,9 @@ export class RemoteTracks {
   private readonly remotes = new Map<string, RemoteTrack>();
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Offers of a burst the node has not finished sending (`more`): submitted together at its end. */
+  private burst: ConsumerInfo[] = [];
+  private burstTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly transport: types.Transport,
@@ -65,16 +71,16 @@ export class RemoteTracks {
 
   onNotification(notification: ConsumerNotification): void {
     if (this.closed) return;
+    // Nothing overtakes an offer: whatever else arrives ends a burst first.
+    if (notification.notification !== 'newConsumer') this.endBurst();
     switch (notification.notification) {
       case 'newConsumer': {
         const info = notification.data;
         this.events.offered?.(info.kind);
-        // Submitted at once, finished in order: mediasoup-client negotiates the consumers submitted
-        // together in one renegotiation (after a failover, every track arrives at once), and no
-        // notification overtakes its newConsumer.
-        const creating = this.submit(info);
-        creating.catch(() => undefined); // awaited (and reported) in turn below
-        this.chain = this.chain.then(() => this.added(info, creating)).catch((error: unknown) => console.warn('consume failed', error));
+        this.burst.push(info);
+        if (!info.more) return this.endBurst();
+        // The burst's frames come back to back; should its end never come, its offers still go.
+        this.burstTimer ??= setTimeout(() => this.endBurst(), BURST_WAIT_MS);
         return;
       }
       case 'consumerClosed':
@@ -115,11 +121,29 @@ export class RemoteTracks {
   /** Closes every consumer and says so for each. */
   close(): void {
     this.closed = true;
+    this.burst = [];
+    if (this.burstTimer) clearTimeout(this.burstTimer);
+    this.burstTimer = null;
     for (const remote of this.remotes.values()) {
       remote.consumer.close();
       this.events.remoteRemoved(remote);
     }
     this.remotes.clear();
+  }
+
+  /**
+   * Submits the held offers in one go, finished in order: mediasoup-client negotiates the consumers
+   * submitted in one task in one renegotiation (a join's burst, or every track after a failover),
+   * and no notification overtakes its newConsumer.
+   */
+  private endBurst(): void {
+    if (this.burstTimer) clearTimeout(this.burstTimer);
+    this.burstTimer = null;
+    for (const info of this.burst.splice(0)) {
+      const creating = this.submit(info);
+      creating.catch(() => undefined); // awaited (and reported) in turn below
+      this.chain = this.chain.then(() => this.added(info, creating)).catch((error: unknown) => console.warn('consume failed', error));
+    }
   }
 
   /** After the consumes queued before it, so a notification never overtakes its newConsumer. */

@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, newMeetingId, newParticipantId, startTestNode, type TestNode } from './harness.js';
+
+/**
+ * Joining a room that has media: the node offers every consumer in one burst, every offer but the
+ * last marked `more`, so the browser negotiates them in one round (edge/web's RemoteTracks holds
+ * the burst; offer-burst.unit.test.ts). A track published later is offered on its own.
+ */
+describe('what a joiner is offered', () => {
+  let node: TestNode;
+  beforeAll(async () => {
+    node = await startTestNode({ NUM_WORKERS: '1' });
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it('the room’s tracks in one burst, a later track alone', async () => {
+    const meetingId = newMeetingId();
+    const publishers = await Promise.all(['host', 'guest'].map((name) => node.peer(meetingId, newParticipantId(name), { receive: false })));
+    for (const publisher of publishers) await publisher.publish({ audio: true, video: true });
+
+    const joiner = await node.peer(meetingId, newParticipantId('joiner'));
+    await eventually(() => joiner.signaling.all('newConsumer').length === 4, 20_000, 'four offers');
+    const burst = joiner.signaling.all('newConsumer');
+    expect(burst.map((offer) => offer.more ?? false)).toEqual([true, true, true, false]);
+    const offered = burst.map((offer) => offer.producerId).sort();
+    expect(offered).toEqual(publishers.flatMap((publisher) => [publisher.producerIds.audio, publisher.producerIds.video]).sort());
+
+    const late = await node.peer(meetingId, newParticipantId('late'), { receive: false });
+    await late.publish({ audio: true, video: false });
+    await eventually(() => joiner.signaling.all('newConsumer').length === 5, 20_000, 'the later track offered');
+    expect(joiner.signaling.all('newConsumer')[4]).toMatchObject({ producerId: late.producerIds.audio });
+    expect(joiner.signaling.all('newConsumer')[4]!.more).toBeUndefined();
+  });
+});
