@@ -22,6 +22,9 @@ export type AudibleCheck = (producerId: string, listenerAudioId: string | undefi
 
 type Direction = 'send' | 'recv';
 
+/** Offers negotiated together at most (consumeAll). */
+export const OFFER_BURST = 24;
+
 const SOURCE_KIND: Record<MediaSource, MediaKind> = { mic: 'audio', camera: 'video', screen: 'video' };
 
 /**
@@ -240,9 +243,12 @@ export class Participant {
    * it: a later joiner's first picture came one renegotiation late (npm run bench:ttff -- --marks).
    */
   async consumeAll(roomProducers: readonly RoomProducer[]): Promise<void> {
-    const results = await Promise.allSettled(roomProducers.map((roomProducer) => this.createConsumer(roomProducer)));
-    for (const result of results) if (result.status === 'rejected') this.log.warn('consume failed', { err: String(result.reason) });
-    this.offer(results.flatMap((result) => (result.status === 'fulfilled' && result.value ? [result.value] : [])));
+    // A large room's in bursts of OFFER_BURST: the first pictures need not wait for every consumer.
+    for (let start = 0; start < roomProducers.length; start += OFFER_BURST) {
+      const results = await Promise.allSettled(roomProducers.slice(start, start + OFFER_BURST).map((roomProducer) => this.createConsumer(roomProducer)));
+      for (const result of results) if (result.status === 'rejected') this.log.warn('consume failed', { err: String(result.reason) });
+      this.offer(results.flatMap((result) => (result.status === 'fulfilled' && result.value ? [result.value] : [])));
+    }
   }
 
   private async createConsumer(roomProducer: RoomProducer): Promise<{ consumer: types.Consumer; roomProducer: RoomProducer } | null> {

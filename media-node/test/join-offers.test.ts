@@ -19,6 +19,8 @@ describe('what a joiner is offered', () => {
     const meetingId = newMeetingId();
     const publishers = await Promise.all(['host', 'guest'].map((name) => node.peer(meetingId, newParticipantId(name), { receive: false })));
     for (const publisher of publishers) await publisher.publish({ audio: true, video: true });
+    // A producer is listed in the room just after its produce is answered: join once all four are.
+    await eventually(() => [...(node.node.rooms.rooms.get(meetingId)?.producers() ?? [])].length === 4, 10_000, 'four producers listed');
 
     const joiner = await node.peer(meetingId, newParticipantId('joiner'));
     await eventually(() => joiner.signaling.all('newConsumer').length === 4, 20_000, 'four offers');

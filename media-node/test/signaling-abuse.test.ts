@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { mediaResponseSchema } from '../../schema/wire/index.js';
+import { OFFER_BURST } from '../rooms/participant.js';
 import { eventually, newMeetingId, newParticipantId, startTestNode, type TestNode } from './harness.js';
 import { SignalingClient, SignalingError } from './peers/signaling-client.js';
 import { publishSilently } from './peers/signaling-only-publisher.js';
@@ -85,6 +86,17 @@ describe('signaling abuse: default limits', () => {
     await joiner.request('createTransport', { direction: 'recv' });
     await joiner.request('join', { rtpCapabilities: PEER_RTP_CAPABILITIES });
     await joiner.waitFor(() => joiner.all('newConsumer').length === 60, 20_000, '60 consumers offered');
+    // Offered in bursts (the page negotiates each in one round), none larger than OFFER_BURST.
+    const bursts: number[] = [];
+    let inBurst = 0;
+    for (const offer of joiner.all('newConsumer')) {
+      inBurst++;
+      if (offer.more) continue;
+      bursts.push(inBurst);
+      inBurst = 0;
+    }
+    expect(bursts[0]).toBe(OFFER_BURST);
+    expect(Math.max(...bursts)).toBe(OFFER_BURST);
     const results = await Promise.allSettled(resumes);
     expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
     // Requests beyond the offer are metered again: the bucket still holds what the join left.

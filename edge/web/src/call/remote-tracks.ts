@@ -35,7 +35,7 @@ export interface RemoteTrackEvents {
   offered?(kind: 'audio' | 'video'): void;
 }
 
-/** How long the page holds a burst's offers for its last frame (they come back to back). */
+/** How long the page waits for a burst's next frame (they come back to back) before negotiating what it holds. */
 export const BURST_WAIT_MS = 250;
 
 const CONSUMER_NOTIFICATIONS = ['newConsumer', 'consumerClosed', 'consumerPaused', 'consumerResumed', 'consumerLayersChanged'] as const;
@@ -79,8 +79,9 @@ export class RemoteTracks {
         this.events.offered?.(info.kind);
         this.burst.push(info);
         if (!info.more) return this.endBurst();
-        // The burst's frames come back to back; should its end never come, its offers still go.
-        this.burstTimer ??= setTimeout(() => this.endBurst(), BURST_WAIT_MS);
+        // The burst's frames come back to back; should the next never come, its offers still go.
+        if (this.burstTimer) clearTimeout(this.burstTimer);
+        this.burstTimer = setTimeout(() => this.endBurst(), BURST_WAIT_MS);
         return;
       }
       case 'consumerClosed':
