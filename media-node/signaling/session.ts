@@ -17,6 +17,7 @@ import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Participant } from '../rooms/participant.js';
 import type { Room } from '../rooms/room.js';
+import { SerialQueue } from '../rooms/serial-queue.js';
 import type { ParticipantSink } from '../rooms/types.js';
 import { handleRequest } from './request-handlers.js';
 import type { TokenBucket } from './request-throttle.js';
@@ -46,8 +47,8 @@ export class SignalingSession implements ParticipantSink {
   private joined: { room: Room; participant: Participant } | undefined;
   private ended = false;
   /** Requests run one at a time, in arrival order; those about consumers in their own such queue. */
-  private chain: Promise<void> = Promise.resolve();
-  private consumerChain: Promise<void> = Promise.resolve();
+  private readonly requests = new SerialQueue();
+  private readonly consumerRequests = new SerialQueue();
   /** The participant's request bucket (kept over reconnects), known once the token is checked. */
   private bucket: TokenBucket | undefined;
   /** Frames that arrived while the token was checked; metered against the bucket at the join. */
@@ -155,17 +156,16 @@ export class SignalingSession implements ParticipantSink {
   }
 
   private meter(json: unknown, bucket: TokenBucket): void {
-    if (!this.resumesOfferedConsumer(json) && !bucket.take()) return this.answerRateLimited(json);
+    const method = mediaRequestEnvelopeSchema.safeParse(json).data?.method;
+    if (!this.resumesOfferedConsumer(json, method) && !bucket.take()) return this.answerRateLimited(json);
     const arrived = performance.now();
-    const envelope = mediaRequestEnvelopeSchema.safeParse(json);
-    if (envelope.success && CONSUMER_METHODS.has(envelope.data.method)) this.consumerChain = this.consumerChain.then(() => this.onMessage(json, arrived));
-    else this.chain = this.chain.then(() => this.onMessage(json, arrived));
+    const queue = method !== undefined && CONSUMER_METHODS.has(method) ? this.consumerRequests : this.requests;
+    void queue.run(() => this.onMessage(json, arrived));
   }
 
   /** True (once) for the first `resumeConsumer` of a consumer the node offered. */
-  private resumesOfferedConsumer(json: unknown): boolean {
-    const envelope = mediaRequestEnvelopeSchema.safeParse(json);
-    if (!envelope.success || envelope.data.method !== 'resumeConsumer') return false;
+  private resumesOfferedConsumer(json: unknown, method: string | undefined): boolean {
+    if (method !== 'resumeConsumer') return false;
     const resume = resumeConsumerSchema.safeParse(json);
     return resume.success && this.offeredConsumers.delete(resume.data.data.consumerId);
   }

@@ -80,7 +80,7 @@ export class RemoteTracks {
         this.burst.push(info);
         if (!info.more) return this.endBurst();
         // The burst's frames come back to back; should the next never come, its offers still go.
-        if (this.burstTimer) clearTimeout(this.burstTimer);
+        this.stopBurstTimer();
         this.burstTimer = setTimeout(() => this.endBurst(), BURST_WAIT_MS);
         return;
       }
@@ -123,8 +123,7 @@ export class RemoteTracks {
   close(): void {
     this.closed = true;
     this.burst = [];
-    if (this.burstTimer) clearTimeout(this.burstTimer);
-    this.burstTimer = null;
+    this.stopBurstTimer();
     for (const remote of this.remotes.values()) {
       remote.consumer.close();
       this.events.remoteRemoved(remote);
@@ -138,13 +137,17 @@ export class RemoteTracks {
    * and no notification overtakes its newConsumer.
    */
   private endBurst(): void {
-    if (this.burstTimer) clearTimeout(this.burstTimer);
-    this.burstTimer = null;
+    this.stopBurstTimer();
     for (const info of this.burst.splice(0)) {
       const creating = this.submit(info);
       creating.catch(() => undefined); // awaited (and reported) in turn below
       this.chain = this.chain.then(() => this.added(info, creating)).catch((error: unknown) => console.warn('consume failed', error));
     }
+  }
+
+  private stopBurstTimer(): void {
+    if (this.burstTimer) clearTimeout(this.burstTimer);
+    this.burstTimer = null;
   }
 
   /** After the consumes queued before it, so a notification never overtakes its newConsumer. */
