@@ -1,10 +1,12 @@
 /**
  * docs/benchmarks.md from whatever is in bench-results/: one table per benchmark (value, goal,
  * met?), the results other benchmarks write (failover, recording, webinar, fuzz) as they are, and
- * SVG charts rendered headless next to it (docs/benchmarks-*.svg). A missing result is listed
- * as "not measured", so a partial run still produces the page.
+ * SVG charts rendered headless next to it (docs/benchmarks-*.svg). A missing result keeps the
+ * figures the page already showed for it (bench-results/ is git-ignored: a fresh checkout's run of
+ * a few benchmarks must not erase what the soak or the failover drill measured elsewhere), said so;
+ * one never measured is listed as "not measured", so a partial run still produces the page.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { goalChart, referenceChart, renderSvg } from './charts.js';
@@ -43,6 +45,42 @@ const OTHERS = [
 
 const anyJson = z.record(z.string(), z.unknown());
 
+const NOT_MEASURED = '_Not measured yet._';
+const KEPT = '_No result file in this run: the figures below are kept from this page\'s previous version._';
+
+/**
+ * The measured part of each section of a page this module wrote (from its "Measured …" line to
+ * the next section), by section title: what to keep for a benchmark without a result file.
+ */
+export function measuredSections(markdown: string): Map<string, string[]> {
+  const sections = new Map<string, string[]>();
+  let title: string | null = null;
+  let kept: string[] | null = null;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('## ')) {
+      title = line.slice(3).trim();
+      kept = null;
+    } else if (title !== null && kept === null && line.startsWith('Measured ')) {
+      kept = [];
+      sections.set(title, kept);
+    } else if (line.startsWith('The peak-day simulation')) {
+      title = null;
+      kept = null;
+    }
+    kept?.push(line);
+  }
+  for (const lines of sections.values()) while (lines.length > 0 && lines.at(-1)!.trim() === '') lines.pop();
+  return sections;
+}
+
+async function previousPage(file: string): Promise<Map<string, string[]>> {
+  try {
+    return measuredSections(await readFile(file, 'utf8'));
+  } catch {
+    return new Map();
+  }
+}
+
 /** { a: { b: 1 } } → [['a.b', 1]]; arrays shown inline. */
 export function flatten(value: unknown, prefix = ''): [string, string][] {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
@@ -76,11 +114,19 @@ export async function writeReport(options: ReportOptions = {}): Promise<{ markdo
     '',
   ];
   const body: string[] = [];
+  const previous = await previousPage(path.join(docsDir, 'benchmarks.md'));
+  /** No result to show: the previous page's figures if it had them, else "not measured". */
+  const missing = (title: string, loaded: { error: string } | null) => {
+    const kept = previous.get(title);
+    if (loaded !== null) body.push(`_Result unreadable: ${loaded.error}_`, '');
+    else if (kept) body.push(KEPT, '', ...kept, '');
+    else body.push(NOT_MEASURED, '');
+  };
   for (const bench of OWN) {
     body.push(`## ${bench.title}`, '', `\`${bench.command}\` → \`bench-results/${bench.name}.json\`. ${bench.what}`, '');
     const loaded = await readResult(path.join(resultsDir, `${bench.name}.json`), resultSchemas[bench.name] as z.ZodType<Record<string, number>>);
     if (loaded === null || 'error' in loaded) {
-      body.push(loaded === null ? '_Not measured yet._' : `_Result unreadable: ${loaded.error}_`, '');
+      missing(bench.title, loaded);
       continue;
     }
     own.set(bench.name, loaded);
@@ -102,7 +148,7 @@ export async function writeReport(options: ReportOptions = {}): Promise<{ markdo
     if ('about' in other) body.push(other.about, '');
     const loaded = await readResult(path.join(resultsDir, `${other.name}.json`), anyJson);
     if (loaded === null || 'error' in loaded) {
-      body.push(loaded === null ? '_Not measured yet._' : `_Result unreadable: ${loaded.error}_`, '');
+      missing(other.title, loaded);
       continue;
     }
     body.push(`Measured ${day(loaded.measuredAt)}.`, '', '| figure | value |', '|---|---|');

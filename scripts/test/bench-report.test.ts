@@ -34,6 +34,28 @@ describe('benchmark report (docs/benchmarks.md from bench-results/)', () => {
     for (const chart of charts) expect(await readFile(path.join(dir, chart), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
   });
 
+  it('keeps the figures the page already showed for a benchmark without a result file in this run', async () => {
+    await writeResult('soak', { minutes: 30, warmupMinutes: 3, cycles: 331, mediasoupObjectsLeft: 0, rssGrowthPct: 4.8, rssGrowthSinceFirstCyclePct: 16.5 }, results);
+    await writeFile(path.join(results, 'failover.json'), JSON.stringify({ crashRecoveryMs: { median: 2605, max: 4936 }, rounds: 5 }));
+    const first = (await writeReport({ resultsDir: results, docsDir: dir })).markdown;
+    expect(first).toContain('| rssGrowthPct | 4.8 |');
+    // A fresh checkout: bench-results/ holds only what this run measured.
+    const fresh = path.join(dir, 'fresh');
+    await writeResult('chat', { deliveriesPerSec: 55000, p99Ms: 50 }, fresh);
+    const second = (await writeReport({ resultsDir: fresh, docsDir: dir })).markdown;
+    const soak = second.slice(second.indexOf('## Join/leave soak'), second.indexOf('## Failover'));
+    expect(soak).toContain("kept from this page's previous version");
+    expect(soak).toContain('| rssGrowthPct | 4.8 |');
+    expect(soak).toMatch(/RSS within 5 % of the baseline after the warm-up \| 1\.04 \| met/);
+    expect(second).toContain('| crashRecoveryMs.median | 2,605 |');
+    expect(second).toContain('| p99Ms | 50 |');
+    // Kept again by a third run, said once, not stacked.
+    const third = (await writeReport({ resultsDir: fresh, docsDir: dir })).markdown;
+    expect(third).toBe(second);
+    expect(third.split("kept from this page's previous version").length - 1).toBe(2); // soak and failover
+    expect(third.split('_Not measured yet._').length - 1).toBe(7); // never measured: fanout, join, ttff, memory, recording, webinar, fuzz
+  });
+
   it('says a result is unreadable instead of failing the page', async () => {
     await writeFile(path.join(dir, 'chat.json'), '{"deliveriesPerSec": "fast"}');
     const { markdown } = await writeReport({ resultsDir: dir, docsDir: dir });
