@@ -134,6 +134,59 @@ describe('a meeting in the browser', () => {
     }
   });
 
+  it('the chat log follows the newest message unless the reader scrolled back, and rendering it never forces a layout', async () => {
+    const log = guest.locator('.chat-log');
+    // A short log, so a few messages overflow it; every read of its geometry made while the page
+    // handles a socket message is counted (a forced layout in the middle of a join's welcome).
+    await log.evaluate((el: HTMLElement) => {
+      el.style.maxHeight = '120px';
+      el.style.overflowY = 'auto';
+    });
+    await guest.evaluate(() => {
+      (window as unknown as { __chatLayoutReads: number }).__chatLayoutReads = 0;
+      for (const name of ['scrollTop', 'scrollHeight', 'clientHeight'] as const) {
+        const descriptor = Object.getOwnPropertyDescriptor(Element.prototype, name)!;
+        Object.defineProperty(Element.prototype, name, {
+          ...descriptor,
+          get(this: Element) {
+            if (this.classList.contains('chat-log') && window.event?.type === 'message') (window as unknown as { __chatLayoutReads: number }).__chatLayoutReads++;
+            return descriptor.get!.call(this);
+          },
+        });
+      }
+    });
+    const say = async (page: Page, text: string) => {
+      await page.getByRole('textbox', { name: 'Chat message' }).fill(text);
+      await page.getByRole('textbox', { name: 'Chat message' }).press('Enter');
+    };
+    const stamp = Date.now();
+    for (let i = 0; i < 4; i++) {
+      await say(host, `host line ${i} ${stamp}`);
+      await say(bob, `bob line ${i} ${stamp}`);
+    }
+    await log.getByText(`bob line 3 ${stamp}`).waitFor({ timeout: 15_000 });
+    const geometry = () => log.evaluate((el) => ({ top: el.scrollTop, height: el.clientHeight, content: el.scrollHeight }));
+    await eventually('the log overflows and shows its newest message', async () => {
+      const g = await geometry();
+      return g.content > g.height + 40 && g.top + g.height >= g.content - 8;
+    });
+    // The reader scrolls back: a new message does not pull the log away from what they read.
+    await log.evaluate((el) => (el.scrollTop = 0));
+    await say(host, `host after scrolling back ${stamp}`);
+    await log.getByText(`host after scrolling back ${stamp}`).waitFor({ state: 'attached', timeout: 15_000 });
+    await guest.waitForTimeout(300); // a frame or more, when the log would follow
+    expect((await geometry()).top).toBe(0);
+    // Back at the newest, it follows again.
+    await log.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await say(bob, `bob at the newest ${stamp}`);
+    await log.getByText(`bob at the newest ${stamp}`).waitFor({ timeout: 15_000 });
+    await eventually('the log follows the newest message again', async () => {
+      const g = await geometry();
+      return g.top + g.height >= g.content - 8;
+    });
+    expect(await guest.evaluate(() => (window as unknown as { __chatLayoutReads: number }).__chatLayoutReads)).toBe(0);
+  });
+
   it('low bandwidth mode: the node drops to the lowest camera layer, and full quality comes back', async () => {
     const hostCamera = async () => (await inbound(guest)).find((row) => row.displayName === 'Hana Host' && row.source === 'camera');
     const layer = async () => (await hostCamera())?.spatialLayer ?? -1;

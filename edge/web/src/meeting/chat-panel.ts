@@ -16,15 +16,32 @@ export function chatPanel(call: Call): HTMLElement {
   });
 
   let rendered = 0;
+  /**
+   * Whether the reader is at the newest message: kept from scroll events (layout is fresh then)
+   * instead of measured on every render, which forced a layout of the whole call page in the
+   * middle of a join's welcome (tens of ms before the media session could go on).
+   */
+  let atNewest = true;
+  log.addEventListener('scroll', () => (atNewest = log.scrollTop + log.clientHeight >= log.scrollHeight - 8), { passive: true });
+  let scrollQueued = false;
+  /** To the newest message at the next frame, when the browser lays the page out anyway. */
+  const followNewest = () => {
+    if (scrollQueued) return;
+    scrollQueued = true;
+    requestAnimationFrame(() => {
+      scrollQueued = false;
+      if (atNewest) log.scrollTop = log.scrollHeight;
+    });
+  };
   const render = () => {
     if (call.chat.length < rendered) {
       replaceChildren(log);
       rendered = 0;
     }
-    const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 8;
+    if (call.chat.length === rendered) return;
     for (const message of call.chat.slice(rendered)) log.append(chatItem(message, message.participantId === call.self?.participantId));
     rendered = call.chat.length;
-    if (stick) log.scrollTop = log.scrollHeight;
+    if (atNewest) followNewest();
   };
   call.on('chat', () => {
     // A welcome (reconnect) replaces the history: render it afresh.
