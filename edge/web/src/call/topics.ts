@@ -12,7 +12,15 @@ export class Topics {
     return () => set.delete(listener);
   }
 
+  /**
+   * Each listener runs once however many of its topics changed together (a room's welcome changes
+   * five): a view subscribed to several renders once, after every change is in place.
+   */
   emit(...topics: Topic[]): void {
-    for (const topic of topics) for (const listener of this.listeners.get(topic) ?? []) listener();
+    const due = new Set<() => void>();
+    for (const topic of topics) for (const listener of this.listeners.get(topic) ?? []) due.add(listener);
+    // One removed meanwhile (its view was replaced by an earlier listener) is not called.
+    const subscribed = (listener: () => void) => topics.some((topic) => this.listeners.get(topic)?.has(listener));
+    for (const listener of due) if (subscribed(listener)) listener();
   }
 }

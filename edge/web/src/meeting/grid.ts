@@ -70,7 +70,8 @@ export class VideoGrid {
     this.pageText = h('span', { class: 'pager-text', role: 'status' });
     this.pager = h('nav', { class: 'pager', 'aria-label': 'Video pages', hidden: true }, this.previous, this.pageText, this.next);
     this.element = h('section', { class: 'videos', 'aria-label': 'Videos' }, this.stage, this.grid, this.pager);
-    for (const topic of ['participants', 'remotes', 'speaker', 'local'] as const) call.on(topic, () => this.update());
+    const update = () => this.update();
+    for (const topic of ['participants', 'remotes', 'speaker', 'local'] as const) call.on(topic, update);
     this.update();
   }
 
