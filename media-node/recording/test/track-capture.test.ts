@@ -53,6 +53,34 @@ describe('a track capture', () => {
     expect(record.troubles).toEqual([]);
   });
 
+  it('whose ffmpeg ends after the producer closed, before the recorder stops it, ends quietly: the track is over, not a capture that died', async () => {
+    const sender = await startSyntheticParticipant(router, { participantId: 'ended-00001', pattern: 'testsrc' });
+    people.push(sender);
+    const record: TrackRecord = {
+      trackId: 'ended-00001-camera-video', producerId: sender.video.id, participantId: sender.participantId, source: 'camera', kind: 'video',
+      mimeType: '', contentType: '', finalExt: 'webm', segments: [], live: [], paused: [], troubles: [],
+    };
+    const gaps: unknown[] = [];
+    const capture = new TrackCapture({
+      router, producer: sender.video, record, recordingDir: dir, rtpCapabilities: recorderCapabilities(router), log,
+      maxRestarts: 2, restartDelayMs: 0, onChange: () => undefined, onGap: (gap) => gaps.push(gap), onProducerGone: () => undefined, publishedAt: Date.now(),
+    });
+    await capture.start();
+    await capture.flowing;
+    // The participant leaves; their stream's end reaches ffmpeg (which may exit on it, code 1 on a
+    // busy box) before the recorder's own stop: here it is killed, deterministically.
+    sender.video.close();
+    const pid = capture.currentFfmpegPid()!;
+    process.kill(pid, 'SIGKILL');
+    for (let waited = 0; capture.currentFfmpegPid() === pid && waited < 5_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // a restart would start here
+    expect(capture.currentFfmpegPid()).toBeNull();
+    await capture.stop('producerClosed');
+    expect(record.troubles).toEqual([]);
+    expect(gaps).toEqual([]);
+    expect(record.segments.map((segment) => segment.endReason)).toEqual(['producerClosed']);
+  });
+
   it('keeps the video of a track stopped less than a second after its first frame', async () => {
     const sender = await startSyntheticParticipant(router, { participantId: 'brief-00001', pattern: 'testsrc' });
     people.push(sender);
