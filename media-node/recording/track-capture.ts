@@ -284,16 +284,12 @@ export class TrackCapture {
     this.live = null;
     live.consumer.close();
     live.transport.close();
-    if (this.options.producer.closed) {
-      // The participant's track ended and its stream's end reached ffmpeg before the recorder's
-      // own stop did (on a busy box ffmpeg may exit on it, code 1): the track is over, nothing died.
-      this.endSegment(live.record, 'producerClosed');
-      this.markFlowing();
-      void live.release();
-      return;
-    }
-    this.endSegment(live.record, 'ffmpegDied');
+    // The participant's track ended and its stream's end reached ffmpeg before the recorder's own
+    // stop did (on a busy box ffmpeg may exit on it, code 1): the track is over, nothing died.
+    const trackEnded = this.options.producer.closed;
+    this.endSegment(live.record, trackEnded ? 'producerClosed' : 'ffmpegDied');
     void live.release();
+    if (trackEnded) return this.markFlowing();
     const reason = `ffmpeg exited (code ${exit.code}, signal ${exit.signal}): ${live.ffmpeg.stderrTail().trim().split('\n').slice(-2).join(' | ')}`.slice(0, 500);
     this.openGap = { trackId: this.trackId, fromMs: Date.now(), toMs: null, reason };
     this.options.onGap(this.openGap);

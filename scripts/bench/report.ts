@@ -46,6 +46,8 @@ const OTHERS = [
 const anyJson = z.record(z.string(), z.unknown());
 
 const NOT_MEASURED = '_Not measured yet._';
+/** The page's closing line, after the last section. */
+const FOOTER = 'The peak-day simulation (`npm run simulate`) reads `fanout.json` and `memory.json`; its page is [simulation.md](simulation.md).';
 const KEPT = '_No result file in this run: the figures below are kept from this page\'s previous version._';
 
 /**
@@ -63,7 +65,7 @@ export function measuredSections(markdown: string): Map<string, string[]> {
     } else if (title !== null && kept === null && line.startsWith('Measured ')) {
       kept = [];
       sections.set(title, kept);
-    } else if (line.startsWith('The peak-day simulation')) {
+    } else if (line === FOOTER) {
       title = null;
       kept = null;
     }
@@ -155,7 +157,7 @@ export async function writeReport(options: ReportOptions = {}): Promise<{ markdo
     for (const [key, value] of flatten(loaded.value)) body.push(`| ${key} | ${value} |`);
     body.push('');
   }
-  body.push('The peak-day simulation (`npm run simulate`) reads `fanout.json` and `memory.json`; its page is [simulation.md](simulation.md).', '');
+  body.push(FOOTER, '');
 
   const charts: string[] = [];
   const goalRows = GOALS.flatMap((goal) => {

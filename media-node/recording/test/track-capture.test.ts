@@ -11,6 +11,12 @@ import { TrackCapture } from '../track-capture.js';
 import { log, tempDir } from './helpers.js';
 import { startSyntheticParticipant, type SyntheticParticipant } from './synthetic-participant.js';
 
+/** A fresh manifest record for the synthetic participant's camera. */
+const cameraRecord = (sender: SyntheticParticipant): TrackRecord => ({
+  trackId: `${sender.participantId}-camera-video`, producerId: sender.video.id, participantId: sender.participantId, source: 'camera', kind: 'video',
+  mimeType: '', contentType: '', finalExt: 'webm', segments: [], live: [], paused: [], troubles: [],
+});
+
 /** One track's capture against a real mediasoup worker and ffmpeg. */
 describe('a track capture', () => {
   let worker: Worker;
@@ -32,10 +38,7 @@ describe('a track capture', () => {
   it('whose producer closes while it is starting ends quietly: no trouble for the host, no failed start', async () => {
     const sender = await startSyntheticParticipant(router, { participantId: 'gone-000001', pattern: 'testsrc' });
     people.push(sender);
-    const record: TrackRecord = {
-      trackId: 'gone-000001-camera-video', producerId: sender.video.id, participantId: sender.participantId, source: 'camera', kind: 'video',
-      mimeType: '', contentType: '', finalExt: 'webm', segments: [], live: [], paused: [], troubles: [],
-    };
+    const record = cameraRecord(sender);
     let openGate!: () => void;
     const gate = new Promise<void>((resolve) => (openGate = resolve));
     const capture = new TrackCapture({
@@ -56,10 +59,7 @@ describe('a track capture', () => {
   it('whose ffmpeg ends after the producer closed, before the recorder stops it, ends quietly: the track is over, not a capture that died', async () => {
     const sender = await startSyntheticParticipant(router, { participantId: 'ended-00001', pattern: 'testsrc' });
     people.push(sender);
-    const record: TrackRecord = {
-      trackId: 'ended-00001-camera-video', producerId: sender.video.id, participantId: sender.participantId, source: 'camera', kind: 'video',
-      mimeType: '', contentType: '', finalExt: 'webm', segments: [], live: [], paused: [], troubles: [],
-    };
+    const record = cameraRecord(sender);
     const gaps: unknown[] = [];
     const capture = new TrackCapture({
       router, producer: sender.video, record, recordingDir: dir, rtpCapabilities: recorderCapabilities(router), log,
@@ -84,10 +84,7 @@ describe('a track capture', () => {
   it('keeps the video of a track stopped less than a second after its first frame', async () => {
     const sender = await startSyntheticParticipant(router, { participantId: 'brief-00001', pattern: 'testsrc' });
     people.push(sender);
-    const record: TrackRecord = {
-      trackId: 'brief-00001-camera-video', producerId: sender.video.id, participantId: sender.participantId, source: 'camera', kind: 'video',
-      mimeType: '', contentType: '', finalExt: 'webm', segments: [], live: [], paused: [], troubles: [],
-    };
+    const record = cameraRecord(sender);
     const capture = new TrackCapture({
       router, producer: sender.video, record, recordingDir: dir, rtpCapabilities: recorderCapabilities(router), log,
       maxRestarts: 0, restartDelayMs: 0, onChange: () => undefined, onGap: () => undefined, onProducerGone: () => undefined, publishedAt: Date.now(),
