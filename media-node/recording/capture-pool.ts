@@ -4,7 +4,7 @@ import type { RtpCodecCapability, RtpCodecParameters } from 'mediasoup/types';
 import { captureFfmpegArgs, type CaptureProcess } from './capture-process.js';
 import { spawnFfmpeg } from './ffmpeg.js';
 import { containerFor, sdpForConsumer } from './sdp.js';
-import { freeUdpPortPair, isUdpPortBound } from './udp-ports.js';
+import { freeUdpPortPair, holdsUdpPorts } from './udp-ports.js';
 import type { Log } from '../log.js';
 import { typedLog, type RecorderLogger } from './log.js';
 
@@ -151,7 +151,7 @@ export class CapturePool {
     const ffmpeg = spawnFfmpeg(captureFfmpegArgs(sdp, link, container));
     const release = () => Promise.all([fs.rm(link, { force: true }), fs.rm(sdp, { force: true })]).then(() => undefined);
     const deadline = Date.now() + LISTEN_TIMEOUT_MS;
-    while (!(await isUdpPortBound(rtpPort))) {
+    while (!(await holdsUdpPorts(ffmpeg.pid, [rtpPort, rtcpPort]))) {
       if (ffmpeg.child.exitCode !== null || ffmpeg.child.signalCode !== null || Date.now() > deadline) {
         ffmpeg.child.kill('SIGKILL');
         await release();

@@ -6,7 +6,7 @@ import type { FfmpegProcess } from './ffmpeg.js';
 import type { Segment, TrackRecord } from './manifest.js';
 import { containerFor, mainCodec } from './sdp.js';
 import { TimelineAnchor, wallClockOf } from './timeline-anchor.js';
-import { isUdpPortBound } from './udp-ports.js';
+import { holdsUdpPorts } from './udp-ports.js';
 import { LayerStart } from '../rooms/layer-start.js';
 import { requestKeyFramesOnLoss, requestKeyFramesUntilFlowing } from './keyframe-on-loss.js';
 import type { Log } from '../log.js';
@@ -214,7 +214,7 @@ export class TrackCapture {
     // the resume below (every round trip to the worker delays a new track's first frame). A cold
     // one must hold its port before anything is sent to it.
     if (!capture.warm) await connected;
-    const ready = capture.warm || (await this.waitUntilListening(ffmpeg, rtpPort));
+    const ready = capture.warm || (await this.waitUntilListening(ffmpeg, [rtpPort, rtcpPort]));
     this.log.debug('capture ffmpeg listening', { ready, msToListen: Date.now() - segment.startedAt });
     if (!ready || this.live !== live || consumer.closed) return;
     this.markListening();
@@ -263,17 +263,17 @@ export class TrackCapture {
     }
   }
 
-  /** ffmpeg binds its RTP port after reading the SDP; only then may packets flow. */
-  private async waitUntilListening(ffmpeg: FfmpegProcess, port: number): Promise<boolean> {
+  /** ffmpeg binds its RTP and RTCP ports after reading the SDP; only then may packets flow. */
+  private async waitUntilListening(ffmpeg: FfmpegProcess, ports: readonly number[]): Promise<boolean> {
     const deadline = Date.now() + FFMPEG_READY_TIMEOUT_MS;
     let exited = false;
     void ffmpeg.exited.then(() => (exited = true));
     while (Date.now() < deadline && !exited) {
-      if (await isUdpPortBound(port)) return true;
+      if (await holdsUdpPorts(ffmpeg.pid, ports)) return true;
       await new Promise((r) => setTimeout(r, 15));
     }
     if (!exited) {
-      this.log.warn('ffmpeg did not open its port in time: restarting it', { port });
+      this.log.warn('ffmpeg did not open its port in time: restarting it', { port: ports[0]! });
       ffmpeg.child.kill('SIGKILL'); // its exit handler opens a new segment
     }
     return false;

@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { existsSync, promises as fs } from 'node:fs';
 
 /** Binds a UDP socket on 127.0.0.1:port (0 = any); resolves with it, or null if the port is taken. */
 function bindUdp(port: number): Promise<dgram.Socket | null> {
@@ -13,25 +14,30 @@ function bindUdp(port: number): Promise<dgram.Socket | null> {
 }
 
 /**
- * A free (even RTP, odd RTCP) loopback port pair for ffmpeg to listen on. Free at the time of the
- * check; ffmpeg binds it a few ms later (a race with other processes is possible but rare, and a
- * failed bind shows up as an ffmpeg exit that the capture restarts on a new pair).
+ * Where capture ffmpegs listen (loopback only). A pair is free when it is checked and ffmpeg binds
+ * it a moment later (0.1 s idle, seconds on a loaded box). Ports the kernel hands out (its
+ * ephemeral range, 32768–60999 by default) and mediasoup's own transports (10000–59999) would be
+ * taken in between often enough to fail a capture's start ("bind failed: Address already in use",
+ * seen in a Chromium recording): this range is above both, so only a process binding ports here on
+ * purpose (another node on the same host) can take a pair, and pairs are handed out in turn from
+ * a random point, so two such processes rarely even try the same one.
  */
+export const CAPTURE_PORTS = { min: 61000, max: 65535 } as const;
+
+const PAIRS = Math.floor((CAPTURE_PORTS.max - CAPTURE_PORTS.min + 1) / 2);
+let nextPair = Math.floor(Math.random() * PAIRS);
+
+/** A free (even RTP, odd RTCP) loopback port pair in CAPTURE_PORTS for ffmpeg to listen on. */
 export async function freeUdpPortPair(): Promise<{ rtpPort: number; rtcpPort: number }> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const probe = await bindUdp(0);
-    if (!probe) continue;
-    const port = probe.address().port;
-    probe.close();
-    const rtpPort = port % 2 === 0 ? port : port - 1;
-    if (rtpPort < 1024) continue;
+  for (let attempt = 0; attempt < PAIRS; attempt++) {
+    const rtpPort = CAPTURE_PORTS.min + 2 * nextPair;
+    nextPair = (nextPair + 1) % PAIRS;
     const a = await bindUdp(rtpPort);
     const b = a ? await bindUdp(rtpPort + 1) : null;
-    a?.close();
-    b?.close();
+    await Promise.all([a, b].map((socket) => socket && new Promise<void>((resolve) => socket.close(() => resolve()))));
     if (a && b) return { rtpPort, rtcpPort: rtpPort + 1 };
   }
-  throw new Error('no free UDP port pair on 127.0.0.1');
+  throw new Error(`no free UDP port pair on 127.0.0.1 in ${CAPTURE_PORTS.min}–${CAPTURE_PORTS.max}`);
 }
 
 /** True once some process (ffmpeg) holds the UDP port: our own bind then fails. */
@@ -40,4 +46,36 @@ export async function isUdpPortBound(port: number): Promise<boolean> {
   if (!socket) return true;
   await new Promise<void>((resolve) => socket.close(() => resolve()));
   return false;
+}
+
+const HAS_PROC_NET = existsSync('/proc/self/net/udp');
+
+/** The inodes of the IPv4 UDP sockets bound to these ports (from /proc/net/udp). */
+async function udpSocketInodes(ports: readonly number[]): Promise<Map<number, Set<string>>> {
+  const wanted = new Map(ports.map((port) => [port, new Set<string>()]));
+  const table = await fs.readFile('/proc/net/udp', 'utf8');
+  for (const line of table.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const port = Number.parseInt(fields[1]?.split(':')[1] ?? '', 16);
+    const inode = fields[9];
+    if (inode) wanted.get(port)?.add(inode);
+  }
+  return wanted;
+}
+
+/**
+ * True once process `pid` (a capture ffmpeg) has bound every one of `ports`. Asking whether the
+ * ports are merely taken is not enough: when one of them is taken by another process, ffmpeg binds
+ * the other, fails on that one and exits, and a check of the port it held for that moment said
+ * "listening" while it was dying. Without /proc (not Linux): whether every port is taken at all.
+ */
+export async function holdsUdpPorts(pid: number, ports: readonly number[]): Promise<boolean> {
+  if (!HAS_PROC_NET) return (await Promise.all(ports.map(isUdpPortBound))).every(Boolean);
+  const fds = await fs.readdir(`/proc/${pid}/fd`).catch(() => null);
+  if (!fds) return false; // exited
+  const links = await Promise.all(fds.map((fd) => fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+  const owned = new Set(links.map((link) => /^socket:\[(\d+)\]$/.exec(link)?.[1]).filter((inode) => inode !== undefined));
+  if (owned.size < ports.length) return false;
+  const bound = await udpSocketInodes(ports);
+  return ports.every((port) => [...(bound.get(port) ?? [])].some((inode) => owned.has(inode)));
 }
