@@ -65,7 +65,7 @@ export class TrackCapture {
   private openGap: { trackId: string; fromMs: number; toMs: number | null; reason: string } | null = null;
   private readonly log: Log;
   private markListening!: () => void;
-  /** Resolves once the first ffmpeg holds its port, or the first attempt ended (failed or stopped). */
+  /** Resolves once an ffmpeg holds its port (a restarted one, if the first died first), or the capture ended. */
   readonly listening = new Promise<void>((resolve) => (this.markListening = resolve));
   private markFlowing!: () => void;
   /** Resolves at the first packet forwarded to ffmpeg (for video: a key frame), or when the capture ends. */
@@ -86,19 +86,29 @@ export class TrackCapture {
     return !this.options.producer.paused && !this.options.producer.closed;
   }
 
+  /**
+   * Opens the first segment. `listening` resolves once a segment's ffmpeg holds its port: when the
+   * first ffmpeg dies before that (its port taken), the one restarted in its place, since the
+   * recorder holds every track's packets until all listen (a track let through early would start
+   * its file before the recording's window).
+   */
   async start(): Promise<void> {
     try {
       await this.openSegment();
     } catch (error) {
-      this.markFlowing();
+      this.settle();
       // Stopped (recording over, producer gone) while starting: its consumer closed under it. Not
       // trouble: what was live before is measured against the files like any other gap.
       if (this.stopped || this.options.producer.closed) return;
       this.trouble(`capture could not start (${error instanceof Error ? error.message : String(error)})`);
       throw error;
-    } finally {
-      this.markListening();
     }
+  }
+
+  /** The capture will not listen or forward (again): nothing may wait for it. */
+  private settle(): void {
+    this.markListening();
+    this.markFlowing();
   }
 
   /** Capture trouble the host should hear about (only while the track was live: a paused one loses nothing). */
@@ -112,7 +122,7 @@ export class TrackCapture {
   /** Ends the capture: stops forwarding, lets ffmpeg write its trailer, releases everything. */
   async stop(reason: Segment['endReason'] = 'stopped'): Promise<void> {
     this.stopped = true;
-    this.markFlowing();
+    this.settle();
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const live = this.live;
     this.live = null;
@@ -216,8 +226,9 @@ export class TrackCapture {
     if (!capture.warm) await connected;
     const ready = capture.warm || (await this.waitUntilListening(ffmpeg, [rtpPort, rtcpPort]));
     this.log.debug('capture ffmpeg listening', { ready, msToListen: Date.now() - segment.startedAt });
-    if (!ready || this.live !== live || consumer.closed) return;
+    if (!ready) return; // its exit handler restarts it, or gives up
     this.markListening();
+    if (this.live !== live || consumer.closed) return;
     if (this.options.gate) await this.options.gate;
     if (this.live !== live || consumer.closed) return;
 
@@ -289,13 +300,13 @@ export class TrackCapture {
     const trackEnded = this.options.producer.closed;
     this.endSegment(live.record, trackEnded ? 'producerClosed' : 'ffmpegDied');
     void live.release();
-    if (trackEnded) return this.markFlowing();
+    if (trackEnded) return this.settle();
     const reason = `ffmpeg exited (code ${exit.code}, signal ${exit.signal}): ${live.ffmpeg.stderrTail().trim().split('\n').slice(-2).join(' | ')}`.slice(0, 500);
     this.openGap = { trackId: this.trackId, fromMs: Date.now(), toMs: null, reason };
     this.options.onGap(this.openGap);
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     if (this.restarts >= this.options.maxRestarts) {
-      this.markFlowing();
+      this.settle();
       this.log.error('ffmpeg keeps dying: giving up on this track', { reason });
       this.trouble(`capture gave up after ${this.restarts} restarts (ffmpeg exited with ${how}); the rest of this track is missing`);
       return;
@@ -307,8 +318,9 @@ export class TrackCapture {
     this.log.warn('ffmpeg died: restarting with a new segment', { reason, restart: this.restarts });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
-      if (this.stopped || this.options.producer.closed) return;
+      if (this.stopped || this.options.producer.closed) return this.settle();
       this.openSegment().catch((error: unknown) => {
+        this.settle();
         this.log.error('could not restart the track capture', { err: String(error) });
         this.trouble(`capture could not be restarted (${error instanceof Error ? error.message : String(error)}); the rest of this track is missing`);
       });

@@ -1,8 +1,9 @@
 import * as mediasoup from 'mediasoup';
 import type { Router, Worker } from 'mediasoup/types';
+import dgram from 'node:dgram';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROUTER_MEDIA_CODECS } from '../../workers/media-codecs.js';
 import { mediaDurationSeconds } from '../ffmpeg.js';
 import type { TrackRecord } from '../manifest.js';
@@ -10,6 +11,13 @@ import { recorderCapabilities } from '../recorder.js';
 import { TrackCapture } from '../track-capture.js';
 import { log, tempDir } from './helpers.js';
 import { startSyntheticParticipant, type SyntheticParticipant } from './synthetic-participant.js';
+
+/** Port pairs a capture's next cold ffmpeg is given before the free ones (to hand it a taken one). */
+const forcedPairs = vi.hoisted(() => [] as Array<{ rtpPort: number; rtcpPort: number }>);
+vi.mock(import('../udp-ports.js'), async (importOriginal) => {
+  const real = await importOriginal();
+  return { ...real, freeUdpPortPair: async () => forcedPairs.shift() ?? real.freeUdpPortPair() };
+});
 
 /** A fresh manifest record for the synthetic participant's camera. */
 const cameraRecord = (sender: SyntheticParticipant): TrackRecord => ({
@@ -79,6 +87,38 @@ describe('a track capture', () => {
     expect(record.troubles).toEqual([]);
     expect(gaps).toEqual([]);
     expect(record.segments.map((segment) => segment.endReason)).toEqual(['producerClosed']);
+  });
+
+  it('whose first ffmpeg finds its port taken listens only once the one restarted in its place does: the recording holds every track until then', async () => {
+    const sender = await startSyntheticParticipant(router, { participantId: 'taken-00001', pattern: 'testsrc' });
+    people.push(sender);
+    const record = cameraRecord(sender);
+    // Another process binds the pair's RTCP port between the check and ffmpeg's bind (its RTP
+    // port stays free, so nothing looks like ffmpeg listening).
+    const { freeUdpPortPair } = await import('../udp-ports.js');
+    const taken = await freeUdpPortPair();
+    const squatter = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => squatter.bind(taken.rtcpPort, '127.0.0.1', () => resolve()));
+    forcedPairs.push(taken);
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const capture = new TrackCapture({
+      router, producer: sender.video, record, recordingDir: dir, rtpCapabilities: recorderCapabilities(router), log,
+      maxRestarts: 2, restartDelayMs: 300, onChange: () => undefined, onGap: () => undefined, onProducerGone: () => undefined, publishedAt: Date.now(), gate,
+    });
+    try {
+      const started = capture.start();
+      await capture.listening;
+      expect(record.segments.map((segment) => segment.endReason)).toEqual(['ffmpegDied', null]);
+      openGate();
+      await started;
+      await capture.flowing;
+      expect(record.segments[1]!.firstRtpWallMs).not.toBeNull();
+      await capture.stop();
+      expect(record.troubles).toEqual([]);
+    } finally {
+      squatter.close();
+    }
   });
 
   it('keeps the video of a track stopped less than a second after its first frame', async () => {
