@@ -1,13 +1,23 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
+import { afterAll } from 'vitest';
 import type { UploadInput, UploadReceipt, Uploader } from '../types.js';
 
 export const log = pino({ level: process.env['LOG_LEVEL'] ?? 'warn' });
 
-export const tempDir = (prefix: string) => mkdtemp(path.join(os.tmpdir(), prefix));
+const made: string[] = [];
+/** A fresh directory under the system's temp dir, removed when the test file is done. */
+export const tempDir = async (prefix: string) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+// Registered at import: the test file's last hook (hooks after tests run in reverse order), once
+// everything that wrote into these directories (nodes, recorders) has stopped.
+afterAll(() => Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true }))).then(() => undefined));
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
