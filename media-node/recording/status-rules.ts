@@ -11,13 +11,6 @@ import { subtract, totalMs, union, type Interval } from './intervals.js';
 
 /** Missing pieces up to this long per track are measurement noise (anchor jitter, event timing). */
 export const GAP_TOLERANCE_MS = 500;
-/**
- * A camera or screen that appears (or comes back) while recording is a picture only from a key
- * frame on: its capture starts at the key frame it asks the sender for, as every viewer's does
- * (a viewer's first frame takes as long: npm run bench:ttff). Up to this much of such a span's
- * start, before the first packet captured, is that wait and not a hole; beyond it, all of it counts.
- */
-export const VIDEO_START_ALLOWANCE_MS = 1000;
 
 export interface TrackFacts {
   trackId: string;
@@ -79,22 +72,14 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const whose = (track: TrackFacts) => `${track.displayName ?? track.participantId}'s ${SOURCE_LABEL[track.source]}`;
 
 /** Notes about one track: live media it did not capture, and capture trouble. */
-export function trackNotes(track: TrackFacts, toleranceMs = GAP_TOLERANCE_MS, windowFrom = Infinity): string[] {
+export function trackNotes(track: TrackFacts, toleranceMs = GAP_TOLERANCE_MS): string[] {
   const notes: string[] = [];
   const liveMs = totalMs(track.live);
-  const missed = subtract(track.live, track.captured);
-  const missedMs = totalMs(missed);
+  const missedMs = totalMs(subtract(track.live, track.captured));
   if (liveMs > 0 && totalMs(union(track.captured)) === 0) notes.push(`${whose(track)} was live for ${seconds(liveMs)} but nothing of it was captured`);
-  else if (missedMs - keyFrameWaitMs(track, missed, windowFrom) > toleranceMs) notes.push(`${whose(track)}: ${seconds(missedMs)} of ${seconds(liveMs)} live were not captured (left as ${track.kind === 'audio' ? 'silence' : 'black'})`);
+  else if (missedMs > toleranceMs) notes.push(`${whose(track)}: ${seconds(missedMs)} of ${seconds(liveMs)} live were not captured (left as ${track.kind === 'audio' ? 'silence' : 'black'})`);
   for (const trouble of track.troubles) notes.push(`${whose(track)}: ${trouble}`);
   return notes;
-}
-
-/** How much of `missed` is a video span's wait for its first key frame (VIDEO_START_ALLOWANCE_MS). */
-function keyFrameWaitMs(track: TrackFacts, missed: readonly Interval[], windowFrom: number): number {
-  if (track.kind !== 'video') return 0;
-  const startsInside = new Set(union(track.live).filter((span) => span.from > windowFrom).map((span) => span.from));
-  return missed.filter((hole) => startsInside.has(hole.from)).reduce((sum, hole) => sum + Math.min(hole.to - hole.from, VIDEO_START_ALLOWANCE_MS), 0);
 }
 
 function noMediaReason(tracks: readonly TrackFacts[]): string {
@@ -113,7 +98,7 @@ export function recordingVerdict(facts: RecordingFacts): Verdict {
   if (!capturedAnything) return failed('MEDIA_ERROR', noMediaReason(facts.tracks));
 
   const notes: string[] = [];
-  for (const track of facts.tracks) notes.push(...trackNotes(track, tolerance, facts.window.from));
+  for (const track of facts.tracks) notes.push(...trackNotes(track, tolerance));
   for (const problem of facts.integrity) if (problem.file !== facts.compositeFile) notes.push(`${problem.file}: ${problem.message}`);
   const compositeProblems = facts.integrity.filter((p) => p.file === facts.compositeFile);
   for (const problem of compositeProblems) if (problem.severity === 'off') notes.push(`composite: ${problem.message}`);

@@ -61,7 +61,7 @@ export class EdgeUploader implements Uploader {
    * ever): a minute, or longer for a big body at a slow 256 KiB/s.
    */
   private async call<S extends z.ZodType>(url: URL, init: RequestInit & { headers?: Record<string, string> }, schema: S, what: string, bodyBytes = 0): Promise<z.output<S>> {
-    const timeoutMs = Math.max(60_000, (bodyBytes / (256 * 1024)) * 1000);
+    const timeoutMs = Math.max(60_000, Math.ceil((bodyBytes / (256 * 1024)) * 1000)); // AbortSignal.timeout takes whole ms only
     const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), headers: { authorization: `Bearer ${this.nodeCredential}`, ...init.headers } });
     const text = await response.text();
     if (!response.ok) throw new UploadRefusedError(response.status, `${what} answered ${response.status}: ${text.slice(0, 300)}`);

@@ -37,6 +37,16 @@ describe('edge recordings routes in workerd (Miniflare + R2)', () => {
     expect(await uploadConfirmed(uploader, input, log)).toEqual(receipt);
   });
 
+  it('uploads a file past 15 MiB whole (a few minutes of composite): its request gets a longer time limit, a whole number of ms', async () => {
+    const large = randomBytes(16 * 1024 * 1024 + 12_345);
+    const largeFile = path.join(path.dirname(file), 'large-composite.mp4');
+    await writeFile(largeFile, large);
+    const uploader = new EdgeUploader(target.url, target.nodeCredential);
+    const receipt = await uploadConfirmed(uploader, { recordingId: RECORDING, name: 'large-composite.mp4', path: largeFile, contentType: 'video/mp4', bytes: large.length, sha256: sha(large) }, log);
+    expect(receipt.bytes).toBe(large.length);
+    expect((await target.stored(receipt.key))?.equals(large)).toBe(true);
+  });
+
   it('refuses a body that does not match its sha256, a bad credential and a bad name — storing nothing', async () => {
     const wrongHash = await put('corrupt-000.webm', bytes, { authorization: `Bearer ${target.nodeCredential}`, 'x-content-sha256': sha(Buffer.from('other')) });
     expect(wrongHash.status).toBe(400);
