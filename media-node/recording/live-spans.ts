@@ -1,4 +1,7 @@
+import type { Producer } from 'mediasoup/types';
 import type { TrackRecord } from './manifest.js';
+import { traceProducer } from './producer-trace.js';
+import { wallClockOf } from './timeline-anchor.js';
 
 /**
  * Keeps `record.live` in step with the producer: a span is open while the producer is not paused
@@ -30,6 +33,25 @@ export interface LivenessOptions {
   now?: () => number;
   /** Packets the producer received so far (default: its stats' packet counts). */
   packetCount?: () => Promise<number>;
+  /**
+   * A video producer's key frames as they arrive (wall-clock ms; see keyFramesOf). Given, a video
+   * span opens at the first key frame since the sender started, resumed or came back from a
+   * stall: packets before it are no picture to anyone, viewer or recorder.
+   */
+  keyFrames?: (listener: (atMs: number) => void) => () => void;
+  /**
+   * Published while recording: its first packets need a key frame to count. (A producer already
+   * sending when the recording starts is a picture its viewers see: live from the first look.)
+   */
+  fresh?: boolean;
+}
+
+/** A producer's key frames as they arrive (its 'keyframe' trace events), for LivenessOptions.keyFrames. */
+export function keyFramesOf(producer: Producer): (listener: (atMs: number) => void) => () => void {
+  return (listener) =>
+    traceProducer(producer, ['keyframe'], (trace) => {
+      if (trace.direction === 'in') listener(Math.round(wallClockOf(trace.timestamp)));
+    });
 }
 
 export function followLiveness(producer: FollowedProducer, record: Pick<TrackRecord, 'kind' | 'live' | 'paused'>, onChange: () => void, options: LivenessOptions = {}): () => void {
@@ -43,6 +65,8 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   let resumedAt = 0;
+  /** Video: the first key frame since the sender (re)started; null until then. */
+  let decodableFrom: number | null = null;
 
   const open = (at: number) => {
     if (record.live.at(-1)?.to === null) return;
@@ -50,9 +74,25 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
     onChange();
   };
   const close = (at: number) => {
+    decodableFrom = null;
     if (record.live.at(-1)?.to !== null) return;
     closeSpan(record.live, at);
     onChange();
+  };
+  const gated = record.kind === 'video' && options.keyFrames !== undefined;
+  const openLive = (at: number) => {
+    if (!gated) return open(at);
+    if (decodableFrom !== null) open(Math.max(at, decodableFrom));
+  };
+  const onKeyFrame = (at: number) => {
+    if (stopped || paused || producer.closed) return;
+    decodableFrom ??= at;
+    // A key frame is a packet: flowing, whatever the next sample says.
+    if (!flowing && lastCount >= 0) {
+      flowing = true;
+      lastIncreaseAt = Math.max(lastIncreaseAt, at);
+    }
+    if (flowing) openLive(at);
   };
 
   const sample = async () => {
@@ -65,14 +105,15 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
       // First look: a producer that has received packets is taken as flowing from now on.
       flowing = packets > 0;
       lastIncreaseAt = at;
-      if (flowing && !paused) open(at);
+      if (flowing && !options.fresh) decodableFrom ??= at;
+      if (flowing && !paused) openLive(at);
     } else if (packets > lastCount) {
       lastIncreaseAt = at;
       if (!flowing) {
         flowing = true;
         // The first packet arrived between the last sample and this one: place it in the middle
         // (not before a resume: a paused producer still receives, it only forwards nothing).
-        if (!paused) open(Math.max(resumedAt, Math.round((lastSampleAt + at) / 2)));
+        if (!paused) openLive(Math.max(resumedAt, Math.round((lastSampleAt + at) / 2)));
       }
     } else if (flowing && at - lastIncreaseAt >= STALL_MS[record.kind]) {
       flowing = false;
@@ -96,19 +137,22 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
   const onResume = () => {
     paused = false;
     resumedAt = now();
+    decodableFrom = null; // what its consumers forward from now on starts at a key frame
     closeSpan(record.paused, resumedAt);
-    // Still receiving while paused (the sender kept sending): live again at once. Otherwise the
-    // next samples (frequent while idle) open the span at the first packet.
-    if (flowing) open(resumedAt);
+    // Still receiving while paused (the sender kept sending): live again at once (video: at its
+    // next key frame). Otherwise the next samples (frequent while idle) open the span at the first packet.
+    if (flowing) openLive(resumedAt);
   };
   const onClose = () => close(now());
   if (paused) record.paused.push({ from: now(), to: null });
   producer.observer.on('pause', onPause);
   producer.observer.on('resume', onResume);
   producer.observer.on('close', onClose);
+  const stopKeyFrames = gated ? options.keyFrames!(onKeyFrame) : () => undefined;
   void sample();
   return () => {
     stopped = true;
+    stopKeyFrames();
     if (timer) clearTimeout(timer);
     producer.observer.off('pause', onPause);
     producer.observer.off('resume', onResume);

@@ -4,7 +4,7 @@ import type { Producer, RtpCapabilities } from 'mediasoup/types';
 import { AppError } from '../../schema/wire/errors.js';
 import { DEFAULT_MIN_FREE_BYTES, freeBytes as statfsFreeBytes } from './disk.js';
 import { finishRecording } from './finish.js';
-import { closeLiveSpans, followLiveness } from './live-spans.js';
+import { closeLiveSpans, followLiveness, keyFramesOf } from './live-spans.js';
 import type { Log } from '../log.js';
 import { typedLog } from './log.js';
 import { ManifestWriter, MAX_SPEAKER_CHANGES, newManifest, type TrackRecord } from './manifest.js';
@@ -160,7 +160,7 @@ class MeetingRecorder implements Recorder {
       troubles: [],
     };
     manifest.tracks.push(record);
-    this.unfollow.push(followLiveness(producer, record, () => void this.writer.save()));
+    this.unfollow.push(followLiveness(producer, record, () => void this.writer.save(), { keyFrames: keyFramesOf(producer), fresh: this.begun }));
     if (producer.kind === 'audio') void this.speakers.add(producer, owner.participantId);
     const capture = new TrackCapture({
       router: this.options.router,

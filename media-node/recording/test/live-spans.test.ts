@@ -80,4 +80,66 @@ describe('live spans of a followed producer', () => {
     expect(record.live[0]!.to).toBeGreaterThanOrEqual(3000 - FLOWING_SAMPLE_MS);
     expect(record.live[0]!.to).toBeLessThanOrEqual(3000);
   });
+
+  describe('of a video', () => {
+    /** Follows a video whose key frames the test sends (at the fake clock's time). */
+    const followVideo = (producer: FakeProducer, fresh: boolean) => {
+      const record: Pick<TrackRecord, 'kind' | 'live' | 'paused'> = { kind: 'video', live: [], paused: [] };
+      const keyFrames = new EventEmitter();
+      const stop = followLiveness(producer, record, () => undefined, {
+        fresh,
+        keyFrames: (listener) => {
+          keyFrames.on('keyframe', listener);
+          return () => keyFrames.off('keyframe', listener);
+        },
+      });
+      return { record, stop, keyFrame: () => keyFrames.emit('keyframe', Date.now()), listening: () => keyFrames.listenerCount('keyframe') };
+    };
+
+    it('published while recording is live from its first key frame: the packets before it are no picture to anyone', async () => {
+      const producer = new FakeProducer();
+      const { record, stop, keyFrame, listening } = followVideo(producer, true);
+      await flowFor(producer, 700); // delta frames (its first key frame went out before the producer existed)
+      expect(record.live).toEqual([]);
+      keyFrame(); // asked for by its first consumer
+      await flowFor(producer, 1300);
+      stop();
+      expect(record.live).toEqual([{ from: 700, to: null }]);
+      expect(listening()).toBe(0);
+    });
+
+    it('sending when the recording starts is live from the first look; resumed, from its next key frame', async () => {
+      const producer = new FakeProducer();
+      producer.packets = 500;
+      const { record, stop, keyFrame } = followVideo(producer, false);
+      await flowFor(producer, 1000);
+      producer.set('pause');
+      await flowFor(producer, 500);
+      producer.set('resume');
+      await flowFor(producer, 400);
+      keyFrame();
+      await flowFor(producer, 600);
+      stop();
+      expect(record.live).toEqual([
+        { from: 0, to: 1000 },
+        { from: 1900, to: null },
+      ]);
+    });
+
+    it('back from a stall is live again from its next key frame', async () => {
+      const producer = new FakeProducer();
+      const { record, stop, keyFrame } = followVideo(producer, true);
+      await flowFor(producer, 200);
+      keyFrame();
+      await flowFor(producer, 800);
+      await vi.advanceTimersByTimeAsync(4000); // the sender stopped sending
+      await flowFor(producer, 500);
+      expect(record.live).toEqual([{ from: 200, to: expect.any(Number) }]);
+      keyFrame();
+      await flowFor(producer, 500);
+      stop();
+      expect(record.live).toHaveLength(2);
+      expect(record.live[1]).toEqual({ from: 5500, to: null });
+    });
+  });
 });

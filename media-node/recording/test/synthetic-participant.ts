@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FFMPEG_BIN, runToEnd, spawnFfmpeg, type FfmpegProcess } from '../ffmpeg.js';
+import { traceProducer } from '../producer-trace.js';
 
 /**
  * A meeting participant made of one ffmpeg: test-pattern VP8 video and Opus audio (pre-encoded),
@@ -68,7 +69,7 @@ async function senderMedia(pattern: Pattern, syncAtSec: number, syncEverySec: nu
  * the clock process.hrtime reads), so a busy event loop here does not shift it.
  */
 function measureMediaZero(video: Producer): Promise<number> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     let firstTs: number | null = null;
     let best = Number.POSITIVE_INFINITY;
     const onTrace = (trace: ProducerTraceEventData) => {
@@ -81,12 +82,10 @@ function measureMediaZero(video: Producer): Promise<number> {
       const arrivedAt = Date.now() - (Number(process.hrtime.bigint()) / 1e6 - trace.timestamp);
       best = Math.min(best, arrivedAt - elapsedMs);
       if (elapsedMs < 2000) return;
-      video.off('trace', onTrace);
-      void video.enableTraceEvent([]).catch(() => undefined);
+      unsubscribe();
       resolve(Math.round(best));
     };
-    video.on('trace', onTrace);
-    video.enableTraceEvent(['rtp']).catch(reject);
+    const unsubscribe = traceProducer(video, ['rtp'], onTrace);
   });
 }
 

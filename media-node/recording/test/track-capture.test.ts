@@ -6,6 +6,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROUTER_MEDIA_CODECS } from '../../workers/media-codecs.js';
 import { mediaDurationSeconds } from '../ffmpeg.js';
+import { keyFramesOf } from '../live-spans.js';
+import { traceProducer } from '../producer-trace.js';
 import type { TrackRecord } from '../manifest.js';
 import { recorderCapabilities } from '../recorder.js';
 import { TrackCapture } from '../track-capture.js';
@@ -119,6 +121,29 @@ describe('a track capture', () => {
     } finally {
       squatter.close();
     }
+  });
+
+  it("reads a real producer's key frames as they arrive, on the wall clock (what a video's live span starts at)", async () => {
+    const sender = await startSyntheticParticipant(router, { participantId: 'keys-000001', pattern: 'testsrc' });
+    people.push(sender);
+    const seen: Array<{ at: number; heardAt: number }> = [];
+    // Another subscriber to the producer's traces, done before the key frames are: the key frames keep coming.
+    let packets = 0;
+    const unsubscribePackets = traceProducer(sender.video, ['rtp'], () => packets++);
+    const unsubscribe = keyFramesOf(sender.video)((at) => seen.push({ at, heardAt: Date.now() }));
+    for (let waited = 0; packets === 0 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    unsubscribePackets();
+    seen.length = 0;
+    for (let waited = 0; seen.length < 3 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    unsubscribe();
+    const count = seen.length;
+    expect(count).toBeGreaterThanOrEqual(3);
+    for (const { at, heardAt } of seen) {
+      expect(heardAt - at).toBeGreaterThanOrEqual(-5);
+      expect(heardAt - at).toBeLessThan(1_000);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a key frame every 0.2 s: none heard once unsubscribed
+    expect(seen.length).toBe(count);
   });
 
   it('keeps the video of a track stopped less than a second after its first frame', async () => {
