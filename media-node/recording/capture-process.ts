@@ -23,6 +23,9 @@ export function captureFfmpegArgs(sdpPath: string, output: string, container: Tr
     '-protocol_whitelist', 'file,udp,rtp',
     // Without packets ffmpeg gives up after 10 s; a muted mic or paused camera must not end the file.
     '-listen_timeout', String(7 * 24 * 3600),
+    // Listen on loopback only: ffmpeg binds every interface otherwise, and anyone reaching the
+    // host could put RTP into a recording.
+    '-localaddr', '127.0.0.1',
     // Write (almost) from the first packet: a short probing window, whose packets live only in memory.
     ...container.probeArgs,
     '-reorder_queue_size', '64',
