@@ -35,8 +35,9 @@ export interface LivenessOptions {
   packetCount?: () => Promise<number>;
   /**
    * A video producer's key frames as they arrive (wall-clock ms; see keyFramesOf). Given, a video
-   * span opens at the first key frame since the sender started, resumed or came back from a
-   * stall: packets before it are no picture to anyone, viewer or recorder.
+   * span opens at the first key frame since the sender started or resumed: packets before it are
+   * no picture to anyone, viewer or recorder. (Back from a stall it is live again at once: its
+   * frames go on from the picture viewers and the recording already have.)
    */
   keyFrames?: (listener: (atMs: number) => void) => () => void;
   /**
@@ -65,8 +66,13 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   let resumedAt = 0;
-  /** Video: the first key frame since the sender (re)started; null until then. */
+  /** Video: the first key frame since the sender started or resumed; null until then. */
   let decodableFrom: number | null = null;
+  /**
+   * A key frame heard while still paused here: the worker traces none during a pause, so it came
+   * after a resume whose answer this process has not handled yet (it opens the span at the resume).
+   */
+  let keyFrameBeforeResume: number | null = null;
 
   const open = (at: number) => {
     if (record.live.at(-1)?.to === null) return;
@@ -74,7 +80,6 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
     onChange();
   };
   const close = (at: number) => {
-    decodableFrom = null;
     if (record.live.at(-1)?.to !== null) return;
     closeSpan(record.live, at);
     onChange();
@@ -85,7 +90,11 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
     if (decodableFrom !== null) open(Math.max(at, decodableFrom));
   };
   const onKeyFrame = (at: number) => {
-    if (stopped || paused || producer.closed) return;
+    if (stopped || producer.closed) return;
+    if (paused) {
+      keyFrameBeforeResume ??= at;
+      return;
+    }
     decodableFrom ??= at;
     // A key frame is a packet: flowing, whatever the next sample says.
     if (!flowing && lastCount >= 0) {
@@ -131,13 +140,16 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
 
   const onPause = () => {
     paused = true;
+    keyFrameBeforeResume = null;
     close(now());
     record.paused.push({ from: now(), to: null });
   };
   const onResume = () => {
     paused = false;
     resumedAt = now();
-    decodableFrom = null; // what its consumers forward from now on starts at a key frame
+    // What its consumers forward from now on starts at a key frame.
+    decodableFrom = keyFrameBeforeResume;
+    keyFrameBeforeResume = null;
     closeSpan(record.paused, resumedAt);
     // Still receiving while paused (the sender kept sending): live again at once (video: at its
     // next key frame). Otherwise the next samples (frequent while idle) open the span at the first packet.

@@ -226,9 +226,10 @@ export class TrackCapture {
     if (!capture.warm) await connected;
     const ready = capture.warm || (await this.waitUntilListening(ffmpeg, [rtpPort, rtcpPort]));
     this.log.debug('capture ffmpeg listening', { ready, msToListen: Date.now() - segment.startedAt });
-    if (!ready) return; // its exit handler restarts it, or gives up
+    // Not ready, or died since: its exit handler restarts it (whose listening counts), or gives up.
+    if (!ready || this.live !== live) return;
     this.markListening();
-    if (this.live !== live || consumer.closed) return;
+    if (consumer.closed) return;
     if (this.options.gate) await this.options.gate;
     if (this.live !== live || consumer.closed) return;
 

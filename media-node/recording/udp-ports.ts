@@ -75,7 +75,6 @@ export async function holdsUdpPorts(pid: number, ports: readonly number[]): Prom
   if (!fds) return false; // exited
   const links = await Promise.all(fds.map((fd) => fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
   const owned = new Set(links.map((link) => /^socket:\[(\d+)\]$/.exec(link)?.[1]).filter((inode) => inode !== undefined));
-  if (owned.size < ports.length) return false;
   const bound = await udpSocketInodes(ports);
   return ports.every((port) => [...(bound.get(port) ?? [])].some((inode) => owned.has(inode)));
 }

@@ -126,20 +126,35 @@ describe('live spans of a followed producer', () => {
       ]);
     });
 
-    it('back from a stall is live again from its next key frame', async () => {
+    it('back from a stall is live again at once: its frames go on from the picture already had', async () => {
       const producer = new FakeProducer();
       const { record, stop, keyFrame } = followVideo(producer, true);
       await flowFor(producer, 200);
       keyFrame();
       await flowFor(producer, 800);
       await vi.advanceTimersByTimeAsync(4000); // the sender stopped sending
-      await flowFor(producer, 500);
-      expect(record.live).toEqual([{ from: 200, to: expect.any(Number) }]);
-      keyFrame();
-      await flowFor(producer, 500);
+      await flowFor(producer, 1000);
       stop();
       expect(record.live).toHaveLength(2);
-      expect(record.live[1]).toEqual({ from: 5500, to: null });
+      expect(record.live[0]).toEqual({ from: 200, to: expect.any(Number) });
+      expect(Math.abs(record.live[1]!.from - 5000)).toBeLessThanOrEqual(IDLE_SAMPLE_MS);
+    });
+
+    it('resumed, its key frame heard before the resume is (the answer to the resume handled late) opens the span at the resume', async () => {
+      const producer = new FakeProducer();
+      producer.packets = 500;
+      const { record, stop, keyFrame } = followVideo(producer, false);
+      await flowFor(producer, 1000);
+      producer.set('pause');
+      await flowFor(producer, 500);
+      keyFrame(); // the worker resumed and sent it; the resume's answer is still on its way here
+      producer.set('resume');
+      await flowFor(producer, 500);
+      stop();
+      expect(record.live).toEqual([
+        { from: 0, to: 1000 },
+        { from: 1500, to: null },
+      ]);
     });
   });
 });
