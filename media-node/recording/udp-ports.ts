@@ -50,17 +50,21 @@ export async function isUdpPortBound(port: number): Promise<boolean> {
 
 const HAS_PROC_NET = existsSync('/proc/self/net/udp');
 
-/** The inodes of the IPv4 UDP sockets bound to these ports (from /proc/net/udp). */
-async function udpSocketInodes(ports: readonly number[]): Promise<Map<number, Set<string>>> {
-  const wanted = new Map(ports.map((port) => [port, new Set<string>()]));
-  const table = await fs.readFile('/proc/net/udp', 'utf8');
-  for (const line of table.split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    const port = Number.parseInt(fields[1]?.split(':')[1] ?? '', 16);
-    const inode = fields[9];
-    if (inode) wanted.get(port)?.add(inode);
-  }
-  return wanted;
+/** The IPv4 UDP sockets process `pid` has bound (from /proc: its socket fds, /proc/net/udp); null once it has exited. */
+export async function udpSocketsOf(pid: number): Promise<Array<{ address: string; port: number }> | null> {
+  const fds = await fs.readdir(`/proc/${pid}/fd`).catch(() => null);
+  if (!fds) return null;
+  const links = await Promise.all(fds.map((fd) => fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+  const owned = new Set(links.map((link) => /^socket:\[(\d+)\]$/.exec(link)?.[1]).filter((inode) => inode !== undefined));
+  const rows = (await fs.readFile('/proc/net/udp', 'utf8')).split('\n').slice(1).map((line) => line.trim().split(/\s+/));
+  return rows
+    .filter((fields) => fields[9] !== undefined && owned.has(fields[9]))
+    .map((fields) => {
+      const [hexAddress = '', hexPort = ''] = fields[1]!.split(':');
+      // Little-endian hex: 0100007F is 127.0.0.1.
+      const address = (hexAddress.match(/../g) ?? []).reverse().map((byte) => Number.parseInt(byte, 16)).join('.');
+      return { address, port: Number.parseInt(hexPort, 16) };
+    });
 }
 
 /**
@@ -71,10 +75,6 @@ async function udpSocketInodes(ports: readonly number[]): Promise<Map<number, Se
  */
 export async function holdsUdpPorts(pid: number, ports: readonly number[]): Promise<boolean> {
   if (!HAS_PROC_NET) return (await Promise.all(ports.map(isUdpPortBound))).every(Boolean);
-  const fds = await fs.readdir(`/proc/${pid}/fd`).catch(() => null);
-  if (!fds) return false; // exited
-  const links = await Promise.all(fds.map((fd) => fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
-  const owned = new Set(links.map((link) => /^socket:\[(\d+)\]$/.exec(link)?.[1]).filter((inode) => inode !== undefined));
-  const bound = await udpSocketInodes(ports);
-  return ports.every((port) => [...(bound.get(port) ?? [])].some((inode) => owned.has(inode)));
+  const sockets = await udpSocketsOf(pid);
+  return sockets !== null && ports.every((port) => sockets.some((socket) => socket.port === port));
 }

@@ -108,13 +108,19 @@ describe('live spans of a followed producer', () => {
       expect(listening()).toBe(0);
     });
 
-    it('sending when the recording starts is live from the first look; resumed, from its next key frame', async () => {
+    /** A video sending when the recording starts, paused at 1 s, still paused at 1.5 s. */
+    const sendingThenPaused = async () => {
       const producer = new FakeProducer();
       producer.packets = 500;
-      const { record, stop, keyFrame } = followVideo(producer, false);
+      const video = followVideo(producer, false);
       await flowFor(producer, 1000);
       producer.set('pause');
       await flowFor(producer, 500);
+      return { producer, ...video };
+    };
+
+    it('sending when the recording starts is live from the first look; resumed, from its next key frame', async () => {
+      const { producer, record, stop, keyFrame } = await sendingThenPaused();
       producer.set('resume');
       await flowFor(producer, 400);
       keyFrame();
@@ -141,12 +147,7 @@ describe('live spans of a followed producer', () => {
     });
 
     it('resumed, its key frame heard before the resume is (the answer to the resume handled late) opens the span at the resume', async () => {
-      const producer = new FakeProducer();
-      producer.packets = 500;
-      const { record, stop, keyFrame } = followVideo(producer, false);
-      await flowFor(producer, 1000);
-      producer.set('pause');
-      await flowFor(producer, 500);
+      const { producer, record, stop, keyFrame } = await sendingThenPaused();
       keyFrame(); // the worker resumed and sent it; the resume's answer is still on its way here
       producer.set('resume');
       await flowFor(producer, 500);

@@ -1,7 +1,7 @@
 import * as mediasoup from 'mediasoup';
 import type { Router, Worker } from 'mediasoup/types';
 import dgram from 'node:dgram';
-import { readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROUTER_MEDIA_CODECS } from '../../workers/media-codecs.js';
@@ -11,6 +11,7 @@ import { traceProducer } from '../producer-trace.js';
 import type { TrackRecord } from '../manifest.js';
 import { recorderCapabilities } from '../recorder.js';
 import { TrackCapture } from '../track-capture.js';
+import { udpSocketsOf } from '../udp-ports.js';
 import { log, tempDir } from './helpers.js';
 import { startSyntheticParticipant, type SyntheticParticipant } from './synthetic-participant.js';
 
@@ -20,14 +21,6 @@ vi.mock(import('../udp-ports.js'), async (importOriginal) => {
   const real = await importOriginal();
   return { ...real, freeUdpPortPair: async () => forcedPairs.shift() ?? real.freeUdpPortPair() };
 });
-
-/** The local IPv4 addresses of a process's UDP sockets (from /proc). */
-async function udpAddressesOf(pid: number): Promise<string[]> {
-  const fds = await readdir(`/proc/${pid}/fd`);
-  const inodes = new Set((await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')))).map((link) => /^socket:\[(\d+)\]$/.exec(link)?.[1]));
-  const rows = (await readFile('/proc/net/udp', 'utf8')).split('\n').slice(1).map((line) => line.trim().split(/\s+/));
-  return rows.filter((row) => row[9] !== undefined && inodes.has(row[9])).map((row) => row[1]!.split(':')[0]!.match(/../g)!.reverse().map((hex) => parseInt(hex, 16)).join('.'));
-}
 
 /** A fresh manifest record for the synthetic participant's camera. */
 const cameraRecord = (sender: SyntheticParticipant): TrackRecord => ({
@@ -165,7 +158,7 @@ describe('a track capture', () => {
     await capture.start();
     await capture.flowing;
     // Its ffmpeg listens on loopback only (it used to bind every interface: RTP from anywhere).
-    expect(await udpAddressesOf(capture.currentFfmpegPid()!)).toEqual(['127.0.0.1', '127.0.0.1']);
+    expect((await udpSocketsOf(capture.currentFfmpegPid()!))?.map((socket) => socket.address)).toEqual(['127.0.0.1', '127.0.0.1']);
     // ffmpeg used to hold everything while it counted ~20 frames to guess a frame rate.
     await new Promise((resolve) => setTimeout(resolve, 400));
     await capture.stop();
