@@ -4,6 +4,7 @@
  * and what each page saw — when remote video decoded again, and the longest frame gap.
  */
 import type { Browser, Page } from 'playwright-core';
+import type { CameraProgress } from '../../edge/web/test/people.js';
 import type { MediaNodeHandle, Stack } from '../dev-stack.js';
 import { eventually, join, newPerson, signUp, startMeeting, state } from '../../edge/web/test/people.js';
 
@@ -51,14 +52,29 @@ export async function everyoneDecodes(people: readonly Person[], timeoutMs = 30_
 
 /** Decoded frames of each other person's camera, as this page counts them now (session-local counters). */
 async function cameraFrames(viewer: Person, people: readonly Person[]): Promise<number[]> {
-  return (await sampleCameras(viewer, people)).frames;
+  return (await sampleCameras(viewer, people)).cameras.map((camera) => camera.framesDecoded);
 }
 
-/** One light call to the page: its camera frame counters (in `people` order, without the viewer) and media sessions. */
-async function sampleCameras(viewer: Person, people: readonly Person[]): Promise<{ frames: number[]; mediaSessions: number | null }> {
-  const sample = await viewer.page.evaluate(() => window.__edgemeet?.cameraFrames() ?? null).catch(() => null);
-  const frames = people.filter((other) => other !== viewer).map((other) => sample?.frames[other.name] ?? 0);
-  return { frames, mediaSessions: sample?.mediaSessions ?? null };
+const NOTHING_SHOWN: CameraProgress = { consumerId: '', framesDecoded: 0, interFrameDelayMs: 0, interFrameDelaySquaresMs2: 0 };
+
+/** One light call to the page: its cameras' progress (in `people` order, without the viewer) and media sessions. */
+async function sampleCameras(viewer: Person, people: readonly Person[]): Promise<{ cameras: CameraProgress[]; mediaSessions: number | null }> {
+  const sample = await viewer.page.evaluate(() => window.__edgemeet?.cameraProgress() ?? null).catch(() => null);
+  const cameras = people.filter((other) => other !== viewer).map((other) => sample?.cameras[other.name] ?? NOTHING_SHOWN);
+  return { cameras, mediaSessions: sample?.mediaSessions ?? null };
+}
+
+/**
+ * The longest delay between consecutive frames that `frames` delays summing to `sumMs`, with
+ * squares summing to `squaresMs2`, can hold (Samuelson's inequality: no value lies further above
+ * the mean than √(n−1) standard deviations). Exact for one frame, or one long delay among equal
+ * short ones; above the truth when several long ones share an interval, never below it.
+ */
+export function longestDelayBound(frames: number, sumMs: number, squaresMs2: number): number {
+  if (frames <= 0) return Infinity;
+  const mean = sumMs / frames;
+  const variance = Math.max(0, squaresMs2 / frames - mean * mean);
+  return mean + Math.sqrt((frames - 1) * variance);
 }
 
 /** The node with the meeting (the only one with rooms), as the fleet API reports it. */
@@ -164,23 +180,28 @@ export async function measureFault(people: readonly Person[], fault: () => Promi
 function describeGap(watches: readonly PageWatch[], faultAt: number): string {
   const worst = watches.reduce((a, b) => (b.maxGapMs > a.maxGapMs ? b : a));
   if (!worst.maxGap) return 'none';
-  return `${worst.viewerName} watching ${worst.maxGap.of}, from ${Math.round(worst.maxGap.from - faultAt)} ms`;
+  return `${worst.viewerName} watching ${worst.maxGap.of}, over by ${Math.round(worst.maxGap.endedBy - faultAt)} ms${worst.maxGap.acrossSwitch ? ', across a switch of track' : ''}`;
 }
 
-/** One page's view of the others' cameras across samples: progress, gaps, its media session count. */
+/**
+ * One page's view of the others' cameras across samples: progress, gaps, its media session count.
+ * A gap is the time between samples that saw a camera progress — unless the page answered late
+ * (a busy machine: a sample's round trip took up to 1.7 s during a drain while frames kept coming):
+ * between two samples of the same track, the browser's own timing of the delays between its frames
+ * (longestDelayBound) says how long the longest one was. Across a switch to another track only the
+ * samples can tell.
+ */
 class PageWatch {
-  private lastFrames: number[];
-  private lastProgressAt: number[];
+  private readonly last: { camera: CameraProgress; at: number }[];
   maxGapMs = 0;
-  maxGap: { of: string; from: number } | null = null;
+  maxGap: { of: string; endedBy: number; acrossSwitch: boolean } | null = null;
   sessions = 0;
 
   constructor(
     private readonly viewer: Person,
     private readonly people: readonly Person[],
   ) {
-    this.lastFrames = people.filter((other) => other !== viewer).map(() => 0);
-    this.lastProgressAt = this.lastFrames.map(() => NaN);
+    this.last = this.others.map(() => ({ camera: NOTHING_SHOWN, at: NaN }));
   }
 
   get viewerName(): string {
@@ -192,21 +213,29 @@ class PageWatch {
   }
 
   async sample(at: number): Promise<{ sessions: number; allProgressed: boolean }> {
-    const { frames, mediaSessions } = await sampleCameras(this.viewer, this.people);
+    const { cameras, mediaSessions } = await sampleCameras(this.viewer, this.people);
     this.sessions = mediaSessions ?? this.sessions;
     let allProgressed = true;
-    frames.forEach((count, j) => {
-      // Counters restart with each new session: any change to a non-zero count is a new frame.
-      const progressed = count > 0 && count !== this.lastFrames[j];
-      if (progressed) {
-        const since = this.lastProgressAt[j]!;
-        if (!Number.isNaN(since) && at - since > this.maxGapMs) {
-          this.maxGapMs = at - since;
-          this.maxGap = { of: this.others[j]!, from: since };
+    cameras.forEach((camera, j) => {
+      const last = this.last[j]!;
+      const sameTrack = camera.consumerId === last.camera.consumerId;
+      // Counters restart with each new track: any change to a non-zero count is a new frame.
+      if (camera.framesDecoded === 0 || (sameTrack && camera.framesDecoded === last.camera.framesDecoded)) {
+        allProgressed = false;
+        return;
+      }
+      if (!Number.isNaN(last.at)) {
+        const sampled = at - last.at;
+        const timed = sameTrack
+          ? longestDelayBound(camera.framesDecoded - last.camera.framesDecoded, camera.interFrameDelayMs - last.camera.interFrameDelayMs, camera.interFrameDelaySquaresMs2 - last.camera.interFrameDelaySquaresMs2)
+          : Infinity;
+        const gap = Math.min(sampled, timed);
+        if (gap > this.maxGapMs) {
+          this.maxGapMs = gap;
+          this.maxGap = { of: this.others[j]!, endedBy: at, acrossSwitch: !sameTrack };
         }
-        this.lastProgressAt[j] = at;
-      } else allProgressed = false;
-      this.lastFrames[j] = count;
+      }
+      this.last[j] = { camera, at };
     });
     return { sessions: this.sessions, allProgressed };
   }

@@ -14,27 +14,46 @@ import { failoverResult, failoverResultSchema, summary, writeFailoverResult } fr
  * it must report are known. The full drill (a stack, three pages, fifteen faults) is the benchmark.
  */
 
-/** A page that decodes one camera per other person at 25 fps, and can lose and regain it on cue. */
+/**
+ * A page that decodes one camera per other person at 25 fps, and can lose and regain it on cue.
+ * Its frames are timed off its main thread, as a browser's are: counted from the clock when asked,
+ * so a page whose main thread is busy answers late but its video did not stop.
+ */
 function fakeCall(others: string[]): string {
   return `<!doctype html><script>
     const others = ${JSON.stringify(others)};
-    let session = 1, frames = 0, flowing = true;
-    setInterval(() => { if (flowing) frames += 1; }, 40);
+    const FRAME_MS = 40;
+    let session = 1, track = 1, frames = 0, delays = 0, squares = 0, lastFrameAt = null, tick = performance.now();
+    let pause = null; // { from, until, newSession }
+    function advance() {
+      for (const now = performance.now(); tick + FRAME_MS <= now; ) {
+        tick += FRAME_MS;
+        if (pause && tick >= pause.from && tick < pause.until) continue;
+        if (pause && tick >= pause.until) {
+          if (pause.newSession) { session += 1; track += 1; frames = 0; delays = 0; squares = 0; lastFrameAt = null; }
+          pause = null;
+        }
+        if (lastFrameAt !== null) { delays += tick - lastFrameAt; squares += (tick - lastFrameAt) ** 2; }
+        frames += 1;
+        lastFrameAt = tick;
+      }
+    }
+    const camera = () => ({ consumerId: 'c' + track, framesDecoded: frames, interFrameDelayMs: delays, interFrameDelaySquaresMs2: squares });
     window.__edgemeet = {
-      state: () => ({ phase: 'in-call', mediaStatus: 'connected', roomStatus: 'open', mediaSessions: session, reconnecting: !flowing,
+      state: () => (advance(), { phase: 'in-call', mediaStatus: 'connected', roomStatus: 'open', mediaSessions: session, reconnecting: pause !== null,
         micOn: true, micOpen: true, participants: [], ending: null }),
-      stats: async () => ({ inbound: others.map((name) => ({ participantId: name, displayName: name, kind: 'video', source: 'camera',
-        spatialLayer: 0, producerPaused: false, framesDecoded: frames, frameWidth: 1280, totalAudioEnergy: 0, bytesReceived: frames * 1000 })),
-        outbound: [], transports: null }),
-      cameraFrames: async () => ({ frames: Object.fromEntries(others.map((name) => [name, frames])), mediaSessions: session }),
+      cameraProgress: async () => (advance(), { cameras: Object.fromEntries(others.map((name) => [name, camera()])), mediaSessions: session }),
       timing: () => ({ joinToFirstFrameMs: null, marks: {}, recent: [] }),
     };
     // The old session keeps decoding for lingerMs (a jitter buffer), then nothing until backAfterMs,
     // when video returns on a new session (counters restart) — or on the old one (newSession false).
     window.__fault = ({ lingerMs, backAfterMs, newSession }) => {
-      setTimeout(() => { flowing = false; }, lingerMs);
-      setTimeout(() => { if (newSession) { session += 1; frames = 0; } flowing = true; }, backAfterMs);
+      advance();
+      const now = performance.now();
+      pause = { from: now + lingerMs, until: now + backAfterMs, newSession };
     };
+    // The page's main thread is busy for ms (its frames go on).
+    window.__busy = (ms) => { const until = performance.now() + ms; while (performance.now() < until); };
   </script>`;
 }
 
@@ -96,6 +115,21 @@ describe('the failover drill measures what it says', () => {
         { timeoutMs: 2_500, settleMs: 0 },
       ),
     ).rejects.toThrow('no remote video on a new media session within 2500 ms on: Ann');
+  });
+
+  it('a gap on the same track is timed by the frames themselves, however late the samples come', async () => {
+    // Ann's video stops for 1 s and comes back on the same track; Ben's page keeps its main thread
+    // busy for 1.5 s (its answers come late, its frames do not stop).
+    await inject(people, [
+      { lingerMs: 200, backAfterMs: 1_200, newSession: false },
+      { lingerMs: 0, backAfterMs: 0, newSession: false },
+    ])();
+    const busy = people[1]!.page.evaluate(() => (window as unknown as { __busy(ms: number): void }).__busy(1_500));
+    const gapMs = await measureQuiet(people, 2_500);
+    await busy;
+    // Ann's 1 s, to a frame: not the 1.5 s Ben's page took to answer, not the sampling interval.
+    expect(gapMs).toBeGreaterThanOrEqual(1_000 - 40);
+    expect(gapMs).toBeLessThanOrEqual(1_000 + 40);
   });
 
   it('with no fault, the reference gap stays far below an injected one', async () => {

@@ -21,7 +21,7 @@ export function installDebugHook(call: Call): void {
       transports: call.media.session?.transportStates ?? null,
     }),
     /** Decoded frames per remote camera and the media session count, in one cheap call (the failover drill's sample). */
-    cameraFrames: async () => ({ frames: await call.stats.cameraFrames(), mediaSessions: call.media.sessions }),
+    cameraProgress: async () => ({ cameras: await call.stats.cameraProgress(), mediaSessions: call.media.sessions }),
     state: () => ({
       phase: call.phase,
       ending: call.ending,

@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
-import type { InboundRow, OutboundRow } from '../src/call/call-stats.js';
+import type { CameraProgress, InboundRow, OutboundRow } from '../src/call/call-stats.js';
 
 /** What window.__edgemeet exposes (edge/web/src/debug-hook.ts); its rows are the page's own types. */
-export type { InboundRow, OutboundRow };
+export type { CameraProgress, InboundRow, OutboundRow };
 
 interface Hook {
   stats(): Promise<{ inbound: InboundRow[]; outbound: OutboundRow[]; transports: { send: string; recv: string } | null }>;
@@ -22,7 +22,7 @@ interface Hook {
     participants: Array<{ displayName: string }>;
     ending: { code: string; message: string } | null;
   };
-  cameraFrames(): Promise<{ frames: Record<string, number>; mediaSessions: number }>;
+  cameraProgress(): Promise<{ cameras: Record<string, CameraProgress>; mediaSessions: number }>;
   timing(): { joinToFirstFrameMs: number | null; marks: Record<string, number>; recent: [string, number][] };
 }
 declare global {

@@ -21,6 +21,32 @@ export interface InboundRow {
   bytesReceived: number;
 }
 
+/**
+ * One remote camera as the browser's video pipeline counts it. The delays between rendered frames
+ * are timed there, off the page's main thread, so a sampler the page answers late still learns
+ * how long the longest of them was (scripts/failover/drill.ts).
+ */
+export interface CameraProgress {
+  /** The consumer shown: after a switch or a swap it is another one, with counters from zero. */
+  consumerId: string;
+  framesDecoded: number;
+  /** The sum of the delays between consecutive frames, ms (the stats' totalInterFrameDelay). */
+  interFrameDelayMs: number;
+  /** The sum of their squares, ms² (totalSquaredInterFrameDelay). */
+  interFrameDelaySquaresMs2: number;
+}
+
+function progressOf(consumerId: string, report: RTCStatsReport | null): CameraProgress {
+  const progress: CameraProgress = { consumerId, framesDecoded: 0, interFrameDelayMs: 0, interFrameDelaySquaresMs2: 0 };
+  report?.forEach((stat: Record<string, unknown>) => {
+    if (stat.type !== 'inbound-rtp') return;
+    if (typeof stat.framesDecoded === 'number') progress.framesDecoded += stat.framesDecoded;
+    if (typeof stat.totalInterFrameDelay === 'number') progress.interFrameDelayMs += stat.totalInterFrameDelay * 1_000;
+    if (typeof stat.totalSquaredInterFrameDelay === 'number') progress.interFrameDelaySquaresMs2 += stat.totalSquaredInterFrameDelay * 1_000_000;
+  });
+  return progress;
+}
+
 export interface OutboundRow {
   source: string;
   /** Paused here (the track is off) and at the node (nothing forwarded). */
@@ -116,13 +142,13 @@ export class CallStats {
   }
 
   /**
-   * Decoded frames per remote camera by sender's name — only the cameras' stats, so a failover
+   * Each shown remote camera's progress by sender's name — only the cameras' stats, so a failover
    * drill sampling every 100 ms loads the page it measures as little as it can.
    */
-  async cameraFrames(): Promise<Record<string, number>> {
-    const frames: Record<string, number> = {};
-    for (const row of await this.inbound((remote) => remote.source === 'camera')) frames[row.displayName] = (frames[row.displayName] ?? 0) + row.framesDecoded;
-    return frames;
+  async cameraProgress(): Promise<Record<string, CameraProgress>> {
+    const cameras = [...this.link.remotes.values()].filter((remote) => remote.source === 'camera');
+    const rows = await Promise.all(cameras.map(async (remote) => [remote.displayName, progressOf(remote.consumer.id, await remote.consumer.getStats().catch(() => null))] as const));
+    return Object.fromEntries(rows);
   }
 
   /** Outbound stats per producer (simulcast layers count as one row with `layers`). */
