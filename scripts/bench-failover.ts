@@ -51,7 +51,8 @@ if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds must be a
 async function fleetCli(stack: Stack, command: 'drain' | 'undrain', nodeId: string): Promise<void> {
   let output = '';
   const io = { out: (text: string) => (output += text), err: (text: string) => (output += text), env: {}, defaultDataDir: stack.dataDir };
-  const code = await runFleetCli([command, nodeId, '--edge', stack.edgeUrl, '--token', stack.adminToken], io);
+  // `--token=`: a base64url token may start with a dash, which parseArgs would take for an option.
+  const code = await runFleetCli([command, nodeId, `--edge=${stack.edgeUrl}`, `--token=${stack.adminToken}`], io);
   if (code !== 0) throw new Error(`fleet ${command} ${nodeId} exited ${code}: ${output}`);
 }
 

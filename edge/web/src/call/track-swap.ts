@@ -111,7 +111,11 @@ export class TrackSwaps {
   afterRemoval(remote: RemoteTrack): void {
     const key = trackKey(remote);
     if (this.page.shown(key)) return;
-    if (this.waiting.has(key)) return this.promote(key);
+    if (this.waiting.has(key)) {
+      // The old track closed before its successor played (the relay's grace ran out): the tile waits for it.
+      this.mark('shownTrackClosed');
+      return this.promote(key);
+    }
     const replaced = this.retired.get(key);
     if (!replaced) return;
     this.retired.delete(key);
