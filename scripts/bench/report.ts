@@ -36,7 +36,7 @@ const OTHERS = [
     title: 'Failover',
     command: 'npm run bench:failover',
     about:
-      'A drain\'s gap is timed, within one track, by the browser\'s own delays between frames (the stats\' inter-frame delay sums): before 2026-12-04 every gap was the time between two samples of a page, and a page busy with a drain answered its sampler up to 3.4 s late while its video went on. Across a switch to another track only the samples can tell, so such a gap (marked in the run\'s output) is an upper bound.',
+      'A drain\'s gap is timed, within one track, by the browser\'s own delays between frames (the stats\' inter-frame delay sums): before 2026-12-04 every gap was the time between two samples of a page, and a page busy with a drain answered its sampler up to 3.4 s late while its video went on. Across a switch to another track only the samples can tell, so such a gap (marked in the run\'s output) is an upper bound. The run prints its references: on 2026-12-04 15:52 the recovery when only the pages\' media sockets drop (no node fault) took 2,711 ms median (max 3,723), so crash recovery was 1.2× it; the longest gap with no fault was 201 ms. A drain has each of the three pages encode its camera twice and decode the others\' twice for seconds, on the same two cores: the two-page drain of the failover e2e test saw 440–456 ms gaps the same day.',
   },
   { name: 'recording', title: 'Recording', command: 'npm run bench:recording' },
   {
