@@ -23,14 +23,14 @@ function fakeCall(others: string[]): string {
   return `<!doctype html><script>
     const others = ${JSON.stringify(others)};
     const FRAME_MS = 40;
-    let session = 1, track = 1, frames = 0, delays = 0, squares = 0, lastFrameAt = null, tick = performance.now();
+    let session = 1, track = 1, frames = 0, delays = 0, squares = 0, lastFrameAt = null, shownAt = performance.now(), tick = performance.now();
     let pause = null; // { from, until, newSession }
     function advance() {
       for (const now = performance.now(); tick + FRAME_MS <= now; ) {
         tick += FRAME_MS;
         if (pause && tick >= pause.from && tick < pause.until) continue;
         if (pause && tick >= pause.until) {
-          if (pause.newSession) { session += 1; track += 1; frames = 0; delays = 0; squares = 0; lastFrameAt = null; }
+          if (pause.newSession) { session += 1; track += 1; frames = 0; delays = 0; squares = 0; lastFrameAt = null; shownAt = pause.until; }
           pause = null;
         }
         if (lastFrameAt !== null) { delays += tick - lastFrameAt; squares += (tick - lastFrameAt) ** 2; }
@@ -38,7 +38,7 @@ function fakeCall(others: string[]): string {
         lastFrameAt = tick;
       }
     }
-    const camera = () => ({ consumerId: 'c' + track, framesDecoded: frames, interFrameDelayMs: delays, interFrameDelaySquaresMs2: squares });
+    const camera = () => ({ consumerId: 'c' + track, framesDecoded: frames, interFrameDelayMs: delays, interFrameDelaySquaresMs2: squares, statsAt: performance.now(), shownAt });
     window.__edgemeet = {
       state: () => (advance(), { phase: 'in-call', mediaStatus: 'connected', roomStatus: 'open', mediaSessions: session, reconnecting: pause !== null,
         micOn: true, micOpen: true, participants: [], ending: null }),
@@ -52,8 +52,11 @@ function fakeCall(others: string[]): string {
       const now = performance.now();
       pause = { from: now + lingerMs, until: now + backAfterMs, newSession };
     };
-    // The page's main thread is busy for ms (its frames go on).
-    window.__busy = (ms) => { const until = performance.now() + ms; while (performance.now() < until); };
+    // The page's main thread is busy for ms, from afterMs on (its frames go on).
+    window.__busy = (ms, afterMs = 0) => {
+      const spin = () => { const until = performance.now() + ms; while (performance.now() < until); };
+      if (afterMs > 0) setTimeout(spin, afterMs); else spin();
+    };
   </script>`;
 }
 
@@ -102,6 +105,27 @@ describe('the failover drill measures what it says', () => {
     expect(result.maxGapMs).toBeGreaterThanOrEqual(1_600 - 2 * SAMPLE_EVERY_MS - 400);
     expect(result.maxGapMs).toBeLessThan(1_600 + 1_500);
     expect(result.sessions).toEqual([2, 2]);
+  });
+
+  it('times a recovery by the page’s clock when the page answers its sampler late', async () => {
+    // Both get video back on a new session 600 ms after the fault; Ben's page is busy from 400 ms
+    // to 2 s (its sampler's answers come after that, its frames do not stop).
+    const result = await measureFault(
+      people,
+      async () => {
+        await inject(people, [
+          { lingerMs: 0, backAfterMs: 600, newSession: true },
+          { lingerMs: 0, backAfterMs: 600, newSession: true },
+        ])();
+        await people[1]!.page.evaluate(() => (window as unknown as { __busy(ms: number, afterMs: number): void }).__busy(1_600, 400));
+      },
+      { timeoutMs: 15_000, settleMs: 300 },
+    );
+    for (const recoveryMs of result.recoveryMs) {
+      expect(recoveryMs).toBeGreaterThanOrEqual(600);
+      // Not the 2 s the busy page took to answer (a frame, a sample of Ann, and the test's own start).
+      expect(recoveryMs).toBeLessThan(1_200);
+    }
   });
 
   it('does not count video that comes back on the old session as a recovery', async () => {

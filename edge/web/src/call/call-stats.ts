@@ -34,12 +34,22 @@ export interface CameraProgress {
   interFrameDelayMs: number;
   /** The sum of their squares, ms² (totalSquaredInterFrameDelay). */
   interFrameDelaySquaresMs2: number;
+  /** When the stats were taken, and when the page began to show this track (page clock, performance.now()). */
+  statsAt: number;
+  shownAt: number;
 }
 
-function progressOf(consumerId: string, report: RTCStatsReport | null): CameraProgress {
-  const progress: CameraProgress = { consumerId, framesDecoded: 0, interFrameDelayMs: 0, interFrameDelaySquaresMs2: 0 };
+/** How far a stats timestamp may be from now and still be read as the wall clock (it is, in current Chromium). */
+const STATS_CLOCK_SLACK_MS = 60_000;
+
+function progressOf(consumerId: string, shownAt: number, report: RTCStatsReport | null): CameraProgress {
+  const now = performance.now();
+  const progress: CameraProgress = { consumerId, framesDecoded: 0, interFrameDelayMs: 0, interFrameDelaySquaresMs2: 0, statsAt: now, shownAt };
   report?.forEach((stat: Record<string, unknown>) => {
     if (stat.type !== 'inbound-rtp') return;
+    // The stats' own time (ms since the epoch), on the page clock: a report that took long to come
+    // was taken when it was, not when it arrived. Anything else: when it arrived (later, never earlier).
+    if (typeof stat.timestamp === 'number' && Math.abs(stat.timestamp - performance.timeOrigin - now) < STATS_CLOCK_SLACK_MS) progress.statsAt = Math.min(now, stat.timestamp - performance.timeOrigin);
     if (typeof stat.framesDecoded === 'number') progress.framesDecoded += stat.framesDecoded;
     if (typeof stat.totalInterFrameDelay === 'number') progress.interFrameDelayMs += stat.totalInterFrameDelay * 1_000;
     if (typeof stat.totalSquaredInterFrameDelay === 'number') progress.interFrameDelaySquaresMs2 += stat.totalSquaredInterFrameDelay * 1_000_000;
@@ -147,7 +157,12 @@ export class CallStats {
    */
   async cameraProgress(): Promise<Record<string, CameraProgress>> {
     const cameras = [...this.link.remotes.values()].filter((remote) => remote.source === 'camera');
-    const rows = await Promise.all(cameras.map(async (remote) => [remote.displayName, progressOf(remote.consumer.id, await remote.consumer.getStats().catch(() => null))] as const));
+    const rows = await Promise.all(
+      cameras.map(async (remote) => {
+        const shownAt = this.link.shownAt(remote.consumer.id) ?? performance.now();
+        return [remote.displayName, progressOf(remote.consumer.id, shownAt, await remote.consumer.getStats().catch(() => null))] as const;
+      }),
+    );
     return Object.fromEntries(rows);
   }
 

@@ -65,6 +65,10 @@ export class MediaLink {
   get remotes(): ReadonlyMap<string, RemoteTrack> {
     return this.shown.byConsumer;
   }
+  /** When the page started showing this remote track (performance.now()), if it does. */
+  shownAt(consumerId: string): number | undefined {
+    return this.shown.shownAt.get(consumerId);
+  }
   session: MediaSession | null = null;
   /** Whether the page shows this participant's camera (the grid's page): a new camera off screen stays paused. */
   showsVideoOf: (participantId: string) => boolean = () => true;

@@ -18,6 +18,8 @@ export interface ShownTracksOwner {
 export class ShownTracks {
   /** By consumer id. */
   readonly byConsumer = new Map<string, RemoteTrack>();
+  /** When each went on the page (performance.now()), by consumer id: a failover drill's recovery starts no earlier. */
+  readonly shownAt = new Map<string, number>();
   /** The same tracks by person's source (trackKey): a large room's join adds hundreds, each looked up here. */
   private readonly byKey = new Map<string, RemoteTrack>();
   private readonly audio = new AudioSink();
@@ -58,6 +60,7 @@ export class ShownTracks {
     this.audio.destroy();
     this.swaps.clear();
     this.byConsumer.clear();
+    this.shownAt.clear();
     this.byKey.clear();
   }
 
@@ -67,6 +70,7 @@ export class ShownTracks {
     // Packets arriving (a remote track unmutes then): where a failover's time goes.
     if (remote.consumer.track.muted) remote.consumer.track.addEventListener('unmute', () => this.owner.mark(`remote${kind}Flowing`), { once: true });
     this.byConsumer.set(remote.consumer.id, remote);
+    this.shownAt.set(remote.consumer.id, performance.now());
     this.byKey.set(trackKey(remote), remote);
     if (remote.kind === 'audio') this.audio.attach(remote.consumer.id, remote.consumer.track);
     this.owner.changed();
@@ -82,6 +86,7 @@ export class ShownTracks {
   /** Off the page and unheard; false when it was not on the page. */
   private hide(remote: RemoteTrack): boolean {
     if (!this.byConsumer.delete(remote.consumer.id)) return false;
+    this.shownAt.delete(remote.consumer.id);
     const key = trackKey(remote);
     if (this.byKey.get(key) === remote) this.byKey.delete(key);
     this.audio.detach(remote.consumer.id);
