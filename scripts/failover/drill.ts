@@ -63,7 +63,9 @@ const NOTHING_SHOWN: CameraProgress = { consumerId: '', framesDecoded: 0, interF
  * shown (a handover), when it went on the page.
  */
 function playingSince(camera: CameraProgress): number {
-  return Math.max(camera.statsAt - camera.interFrameDelayMs, camera.shownAt);
+  // Without the delays (NaN), only that a frame was decoded by the stats' time.
+  const firstFrameBy = Number.isFinite(camera.interFrameDelayMs) ? camera.statsAt - camera.interFrameDelayMs : camera.statsAt;
+  return Math.max(firstFrameBy, camera.shownAt);
 }
 
 /** One light call to the page: its cameras' progress (in `people` order, without the viewer) and media sessions. */
@@ -80,7 +82,8 @@ async function sampleCameras(viewer: Person, people: readonly Person[]): Promise
  * short ones; above the truth when several long ones share an interval, never below it.
  */
 export function longestDelayBound(frames: number, sumMs: number, squaresMs2: number): number {
-  if (frames <= 0) return Infinity;
+  // No frames, or a browser without these stats (NaN): nothing is known beyond the samples.
+  if (!(frames > 0) || !Number.isFinite(sumMs) || !Number.isFinite(squaresMs2)) return Infinity;
   const mean = sumMs / frames;
   const variance = Math.max(0, squaresMs2 / frames - mean * mean);
   return mean + Math.sqrt((frames - 1) * variance);
@@ -165,7 +168,11 @@ export async function measureFault(people: readonly Person[], fault: () => Promi
     // or, by the page's own clock, since every camera it shows began to play: a page busy with the
     // failover answers its sampler late (seconds on a loaded machine) while its video plays.
     const seenAt = performance.now();
-    const back = (sample: CameraSample, i: number) => Math.min(seenAt - faultAt, Math.max(0, sample.playingSince - clocks[i]!));
+    // (A page clock that says "before the fault" is not believed: the sample's time stands.)
+    const back = (sample: CameraSample, i: number) => {
+      const byPage = sample.playingSince - clocks[i]!;
+      return byPage >= 0 ? Math.min(seenAt - faultAt, byPage) : seenAt - faultAt;
+    };
     samples.forEach((sample, i) => {
       if (recovered[i] === null && !stays[i] && sample.sessions > sessionsBefore[i]! && sample.allProgressed) recovered[i] = back(sample, i);
     });
@@ -224,8 +231,10 @@ class PageWatch {
     return this.people.filter((other) => other !== this.viewer).map((other) => other.name);
   }
 
+  /** `at`: when the sample was sent (the page counts its frames somewhere between then and its answer). */
   async sample(at: number): Promise<CameraSample> {
     const { cameras, mediaSessions } = await sampleCameras(this.viewer, this.people);
+    const answeredAt = performance.now();
     this.sessions = mediaSessions ?? this.sessions;
     let allProgressed = true;
     cameras.forEach((camera, j) => {
@@ -237,7 +246,9 @@ class PageWatch {
         return;
       }
       if (!Number.isNaN(last.at)) {
-        const sampled = at - last.at;
+        // From the last sample that saw progress being sent to this one's answer: no gap between
+        // the frames they counted can be longer.
+        const sampled = answeredAt - last.at;
         const timed = sameTrack
           ? longestDelayBound(camera.framesDecoded - last.camera.framesDecoded, camera.interFrameDelayMs - last.camera.interFrameDelayMs, camera.interFrameDelaySquaresMs2 - last.camera.interFrameDelaySquaresMs2)
           : Infinity;

@@ -2,9 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../chromium.js';
-import { measureFault, measureQuiet, SAMPLE_EVERY_MS, type Person } from '../failover/drill.js';
+import { longestDelayBound, measureFault, measureQuiet, SAMPLE_EVERY_MS, type Person } from '../failover/drill.js';
 import { failoverResult, failoverResultSchema, summary, writeFailoverResult } from '../failover/result.js';
 
 /**
@@ -156,10 +157,45 @@ describe('the failover drill measures what it says', () => {
     expect(gapMs).toBeLessThanOrEqual(1_000 + 40);
   });
 
+  it('a gap on the page that answers late is not hidden by its late answer', async () => {
+    // Ben's view of Ann stops from 200 ms to 1.2 s, while Ben's page is busy from 100 ms to 1.6 s.
+    await inject(people, [
+      { lingerMs: 0, backAfterMs: 0, newSession: false },
+      { lingerMs: 200, backAfterMs: 1_200, newSession: false },
+    ])();
+    await people[1]!.page.evaluate(() => (window as unknown as { __busy(ms: number, afterMs: number): void }).__busy(1_500, 100));
+    const gapMs = await measureQuiet(people, 2_500);
+    expect(gapMs).toBeGreaterThanOrEqual(1_000 - 40);
+    expect(gapMs).toBeLessThanOrEqual(1_000 + 40);
+  });
+
   it('with no fault, the reference gap stays far below an injected one', async () => {
     const quietMs = await measureQuiet(people, 1_500);
     expect(quietMs).toBeGreaterThan(0);
     expect(quietMs).toBeLessThan(1_600);
+  });
+});
+
+describe('the longest delay between frames, from their count, sum and sum of squares', () => {
+  const bound = (delays: number[]) => longestDelayBound(delays.length, delays.reduce((a, b) => a + b, 0), delays.reduce((a, b) => a + b * b, 0));
+
+  it('is exact for one delay, and for one long delay among equal short ones', () => {
+    expect(bound([730])).toBeCloseTo(730, 6);
+    expect(bound([33, 33, 1_000, 33, 33])).toBeCloseTo(1_000, 6);
+    expect(bound([40, 40, 40])).toBeCloseTo(40, 6);
+  });
+
+  it('is never below the longest, whatever the delays', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0, max: 5_000, noNaN: true }), { minLength: 1, maxLength: 200 }), (delays) => {
+        expect(bound(delays)).toBeGreaterThanOrEqual(Math.max(...delays) - 1e-6);
+      }),
+    );
+  });
+
+  it('knows nothing without frames or without the stats', () => {
+    expect(longestDelayBound(0, 0, 0)).toBe(Infinity);
+    expect(longestDelayBound(3, Number.NaN, Number.NaN)).toBe(Infinity);
   });
 });
 

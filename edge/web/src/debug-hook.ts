@@ -20,7 +20,7 @@ export function installDebugHook(call: Call): void {
       outbound: await call.stats.outbound(),
       transports: call.media.session?.transportStates ?? null,
     }),
-    /** Decoded frames per remote camera and the media session count, in one cheap call (the failover drill's sample). */
+    /** Each shown remote camera's progress (CameraProgress) and the media session count, in one cheap call (the failover drill's sample). */
     cameraProgress: async () => ({ cameras: await call.stats.cameraProgress(), mediaSessions: call.media.sessions }),
     state: () => ({
       phase: call.phase,

@@ -30,7 +30,7 @@ export interface CameraProgress {
   /** The consumer shown: after a switch or a swap it is another one, with counters from zero. */
   consumerId: string;
   framesDecoded: number;
-  /** The sum of the delays between consecutive frames, ms (the stats' totalInterFrameDelay). */
+  /** The sum of the delays between consecutive frames, ms (the stats' totalInterFrameDelay; NaN if not reported). */
   interFrameDelayMs: number;
   /** The sum of their squares, ms² (totalSquaredInterFrameDelay). */
   interFrameDelaySquaresMs2: number;
@@ -39,20 +39,26 @@ export interface CameraProgress {
   shownAt: number;
 }
 
-/** How far a stats timestamp may be from now and still be read as the wall clock (it is, in current Chromium). */
-const STATS_CLOCK_SLACK_MS = 60_000;
+/** How much older than its request a stats report may be (Chromium serves a cached one for a moment). */
+const STATS_CACHE_MS = 100;
 
-function progressOf(consumerId: string, shownAt: number, report: RTCStatsReport | null): CameraProgress {
+/**
+ * `requestedAt`: when getStats was called. The delays are NaN when the browser does not report
+ * them (a reader must not take their absence for "no delay").
+ */
+function progressOf(consumerId: string, shownAt: number, requestedAt: number, report: RTCStatsReport | null): CameraProgress {
   const now = performance.now();
-  const progress: CameraProgress = { consumerId, framesDecoded: 0, interFrameDelayMs: 0, interFrameDelaySquaresMs2: 0, statsAt: now, shownAt };
+  const progress: CameraProgress = { consumerId, framesDecoded: 0, interFrameDelayMs: Number.NaN, interFrameDelaySquaresMs2: Number.NaN, statsAt: now, shownAt };
+  const add = (sum: number, value: number) => (Number.isNaN(sum) ? value : sum + value);
   report?.forEach((stat: Record<string, unknown>) => {
     if (stat.type !== 'inbound-rtp') return;
-    // The stats' own time (ms since the epoch), on the page clock: a report that took long to come
-    // was taken when it was, not when it arrived. Anything else: when it arrived (later, never earlier).
-    if (typeof stat.timestamp === 'number' && Math.abs(stat.timestamp - performance.timeOrigin - now) < STATS_CLOCK_SLACK_MS) progress.statsAt = Math.min(now, stat.timestamp - performance.timeOrigin);
+    // The stats' own time (ms since the epoch) on the page clock, when it lies between the request
+    // and now: a report that took long to come was taken when it was. Else when it arrived (later, never earlier).
+    const takenAt = typeof stat.timestamp === 'number' ? stat.timestamp - performance.timeOrigin : Number.NaN;
+    if (takenAt >= requestedAt - STATS_CACHE_MS && takenAt <= now) progress.statsAt = takenAt;
     if (typeof stat.framesDecoded === 'number') progress.framesDecoded += stat.framesDecoded;
-    if (typeof stat.totalInterFrameDelay === 'number') progress.interFrameDelayMs += stat.totalInterFrameDelay * 1_000;
-    if (typeof stat.totalSquaredInterFrameDelay === 'number') progress.interFrameDelaySquaresMs2 += stat.totalSquaredInterFrameDelay * 1_000_000;
+    if (typeof stat.totalInterFrameDelay === 'number') progress.interFrameDelayMs = add(progress.interFrameDelayMs, stat.totalInterFrameDelay * 1_000);
+    if (typeof stat.totalSquaredInterFrameDelay === 'number') progress.interFrameDelaySquaresMs2 = add(progress.interFrameDelaySquaresMs2, stat.totalSquaredInterFrameDelay * 1_000_000);
   });
   return progress;
 }
@@ -160,7 +166,8 @@ export class CallStats {
     const rows = await Promise.all(
       cameras.map(async (remote) => {
         const shownAt = this.link.shownAt(remote.consumer.id) ?? performance.now();
-        return [remote.displayName, progressOf(remote.consumer.id, shownAt, await remote.consumer.getStats().catch(() => null))] as const;
+        const requestedAt = performance.now();
+        return [remote.displayName, progressOf(remote.consumer.id, shownAt, requestedAt, await remote.consumer.getStats().catch(() => null))] as const;
       }),
     );
     return Object.fromEntries(rows);

@@ -67,7 +67,7 @@ export class MediaLink {
   }
   /** When the page started showing this remote track (performance.now()), if it does. */
   shownAt(consumerId: string): number | undefined {
-    return this.shown.shownAt.get(consumerId);
+    return this.shown.shownAt(consumerId);
   }
   session: MediaSession | null = null;
   /** Whether the page shows this participant's camera (the grid's page): a new camera off screen stays paused. */

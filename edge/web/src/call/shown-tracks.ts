@@ -19,7 +19,7 @@ export class ShownTracks {
   /** By consumer id. */
   readonly byConsumer = new Map<string, RemoteTrack>();
   /** When each went on the page (performance.now()), by consumer id: a failover drill's recovery starts no earlier. */
-  readonly shownAt = new Map<string, number>();
+  private readonly shownSince = new Map<string, number>();
   /** The same tracks by person's source (trackKey): a large room's join adds hundreds, each looked up here. */
   private readonly byKey = new Map<string, RemoteTrack>();
   private readonly audio = new AudioSink();
@@ -42,6 +42,11 @@ export class ShownTracks {
     );
   }
 
+  /** When the page began to show this track (performance.now()), if it shows it. */
+  shownAt(consumerId: string): number | undefined {
+    return this.shownSince.get(consumerId);
+  }
+
   /** A remote track of the current session arrived. */
   add(remote: RemoteTrack): void {
     this.swaps.add(remote);
@@ -60,7 +65,7 @@ export class ShownTracks {
     this.audio.destroy();
     this.swaps.clear();
     this.byConsumer.clear();
-    this.shownAt.clear();
+    this.shownSince.clear();
     this.byKey.clear();
   }
 
@@ -70,7 +75,7 @@ export class ShownTracks {
     // Packets arriving (a remote track unmutes then): where a failover's time goes.
     if (remote.consumer.track.muted) remote.consumer.track.addEventListener('unmute', () => this.owner.mark(`remote${kind}Flowing`), { once: true });
     this.byConsumer.set(remote.consumer.id, remote);
-    this.shownAt.set(remote.consumer.id, performance.now());
+    this.shownSince.set(remote.consumer.id, performance.now());
     this.byKey.set(trackKey(remote), remote);
     if (remote.kind === 'audio') this.audio.attach(remote.consumer.id, remote.consumer.track);
     this.owner.changed();
@@ -86,7 +91,7 @@ export class ShownTracks {
   /** Off the page and unheard; false when it was not on the page. */
   private hide(remote: RemoteTrack): boolean {
     if (!this.byConsumer.delete(remote.consumer.id)) return false;
-    this.shownAt.delete(remote.consumer.id);
+    this.shownSince.delete(remote.consumer.id);
     const key = trackKey(remote);
     if (this.byKey.get(key) === remote) this.byKey.delete(key);
     this.audio.detach(remote.consumer.id);
