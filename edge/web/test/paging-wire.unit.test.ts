@@ -9,7 +9,8 @@ import { mediaRequestSchema, type MediaAssignment, type MediaNotification, type 
 /**
  * Large rooms (issue 14 point 4), at the seam to the media node: what the grid's paging and pins
  * put on the signaling socket, through the real MediaLink, MediaSession and RemoteTracks. The
- * node's side of these requests (ConsumerGate, setPinned) is tested in media-node/test.
+ * node's side of these requests (ConsumerGate, setPinned) is tested in media-node/test. Also at
+ * that seam: what a session does when the node closes it.
  */
 
 vi.mock('../src/call/device.js', () => ({
@@ -32,13 +33,16 @@ class FakeTrack extends EventTarget {
   stop(): void {}
 }
 
+/** Transports the page closed, by id (a transport left open would keep sending). */
+const closedTransports: string[] = [];
+
 function fakeTransport(id: string, direction: 'send' | 'recv') {
   return {
     id,
     direction,
     connectionState: 'new',
     on: () => undefined,
-    close: () => undefined,
+    close: () => void closedTransports.push(id),
     consume: async (options: { id: string; kind: 'audio' | 'video' }) => ({ id: options.id, track: new FakeTrack(options.kind), close: () => undefined }),
   };
 }
@@ -75,6 +79,10 @@ class FakeNode {
     } as MediaNotification);
     return consumerId;
   }
+  /** The node says it is done with this session (e.g. it closed a meeting that moved away). */
+  closeSession(code: 'MEETING_MOVED' | 'MEETING_ENDED', reason: string): void {
+    this.handlers.notification({ notification: 'closed', data: { code, reason } });
+  }
   /** The socket drops (the node crashed). */
   drop(): void {
     this.handlers.close(1006, 'gone');
@@ -94,6 +102,7 @@ let nodes: FakeNode[] = [];
 
 beforeEach(() => {
   nodes = [];
+  closedTransports.length = 0;
   const element = () => ({ hidden: false, autoplay: false, srcObject: null, setAttribute() {}, append() {}, remove() {}, play: async () => undefined });
   vi.stubGlobal('document', { createElement: element, body: { append() {} }, addEventListener() {} });
   vi.stubGlobal('MediaStream', class {});
@@ -208,5 +217,23 @@ describe('paging on the wire', () => {
   it('a session that starts with no pins is not sent any', async () => {
     const { node } = await pageOnNodeA();
     expect(node.sent('setPinned')).toEqual([]);
+  });
+});
+
+describe('a session the node closes', () => {
+  it('closes its transports when the node says it is done with it, then asks where to go', async () => {
+    let asked = 0;
+    const owner: MediaLinkOwner = { emit: () => undefined, mark: () => undefined, askForAssignment: () => asked++, endCall: () => undefined, isEnded: () => false, canPublish: () => true };
+    const link = new MediaLink(owner, new Publisher(new LocalMedia(), () => undefined));
+    links.push(link);
+    await link.start(assignment('a'));
+    const node = nodes.find((candidate) => candidate.nodeId === 'a')!;
+    node.closeSession('MEETING_MOVED', 'the meeting moved to another media node');
+    await settle();
+    expect(closedTransports.sort()).toEqual(['a-recv', 'a-send']);
+    expect(node.open).toBe(false);
+    expect(link.status).toBe('reconnecting');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(asked).toBe(1);
   });
 });

@@ -328,7 +328,11 @@ export class MediaSession {
         return;
       }
       case 'closed':
-        this.closed = true;
+        // The node is done with this session: its transports close now. Marked closed without
+        // that, a later close() did nothing, and a drained node's goodbye to a page's retiring
+        // session left its send transport encoding the camera on (one more per drain: moves
+        // slowed round after round in npm run bench:failover).
+        this.close(false);
         this.events.closedByServer(notification.data.code, notification.data.reason);
         return;
       default:
