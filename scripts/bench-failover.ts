@@ -8,10 +8,10 @@
  *   drain      `fleet drain <node>` (make-before-break; the node exits once empty, is started
  *              again and `fleet undrain`ed for the next rounds).
  * Each figure is ms from the fault to remote video decoding again on a new media session on the
- * slowest page of the round; for drain, the longest frame gap any page saw (within a track timed by
- * the browser's own delays between frames, so a page that answers its sampler late does not count
- * as a gap; across a switch to another track, the time between the samples that saw both progress).
- * The references in the
+ * slowest page of the round, on the page's own clock; for drain, the longest frame gap any page saw
+ * (within a track timed by the browser's own delays between frames, so a page that answers its
+ * sampler late does not count as a gap; across a switch to another track, from the sending of the
+ * last sample that saw progress to the answer of the next, an upper bound). The references in the
  * same run (printed, not in the JSON): the longest frame gap with no fault, and the recovery when
  * only the pages' media sockets drop (the client's own rebuild, no node fault). Writes
  * bench-results/failover.json with exactly the fields issue 11 names:

@@ -204,7 +204,8 @@ function describeGap(watches: readonly PageWatch[], faultAt: number): string {
 
 /**
  * One page's view of the others' cameras across samples: progress, gaps, its media session count.
- * A gap is the time between samples that saw a camera progress — unless the page answered late
+ * A gap is the time from the sending of a sample that saw a camera progress to the answer of the
+ * next that did — unless the page answered late
  * (a busy machine: a sample's round trip took up to 1.7 s during a drain while frames kept coming):
  * between two samples of the same track, the browser's own timing of the delays between its frames
  * (longestDelayBound) says how long the longest one was. Across a switch to another track only the
