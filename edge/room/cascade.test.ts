@@ -68,8 +68,8 @@ async function untilCopies(linkId: string, producerId: string, count: number): P
 }
 
 /** Waits until the node received `count` commands of that kind (and the room's work settled). */
-async function untilCommands(linkId: string, node: FakeNode, kind: NodeCommand['command'], count: number): Promise<void> {
-  await waitFor(`${count} ${kind} to ${node.nodeId}`, async () => node.commands(kind).length, (seen) => seen >= count, { timeoutMs: 10_000, intervalMs: 50 });
+async function untilCommands(linkId: string, node: FakeNode, kind: NodeCommand['command'], count: number, timeoutMs = 10_000): Promise<void> {
+  await waitFor(`${count} ${kind} to ${node.nodeId}`, async () => node.commands(kind).length, (seen) => seen >= count, { timeoutMs, intervalMs: 50 });
   await runInDurableObject(roomStub(linkId), (instance: RoomDO) => instance.cascade.settled());
 }
 
@@ -287,7 +287,7 @@ describe('cascade orchestration', () => {
     late.participantJoined(linkId, 'participant-late');
     await untilCopies(linkId, newMic, 2);
     expect(late.commands('cascadeReceiveProducer').map((command) => (command as { producer: { producerId: string } }).producer.producerId).sort()).toEqual([hostMic, newMic].sort());
-    await untilCommands(linkId, viewer, 'cascadeCloseProducer', 1);
+    await untilCommands(linkId, viewer, 'cascadeCloseProducer', 1, SUPERSEDED_GRACE_MS + 10_000);
     expect(Date.now() - newCopyAt).toBeGreaterThanOrEqual(SUPERSEDED_GRACE_MS - 1_000);
     expect(await settledCopies(linkId, oldMic)).toEqual([]);
     expect(viewer.commands('cascadeCloseProducer').map(withoutMeeting)).toEqual([{ command: 'cascadeCloseProducer', peerNodeId: leaving.nodeId, producerId: oldMic }]);

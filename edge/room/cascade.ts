@@ -16,12 +16,18 @@ export type CascadeEvent = Extract<NodeEvent, { event: 'participantJoined' | 'pr
 /**
  * How long the relay of a participant's old producer runs on after they republished the source on
  * another node of the meeting (they moved: a drain, an overload). Viewers who see them through the
- * relay need that long to negotiate the new track and get its first key frame; closing the old one
- * at once left their tile frozen meanwhile (npm run bench:failover, drain: 0.6–4.9 s gaps). The
- * page shows one of the two at a time (edge/web/src/call/track-swap.ts). In memory: a Durable
- * Object evicted meanwhile leaves the relay until the leaving node's room closes (MIGRATION_GRACE_MS).
+ * relay need that long to negotiate the new track and decode its first key frame; the relay closing
+ * first left their tile frozen until then. Drills (npm run bench:failover -- --faults drain, 5
+ * rounds each, back to back): at 3 s, 4 tiles lost their relay before the successor played and the
+ * longest gaps were 1.0–2.7 s (median 2.2 s); at 10 s, none did, 0.9–2.1 s (median 1.05 s). (An
+ * earlier trial of 10 s slowed round after round: that was the leak fixed in bdda3e0, old sessions
+ * left encoding.) A viewer that has the new one pauses the old one at its node, so the grace costs
+ * the pipe only. The sender's old session sends on for longer than this anyway (RETIRE_AFTER_MS,
+ * edge/web/src/call/media-link.ts). The page shows one of the two at a time
+ * (edge/web/src/call/track-swap.ts). In memory: a Durable Object evicted meanwhile leaves the relay
+ * until the leaving node's room closes (MIGRATION_GRACE_MS, 20 s, which bounds this grace).
  */
-export const SUPERSEDED_GRACE_MS = 3_000;
+export const SUPERSEDED_GRACE_MS = 10_000;
 
 /** A cascade step the node refused or did not answer: the relay it belongs to stops there. */
 class StepFailed extends Error {}
