@@ -35,10 +35,12 @@ export interface RecordableRoom {
   readonly router: Router;
   readonly routers: readonly unknown[];
   producers(): Iterable<RoomProducer & { producer: RoomProducer['origin'] }>;
-  on(event: 'producerAdded' | 'producerRemoved', listener: RoomProducerListener): unknown;
-  off(event: 'producerAdded' | 'producerRemoved', listener: RoomProducerListener): unknown;
+  on(event: 'producerRemoved', listener: RoomProducerListener): unknown;
+  off(event: 'producerRemoved', listener: RoomProducerListener): unknown;
   once(event: 'closed', listener: () => void): unknown;
   off(event: 'closed', listener: () => void): unknown;
+  /** Work on each new producer before the room offers it to anyone (Room.prepareOffers); the answer unregisters it. */
+  prepareOffers(step: (roomProducer: RoomProducer) => Promise<void>): () => void;
   /** Keeps the room open while empty and still fed by other nodes; the answer lets go (Room.hold). */
   hold(): () => void;
 }
@@ -181,14 +183,17 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
         ...(warm ? { pool: warm } : {}),
         ...(options.maxDurationMs !== undefined ? { maxDurationMs: options.maxDurationMs } : {}),
       });
-      const capture = (roomProducer: RoomProducer, producer: RoomProducer['origin'] | undefined) => {
-        if (producer) void recorder.addProducer(producer, { participantId: roomProducer.participantId, source: roomProducer.source, displayName: roomProducer.displayName, publishedAt: roomProducer.publishedAt });
+      const capture = async (roomProducer: RoomProducer, producer: RoomProducer['origin'] | undefined) => {
+        if (producer) await recorder.addProducer(producer, { participantId: roomProducer.participantId, source: roomProducer.source, displayName: roomProducer.displayName, publishedAt: roomProducer.publishedAt });
       };
-      // A producer published while recording: its copy on the room's first router is captured too.
-      const onAdded = (roomProducer: RoomProducer) => capture(roomProducer, room.routers.length > 0 ? roomProducer.copies.get(room.router.id) : undefined);
+      // A producer published while recording: its copy on the room's first router is captured too,
+      // and the room offers it to its people once the capture consumes it (within a limit). The
+      // first key frame it sends (asked for by the first consumer) opens its live span: a viewer
+      // consuming first had it, and the capture, made a moment later, waited for the next one,
+      // which Chrome may hold back (key-frame-requests.ts): up to a second of it lost.
+      const stopPreparing = room.prepareOffers((roomProducer) => capture(roomProducer, room.routers.length > 0 ? roomProducer.copies.get(room.router.id) : undefined));
       const onRemoved = (roomProducer: RoomProducer) => void recorder.removeProducer(roomProducer.id);
       const onClosed = () => end(room.meetingId, active, 'meeting ended');
-      room.on('producerAdded', onAdded);
       room.on('producerRemoved', onRemoved);
       room.once('closed', onClosed);
       const active: Active = {
@@ -197,7 +202,7 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
         // participant here, and the recording goes on (Room.hold).
         releaseRoom: room.hold(),
         detach: () => {
-          room.off('producerAdded', onAdded);
+          stopPreparing();
           room.off('producerRemoved', onRemoved);
           room.off('closed', onClosed);
         },
@@ -206,7 +211,7 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
       registered();
       // A recording that stops itself (full disk, maximum length) frees the meeting for a new one.
       void recorder.done.then(() => end(room.meetingId, active, 'recorder finished'));
-      for (const roomProducer of room.producers()) capture(roomProducer, roomProducer.producer);
+      for (const roomProducer of room.producers()) void capture(roomProducer, roomProducer.producer);
       await recorder.begin(options.beginWaitMs);
     };
 

@@ -26,6 +26,21 @@ interface RoomEvents {
  * that worker's consumer budget is spent, newcomers are placed on a router on another worker and
  * every producer is piped to every router, so everyone still receives everyone.
  */
+/**
+ * How long people here wait for a new producer while the steps of Room.prepareOffers run. A
+ * recording's warm capture takes tens of ms, more on a loaded box; a cold one (no warm capture
+ * left) can take seconds, and the room does not keep its people waiting for that.
+ */
+export const OFFER_STEPS_LIMIT_MS = 750;
+
+/** Waits until every promise settled, or `limitMs`, whichever comes first. */
+async function settledWithin(promises: readonly Promise<unknown>[], limitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)));
+  await Promise.race([Promise.allSettled(promises), limit]);
+  clearTimeout(timer);
+}
+
 export class Room extends EventEmitter<RoomEvents> {
   readonly routers: RoomRouter[] = [];
   readonly participants = new Map<string, Participant>();
@@ -40,6 +55,8 @@ export class Room extends EventEmitter<RoomEvents> {
   private pipes = 0;
   /** Someone joined here once: until then the room exists only for a recording (closeIfDone). */
   private hadParticipant = false;
+  /** Work done on a new producer before anyone here is offered it (Room.prepareOffers). */
+  private readonly offerSteps = new Set<(producer: RoomProducer) => Promise<void>>();
 
   private constructor(
     readonly meetingId: string,
@@ -252,11 +269,25 @@ export class Room extends EventEmitter<RoomEvents> {
     });
     if (!stillPublished()) return;
     this.emit('producerAdded', roomProducer);
+    if (this.offerSteps.size > 0) {
+      await settledWithin([...this.offerSteps].map(async (step) => step(roomProducer)), OFFER_STEPS_LIMIT_MS);
+      if (!stillPublished()) return;
+    }
     await Promise.all(
       [...this.participants.values()].map((other) =>
         other.consume(roomProducer).catch((error: unknown) => other.log.warn('consume failed', { err: String(error) })),
       ),
     );
+  }
+
+  /**
+   * Runs `step` on every producer published from now on before anyone here is offered it, for at
+   * most OFFER_STEPS_LIMIT_MS (a failing step only stops waiting). A recording uses it to have its
+   * capture consuming first. The answer unregisters it.
+   */
+  prepareOffers(step: (producer: RoomProducer) => Promise<void>): () => void {
+    this.offerSteps.add(step);
+    return () => this.offerSteps.delete(step);
   }
 
   /** The loudest speakers changed: every participant's audio consumers follow. */

@@ -35,4 +35,31 @@ describe('what a joiner is offered', () => {
     expect(joiner.signaling.all('newConsumer')[4]).toMatchObject({ producerId: late.producerIds.audio });
     expect(joiner.signaling.all('newConsumer')[4]!.more).toBeUndefined();
   });
+
+  it('a new track is offered after the room’s prepare steps, and a step that never ends holds nobody for good', async () => {
+    const meetingId = newMeetingId();
+    const viewer = await node.peer(meetingId, newParticipantId('viewer'));
+    const room = node.node.rooms.rooms.get(meetingId)!;
+    const prepared: string[] = [];
+    const offeredBeforePrepared: boolean[] = [];
+    const stopPreparing = room.prepareOffers(async (producer) => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      offeredBeforePrepared.push(viewer.signaling.all('newConsumer').some((offer) => offer.producerId === producer.id));
+      prepared.push(producer.id);
+    });
+    const neverEnds = room.prepareOffers(() => new Promise<void>(() => undefined));
+    const publisher = await node.peer(meetingId, newParticipantId('publisher'), { receive: false });
+    await publisher.publish({ audio: true, video: false });
+    await eventually(() => viewer.signaling.all('newConsumer').length === 1, 20_000, 'the track offered despite a step that never ends');
+    expect(prepared).toEqual([publisher.producerIds.audio]);
+    expect(offeredBeforePrepared).toEqual([false]);
+
+    // Unregistered, the steps no longer run.
+    stopPreparing();
+    neverEnds();
+    const second = await node.peer(meetingId, newParticipantId('second'), { receive: false });
+    await second.publish({ audio: true, video: false });
+    await eventually(() => viewer.signaling.all('newConsumer').length === 2, 20_000, 'the second track offered');
+    expect(prepared).toEqual([publisher.producerIds.audio]);
+  });
 });

@@ -10,6 +10,7 @@ import type { RecordableRoom } from '../controller.js';
  */
 export class FakeRoom extends EventEmitter<{ producerAdded: [RoomProducer]; producerRemoved: [RoomProducer]; closed: [] }> implements RecordableRoom {
   private readonly published = new Map<string, RoomProducer>();
+  private readonly offerSteps = new Set<(roomProducer: RoomProducer) => Promise<void>>();
   readonly routers: Router[];
 
   constructor(
@@ -42,6 +43,12 @@ export class FakeRoom extends EventEmitter<{ producerAdded: [RoomProducer]; prod
       this.emit('producerRemoved', roomProducer);
     });
     this.emit('producerAdded', roomProducer);
+    for (const step of this.offerSteps) void step(roomProducer).catch(() => undefined);
+  }
+
+  prepareOffers(step: (roomProducer: RoomProducer) => Promise<void>): () => void {
+    this.offerSteps.add(step);
+    return () => this.offerSteps.delete(step);
   }
 
   /** Holds taken and not let go (Room.hold). */

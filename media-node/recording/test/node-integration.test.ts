@@ -81,8 +81,25 @@ describe('recording through the media node command channel', () => {
 
     // Warm captures are ready for a late publisher (a loaded box may take a while to start them).
     for (let waited = 0; controller.warmCaptures() < 4 && waited < 60_000; waited += 250) await new Promise((r) => setTimeout(r, 250));
+    // In order: when a capture's consumer of a producer resumed, and when a viewer got a consumer of it.
+    const order: string[] = [];
+    for (const { router } of node.node.rooms.rooms.get(meetingId)!.routers) {
+      router.observer.on('newtransport', (transport) =>
+        transport.observer.on('newconsumer', (consumer) => {
+          if (transport.type === 'plain') consumer.observer.once('resume', () => order.push(`captured ${consumer.producerId}`));
+          if (transport.type === 'webrtc') order.push(`offered ${consumer.producerId}`);
+        }),
+      );
+    }
+    await node.peer(meetingId, 'view-0000001', { receive: true });
     await node.peer(meetingId, 'late-0000001', { receive: false });
     const late = await publishRealMedia(meetingId, 'late-0000001');
+    // A track published while recording is captured before anyone is offered it: its first key
+    // frame, asked for by the first consumer, opens its live span, and the capture must have it.
+    await eventually(() => [late.audio.id, late.video.id].every((id) => order.includes(`offered ${id}`)), 10_000, 'the viewer offered the late tracks');
+    for (const id of [late.audio.id, late.video.id]) {
+      expect(order.filter((entry) => entry.endsWith(id)), JSON.stringify(order)).toEqual([`captured ${id}`, `offered ${id}`]);
+    }
     // Its media flows (a loaded box starts the sender's ffmpeg seconds late), then 4 s of it.
     await late.mediaZeroAt;
     await new Promise((r) => setTimeout(r, 4000));
