@@ -11,6 +11,7 @@ import { ManifestWriter, MAX_SPEAKER_CHANGES, newManifest, type TrackRecord } fr
 import { followSpeakers, NO_SPEAKERS, type SpeakerFollower } from './speaker-events.js';
 import { TrackCapture } from './track-capture.js';
 import type { Recorder, RecorderOptions, RecorderSnapshot, RecordingResult, TrackOwner } from './types.js';
+import { within } from '../within.js';
 
 /**
  * Starts a server-side recording of one meeting on this node: every producer handed to
@@ -61,13 +62,6 @@ export const DEFAULT_MAX_DURATION_MS = 12 * 3600 * 1000;
 const DEFAULT_BEGIN_WAIT_MS = 10_000;
 /** …and then this long for their first packets (a video key frame comes within a key-frame request). */
 const FIRST_PACKET_WAIT_MS = 3_000;
-
-/** Waits for `work`, at most `ms`. */
-async function within(ms: number, work: Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
 
 class MeetingRecorder implements Recorder {
   private readonly captures = new Map<string, TrackCapture>();

@@ -6,7 +6,8 @@ import type { Room } from './room.js';
  * The seam between rooms and the recorder (media-node/recording/, built separately).
  * A recorder gets the Room: `room.router` (every producer of the meeting is available there),
  * `room.producers()` for the current ones, `room.prepareOffers` to capture each new one before
- * anyone is offered it, and the events 'producerRemoved' / 'closed' for changes. It reports progress with `emitEvent({ event: 'recordingStatus', … })`.
+ * anyone is offered it, and the events 'producerRemoved' / 'closed' for changes. It reports
+ * progress with `emitEvent({ event: 'recordingStatus', … })`.
  */
 export interface RecordingController {
   start(room: Room, recordingId: string): Promise<void>;

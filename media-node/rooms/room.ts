@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { AppError, type MediaKind, type MediaSource } from '../../schema/wire/index.js';
 import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { within } from '../within.js';
 import { ROUTER_MEDIA_CODECS } from '../workers/media-codecs.js';
 import type { WorkerPool, WorkerSlot } from '../workers/worker-pool.js';
 import { AudioSelection, DEFAULT_AUDIO_SELECTION } from './audio-selection.js';
@@ -22,25 +23,17 @@ interface RoomEvents {
 }
 
 /**
- * One meeting on this node. Its first router (`router`) lives on the least-loaded worker; when
- * that worker's consumer budget is spent, newcomers are placed on a router on another worker and
- * every producer is piped to every router, so everyone still receives everyone.
- */
-/**
  * How long people here wait for a new producer while the steps of Room.prepareOffers run. A
  * recording's warm capture takes tens of ms, more on a loaded box; a cold one (no warm capture
  * left) can take seconds, and the room does not keep its people waiting for that.
  */
 export const OFFER_STEPS_LIMIT_MS = 750;
 
-/** Waits until every promise settled, or `limitMs`, whichever comes first. */
-async function settledWithin(promises: readonly Promise<unknown>[], limitMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)));
-  await Promise.race([Promise.allSettled(promises), limit]);
-  clearTimeout(timer);
-}
-
+/**
+ * One meeting on this node. Its first router (`router`) lives on the least-loaded worker; when
+ * that worker's consumer budget is spent, newcomers are placed on a router on another worker and
+ * every producer is piped to every router, so everyone still receives everyone.
+ */
 export class Room extends EventEmitter<RoomEvents> {
   readonly routers: RoomRouter[] = [];
   readonly participants = new Map<string, Participant>();
@@ -270,7 +263,7 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!stillPublished()) return;
     this.emit('producerAdded', roomProducer);
     if (this.offerSteps.size > 0) {
-      await settledWithin([...this.offerSteps].map(async (step) => step(roomProducer)), OFFER_STEPS_LIMIT_MS);
+      await within(OFFER_STEPS_LIMIT_MS, Promise.allSettled([...this.offerSteps].map(async (step) => step(roomProducer))));
       if (!stillPublished()) return;
     }
     await Promise.all(
