@@ -100,6 +100,9 @@ const floorAll = [...floors.first, ...floors.later];
 console.log(`first guest:  ${formatSpread(spread(product.first), 0, ' ms')}`);
 console.log(`later guests: ${formatSpread(spread(product.later), 0, ' ms')}`);
 console.log(`floor:        ${formatSpread(spread(floorAll), 0, ' ms')} (first ${median(floors.first).toFixed(0)} ms, later ${median(floors.later).toFixed(0)} ms)`);
+// Like for like too: a later joiner's floor is a later floor joiner (a third page painting and sending on the same cores).
+const ratio = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(2);
+console.log(`against the floor: first ${ratio(product.first, floorAll)}×, later ${ratio(product.later, floorAll)}× the floor's median; first ${ratio(product.first, floors.first)}× the floor's first, later ${ratio(product.later, floors.later)}× the floor's later joiners`);
 const result = {
   firstJoinerMedianMs: round(median(product.first)),
   laterJoinerMedianMs: round(median(product.later)),

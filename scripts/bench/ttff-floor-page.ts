@@ -3,9 +3,13 @@
  * straight to the bare worker (bare-sfu.ts), nothing else — no room socket, no token, no UI. It
  * publishes mic and camera as the product does (same constraints, same three simulcast layers) or
  * joins — receiving everyone and sending its own mic and camera, as the product's guests do — and times "join" → first decoded remote video frame with the same 50 ms getStats poll as
- * the product's page (edge/web/src/debug-hook.ts), so the two are timed alike.
+ * the product's page (edge/web/src/debug-hook.ts), so the two are timed alike. It shows what it
+ * sends and receives as the product's page does (its own camera, every remote camera, each in a
+ * video element): on two cores, painting the videos is a share of every page's CPU.
  */
 import { Device, type types } from 'mediasoup-client';
+import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
+import type { HandlerFactory } from 'mediasoup-client/handlers/HandlerInterface';
 
 interface Frame {
   id?: number;
@@ -21,6 +25,30 @@ const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
   { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
 ];
 const POLL_MS = 50;
+
+/**
+ * Chrome's handler with its capability probes made once per page, as the product's page does
+ * (edge/web/src/call/device.ts): Device.load would otherwise build a throw-away RTCPeerConnection
+ * on the join path, which the product moved to its pre-join screen (a floor must not be slower).
+ */
+function probedOnce(): HandlerFactory & { warmUp(): Promise<unknown> } {
+  const base = Chrome111.createFactory();
+  const probes = new Map<string, Promise<unknown>>();
+  const once = <T>(key: string, probe: () => Promise<T>): Promise<T> => {
+    if (!probes.has(key)) probes.set(key, probe());
+    return probes.get(key) as Promise<T>;
+  };
+  const factory: HandlerFactory = {
+    name: base.name,
+    factory: base.factory,
+    getNativeRtpCapabilities: (options) => once(`rtp:${JSON.stringify(options)}`, () => base.getNativeRtpCapabilities(options)),
+    getNativeSctpCapabilities: () => once('sctp', () => base.getNativeSctpCapabilities()),
+  };
+  const warmUp = () => Promise.all([factory.getNativeRtpCapabilities({ direction: 'recvonly' }), factory.getNativeRtpCapabilities({ direction: 'sendonly' }), factory.getNativeSctpCapabilities()]);
+  return { ...factory, warmUp };
+}
+
+const handlers = probedOnce();
 
 /** One signaling socket to the bare worker, requests answered by id. */
 async function connect(url: string, room: string, onNotification: (frame: Frame) => void) {
@@ -66,6 +94,15 @@ function transportOptions(info: Record<string, unknown>): types.TransportOptions
   };
 }
 
+/** A tile for a camera, its own or another's, as the product's grid shows it (a third of the width, 16:9). */
+function show(track: MediaStreamTrack): void {
+  const video = document.createElement('video');
+  Object.assign(video, { autoplay: true, muted: true, playsInline: true, srcObject: new MediaStream([track]) });
+  video.style.cssText = 'width:32vw;aspect-ratio:16/9;background:#000;object-fit:cover';
+  document.body.append(video);
+  void video.play().catch(() => undefined);
+}
+
 const CAMERA_CONSTRAINTS: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
 
 /** Sends mic and camera as the product does (the camera as three simulcast layers). */
@@ -74,49 +111,70 @@ async function produceBoth(send: types.Transport, stream: MediaStream): Promise<
   await send.produce({ track: stream.getVideoTracks()[0]!, encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 2500 } });
 }
 
-/** A publisher (the host): mic and camera. */
+/**
+ * Consumes what the bare worker offers, in order, on the receive transport `ready` hands it
+ * (offers that come before wait), resuming each and showing its video; `consumed` hears of each.
+ */
+function receiver(consumed: (consumer: types.Consumer) => void) {
+  let recv: { transport: types.Transport; request: Request } | null = null;
+  const early: Frame[] = [];
+  let chain = Promise.resolve();
+  const offered = (frame: Frame) => {
+    if (frame.notification !== 'newConsumer') return;
+    if (!recv) return void early.push(frame);
+    const data = frame.data!;
+    const { transport, request } = recv;
+    chain = chain.then(async () => {
+      const consumer = await transport.consume({ id: data['consumerId'] as string, producerId: data['producerId'] as string, kind: data['kind'] as types.MediaKind, rtpParameters: data['rtpParameters'] as types.RtpParameters });
+      if (consumer.kind === 'video') show(consumer.track);
+      consumed(consumer);
+      void request('resumeConsumer', { consumerId: consumer.id });
+    });
+  };
+  const ready = (transport: types.Transport, request: Request) => {
+    recv = { transport, request };
+    for (const frame of early.splice(0)) offered(frame);
+  };
+  return { offered, ready };
+}
+
+/** A publisher (the host): mic and camera, and, like the product's host, everyone who joins later. */
 async function publish(url: string, room: string): Promise<void> {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: CAMERA_CONSTRAINTS });
-  const { request } = await connect(url, room, () => undefined);
-  const device = new Device();
+  show(stream.getVideoTracks()[0]!);
+  const receiving = receiver(() => undefined);
+  const { request } = await connect(url, room, receiving.offered);
+  const device = new Device({ handlerFactory: handlers });
   await device.load({ routerRtpCapabilities: (await request('getRouterRtpCapabilities')).rtpCapabilities as types.RtpCapabilities });
   const send = device.createSendTransport(transportOptions(await request('createTransport', { direction: 'send' })));
   wire(send, request);
+  const recv = device.createRecvTransport(transportOptions(await request('createTransport', { direction: 'recv' })));
+  wire(recv, request);
+  receiving.ready(recv, request);
   await request('join', { rtpCapabilities: device.rtpCapabilities });
   await produceBoth(send, stream);
 }
 
 /**
  * A joiner: "join" (now) → first decoded remote video frame, ms. Like the product's guests it also
- * sends its own mic and camera once in (opened before "join", as the product's pre-join preview
- * is), so a later joiner receives and competes for the CPU with the same media as in the product.
+ * sends its own mic and camera once in (opened and shown before "join", as the product's pre-join
+ * preview is, which also probes the browser's capabilities then), so a later joiner receives and
+ * competes for the CPU with the same media as in the product.
  */
 async function join(url: string, room: string, timeoutMs = 20_000): Promise<{ ms: number; marks: Record<string, number> }> {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: CAMERA_CONSTRAINTS });
+  show(stream.getVideoTracks()[0]!);
+  await handlers.warmUp();
   const started = performance.now();
   // The product page's milestone names (edge/web/src/call/media-session.ts), for --marks side by side.
   const marks: Record<string, number> = {};
   const mark = (name: string) => void (marks[name] ??= Math.round(performance.now() - started));
   const consumers: types.Consumer[] = [];
-  let recv: types.Transport | null = null;
-  const early: Frame[] = [];
-  let request: Request | null = null;
-  let chain = Promise.resolve();
-  const onConsumer = (frame: Frame) => {
-    if (frame.notification !== 'newConsumer') return;
-    if (!recv || !request) return void early.push(frame);
-    const data = frame.data!;
-    const transport = recv;
-    const ask = request;
-    chain = chain.then(async () => {
-      const consumer = await transport.consume({ id: data['consumerId'] as string, producerId: data['producerId'] as string, kind: data['kind'] as types.MediaKind, rtpParameters: data['rtpParameters'] as types.RtpParameters });
-      consumers.push(consumer);
-      mark(consumer.kind === 'video' ? 'firstVideoConsumer' : 'firstAudioConsumer');
-      void ask('resumeConsumer', { consumerId: consumer.id });
-    });
-  };
-  const link = await connect(url, room, onConsumer);
-  request = link.request;
+  const receiving = receiver((consumer) => {
+    consumers.push(consumer);
+    mark(consumer.kind === 'video' ? 'firstVideoConsumer' : 'firstAudioConsumer');
+  });
+  const { request } = await connect(url, room, receiving.offered);
   mark('mediaSocketOpen');
   const [caps, recvInfo, sendInfo] = await Promise.all([
     request('getRouterRtpCapabilities'),
@@ -124,14 +182,14 @@ async function join(url: string, room: string, timeoutMs = 20_000): Promise<{ ms
     request('createTransport', { direction: 'send' }),
   ]);
   mark('mediaTransportsCreated');
-  const device = new Device();
+  const device = new Device({ handlerFactory: handlers });
   await device.load({ routerRtpCapabilities: caps['rtpCapabilities'] as types.RtpCapabilities });
   mark('mediaDeviceLoaded');
-  recv = device.createRecvTransport(transportOptions(recvInfo));
+  const recv = device.createRecvTransport(transportOptions(recvInfo));
   wire(recv, request);
   const send = device.createSendTransport(transportOptions(sendInfo));
   wire(send, request);
-  for (const frame of early.splice(0)) onConsumer(frame);
+  receiving.ready(recv, request);
   await request('join', { rtpCapabilities: device.rtpCapabilities });
   mark('mediaJoined');
   // Not awaited, as in the product: receiving does not wait for sending.
@@ -161,4 +219,9 @@ async function join(url: string, room: string, timeoutMs = 20_000): Promise<{ ms
   });
 }
 
-(window as unknown as { __floor: object }).__floor = { publish, join };
+/** Videos on the page showing a frame (its own camera and each remote one it received). */
+function videosPlaying(): number {
+  return [...document.querySelectorAll('video')].filter((video) => video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0).length;
+}
+
+(window as unknown as { __floor: object }).__floor = { publish, join, videosPlaying };

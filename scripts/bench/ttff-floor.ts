@@ -13,7 +13,7 @@ import { startBareSfu, type BareSfu, type BareSfuOptions } from './bare-sfu.js';
 
 declare global {
   interface Window {
-    __floor?: { publish(url: string, room: string): Promise<void>; join(url: string, room: string): Promise<{ ms: number; marks: Record<string, number> }> };
+    __floor?: { publish(url: string, room: string): Promise<void>; join(url: string, room: string): Promise<{ ms: number; marks: Record<string, number> }>; videosPlaying(): number };
   }
 }
 
@@ -23,6 +23,18 @@ export interface FloorRound {
   /** Each joiner's milestones (ms after "join"), named as the product page names its own. */
   firstMarks: Record<string, number>;
   laterMarks: Record<string, number>;
+  /** Videos each page (publisher, first, later joiner) showed playing once everyone received everyone (3 each: its own and two others). */
+  videosPlaying: number[];
+}
+
+/** Each page's playing videos, once all show `expected` or `timeoutMs` passed (then as they are). */
+async function videosPlaying(pages: readonly Page[], expected: number, timeoutMs = 10_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await Promise.all(pages.map((page) => page.evaluate(() => window.__floor!.videosPlaying())));
+    if (counts.every((count) => count >= expected) || Date.now() > deadline) return counts;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 export interface TtffFloor {
@@ -59,7 +71,8 @@ export async function startTtffFloor(options: BareSfuOptions = {}): Promise<Ttff
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
 
   const open = async (browser: Browser): Promise<Page> => {
-    const context = await browser.newContext();
+    // The product's pages' size (edge/web/test/people.ts newPerson): its videos are painted at it.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     await page.goto(url);
     await page.waitForFunction(() => window.__floor !== undefined);
@@ -87,7 +100,7 @@ export async function startTtffFloor(options: BareSfuOptions = {}): Promise<Ttff
         pages.push(first.page);
         const later = await timeJoin(browser, room);
         pages.push(later.page);
-        return { firstMs: first.ms, laterMs: later.ms, firstMarks: first.marks, laterMarks: later.marks };
+        return { firstMs: first.ms, laterMs: later.ms, firstMarks: first.marks, laterMarks: later.marks, videosPlaying: await videosPlaying(pages, pages.length) };
       } finally {
         for (const page of pages) await page.context().close().catch(() => undefined);
       }

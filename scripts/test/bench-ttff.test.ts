@@ -35,6 +35,8 @@ describe('bench:ttff harness', () => {
       expect(Object.keys(marks)).toEqual(expect.arrayContaining(['mediaJoined', 'firstAudioConsumer', 'firstVideoConsumer', 'cameraProduced']));
       expect(marks['mediaJoined']).toBeLessThanOrEqual(marks['firstVideoConsumer']!);
     }
+    // And each page paints what a product page does: its own camera and the two others'.
+    expect(round.videosPlaying).toEqual([3, 3, 3]);
     // Publisher and both joiners gone: no consumers left in the worker.
     const deadline = Date.now() + 10_000;
     while (plain.sfu.consumerCount() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
