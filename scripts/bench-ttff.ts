@@ -72,7 +72,7 @@ try {
       show('later guest', later);
     };
     const runFloor = async () => {
-      const { firstMs, laterMs, firstMarks, laterMarks } = await retried('floor', () => {
+      const { firstMs, laterMs, firstMarks, laterMarks, playing } = await retried('floor', () => {
         trace?.reset();
         return floor.round(browser, `ttff-${r}-${Date.now()}`, 0);
       });
@@ -80,6 +80,8 @@ try {
       floors.later.push(laterMs);
       show('floor first', { ms: firstMs, marks: firstMarks });
       show('floor later', { ms: laterMs, marks: laterMarks });
+      // Pages that never played everyone did less than the product's (the figures stand, but say so).
+      if (playing.some(({ videos, voices }) => videos < 3 || voices < 2)) console.log(`    floor pages played ${playing.map(({ videos, voices }) => `${videos} videos, ${voices} voices`).join('; ')} (of 3 and 2 each)`);
       for (const line of trace?.lines() ?? []) console.log(`    worker ${line}`);
     };
     // Alternate which goes first, so a drift in the machine's load hits both alike.

@@ -36,6 +36,11 @@ export interface BareSfuOptions {
   maxIncomingBitrate?: number;
   /** Holds each newConsumer notification this long (a known delay, for the harness tests). */
   consumerDelayMs?: number;
+  /**
+   * Starts every video consumer on its lowest simulcast layer (and leaves it there), as the node
+   * starts one of a young producer (media-node/rooms/layer-start.ts): the quickest first frame.
+   */
+  startLowest?: boolean;
 }
 
 export interface BareSfu {
@@ -44,6 +49,8 @@ export interface BareSfu {
   worker: types.Worker;
   /** Consumers alive in the worker. */
   consumerCount(): number;
+  /** The spatial layer each video consumer was first aimed at, in the order made. */
+  videoStartLayers(): (number | undefined)[];
   close(): Promise<void>;
 }
 
@@ -65,16 +72,20 @@ export async function startBareSfu(options: BareSfuOptions = {}): Promise<BareSf
     return room;
   };
   let consumers = 0;
+  const startLayers: (number | undefined)[] = [];
   let nextPeer = 1;
 
   const notify = (peer: Peer, message: MediaNotification) => peer.socket.send(JSON.stringify(message));
-  const consume = async (room: BareRoom, peer: Peer, producer: types.Producer, owner: Peer) => {
+  /** `more`: another offer follows at once (the node's burst flag: the page negotiates them together). */
+  const consume = async (room: BareRoom, peer: Peer, producer: types.Producer, owner: Peer, more = false) => {
     const recv = [...peer.transports.values()].find((entry) => entry.direction === 'recv')?.transport;
     if (peer === owner || !recv || !peer.rtpCapabilities || peer.consumed.has(producer.id)) return;
     if (!room.router.canConsume({ producerId: producer.id, rtpCapabilities: peer.rtpCapabilities })) return;
     peer.consumed.add(producer.id);
-    const consumer = await recv.consume({ producerId: producer.id, rtpCapabilities: peer.rtpCapabilities, paused: true });
+    const lowest = options.startLowest && producer.kind === 'video' ? { preferredLayers: { spatialLayer: 0 } } : {};
+    const consumer = await recv.consume({ producerId: producer.id, rtpCapabilities: peer.rtpCapabilities, paused: true, ...lowest });
     consumers++;
+    if (consumer.kind === 'video') startLayers.push(consumer.preferredLayers?.spatialLayer);
     consumer.observer.once('close', () => consumers--);
     peer.consumers.set(consumer.id, consumer);
     if (options.consumerDelayMs) await new Promise((resolve) => setTimeout(resolve, options.consumerDelayMs));
@@ -89,11 +100,13 @@ export async function startBareSfu(options: BareSfuOptions = {}): Promise<BareSf
         source: producer.kind === 'audio' ? 'mic' : 'camera',
         rtpParameters: consumer.rtpParameters as never,
         producerPaused: consumer.producerPaused,
+        ...(more ? { more: true } : {}),
       },
     });
   };
   const consumeExisting = async (room: BareRoom, peer: Peer) => {
-    for (const { producer, peer: owner } of room.producers.values()) await consume(room, peer, producer, owner);
+    const offers = [...room.producers.values()].filter(({ peer: owner, producer }) => owner !== peer && !peer.consumed.has(producer.id));
+    for (const [i, { producer, peer: owner }] of offers.entries()) await consume(room, peer, producer, owner, i < offers.length - 1);
   };
 
   const handle = async (room: BareRoom, peer: Peer, raw: string): Promise<{ data: object; after?: () => Promise<void> }> => {
@@ -187,6 +200,7 @@ export async function startBareSfu(options: BareSfuOptions = {}): Promise<BareSf
     url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}`,
     worker,
     consumerCount: () => consumers,
+    videoStartLayers: () => [...startLayers],
     close: async () => {
       for (const client of wss.clients) client.terminate();
       wss.close();

@@ -1,11 +1,13 @@
 /**
  * The floor page of bench:ttff (runs in Chromium, bundled by ttff-floor.ts): mediasoup-client
- * straight to the bare worker (bare-sfu.ts), nothing else — no room socket, no token, no UI. It
- * publishes mic and camera as the product does (same constraints, same three simulcast layers) or
- * joins — receiving everyone and sending its own mic and camera, as the product's guests do — and times "join" → first decoded remote video frame with the same 50 ms getStats poll as
- * the product's page (edge/web/src/debug-hook.ts), so the two are timed alike. It shows what it
- * sends and receives as the product's page does (its own camera, every remote camera, each in a
- * video element): on two cores, painting the videos is a share of every page's CPU.
+ * straight to the bare worker (bare-sfu.ts), nothing else — no room socket, no token, no UI.
+ * Every page sends mic and camera as the product does (same constraints, same three simulcast
+ * layers) and receives everyone, as the product's host and guests do; a joiner times "join" →
+ * first decoded remote video frame with the same 50 ms getStats poll as the product's page
+ * (edge/web/src/debug-hook.ts), so the two are timed alike. It also plays what it receives as the
+ * product's page does — its own camera and each remote one in a grid laid out like the product's
+ * (edge/web/src/meeting/grid.ts), each remote voice on an <audio> element: on two cores, painting
+ * video and decoding audio are a share of every page's CPU.
  */
 import { Device, type types } from 'mediasoup-client';
 import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
@@ -30,12 +32,17 @@ const POLL_MS = 50;
  * Chrome's handler with its capability probes made once per page, as the product's page does
  * (edge/web/src/call/device.ts): Device.load would otherwise build a throw-away RTCPeerConnection
  * on the join path, which the product moved to its pre-join screen (a floor must not be slower).
+ * Its own copy: the floor runs none of the product's code.
  */
 function probedOnce(): HandlerFactory & { warmUp(): Promise<unknown> } {
   const base = Chrome111.createFactory();
   const probes = new Map<string, Promise<unknown>>();
   const once = <T>(key: string, probe: () => Promise<T>): Promise<T> => {
-    if (!probes.has(key)) probes.set(key, probe());
+    if (!probes.has(key)) {
+      const result = probe();
+      probes.set(key, result);
+      result.catch(() => probes.delete(key)); // probed again next time
+    }
     return probes.get(key) as Promise<T>;
   };
   const factory: HandlerFactory = {
@@ -94,13 +101,38 @@ function transportOptions(info: Record<string, unknown>): types.TransportOptions
   };
 }
 
-/** A tile for a camera, its own or another's, as the product's grid shows it (a third of the width, 16:9). */
-function show(track: MediaStreamTrack): void {
+/**
+ * The videos' grid, sized as the product's call view: beside a 320 px side panel, ⌈√n⌉ columns of
+ * cells filled edge to edge (edge/web/src/styles.css .call-body, .grid, .tile video).
+ */
+function grid(): HTMLElement {
+  let cells = document.getElementById('grid');
+  if (cells) return cells;
+  document.body.style.cssText = 'margin:0;height:100vh;display:grid;grid-template-columns:1fr 320px';
+  cells = document.createElement('div');
+  cells.id = 'grid';
+  cells.style.cssText = 'display:grid;grid-auto-rows:minmax(0,1fr);gap:.5rem;padding:.5rem;min-height:0';
+  document.body.append(cells, document.createElement('aside'));
+  return cells;
+}
+
+/** A camera, its own (mirrored, as the product shows it) or another's, in the next cell of the grid. */
+function show(track: MediaStreamTrack, own = false): void {
   const video = document.createElement('video');
   Object.assign(video, { autoplay: true, muted: true, playsInline: true, srcObject: new MediaStream([track]) });
-  video.style.cssText = 'width:32vw;aspect-ratio:16/9;background:#000;object-fit:cover';
-  document.body.append(video);
+  video.style.cssText = `width:100%;height:100%;min-height:0;object-fit:cover;background:#000${own ? ';transform:scaleX(-1)' : ''}`;
+  const cells = grid();
+  cells.append(video);
+  cells.style.gridTemplateColumns = `repeat(${Math.ceil(Math.sqrt(cells.childElementCount))}, minmax(0, 1fr))`;
   void video.play().catch(() => undefined);
+}
+
+/** A remote voice on a hidden, playing <audio> element: Chrome decodes remote audio only then (edge/web/src/call/audio-sink.ts). */
+function play(track: MediaStreamTrack): void {
+  const audio = document.createElement('audio');
+  Object.assign(audio, { autoplay: true, hidden: true, srcObject: new MediaStream([track]) });
+  document.body.append(audio);
+  void audio.play().catch(() => undefined);
 }
 
 const CAMERA_CONSTRAINTS: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
@@ -111,29 +143,51 @@ async function produceBoth(send: types.Transport, stream: MediaStream): Promise<
   await send.produce({ track: stream.getVideoTracks()[0]!, encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 2500 } });
 }
 
+/** How long offers flagged `more` wait for the rest of their burst before being negotiated anyway (the product's page waits likewise). */
+const BURST_WAIT_MS = 100;
+
 /**
- * Consumes what the bare worker offers, in order, on the receive transport `ready` hands it
- * (offers that come before wait), resuming each and showing its video; `consumed` hears of each.
+ * Consumes what the bare worker offers on the receive transport `ready` hands it (offers that come
+ * before wait), resuming each and playing it; `consumed` hears of each, in the order offered. A
+ * burst (offers flagged `more`, then the last) is consumed in one task, so mediasoup-client
+ * negotiates it in one go, as the product's page does (edge/web/src/call/remote-tracks.ts).
  */
-function receiver(consumed: (consumer: types.Consumer) => void) {
+function receiver(consumed: (consumer: types.Consumer) => void, submitted: (offers: number) => void = () => undefined) {
   let recv: { transport: types.Transport; request: Request } | null = null;
-  const early: Frame[] = [];
+  const held: Frame[] = [];
+  let burstTimer: ReturnType<typeof setTimeout> | null = null;
   let chain = Promise.resolve();
+  const submit = () => {
+    if (burstTimer) clearTimeout(burstTimer);
+    burstTimer = null;
+    if (!recv) return;
+    const { transport, request } = recv;
+    if (held.length > 0) submitted(held.length);
+    for (const frame of held.splice(0)) {
+      const data = frame.data!;
+      const creating = transport.consume({ id: data['consumerId'] as string, producerId: data['producerId'] as string, kind: data['kind'] as types.MediaKind, rtpParameters: data['rtpParameters'] as types.RtpParameters });
+      creating.catch(() => undefined); // reported in turn below
+      chain = chain
+        .then(async () => {
+          const consumer = await creating;
+          if (consumer.kind === 'video') show(consumer.track);
+          else play(consumer.track);
+          consumed(consumer);
+          void request('resumeConsumer', { consumerId: consumer.id });
+        })
+        .catch((error: unknown) => console.warn('floor consume failed', error));
+    }
+  };
   const offered = (frame: Frame) => {
     if (frame.notification !== 'newConsumer') return;
-    if (!recv) return void early.push(frame);
-    const data = frame.data!;
-    const { transport, request } = recv;
-    chain = chain.then(async () => {
-      const consumer = await transport.consume({ id: data['consumerId'] as string, producerId: data['producerId'] as string, kind: data['kind'] as types.MediaKind, rtpParameters: data['rtpParameters'] as types.RtpParameters });
-      if (consumer.kind === 'video') show(consumer.track);
-      consumed(consumer);
-      void request('resumeConsumer', { consumerId: consumer.id });
-    });
+    held.push(frame);
+    if (!recv) return;
+    if (frame.data?.['more'] !== true) return submit();
+    burstTimer ??= setTimeout(submit, BURST_WAIT_MS);
   };
   const ready = (transport: types.Transport, request: Request) => {
     recv = { transport, request };
-    for (const frame of early.splice(0)) offered(frame);
+    if (held.length > 0) submit();
   };
   return { offered, ready };
 }
@@ -141,7 +195,7 @@ function receiver(consumed: (consumer: types.Consumer) => void) {
 /** A publisher (the host): mic and camera, and, like the product's host, everyone who joins later. */
 async function publish(url: string, room: string): Promise<void> {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: CAMERA_CONSTRAINTS });
-  show(stream.getVideoTracks()[0]!);
+  show(stream.getVideoTracks()[0]!, true);
   const receiving = receiver(() => undefined);
   const { request } = await connect(url, room, receiving.offered);
   const device = new Device({ handlerFactory: handlers });
@@ -161,19 +215,24 @@ async function publish(url: string, room: string): Promise<void> {
  * preview is, which also probes the browser's capabilities then), so a later joiner receives and
  * competes for the CPU with the same media as in the product.
  */
-async function join(url: string, room: string, timeoutMs = 20_000): Promise<{ ms: number; marks: Record<string, number> }> {
+async function join(url: string, room: string, timeoutMs = 20_000): Promise<{ ms: number; marks: Record<string, number>; bursts: number[] }> {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: CAMERA_CONSTRAINTS });
-  show(stream.getVideoTracks()[0]!);
+  show(stream.getVideoTracks()[0]!, true);
   await handlers.warmUp();
   const started = performance.now();
   // The product page's milestone names (edge/web/src/call/media-session.ts), for --marks side by side.
   const marks: Record<string, number> = {};
   const mark = (name: string) => void (marks[name] ??= Math.round(performance.now() - started));
   const consumers: types.Consumer[] = [];
-  const receiving = receiver((consumer) => {
-    consumers.push(consumer);
-    mark(consumer.kind === 'video' ? 'firstVideoConsumer' : 'firstAudioConsumer');
-  });
+  // How many offers each negotiation took, in order.
+  const bursts: number[] = [];
+  const receiving = receiver(
+    (consumer) => {
+      consumers.push(consumer);
+      mark(consumer.kind === 'video' ? 'firstVideoConsumer' : 'firstAudioConsumer');
+    },
+    (offers) => bursts.push(offers),
+  );
   const { request } = await connect(url, room, receiving.offered);
   mark('mediaSocketOpen');
   const [caps, recvInfo, sendInfo] = await Promise.all([
@@ -210,7 +269,7 @@ async function join(url: string, room: string, timeoutMs = 20_000): Promise<{ ms
               clearInterval(timer);
               // Timed now; answered once its own camera is sent too, so the marks are whole.
               const ms = performance.now() - started;
-              void sending.then(() => resolve({ ms, marks }));
+              void sending.then(() => resolve({ ms, marks, bursts }));
             }
           });
         }
@@ -219,9 +278,11 @@ async function join(url: string, room: string, timeoutMs = 20_000): Promise<{ ms
   });
 }
 
-/** Videos on the page showing a frame (its own camera and each remote one it received). */
-function videosPlaying(): number {
-  return [...document.querySelectorAll('video')].filter((video) => video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0).length;
+/** What the page plays: videos showing a frame (its own camera, each remote one), and remote voices with data flowing. */
+function playing(): { videos: number; voices: number } {
+  const videos = [...document.querySelectorAll('video')].filter((video) => video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0).length;
+  const voices = [...document.querySelectorAll('audio')].filter((audio) => !audio.paused && audio.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA).length;
+  return { videos, voices };
 }
 
-(window as unknown as { __floor: object }).__floor = { publish, join, videosPlaying };
+(window as unknown as { __floor: object }).__floor = { publish, join, playing };

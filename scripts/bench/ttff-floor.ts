@@ -3,7 +3,8 @@
  * mediasoup-client straight at it (ttff-floor-page.ts, bundled here with esbuild and served on
  * 127.0.0.1). `round()` is what the floor costs: a fresh room, a publisher sending mic and camera,
  * then a first and a later joiner (each sending its own too, as the product's guests do) each timed
- * from "join" to their first decoded remote video frame.
+ * from "join" to their first decoded remote video frame; every page receives and plays everyone,
+ * as the product's do, and the round ends once each shows every camera.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +14,7 @@ import { startBareSfu, type BareSfu, type BareSfuOptions } from './bare-sfu.js';
 
 declare global {
   interface Window {
-    __floor?: { publish(url: string, room: string): Promise<void>; join(url: string, room: string): Promise<{ ms: number; marks: Record<string, number> }>; videosPlaying(): number };
+    __floor?: { publish(url: string, room: string): Promise<void>; join(url: string, room: string): Promise<{ ms: number; marks: Record<string, number>; bursts: number[] }>; playing(): Playing };
   }
 }
 
@@ -23,16 +24,25 @@ export interface FloorRound {
   /** Each joiner's milestones (ms after "join"), named as the product page names its own. */
   firstMarks: Record<string, number>;
   laterMarks: Record<string, number>;
-  /** Videos each page (publisher, first, later joiner) showed playing once everyone received everyone (3 each: its own and two others). */
-  videosPlaying: number[];
+  /** How many offers each of a joiner's negotiations took (a burst: everyone's tracks at once). */
+  firstBursts: number[];
+  laterBursts: number[];
+  /** What each page (publisher, first, later joiner) played once everyone received everyone: its own camera and two others', two others' voices. */
+  playing: Playing[];
 }
 
-/** Each page's playing videos, once all show `expected` or `timeoutMs` passed (then as they are). */
-async function videosPlaying(pages: readonly Page[], expected: number, timeoutMs = 10_000): Promise<number[]> {
+/** Videos showing a frame and remote voices playing on one floor page. */
+export interface Playing {
+  videos: number;
+  voices: number;
+}
+
+/** What each page plays, once all play `people` videos and `people - 1` voices or `timeoutMs` passed (then as they are). */
+async function playingOnEvery(pages: readonly Page[], people: number, timeoutMs = 10_000): Promise<Playing[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const counts = await Promise.all(pages.map((page) => page.evaluate(() => window.__floor!.videosPlaying())));
-    if (counts.every((count) => count >= expected) || Date.now() > deadline) return counts;
+    const counts = await Promise.all(pages.map((page) => page.evaluate(() => window.__floor!.playing())));
+    if (counts.every(({ videos, voices }) => videos >= people && voices >= people - 1) || Date.now() > deadline) return counts;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -41,7 +51,7 @@ export interface TtffFloor {
   sfu: BareSfu;
   /** The floor page's URL. */
   url: string;
-  /** One room: publisher on, then the first joiner timed, then a later one. */
+  /** One room: publisher on, then the first joiner timed, then a later one; then each page playing everyone (playing). */
   round(browser: Browser, room: string, settleMs: number): Promise<FloorRound>;
   close(): Promise<void>;
 }
@@ -61,7 +71,8 @@ async function bundlePage(): Promise<string> {
 
 export async function startTtffFloor(options: BareSfuOptions = {}): Promise<TtffFloor> {
   const script = await bundlePage();
-  const sfu = await startBareSfu(options);
+  // The quickest first frame, as the node aims a young producer's first consumers (layer-start.ts).
+  const sfu = await startBareSfu({ startLowest: true, ...options });
   const http: Server = createServer((request, response) => {
     if (request.url === '/floor.js') response.writeHead(200, { 'Content-Type': 'text/javascript' }).end(script);
     else if (request.url === '/') response.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>ttff floor</title><script type="module" src="/floor.js"></script>');
@@ -81,8 +92,8 @@ export async function startTtffFloor(options: BareSfuOptions = {}): Promise<Ttff
   const timeJoin = async (browser: Browser, room: string) => {
     const page = await open(browser);
     // join() opens mic and camera before its clock starts, as the product's pre-join screen does.
-    const { ms, marks } = await page.evaluate(([signaling, name]) => window.__floor!.join(signaling!, name!), [sfu.url, room]);
-    return { page, ms, marks };
+    const { ms, marks, bursts } = await page.evaluate(([signaling, name]) => window.__floor!.join(signaling!, name!), [sfu.url, room]);
+    return { page, ms, marks, bursts };
   };
 
   return {
@@ -100,7 +111,7 @@ export async function startTtffFloor(options: BareSfuOptions = {}): Promise<Ttff
         pages.push(first.page);
         const later = await timeJoin(browser, room);
         pages.push(later.page);
-        return { firstMs: first.ms, laterMs: later.ms, firstMarks: first.marks, laterMarks: later.marks, videosPlaying: await videosPlaying(pages, pages.length) };
+        return { firstMs: first.ms, laterMs: later.ms, firstMarks: first.marks, laterMarks: later.marks, firstBursts: first.bursts, laterBursts: later.bursts, playing: await playingOnEvery(pages, pages.length) };
       } finally {
         for (const page of pages) await page.context().close().catch(() => undefined);
       }

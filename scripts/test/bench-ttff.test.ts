@@ -35,8 +35,15 @@ describe('bench:ttff harness', () => {
       expect(Object.keys(marks)).toEqual(expect.arrayContaining(['mediaJoined', 'firstAudioConsumer', 'firstVideoConsumer', 'cameraProduced']));
       expect(marks['mediaJoined']).toBeLessThanOrEqual(marks['firstVideoConsumer']!);
     }
-    // And each page paints what a product page does: its own camera and the two others'.
-    expect(round.videosPlaying).toEqual([3, 3, 3]);
+    // And each page plays what a product page does: its own camera and the two others', their voices.
+    expect(round.playing).toEqual([3, 3, 3].map(() => ({ videos: 3, voices: 2 })));
+    // As quick as the product's path can be: each joiner negotiates everyone already there in one
+    // go (the host's two tracks; then the host's and the first guest's four), and every video
+    // consumer starts on its lowest layer, as the node starts a young producer's.
+    expect(round.firstBursts[0]).toBe(2);
+    expect(round.laterBursts[0]).toBe(4);
+    expect(plain.sfu.videoStartLayers().length).toBeGreaterThanOrEqual(6);
+    expect(new Set(plain.sfu.videoStartLayers())).toEqual(new Set([0]));
     // Publisher and both joiners gone: no consumers left in the worker.
     const deadline = Date.now() + 10_000;
     while (plain.sfu.consumerCount() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
