@@ -22,6 +22,8 @@ interface Peer {
   consumers: Map<string, types.Consumer>;
   /** Producers this peer consumes already (a join and a new producer may race, as on the node). */
   consumed: Set<string>;
+  /** Its offers of what the room already has, one burst at a time (a join and its receive transport each ask). */
+  offering: Promise<void>;
 }
 
 interface BareRoom {
@@ -104,9 +106,14 @@ export async function startBareSfu(options: BareSfuOptions = {}): Promise<BareSf
       },
     });
   };
-  const consumeExisting = async (room: BareRoom, peer: Peer) => {
-    const offers = [...room.producers.values()].filter(({ peer: owner, producer }) => owner !== peer && !peer.consumed.has(producer.id));
-    for (const [i, { producer, peer: owner }] of offers.entries()) await consume(room, peer, producer, owner, i < offers.length - 1);
+  // Serialized per peer: two bursts interleaved would end one in the middle of the other.
+  const consumeExisting = (room: BareRoom, peer: Peer): Promise<void> => {
+    const run = peer.offering.then(async () => {
+      const offers = [...room.producers.values()].filter(({ peer: owner, producer }) => owner !== peer && !peer.consumed.has(producer.id));
+      for (const [i, { producer, peer: owner }] of offers.entries()) await consume(room, peer, producer, owner, i < offers.length - 1);
+    });
+    peer.offering = run.catch(() => undefined); // a failed burst is the caller's to report; the next one still runs
+    return run;
   };
 
   const handle = async (room: BareRoom, peer: Peer, raw: string): Promise<{ data: object; after?: () => Promise<void> }> => {
@@ -154,7 +161,7 @@ export async function startBareSfu(options: BareSfuOptions = {}): Promise<BareSf
   const wss = new WebSocketServer({ server: http });
   wss.on('connection', (socket, request) => {
     const url = new URL(request.url ?? '/', 'http://bare');
-    const peer: Peer = { id: `bare-peer-${nextPeer++}`, socket, transports: new Map(), consumers: new Map(), consumed: new Set() };
+    const peer: Peer = { id: `bare-peer-${nextPeer++}`, socket, transports: new Map(), consumers: new Map(), consumed: new Set(), offering: Promise.resolve() };
     // The room: ?room= or ?token= in the URL, else the token of a first `authenticate` frame (the
     // node's own way), else 'default'.
     const named = url.searchParams.get('room') ?? url.searchParams.get('token');

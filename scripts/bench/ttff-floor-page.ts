@@ -178,16 +178,20 @@ function receiver(consumed: (consumer: types.Consumer) => void, submitted: (offe
         .catch((error: unknown) => console.warn('floor consume failed', error));
     }
   };
+  /** Negotiates what is held once its burst is whole (or has waited long enough). */
+  const flush = () => {
+    if (!recv || held.length === 0) return;
+    if (held.at(-1)!.data?.['more'] !== true) return submit();
+    burstTimer ??= setTimeout(submit, BURST_WAIT_MS);
+  };
   const offered = (frame: Frame) => {
     if (frame.notification !== 'newConsumer') return;
     held.push(frame);
-    if (!recv) return;
-    if (frame.data?.['more'] !== true) return submit();
-    burstTimer ??= setTimeout(submit, BURST_WAIT_MS);
+    flush();
   };
   const ready = (transport: types.Transport, request: Request) => {
     recv = { transport, request };
-    if (held.length > 0) submit();
+    flush();
   };
   return { offered, ready };
 }
