@@ -9,9 +9,11 @@
  * (edge/web/src/meeting/grid.ts), each remote voice on an <audio> element: on two cores, painting
  * video and decoding audio are a share of every page's CPU.
  */
-import { Device, type types } from 'mediasoup-client';
-import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
-import type { HandlerFactory } from 'mediasoup-client/handlers/HandlerInterface';
+import type { types } from 'mediasoup-client';
+// The product's Device with its capability probes cached per page: Device.load would otherwise
+// build a throw-away RTCPeerConnection on the join path, which the product does on its pre-join
+// screen (a floor must not be slower).
+import { createDevice, warmUpDevice } from '../../edge/web/src/call/device.js';
 
 interface Frame {
   id?: number;
@@ -27,35 +29,6 @@ const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
   { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
 ];
 const POLL_MS = 50;
-
-/**
- * Chrome's handler with its capability probes made once per page, as the product's page does
- * (edge/web/src/call/device.ts): Device.load would otherwise build a throw-away RTCPeerConnection
- * on the join path, which the product moved to its pre-join screen (a floor must not be slower).
- * Its own copy: the floor runs none of the product's code.
- */
-function probedOnce(): HandlerFactory & { warmUp(): Promise<unknown> } {
-  const base = Chrome111.createFactory();
-  const probes = new Map<string, Promise<unknown>>();
-  const once = <T>(key: string, probe: () => Promise<T>): Promise<T> => {
-    if (!probes.has(key)) {
-      const result = probe();
-      probes.set(key, result);
-      result.catch(() => probes.delete(key)); // probed again next time
-    }
-    return probes.get(key) as Promise<T>;
-  };
-  const factory: HandlerFactory = {
-    name: base.name,
-    factory: base.factory,
-    getNativeRtpCapabilities: (options) => once(`rtp:${JSON.stringify(options)}`, () => base.getNativeRtpCapabilities(options)),
-    getNativeSctpCapabilities: () => once('sctp', () => base.getNativeSctpCapabilities()),
-  };
-  const warmUp = () => Promise.all([factory.getNativeRtpCapabilities({ direction: 'recvonly' }), factory.getNativeRtpCapabilities({ direction: 'sendonly' }), factory.getNativeSctpCapabilities()]);
-  return { ...factory, warmUp };
-}
-
-const handlers = probedOnce();
 
 /** One signaling socket to the bare worker, requests answered by id. */
 async function connect(url: string, room: string, onNotification: (frame: Frame) => void) {
@@ -202,7 +175,7 @@ async function publish(url: string, room: string): Promise<void> {
   show(stream.getVideoTracks()[0]!, true);
   const receiving = receiver(() => undefined);
   const { request } = await connect(url, room, receiving.offered);
-  const device = new Device({ handlerFactory: handlers });
+  const device = await createDevice();
   await device.load({ routerRtpCapabilities: (await request('getRouterRtpCapabilities')).rtpCapabilities as types.RtpCapabilities });
   const send = device.createSendTransport(transportOptions(await request('createTransport', { direction: 'send' })));
   wire(send, request);
@@ -222,7 +195,7 @@ async function publish(url: string, room: string): Promise<void> {
 async function join(url: string, room: string, timeoutMs = 20_000): Promise<{ ms: number; marks: Record<string, number>; bursts: number[] }> {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: CAMERA_CONSTRAINTS });
   show(stream.getVideoTracks()[0]!, true);
-  await handlers.warmUp();
+  await warmUpDevice();
   const started = performance.now();
   // The product page's milestone names (edge/web/src/call/media-session.ts), for --marks side by side.
   const marks: Record<string, number> = {};
@@ -245,7 +218,7 @@ async function join(url: string, room: string, timeoutMs = 20_000): Promise<{ ms
     request('createTransport', { direction: 'send' }),
   ]);
   mark('mediaTransportsCreated');
-  const device = new Device({ handlerFactory: handlers });
+  const device = await createDevice();
   await device.load({ routerRtpCapabilities: caps['rtpCapabilities'] as types.RtpCapabilities });
   mark('mediaDeviceLoaded');
   const recv = device.createRecvTransport(transportOptions(recvInfo));

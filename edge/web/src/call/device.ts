@@ -42,11 +42,11 @@ function handlerFactory(): Promise<HandlerFactory> {
   return factory;
 }
 
-/** Probe the browser's capabilities ahead of time (safe to call more than once). */
-export function warmUpDevice(): void {
-  void handlerFactory()
+/** Probe the browser's capabilities ahead of time (safe to call more than once); resolves once probed, or failed. */
+export function warmUpDevice(): Promise<void> {
+  return handlerFactory()
     .then((ready) => Promise.all([ready.getNativeRtpCapabilities({ direction: 'recvonly' }), ready.getNativeRtpCapabilities({ direction: 'sendonly' }), ready.getNativeSctpCapabilities()]))
-    .catch(() => undefined);
+    .then(() => undefined, () => undefined);
 }
 
 export async function createDevice(): Promise<Device> {

@@ -87,7 +87,7 @@ export function prejoinView(
   if (!options.watching) {
     void Promise.all([local.openCamera(), local.openMic()]).then(() => {
       renderMedia();
-      warmUpDevice();
+      void warmUpDevice();
       return fillDevices();
     });
   }
