@@ -1,4 +1,6 @@
 import {
+  isMedia,
+  isRtcp,
   MediaStreamTrack,
   RTCPeerConnection,
   RtpHeader,
@@ -66,6 +68,20 @@ function vp8KeyFramePayload(size: number): Buffer {
   return payload;
 }
 
+/**
+ * werift counts a consent check (RFC 7675, one every ~5 s) as failed when its answer takes longer
+ * than 2 × RTT + 200 ms (at least 500 ms), and stops sending after 30 s of such failures; Chrome
+ * counts any answer within its 30 s window. On a saturated box a node's answers came 0.5-1 s late
+ * for half a minute and werift peers fell silent where a browser would not: allow an answer up to
+ * 4.5 s (under the 5 s cadence) by pinning the pair's RTT, which werift reads for that timeout.
+ */
+function browserLikeConsent(pc: RTCPeerConnection): void {
+  pc.iceConnectionStateChange.subscribe((state) => {
+    const pair = state === 'connected' ? pc.iceTransports[0]?.connection.nominated : undefined;
+    if (pair) Object.defineProperty(pair, 'rtt', { get: () => 2.15, set: () => undefined, configurable: true });
+  });
+}
+
 export interface ReceivedTrack {
   consumer: ConsumerInfo;
   packets: number;
@@ -75,6 +91,8 @@ export interface WeriftPeerOptions {
   /** Base signaling URL (ws://host:port) — the token is appended. */
   url: string;
   token: string;
+  /** Benchmarks on a saturated box: tolerate late consent answers as Chrome does (see browserLikeConsent). */
+  browserLikeConsent?: boolean;
 }
 
 /**
@@ -99,19 +117,32 @@ export class WeriftPeer {
   private speech: 'spurts' | 'steady' = 'spurts';
   /**
    * Benchmarks: each sent payload ends with its send time (epoch ms with sub-ms precision,
-   * performance.timeOrigin + performance.now(), float64 BE), which is also handed to `onSent`.
+   * performance.timeOrigin + performance.now(), float64 BE), which is also handed to `onSent`
+   * with the packet's RTP timestamp (unique per packet of a kind; relays keep it).
    */
   private stamp = false;
-  onSent: ((kind: 'audio' | 'video', stamp: number) => void) | undefined;
+  onSent: ((kind: 'audio' | 'video', stamp: number, rtpTimestamp: number) => void) | undefined;
   /** Benchmarks: called with every RTP payload received (after the packet is counted). */
   onRtp: ((consumer: ConsumerInfo, payload: Buffer) => void) | undefined;
+  /**
+   * Benchmarks that need many receivers on few cores (`join({ receive: 'raw' })`): each consumer's
+   * SRTP packet as it arrived (its RTP header is in the clear), with a function that authenticates
+   * and decrypts it into the whole RTP packet (throws if it is not authentic). werift's RTP stack
+   * (decryption, NACK, transport-cc feedback, the track's events) never sees these packets; RTCP,
+   * DTLS and ICE still go to werift. `onRtp` is not called.
+   */
+  onSrtp: ((consumer: ConsumerInfo, packet: Buffer, decrypt: () => Buffer) => void) | undefined;
+  private raw = false;
+  private lenientConsent = false;
 
   private constructor(readonly signaling: SignalingClient) {}
 
   /** Connects and joins: router capabilities, receive transport (when allowed), join. */
-  static async join(options: WeriftPeerOptions & { receive?: boolean }): Promise<WeriftPeer> {
+  static async join(options: WeriftPeerOptions & { receive?: boolean | 'raw' }): Promise<WeriftPeer> {
     const signaling = await SignalingClient.authenticate(options.url, options.token);
     const peer = new WeriftPeer(signaling);
+    peer.raw = options.receive === 'raw';
+    peer.lenientConsent = options.browserLikeConsent === true;
     signaling.socket.on('message', () => peer.onNotifications());
     await signaling.request('getRouterRtpCapabilities', {});
     if (options.receive !== false) peer.recvTransport = await signaling.request('createTransport', { direction: 'recv' });
@@ -153,9 +184,11 @@ export class WeriftPeer {
         headerExtensions: { audio: [], video: [useTransportWideCC()] },
       });
       this.recvPc.ontrack = ({ track, transceiver }) => this.countTrack(track, transceiver);
+      if (this.lenientConsent) browserLikeConsent(this.recvPc);
     }
     const pc = this.recvPc;
     await pc.setRemoteDescription({ type: 'offer', sdp: recvOffer(transport, this.consumersInOrder) });
+    if (this.raw) this.tapSrtp(pc);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     if (!this.recvConnected) {
@@ -166,6 +199,30 @@ export class WeriftPeer {
         dtlsParameters: { role, fingerprints: [fingerprintOf(pc.localDescription?.sdp ?? answer.sdp ?? '')] },
       });
     }
+  }
+
+  private tapped = false;
+
+  /**
+   * Takes incoming SRTP off werift's path (see `onSrtp`): the bundle's ICE connection hands every
+   * datagram to its listeners in turn, DTLS's and then SRTP's; RTP packets of known consumers stop
+   * here instead. Installed once the offer made the transport, before ICE starts.
+   */
+  private tapSrtp(pc: RTCPeerConnection): void {
+    const dtls = pc.dtlsTransports[0];
+    if (this.tapped || !dtls) return;
+    this.tapped = true;
+    const bySsrc = (ssrc: number) => this.consumersInOrder.find((consumer) => consumer.rtpParameters.encodings?.[0]?.['ssrc'] === ssrc);
+    const event = dtls.iceTransport.connection.onData;
+    const deliver = event.execute;
+    event.execute = (data: Buffer) => {
+      // RTP (not RTCP: payload types 192-223 in the second byte) of a consumer this peer has.
+      const consumer = isMedia(data) && !isRtcp(data) && data.length >= 12 ? bySsrc(data.readUInt32BE(8)) : undefined;
+      if (!consumer) return deliver(data);
+      const entry = this.received.get(consumer.consumerId);
+      if (entry) entry.packets++;
+      this.onSrtp?.(consumer, data, () => dtls.srtp.decrypt(data));
+    };
   }
 
   private readonly countedMids = new Set<string>();
@@ -198,6 +255,7 @@ export class WeriftPeer {
       codecs: { audio: [useOPUS()], video: [useVP8({ rtcpFeedback: [useNACK(), usePLI()] })] },
       headerExtensions: { audio: [], video: [] },
     });
+    if (this.lenientConsent) browserLikeConsent(pc);
     this.sendPc = pc;
     const wanted = (['audio', 'video'] as const).filter((kind) => kinds[kind] !== false);
     const transceivers = wanted.map((kind) => ({ kind, transceiver: pc.addTransceiver(new MediaStreamTrack({ kind }), { direction: 'sendonly' }) }));
@@ -267,7 +325,7 @@ export class WeriftPeer {
       if (this.stamp) {
         const stamp = performance.timeOrigin + performance.now();
         payload.writeDoubleBE(stamp, payload.length - 8);
-        this.onSent?.(kind, stamp);
+        this.onSent?.(kind, stamp, header.timestamp);
       }
       void transceiver.sender.sendRtp(new RtpPacket(header, payload)).catch(() => undefined);
       this.sentPackets[kind]++;
