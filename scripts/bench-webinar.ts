@@ -6,11 +6,12 @@
  * A → B and A → C with the cascade commands exactly as the RoomDO sends them (docs/cascading.md).
  * The viewers (werift, WebRTC over ICE/DTLS/SRTP) are spread round-robin over the three nodes and
  * run in viewer processes of their own (`--procs`, default one per 150 viewers, at most 4), so
- * the presenter's clock and sending do not wait behind their decryption.
+ * the presenter's clock and sending do not wait behind them. They count every packet from its
+ * RTP header and decrypt one in eight for its send time (see `viewerHost`).
  *
  * Each payload carries its send time. Over one window, once every viewer receives:
  *   lossPct            1 − deliveries of the packets sent in the window ÷ (those packets × viewers)
- *   addedLatencyMsP95  per packet, a relayed viewer's delay minus the median delay of node A's
+ *   addedLatencyMsP95  per sampled packet, a relayed viewer's delay minus the median delay of node A's
  *                      viewers (same process, same clock) for that same packet, p95: the cost of
  *                      one relay hop, against the reference measured in the same run
  *   cpuPerNodePct      CPU of each node (its Node process and its mediasoup worker), % of a core
@@ -18,13 +19,10 @@
  * which the per-packet pairing against node A's viewers cancels only in part.
  * Writes bench-results/webinar.json { viewers, nodes, regions, lossPct, addedLatencyMsP95, cpuPerNodePct }.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { NodeCommand, NodeCommandData, RegionId } from '../schema/wire/index.js';
@@ -32,19 +30,24 @@ import { FakeEdge, nodeCredential } from '../media-node/test/fake-edge.js';
 import { TestTokenIssuer, newMeetingId, newParticipantId } from '../media-node/test/peers/tokens.js';
 import { WeriftPeer } from '../media-node/test/peers/werift-peer.js';
 import { spawnMediaNode, type SpawnedNode } from '../media-node/test/spawn-node.js';
+import { startDelayedHop, type DelayedHop } from './bench/delayed-hop.js';
 import { cpuSeconds } from './bench/proc.js';
 import { RESULTS_DIR } from './bench/results.js';
-import { median, percentile, round, sleep } from './bench/stats.js';
+import { percentile, round, sleep } from './bench/stats.js';
+import { epochNow, Host, MEDIA_WITHIN_MS, packetKey, type ViewerSpec } from './bench/webinar-viewers.js';
 
 const { values: args } = parseArgs({
   options: {
     viewers: { type: 'string', default: '60' },
     seconds: { type: 'string', default: '10' },
-    'join-batch': { type: 'string', default: '10' },
+    /** Joins in flight at a time in each viewer process. */
+    'join-batch': { type: 'string', default: '5' },
     /** Viewer processes; default one per 150 viewers, at most 4. */
     procs: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     'viewer-host': { type: 'boolean', default: false },
+    /** The harness's test: a known delay put on each relay hop (A → B, A → C), which the added latency must show. */
+    'hop-delay-ms': { type: 'string', default: '0' },
   },
 });
 const VIEWERS = Number(args.viewers);
@@ -54,6 +57,9 @@ const PROCS = args.procs !== undefined ? Number(args.procs) : Math.min(4, Math.m
 /** After the window, packets of it still on their way count as received, not lost: waited for up to this long. */
 const MAX_GRACE_MS = 20_000;
 const SECRET = 'bench-webinar-node-secret';
+const HOP_DELAY_MS = Number(args['hop-delay-ms']);
+/** Tokens per viewer: a viewer whose media does not start joins again as a new participant, at most this many times in all. */
+const JOIN_ATTEMPTS = 5;
 
 const webinarResultSchema = z.strictObject({
   viewers: z.number(),
@@ -124,16 +130,25 @@ async function startNode(nodeId: string, region: RegionId, issuer: TestTokenIssu
   };
 }
 
-/** The RoomDO's relay of one producer from `from` to `to` (pipe opened and connected once). */
-async function relay(meetingId: string, from: BenchNode, to: BenchNode, producerIds: string[]): Promise<void> {
+/**
+ * The RoomDO's relay of one producer from `from` to `to` (pipe opened and connected once). With
+ * `--hop-delay-ms`, the pipe runs through a relay that delays from → to; it is added to `hops`.
+ */
+async function relay(meetingId: string, from: BenchNode, to: BenchNode, producerIds: string[], hops: DelayedHop[]): Promise<void> {
   const [endFrom, endTo] = await Promise.all([
     from.command({ command: 'cascadeOpenPipe', meetingId, peerNodeId: to.nodeId }),
     to.command({ command: 'cascadeOpenPipe', meetingId, peerNodeId: from.nodeId }),
   ]);
   if (endFrom?.kind !== 'pipeEnd' || endTo?.kind !== 'pipeEnd') throw new Error('cascadeOpenPipe answers a pipe end');
+  let [remoteForFrom, remoteForTo] = [endTo.pipe, endFrom.pipe];
+  if (HOP_DELAY_MS > 0) {
+    const hop = await startDelayedHop(endFrom.pipe, endTo.pipe, HOP_DELAY_MS);
+    hops.push(hop);
+    [remoteForFrom, remoteForTo] = [{ ...endTo.pipe, ...hop.forA }, { ...endFrom.pipe, ...hop.forB }];
+  }
   await Promise.all([
-    from.command({ command: 'cascadeConnectPipe', meetingId, peerNodeId: to.nodeId, remote: endTo.pipe }),
-    to.command({ command: 'cascadeConnectPipe', meetingId, peerNodeId: from.nodeId, remote: endFrom.pipe }),
+    from.command({ command: 'cascadeConnectPipe', meetingId, peerNodeId: to.nodeId, remote: remoteForFrom }),
+    to.command({ command: 'cascadeConnectPipe', meetingId, peerNodeId: from.nodeId, remote: remoteForTo }),
   ]);
   for (const producerId of producerIds) {
     const sent = await from.command({ command: 'cascadeSendProducer', meetingId, peerNodeId: to.nodeId, producerId });
@@ -142,116 +157,17 @@ async function relay(meetingId: string, from: BenchNode, to: BenchNode, producer
   }
 }
 
-/** Epoch ms with sub-ms precision: comparable across this process and the viewer hosts. */
-const epochNow = () => performance.timeOrigin + performance.now();
-
-type ToHost =
-  | { type: 'join'; viewers: { url: string; token: string; reference: boolean }[]; batch: number }
-  | { type: 'window'; from: number; to: number }
-  | { type: 'collect' }
-  | { type: 'close' };
-type FromHost =
-  | { type: 'joined'; count: number }
-  | { type: 'status'; receiving: number; received: number }
-  | { type: 'result'; received: number; added: number[]; reference: number[]; loopDelayP95Ms: number }
-  | { type: 'failed'; error: string };
-
-/**
- * A viewer host (a child process: the receivers' decryption is the bench's heaviest work, and the
- * presenter must not wait behind it). Per packet sent inside the window (its payload carries its
- * send time), it counts deliveries and compares each relayed viewer's delay with the median delay
- * of this host's viewers on the presenter's node for that same packet: both read the same clock,
- * so the presenter's clock and this one need not agree.
- */
-async function viewerHost(): Promise<void> {
-  const viewers: WeriftPeer[] = [];
-  let window = { from: Number.POSITIVE_INFINITY, to: Number.NEGATIVE_INFINITY };
-  let received = 0;
-  const reference = new Map<number, number[]>();
-  const relayed: [number, number][] = [];
-  const send = (message: FromHost) => process.send?.(message);
-  const record = (payload: Buffer, onPresenterNode: boolean) => {
-    if (payload.length < 8) return;
-    const stamp = payload.readDoubleBE(payload.length - 8);
-    if (!(stamp >= window.from && stamp < window.to)) return;
-    received++;
-    const delay = epochNow() - stamp;
-    if (!onPresenterNode) relayed.push([stamp, delay]);
-    else if (reference.has(stamp)) reference.get(stamp)!.push(delay);
-    else reference.set(stamp, [delay]);
-  };
-  // The receivers' own lag: when it grows, they (not the nodes) limit the figures.
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  setInterval(() => {
-    const receiving = viewers.filter((viewer) => [...viewer.received.values()].filter((track) => track.packets > 0).length >= 2).length;
-    send({ type: 'status', receiving, received });
-  }, 500);
-  process.on('message', (message: ToHost) => {
-    void (async () => {
-      if (message.type === 'join') {
-        for (let index = 0; index < message.viewers.length; index += message.batch) {
-          await Promise.all(
-            message.viewers.slice(index, index + message.batch).map(async ({ url, token, reference: onPresenterNode }) => {
-              const viewer = await WeriftPeer.join({ url, token, receive: true });
-              viewer.onRtp = (_consumer, payload) => record(payload, onPresenterNode);
-              viewers.push(viewer);
-            }),
-          );
-        }
-        send({ type: 'joined', count: viewers.length });
-      } else if (message.type === 'window') {
-        window = { from: message.from, to: message.to };
-        setTimeout(() => loopDelay.enable(), Math.max(0, message.from - epochNow()));
-      } else if (message.type === 'collect') {
-        const medians = new Map([...reference].map(([stamp, delays]) => [stamp, median(delays)]));
-        const added = relayed.flatMap(([stamp, delay]) => (medians.has(stamp) ? [delay - medians.get(stamp)!] : []));
-        loopDelay.disable();
-        send({ type: 'result', received, added, reference: [...medians.values()], loopDelayP95Ms: loopDelay.percentile(95) / 1e6 });
-      } else {
-        await Promise.allSettled(viewers.map((viewer) => viewer.close()));
-        process.exit(0);
-      }
-    })().catch((error: unknown) => send({ type: 'failed', error: String(error) }));
-  });
-}
-
-/** A viewer host as the main process sees it: the latest of each message kind it sent. */
-class Host {
-  readonly child: ChildProcess;
-  receiving = 0;
-  /** Deliveries of the window's packets so far. */
-  received = 0;
-  private readonly waiters: ((message: FromHost) => void)[] = [];
-  constructor() {
-    this.child = fork(fileURLToPath(import.meta.url), ['--viewer-host'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.child.on('message', (message: FromHost) => {
-      if (message.type === 'status') {
-        this.receiving = message.receiving;
-        this.received = message.received;
-      } else for (const waiter of this.waiters.splice(0)) waiter(message);
-    });
-  }
-  send(message: ToHost): void {
-    this.child.send(message);
-  }
-  /** The host's next answer (joined, result), or its failure. */
-  async next<T extends FromHost['type']>(type: T): Promise<Extract<FromHost, { type: T }>> {
-    const message = await new Promise<FromHost>((resolve, reject) => {
-      this.waiters.push(resolve);
-      this.child.once('exit', (code) => reject(new Error(`viewer host exited (${code})`)));
-    });
-    if (message.type === 'failed') throw new Error(`viewer host failed: ${message.error}`);
-    if (message.type !== type) throw new Error(`viewer host answered ${message.type}, expected ${type}`);
-    return message as Extract<FromHost, { type: T }>;
-  }
-}
-
-const nodeCpu = async (node: BenchNode) => (await Promise.all([node.spawned.child.pid!, ...node.spawned.workerPids].map(cpuSeconds))).reduce((a, b) => a + b, 0);
+/** CPU seconds of a node's Node process and of its mediasoup workers. */
+const nodeCpu = async (node: BenchNode) => {
+  const [process, ...workers] = await Promise.all([node.spawned.child.pid!, ...node.spawned.workerPids].map(cpuSeconds));
+  return { process: process!, workers: workers.reduce((a, b) => a + b, 0) };
+};
 
 async function main(): Promise<number> {
   const issuer = await TestTokenIssuer.create();
   const nodes: BenchNode[] = [];
   const hosts: Host[] = [];
+  const hops: DelayedHop[] = [];
   let presenter: WeriftPeer | undefined;
   try {
     console.log(
@@ -267,38 +183,47 @@ async function main(): Promise<number> {
     const token = (node: BenchNode, participantId: string, perms: ('publish' | 'subscribe')[]) =>
       issuer.sign({ nodeId: node.nodeId, meetingId, participantId, perms, expiresIn: 900 });
 
-    presenter = await WeriftPeer.join({ url: nodeA.url, token: await token(nodeA, newParticipantId('presenter'), ['publish']), receive: false });
-    const sentStamps: number[] = [];
-    presenter.onSent = (_kind, stamp) => sentStamps.push(stamp);
+    presenter = await WeriftPeer.join({ url: nodeA.url, token: await token(nodeA, newParticipantId('presenter'), ['publish']), receive: false, browserLikeConsent: true });
+    const sent: { key: number; stamp: number }[] = [];
+    presenter.onSent = (kind, stamp, rtpTimestamp) => sent.push({ key: packetKey(kind, rtpTimestamp), stamp });
     await presenter.publish({ audio: true, video: true, stamp: true });
     const producerIds = [presenter.producerIds.audio!, presenter.producerIds.video!];
 
     for (let index = 0; index < PROCS; index++) hosts.push(new Host());
     // Viewer i watches node i mod 3 from host ⌊i/3⌋ mod PROCS: every host has viewers on every node.
-    const viewersOf = async (from: number, to: number) => {
-      const perHost = hosts.map(() => [] as { url: string; token: string; reference: boolean }[]);
+    const viewersOf = async (from: number, to: number, awaitMedia: boolean) => {
+      const perHost = hosts.map(() => [] as ViewerSpec[]);
       for (let index = from; index < to; index++) {
         const node = nodes[index % nodes.length]!;
-        perHost[Math.floor(index / nodes.length) % hosts.length]!.push({ url: node.url, token: await token(node, newParticipantId('viewer'), ['subscribe']), reference: node === nodeA });
+        const tokens = await Promise.all(Array.from({ length: JOIN_ATTEMPTS }, () => token(node, newParticipantId('viewer'), ['subscribe'])));
+        perHost[Math.floor(index / nodes.length) % hosts.length]!.push({ url: node.url, tokens, reference: node === nodeA });
       }
       await Promise.all(
         hosts.map(async (host, index) => {
           if (perHost[index]!.length === 0) return;
-          host.send({ type: 'join', viewers: perHost[index]!, batch: JOIN_BATCH });
+          host.send({ type: 'join', viewers: perHost[index]!, batch: JOIN_BATCH, awaitMedia });
           await host.next('joined');
         }),
       );
     };
     // A producer crosses only to a node where the meeting has a room: one viewer on each first.
-    await viewersOf(0, Math.min(3, VIEWERS));
-    await relay(meetingId, nodeA, nodeB, producerIds);
-    await relay(meetingId, nodeA, nodeC, producerIds);
+    // (Those on B and C receive only once the relays below are open.)
+    await viewersOf(0, Math.min(3, VIEWERS), false);
+    await relay(meetingId, nodeA, nodeB, producerIds, hops);
+    await relay(meetingId, nodeA, nodeC, producerIds, hops);
     const joinStarted = performance.now();
-    await viewersOf(3, VIEWERS);
+    await viewersOf(3, VIEWERS, true);
     console.log(`  ${VIEWERS} viewers joined in ${((performance.now() - joinStarted) / 1000).toFixed(1)} s`);
     const receiving = () => hosts.reduce((sum, host) => sum + host.receiving, 0);
-    await until('every viewer to receive audio and video', () => receiving() >= VIEWERS, Math.max(60_000, VIEWERS * 200));
+    const rejoined = () => hosts.reduce((sum, host) => sum + host.rejoined, 0);
+    const progress = setInterval(() => console.log(`  ${receiving()} of ${VIEWERS} viewers receive audio and video (${rejoined()} joined again)`), 10_000);
+    try {
+      await until('every viewer to receive audio and video', () => receiving() >= VIEWERS, Math.max(60_000, VIEWERS * 200));
+    } finally {
+      clearInterval(progress);
+    }
 
+    console.log(`  every viewer receives; ${rejoined()} joined again because their media had not started within ${MEDIA_WITHIN_MS / 1000} s`);
     const from = epochNow() + 1_000;
     const to = from + SECONDS * 1_000;
     for (const host of hosts) host.send({ type: 'window', from, to });
@@ -308,6 +233,8 @@ async function main(): Promise<number> {
     await sleep(to - epochNow());
     const cpuAfter = await Promise.all(nodes.map(nodeCpu));
     const cpuWindow = (performance.now() - cpuStarted) / 1000;
+    const windowPackets = sent.filter(({ stamp }) => stamp >= from && stamp < to).map(({ key }) => key);
+    for (const host of hosts) host.send({ type: 'count', packets: windowPackets });
     // Late packets of the window still count (loss is what never arrives): collect once deliveries stop growing.
     const delivered = () => hosts.reduce((sum, host) => sum + host.received, 0);
     for (let last = -1, waited = 0; waited < MAX_GRACE_MS && delivered() !== last; waited += 1_000) {
@@ -320,13 +247,15 @@ async function main(): Promise<number> {
         return host.next('result');
       }),
     );
-    const sent = sentStamps.filter((stamp) => stamp >= from && stamp < to).length;
     const received = results.reduce((sum, result) => sum + result.received, 0);
-    const expected = sent * VIEWERS;
+    const expected = windowPackets.length * VIEWERS;
     const lossPct = expected > 0 ? Math.max(0, (100 * (expected - received)) / expected) : 0;
     const added = results.flatMap((result) => result.added).sort((a, b) => a - b);
     const reference = results.flatMap((result) => result.reference).sort((a, b) => a - b);
-    const cpuPerNodePct = nodes.map((_, index) => round((100 * (cpuAfter[index]! - cpuBefore[index]!)) / cpuWindow, 1));
+    const pctOfCore = (seconds: number) => round((100 * seconds) / cpuWindow, 1);
+    const workerPct = nodes.map((_, index) => pctOfCore(cpuAfter[index]!.workers - cpuBefore[index]!.workers));
+    const processPct = nodes.map((_, index) => pctOfCore(cpuAfter[index]!.process - cpuBefore[index]!.process));
+    const cpuPerNodePct = nodes.map((_, index) => round(workerPct[index]! + processPct[index]!, 1));
     const result = webinarResultSchema.parse({
       viewers: VIEWERS,
       nodes: nodes.length,
@@ -335,14 +264,22 @@ async function main(): Promise<number> {
       addedLatencyMsP95: round(percentile(added, 95), 1),
       cpuPerNodePct,
     });
-    console.log(`  presenter sent ${sent} packets in the ${SECONDS} s window (${(sent / SECONDS).toFixed(0)}/s of 80/s); viewers received ${received} of ${expected} (loss ${lossPct.toFixed(2)} %)`);
+    console.log(`  presenter sent ${windowPackets.length} packets in the ${SECONDS} s window (${(windowPackets.length / SECONDS).toFixed(0)}/s of 80/s); viewers received ${received} of ${expected} (loss ${lossPct.toFixed(2)} %)`);
     console.log(
       `  delay on node A (reference): p50 ${percentile(reference, 50).toFixed(1)} ms, p95 ${percentile(reference, 95).toFixed(1)} ms; ` +
         `added by the relay hop: p50 ${percentile(added, 50).toFixed(1)} ms, p95 ${percentile(added, 95).toFixed(1)} ms (${added.length} deliveries)`,
     );
+    const byKind = (kind: 'audio' | 'video') => {
+      const expectedOfKind = windowPackets.filter((key) => key % 2 === (kind === 'video' ? 1 : 0)).length * VIEWERS;
+      const got = results.reduce((sum, result) => sum + result.receivedByKind[kind], 0);
+      return `${kind} ${expectedOfKind > 0 ? ((100 * (expectedOfKind - got)) / expectedOfKind).toFixed(2) : 0} %`;
+    };
+    console.log(`  loss by kind: ${byKind('audio')}, ${byKind('video')}; viewers that received nothing in the window: ${results.reduce((sum, result) => sum + result.silentViewers, 0)}`);
     const loopDelays = results.map((result) => result.loopDelayP95Ms.toFixed(0)).join(', ');
     console.log(`  viewer processes' event-loop delay p95: ${loopDelays} ms (tens of ms and more: the receivers, not the nodes, limit loss and delay)`);
-    console.log(`  CPU per node (% of a core): ${nodes.map((node, index) => `${node.nodeId} (${node.region}) ${cpuPerNodePct[index]}`).join(', ')}; load ${os.loadavg()[0]!.toFixed(1)}`);
+    console.log(
+      `  CPU per node (% of a core, mediasoup worker + Node process): ${nodes.map((node, index) => `${node.nodeId} (${node.region}) ${cpuPerNodePct[index]} (${workerPct[index]} + ${processPct[index]})`).join(', ')}; load ${os.loadavg()[0]!.toFixed(1)}`,
+    );
     if (!args['no-write']) {
       await mkdir(RESULTS_DIR, { recursive: true });
       const file = path.join(RESULTS_DIR, 'webinar.json');
@@ -365,12 +302,9 @@ async function main(): Promise<number> {
     }
     await Promise.all(nodes.map(async (node) => ((await node.spawned.waitExit(10_000)) === 'timeout' ? node.spawned.kill() : undefined)));
     await Promise.allSettled(nodes.map((node) => node.edge.stop()));
+    await Promise.allSettled(hops.map((hop) => hop.close()));
   }
 }
 
-if (process.argv.includes('--viewer-host')) {
-  await viewerHost();
-} else {
-  // werift peers leave handles behind: the figures are out, so end here.
-  process.exit(await main());
-}
+// werift peers leave handles behind: the figures are out, so end here.
+process.exit(await main());
