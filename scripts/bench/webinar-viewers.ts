@@ -12,6 +12,9 @@ import { median, sleep } from './stats.js';
 
 /** A viewer joins again when its media has not started this long after it joined. */
 export const MEDIA_WITHIN_MS = 10_000;
+/** After the window, packets of it still on their way count as received, not lost: a host waits until none arrived for QUIET_MS, at most MAX_GRACE_MS. */
+const QUIET_MS = 2_000;
+const MAX_GRACE_MS = 20_000;
 
 /** Epoch ms with sub-ms precision: comparable across this process and the viewer hosts. */
 export const epochNow = () => performance.timeOrigin + performance.now();
@@ -25,12 +28,12 @@ export interface ViewerSpec {
 type ToHost =
   | { type: 'join'; viewers: ViewerSpec[]; batch: number; awaitMedia: boolean }
   | { type: 'window'; from: number; to: number }
-  | { type: 'count'; packets: number[] }
-  | { type: 'collect' }
+  | { type: 'check' }
+  | { type: 'collect'; packets: number[] }
   | { type: 'close' };
 type FromHost =
   | { type: 'joined'; count: number }
-  | { type: 'status'; receiving: number; received: number; rejoined: number }
+  | { type: 'status'; receiving: number; rejoined: number }
   | { type: 'result'; received: number; receivedByKind: { audio: number; video: number }; silentViewers: number; added: number[]; reference: number[]; loopDelayP95Ms: number }
   | { type: 'failed'; error: string };
 
@@ -47,9 +50,10 @@ const sampled = (rtpTimestamp: number) => Math.imul(rtpTimestamp, 0x9e3779b1) >>
 
 /**
  * A viewer host (a child process: the receivers are the bench's heaviest work, and the presenter
- * must not wait behind them). Its viewers complete ICE and DTLS and receive SRTP like any WebRTC
- * client (werift), but count each packet from its clear RTP header as it arrives and decrypt only
- * the sampled ones. Deliveries are counted per packet (RTP timestamp) from the window's start;
+ * must not wait behind them). Its viewers complete ICE and DTLS and receive SRTP (werift), but
+ * count each packet from its clear RTP header as it arrives and decrypt only the sampled ones;
+ * they send no NACK, transport-cc feedback or receiver reports for media they never parse, so a
+ * packet lost on the way to a viewer stays lost. Deliveries are counted per packet (RTP timestamp) from the window's start;
  * once the window is over the main process names its packets. Per sampled packet sent inside the
  * window, it compares each relayed viewer's delay with the median delay of this host's viewers on
  * the presenter's node for that same packet: both read the same clock, so the presenter's clock
@@ -92,27 +96,48 @@ async function viewerHost(): Promise<void> {
    * tries five times within 1.6 s, then never again: ICE "completed" with no pair nominated) or
    * DTLS handshake did not finish.
    */
-  const join = async (spec: ViewerSpec, awaitMedia: boolean): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
-      const viewer = await WeriftPeer.join({ url: spec.url, token: spec.tokens[attempt - 1]!, receive: 'raw', browserLikeConsent: true });
+  const join = async (spec: ViewerSpec, awaitMedia: boolean, firstAttempt = 1): Promise<void> => {
+    for (let attempt = firstAttempt; ; attempt++) {
+      const last = attempt >= spec.tokens.length;
+      let viewer: WeriftPeer;
+      try {
+        viewer = await WeriftPeer.join({ url: spec.url, token: spec.tokens[attempt - 1]!, receive: 'raw', browserLikeConsent: true });
+      } catch (error) {
+        if (last) throw error;
+        rejoined++;
+        continue;
+      }
       viewer.onSrtp = (consumer, packet, decrypt) => record(consumer, packet, decrypt, spec.reference);
       viewers.push(viewer);
-      if (!awaitMedia) return;
-      const deadline = Date.now() + MEDIA_WITHIN_MS;
-      while (!receivesBoth(viewer) && Date.now() < deadline) await sleep(100);
-      if (receivesBoth(viewer)) return;
-      if (attempt >= spec.tokens.length) throw new Error(`a viewer received no media within ${MEDIA_WITHIN_MS / 1000} s, ${attempt} times`);
-      viewers.splice(viewers.indexOf(viewer), 1);
-      rejoined++;
-      await viewer.close();
+      if (!awaitMedia) {
+        unchecked.push({ viewer, spec, attempt });
+        return;
+      }
+      if (await mediaWithin(viewer)) return;
+      if (last) throw new Error(`a viewer received no media within ${MEDIA_WITHIN_MS / 1000} s, ${attempt} times`);
+      await retire(viewer);
     }
   };
+  const mediaWithin = async (viewer: WeriftPeer) => {
+    const deadline = Date.now() + MEDIA_WITHIN_MS;
+    while (!receivesBoth(viewer) && Date.now() < deadline) await sleep(100);
+    return receivesBoth(viewer);
+  };
+  const retire = async (viewer: WeriftPeer) => {
+    viewers.splice(viewers.indexOf(viewer), 1);
+    rejoined++;
+    await viewer.close();
+  };
+  /** Viewers joined before their media could flow (the first on each node, before the relays): checked, and joined again if need be, on 'check'. */
+  const unchecked: { viewer: WeriftPeer; spec: ViewerSpec; attempt: number }[] = [];
   // The receivers' own lag: when it grows, they (not the nodes) limit the figures.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   setInterval(() => {
     const receiving = viewers.filter(receivesBoth).length;
-    send({ type: 'status', receiving, received: received(), rejoined });
+    send({ type: 'status', receiving, rejoined });
   }, 500);
+  // The bench gone without a 'close' (killed): nothing is left to measure for.
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (message: ToHost) => {
     void (async () => {
       if (message.type === 'join') {
@@ -123,14 +148,31 @@ async function viewerHost(): Promise<void> {
         };
         await Promise.all(Array.from({ length: message.batch }, lane));
         send({ type: 'joined', count: viewers.length });
+      } else if (message.type === 'check') {
+        await Promise.all(
+          unchecked.splice(0).map(async ({ viewer, spec, attempt }) => {
+            if (await mediaWithin(viewer)) return;
+            if (attempt >= spec.tokens.length) throw new Error(`a viewer received no media within ${MEDIA_WITHIN_MS / 1000} s, ${attempt} times`);
+            await retire(viewer);
+            await join(spec, true, attempt + 1);
+          }),
+        );
+        send({ type: 'joined', count: viewers.length });
       } else if (message.type === 'window') {
         window = { from: message.from, to: message.to };
         counting = true;
         for (const viewer of viewers) packetsAtWindow.set(viewer, packetsOf(viewer));
         setTimeout(() => loopDelay.enable(), Math.max(0, message.from - epochNow()));
-      } else if (message.type === 'count') {
-        windowPackets = message.packets;
       } else if (message.type === 'collect') {
+        windowPackets = message.packets;
+        // Late packets of the window still count (loss is what never arrives): wait, on this
+        // process's own clock, until none arrived for a while.
+        const deadline = Date.now() + MAX_GRACE_MS;
+        for (let last = -1, quietSince = Date.now(); Date.now() < deadline; await sleep(250)) {
+          const now = received();
+          if (now !== last) [last, quietSince] = [now, Date.now()];
+          else if (Date.now() - quietSince >= QUIET_MS) break;
+        }
         const medians = new Map([...reference].map(([stamp, delays]) => [stamp, median(delays)]));
         const added = relayed.flatMap(([stamp, delay]) => (medians.has(stamp) ? [delay - medians.get(stamp)!] : []));
         loopDelay.disable();
@@ -148,8 +190,6 @@ async function viewerHost(): Promise<void> {
 export class Host {
   readonly child: ChildProcess;
   receiving = 0;
-  /** Deliveries of the window's packets so far. */
-  received = 0;
   /** Viewers that joined again because their media did not start (see viewerHost). */
   rejoined = 0;
   private readonly waiters: ((message: FromHost) => void)[] = [];
@@ -158,7 +198,6 @@ export class Host {
     this.child.on('message', (message: FromHost) => {
       if (message.type === 'status') {
         this.receiving = message.receiving;
-        this.received = message.received;
         this.rejoined = message.rejoined;
       } else for (const waiter of this.waiters.splice(0)) waiter(message);
     });
@@ -166,7 +205,7 @@ export class Host {
   send(message: ToHost): void {
     this.child.send(message);
   }
-  /** The host's next answer (joined, result), or its failure. */
+  /** The host's next answer (joined after join or check, result), or its failure. */
   async next<T extends FromHost['type']>(type: T): Promise<Extract<FromHost, { type: T }>> {
     const message = await new Promise<FromHost>((resolve, reject) => {
       this.waiters.push(resolve);

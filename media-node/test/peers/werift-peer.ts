@@ -73,7 +73,8 @@ function vp8KeyFramePayload(size: number): Buffer {
  * than 2 × RTT + 200 ms (at least 500 ms), and stops sending after 30 s of such failures; Chrome
  * counts any answer within its 30 s window. On a saturated box a node's answers came 0.5-1 s late
  * for half a minute and werift peers fell silent where a browser would not: allow an answer up to
- * 4.5 s (under the 5 s cadence) by pinning the pair's RTT, which werift reads for that timeout.
+ * 4.5 s by pinning the pair's RTT, which werift reads for that timeout (a check still ends when
+ * the next one is sent, 4-6 s later).
  */
 function browserLikeConsent(pc: RTCPeerConnection): void {
   pc.iceConnectionStateChange.subscribe((state) => {
@@ -216,7 +217,7 @@ export class WeriftPeer {
     const event = dtls.iceTransport.connection.onData;
     const deliver = event.execute;
     event.execute = (data: Buffer) => {
-      // RTP (not RTCP: payload types 192-223 in the second byte) of a consumer this peer has.
+      // RTP (not RTCP, as werift's isRtcp tells them apart) of a consumer this peer has.
       const consumer = isMedia(data) && !isRtcp(data) && data.length >= 12 ? bySsrc(data.readUInt32BE(8)) : undefined;
       if (!consumer) return deliver(data);
       const entry = this.received.get(consumer.consumerId);
