@@ -45,7 +45,6 @@ const { values: args } = parseArgs({
     /** Viewer processes; default one per 150 viewers, at most 4. */
     procs: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
-    'viewer-host': { type: 'boolean', default: false },
     /** The harness's test: a known delay put on each relay hop (A → B, A → C), which the added latency must show. */
     'hop-delay-ms': { type: 'string', default: '0' },
   },

@@ -1,7 +1,7 @@
 /**
  * The webinar bench's viewers (scripts/bench-webinar.ts): viewer processes of receive-only werift
  * peers, and the handle the bench's main process keeps on each. A viewer process is this module
- * run with `--viewer-host`; it takes its orders (join, window, count, collect, close) over IPC.
+ * run with `--viewer-host`; it takes its orders (join, check, window, collect, close) over IPC.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -114,10 +114,11 @@ async function viewerHost(): Promise<void> {
         return;
       }
       if (await mediaWithin(viewer)) return;
-      if (last) throw new Error(`a viewer received no media within ${MEDIA_WITHIN_MS / 1000} s, ${attempt} times`);
+      if (last) throw noMedia(attempt);
       await retire(viewer);
     }
   };
+  const noMedia = (attempts: number) => new Error(`a viewer received no media within ${MEDIA_WITHIN_MS / 1000} s, ${attempts} times`);
   const mediaWithin = async (viewer: WeriftPeer) => {
     const deadline = Date.now() + MEDIA_WITHIN_MS;
     while (!receivesBoth(viewer) && Date.now() < deadline) await sleep(100);
@@ -152,7 +153,7 @@ async function viewerHost(): Promise<void> {
         await Promise.all(
           unchecked.splice(0).map(async ({ viewer, spec, attempt }) => {
             if (await mediaWithin(viewer)) return;
-            if (attempt >= spec.tokens.length) throw new Error(`a viewer received no media within ${MEDIA_WITHIN_MS / 1000} s, ${attempt} times`);
+            if (attempt >= spec.tokens.length) throw noMedia(attempt);
             await retire(viewer);
             await join(spec, true, attempt + 1);
           }),

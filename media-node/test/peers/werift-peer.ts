@@ -123,14 +123,12 @@ export class WeriftPeer {
    */
   private stamp = false;
   onSent: ((kind: 'audio' | 'video', stamp: number, rtpTimestamp: number) => void) | undefined;
-  /** Benchmarks: called with every RTP payload received (after the packet is counted). */
-  onRtp: ((consumer: ConsumerInfo, payload: Buffer) => void) | undefined;
   /**
    * Benchmarks that need many receivers on few cores (`join({ receive: 'raw' })`): each consumer's
    * SRTP packet as it arrived (its RTP header is in the clear), with a function that authenticates
    * and decrypts it into the whole RTP packet (throws if it is not authentic). werift's RTP stack
    * (decryption, NACK, transport-cc feedback, the track's events) never sees these packets; RTCP,
-   * DTLS and ICE still go to werift. `onRtp` is not called.
+   * DTLS and ICE still go to werift.
    */
   onSrtp: ((consumer: ConsumerInfo, packet: Buffer, decrypt: () => Buffer) => void) | undefined;
   private raw = false;
@@ -236,7 +234,6 @@ export class WeriftPeer {
     track.onReceiveRtp.subscribe((rtp) => {
       const entry = this.received.get(consumer.consumerId);
       if (entry) entry.packets++;
-      this.onRtp?.(consumer, rtp.payload);
     });
   }
 
