@@ -36,6 +36,14 @@ export const configSchema = z.object({
   ANNOUNCED_ADDRESS: optionalText,
   /** Worker i's WebRtcServer listens on RTC_MIN_PORT + i (UDP and TCP). 0 = pick free ports. */
   RTC_MIN_PORT: intFromEnv(40000),
+  /**
+   * Receive/send buffer of the workers' UDP sockets, in bytes (0: the OS default, about 208 KiB,
+   * which holds ~90 full-size packets: a few ms of a busy worker's traffic). Every participant on
+   * a worker shares its one WebRtcServer socket, so a worker that is descheduled for a moment
+   * would drop everyone's packets. The kernel caps it at net.core.rmem_max / wmem_max
+   * (docs/operations.md raises them); the node warns at start when they are lower.
+   */
+  RTC_UDP_BUFFER_BYTES: intFromEnv(4 * 1024 * 1024),
   /** 0 = one worker per core. */
   NUM_WORKERS: intFromEnv(0),
   /** mediasoup's guidance: one worker carries ~500 consumers. */
@@ -83,6 +91,7 @@ function toConfig(env: z.infer<typeof configSchema>) {
     rtcListenIp: env.RTC_LISTEN_IP,
     announcedAddress: env.ANNOUNCED_ADDRESS ?? env.RTC_LISTEN_IP,
     rtcMinPort: env.RTC_MIN_PORT,
+    udpSocketBufferBytes: env.RTC_UDP_BUFFER_BYTES,
     numWorkers,
     consumersPerWorker: env.CONSUMERS_PER_WORKER,
     iceDisconnectTimeoutMs: env.ICE_DISCONNECT_TIMEOUT_MS,

@@ -56,6 +56,7 @@ export class MediaNode {
         listenIp: config.rtcListenIp,
         announcedAddress: config.announcedAddress,
         consumersPerWorker: config.consumersPerWorker,
+        udpSocketBufferBytes: config.udpSocketBufferBytes,
       },
       log,
     );

@@ -26,6 +26,21 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
 fi
 
+# ── UDP socket buffers ────────────────────────────────────────────────────────────────
+# Media workers ask for 4 MiB per UDP socket (RTC_UDP_BUFFER_BYTES); the kernel caps that at
+# net.core.rmem_max / wmem_max (Debian's default: 208 KiB). Same values as a production node
+# (media-node/deploy/90-edgemeet-media.conf); not fatal: a node below them warns and runs.
+for key in net.core.rmem_max net.core.wmem_max; do
+  current=$(sysctl -n "$key" 2>/dev/null || echo 0)
+  if [ "$current" -lt 4194304 ]; then
+    if [ "$(id -u)" = 0 ] && sysctl -q -w "$key=4194304" 2>/dev/null; then
+      say "raised $key from $current to 4194304 (media workers' UDP buffers)"
+    else
+      say "warning: $key is $current; media workers' UDP buffers stay that small — run: sudo sysctl -w $key=4194304"
+    fi
+  fi
+done
+
 # ── node_modules ──────────────────────────────────────────────────────────────────────
 # npm blocks mediasoup's postinstall (allowScripts in package.json): its worker comes below.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

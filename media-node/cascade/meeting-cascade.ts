@@ -47,10 +47,9 @@ export class MeetingCascade {
   }
 
   private async createPipe(peerNodeId: string): Promise<CascadePipe> {
-    const { ip, announcedAddress } = this.room.cascadeListenInfo;
     const router = this.room.router;
     const transport = await router.createPipeTransport({
-      listenInfo: { protocol: 'udp', ip, ...(announcedAddress !== ip ? { announcedAddress } : {}) },
+      listenInfo: this.room.cascadeListenInfo,
       // The ends sit on different hosts: encrypt, and repair loss with NACK/RTX (both ends must enable it).
       enableSrtp: true,
       enableRtx: true,

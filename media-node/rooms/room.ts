@@ -5,7 +5,7 @@ import type { Log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { within } from '../within.js';
 import { ROUTER_MEDIA_CODECS } from '../workers/media-codecs.js';
-import type { WorkerPool, WorkerSlot } from '../workers/worker-pool.js';
+import { udpBuffers, type WorkerPool, type WorkerSlot } from '../workers/worker-pool.js';
 import { AudioSelection, DEFAULT_AUDIO_SELECTION } from './audio-selection.js';
 import type { HostMutes } from './host-mutes.js';
 import { Participant, type ParticipantOptions } from './participant.js';
@@ -235,9 +235,10 @@ export class Room extends EventEmitter<RoomEvents> {
     return [...this.producersById.values()].some((held) => held.participantId === participantId && held.source === source && !('relayedFrom' in held.origin.appData));
   }
 
-  /** Where this room's cascade pipes listen (the node's RTC address; the worker picks the port). */
-  get cascadeListenInfo(): { ip: string; announcedAddress: string } {
-    return { ip: this.pool.options.listenIp, announcedAddress: this.pool.options.announcedAddress };
+  /** Where this room's cascade pipes listen (the node's RTC address and UDP buffers; the worker picks the port). */
+  get cascadeListenInfo(): types.TransportListenInfo {
+    const { listenIp, announcedAddress, udpSocketBufferBytes } = this.pool.options;
+    return { protocol: 'udp', ip: listenIp, ...(announcedAddress !== listenIp ? { announcedAddress } : {}), ...udpBuffers(udpSocketBufferBytes) };
   }
 
   private async offer(roomProducer: RoomProducer, stillPublished: () => boolean): Promise<void> {

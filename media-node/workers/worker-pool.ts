@@ -2,6 +2,7 @@ import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import { EventEmitter } from 'node:events';
 import type { Log } from '../log.js';
+import { lowKernelUdpLimits } from './kernel-udp-limits.js';
 import { ObjectCounts } from './object-counts.js';
 
 export interface WorkerPoolOptions {
@@ -11,6 +12,12 @@ export interface WorkerPoolOptions {
   listenIp: string;
   announcedAddress: string;
   consumersPerWorker: number;
+  /**
+   * Receive and send buffer of each UDP socket the workers open (the WebRtcServer's, which every
+   * participant on the worker shares, and cascade pipes'), in bytes; 0 keeps the OS default. The
+   * kernel caps it at net.core.rmem_max / wmem_max.
+   */
+  udpSocketBufferBytes: number;
 }
 
 /** One mediasoup worker process (one core) with its WebRtcServer and live object counts. */
@@ -44,6 +51,9 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 
   static async start(options: WorkerPoolOptions, log: Log): Promise<WorkerPool> {
     const pool = new WorkerPool(options, log);
+    for (const limit of await lowKernelUdpLimits(options.udpSocketBufferBytes)) {
+      log.warn('kernel caps UDP socket buffers below RTC_UDP_BUFFER_BYTES (docs/operations.md)', { sysctl: limit.name, bytes: limit.bytes, wanted: options.udpSocketBufferBytes });
+    }
     try {
       for (let index = 0; index < options.numWorkers; index++) pool.slots.push(await pool.startSlot(index));
     } catch (error) {
@@ -64,6 +74,8 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
       ip: this.options.listenIp,
       announcedAddress: this.options.announcedAddress,
       ...(port !== undefined ? { port } : {}),
+      // TCP sockets are one per participant: only the shared UDP socket needs the room.
+      ...(protocol === 'udp' ? udpBuffers(this.options.udpSocketBufferBytes) : {}),
     });
     const webRtcServer = await worker.createWebRtcServer({ listenInfos: [listen('udp'), listen('tcp')] });
     const dump = await webRtcServer.dump();
@@ -133,4 +145,9 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 
 function load(slot: WorkerSlot): number {
   return slot.counts.consumers * 1_000 + slot.counts.routers;
+}
+
+/** The listen info fields that size a UDP socket's buffers (none: the OS default). */
+export function udpBuffers(bytes: number): Pick<types.TransportListenInfo, 'recvBufferSize' | 'sendBufferSize'> {
+  return bytes > 0 ? { recvBufferSize: bytes, sendBufferSize: bytes } : {};
 }
