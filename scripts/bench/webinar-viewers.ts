@@ -33,7 +33,7 @@ type ToHost =
   | { type: 'close' };
 type FromHost =
   | { type: 'joined'; count: number }
-  | { type: 'status'; receiving: number; rejoined: number }
+  | { type: 'status'; receiving: number; rejoined: number; gaveUp: number }
   | { type: 'result'; received: number; receivedByKind: { audio: number; video: number }; silentViewers: number; added: number[]; reference: number[]; loopDelayP95Ms: number }
   | { type: 'failed'; error: string };
 
@@ -87,6 +87,8 @@ async function viewerHost(): Promise<void> {
     else reference.set(stamp, [delay]);
   };
   let rejoined = 0;
+  /** Viewers with no media after their last join (see join). */
+  let gaveUp = 0;
   const receivesBoth = (viewer: WeriftPeer) => [...viewer.received.values()].filter((track) => track.packets > 0).length >= 2;
   /**
    * Joins one viewer and resolves once it receives audio and video, so that a batch's handshakes
@@ -102,8 +104,8 @@ async function viewerHost(): Promise<void> {
       let viewer: WeriftPeer;
       try {
         viewer = await WeriftPeer.join({ url: spec.url, token: spec.tokens[attempt - 1]!, receive: 'raw', browserLikeConsent: true });
-      } catch (error) {
-        if (last) throw error;
+      } catch {
+        if (last) return void gaveUp++;
         rejoined++;
         continue;
       }
@@ -114,11 +116,11 @@ async function viewerHost(): Promise<void> {
         return;
       }
       if (await mediaWithin(viewer)) return;
-      if (last) throw noMedia(attempt);
+      // Out of tokens: it stays, a viewer who never got media, and its packets count as lost.
+      if (last) return void gaveUp++;
       await retire(viewer);
     }
   };
-  const noMedia = (attempts: number) => new Error(`a viewer received no media within ${MEDIA_WITHIN_MS / 1000} s, ${attempts} times`);
   const mediaWithin = async (viewer: WeriftPeer) => {
     const deadline = Date.now() + MEDIA_WITHIN_MS;
     while (!receivesBoth(viewer) && Date.now() < deadline) await sleep(100);
@@ -135,7 +137,7 @@ async function viewerHost(): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   setInterval(() => {
     const receiving = viewers.filter(receivesBoth).length;
-    send({ type: 'status', receiving, rejoined });
+    send({ type: 'status', receiving, rejoined, gaveUp });
   }, 500);
   // The bench gone without a 'close' (killed): nothing is left to measure for.
   process.on('disconnect', () => process.exit(0));
@@ -153,7 +155,7 @@ async function viewerHost(): Promise<void> {
         await Promise.all(
           unchecked.splice(0).map(async ({ viewer, spec, attempt }) => {
             if (await mediaWithin(viewer)) return;
-            if (attempt >= spec.tokens.length) throw noMedia(attempt);
+            if (attempt >= spec.tokens.length) return void gaveUp++;
             await retire(viewer);
             await join(spec, true, attempt + 1);
           }),
@@ -193,6 +195,8 @@ export class Host {
   receiving = 0;
   /** Viewers that joined again because their media did not start (see viewerHost). */
   rejoined = 0;
+  /** Viewers still without media after their last join: they stay in, their packets lost. */
+  gaveUp = 0;
   private readonly waiters: ((message: FromHost) => void)[] = [];
   constructor() {
     this.child = fork(fileURLToPath(import.meta.url), ['--viewer-host'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -200,6 +204,7 @@ export class Host {
       if (message.type === 'status') {
         this.receiving = message.receiving;
         this.rejoined = message.rejoined;
+        this.gaveUp = message.gaveUp;
       } else for (const waiter of this.waiters.splice(0)) waiter(message);
     });
   }
