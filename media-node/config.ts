@@ -37,13 +37,13 @@ export const configSchema = z.object({
   /** Worker i's WebRtcServer listens on RTC_MIN_PORT + i (UDP and TCP). 0 = pick free ports. */
   RTC_MIN_PORT: intFromEnv(40000),
   /**
-   * Receive/send buffer of the workers' UDP sockets, in bytes (0: the OS default, about 208 KiB,
-   * which holds ~90 full-size packets: a few ms of a busy worker's traffic). Every participant on
+   * Receive/send buffer of the workers' UDP sockets, in bytes (0: the kernel's default, about
+   * 208 KiB, which holds ~90 packets of 1,000 bytes: a few ms of a busy worker's traffic). Every participant on
    * a worker shares its one WebRtcServer socket, so a worker that is descheduled for a moment
    * would drop everyone's packets. The kernel caps it at net.core.rmem_max / wmem_max
    * (docs/operations.md raises them); the node warns at start when they are lower.
    */
-  RTC_UDP_BUFFER_BYTES: intFromEnv(4 * 1024 * 1024),
+  RTC_UDP_BUFFER_BYTES: z.coerce.number().int().min(0).max(2 ** 30, 'RTC_UDP_BUFFER_BYTES is at most 1 GiB').default(4 * 1024 * 1024),
   /** 0 = one worker per core. */
   NUM_WORKERS: intFromEnv(0),
   /** mediasoup's guidance: one worker carries ~500 consumers. */

@@ -33,7 +33,7 @@ interface NodeLifecycleEvents {
   'media node stopping': { code: number; reason: string };
   'mediasoup worker started': { workerPid: number; index: number; ports: Port[] };
   'mediasoup worker died': { workerPid: number; err: string };
-  'kernel caps UDP socket buffers below RTC_UDP_BUFFER_BYTES (docs/operations.md)': { sysctl: string; bytes: number; wanted: number };
+  'kernel caps UDP socket buffers below RTC_UDP_BUFFER_BYTES (docs/operations.md)': { sysctl: string; bytes: number | null; wanted: number };
   'control link up': { url: string };
   'control link refused': { status: number | undefined };
   'control link error': { err: string };

@@ -291,7 +291,7 @@ async function main(): Promise<number> {
       return `${kind} ${expectedOfKind > 0 ? ((100 * (expectedOfKind - got)) / expectedOfKind).toFixed(2) : 0} %`;
     };
     console.log(`  loss by kind: ${byKind('audio')}, ${byKind('video')}; viewers that received nothing in the window: ${results.reduce((sum, result) => sum + result.silentViewers, 0)}`);
-    const droppedAt = [...nodes.map((node) => `${node.nodeId}'s worker`), 'viewer processes', 'presenter'];
+    const droppedAt = [...nodes.map((node) => `${node.nodeId}'s worker`), 'viewer processes', 'this process (presenter, hop relays, STUN)'];
     console.log(`  UDP datagrams the kernel dropped at full receive buffers in the window: ${droppedAt.map((owner, index) => `${owner} ${dropped[index]}`).join(', ')}`);
     const hostSeconds = hostCpu.reduce((a, b) => a + b, 0);
     console.log(

@@ -28,15 +28,17 @@ fi
 
 # ── UDP socket buffers ────────────────────────────────────────────────────────────────
 # Media workers ask for 4 MiB per UDP socket (RTC_UDP_BUFFER_BYTES); the kernel caps that at
-# net.core.rmem_max / wmem_max (Debian's default: 208 KiB). Same values as a production node
-# (media-node/deploy/90-edgemeet-media.conf); not fatal: a node below them warns and runs.
-for key in net.core.rmem_max net.core.wmem_max; do
-  current=$(sysctl -n "$key" 2>/dev/null || echo 0)
-  if [ "$current" -lt 4194304 ]; then
-    if [ "$(id -u)" = 0 ] && sysctl -q -w "$key=4194304" 2>/dev/null; then
-      say "raised $key from $current to 4194304 (media workers' UDP buffers)"
+# net.core.rmem_max / wmem_max (its default: 208 KiB). Same values as a production node
+# (media-node/deploy/90-edgemeet-media.conf). A node below them warns and runs; the media test
+# of a stalled worker (media-node/test/udp-buffers.test.ts) needs them.
+for key in rmem_max wmem_max; do
+  file=/proc/sys/net/core/$key
+  current=$(cat "$file" 2>/dev/null || echo unknown)
+  if [ "$current" = unknown ] || [ "$current" -lt 4194304 ]; then
+    if [ "$(id -u)" = 0 ] && { echo 4194304 > "$file"; } 2>/dev/null; then
+      say "raised net.core.$key from $current to 4194304 (media workers' UDP buffers)"
     else
-      say "warning: $key is $current; media workers' UDP buffers stay that small — run: sudo sysctl -w $key=4194304"
+      say "warning: net.core.$key is $current; media workers' UDP buffers stay that small — run: sudo sysctl -w net.core.$key=4194304"
     fi
   fi
 done

@@ -51,6 +51,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
 
   static async start(options: WorkerPoolOptions, log: Log): Promise<WorkerPool> {
     const pool = new WorkerPool(options, log);
+    // bytes null: the cap could not be read (a container), and the host's may be lower.
     for (const limit of await lowKernelUdpLimits(options.udpSocketBufferBytes)) {
       log.warn('kernel caps UDP socket buffers below RTC_UDP_BUFFER_BYTES (docs/operations.md)', { sysctl: limit.name, bytes: limit.bytes, wanted: options.udpSocketBufferBytes });
     }

@@ -87,8 +87,11 @@ async function viewerHost(): Promise<void> {
     else reference.set(stamp, [delay]);
   };
   let rejoined = 0;
-  /** Viewers with no media after their last join (see join). */
-  let gaveUp = 0;
+  /** Viewers still without media after their last join stay in (their packets count as lost); joins whose last attempt threw leave none. */
+  const gaveUpViewers = new Set<WeriftPeer>();
+  let lastJoinsFailed = 0;
+  const gaveUp = () => lastJoinsFailed + [...gaveUpViewers].filter((viewer) => !receivesBoth(viewer)).length;
+  let joinErrorShown = false;
   const receivesBoth = (viewer: WeriftPeer) => [...viewer.received.values()].filter((track) => track.packets > 0).length >= 2;
   /**
    * Joins one viewer and resolves once it receives audio and video, so that a batch's handshakes
@@ -104,8 +107,13 @@ async function viewerHost(): Promise<void> {
       let viewer: WeriftPeer;
       try {
         viewer = await WeriftPeer.join({ url: spec.url, token: spec.tokens[attempt - 1]!, receive: 'raw', browserLikeConsent: true });
-      } catch {
-        if (last) return void gaveUp++;
+      } catch (error) {
+        // The first one is shown: a join that always throws is a setup error, not a slow box.
+        if (!joinErrorShown) {
+          joinErrorShown = true;
+          console.error(`webinar viewer: a join failed: ${String(error)}`);
+        }
+        if (last) return void lastJoinsFailed++;
         rejoined++;
         continue;
       }
@@ -117,7 +125,7 @@ async function viewerHost(): Promise<void> {
       }
       if (await mediaWithin(viewer)) return;
       // Out of tokens: it stays, a viewer who never got media, and its packets count as lost.
-      if (last) return void gaveUp++;
+      if (last) return void gaveUpViewers.add(viewer);
       await retire(viewer);
     }
   };
@@ -137,7 +145,7 @@ async function viewerHost(): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   setInterval(() => {
     const receiving = viewers.filter(receivesBoth).length;
-    send({ type: 'status', receiving, rejoined, gaveUp });
+    send({ type: 'status', receiving, rejoined, gaveUp: gaveUp() });
   }, 500);
   // The bench gone without a 'close' (killed): nothing is left to measure for.
   process.on('disconnect', () => process.exit(0));
@@ -155,7 +163,7 @@ async function viewerHost(): Promise<void> {
         await Promise.all(
           unchecked.splice(0).map(async ({ viewer, spec, attempt }) => {
             if (await mediaWithin(viewer)) return;
-            if (attempt >= spec.tokens.length) return void gaveUp++;
+            if (attempt >= spec.tokens.length) return void gaveUpViewers.add(viewer);
             await retire(viewer);
             await join(spec, true, attempt + 1);
           }),
