@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { executeCommand } from '../control/commands.js';
 import { lowKernelUdpLimits } from '../workers/kernel-udp-limits.js';
 import { newMeetingId, startTestNode, type TestNode } from './harness.js';
+import { loopbackLocal, readUdpSockets } from './udp-socket-table.js';
 
 /**
  * Every participant on a worker shares its WebRtcServer's one UDP socket. At the kernel's default
@@ -18,11 +19,9 @@ const DATAGRAM_BYTES = 1_000;
 
 /** /proc/net/udp's drops column (datagrams dropped at a full receive buffer) of the socket bound to 127.0.0.1:`port`. */
 async function dropsAt(port: number): Promise<number> {
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const table = await readFile('/proc/net/udp', 'utf8');
-  const line = table.split('\n').find((row) => row.trim().split(/\s+/)[1] === local);
-  if (!line) throw new Error(`no UDP socket on port ${port}`);
-  return Number(line.trim().split(/\s+/)[12]);
+  const socket = (await readUdpSockets()).find((row) => row.local === loopbackLocal(port));
+  if (!socket) throw new Error(`no UDP socket on port ${port}`);
+  return socket.drops;
 }
 
 /** Sends DATAGRAMS datagrams to `port` while `workerPid` is stopped; the datagrams dropped meanwhile. */

@@ -1,4 +1,5 @@
-import { readdir, readlink, readFile } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
+import { readUdpSockets } from '../../media-node/test/udp-socket-table.js';
 
 /**
  * Datagrams the kernel dropped because a socket's receive buffer was full, per process: the
@@ -7,15 +8,7 @@ import { readdir, readlink, readFile } from 'node:fs/promises';
  * node's worker, at the receivers, or nowhere in the kernel (then on the way, or never sent).
  */
 export async function udpDropsByPid(pids: readonly number[]): Promise<Map<number, number>> {
-  const dropsByInode = new Map<string, number>();
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    const table = await readFile(file, 'utf8').catch(() => '');
-    for (const line of table.split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
-      if (fields.length >= 13) dropsByInode.set(fields[9]!, Number(fields[12]));
-    }
-  }
+  const dropsByInode = new Map((await readUdpSockets()).map((socket) => [socket.inode, socket.drops]));
   const byPid = new Map<number, number>();
   for (const pid of pids) {
     let drops = 0;
