@@ -187,10 +187,10 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
         if (producer) await recorder.addProducer(producer, { participantId: roomProducer.participantId, source: roomProducer.source, displayName: roomProducer.displayName, publishedAt: roomProducer.publishedAt });
       };
       // A producer published while recording: its copy on the room's first router is captured too,
-      // and the room offers it to its people once the capture consumes it (within a limit). The
-      // first key frame it sends (asked for by the first consumer) opens its live span: a viewer
-      // consuming first had it, and the capture, made a moment later, waited for the next one,
-      // which Chrome may hold back (key-frame-requests.ts): up to a second of it lost.
+      // and the room offers it to its people once the capture consumes it (within a limit). Its
+      // live span opens at the first key frame after a consumer asked for one (live-spans.ts):
+      // a viewer consuming first had it, and the capture, made a moment later, waited for the
+      // next one, which Chrome may hold back (key-frame-requests.ts): up to a second of it lost.
       const stopPreparing = room.prepareOffers((roomProducer) => capture(roomProducer, room.routers.length > 0 ? roomProducer.copies.get(room.router.id) : undefined));
       const onRemoved = (roomProducer: RoomProducer) => void recorder.removeProducer(roomProducer.id);
       const onClosed = () => end(room.meetingId, active, 'meeting ended');

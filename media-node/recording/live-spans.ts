@@ -41,6 +41,15 @@ export interface LivenessOptions {
    */
   keyFrames?: (listener: (atMs: number) => void) => () => void;
   /**
+   * When a consumer of a video producer starts forwarding (wall-clock ms): its key frame requests
+   * to the sender as they go out (keyFrameRequestsOf), which every consumer makes when it starts,
+   * and the recorder's own capture resuming. Given with `fresh`, its span opens at the first key
+   * frame after the first of these: key frames that arrived before (Chrome's own, as a camera
+   * starts sending, tens of ms after its producer exists) reached no consumer, viewer or recorder,
+   * and are no picture to anyone.
+   */
+  consumerStarts?: (listener: (atMs: number) => void) => () => void;
+  /**
    * Published while recording: its first packets need a key frame to count. (A producer already
    * sending when the recording starts is a picture its viewers see: live from the first look.)
    */
@@ -54,6 +63,20 @@ export function keyFramesOf(producer: Producer): (listener: (atMs: number) => vo
       if (trace.direction === 'in') listener(Math.round(wallClockOf(trace.timestamp)));
     });
 }
+
+/** A producer's key frame requests to its sender (PLI and FIR out), for LivenessOptions.consumerStarts. */
+export function keyFrameRequestsOf(producer: Producer): (listener: (atMs: number) => void) => () => void {
+  return (listener) =>
+    traceProducer(producer, ['pli', 'fir'], (trace) => {
+      if (trace.direction === 'out') listener(Math.round(wallClockOf(trace.timestamp)));
+    });
+}
+
+/**
+ * A fresh video's key frame that came before any consumer started opens its span after all when
+ * none starts this soon (nobody consumes it, not even the recorder: its capture failed to start).
+ */
+export const NO_CONSUMER_GRACE_MS = 1000;
 
 export function followLiveness(producer: FollowedProducer, record: Pick<TrackRecord, 'kind' | 'live' | 'paused'>, onChange: () => void, options: LivenessOptions = {}): () => void {
   const now = options.now ?? Date.now;
@@ -73,6 +96,10 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
    * after a resume whose answer this process has not handled yet (it opens the span at the resume).
    */
   let keyFrameBeforeResume: number | null = null;
+  /** A fresh video's key frames count once a consumer started (see consumerStarts). */
+  let consumerStarted = !(options.fresh && options.consumerStarts);
+  /** The first key frame that came before any consumer started, kept for the grace fallback. */
+  let keyFrameBeforeConsumers: number | null = null;
 
   const open = (at: number) => {
     if (record.live.at(-1)?.to === null) return;
@@ -95,6 +122,10 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
       keyFrameBeforeResume ??= at;
       return;
     }
+    if (!consumerStarted) {
+      keyFrameBeforeConsumers ??= at;
+      return;
+    }
     decodableFrom ??= at;
     // A key frame is a packet: flowing, whatever the next sample says.
     if (!flowing && lastCount >= 0) {
@@ -110,6 +141,10 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
     const packets = await count().catch(() => lastCount);
     if (stopped) return;
     const at = now();
+    if (!consumerStarted && keyFrameBeforeConsumers !== null && at - keyFrameBeforeConsumers >= NO_CONSUMER_GRACE_MS) {
+      consumerStarted = true;
+      onKeyFrame(keyFrameBeforeConsumers);
+    }
     if (lastCount < 0) {
       // First look: a producer that has received packets is taken as flowing from now on.
       flowing = packets > 0;
@@ -161,10 +196,19 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
   producer.observer.on('resume', onResume);
   producer.observer.on('close', onClose);
   const stopKeyFrames = gated ? options.keyFrames!(onKeyFrame) : () => undefined;
+  // One start is all it takes: stop following them then.
+  let stopConsumerStarts = () => undefined as void;
+  if (gated && !consumerStarted) {
+    stopConsumerStarts = options.consumerStarts!(() => {
+      consumerStarted = true;
+      stopConsumerStarts();
+    });
+  }
   void sample();
   return () => {
     stopped = true;
     stopKeyFrames();
+    stopConsumerStarts();
     if (timer) clearTimeout(timer);
     producer.observer.off('pause', onPause);
     producer.observer.off('resume', onResume);

@@ -1,10 +1,11 @@
+import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Producer, RtpCapabilities } from 'mediasoup/types';
 import { AppError } from '../../schema/wire/errors.js';
 import { DEFAULT_MIN_FREE_BYTES, freeBytes as statfsFreeBytes } from './disk.js';
 import { finishRecording } from './finish.js';
-import { closeLiveSpans, followLiveness, keyFramesOf } from './live-spans.js';
+import { closeLiveSpans, followLiveness, keyFrameRequestsOf, keyFramesOf } from './live-spans.js';
 import type { Log } from '../log.js';
 import { typedLog } from './log.js';
 import { ManifestWriter, MAX_SPEAKER_CHANGES, newManifest, type TrackRecord } from './manifest.js';
@@ -154,7 +155,21 @@ class MeetingRecorder implements Recorder {
       troubles: [],
     };
     manifest.tracks.push(record);
-    this.unfollow.push(followLiveness(producer, record, () => void this.writer.save(), { keyFrames: keyFramesOf(producer), fresh: this.begun }));
+    // A fresh camera is live from the first key frame after a consumer started: a viewer's (seen as
+    // its request to the sender) or this capture's own (which may catch one before its request goes
+    // out). The worker's own requests (a layer's first packets lost) count too: they can only open
+    // the span earlier, never hide a late capture.
+    const captureResuming = new EventEmitter<{ resuming: [] }>();
+    const consumerStarts = (listener: (atMs: number) => void) => {
+      const onResuming = () => listener(Date.now());
+      captureResuming.on('resuming', onResuming);
+      const stopRequests = keyFrameRequestsOf(producer)(listener);
+      return () => {
+        captureResuming.off('resuming', onResuming);
+        stopRequests();
+      };
+    };
+    this.unfollow.push(followLiveness(producer, record, () => void this.writer.save(), { keyFrames: keyFramesOf(producer), consumerStarts, fresh: this.begun }));
     if (producer.kind === 'audio') void this.speakers.add(producer, owner.participantId);
     const capture = new TrackCapture({
       router: this.options.router,
@@ -176,6 +191,7 @@ class MeetingRecorder implements Recorder {
       // The first captures start cold (the window waits for them); warm ones are kept for tracks
       // published while recording, and for restarts, which nothing waits for.
       pool: () => (this.begun ? this.options.pool : undefined),
+      onResuming: () => captureResuming.emit('resuming'),
     });
     this.captures.set(producer.id, capture);
     const adding = capture.start().catch((error: unknown) => {

@@ -35,6 +35,8 @@ export interface TrackCaptureOptions {
   publishedAt: number;
   /** Warm capture ffmpegs (capture-pool.ts) a segment may take now; none: it starts a cold one. */
   pool?: () => CapturePool | undefined;
+  /** A segment's consumer is about to resume: from then on it forwards what arrives (a key frame first). */
+  onResuming?: () => void;
 }
 
 interface LiveSegment {
@@ -267,6 +269,7 @@ export class TrackCapture {
     };
     consumer.on('trace', onTrace);
     let resumedAt = Date.now();
+    this.options.onResuming?.();
     await Promise.all([connected, tracing, consumer.resume(), ...(consumer.kind === 'video' ? [consumer.requestKeyFrame()] : [])]);
     resumedAt = Date.now();
     if (consumer.kind === 'video' && this.live === live) {

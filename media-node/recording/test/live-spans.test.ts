@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FLOWING_SAMPLE_MS, followLiveness, IDLE_SAMPLE_MS, type FollowedProducer } from '../live-spans.js';
+import { FLOWING_SAMPLE_MS, followLiveness, IDLE_SAMPLE_MS, NO_CONSUMER_GRACE_MS, type FollowedProducer } from '../live-spans.js';
 import type { TrackRecord } from '../manifest.js';
 
 /** A producer whose pause state and received packet count the test sets. */
@@ -106,6 +106,48 @@ describe('live spans of a followed producer', () => {
       stop();
       expect(record.live).toEqual([{ from: 700, to: null }]);
       expect(listening()).toBe(0);
+    });
+
+    it('published while recording: key frames before any consumer started (the sender’s own) open nothing; the first after one did, does', async () => {
+      const producer = new FakeProducer();
+      const record: Pick<TrackRecord, 'kind' | 'live' | 'paused'> = { kind: 'video', live: [], paused: [] };
+      const signals = new EventEmitter();
+      const subscribe = (name: string) => (listener: (at: number) => void) => {
+        signals.on(name, listener);
+        return () => signals.off(name, listener);
+      };
+      const stop = followLiveness(producer, record, () => undefined, { fresh: true, keyFrames: subscribe('keyframe'), consumerStarts: subscribe('start') });
+      producer.packets = 10;
+      await vi.advanceTimersByTimeAsync(100);
+      signals.emit('keyframe', Date.now()); // the camera's own, nobody consuming yet
+      await flowFor(producer, 300);
+      expect(record.live).toEqual([]);
+      signals.emit('start', Date.now()); // the recorder's capture resumes
+      await flowFor(producer, 100);
+      signals.emit('keyframe', Date.now());
+      await flowFor(producer, 500);
+      stop();
+      expect(record.live).toEqual([{ from: 500, to: null }]);
+      expect(signals.listenerCount('start')).toBe(0);
+    });
+
+    it(`published while recording and nobody consuming it: live from its first key frame after ${NO_CONSUMER_GRACE_MS} ms`, async () => {
+      const producer = new FakeProducer();
+      const record: Pick<TrackRecord, 'kind' | 'live' | 'paused'> = { kind: 'video', live: [], paused: [] };
+      const keyFrames = new EventEmitter();
+      const stop = followLiveness(producer, record, () => undefined, {
+        fresh: true,
+        keyFrames: (listener) => (keyFrames.on('keyframe', listener), () => keyFrames.off('keyframe', listener)),
+        consumerStarts: () => () => undefined,
+      });
+      producer.packets = 10;
+      await vi.advanceTimersByTimeAsync(200);
+      keyFrames.emit('keyframe', Date.now());
+      await flowFor(producer, NO_CONSUMER_GRACE_MS - 100);
+      expect(record.live).toEqual([]);
+      await flowFor(producer, 1_500);
+      stop();
+      expect(record.live).toEqual([{ from: 200, to: null }]);
     });
 
     /** A video sending when the recording starts, paused at 1 s, still paused at 1.5 s. */

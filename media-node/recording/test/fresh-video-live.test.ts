@@ -1,0 +1,105 @@
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import * as mediasoup from 'mediasoup';
+import type { types } from 'mediasoup';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { followLiveness, keyFrameRequestsOf, keyFramesOf, type LivenessOptions } from '../live-spans.js';
+import type { TrackRecord } from '../manifest.js';
+import { RAW_SIMULCAST_RTP_PARAMETERS, rawSimulcastSender, type RawSimulcastSender } from '../../test/peers/raw-simulcast-sender.js';
+import { sleep } from './helpers.js';
+
+/**
+ * When a camera published while recording became a picture anyone could see. Its producer's first
+ * key frames come tens of ms after it exists (the answer to the worker's own request, its first
+ * packets having been lost), before anyone consumes it: the recorder's capture is its first
+ * consumer (the room offers it to people once the capture consumed it) and takes a few hundred ms
+ * to start on a loaded box. Its span opened at those key frames, so every such capture started
+ * "late" by its own start-up plus the browser's answer to its request, against a 0.5 s tolerance
+ * (recording-integrity e2e, 2 of 4 CI runs: 'Gail Guest's camera: 1.1 s of 4.3 s live were not
+ * captured'). Against a real worker and a sender that starts with key frames and answers requests
+ * as Chrome does, the span opens at the first key frame after a consumer started.
+ */
+
+let worker: types.Worker;
+beforeAll(async () => {
+  worker = await mediasoup.createWorker({ logLevel: 'error' });
+});
+afterAll(() => worker?.close());
+
+let cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const step of cleanup.reverse()) await step();
+  cleanup = [];
+});
+
+/** A camera whose producer exists before its sender starts: its first frames are key frames nobody asked for. */
+async function startingCamera(): Promise<{ router: types.Router; producer: types.Producer; sender: RawSimulcastSender; start: () => void }> {
+  const router = await worker.createRouter({ mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90_000 }] });
+  cleanup.push(() => router.close());
+  const inbound = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
+  const producer = await inbound.produce({ kind: 'video', rtpParameters: RAW_SIMULCAST_RTP_PARAMETERS });
+  const sender = await rawSimulcastSender({ chromeKeyFrameIntervalMs: 300 });
+  cleanup.push(() => sender.close());
+  return { router, producer, sender, start: () => sender.start({ ip: '127.0.0.1', port: inbound.tuple.localPort }) };
+}
+
+/** A consumer on its own socket, paused until `resume()` (which asks for a key frame, as any consumer starting does). */
+async function pausedConsumer(router: types.Router, producerId: string): Promise<types.Consumer> {
+  const sink = dgram.createSocket('udp4');
+  sink.bind(0, '127.0.0.1');
+  await once(sink, 'listening');
+  cleanup.push(() => sink.close());
+  const outbound = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
+  await outbound.connect({ ip: '127.0.0.1', port: sink.address().port });
+  return outbound.consume({ producerId, rtpCapabilities: router.rtpCapabilities, paused: true });
+}
+
+const follow = (producer: types.Producer, options: LivenessOptions) => {
+  const record: Pick<TrackRecord, 'kind' | 'live' | 'paused'> = { kind: 'video', live: [], paused: [] };
+  const stop = followLiveness(producer, record, () => undefined, { fresh: true, keyFrames: keyFramesOf(producer), ...options });
+  cleanup.push(stop);
+  return record;
+};
+
+async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !(await predicate()); await sleep(25)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+describe('a camera published while recording', () => {
+  it('is live from the first key frame after a consumer asked, not from the key frames it started with', async () => {
+    const { router, producer, sender, start } = await startingCamera();
+    const unaskedKeyFrames: number[] = [];
+    const stopWatching = keyFramesOf(producer)((at) => unaskedKeyFrames.push(at));
+    const byKeyFrames = follow(producer, {}); // the rule before: any key frame opens the span
+    const byRequests = follow(producer, { consumerStarts: keyFrameRequestsOf(producer) });
+    start();
+    await until('the sender’s own key frames at the producer', () => unaskedKeyFrames.length >= 3);
+    stopWatching();
+    await sleep(600); // sampled: a span opening at those key frames would be open by now
+    expect(sender.pliLog).toEqual([]);
+    expect(byKeyFrames.live).toEqual([{ from: expect.any(Number), to: null }]);
+    expect(byKeyFrames.live[0]!.from).toBeLessThanOrEqual(Math.max(...unaskedKeyFrames));
+    expect(byRequests.live).toEqual([]);
+
+    const consumer = await pausedConsumer(router, producer.id);
+    const askedAt = Date.now();
+    await consumer.resume();
+    await until('the span opened', () => byRequests.live.length > 0);
+    expect(sender.pliLog.length).toBeGreaterThan(0);
+    expect(byRequests.live[0]!.from).toBeGreaterThanOrEqual(askedAt - 5);
+  });
+
+  it('nobody asking (its capture failed to start, nobody watching): live from its first key frame after a grace', async () => {
+    const { producer, sender, start } = await startingCamera();
+    const record = follow(producer, { consumerStarts: keyFrameRequestsOf(producer) });
+    const startedAt = Date.now();
+    start();
+    await until('the span opened', () => record.live.length > 0, 5_000);
+    expect(sender.pliLog).toEqual([]);
+    expect(record.live[0]!.from).toBeGreaterThanOrEqual(startedAt - 5);
+    expect(record.live[0]!.from).toBeLessThan(startedAt + 500);
+  });
+});
+
