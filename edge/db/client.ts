@@ -25,11 +25,24 @@ export function postgresConnectionsOpened(): number {
 }
 
 /**
+ * How long one withDb call may take, connecting included. A database that stops answering (a
+ * frozen or partitioned server, a stuck proxy: the connection is accepted and then nothing) would
+ * otherwise hold the request, and whatever waits on it, for as long as the socket lives; past
+ * this the caller gets DATABASE_UNAVAILABLE (503, Retry-After) and the queue consumer retries.
+ * Every call is a few short statements (history batches included), so a healthy one is far below.
+ */
+export const DB_DEADLINE_MS = 10_000;
+/** After the deadline, how long a frozen server may take to take the connection's close. */
+const CLOSE_WAIT_MS = 1_000;
+
+const unavailable = (why: string) => new RetryLaterError(`the database ${why}; try again shortly`, 5, 'DATABASE_UNAVAILABLE');
+
+/**
  * One Postgres connection for the duration of `work` (Workers cannot share sockets between
  * requests). In production the Neon driver speaks WebSocket to Neon's proxy; locally
  * DB_WS_PROXY points it at scripts/pg-relay.ts. Never used on the join hot path.
  */
-export async function withDb<T>(source: Env | DbTarget, work: (db: Db) => Promise<T>): Promise<T> {
+export async function withDb<T>(source: Env | DbTarget, work: (db: Db) => Promise<T>, deadlineMs = DB_DEADLINE_MS): Promise<T> {
   const { databaseUrl, dbWsProxy: proxy } = 'databaseUrl' in source ? source : edgeConfig(source);
   const client = new Client({ connectionString: databaseUrl });
   connectionsOpened++;
@@ -41,16 +54,27 @@ export async function withDb<T>(source: Env | DbTarget, work: (db: Db) => Promis
   }
   // A connect failure must not leave an unhandled 'error' event behind.
   client.on('error', () => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(unavailable(`did not answer within ${deadlineMs / 1000} s`)), deadlineMs);
+  });
   try {
-    await client.connect();
-  } catch (error) {
-    // Postgres away (outage, failover): a clear 503 for routes; the queue consumer retries.
-    log('warn', 'db.connect_failed', { error: describeError(error) });
-    throw new RetryLaterError('the database is unreachable right now; try again shortly', 5, 'DATABASE_UNAVAILABLE');
-  }
-  try {
-    return await work(drizzle({ client, schema: tables }));
+    try {
+      await Promise.race([client.connect(), deadline]);
+    } catch (error) {
+      // Postgres away (outage, failover) or not answering: a clear 503 for routes; the queue consumer retries.
+      log('warn', 'db.connect_failed', { error: describeError(error) });
+      throw error instanceof RetryLaterError ? error : unavailable('is unreachable right now');
+    }
+    try {
+      return await Promise.race([work(drizzle({ client, schema: tables })), deadline]);
+    } catch (error) {
+      if (error instanceof RetryLaterError && error.code === 'DATABASE_UNAVAILABLE') log('warn', 'db.deadline', { error: error.message });
+      throw error;
+    }
   } finally {
-    await client.end().catch(() => {});
+    clearTimeout(timer);
+    // A server that stopped answering may never acknowledge the close either.
+    await Promise.race([client.end().catch(() => {}), new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS))]);
   }
 }

@@ -14,6 +14,7 @@ export interface EdgeLogEvents {
   'http.unhandled': { method: Text; path: Text; error: Text };
   // ── Postgres and the history queue ──
   'db.connect_failed': { error: Text };
+  'db.deadline': { error: Text };
   'history.written': { queue: Text; messages: number; records: number };
   'history.retry': { queue: Text; messages: number; attempts: number; error: Text };
   'history.isolating': { queue: Text; messages: number; error: Text };

@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -29,6 +30,13 @@ async function postgres(command: 'start' | 'stop', dataDir?: string): Promise<st
   return match[1]!;
 }
 
+/** The cluster's postmaster (the first line of its postmaster.pid). */
+async function postmasterPid(dataDir: string): Promise<number> {
+  const pid = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`no postmaster pid in ${dataDir}`);
+  return pid;
+}
+
 function targetOf(databaseUrl: string): string {
   const url = new URL(databaseUrl);
   return `${url.hostname}:${url.port || 5432}`;
@@ -43,7 +51,8 @@ async function migrate(databaseUrl: string): Promise<void> {
 }
 
 /**
- * POST /outage-cluster/start → { databaseUrl }; POST /outage-cluster/stop → {}.
+ * POST /outage-cluster/start → { databaseUrl }; POST /outage-cluster/stop → {};
+ * POST /outage-cluster/freeze and /thaw → {} (SIGSTOP / SIGCONT its postmaster).
  * `migrated` says the cluster's schema is already in place (it is the suite's own database).
  */
 function startControlServer(relay: PgRelay, clusterDir: string, migratedAlready = false): Promise<{ server: Server; url: string; outageStarted: () => boolean }> {
@@ -66,6 +75,12 @@ function startControlServer(relay: PgRelay, clusterDir: string, migratedAlready 
         }
         if (request.method === 'POST' && request.url === '/outage-cluster/stop') {
           await postgres('stop', clusterDir);
+          return reply(200, {});
+        }
+        // Frozen: its postmaster stopped, so new connections are accepted by the kernel and then
+        // never served (a hung or partitioned server); thawed, it serves them again.
+        if (request.method === 'POST' && (request.url === '/outage-cluster/freeze' || request.url === '/outage-cluster/thaw')) {
+          process.kill(await postmasterPid(clusterDir), request.url.endsWith('freeze') ? 'SIGSTOP' : 'SIGCONT');
           return reply(200, {});
         }
         reply(404, { error: 'unknown control route' });

@@ -13,7 +13,7 @@ import { waitFor } from '../kits/wait.js';
 import { joinMeeting, openRoomSocket, type RoomClient } from '../kits/room-kit.js';
 import { api, db, registerUser } from '../helpers.js';
 
-async function database(action: 'start' | 'stop'): Promise<void> {
+async function database(action: 'start' | 'stop' | 'freeze' | 'thaw'): Promise<void> {
   const response = await fetch(`${inject('testControlUrl')}/outage-cluster/${action}`, { method: 'POST' });
   if (!response.ok) throw new Error(`database ${action}: ${await response.text()}`);
 }
@@ -36,7 +36,8 @@ afterAll(async () => {
   clearInterval(heartbeats);
   for (const socket of sockets) socket.close();
   node.retire();
-  await database('start'); // leave the cluster running for the teardown, whatever happened
+  await database('thaw'); // leave the cluster running for the teardown, whatever happened
+  await database('start');
 });
 
 async function seat(linkId: string, body: object, token?: string): Promise<Seat> {
@@ -141,5 +142,25 @@ describe('Postgres outage during a meeting', () => {
     expect((await api('GET', '/api/meetings?scope=past', { token: host.token })).status).toBe(200);
     const [ended] = await db((d) => d.select().from(meetings).where(and(eq(meetings.id, meetingId), inArray(meetings.status, ['ended']))));
     expect(ended?.endedAt).toBeInstanceOf(Date);
+  });
+
+  it('a database that stops answering (connections accepted, never served): routes answer 503 in bounded time instead of hanging, and serve again once it answers', async () => {
+    const host = await registerUser('Host Fred');
+    const created = await api('POST', '/api/meetings', { token: host.token, json: { title: 'frozen database' } });
+    expect(created.status).toBe(201);
+    const { linkId } = created.body.meeting;
+
+    await database('freeze');
+    try {
+      // Without a deadline the request waits as long as the frozen server: bounded here, so a hang fails.
+      const noAnswer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 30 s: the request hangs on the frozen database')), 30_000));
+      const listed = await Promise.race([api('GET', `/api/meetings/${linkId}/recordings`, { token: host.token }), noAnswer]);
+      expect(listed.status).toBe(503);
+      expect(listed.body.error.code).toBe('DATABASE_UNAVAILABLE');
+      expect(listed.headers.get('Retry-After')).toBe('5');
+    } finally {
+      await database('thaw');
+    }
+    expect((await api('GET', `/api/meetings/${linkId}/recordings`, { token: host.token })).status).toBe(200);
   });
 });
