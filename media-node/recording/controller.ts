@@ -39,8 +39,11 @@ export interface RecordableRoom {
   off(event: 'producerRemoved', listener: RoomProducerListener): unknown;
   once(event: 'closed', listener: () => void): unknown;
   off(event: 'closed', listener: () => void): unknown;
-  /** Work on each new producer before the room offers it to anyone (Room.prepareOffers); the answer unregisters it. */
-  prepareOffers(step: (roomProducer: RoomProducer) => Promise<void>): () => void;
+  /**
+   * Work on each new producer before the room offers it to anyone (Room.prepareOffers), which it
+   * does by `offeredBy` (Date.now() ms) at the latest; the answer unregisters it.
+   */
+  prepareOffers(step: (roomProducer: RoomProducer, offeredBy: number) => Promise<void>): () => void;
   /** Keeps the room open while empty and still fed by other nodes; the answer lets go (Room.hold). */
   hold(): () => void;
 }
@@ -183,15 +186,15 @@ export function recordingControllerFactory(options: RecordingControllerOptions):
         ...(warm ? { pool: warm } : {}),
         ...(options.maxDurationMs !== undefined ? { maxDurationMs: options.maxDurationMs } : {}),
       });
-      const capture = async (roomProducer: RoomProducer, producer: RoomProducer['origin'] | undefined) => {
-        if (producer) await recorder.addProducer(producer, { participantId: roomProducer.participantId, source: roomProducer.source, displayName: roomProducer.displayName, publishedAt: roomProducer.publishedAt });
+      const capture = async (roomProducer: RoomProducer, producer: RoomProducer['origin'] | undefined, offeredBy?: number) => {
+        if (producer) await recorder.addProducer(producer, { participantId: roomProducer.participantId, source: roomProducer.source, displayName: roomProducer.displayName, publishedAt: roomProducer.publishedAt, ...(offeredBy !== undefined ? { offeredBy } : {}) });
       };
       // A producer published while recording: its copy on the room's first router is captured too,
-      // and the room offers it to its people once the capture consumes it (within a limit). Its
-      // live span opens at the first key frame after a consumer asked for one (live-spans.ts):
-      // a viewer consuming first had it, and the capture, made a moment later, waited for the
-      // next one, which Chrome may hold back (key-frame-requests.ts): up to a second of it lost.
-      const stopPreparing = room.prepareOffers((roomProducer) => capture(roomProducer, room.routers.length > 0 ? roomProducer.copies.get(room.router.id) : undefined));
+      // and the room offers it to its people once the capture consumes it (within a limit): its
+      // live span opens at the first key frame after either (live-spans.ts). A viewer consuming
+      // first (the capture slower than the limit) had that one, and the capture waited for the
+      // next, which Chrome may hold back (key-frame-requests.ts): up to a second of it lost.
+      const stopPreparing = room.prepareOffers((roomProducer, offeredBy) => capture(roomProducer, room.routers.length > 0 ? roomProducer.copies.get(room.router.id) : undefined, offeredBy));
       const onRemoved = (roomProducer: RoomProducer) => void recorder.removeProducer(roomProducer.id);
       const onClosed = () => end(room.meetingId, active, 'meeting ended');
       room.on('producerRemoved', onRemoved);

@@ -41,14 +41,14 @@ export interface LivenessOptions {
    */
   keyFrames?: (listener: (atMs: number) => void) => () => void;
   /**
-   * When a consumer of a video producer starts forwarding (wall-clock ms): its key frame requests
-   * to the sender as they go out (keyFrameRequestsOf), which every consumer makes when it starts,
-   * and the recorder's own capture resuming. Given with `fresh`, its span opens at the first key
-   * frame after the first of these: key frames that arrived before (Chrome's own, as a camera
-   * starts sending, tens of ms after its producer exists) reached no consumer, viewer or recorder,
-   * and are no picture to anyone.
+   * Calls its listener when the first consumer of a fresh video may start forwarding: the
+   * recorder's capture resuming, or the room offering it to its people, whichever comes first
+   * (firstConsumerStart); its answer unsubscribes. Given with `fresh`, its span opens at the
+   * first key frame after that: the key frames its producer gets before (the browser's answer to
+   * the worker's own request, tens of ms after the producer exists, when a layer's first packets
+   * were lost) reach no consumer, viewer or recorder, and are no picture to anyone.
    */
-  consumerStarts?: (listener: (atMs: number) => void) => () => void;
+  consumerStarts?: (listener: () => void) => () => void;
   /**
    * Published while recording: its first packets need a key frame to count. (A producer already
    * sending when the recording starts is a picture its viewers see: live from the first look.)
@@ -64,19 +64,22 @@ export function keyFramesOf(producer: Producer): (listener: (atMs: number) => vo
     });
 }
 
-/** A producer's key frame requests to its sender (PLI and FIR out), for LivenessOptions.consumerStarts. */
-export function keyFrameRequestsOf(producer: Producer): (listener: (atMs: number) => void) => () => void {
-  return (listener) =>
-    traceProducer(producer, ['pli', 'fir'], (trace) => {
-      if (trace.direction === 'out') listener(Math.round(wallClockOf(trace.timestamp)));
-    });
-}
-
 /**
- * A fresh video's key frame that came before any consumer started opens its span after all when
- * none starts this soon (nobody consumes it, not even the recorder: its capture failed to start).
+ * LivenessOptions.consumerStarts for a producer published while recording: its capture resuming
+ * (`captureResumes` subscribes, its answer unsubscribes) or the room's offer deadline (`offeredBy`,
+ * Date.now() ms; unknown: already offered), whichever comes first.
  */
-export const NO_CONSUMER_GRACE_MS = 1000;
+export function firstConsumerStart(captureResumes: (listener: () => void) => () => void, offeredBy: number | undefined, now: () => number = Date.now): (listener: () => void) => () => void {
+  return (listener) => {
+    const stopResumes = captureResumes(listener);
+    const offered = setTimeout(listener, Math.max(0, (offeredBy ?? 0) - now()));
+    offered.unref?.();
+    return () => {
+      stopResumes();
+      clearTimeout(offered);
+    };
+  };
+}
 
 export function followLiveness(producer: FollowedProducer, record: Pick<TrackRecord, 'kind' | 'live' | 'paused'>, onChange: () => void, options: LivenessOptions = {}): () => void {
   const now = options.now ?? Date.now;
@@ -96,10 +99,8 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
    * after a resume whose answer this process has not handled yet (it opens the span at the resume).
    */
   let keyFrameBeforeResume: number | null = null;
-  /** A fresh video's key frames count once a consumer started (see consumerStarts). */
+  /** A fresh video's key frames count once a consumer may have started (see consumerStarts). */
   let consumerStarted = !(options.fresh && options.consumerStarts);
-  /** The first key frame that came before any consumer started, kept for the grace fallback. */
-  let keyFrameBeforeConsumers: number | null = null;
 
   const open = (at: number) => {
     if (record.live.at(-1)?.to === null) return;
@@ -122,10 +123,7 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
       keyFrameBeforeResume ??= at;
       return;
     }
-    if (!consumerStarted) {
-      keyFrameBeforeConsumers ??= at;
-      return;
-    }
+    if (!consumerStarted) return;
     decodableFrom ??= at;
     // A key frame is a packet: flowing, whatever the next sample says.
     if (!flowing && lastCount >= 0) {
@@ -141,16 +139,13 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
     const packets = await count().catch(() => lastCount);
     if (stopped) return;
     const at = now();
-    if (!consumerStarted && keyFrameBeforeConsumers !== null && at - keyFrameBeforeConsumers >= NO_CONSUMER_GRACE_MS) {
-      consumerStarted = true;
-      onKeyFrame(keyFrameBeforeConsumers);
-    }
     if (lastCount < 0) {
       // First look: a producer that has received packets is taken as flowing from now on.
       flowing = packets > 0;
       lastIncreaseAt = at;
       if (flowing && !options.fresh) decodableFrom ??= at;
-      if (flowing && !paused) openLive(at);
+      // A key frame heard before this first look was a packet: flowing from then.
+      if (flowing && !paused) openLive(Math.min(at, decodableFrom ?? at));
     } else if (packets > lastCount) {
       lastIncreaseAt = at;
       if (!flowing) {
@@ -196,14 +191,7 @@ export function followLiveness(producer: FollowedProducer, record: Pick<TrackRec
   producer.observer.on('resume', onResume);
   producer.observer.on('close', onClose);
   const stopKeyFrames = gated ? options.keyFrames!(onKeyFrame) : () => undefined;
-  // One start is all it takes: stop following them then.
-  let stopConsumerStarts = () => undefined as void;
-  if (gated && !consumerStarted) {
-    stopConsumerStarts = options.consumerStarts!(() => {
-      consumerStarted = true;
-      stopConsumerStarts();
-    });
-  }
+  const stopConsumerStarts = gated && !consumerStarted ? options.consumerStarts!(() => (consumerStarted = true)) : () => undefined;
   void sample();
   return () => {
     stopped = true;

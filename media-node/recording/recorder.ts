@@ -5,7 +5,7 @@ import type { Producer, RtpCapabilities } from 'mediasoup/types';
 import { AppError } from '../../schema/wire/errors.js';
 import { DEFAULT_MIN_FREE_BYTES, freeBytes as statfsFreeBytes } from './disk.js';
 import { finishRecording } from './finish.js';
-import { closeLiveSpans, followLiveness, keyFrameRequestsOf, keyFramesOf } from './live-spans.js';
+import { closeLiveSpans, firstConsumerStart, followLiveness, keyFramesOf } from './live-spans.js';
 import type { Log } from '../log.js';
 import { typedLog } from './log.js';
 import { ManifestWriter, MAX_SPEAKER_CHANGES, newManifest, type TrackRecord } from './manifest.js';
@@ -155,20 +155,13 @@ class MeetingRecorder implements Recorder {
       troubles: [],
     };
     manifest.tracks.push(record);
-    // A fresh camera is live from the first key frame after a consumer started: a viewer's (seen as
-    // its request to the sender) or this capture's own (which may catch one before its request goes
-    // out). The worker's own requests (a layer's first packets lost) count too: they can only open
-    // the span earlier, never hide a late capture.
+    // Nobody consumes a fresh camera before this capture resumes or the room offers it to people.
     const captureResuming = new EventEmitter<{ resuming: [] }>();
-    const consumerStarts = (listener: (atMs: number) => void) => {
-      const onResuming = () => listener(Date.now());
-      captureResuming.on('resuming', onResuming);
-      const stopRequests = keyFrameRequestsOf(producer)(listener);
-      return () => {
-        captureResuming.off('resuming', onResuming);
-        stopRequests();
-      };
+    const captureResumes = (listener: () => void) => {
+      captureResuming.once('resuming', listener);
+      return () => void captureResuming.off('resuming', listener);
     };
+    const consumerStarts = firstConsumerStart(captureResumes, owner.offeredBy);
     this.unfollow.push(followLiveness(producer, record, () => void this.writer.save(), { keyFrames: keyFramesOf(producer), consumerStarts, fresh: this.begun }));
     if (producer.kind === 'audio') void this.speakers.add(producer, owner.participantId);
     const capture = new TrackCapture({

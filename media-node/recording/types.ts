@@ -13,6 +13,11 @@ export interface TrackOwner {
   displayName?: string;
   /** When the producer was published (Date.now()); unknown: treated as just published. */
   publishedAt?: number;
+  /**
+   * When the room offers the producer to its people at the latest (Date.now()): until then, or
+   * until this recording's capture of it resumes, nobody consumes it. Unknown: already offered.
+   */
+  offeredBy?: number;
 }
 
 export interface RecorderOptions {

@@ -49,7 +49,7 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Someone joined here once: until then the room exists only for a recording (closeIfDone). */
   private hadParticipant = false;
   /** Work done on a new producer before anyone here is offered it (Room.prepareOffers). */
-  private readonly offerSteps = new Set<(producer: RoomProducer) => Promise<void>>();
+  private readonly offerSteps = new Set<(producer: RoomProducer, offeredBy: number) => Promise<void>>();
 
   private constructor(
     readonly meetingId: string,
@@ -264,7 +264,8 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!stillPublished()) return;
     this.emit('producerAdded', roomProducer);
     if (this.offerSteps.size > 0) {
-      await within(OFFER_STEPS_LIMIT_MS, Promise.allSettled([...this.offerSteps].map(async (step) => step(roomProducer))));
+      const offeredBy = Date.now() + OFFER_STEPS_LIMIT_MS;
+      await within(OFFER_STEPS_LIMIT_MS, Promise.allSettled([...this.offerSteps].map(async (step) => step(roomProducer, offeredBy))));
       if (!stillPublished()) return;
     }
     await Promise.all(
@@ -276,10 +277,11 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /**
    * Runs `step` on every producer published from now on before anyone here is offered it, for at
-   * most OFFER_STEPS_LIMIT_MS (a failing step only stops waiting). A recording uses it to have its
-   * capture consuming first. The answer unregisters it.
+   * most OFFER_STEPS_LIMIT_MS (a failing step only stops waiting); `offeredBy` is when that limit
+   * ends (Date.now() ms). A recording uses it to have its capture consuming first. The answer
+   * unregisters it.
    */
-  prepareOffers(step: (producer: RoomProducer) => Promise<void>): () => void {
+  prepareOffers(step: (producer: RoomProducer, offeredBy: number) => Promise<void>): () => void {
     this.offerSteps.add(step);
     return () => this.offerSteps.delete(step);
   }

@@ -10,7 +10,7 @@ import type { RecordableRoom } from '../controller.js';
  */
 export class FakeRoom extends EventEmitter<{ producerAdded: [RoomProducer]; producerRemoved: [RoomProducer]; closed: [] }> implements RecordableRoom {
   private readonly published = new Map<string, RoomProducer>();
-  private readonly offerSteps = new Set<(roomProducer: RoomProducer) => Promise<void>>();
+  private readonly offerSteps = new Set<(roomProducer: RoomProducer, offeredBy: number) => Promise<void>>();
   readonly routers: Router[];
 
   constructor(
@@ -43,10 +43,11 @@ export class FakeRoom extends EventEmitter<{ producerAdded: [RoomProducer]; prod
       this.emit('producerRemoved', roomProducer);
     });
     this.emit('producerAdded', roomProducer);
-    for (const step of this.offerSteps) void step(roomProducer).catch(() => undefined);
+    // Offered at once: the fake keeps nobody waiting for the steps.
+    for (const step of this.offerSteps) void step(roomProducer, Date.now()).catch(() => undefined);
   }
 
-  prepareOffers(step: (roomProducer: RoomProducer) => Promise<void>): () => void {
+  prepareOffers(step: (roomProducer: RoomProducer, offeredBy: number) => Promise<void>): () => void {
     this.offerSteps.add(step);
     return () => this.offerSteps.delete(step);
   }

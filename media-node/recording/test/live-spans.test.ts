@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FLOWING_SAMPLE_MS, followLiveness, IDLE_SAMPLE_MS, NO_CONSUMER_GRACE_MS, type FollowedProducer } from '../live-spans.js';
+import { firstConsumerStart, FLOWING_SAMPLE_MS, followLiveness, IDLE_SAMPLE_MS, type FollowedProducer } from '../live-spans.js';
 import type { TrackRecord } from '../manifest.js';
 
 /** A producer whose pause state and received packet count the test sets. */
@@ -108,46 +108,67 @@ describe('live spans of a followed producer', () => {
       expect(listening()).toBe(0);
     });
 
-    it('published while recording: key frames before any consumer started (the sender’s own) open nothing; the first after one did, does', async () => {
-      const producer = new FakeProducer();
+    /** A fresh video whose capture resumes when the test says, offered to people at `offeredBy`. */
+    const followFresh = (producer: FakeProducer, offeredBy: number) => {
       const record: Pick<TrackRecord, 'kind' | 'live' | 'paused'> = { kind: 'video', live: [], paused: [] };
       const signals = new EventEmitter();
       const subscribe = (name: string) => (listener: (at: number) => void) => {
         signals.on(name, listener);
-        return () => signals.off(name, listener);
+        return () => void signals.off(name, listener);
       };
-      const stop = followLiveness(producer, record, () => undefined, { fresh: true, keyFrames: subscribe('keyframe'), consumerStarts: subscribe('start') });
+      const consumerStarts = firstConsumerStart(subscribe('resume'), offeredBy);
+      const stop = followLiveness(producer, record, () => undefined, { fresh: true, keyFrames: subscribe('keyframe'), consumerStarts });
+      return { record, stop, keyFrame: () => signals.emit('keyframe', Date.now()), captureResumes: () => signals.emit('resume'), listening: () => signals.listenerCount('resume') };
+    };
+
+    it('published while recording: key frames before its capture resumed (nobody consuming it yet) open nothing; the first after, does', async () => {
+      const producer = new FakeProducer();
       producer.packets = 10;
+      const { record, stop, keyFrame, captureResumes, listening } = followFresh(producer, 750);
       await vi.advanceTimersByTimeAsync(100);
-      signals.emit('keyframe', Date.now()); // the camera's own, nobody consuming yet
-      await flowFor(producer, 300);
+      keyFrame(); // the browser's answer to the worker's own request: no consumer yet
+      await flowFor(producer, 200);
       expect(record.live).toEqual([]);
-      signals.emit('start', Date.now()); // the recorder's capture resumes
+      captureResumes();
       await flowFor(producer, 100);
-      signals.emit('keyframe', Date.now());
+      keyFrame();
       await flowFor(producer, 500);
       stop();
-      expect(record.live).toEqual([{ from: 500, to: null }]);
-      expect(signals.listenerCount('start')).toBe(0);
+      expect(record.live).toEqual([{ from: 400, to: null }]);
+      expect(listening()).toBe(0);
     });
 
-    it(`published while recording and nobody consuming it: live from its first key frame after ${NO_CONSUMER_GRACE_MS} ms`, async () => {
+    it('published while recording: a key frame heard before the first look at its stats opens the span at the key frame, not at the look', async () => {
       const producer = new FakeProducer();
       const record: Pick<TrackRecord, 'kind' | 'live' | 'paused'> = { kind: 'video', live: [], paused: [] };
       const keyFrames = new EventEmitter();
       const stop = followLiveness(producer, record, () => undefined, {
         fresh: true,
-        keyFrames: (listener) => (keyFrames.on('keyframe', listener), () => keyFrames.off('keyframe', listener)),
-        consumerStarts: () => () => undefined,
+        keyFrames: (listener) => (keyFrames.on('keyframe', listener), () => void keyFrames.off('keyframe', listener)),
+        consumerStarts: (listener) => (listener(), () => undefined), // the capture resumed at once
+        packetCount: () => new Promise((resolve) => setTimeout(() => resolve(10), 300)), // a busy worker answers its stats late
       });
-      producer.packets = 10;
-      await vi.advanceTimersByTimeAsync(200);
+      await vi.advanceTimersByTimeAsync(100);
       keyFrames.emit('keyframe', Date.now());
-      await flowFor(producer, NO_CONSUMER_GRACE_MS - 100);
-      expect(record.live).toEqual([]);
-      await flowFor(producer, 1_500);
+      await vi.advanceTimersByTimeAsync(600);
       stop();
-      expect(record.live).toEqual([{ from: 200, to: null }]);
+      expect(record.live).toEqual([{ from: 100, to: null }]);
+    });
+
+    it('published while recording, its capture not resumed by the room’s offer deadline: the first key frame after the deadline opens it (a viewer’s)', async () => {
+      const producer = new FakeProducer();
+      producer.packets = 10;
+      const { record, stop, keyFrame } = followFresh(producer, 750);
+      await vi.advanceTimersByTimeAsync(100);
+      keyFrame();
+      await flowFor(producer, 600);
+      keyFrame(); // at 700: still nobody
+      await flowFor(producer, 200);
+      expect(record.live).toEqual([]);
+      keyFrame(); // at 900: a viewer offered it at 750 asked
+      await flowFor(producer, 500);
+      stop();
+      expect(record.live).toEqual([{ from: 900, to: null }]);
     });
 
     /** A video sending when the recording starts, paused at 1 s, still paused at 1.5 s. */
