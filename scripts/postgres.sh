@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A local Postgres cluster for development and tests (Debian's postgresql-15, trust auth, loopback).
 #   eval "$(bash scripts/postgres.sh start)"   # prints `export DATABASE_URL=…` on stdout
-#   bash scripts/postgres.sh stop | status | url
+#   bash scripts/postgres.sh stop | status | url | pid
 # EDGEMEET_PG_DIR picks the data folder (default .data/postgres), so a test can run its own
 # cluster and stop it without touching anyone else's. The port is chosen once and kept in it.
 set -euo pipefail
@@ -86,5 +86,9 @@ case "${1:-start}" in
     if running; then echo "running: $(url)"; else echo "stopped"; exit 3; fi
     ;;
   url) url ;;
-  *) say "usage: postgres.sh start|stop|status|url"; exit 2 ;;
+  # The postmaster's pid (a test freezes and thaws it: SIGSTOP, SIGCONT).
+  pid)
+    if running; then head -1 "$data_dir/postmaster.pid"; else say "stopped"; exit 3; fi
+    ;;
+  *) say "usage: postgres.sh start|stop|status|url|pid"; exit 2 ;;
 esac

@@ -9,7 +9,6 @@
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -30,10 +29,11 @@ async function postgres(command: 'start' | 'stop', dataDir?: string): Promise<st
   return match[1]!;
 }
 
-/** The cluster's postmaster (the first line of its postmaster.pid). */
+/** The cluster's postmaster (postgres.sh knows where the cluster really lives: as root it may move it). */
 async function postmasterPid(dataDir: string): Promise<number> {
-  const pid = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`no postmaster pid in ${dataDir}`);
+  const { stdout } = await run('bash', [path.join(root, 'scripts/postgres.sh'), 'pid'], { env: { ...process.env, EDGEMEET_PG_DIR: dataDir }, cwd: root, timeout: 30_000 });
+  const pid = Number(stdout.trim());
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`postgres.sh pid printed no pid for ${dataDir}: ${stdout}`);
   return pid;
 }
 
