@@ -56,22 +56,22 @@ export async function withDb<T>(source: Env | DbTarget, work: (db: Db) => Promis
   client.on('error', () => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(unavailable(`did not answer within ${deadlineMs / 1000} s`)), deadlineMs);
+    timer = setTimeout(() => {
+      const error = unavailable(`did not answer within ${deadlineMs / 1000} s`);
+      log('warn', 'db.deadline', { error: error.message });
+      reject(error);
+    }, deadlineMs);
   });
   try {
     try {
       await Promise.race([client.connect(), deadline]);
     } catch (error) {
-      // Postgres away (outage, failover) or not answering: a clear 503 for routes; the queue consumer retries.
+      if (error instanceof RetryLaterError) throw error; // the deadline, logged as such
+      // Postgres away (outage, failover): a clear 503 for routes; the queue consumer retries.
       log('warn', 'db.connect_failed', { error: describeError(error) });
-      throw error instanceof RetryLaterError ? error : unavailable('is unreachable right now');
+      throw unavailable('is unreachable right now');
     }
-    try {
-      return await Promise.race([work(drizzle({ client, schema: tables })), deadline]);
-    } catch (error) {
-      if (error instanceof RetryLaterError && error.code === 'DATABASE_UNAVAILABLE') log('warn', 'db.deadline', { error: error.message });
-      throw error;
-    }
+    return await Promise.race([work(drizzle({ client, schema: tables })), deadline]);
   } finally {
     clearTimeout(timer);
     // A server that stopped answering may never acknowledge the close either.

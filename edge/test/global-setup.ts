@@ -20,9 +20,14 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const OUTAGE_PG_DIR = path.join(root, '.data/postgres-edge-outage-test');
 
-async function postgres(command: 'start' | 'stop', dataDir?: string): Promise<string> {
+async function postgresSh(command: 'start' | 'stop' | 'pid', dataDir?: string): Promise<string> {
   const env = dataDir ? { ...process.env, EDGEMEET_PG_DIR: dataDir } : process.env;
   const { stdout } = await run('bash', [path.join(root, 'scripts/postgres.sh'), command], { env, cwd: root, timeout: 180_000 });
+  return stdout;
+}
+
+async function postgres(command: 'start' | 'stop', dataDir?: string): Promise<string> {
+  const stdout = await postgresSh(command, dataDir);
   if (command === 'stop') return '';
   const match = /DATABASE_URL=(\S+)/.exec(stdout);
   if (!match) throw new Error(`postgres.sh start printed no DATABASE_URL: ${stdout}`);
@@ -31,7 +36,7 @@ async function postgres(command: 'start' | 'stop', dataDir?: string): Promise<st
 
 /** The cluster's postmaster (postgres.sh knows where the cluster really lives: as root it may move it). */
 async function postmasterPid(dataDir: string): Promise<number> {
-  const { stdout } = await run('bash', [path.join(root, 'scripts/postgres.sh'), 'pid'], { env: { ...process.env, EDGEMEET_PG_DIR: dataDir }, cwd: root, timeout: 30_000 });
+  const stdout = await postgresSh('pid', dataDir);
   const pid = Number(stdout.trim());
   if (!Number.isInteger(pid) || pid <= 1) throw new Error(`postgres.sh pid printed no pid for ${dataDir}: ${stdout}`);
   return pid;

@@ -69,10 +69,10 @@ export function keyFramesOf(producer: Producer): (listener: (atMs: number) => vo
  * (`captureResumes` subscribes, its answer unsubscribes) or the room's offer deadline (`offeredBy`,
  * Date.now() ms; unknown: already offered), whichever comes first.
  */
-export function firstConsumerStart(captureResumes: (listener: () => void) => () => void, offeredBy: number | undefined, now: () => number = Date.now): (listener: () => void) => () => void {
+export function firstConsumerStart(captureResumes: (listener: () => void) => () => void, offeredBy: number | undefined): (listener: () => void) => () => void {
   return (listener) => {
     const stopResumes = captureResumes(listener);
-    const offered = setTimeout(listener, Math.max(0, (offeredBy ?? 0) - now()));
+    const offered = setTimeout(listener, Math.max(0, (offeredBy ?? 0) - Date.now()));
     offered.unref?.();
     return () => {
       stopResumes();
