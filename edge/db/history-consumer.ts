@@ -26,12 +26,14 @@ export interface DeadLetter {
  * the rest are written together (writeHistory) and acked, or — on a Postgres/connection error —
  * retried with a delay, so an outage delays history but loses nothing. Writes are idempotent,
  * so the retry (or a duplicate delivery) never doubles a row. If Postgres rejects the data itself
- * (SQLSTATE class 22/23), the batch is written message by message and only the offending
- * messages are dead-lettered, so one bad record cannot hold everyone else's history hostage.
+ * (SQLSTATE class 22/23), the batch is written message by message, and a refused message record
+ * by record, so only the offending records are dead-lettered: one bad record cannot hold anyone
+ * else's history hostage, not even its neighbours in a message (the outbox packs up to
+ * HISTORY_RECORDS_PER_MESSAGE of a room's records into one).
  */
 export async function consumeHistory(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const outcome = new Outcome();
-  const good = new Map<Message<unknown>, HistoryRecord[]>();
+  const good = new Map<Message<unknown>, PlacedRecord[]>();
   const bad: BadRecord[] = [];
   for (const message of batch.messages) {
     // A message holds one record or an array of them (schema/wire/history.ts historyMessageSchema).
@@ -40,7 +42,7 @@ export async function consumeHistory(batch: MessageBatch<unknown>, env: Env): Pr
       const result = historyRecordSchema.safeParse(item);
       if (!result.success) bad.push({ message, index, body: item, reason: result.error.issues[0]?.message ?? 'invalid record' });
       else if (!Number.isFinite(new Date(result.data.at).getTime())) bad.push({ message, index, body: item, reason: 'at is not a valid time' });
-      else good.set(message, [...(good.get(message) ?? []), result.data]);
+      else good.set(message, [...(good.get(message) ?? []), { record: result.data, index }]);
     });
   }
 
@@ -55,25 +57,33 @@ export async function consumeHistory(batch: MessageBatch<unknown>, env: Env): Pr
   try {
     await withDb(env, async (db) => {
       try {
-        await writeHistory(db, writable.flatMap(([, records]) => records));
+        await writeHistory(db, writable.flatMap(([, placed]) => placed.map(({ record }) => record)));
         for (const [message] of writable) outcome.ack(message);
       } catch (error) {
         if (!isDataError(error)) throw error;
         log('warn', 'history.isolating', { queue: batch.queue, messages: writable.length, error: describeError(error) });
         const poisoned: BadRecord[] = [];
-        for (const [message, records] of writable) {
+        for (const [message, placed] of writable) {
           try {
-            await writeHistory(db, records);
+            await writeHistory(db, placed.map(({ record }) => record));
             outcome.ack(message);
-          } catch (single) {
-            if (!isDataError(single)) throw single;
-            poisoned.push(...records.map((record, index) => ({ message, index, body: record, reason: describeError(single) })));
+          } catch (refused) {
+            if (!isDataError(refused)) throw refused;
+            // Idempotent writes: a retry after a connection error mid-way doubles nothing.
+            for (const { record, index } of placed) {
+              try {
+                await writeHistory(db, [record]);
+              } catch (single) {
+                if (!isDataError(single)) throw single;
+                poisoned.push({ message, index, body: record, reason: describeError(single) });
+              }
+            }
           }
         }
         if (poisoned.length && !(await deadLetter(env, batch.queue, poisoned))) for (const { message } of poisoned) outcome.retry(message);
       }
     });
-    log('info', 'history.written', { queue: batch.queue, messages: writable.length, records: writable.reduce((n, [, records]) => n + records.length, 0) });
+    log('info', 'history.written', { queue: batch.queue, messages: writable.length, records: writable.reduce((n, [, placed]) => n + placed.length, 0) });
     outcome.ackRest(batch);
   } catch (error) {
     for (const [message] of writable) outcome.retry(message);
@@ -120,8 +130,15 @@ export function isDataError(error: unknown): boolean {
   return false;
 }
 
+/** A parsed record and its position in its queue message: the position names its dead letter. */
+interface PlacedRecord {
+  record: HistoryRecord;
+  index: number;
+}
+
 interface BadRecord {
   message: Message<unknown>;
+  /** Position in the message as sent: `${message.id}#${index}` must name one record only (the DLQ table's key). */
   index: number;
   body: unknown;
   reason: string;

@@ -126,6 +126,30 @@ describe('history consumer', () => {
     expect(dead).toHaveLength(1);
   });
 
+  it('isolates within a packed message: its good records are written, each bad one dead-lettered under its own position', async () => {
+    // One message as the outbox packs it: a record this consumer cannot parse (a kind a newer
+    // RoomDO sends during a rolling deploy), a good chat message, and a record Postgres refuses.
+    const room = crypto.randomUUID();
+    const history = meetingHistory(room, 1, 1);
+    const chat = history.find((record): record is Extract<HistoryRecord, { kind: 'message' }> => record.kind === 'message')!;
+    const poison = { ...chat, key: crypto.randomUUID(), messageId: crypto.randomUUID(), at: -3e14 };
+    const unparseable = { kind: 'handRaisedV2', key: crypto.randomUUID(), meetingId: room };
+    const [packed] = asDeliveries([[unparseable, ...history, poison]]);
+    const result = await deliver([packed!]);
+    expect(result.explicitAcks).toEqual([packed!.id]);
+    expect(result.retryMessages).toEqual([]);
+    // The good neighbours of the refused record reach their tables, not the dead letters.
+    expect(await countRows([room])).toEqual(expectedRows(1, 1));
+    const poisonId = `${packed!.id}#${history.length + 1}`;
+    const dead = await waitFor(
+      'both bad records in the dead letters',
+      () => db((d) => d.select().from(historyDeadLetters).where(inArray(historyDeadLetters.messageId, [`${packed!.id}#0`, poisonId]))),
+      (rows) => rows.length === 2,
+    );
+    expect(dead.find((row) => row.messageId === poisonId)!.body).toContain(poison.key);
+    expect(dead.find((row) => row.messageId === `${packed!.id}#0`)!.body).toContain(unparseable.key);
+  });
+
   it('writes records sent through the real HISTORY queue exactly once', async () => {
     const room = crypto.randomUUID();
     const records = meetingHistory(room, 3, 3);
