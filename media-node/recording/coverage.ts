@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { CompositeInput } from './composite.js';
-import { packetTimes } from './ffmpeg.js';
+import { packetTimes, ToolRefused } from './ffmpeg.js';
 import { clip, type Interval } from './intervals.js';
 import type { Manifest, TrackRecord } from './manifest.js';
 import type { TrackFacts } from './status-rules.js';
@@ -46,6 +46,31 @@ export interface Coverage {
   inputs: CompositeInput[];
   /** First and last packet time (file seconds) of each of those files, by path. */
   spans: Map<string, { start: number; end: number }>;
+  /**
+   * Segment files that hold media or may: those with packets, and those that could not be read or
+   * placed (a probe that failed, an anchor that never reached the manifest). What there is to
+   * upload and keep; a file read whole with no packet in it is not among them.
+   */
+  mediaFiles: number;
+}
+
+/**
+ * A probe that failed without reading its file (not started, killed, timed out on a busy box) is
+ * tried this often before the file counts as unreadable. One that read the file and refused it
+ * (ToolRefused: no decoder makes sense of it) is not tried again: the file holds no packets.
+ */
+const PROBE_ATTEMPTS = 2;
+const PROBE_RETRY_MS = 500;
+
+async function probePackets(file: string): Promise<Array<{ pts: number; end: number }>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await packetTimes(file);
+    } catch (error) {
+      if (error instanceof ToolRefused || attempt >= PROBE_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, PROBE_RETRY_MS));
+    }
+  }
 }
 
 export async function measureCoverage(recordingDir: string, manifest: Manifest, logger: RecorderLogger): Promise<Coverage> {
@@ -54,20 +79,36 @@ export async function measureCoverage(recordingDir: string, manifest: Manifest, 
   const facts: TrackFacts[] = [];
   const inputs: CompositeInput[] = [];
   const fileSpans = new Map<string, { start: number; end: number }>();
+  let mediaFiles = 0;
   for (const track of manifest.tracks) {
     const live = clip(liveSpans(track, window.to), window);
     const captured: Interval[] = [];
+    const unreadable: string[] = [];
     for (const segment of track.segments) {
       const file = path.join(recordingDir, segment.file);
-      if (segment.firstRtpWallMs === null || !(await exists(file))) continue;
-      const packets = await packetTimes(file).catch((error: unknown) => {
-        log.warn('track file unreadable', { file: segment.file, err: error instanceof Error ? error.message.slice(0, 300) : String(error) });
-        return [];
-      });
+      if (!(await exists(file))) continue;
+      if (segment.firstRtpWallMs === null) {
+        mediaFiles++;
+        continue;
+      }
+      let packets: Array<{ pts: number; end: number }> = [];
+      try {
+        packets = await probePackets(file);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message.slice(0, 300) : String(error);
+        log.warn('track file unreadable', { file: segment.file, err: reason });
+        if (!(error instanceof ToolRefused)) {
+          // Kept and uploaded as it is; only its place in the composite and the check are lost.
+          unreadable.push(`${segment.file} could not be read (${reason.split('\n')[0]})`);
+          mediaFiles++;
+          continue;
+        }
+      }
       if (packets.length === 0) {
         log.warn('track file holds no packets: left out of the composite', { file: segment.file });
         continue;
       }
+      mediaFiles++;
       const first = packets[0]!.pts;
       const at = (sec: number) => segment.firstRtpWallMs! + (sec - first) * 1000;
       const spans = packetSpans(packets, HOLE_SEC[track.kind]).map((s) => ({ from: at(s.start), to: at(s.end) }));
@@ -97,8 +138,8 @@ export async function measureCoverage(recordingDir: string, manifest: Manifest, 
       kind: track.kind,
       live,
       captured: clip(captured, window),
-      troubles: track.troubles,
+      troubles: [...track.troubles, ...unreadable],
     });
   }
-  return { facts, inputs, spans: fileSpans };
+  return { facts, inputs, spans: fileSpans, mediaFiles };
 }

@@ -86,9 +86,17 @@ export async function runToEnd(bin: string, args: string[], timeoutMs = DEFAULT_
   const stdout = Buffer.concat(out).toString('utf8');
   const stderr = Buffer.concat(err).toString('utf8');
   if (timedOut) throw new Error(`${bin} ${options.idle ? 'made no progress for' : 'took longer than'} ${Math.round(timeoutMs / 1000)} s and was killed`);
-  if (code !== 0) throw new Error(`${bin} exited ${code}: ${stderr.slice(-1500)}`);
+  if (code !== 0 && code !== null) throw new ToolRefused(`${bin} exited ${code}: ${stderr.slice(-1500)}`);
+  if (code !== 0) throw new Error(`${bin} was ended by a signal: ${stderr.slice(-1500)}`);
   return { stdout, stderr };
 }
+
+/**
+ * The tool ran to its end and refused (exit status ≠ 0): about its input, a verdict that running
+ * it again would repeat. Anything else it could throw (not started, killed, timed out) says
+ * nothing about the input.
+ */
+export class ToolRefused extends Error {}
 
 /** Probes and remuxes of one file: generous for a loaded box, bounded all the same. */
 export const DEFAULT_RUN_TIMEOUT_MS = 120_000;

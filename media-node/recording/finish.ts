@@ -38,10 +38,10 @@ async function processCapture(options: FinishOptions, durationMs: number): Promi
   const { manifest } = writer;
   await finalizeTrackFiles(recordingDir, manifest, () => writer.save(), log);
   const coverage = await measureCoverage(recordingDir, manifest, log);
-  const capturedAnything = coverage.inputs.length > 0;
+  const placedAnything = coverage.inputs.length > 0;
 
   let compositeError: string | null = null;
-  if (capturedAnything && !options.skipComposite && !manifest.uploaded.some((f) => f.kind === 'composite')) {
+  if (placedAnything && !options.skipComposite && !manifest.uploaded.some((f) => f.kind === 'composite')) {
     const target = path.join(recordingDir, COMPOSITE_NAME);
     try {
       const started = Date.now();
@@ -59,7 +59,7 @@ async function processCapture(options: FinishOptions, durationMs: number): Promi
   }
 
   const byFile = new Map(manifest.tracks.flatMap((track) => track.segments.map((segment) => [segment.file, track] as const)));
-  const integrity = capturedAnything
+  const integrity = placedAnything
     ? await checkOutputs(
         {
           composite: manifest.composite ? { file: manifest.composite.file, path: path.join(recordingDir, manifest.composite.file) } : null,
@@ -88,7 +88,8 @@ async function processCapture(options: FinishOptions, durationMs: number): Promi
   manifest.notes = verdict.notes.map((note) => note.slice(0, 300)).slice(0, 64);
   manifest.error = verdict.error ?? null;
   if (verdict.status !== 'ready') log.warn('recording is not whole', { status: verdict.status, notes: verdict.notes });
-  return { capturedAnything };
+  // A file that could not be read or placed may still be media: kept and uploaded.
+  return { capturedAnything: coverage.mediaFiles > 0 };
 }
 
 /**

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ffprobe } from '../ffmpeg.js';
 import { finishRecording } from '../finish.js';
 import { ManifestWriter, newManifest, readManifest } from '../manifest.js';
 import { recoverRecordings } from '../recovery.js';
+import { finalizeTrackFiles } from '../track-files.js';
 import type { RecordingStatusUpdate } from '../types.js';
 import { meanLuma, meanVolumeDb } from './detect.js';
 import { makeRecordingFolder, MemoryUploader, type FixtureTrack } from './fixtures.js';
@@ -140,5 +141,49 @@ describe('finishing a recording: verdicts and uploads that cannot lose files', (
     expect(await readManifest(recordingDir)).toMatchObject({ state: 'failed' });
     expect((await readdir(recordingDir)).filter((f) => !f.endsWith('.json')).sort()).toEqual(['composite.mp4', 'host-0000001-camera-video-000.webm', 'host-0000001-mic-audio-000.webm']);
     expect(await recoverRecordings({ dir, uploader: store, log })).toEqual([]);
+  });
+
+  it('a track file ffprobe cannot read is still uploaded (the verdict says so), never deleted as "nothing captured"', async () => {
+    const dir = await tempDir('edgemeet-finish-unprobed-');
+    const { recordingDir, writer } = await makeRecordingFolder(dir, id(6), 4, whole);
+    // ffprobe is killed every time before it says anything of the file (the OOM killer on a busy
+    // box, a timeout); ffmpeg works. (A probe that reads a file and refuses it is another matter:
+    // node-integration.test.ts, media no decoder reads.)
+    const bin = path.join(dir, 'bin');
+    await mkdir(bin);
+    await writeFile(path.join(bin, 'ffprobe'), '#!/bin/sh\nkill -KILL $$\n');
+    await chmod(path.join(bin, 'ffprobe'), 0o755);
+    const savedPath = process.env['PATH'];
+    process.env['PATH'] = `${bin}:${savedPath}`;
+    const store = new MemoryUploader();
+    let result;
+    try {
+      result = await finishRecording({ recordingDir, writer, uploader: store, log, retry: FAST_RETRY });
+    } finally {
+      process.env['PATH'] = savedPath;
+    }
+    expect([...store.stored.keys()].map((key) => path.basename(key)).sort()).toEqual(['host-0000001-camera-video-000.webm', 'host-0000001-mic-audio-000.webm']);
+    expect(result.files.map((file) => path.basename(file.key)).sort()).toEqual(['host-0000001-camera-video-000.webm', 'host-0000001-mic-audio-000.webm']);
+    expect(result.status).not.toBe('ready');
+    expect(result.notes.join('\n')).toMatch(/host-0000001-(camera-video|mic-audio)-000\.webm could not be read/);
+  });
+
+  it('a node killed between finalizing a track file and saving the manifest: the restart still uploads that track', async () => {
+    const dir = await tempDir('edgemeet-finish-remux-crash-');
+    // The camera first: its captured IVF is remuxed to WebM under a new name (the mic's WebM keeps its name).
+    const { recordingDir, writer } = await makeRecordingFolder(dir, id(7), 4, [...whole].reverse());
+    writer.manifest.state = 'processing';
+    await writer.save();
+    // The kill lands on the first manifest save after a remux: the manifest on disk is the old one.
+    const killed = new Error('node killed');
+    await expect(finalizeTrackFiles(recordingDir, structuredClone(writer.manifest), () => Promise.reject(killed), log)).rejects.toBe(killed);
+    const onDisk = await readManifest(recordingDir);
+    const present = await readdir(recordingDir);
+    for (const track of onDisk.tracks) for (const segment of track.segments) expect(present).toContain(segment.file);
+
+    const store = new MemoryUploader();
+    const [recovered] = await recoverRecordings({ dir, uploader: store, log, retry: FAST_RETRY });
+    expect(recovered?.status).toBe('ready');
+    expect([...store.stored.keys()].map((key) => path.basename(key)).sort()).toEqual(['composite.mp4', 'host-0000001-camera-video-000.webm', 'host-0000001-mic-audio-000.webm']);
   });
 });
