@@ -213,6 +213,13 @@ export class Participant {
       appData: { participantId: this.id, source: input.source },
     });
     const producer = keepIfOwnersOpen(created, [this, entry.transport], 'the participant or its transport');
+    // While the worker made it, the room may have taken the permission away (limitTo closes only
+    // the producers it finds), or another produce of this source finished first.
+    if (!this.can(needed) || [...this.producers.values()].some((existing) => existing.source === input.source)) {
+      producer.close();
+      if (!this.can(needed)) throw new AppError('PERMISSION_DENIED', `producing ${input.source} needs the '${needed}' permission`);
+      throw new AppError('CONFLICT', `a ${input.source} producer exists already`);
+    }
     this.producers.set(producer.id, { producer, source: input.source });
     producer.observer.once('close', () => this.producers.delete(producer.id));
     return producer;

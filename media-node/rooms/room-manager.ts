@@ -58,11 +58,18 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     this.assertNotEnded(meetingId, tokenIssuedAt);
     // A room may close (last leave) between finding it and joining it: then open a fresh one.
     for (let attempt = 0; attempt < 3; attempt++) {
+      // A retry follows a room that closed under the join: maybe the meeting's end, so no new room for it.
+      if (attempt > 0) this.assertNotEnded(meetingId, tokenIssuedAt);
       const room = await this.roomFor(meetingId);
       // The edge may have closed the meeting while its room opened (or before a retry).
       this.assertNotEnded(meetingId, tokenIssuedAt);
       try {
         const participant = await room.join(identity, sink);
+        // Removed while being seated: closeParticipant found nobody to close, so the join does it.
+        if (this.isRevoked(meetingId, identity.participantId)) {
+          room.removeParticipant(participant, 'removed by host', 'REMOVED_BY_HOST');
+          throw new AppError('REMOVED_BY_HOST', 'this participant was removed from the meeting');
+        }
         // Held to the room's latest word on their role before any request of theirs is handled.
         const cap = this.capOf(meetingId, identity.participantId);
         if (cap) participant.limitTo(cap);

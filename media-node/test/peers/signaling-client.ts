@@ -112,6 +112,8 @@ export class SignalingClient {
   ): Promise<z.infer<(typeof mediaResponseDataSchemas)[M]>> {
     const id = this.nextId++;
     const answer = await new Promise<unknown>((resolve, reject) => {
+      // ws drops a send on a closed socket without a word: the answer would never come.
+      if (this.socket.readyState !== this.socket.OPEN) return reject(new Error('socket closed'));
       this.pending.set(id, { resolve, reject });
       this.socket.send(JSON.stringify({ id, method, data }));
     });
