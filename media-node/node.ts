@@ -15,6 +15,9 @@ import { SignalingServer } from './signaling/server.js';
 import { LoadSampler } from './workers/load-sampler.js';
 import { WorkerPool } from './workers/worker-pool.js';
 
+/** The longest delay setTimeout keeps (2^31−1 ms); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface MediaNodeOptions {
   /** The recorder (media-node/recording/); without it recording commands answer an error. */
   recording?: RecordingControllerFactory;
@@ -209,10 +212,16 @@ export class MediaNode {
       void this.shutdown(0, 'drained');
       return;
     }
+    this.armDrainDeadline(at);
+  }
+
+  /** Node's timers take at most 2^31−1 ms (24.8 days); a later deadline fired at once. */
+  private armDrainDeadline(at: number): void {
     this.drainTimer = setTimeout(() => {
+      if (Date.now() < at) return this.armDrainDeadline(at);
       this.rooms.closeAll('node drained');
       void this.shutdown(0, 'drain deadline');
-    }, Math.max(0, at - Date.now()));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
   }
 
   private async onWorkerDied(pid: number, error: Error): Promise<void> {
@@ -227,6 +236,10 @@ export class MediaNode {
   async shutdown(code: number, reason: string): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    // No new meeting while the recorder finishes (that can take minutes), and a hello on a
+    // reconnected control link says so: the edge places nothing here.
+    this.state = 'draining';
+    this.rooms.draining = true;
     this.log.info('media node stopping', { code, reason });
     if (this.drainTimer) clearTimeout(this.drainTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SignalingClient } from './peers/signaling-client.js';
 import { TestTokenIssuer, newMeetingId, newParticipantId } from './peers/tokens.js';
 import { spawnMediaNode } from './spawn-node.js';
-import { eventually } from './harness.js';
+import { eventually, startTestNode, type TestNode } from './harness.js';
 
 const NODE_ID = 'media-signal-1';
 
@@ -41,5 +41,26 @@ describe('signals on the real process', () => {
     } finally {
       idle.kill();
     }
+  });
+});
+
+describe('a drain with a far deadline (the operator\'s, any date)', () => {
+  let node: TestNode | undefined;
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it('keeps current meetings when the deadline is 30 days away (past what one timer holds)', async () => {
+    node = await startTestNode({ NUM_WORKERS: '1' });
+    const meetingId = newMeetingId();
+    const client = await SignalingClient.authenticate(node.url, await node.token(meetingId, newParticipantId('stay')));
+    await client.request('createTransport', { direction: 'recv' });
+    expect(node.node.rooms.rooms.has(meetingId)).toBe(true);
+
+    node.node.drain(Date.now() + 30 * 24 * 3600 * 1000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const observed = { state: node.node.state, roomOpen: node.node.rooms.rooms.has(meetingId), exits: [...node.exits], clientClosed: client.socket.readyState !== client.socket.OPEN };
+    client.close();
+    expect(observed).toEqual({ state: 'draining', roomOpen: true, exits: [], clientClosed: false });
   });
 });

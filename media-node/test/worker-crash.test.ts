@@ -1,5 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import type { RecordingControllerFactory } from '../rooms/recording-seam.js';
 import { FakeEdge, nodeCredential } from './fake-edge.js';
+import { TEST_NODE_ID, eventually, newMeetingId, newParticipantId, startTestNode, type TestNode } from './harness.js';
+import { refusalCode, SignalingClient } from './peers/signaling-client.js';
 import { TestTokenIssuer } from './peers/tokens.js';
 import { spawnMediaNode } from './spawn-node.js';
 
@@ -42,5 +45,57 @@ describe('crash-only: a dead mediasoup worker ends the node process', () => {
     } finally {
       node.kill();
     }
+  });
+});
+
+/*
+ * Shutting down waits for the recorder to finish what it recorded (RecordingController.close:
+ * composing and uploading can take minutes). Meanwhile the node must not look like a serving node.
+ */
+const FINISHING_SECRET = 'worker-death-finishing';
+
+describe('the node after a worker died, while the recorder finishes', () => {
+  let edge: FakeEdge | undefined;
+  let node: TestNode | undefined;
+  let releaseRecorder: () => void = () => undefined;
+  afterAll(async () => {
+    releaseRecorder();
+    await node?.stop();
+    await edge?.stop();
+  });
+
+  it('takes no new meeting and never says hello as serving again', async () => {
+    const recorderClosed = new Promise<void>((resolve) => (releaseRecorder = resolve));
+    const recording: RecordingControllerFactory = () => ({
+      start: async () => undefined,
+      stop: async () => undefined,
+      activeCount: () => 1,
+      // A recording finishing (ffmpeg, upload) when the node shuts down.
+      close: () => recorderClosed,
+    });
+    edge = await FakeEdge.start({ credential: nodeCredential(FINISHING_SECRET, TEST_NODE_ID) });
+    node = await startTestNode({ EDGE_URL: edge.url, NODE_CREDENTIAL: nodeCredential(FINISHING_SECRET, TEST_NODE_ID), NUM_WORKERS: '2' }, { recording });
+    await edge.waitFor(() => edge!.hellos().length === 1, 15_000, 'hello');
+
+    process.kill(node.node.pool.slots[1]!.worker.pid, 'SIGKILL');
+    await edge.waitFor(() => edge!.events().some((event) => event.event === 'workerDied'), 10_000, 'workerDied');
+    expect(node.exits).toEqual([]); // still finishing the recording
+
+    // A client with a valid token for a new meeting arrives now.
+    const meetingId = newMeetingId();
+    const client = await SignalingClient.authenticate(node.url, await node.token(meetingId, newParticipantId('late')));
+    const admitted = await refusalCode(client.request('createTransport', { direction: 'recv' })).catch(() => 'socket closed');
+
+    // The control link drops (edge restart): the node says hello again.
+    edge.dropConnection();
+    await edge.waitFor(() => edge!.hellos().length === 2, 10_000, 'second hello');
+    const hello = edge.hellos()[1]!;
+    const observed = { nodeState: node.node.state, admitted, roomOpened: node.node.rooms.rooms.has(meetingId), helloState: hello.state, helloMeetings: hello.meetings };
+    client.close();
+    releaseRecorder();
+    await eventually(() => node!.exits.length > 0, 10_000, 'exit');
+    expect(node.exits).toEqual([1]);
+    expect(observed).toMatchObject({ admitted: expect.not.stringMatching(/^accepted$/), roomOpened: false });
+    expect(observed.helloState).not.toBe('serving');
   });
 });
