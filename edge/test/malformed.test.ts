@@ -24,6 +24,8 @@ describe('malformed requests get a 4xx with a code and change nothing', () => {
       { email: `${marker}@x.test`, displayName: 'Ok', password: 'short' },
       { email: 'not an email', displayName: 'Ok', password: 'long enough pw' },
       { email: `${marker}@x.test`, displayName: '   ', password: 'long enough pw' },
+      // Valid by length, but Postgres cannot store a NUL (was a 500).
+      { email: `${marker}@x.test`, displayName: 'Nu\u0000l', password: 'long enough pw' },
       [1, 2, 3],
       null,
     ]) {
@@ -47,7 +49,9 @@ describe('malformed requests get a 4xx with a code and change nothing', () => {
     const countMine = async () => (await db((d) => d.select({ n: count() }).from(meetings).where(eq(meetings.hostId, host.user.id))))[0]!.n;
 
     await expectCode(await api('POST', '/api/meetings', { token, body: BAD_JSON, headers }), 400, 'BAD_REQUEST');
-    for (const json of [{}, { title: '' }, { title: 'x', maxParticipants: 1 }, { title: 'x', passcode: 'no!' }, { title: 'x', scheduledStart: 'tomorrow' }, { title: 'x', allowGuests: 'yes' }]) {
+    for (const json of [{}, { title: '' }, { title: 'x', maxParticipants: 1 }, { title: 'x', passcode: 'no!' }, { title: 'x', scheduledStart: 'tomorrow' }, { title: 'x', allowGuests: 'yes' },
+      // Valid by the schema's shape, refused by Postgres (were 500s): a NUL, ISO's year 0000.
+      { title: 'Plan\u0000ning' }, { title: 'x', scheduledStart: '0000-01-01T00:00:00Z' }]) {
       await expectCode(await api('POST', '/api/meetings', { token, json }), 400, 'VALIDATION_FAILED');
     }
     expect(await countMine()).toBe(1);
@@ -56,7 +60,7 @@ describe('malformed requests get a 4xx with a code and change nothing', () => {
     await expectCode(await api('GET', '/api/meetings/short'), 400, 'VALIDATION_FAILED');
     await expectCode(await api('PATCH', '/api/meetings/short', { token, json: { title: 'x' } }), 400, 'VALIDATION_FAILED');
     await expectCode(await api('PATCH', `/api/meetings/${linkId}`, { token, body: BAD_JSON, headers }), 400, 'BAD_REQUEST');
-    for (const json of [{}, { title: 'ok', maxParticipants: 5000 }, { passcode: 'bad code!' }, { waitingRoom: 1 }]) {
+    for (const json of [{}, { title: 'ok', maxParticipants: 5000 }, { passcode: 'bad code!' }, { waitingRoom: 1 }, { title: 'N\u0000' }, { scheduledStart: '0000-06-01T00:00:00+02:00' }]) {
       await expectCode(await api('PATCH', `/api/meetings/${linkId}`, { token, json }), 400, 'VALIDATION_FAILED');
     }
     await expectCode(await api('POST', '/api/meetings/%20%20/end', { token }), 400, 'VALIDATION_FAILED');

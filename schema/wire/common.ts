@@ -6,12 +6,16 @@ export const uuidSchema = z.uuid();
 export const meetingLinkIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'not a meeting link id');
 export const participantIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'not a participant id');
 export const nodeIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'not a node id');
+/** Text that goes to Postgres as it is: a NUL character cannot be stored there (a 500 otherwise). */
+export const NO_NUL = [(text: string) => !text.includes('\u0000'), 'contains a NUL character'] as const;
 export const displayNameSchema = z
   .string()
   .trim()
   .min(1, 'display name is empty')
-  .max(20, 'display name is longer than 20 characters');
-export const isoDateSchema = z.iso.datetime({ offset: true });
+  .max(20, 'display name is longer than 20 characters')
+  .refine(...NO_NUL);
+/** ISO 8601 with an offset; year 0000 is valid ISO but not a year Postgres reads (a 500 otherwise). */
+export const isoDateSchema = z.iso.datetime({ offset: true }).refine((text) => !text.startsWith('0000'), 'year 0000 is not a date');
 
 /** attendee: a webinar's audience — receives, chats, raises a hand; publishes nothing until the host invites them to speak. */
 export const roleSchema = z.enum(['host', 'cohost', 'participant', 'guest', 'attendee']);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { regionIdSchema } from '../regions.js';
-import { displayNameSchema, isoDateSchema, meetingLinkIdSchema, nodeIdSchema, participantIdSchema, roleSchema, uuidSchema } from './common.js';
+import { displayNameSchema, isoDateSchema, meetingLinkIdSchema, NO_NUL, nodeIdSchema, participantIdSchema, roleSchema, uuidSchema } from './common.js';
 import { nodeExclusionSchema, nodeLoadSchema, nodeStateSchema, recordingFileSchema, recordingStatusSchema } from './node-control.js';
 import { mediaAssignmentSchema } from './room.js';
 
@@ -38,7 +38,7 @@ export const avatarResponseSchema = z.object({ avatarUrl: z.string() });
 // ── meetings ────────────────────────────────────────────────────────────────────────────
 /** New passcodes: 6–10 letters or digits (≥ 56 bits of guessing, with attempts limited per network and meeting). Joins still accept older, shorter ones. */
 export const passcodeSchema = z.string().regex(/^[A-Za-z0-9]{6,10}$/, 'passcode is 6–10 letters or digits');
-export const meetingTitleSchema = z.string().trim().min(1).max(200);
+export const meetingTitleSchema = z.string().trim().min(1).max(200).refine(...NO_NUL);
 
 /**
  * meeting: everyone may speak and show video (up to MAX_MEETING_PARTICIPANTS). webinar: the host
