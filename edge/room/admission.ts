@@ -155,6 +155,10 @@ export async function join(room: Room, media: RoomMedia, input: RoomJoinInput): 
   const participant = await seat(room, media, candidate, 'join', (now) => insert('joined', now));
   await expectSocket(room, participant.joinedAt);
   const own = await media.nodeForNewcomer(participant, node, input.location);
+  // The room took other calls while it asked: the meeting may have ended, or the host removed this
+  // newcomer, telling the nodes it knew then, not perhaps the one just chosen. No token either way.
+  room.openSettings();
+  if (room.participants.get(participantId)?.status !== 'joined') throw new AppError('REMOVED_BY_HOST', 'you were removed from this meeting');
   return { participantId, role, roomSession, status: 'joined', media: await media.issue(participant, own) };
 }
 
