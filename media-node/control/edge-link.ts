@@ -95,7 +95,12 @@ export class EdgeLink {
       return;
     }
     if (message.type === 'heartbeat') return;
-    if (this.outbox.length >= EdgeLink.OUTBOX_LIMIT) this.outbox.shift();
+    if (this.outbox.length >= EdgeLink.OUTBOX_LIMIT) {
+      // The oldest event goes, but not a recording's status: a final one is the node's only word
+      // on the recording's files (their folder is gone by then), and there are few of them.
+      const expendable = this.outbox.findIndex((queued) => !isRecordingStatus(queued));
+      this.outbox.splice(expendable === -1 ? 0 : expendable, 1);
+    }
     this.outbox.push(message);
   }
 
@@ -112,4 +117,8 @@ export class EdgeLink {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.socket?.close(1000, 'node stopping');
   }
+}
+
+function isRecordingStatus(message: NodeUpMessage): boolean {
+  return message.type === 'event' && message.event.event === 'recordingStatus';
 }
