@@ -189,6 +189,7 @@ export async function admitWaiting(room: Room, media: RoomMedia, participantId: 
 export function returnAfterDrop(room: Room, media: RoomMedia, participant: Participant): Promise<Participant> {
   return seat(room, media, candidateOf(room, participant), 'return', (now) => {
     room.participants.setStatus(participant.participantId, 'joined', now);
+    room.letGo.cancel(participant.participantId);
     return room.participants.get(participant.participantId)!;
   });
 }

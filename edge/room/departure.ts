@@ -1,6 +1,7 @@
 import type { LeaveReason } from '../../schema/wire/room.js';
 import type { RoomMedia } from './media.js';
 import { isModerator, type Participant } from './participants.js';
+import { armLetGo, LET_GO_TIMER, MEDIA_LET_GO_MS } from './media-let-go.js';
 import { CONNECT_GRACE_MS, expectReturn, PRESENCE_TIMER } from './presence.js';
 import { armRecordingDeadline } from './recording.js';
 import type { Room } from './room.js';
@@ -13,13 +14,18 @@ import { RoomSockets } from './sockets.js';
  */
 export async function leave(room: Room, media: RoomMedia, participant: Participant, reason: LeaveReason, banOwner = participant.participantId): Promise<void> {
   const now = Date.now();
+  const letGoAt = now + MEDIA_LET_GO_MS;
   await room.change(() => {
     room.participants.setStatus(participant.participantId, reason === 'removed' ? 'removed' : 'left', now);
-    // A removal also bars the person (every identity they came with) from coming back.
+    // A removal also bars the person (every identity they came with) from coming back, and closes
+    // their media at once (removal.ts); anyone else out of the room loses it unless they return.
     if (reason === 'removed') room.bans.ban(participant, now, banOwner);
+    if (reason === 'removed') room.letGo.cancel(participant.participantId);
+    else room.letGo.schedule(participant.participantId, letGoAt);
     room.record({ kind: 'participantLeft', participantId: participant.participantId, reason }, now);
     room.record({ kind: 'analytics', event: reason === 'removed' ? 'removed' : 'leave', participantId: participant.participantId, props: { reason } }, now);
   });
+  if (reason !== 'removed') await armLetGo(room, letGoAt);
   media.forget(participant.participantId);
   room.sockets.broadcast({ type: 'participant.left', participantId: participant.participantId, reason }, room.audienceOf(participant));
   if (isModerator(participant)) room.broadcastWaiting();
@@ -35,6 +41,8 @@ export async function end(room: Room, media: RoomMedia, reason: string): Promise
   const recording = room.meeting.recording();
   await room.change(() => {
     room.meeting.markEnded();
+    // closeMeeting below ends every media session.
+    room.letGo.clear();
     for (const p of present) {
       room.participants.setStatus(p.participantId, 'left', now);
       room.record({ kind: 'participantLeft', participantId: p.participantId, reason: 'ended' }, now);
@@ -53,6 +61,7 @@ export async function end(room: Room, media: RoomMedia, reason: string): Promise
   room.sockets.closeAll('MEETING_ENDED', 'the meeting has ended');
   await media.releaseForGood();
   await room.timers.clear(PRESENCE_TIMER);
+  await room.timers.clearIfSet(LET_GO_TIMER);
 }
 
 /** Participants who joined (or wait) but never kept a socket open are let go. */

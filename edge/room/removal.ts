@@ -24,6 +24,13 @@ export async function removeWithOtherSessions(room: Room, media: RoomMedia, targ
   for (const waiting of room.participants.withStatus('waiting')) {
     if (room.bans.isRemoved(waiting)) room.sockets.closeParticipant(waiting.participantId, 'REMOVED_BY_HOST', 'the host removed you from this meeting');
   }
+  // Their sessions that are out of the room may still hold media (media-let-go.ts): closed now.
+  for (const participantId of room.letGo.pending()) {
+    const gone = room.participants.get(participantId);
+    if (!gone || gone.status === 'joined' || !room.bans.isRemoved(gone)) continue;
+    room.letGo.cancel(participantId);
+    await media.commandNode({ command: 'closeParticipant', meetingId: linkId, participantId, reason: 'removed by host' });
+  }
   room.broadcastWaiting();
 }
 

@@ -20,6 +20,7 @@ import { RELEASE_TIMER, REPLACE_TIMER, RoomMedia } from './media.js';
 import { messageClassOf, type MessageClass } from './message-limits.js';
 import { onParticipantUnmuted, replayHostMutes } from './mute.js';
 import type { Participant } from './participants.js';
+import { LET_GO_TIMER, letGoDue } from './media-let-go.js';
 import { PRESENCE_TIMER } from './presence.js';
 import { isRecordingDeadline, onRecordingDeadline, onRecordingStatus, startRecording, stopRecording } from './recording.js';
 import { OUTBOX_TIMER, Room } from './room.js';
@@ -126,8 +127,10 @@ export class RoomDO extends DurableObject<Env> {
         if (from) void this.cascade.onEvent(parsed, nodeRefSchema.parse(from));
         return;
       case 'participantLeft':
-        // Room membership follows the room socket; the node's view is informational here.
+        // Room membership follows the room socket; the node's view only tells that the media of
+        // someone out of the room is gone already (nothing to let go: media-let-go.ts).
         log('info', 'room.node_event', { event: parsed.event, meetingId: parsed.meetingId });
+        if (this.room.participants.get(parsed.participantId)?.status !== 'joined') this.room.letGo.cancel(parsed.participantId);
         return;
       case 'workerDied':
         return;
@@ -259,6 +262,9 @@ export class RoomDO extends DurableObject<Env> {
           break;
         case PRESENCE_TIMER:
           await prunePresence(this.room, this.media, now);
+          break;
+        case LET_GO_TIMER:
+          await letGoDue(this.room, this.media, now);
           break;
         default:
           if (isRecordingDeadline(timer)) await onRecordingDeadline(this.room, timer, now, { env: this.env, recordingOn: (node) => this.media.recordingOn(node) });

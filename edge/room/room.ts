@@ -5,6 +5,7 @@ import type { MeetingSettings } from '../../schema/wire/http.js';
 import { AttemptLimits } from './attempt-limits.js';
 import { Bans } from './bans.js';
 import { Chat } from './chat-store.js';
+import { MediaLetGo } from './media-let-go.js';
 import { MeetingState } from './meeting-state.js';
 import { Outbox, type DistributiveOmit, type PendingRecord } from './outbox.js';
 import { MessageLimiter } from './message-limits.js';
@@ -29,6 +30,7 @@ interface RoomStorage {
   chat: Chat;
   outbox: Outbox;
   timers: Timers;
+  letGo: MediaLetGo;
 }
 
 /** Every role but a webinar's audience. */
@@ -68,6 +70,7 @@ export class Room {
       chat: new Chat(sql),
       outbox: new Outbox(sql, this.history),
       timers: new Timers(this.ctx.storage),
+      letGo: new MediaLetGo(sql),
     };
   }
 
@@ -98,6 +101,9 @@ export class Room {
   }
   get chat(): Chat {
     return this.stored.chat;
+  }
+  get letGo(): MediaLetGo {
+    return this.stored.letGo;
   }
   get outbox(): Outbox {
     return this.stored.outbox;

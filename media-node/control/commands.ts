@@ -43,11 +43,13 @@ export async function executeCommand(command: NodeCommand, deps: CommandDeps): P
   if (isCascadeCommand(command)) return executeCascadeCommand(command, deps.rooms);
   switch (command.command) {
     case 'closeParticipant': {
-      // Refuse its token from now on, even if it is not (or no longer) connected here.
-      deps.rooms.revoke(command.meetingId, command.participantId);
+      // Refuse its token from now on, even if it is not (or no longer) connected here. One that
+      // left the room (not removed) may come back with a token issued after this.
+      deps.rooms.revoke(command.meetingId, command.participantId, command.tokensIssuedBefore);
       const room = deps.rooms.rooms.get(command.meetingId);
       const participant = room?.participants.get(command.participantId);
-      if (room && participant) room.removeParticipant(participant, command.reason || 'removed by host', 'REMOVED_BY_HOST');
+      const left = command.tokensIssuedBefore !== undefined;
+      if (room && participant) room.removeParticipant(participant, command.reason || (left ? 'left the meeting' : 'removed by host'), left ? 'TOKEN_EXPIRED' : 'REMOVED_BY_HOST');
       return;
     }
     case 'muteParticipant':

@@ -30,7 +30,8 @@ interface RoomManagerEvents {
 export class RoomManager extends EventEmitter<RoomManagerEvents> {
   readonly rooms = new Map<string, Room>();
   private readonly opening = new Map<string, Promise<Room>>();
-  private readonly revoked = new Map<string, Map<string, number>>();
+  /** Revoked tokens by meeting and participant: since when, and (a let-go) up to which issue time. */
+  private readonly revoked = new Map<string, Map<string, { at: number; issuedBefore: number | null }>>();
   private readonly ended = new EndedMeetings();
   /**
    * What the room still allows a participant whose role changed (meeting → participant →
@@ -54,7 +55,8 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
 
   /** `tokenIssuedAt`: when the media token was issued (iat, iatMs); a token from before the meeting's close here is refused. */
   async join(meetingId: string, identity: ParticipantIdentity, sink: ParticipantSink, tokenIssuedAt: TokenIssued): Promise<{ room: Room; participant: Participant }> {
-    if (this.isRevoked(meetingId, identity.participantId)) throw new AppError('REMOVED_BY_HOST', 'this participant was removed from the meeting');
+    const revoked = this.revocation(meetingId, identity.participantId, tokenIssuedAt);
+    if (revoked) throw revoked;
     this.assertNotEnded(meetingId, tokenIssuedAt);
     // A room may close (last leave) between finding it and joining it: then open a fresh one.
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -65,10 +67,11 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
       this.assertNotEnded(meetingId, tokenIssuedAt);
       try {
         const participant = await room.join(identity, sink);
-        // Removed while being seated: closeParticipant found nobody to close, so the join does it.
-        if (this.isRevoked(meetingId, identity.participantId)) {
-          room.removeParticipant(participant, 'removed by host', 'REMOVED_BY_HOST');
-          throw new AppError('REMOVED_BY_HOST', 'this participant was removed from the meeting');
+        // Removed (or let go) while being seated: closeParticipant found nobody to close, so the join does it.
+        const revokedMeanwhile = this.revocation(meetingId, identity.participantId, tokenIssuedAt);
+        if (revokedMeanwhile) {
+          room.removeParticipant(participant, revokedMeanwhile.message, revokedMeanwhile.code);
+          throw revokedMeanwhile;
         }
         // Held to the room's latest word on their role before any request of theirs is handled.
         const cap = this.capOf(meetingId, identity.participantId);
@@ -203,22 +206,33 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     }
   }
 
-  revoke(meetingId: string, participantId: string): void {
+  /**
+   * Refuses the participant's tokens for a token's lifetime: all of them (a removal), or those
+   * issued before `tokensIssuedBefore` (edge clock; they left the room and may return with a
+   * fresh one). A removal is never narrowed by a later let-go.
+   */
+  revoke(meetingId: string, participantId: string, tokensIssuedBefore?: number): void {
     this.pruneRevoked();
     let ids = this.revoked.get(meetingId);
     if (!ids) this.revoked.set(meetingId, (ids = new Map()));
-    ids.set(participantId, Date.now());
+    const earlier = ids.get(participantId);
+    const removal = earlier !== undefined && earlier.issuedBefore === null && Date.now() - earlier.at < this.revokedTtlMs;
+    ids.set(participantId, { at: Date.now(), issuedBefore: removal ? null : (tokensIssuedBefore ?? null) });
   }
 
-  isRevoked(meetingId: string, participantId: string): boolean {
-    const revokedAt = this.revoked.get(meetingId)?.get(participantId);
-    return revokedAt !== undefined && Date.now() - revokedAt < this.revokedTtlMs;
+  /** Why a token with this issue time is refused, or null: removed, or let go (an older token of someone who left). */
+  private revocation(meetingId: string, participantId: string, issued: TokenIssued): AppError | null {
+    const revoked = this.revoked.get(meetingId)?.get(participantId);
+    if (revoked === undefined || Date.now() - revoked.at >= this.revokedTtlMs) return null;
+    if (revoked.issuedBefore === null) return new AppError('REMOVED_BY_HOST', 'this participant was removed from the meeting');
+    if ((issued.ms ?? issued.seconds * 1000) < revoked.issuedBefore) return new AppError('TOKEN_EXPIRED', 'this token was let go when its participant left the meeting; rejoin for a fresh one');
+    return null;
   }
 
   private pruneRevoked(): void {
     const now = Date.now();
     for (const [meetingId, ids] of this.revoked) {
-      for (const [participantId, at] of ids) if (now - at >= this.revokedTtlMs) ids.delete(participantId);
+      for (const [participantId, { at }] of ids) if (now - at >= this.revokedTtlMs) ids.delete(participantId);
       if (ids.size === 0) this.revoked.delete(meetingId);
     }
   }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WS_CLOSE } from '../../schema/wire/index.js';
-import { SignalingClient } from './peers/signaling-client.js';
+import { refusalCode, SignalingClient } from './peers/signaling-client.js';
 import { FakeEdge, nodeCredential } from './fake-edge.js';
 import { TEST_NODE_ID, eventually, newMeetingId, newParticipantId, startTestNode, type TestNode } from './harness.js';
 
@@ -92,6 +92,35 @@ describe('control channel to the edge (the test plays the edge)', () => {
     await edge.waitFor(() => edge.events().some((event) => event.event === 'roomClosed' && event.meetingId === meetingId), 10_000, 'roomClosed');
   });
 
+
+  it('closeParticipant of someone who left the room: their session closes as expired, older tokens are refused, a fresh one is served', async () => {
+    const meetingId = newMeetingId();
+    const daveId = newParticipantId('dave');
+    const oldToken = await node.token(meetingId, daveId);
+    const dave = await SignalingClient.authenticate(node.url, oldToken);
+    await dave.request('createTransport', { direction: 'recv' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const letGo = await edge.command({ command: 'closeParticipant', meetingId, participantId: daveId, reason: 'left the meeting', tokensIssuedBefore: Date.now() });
+    expect(letGo).toMatchObject({ ok: true });
+    // Not "removed": the page reconnects through the room (media-link.ts) instead of ending the call.
+    expect((await dave.closed).code).toBe(WS_CLOSE.TOKEN_EXPIRED);
+    const replayed = await SignalingClient.authenticate(node.url, oldToken);
+    expect(await refusalCode(replayed.request('createTransport', { direction: 'recv' }))).not.toBe('accepted');
+    expect((await replayed.closed).code).toBe(WS_CLOSE.TOKEN_EXPIRED);
+
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const back = await SignalingClient.authenticate(node.url, await node.token(meetingId, daveId));
+    expect(await refusalCode(back.request('createTransport', { direction: 'recv' }))).toBe('accepted');
+
+    // A removal now refuses every token, and a later let-go does not narrow it.
+    await edge.command({ command: 'closeParticipant', meetingId, participantId: daveId, reason: 'removed by host' });
+    expect((await back.closed).code).toBe(WS_CLOSE.REMOVED_BY_HOST);
+    await edge.command({ command: 'closeParticipant', meetingId, participantId: daveId, reason: 'left the meeting', tokensIssuedBefore: Date.now() });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const afterRemoval = await SignalingClient.authenticate(node.url, await node.token(meetingId, daveId));
+    expect((await afterRemoval.closed).code).toBe(WS_CLOSE.REMOVED_BY_HOST);
+  });
   it('drain: takes no new meetings, keeps current ones, exits when empty', async () => {
     const meetingId = newMeetingId();
     const first = await node.peer(meetingId);

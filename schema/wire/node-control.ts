@@ -200,7 +200,19 @@ export type NodeUpMessage = z.infer<typeof nodeUpMessageSchema>;
 
 export const nodeCommandSchema = z.discriminatedUnion('command', [
   /** Close the participant's transports and refuse its tokens (by participant id) from now on. */
-  z.object({ command: z.literal('closeParticipant'), meetingId: meetingLinkIdSchema, participantId: participantIdSchema, reason: z.string().max(200) }),
+  z.object({
+    command: z.literal('closeParticipant'),
+    meetingId: meetingLinkIdSchema,
+    participantId: participantIdSchema,
+    reason: z.string().max(200),
+    /**
+     * Set when the participant left the room rather than being removed (edge clock, ms): only
+     * tokens issued before it are refused, so a return with a fresh token is served, and the
+     * session closes as expired (the page reconnects through the room), not as removed. Without
+     * it, every token of theirs is refused for a token's lifetime.
+     */
+    tokensIssuedBefore: z.number().int().nonnegative().optional(),
+  }),
   /**
    * Host mute: pause the participant's producers of that kind (all kinds when omitted), and remember
    * the kind as muted by the host (also for a participant not connected yet). With
