@@ -5,7 +5,7 @@ import type { MeetingSettings } from '../../schema/wire/http.js';
 import { AttemptLimits } from './attempt-limits.js';
 import { Bans } from './bans.js';
 import { Chat } from './chat-store.js';
-import { MediaLetGo } from './media-let-go.js';
+import { MediaLetGo } from './media-let-go-store.js';
 import { MeetingState } from './meeting-state.js';
 import { Outbox, type DistributiveOmit, type PendingRecord } from './outbox.js';
 import { MessageLimiter } from './message-limits.js';
