@@ -51,6 +51,7 @@ export interface EdgeLogEvents {
   'room.place_failed': { linkId: Text; region: Text; error: Text };
   'room.place_newcomer_failed': { linkId: Text; region: Text; error: Text };
   'room.node_command_failed': { nodeId: Text; command: Text; code?: Text; error?: Text };
+  'room.timer_failed': { timer: Text; error: Text };
   'room.release_failed': { nodeId: Text; error: Text };
   'room.unreserve_failed': { nodeId: Text; error: Text };
   'room.confirm_failed': { nodeId: Text; error: Text };

@@ -251,30 +251,40 @@ export class RoomDO extends DurableObject<Env> {
     // Any wake-up is a chance to send pending history, due or not.
     if (this.room.outbox.hasPending()) await this.room.flushOutbox();
     for (const timer of due) {
-      switch (timer) {
-        case OUTBOX_TIMER:
-          break;
-        case RELEASE_TIMER:
-          await this.media.onReleaseDue();
-          break;
-        case REPLACE_TIMER:
-          await this.media.onReplaceDue();
-          break;
-        case PRESENCE_TIMER:
-          await prunePresence(this.room, this.media, now);
-          break;
-        case LET_GO_TIMER:
-          await letGoDue(this.room, this.media, now);
-          break;
-        default:
-          if (isRecordingDeadline(timer)) await onRecordingDeadline(this.room, timer, now, { env: this.env, recordingOn: (node) => this.media.recordingOn(node) });
-          // Any other name no code sets any more (a room stored by an older version): dropped.
-          break;
+      try {
+        await this.onTimer(timer, now);
+      } catch (error) {
+        // takeDue removed its row: set again, it runs once more, and the other deadlines still run
+        // now (the runtime's retry of a failed alarm would find none of them).
+        log('error', 'room.timer_failed', { timer, error: describeError(error) });
+        await this.room.timers.set(timer, Date.now() + TIMER_RETRY_MS, true);
       }
     }
     await this.room.timers.arm();
   }
+
+  private async onTimer(timer: string, now: number): Promise<void> {
+    switch (timer) {
+      case OUTBOX_TIMER:
+        return;
+      case RELEASE_TIMER:
+        return this.media.onReleaseDue();
+      case REPLACE_TIMER:
+        return this.media.onReplaceDue();
+      case PRESENCE_TIMER:
+        return prunePresence(this.room, this.media, now);
+      case LET_GO_TIMER:
+        return letGoDue(this.room, this.media, now);
+      default:
+        if (isRecordingDeadline(timer)) await onRecordingDeadline(this.room, timer, now, { env: this.env, recordingOn: (node) => this.media.recordingOn(node) });
+        // Any other name no code sets any more (a room stored by an older version): dropped.
+        return;
+    }
+  }
 }
+
+/** A deadline whose handler failed runs again this much later. */
+const TIMER_RETRY_MS = 5_000;
 
 /** An RPC answer; a refusal that says when to come back carries the wait (Retry-After for the route). */
 export type RoomRpcResult<T> = RpcResult<T> | { ok: false; code: RpcFailure['code']; message: string; retryAfterSeconds: number };
