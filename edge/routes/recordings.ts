@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { meetings, participants, recordings, type MeetingRow } from '../../schema/db/index.js';
@@ -45,16 +45,21 @@ function toRecording(row: RecordingRow): Recording {
   };
 }
 
-/** Host always; people who took part in the meeting too unless RECORDINGS_VISIBILITY=host. */
+/**
+ * Host always; people who took part in the meeting too unless RECORDINGS_VISIBILITY=host — not
+ * someone the host removed: their latest session in the meeting decides (back in after the host
+ * lifted the removal, they may see them again).
+ */
 async function assertMaySee(c: Context<AppEnv>, db: Db, meeting: MeetingRow, userId: string): Promise<void> {
   if (meeting.hostId === userId) return;
   if (edgeConfig(c.env).recordingsVisibility === 'participants') {
-    const [row] = await db
-      .select({ id: participants.id })
+    const [latest] = await db
+      .select({ leaveReason: participants.leaveReason })
       .from(participants)
       .where(and(eq(participants.meetingId, meeting.id), eq(participants.userId, userId)))
+      .orderBy(desc(sql`coalesce(${participants.joinedAt}, ${participants.leftAt})`))
       .limit(1);
-    if (row) return;
+    if (latest && latest.leaveReason !== 'removed') return;
   }
   throw new AppError('FORBIDDEN', "only the meeting's host and participants may see its recordings");
 }

@@ -57,8 +57,23 @@ describe('recordings API', () => {
         error: null,
       },
     ];
+    // Removed by the host: no longer among those who may see the recordings; back in after the
+    // host lifted the removal, again among them.
+    const removed = await registerUser('Removed');
+    const forgiven = await registerUser('Forgiven');
+    records.push(
+      { kind: 'participantJoined', key: crypto.randomUUID(), ...base, at: now - 50_000, participantId: 'removed-participant-1', userId: removed.user.id, displayName: 'Removed', role: 'participant' },
+      { kind: 'participantLeft', key: crypto.randomUUID(), ...base, at: now - 40_000, participantId: 'removed-participant-1', reason: 'removed' },
+      { kind: 'participantJoined', key: crypto.randomUUID(), ...base, at: now - 50_000, participantId: 'forgiven-participant-1', userId: forgiven.user.id, displayName: 'Forgiven', role: 'participant' },
+      { kind: 'participantLeft', key: crypto.randomUUID(), ...base, at: now - 45_000, participantId: 'forgiven-participant-1', reason: 'removed' },
+      { kind: 'participantJoined', key: crypto.randomUUID(), ...base, at: now - 20_000, participantId: 'forgiven-participant-2', userId: forgiven.user.id, displayName: 'Forgiven', role: 'participant' },
+    );
     const delivered = await deliver(asDeliveries(records));
     expect(delivered.retryMessages).toEqual([]);
+    const removedView = await api('GET', `/api/meetings/${meeting.linkId}/recordings`, { token: removed.token });
+    expect({ status: removedView.status, code: removedView.body.error?.code }).toEqual({ status: 403, code: 'FORBIDDEN' });
+    expect((await api('GET', `/api/recordings/${recordingId}/download`, { token: removed.token })).status).toBe(403);
+    expect((await api('GET', `/api/meetings/${meeting.linkId}/recordings`, { token: forgiven.token })).status).toBe(200);
 
     const asHost = await api('GET', `/api/meetings/${meeting.linkId}/recordings`, { token: host.token });
     expect(asHost.status).toBe(200);
