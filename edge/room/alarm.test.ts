@@ -28,12 +28,12 @@ describe('the room alarm', () => {
     await room.host.socket.next('participant.left', (m) => m.participantId === guest.participantId);
     const stub = roomStub(room.settings.linkId);
     const before = Date.now();
-    await runInDurableObject(stub, async (instance: RoomDO) => {
+    await runInDurableObject(stub, async (instance: RoomDO, state) => {
       // Both due: the release check fails (say, the registry is unreachable), the let-go is fine.
       // Written as due rows without arming the storage alarm, then the alarm handler runs here.
       instance.media.onReleaseDue = () => Promise.reject(new Error('registry unreachable'));
       instance.room.letGo.schedule(guest.participantId, before - 1);
-      for (const name of [RELEASE_TIMER, LET_GO_TIMER]) instance.ctx.storage.sql.exec(`INSERT INTO ${TIMERS_TABLE} (name, at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET at = excluded.at`, name, before - 1);
+      for (const name of [RELEASE_TIMER, LET_GO_TIMER]) state.storage.sql.exec(`INSERT INTO ${TIMERS_TABLE} (name, at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET at = excluded.at`, name, before - 1);
       instance.room.timers.forget();
       await instance.alarm();
     });
