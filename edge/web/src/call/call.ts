@@ -206,10 +206,14 @@ export class Call {
   // ── room messages ────────────────────────────────────────────────────────────────────
   private onRoomMessage(message: RoomServerMessage): void {
     switch (message.type) {
-      case 'welcome':
+      case 'welcome': {
         this.mark('welcome');
         this.phase = 'in-call';
-        this.self = message.self;
+        // After a reconnect the welcome is the only word on what happened meanwhile: a role
+        // changed and a host mute whose messages went to the dropped socket apply as they would have.
+        const permissionsChanged = this.updateSelf(message.self);
+        const { audio, video } = message.self.mutedByHost;
+        if (audio || video) this.publisher.mutedByHost(audio && video ? null : audio ? 'audio' : 'video');
         this.participants.clear();
         for (const participant of message.participants) this.participants.set(participant.participantId, participant);
         this.participants.set(message.self.participantId, message.self);
@@ -217,8 +221,9 @@ export class Call {
         this.chat = message.chat;
         this.meeting = message.meeting;
         this.emit('phase', 'participants', 'waiting', 'chat', 'meeting');
-        if (message.media) this.media.onWelcome(message.media);
+        if (message.media) this.media.onWelcome(message.media, { fresh: permissionsChanged });
         return;
+      }
       case 'waiting':
         this.phase = 'waiting';
         this.waitingPosition = message.position;
@@ -231,20 +236,9 @@ export class Call {
         // A webinar's audience is the moderators' to see: someone sent back to it leaves our roster.
         if (message.participant.role === 'attendee' && message.participant.participantId !== this.self?.participantId && !this.isHost) this.participants.delete(message.participant.participantId);
         else this.participants.set(message.participant.participantId, message.participant);
-        if (message.participant.participantId === this.self?.participantId) {
-          const couldPublish = this.canPublish;
-          this.self = message.participant;
-          if (couldPublish !== this.canPublish) {
-            // Back in a webinar's audience: nothing is sent any more (the node closed it already),
-            // and the devices close.
-            if (!this.canPublish) {
-              for (const kind of ['mic', 'camera'] as const) this.local.choose(kind, false);
-              this.local.stopAll();
-            }
-            // The room's next media.assignment carries the new rights; a session starts with it.
-            this.media.renewForPermissions();
-            this.emit('local');
-          }
+        if (message.participant.participantId === this.self?.participantId && this.updateSelf(message.participant)) {
+          // The room's next media.assignment carries the new rights; a session starts with it.
+          this.media.renewForPermissions();
         }
         this.emit('participants');
         return;
@@ -284,6 +278,24 @@ export class Call {
       default:
         assertNever(message, 'room message');
     }
+  }
+
+  /**
+   * Who we are now; answers whether what we may send changed (a webinar attendee invited to speak,
+   * or sent back to the audience). Back in the audience, nothing is sent any more (the node closed
+   * it already) and the devices close: never open, unseen, until the next invitation.
+   */
+  private updateSelf(next: ParticipantView): boolean {
+    const couldPublish = this.canPublish;
+    const known = this.self !== null;
+    this.self = next;
+    if (!known || couldPublish === this.canPublish) return false;
+    if (!this.canPublish) {
+      for (const kind of ['mic', 'camera'] as const) this.local.choose(kind, false);
+      this.local.stopAll();
+    }
+    this.emit('local');
+    return true;
   }
 
   // ── ending ───────────────────────────────────────────────────────────────────────────

@@ -84,13 +84,25 @@ export class LocalMedia {
   stopAll(): void {
     for (const track of [this.camera, this.mic, this.screen]) track?.stop();
     this.camera = this.mic = this.screen = null;
+    // A device still opening (its permission prompt up) is stopped as soon as it opens.
+    this.opens.mic++;
+    this.opens.camera++;
   }
+
+  /** Per device, opens begun: a device opened for an open that was overtaken (stopAll, a newer open) is stopped. */
+  private readonly opens: Record<DeviceKind, number> = { mic: 0, camera: 0 };
 
   /** (Re)opens a device; the new track starts enabled only if the person's choice says on. */
   private async open(kind: DeviceKind, deviceId: string | null): Promise<MediaStreamTrack | null> {
     this.setTrack(kind, null);
+    const ticket = ++this.opens[kind];
     try {
       const stream = await navigator.mediaDevices.getUserMedia(kind === 'mic' ? { audio: micConstraints(deviceId) } : { video: cameraConstraints(deviceId) });
+      if (ticket !== this.opens[kind]) {
+        // Left (or opened again) while the browser asked: never a camera light nobody wants.
+        for (const stale of [...stream.getAudioTracks(), ...stream.getVideoTracks()]) stale.stop();
+        return this.track(kind);
+      }
       const track = (kind === 'mic' ? stream.getAudioTracks() : stream.getVideoTracks())[0] ?? null;
       this.setTrack(kind, track);
       this.setError(kind, null);

@@ -105,10 +105,16 @@ export class MediaLink {
     });
   }
 
-  /** The room's welcome after a (re)connect brings a fresh assignment: use it if media is not healthy. */
-  onWelcome(assignment: MediaAssignment): void {
+  /**
+   * The room's welcome after a (re)connect brings a fresh assignment: use it if media is not
+   * healthy, or (`fresh`) when what we may send changed meanwhile: a session starts with its rights.
+   */
+  onWelcome(assignment: MediaAssignment, options: { fresh?: boolean } = {}): void {
     const sameNode = this.assignment?.nodeId === assignment.nodeId;
-    if (!sameNode || (this.status === 'reconnecting' && !this.starting)) void this.start(assignment);
+    if (options.fresh) {
+      this.renewOnAssignment = false;
+      void this.start(assignment, { fresh: true });
+    } else if (!sameNode || (this.status === 'reconnecting' && !this.starting)) void this.start(assignment);
   }
 
   /** A media.assignment message: a fresh token for our node needs no new session; another node does. */
