@@ -40,8 +40,8 @@ export function accountStub(env: Env, userId: string) {
   return env.ACCOUNT.get(env.ACCOUNT.idFromName(userId));
 }
 
-/** What a RateLimiterDO counts: one object per purpose and client address. */
-export type LimiterKey = `${'login-ip' | 'register-ip'}:${string}`;
+/** What a RateLimiterDO counts: one object per purpose and client address, or per email that has no account. */
+export type LimiterKey = `${'login-ip' | 'register-ip' | 'login-email'}:${string}`;
 
 export function limiterStub(env: Env, key: LimiterKey) {
   return env.LIMITER.get(env.LIMITER.idFromName(key));

@@ -6,7 +6,8 @@ const FAILURES_TABLE = 'failures';
 
 /**
  * A window of attempts for one key that is not an account — a client IP for failed logins
- * (`login-ip:<ip>`) or for registrations (`register-ip:<ip>`); see limiterStub in
+ * (`login-ip:<ip>`) or for registrations (`register-ip:<ip>`), or an email without an account
+ * (`login-email:<email>`, limited as an account is); see limiterStub in
  * edge/durable-objects.ts. One object per key keeps the count exact under concurrency.
  */
 export class RateLimiterDO extends DurableObject<Env> {

@@ -14,7 +14,7 @@ import { uuidSchema } from '../../schema/wire/common.js';
 import { z } from 'zod';
 import { readImageInfo } from '../auth/image-size.js';
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../auth/password.js';
-import { IP_LOGIN_POLICY, IP_REGISTER_POLICY } from '../auth/rate-limit.js';
+import { ACCOUNT_LOGIN_POLICY, IP_LOGIN_POLICY, IP_REGISTER_POLICY } from '../auth/rate-limit.js';
 import { withDb } from '../db/client.js';
 import { accountStub, limiterStub } from '../durable-objects.js';
 import { findUserByEmail, insertUser, setAvatar, toUser } from '../db/users.js';
@@ -54,7 +54,9 @@ defineRoute(authRoutes, {
   try {
     const row = await withDb(c.env, (db) => findUserByEmail(db, body.email));
     const account = row ? accountStub(c.env, row.id) : null;
-    if (account) refuseWhileLimited((await account.reserveLoginAttempt()).retryAfterMs, 'too many failed sign-ins for this account');
+    // An unknown email is limited as an account would be: the answers never tell which emails have one.
+    const reserved = account ? await account.reserveLoginAttempt() : await limiterStub(c.env, `login-email:${body.email}`).reserve(ACCOUNT_LOGIN_POLICY);
+    refuseWhileLimited(reserved.retryAfterMs, 'too many failed sign-ins for this account');
     const ok = row ? await verifyPassword(body.password, row.passwordHash) : (await burnPasswordCheck(body.password), false);
     if (!row || !account || !ok) {
       wrongCredentials = true;
