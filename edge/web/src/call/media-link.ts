@@ -105,16 +105,11 @@ export class MediaLink {
     });
   }
 
-  /**
-   * The room's welcome after a (re)connect brings a fresh assignment: use it if media is not
-   * healthy, or (`fresh`) when what we may send changed meanwhile: a session starts with its rights.
-   */
-  onWelcome(assignment: MediaAssignment, options: { fresh?: boolean } = {}): void {
+  /** The room's welcome after a (re)connect brings a fresh assignment: used if media is not healthy, or (`fresh`) when what we may send changed meanwhile. */
+  onWelcome(assignment: MediaAssignment, { fresh = false } = {}): void {
+    if (fresh) this.renewOnAssignment = false;
     const sameNode = this.assignment?.nodeId === assignment.nodeId;
-    if (options.fresh) {
-      this.renewOnAssignment = false;
-      void this.start(assignment, { fresh: true });
-    } else if (!sameNode || (this.status === 'reconnecting' && !this.starting)) void this.start(assignment);
+    if (fresh || !sameNode || (this.status === 'reconnecting' && !this.starting)) void this.start(assignment, { fresh });
   }
 
   /** A media.assignment message: a fresh token for our node needs no new session; another node does. */

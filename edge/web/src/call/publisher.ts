@@ -1,6 +1,7 @@
 import type { MediaKind, MediaSource } from '../wire.js';
 import type { DeviceKind, LocalMedia } from './local-media.js';
 import type { MediaSession } from './media-session.js';
+import { MediaRequestError } from './media-signaling.js';
 
 /**
  * What this page sends: the person's choice (LocalMedia) applied to the current media session.
@@ -131,7 +132,18 @@ export class Publisher {
     if (!session) return;
     const track = this.local.track(kind);
     if (track && !session.hasProducer(kind) && (kind === 'mic' || session.canProduceVideo)) {
-      await session.produce(kind, track, !this.local.isOn(kind));
+      const paused = !this.local.isOn(kind);
+      try {
+        await session.produce(kind, track, paused);
+      } catch (error) {
+        if (paused || !(error instanceof MediaRequestError && error.code === 'PERMISSION_DENIED')) throw error;
+        // The host holds this mute (unmuting is off) and the node refused it live: the choice goes
+        // back to off, as for a refused resume, and the device is published paused. Thrown on, the
+        // refusal failed every new session (a failover, a reconnect) for as long as the mute held.
+        this.local.choose(kind, false);
+        this.changed();
+        await session.produce(kind, track, true);
+      }
     }
     if (this.session === session) await session.setPaused(kind, !this.local.isOn(kind));
   }
