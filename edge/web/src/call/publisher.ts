@@ -55,6 +55,8 @@ export class Publisher {
     void session.slowCamera(false).catch(() => undefined);
     void this.sync('mic').catch(() => undefined);
     void this.sync('camera').catch(() => undefined);
+    // A share started during the move went to the new session only.
+    if (this.local.screen && !session.hasProducer('screen')) void session.produce('screen', this.local.screen).catch(() => undefined);
   }
 
   /** On ↔ off; turning on opens the device first if it is not open (e.g. refused earlier). */
@@ -80,6 +82,8 @@ export class Publisher {
         if (this.local.screen === track) void this.toggleScreen();
       });
       await this.session?.produce('screen', track);
+      // Stopped while the node answered (the button, the browser's own bar): that stop found no producer to close.
+      if (this.local.screen !== track) await Promise.all([this.session?.closeProducer('screen'), this.leaving?.closeProducer('screen')]);
       this.changed();
       return null;
     } catch (error) {
