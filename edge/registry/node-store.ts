@@ -141,6 +141,12 @@ export class NodeStore {
     return meetings;
   }
 
+  /** The operator's drain of the node, if one holds: its deadline (null: the node's own timeout). */
+  adminDrain(nodeId: string): { deadline: number | null } | null {
+    const row = this.sql.exec<{ drain_deadline: number | null }>('SELECT drain_deadline FROM nodes WHERE node_id = ? AND admin_draining = 1', nodeId).toArray()[0];
+    return row ? { deadline: row.drain_deadline } : null;
+  }
+
   markDraining(nodeId: string, deadline: number | null): boolean {
     return this.sql.exec('UPDATE nodes SET admin_draining = 1, drain_deadline = ? WHERE node_id = ?', deadline, nodeId).rowsWritten > 0;
   }

@@ -148,7 +148,13 @@ export class RegionDO extends DurableObject<Env> {
         attach(ws, { ...socket, helloed: true });
         sendDown(ws, { type: 'welcome', heartbeatIntervalMs: NODE_HEARTBEAT_INTERVAL_MS });
         // Whatever it missed while reconnecting (a removal, a mute …), in order.
-        for (const { commandId, command } of this.commands.pending(socket.nodeId, now)) sendDown(ws, { type: 'command', commandId, command });
+        const missed = this.commands.pending(socket.nodeId, now);
+        for (const { commandId, command } of missed) sendDown(ws, { type: 'command', commandId, command });
+        // An operator's drain it never heard (ordered while it was down: that command was refused).
+        const drain = this.store.adminDrain(socket.nodeId);
+        if (drain && message.state !== 'draining' && !missed.some(({ command }) => command.command === 'drain')) {
+          await this.sendCommand(socket.nodeId, drain.deadline === null ? { command: 'drain' } : { command: 'drain', deadline: drain.deadline });
+        }
         await this.mover.closeStaleMeetings(socket.nodeId, stale);
         await this.scheduleCheck(now + this.policy.heartbeatTimeoutMs + 1);
         log('info', 'node.hello', { nodeId: socket.nodeId, region: socket.region, state: message.state });
@@ -159,6 +165,9 @@ export class RegionDO extends DurableObject<Env> {
         if (!socket.helloed) return { code: 'BAD_REQUEST', message: 'send hello before heartbeats' };
         if (message.nodeId !== socket.nodeId) return { code: 'FORBIDDEN', message: 'heartbeat names another node than the credential' };
         if (!this.store.recordHeartbeat(socket.nodeId, message.state, message.load, now)) return { code: 'NODE_NOT_FOUND', message: 'unknown or written-off node; send hello again' };
+        // A node silent long enough to have meetings taken from it, back without a hello (paused,
+        // never written off): it closes them now, or they would run on two nodes.
+        await this.mover.closeStaleMeetings(socket.nodeId, this.mover.staleMeetings(socket.nodeId, []));
         await this.mover.afterReport(socket.nodeId, now);
         return null;
       }

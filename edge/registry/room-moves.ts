@@ -26,6 +26,12 @@ export interface MovedMeeting {
   nodeId: string;
 }
 
+/**
+ * A graceful close waits for its room's notice (paced: a region's loss can queue minutes of them):
+ * closing the old node first would cut its people off before their room moved them.
+ */
+const NOT_WAITING_FOR_NOTICE = 'NOT EXISTS (SELECT 1 FROM move_notices n WHERE n.meeting_link_id = m.meeting_link_id AND n.node_id = m.node_id)';
+
 export class RoomMoves {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS moved_meetings (
@@ -78,6 +84,10 @@ export class RoomMoves {
       .toArray()
       .map((row) => ({ meetingLinkId: row.meeting_link_id, nodeId: row.node_id }));
     this.sql.exec('DELETE FROM move_notices WHERE due_at <= ?', now);
+    // Told only now: its clients get the whole grace from here to leave the old node.
+    for (const { meetingLinkId, nodeId } of due) {
+      this.sql.exec('UPDATE moved_meetings SET close_at = max(close_at, ?) WHERE meeting_link_id = ? AND node_id = ? AND close_at IS NOT NULL', now + MIGRATION_GRACE_MS, meetingLinkId, nodeId);
+    }
     return due;
   }
 
@@ -108,17 +118,17 @@ export class RoomMoves {
     return new Set(rows.map((row) => row.meeting_link_id));
   }
 
-  /** Graceful closes whose time has come. */
+  /** Graceful closes whose time has come; not one whose room has not been told yet (its notice still queued). */
   due(now: number): MovedMeeting[] {
     return this.sql
-      .exec<{ meeting_link_id: string; node_id: string }>('SELECT meeting_link_id, node_id FROM moved_meetings WHERE close_at IS NOT NULL AND close_at <= ?', now)
+      .exec<{ meeting_link_id: string; node_id: string }>(`SELECT meeting_link_id, node_id FROM moved_meetings m WHERE close_at IS NOT NULL AND close_at <= ? AND ${NOT_WAITING_FOR_NOTICE}`, now)
       .toArray()
       .map((row) => ({ meetingLinkId: row.meeting_link_id, nodeId: row.node_id }));
   }
 
   /** When the next graceful close or queued notice is due, or null. */
   nextDue(): number | null {
-    const close = this.sql.exec<{ next: number | null }>('SELECT min(close_at) AS next FROM moved_meetings WHERE close_at IS NOT NULL').one().next;
+    const close = this.sql.exec<{ next: number | null }>(`SELECT min(close_at) AS next FROM moved_meetings m WHERE close_at IS NOT NULL AND ${NOT_WAITING_FOR_NOTICE}`).one().next;
     const notice = this.sql.exec<{ next: number | null }>('SELECT min(due_at) AS next FROM move_notices').one().next;
     return close === null ? notice : notice === null ? close : Math.min(close, notice);
   }
