@@ -165,9 +165,7 @@ export class RegionDO extends DurableObject<Env> {
         if (!socket.helloed) return { code: 'BAD_REQUEST', message: 'send hello before heartbeats' };
         if (message.nodeId !== socket.nodeId) return { code: 'FORBIDDEN', message: 'heartbeat names another node than the credential' };
         if (!this.store.recordHeartbeat(socket.nodeId, message.state, message.load, now)) return { code: 'NODE_NOT_FOUND', message: 'unknown or written-off node; send hello again' };
-        // A node silent long enough to have meetings taken from it, back without a hello (paused,
-        // never written off): it closes them now, or they would run on two nodes.
-        await this.mover.closeStaleMeetings(socket.nodeId, this.mover.staleMeetings(socket.nodeId, []));
+        await this.mover.closeTakenWhileSilent(socket.nodeId);
         await this.mover.afterReport(socket.nodeId, now);
         return null;
       }

@@ -90,6 +90,15 @@ export class RoomMover {
     return [...candidates].filter((meetingLinkId) => !leaving.has(meetingLinkId) && store.assignmentOf(meetingLinkId) !== nodeId && !store.hasPart(meetingLinkId, nodeId));
   }
 
+  /**
+   * A node back by heartbeat alone (paused, never written off): the meetings taken from it while it
+   * was silent close there, or they would run on two nodes. One read per heartbeat when there are none.
+   */
+  async closeTakenWhileSilent(nodeId: string): Promise<void> {
+    if (this.deps.moves.closeOnReturn(nodeId).length === 0) return;
+    await this.closeStaleMeetings(nodeId, this.staleMeetings(nodeId, []));
+  }
+
   /** The node said hello: it is told to close `meetings` (from staleMeetings, taken before the hello). */
   async closeStaleMeetings(nodeId: string, meetings: readonly string[]): Promise<void> {
     const { moves } = this.deps;

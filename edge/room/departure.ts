@@ -1,7 +1,7 @@
 import type { LeaveReason } from '../../schema/wire/room.js';
 import type { RoomMedia } from './media.js';
 import { isModerator, type Participant } from './participants.js';
-import { armLetGo, LET_GO_TIMER, MEDIA_LET_GO_MS } from './media-let-go.js';
+import { LET_GO_TIMER, MEDIA_LET_GO_MS } from './media-let-go.js';
 import { CONNECT_GRACE_MS, expectReturn, PRESENCE_TIMER } from './presence.js';
 import { armRecordingDeadline } from './recording.js';
 import type { Room } from './room.js';
@@ -19,13 +19,14 @@ export async function leave(room: Room, media: RoomMedia, participant: Participa
     room.participants.setStatus(participant.participantId, reason === 'removed' ? 'removed' : 'left', now);
     // A removal also bars the person (every identity they came with) from coming back, and closes
     // their media at once (removal.ts); anyone else out of the room loses it unless they return.
-    if (reason === 'removed') room.bans.ban(participant, now, banOwner);
-    if (reason === 'removed') room.letGo.cancel(participant.participantId);
-    else room.letGo.schedule(participant.participantId, letGoAt);
+    if (reason === 'removed') {
+      room.bans.ban(participant, now, banOwner);
+      room.letGo.cancel(participant.participantId);
+    } else room.letGo.schedule(participant.participantId, letGoAt);
     room.record({ kind: 'participantLeft', participantId: participant.participantId, reason }, now);
     room.record({ kind: 'analytics', event: reason === 'removed' ? 'removed' : 'leave', participantId: participant.participantId, props: { reason } }, now);
   });
-  if (reason !== 'removed') await armLetGo(room, letGoAt);
+  if (reason !== 'removed') await room.timers.set(LET_GO_TIMER, letGoAt, true);
   media.forget(participant.participantId);
   room.sockets.broadcast({ type: 'participant.left', participantId: participant.participantId, reason }, room.audienceOf(participant));
   if (isModerator(participant)) room.broadcastWaiting();

@@ -12,13 +12,8 @@ import type { Room } from './room.js';
  */
 export const MEDIA_LET_GO_MS = 30_000;
 
-/** The deadline name (timers.ts). */
+/** The deadline name (timers.ts), set at the earliest row of MediaLetGo (media-let-go-store.ts). */
 export const LET_GO_TIMER = 'media-let-go';
-
-/** After a change that scheduled someone (MediaLetGo.schedule at `dueAt`): the deadline is set. */
-export async function armLetGo(room: Room, dueAt: number): Promise<void> {
-  await room.timers.set(LET_GO_TIMER, dueAt, true);
-}
 
 /** The deadline: whoever is still out loses their media session and its tokens. */
 export async function letGoDue(room: Room, media: RoomMedia, now: number): Promise<void> {
