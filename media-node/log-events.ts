@@ -39,6 +39,7 @@ interface NodeLifecycleEvents {
   'control link error': { err: string };
   'control link down; reconnecting': { delayMs: number; attempt: number };
   'control link: unreadable message from edge': NoFields;
+  'control link silent; redialling': { silentMs: number };
   'edge reported an error': { code: ErrorCode; message: string };
   'command done': NoFields;
   'command failed': { err: string };

@@ -1,10 +1,12 @@
 import * as mediasoup from 'mediasoup';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { AppError, NODE_HEARTBEAT_INTERVAL_MS, type NodeDownMessage, type NodeEvent, type NodeState, type NodeUpMessage } from '../schema/wire/index.js';
+import path from 'node:path';
+import { AppError, NODE_HEARTBEAT_INTERVAL_MS, type NodeEvent, type NodeState, type NodeUpMessage } from '../schema/wire/index.js';
 import type { MediaNodeConfig } from './config.js';
 import { executeCommand } from './control/commands.js';
-import { EdgeLink } from './control/edge-link.js';
+import { EdgeLink, type EdgeCommandMessage } from './control/edge-link.js';
+import { StatusJournal } from './control/status-journal.js';
 import { createHttpServer } from './http-server.js';
 import { createLog, type Log } from './log.js';
 import { Metrics } from './metrics.js';
@@ -150,6 +152,8 @@ export class MediaNode {
         }),
         onMessage: (message) => void this.onControlMessage(message),
         log: this.log.child({ component: 'edge-link' }),
+        // Beside the recordings it speaks of; one per node, as nodes of a test stack share folders.
+        journal: new StatusJournal(path.join(this.config.recordingsDir, `.unconfirmed-statuses-${this.config.nodeId}.json`)),
       });
       this.edgeLink.start();
       this.startHeartbeat(NODE_HEARTBEAT_INTERVAL_MS);
@@ -169,7 +173,7 @@ export class MediaNode {
     this.edgeLink?.send({ type: 'event', event });
   }
 
-  private async onControlMessage(message: NodeDownMessage): Promise<void> {
+  private async onControlMessage(message: EdgeCommandMessage): Promise<void> {
     switch (message.type) {
       case 'welcome':
         this.startHeartbeat(Math.max(500, message.heartbeatIntervalMs));
@@ -246,6 +250,8 @@ export class MediaNode {
     this.sampler.stop();
     await this.recording?.close().catch(() => undefined);
     this.rooms.closeAll(reason);
+    // The recorder's last statuses: a restart would resend them, but a retired node never does.
+    await this.edgeLink?.confirmed(2_000);
     await this.edgeLink?.flush(1_000);
     this.edgeLink?.stop();
     this.signaling.close();

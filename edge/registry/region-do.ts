@@ -179,6 +179,8 @@ export class RegionDO extends DurableObject<Env> {
       case 'event': {
         if (!socket.helloed) return { code: 'BAD_REQUEST', message: 'send hello first' };
         await this.forwardEvent(socket, message.event);
+        // The room has it: the node may forget it (it resends until told so).
+        if (message.event.event === 'recordingStatus') sendDown(ws, { type: 'recordingStatusReceived', recordingId: message.event.recordingId, status: message.event.status });
         return null;
       }
       default:

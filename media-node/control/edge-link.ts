@@ -1,6 +1,10 @@
 import { WebSocket } from 'ws';
 import { nodeDownMessageSchema, type NodeDownMessage, type NodeUpMessage } from '../../schema/wire/index.js';
 import type { Log } from '../log.js';
+import { isRecordingStatus, StatusJournal } from './status-journal.js';
+
+/** What the link hands on (it answers the edge's confirmations itself). */
+export type EdgeCommandMessage = Exclude<NodeDownMessage, { type: 'recordingStatusReceived' }>;
 
 export interface EdgeLinkOptions {
   edgeUrl: string;
@@ -8,16 +12,26 @@ export interface EdgeLinkOptions {
   credential: string;
   /** Builds the hello sent first on every (re)connection. */
   hello: () => NodeUpMessage;
-  onMessage: (message: NodeDownMessage) => void;
+  onMessage: (message: EdgeCommandMessage) => void;
   log: Log;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Where unconfirmed recording statuses survive a restart (default: memory only). */
+  journal?: StatusJournal;
+  /** A ping this often; a link that answers nothing for `silentAfterMs` is dropped and redialled. */
+  pingIntervalMs?: number;
+  silentAfterMs?: number;
 }
 
 /**
  * The node's outbound control socket to its region's registry on the edge. Reconnects with
  * jittered exponential backoff; meetings keep running while it is down. Events raised while
- * disconnected wait in a bounded outbox; heartbeats are simply skipped.
+ * disconnected wait in a bounded outbox; heartbeats are simply skipped. Recording statuses wait in
+ * the journal until the edge confirms them, and are sent again on every connection until then.
+ *
+ * A link that only looks open (the edge's host vanished, a middlebox dropped the flow) would
+ * swallow everything written into it until TCP gives up, many minutes later: the link pings the
+ * edge (workerd answers pings itself) and redials when nothing has come back for a while.
  */
 export class EdgeLink {
   private socket: WebSocket | undefined;
@@ -26,8 +40,17 @@ export class EdgeLink {
   private stopped = false;
   private readonly outbox: NodeUpMessage[] = [];
   private static readonly OUTBOX_LIMIT = 1_000;
+  private readonly journal: StatusJournal;
+  private livenessTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: EdgeLinkOptions) {}
+  constructor(private readonly options: EdgeLinkOptions) {
+    this.journal = options.journal ?? new StatusJournal();
+  }
+
+  /** Recording statuses the edge has not confirmed yet. */
+  get unconfirmed(): number {
+    return this.journal.size;
+  }
 
   get connected(): boolean {
     return this.socket?.readyState === WebSocket.OPEN;
@@ -48,7 +71,9 @@ export class EdgeLink {
       this.attempt = 0;
       this.options.log.info('control link up', { url: url.origin });
       socket.send(JSON.stringify(this.options.hello()));
+      for (const message of this.journal.pending()) socket.send(JSON.stringify(message));
       for (const message of this.outbox.splice(0)) socket.send(JSON.stringify(message));
+      this.watchLiveness(socket);
     });
     socket.on('message', (raw) => {
       let json: unknown;
@@ -62,7 +87,8 @@ export class EdgeLink {
         this.options.log.warn('control link: unreadable message from edge');
         return;
       }
-      this.options.onMessage(parsed.data);
+      if (parsed.data.type === 'recordingStatusReceived') this.journal.confirm(parsed.data.recordingId, parsed.data.status);
+      else this.options.onMessage(parsed.data);
     });
     socket.on('unexpected-response', (_request, response) => {
       this.options.log.warn('control link refused', { status: response.statusCode });
@@ -70,7 +96,10 @@ export class EdgeLink {
     });
     socket.on('error', (error) => this.options.log.debug('control link error', { err: error.message }));
     socket.on('close', () => {
-      if (this.socket === socket) this.socket = undefined;
+      if (this.socket === socket) {
+        this.socket = undefined;
+        clearInterval(this.livenessTimer);
+      }
       this.scheduleReconnect();
     });
   }
@@ -88,19 +117,37 @@ export class EdgeLink {
     }, delay);
   }
 
+  /** Redials when the edge has answered nothing (no message, no pong) for `silentAfterMs`. */
+  private watchLiveness(socket: WebSocket): void {
+    const interval = this.options.pingIntervalMs ?? 5_000;
+    const silentAfter = this.options.silentAfterMs ?? 15_000;
+    let lastHeard = Date.now();
+    const heard = () => (lastHeard = Date.now());
+    socket.on('pong', heard);
+    socket.on('message', heard);
+    clearInterval(this.livenessTimer);
+    this.livenessTimer = setInterval(() => {
+      if (Date.now() - lastHeard < silentAfter) return socket.ping();
+      this.options.log.warn('control link silent; redialling', { silentMs: Date.now() - lastHeard });
+      socket.terminate();
+    }, interval);
+  }
+
   /** Sends now, or (for anything but heartbeats) queues until the link is back. */
   send(message: NodeUpMessage): void {
+    if (isRecordingStatus(message)) {
+      // Kept until confirmed, whether it can leave now or not.
+      this.journal.add(message);
+      if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+      return;
+    }
     if (this.socket?.readyState === WebSocket.OPEN) {
       this.socket.send(JSON.stringify(message));
       return;
     }
     if (message.type === 'heartbeat') return;
-    if (this.outbox.length >= EdgeLink.OUTBOX_LIMIT) {
-      // The oldest event goes, but not a recording's status: a final one is the node's only word
-      // on the recording's files (their folder is gone by then), and there are few of them.
-      const expendable = this.outbox.findIndex((queued) => !isRecordingStatus(queued));
-      this.outbox.splice(expendable === -1 ? 0 : expendable, 1);
-    }
+    // The oldest event goes (recording statuses are in the journal, not here).
+    if (this.outbox.length >= EdgeLink.OUTBOX_LIMIT) this.outbox.shift();
     this.outbox.push(message);
   }
 
@@ -112,13 +159,16 @@ export class EdgeLink {
     while (socket.bufferedAmount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
+  /** Resolves once the edge confirmed every recording status (or after timeoutMs). */
+  async confirmed(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.journal.size > 0 && this.connected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    clearInterval(this.livenessTimer);
     this.socket?.close(1000, 'node stopping');
   }
-}
-
-function isRecordingStatus(message: NodeUpMessage): boolean {
-  return message.type === 'event' && message.event.event === 'recordingStatus';
 }

@@ -42,7 +42,14 @@ export class FakeEdge {
         edge.connections++;
         edge.socket = ws;
         ws.send(JSON.stringify({ type: 'welcome', heartbeatIntervalMs: options.heartbeatIntervalMs ?? 2_000 }));
-        ws.on('message', (raw) => edge.received.push(nodeUpMessageSchema.parse(JSON.parse(raw.toString()))));
+        ws.on('message', (raw) => {
+          const message = nodeUpMessageSchema.parse(JSON.parse(raw.toString()));
+          edge.received.push(message);
+          // As the registry does once the room has it: the node may forget the status.
+          if (message.type === 'event' && message.event.event === 'recordingStatus') {
+            ws.send(JSON.stringify({ type: 'recordingStatusReceived', recordingId: message.event.recordingId, status: message.event.status }));
+          }
+        });
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

@@ -299,5 +299,11 @@ export const nodeDownMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('welcome'), heartbeatIntervalMs: z.number().int().positive() }),
   z.object({ type: z.literal('command'), commandId: z.string().min(1).max(64), command: nodeCommandSchema }),
   z.object({ type: z.literal('error'), code: errorCodeSchema, message: z.string() }),
+  /**
+   * The meeting's room has taken this recording status (it is in the room's storage, on its way to
+   * history). Until then the node keeps the status and sends it again on every (re)connection: a
+   * final one is its only word on the recording's files.
+   */
+  z.object({ type: z.literal('recordingStatusReceived'), recordingId: uuidSchema, status: recordingStatusSchema }),
 ]);
 export type NodeDownMessage = z.infer<typeof nodeDownMessageSchema>;
