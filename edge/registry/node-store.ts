@@ -3,6 +3,9 @@ import type { NodeCandidate } from './placement.js';
 
 export type EffectiveNodeState = NodeState | 'down';
 
+/** How long the fleet keeps showing a written-off node that holds nothing before it is forgotten. */
+export const WRITTEN_OFF_RETENTION_MS = 7 * 24 * 3_600_000;
+
 export interface StoredNode extends NodeCandidate {
   identity: NodeIdentity;
   drainDeadline: number | null;
@@ -100,8 +103,40 @@ export class NodeStore {
     return cursor.rowsWritten > 0;
   }
 
+  /** Every node the registry knows, written-off ones included (the fleet view). */
   list(): StoredNode[] {
     return this.sql.exec<NodeRow>(`${selectNodes()} ORDER BY n.node_id`).toArray().map(toStoredNode);
+  }
+
+  /**
+   * Nodes not written off: the only ones placement can choose. Placement runs on every room's
+   * first join, and each row costs a parse of its identity and load; a region that replaces nodes
+   * keeps the written-off ones in the fleet for days.
+   */
+  live(): StoredNode[] {
+    return this.sql.exec<NodeRow>(`${selectNodes('WHERE n.down = 0')} ORDER BY n.node_id`).toArray().map(toStoredNode);
+  }
+
+  /**
+   * Forgets nodes written off before `before` that hold nothing (retired, or replaced by new
+   * ones), so the registry does not keep every node the region ever had. One that comes back
+   * later registers afresh with its hello. Answers the forgotten node ids.
+   */
+  forgetWrittenOff(before: number): string[] {
+    const gone = this.sql
+      .exec<{ node_id: string }>(
+        `SELECT node_id FROM nodes n WHERE down = 1 AND last_heartbeat_at < ?
+           AND NOT EXISTS (SELECT 1 FROM node_rooms r WHERE r.node_id = n.node_id)
+           AND NOT EXISTS (SELECT 1 FROM node_parts p WHERE p.node_id = n.node_id)`,
+        before,
+      )
+      .toArray()
+      .map((row) => row.node_id);
+    for (const nodeId of gone) {
+      this.sql.exec('DELETE FROM nodes WHERE node_id = ?', nodeId);
+      this.sql.exec('DELETE FROM node_connections WHERE node_id = ?', nodeId);
+    }
+    return gone;
   }
 
   get(nodeId: string): StoredNode | null {

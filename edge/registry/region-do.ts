@@ -19,7 +19,7 @@ import { COMMAND_ANSWER_TIMEOUT_MS, CommandAnswers, NodeCommandQueue, type Comma
 import { toFleetNode, type FleetNode } from './fleet-view.js';
 import { attach, attachmentOf, sendDown, type NodeSocketAttachment } from './node-socket.js';
 import { AlarmLedger, judgeSilence } from './liveness.js';
-import { NodeStore } from './node-store.js';
+import { NodeStore, WRITTEN_OFF_RETENTION_MS } from './node-store.js';
 import { DEFAULT_PLACEMENT_POLICY, placeMeeting, type PlacementPolicy } from './placement.js';
 import { RoomReservations } from './reservations.js';
 import { RoomMover } from './room-mover.js';
@@ -245,6 +245,7 @@ export class RegionDO extends DurableObject<Env> {
       for (const nodeId of verdict.nodeIds) await this.mover.markDown(nodeId, 'heartbeats stopped');
     }
     await this.mover.closeDue(now);
+    for (const nodeId of this.store.forgetWrittenOff(now - WRITTEN_OFF_RETENTION_MS)) this.moves.forget(nodeId);
     const oldest = this.store.oldestLiveHeartbeat();
     const nextSilence = verdict.kind === 'defer' ? verdict.until : oldest === null ? Infinity : oldest + this.policy.heartbeatTimeoutMs + 1;
     const next = Math.min(nextSilence, this.moves.nextDue() ?? Infinity);
@@ -263,7 +264,7 @@ export class RegionDO extends DurableObject<Env> {
     this.stats.placeRequests += 1;
     const now = Date.now();
     const currentId = this.store.assignmentOf(meetingLinkId);
-    const decision = placeMeeting(this.reservations.attach(this.store.list(), now), currentId, participants, now, this.policy);
+    const decision = placeMeeting(this.reservations.attach(this.store.live(), now), currentId, participants, now, this.policy);
     if (!decision) return null;
     if (decision.kept) return placed(decision.node);
     const chosen = decision.node;
@@ -286,7 +287,7 @@ export class RegionDO extends DurableObject<Env> {
    */
   async placeNewcomer(meetingLinkId: string, meeting: MeetingInRegion): Promise<PlacedNode | null> {
     const now = Date.now();
-    const choice = nodeForNewcomer(meeting, this.newcomerLoad.apply(this.reservations.attach(this.store.list(), now), now), now, this.policy);
+    const choice = nodeForNewcomer(meeting, this.newcomerLoad.apply(this.reservations.attach(this.store.live(), now), now), now, this.policy);
     if (!choice) return null;
     const onNode = meeting.nodes.find((node) => node.nodeId === choice.node.nodeId)?.participants ?? 0;
     this.newcomerLoad.add(choice.node.nodeId, newcomerConsumers(meeting.participants, onNode), now);

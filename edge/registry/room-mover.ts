@@ -70,7 +70,7 @@ export class RoomMover {
     // participants of meetings placed elsewhere, may hold nothing but parts.
     const parts = notPlaced(store.partsOf(nodeId), rooms);
     if (rooms.length + parts.length === 0 || !isOverloaded(node, policy)) return;
-    const shed = roomsToShed(node, [...rooms, ...parts], store.list(), { now, lastShedAt: moves.lastShedAt(nodeId) }, policy);
+    const shed = roomsToShed(node, [...rooms, ...parts], store.live(), { now, lastShedAt: moves.lastShedAt(nodeId) }, policy);
     if (shed.length === 0) return;
     moves.recordShedRound(nodeId, now);
     for (const meetingLinkId of shed) if (parts.includes(meetingLinkId)) store.releasePart(meetingLinkId, nodeId);

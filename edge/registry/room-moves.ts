@@ -143,6 +143,12 @@ export class RoomMoves {
     this.sql.exec('DELETE FROM moved_meetings WHERE node_id = ? AND meeting_link_id = ?', nodeId, meetingLinkId);
   }
 
+  /** The node is forgotten (NodeStore.forgetWrittenOff): its moves and shed rounds go with it. */
+  forget(nodeId: string): void {
+    this.sql.exec('DELETE FROM moved_meetings WHERE node_id = ?', nodeId);
+    this.sql.exec('DELETE FROM node_shed_rounds WHERE node_id = ?', nodeId);
+  }
+
   lastShedAt(nodeId: string): number | null {
     const rows = this.sql.exec<{ last_shed_at: number }>('SELECT last_shed_at FROM node_shed_rounds WHERE node_id = ?', nodeId).toArray();
     return rows[0]?.last_shed_at ?? null;
