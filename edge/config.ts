@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NODE_HEARTBEAT_TIMEOUT_MS } from '../schema/wire/node-control.js';
+import { iceServerSchema } from '../schema/wire/room.js';
 import type { RegionId } from '../schema/regions.js';
 import { parseDefaultRegion } from './registry/region-choice.js';
 import { parseRegistryShards } from './registry/shards.js';
@@ -131,5 +132,9 @@ function turnConfig(secret: string | undefined, urls: string | undefined): EdgeC
   if (secret === undefined || list.length === 0) return null;
   const bad = list.find((url) => !/^turns?:/.test(url));
   if (bad) throw new Error(`edge configuration is invalid: TURN_URLS: ${bad} is not a turn: or turns: URL`);
+  // Refused here, at deploy, rather than by every browser: the join answer carries these URLs in
+  // one ICE server, and a list the wire refuses fails every join ("unexpected answer").
+  const fits = iceServerSchema.shape.urls.safeParse(list);
+  if (!fits.success) throw new Error(`edge configuration is invalid: TURN_URLS: ${fits.error.issues.map((issue) => issue.message).join('; ')} (at most 8 URLs of at most 300 characters)`);
   return Object.freeze({ secret, urls: Object.freeze(list) });
 }
