@@ -90,7 +90,9 @@ export class MeetingCascade {
     return this.queue.run(async () => {
       const pipe = this.existingPipe(peerNodeId);
       const already = pipe.sending.get(producerId);
-      if (already && !already.consumer.closed) return already.relayed;
+      // Asked again (the peer's receive failed and is retried): the pause state as it is now, not
+      // as it was at the first send — a pause or resume since was mirrored to no copy.
+      if (already && !already.consumer.closed) return { ...already.relayed, paused: already.consumer.producerPaused };
       const source = [...this.room.producers()].find((candidate) => candidate.id === producerId);
       if (!source) throw new AppError('NOT_FOUND', 'no such producer in this meeting on this node');
       if (pipe.receiving.has(producerId)) {
@@ -123,7 +125,11 @@ export class MeetingCascade {
     return this.queue.run(async () => {
       const pipe = this.existingPipe(peerNodeId);
       const existing = pipe.receiving.get(relayed.producerId);
-      if (existing && !existing.closed) return;
+      if (existing && !existing.closed) {
+        // Received again with the origin's current pause state: the copy follows it.
+        if (existing.paused !== relayed.paused) await (relayed.paused ? existing.pause() : existing.resume());
+        return;
+      }
       if ([...this.room.producers()].some((candidate) => candidate.id === relayed.producerId)) {
         throw new AppError('CONFLICT', 'this producer is in the meeting on this node already');
       }
