@@ -47,19 +47,25 @@ function toRecording(row: RecordingRow): Recording {
 
 /**
  * Host always; people who took part in the meeting too unless RECORDINGS_VISIBILITY=host — not
- * someone the host removed: their latest session in the meeting decides (back in after the host
- * lifted the removal, they may see them again).
+ * someone the host removed: any session of theirs removed bars them (a second device that joined
+ * earlier and left normally does not undo it), unless a session of theirs came in after their
+ * latest removal (the host lifted it and let them back in).
  */
 async function assertMaySee(c: Context<AppEnv>, db: Db, meeting: MeetingRow, userId: string): Promise<void> {
   if (meeting.hostId === userId) return;
   if (edgeConfig(c.env).recordingsVisibility === 'participants') {
-    const [latest] = await db
-      .select({ leaveReason: participants.leaveReason })
+    const seenAt = sql`coalesce(${participants.joinedAt}, ${participants.leftAt})`;
+    const removed = sql`${participants.leaveReason} = 'removed'`;
+    // A removal without a time counts as the newest (it bars until a later session proves otherwise).
+    const removedAt = sql`max(coalesce(${participants.leftAt}, 'infinity'::timestamptz)) filter (where ${removed})`;
+    const [seen] = await db
+      .select({
+        sessions: sql<number>`count(*)::int`,
+        mayAccess: sql<boolean>`(${removedAt} is null or coalesce(max(${seenAt}) filter (where not coalesce(${removed}, false)) > ${removedAt}, false))`,
+      })
       .from(participants)
-      .where(and(eq(participants.meetingId, meeting.id), eq(participants.userId, userId)))
-      .orderBy(desc(sql`coalesce(${participants.joinedAt}, ${participants.leftAt})`))
-      .limit(1);
-    if (latest && latest.leaveReason !== 'removed') return;
+      .where(and(eq(participants.meetingId, meeting.id), eq(participants.userId, userId)));
+    if (seen && seen.sessions > 0 && seen.mayAccess) return;
   }
   throw new AppError('FORBIDDEN', "only the meeting's host and participants may see its recordings");
 }

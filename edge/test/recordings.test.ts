@@ -6,7 +6,7 @@ import { edgeConfig } from '../config.js';
 import { grantRecordingUpload } from '../files/recording-grants.js';
 import { mintNodeCredential } from '../registry/credentials.js';
 import { api, registerUser } from './helpers.js';
-import { asDeliveries, deliver } from './history-fixtures.js';
+import { asDeliveries, deliver, participantRows } from './history-fixtures.js';
 
 const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
 
@@ -99,6 +99,30 @@ describe('recordings API', () => {
     expect(part.headers.get('Content-Range')).toBe(`bytes 100-199/${bytes.length}`);
     expect(new Uint8Array(await part.arrayBuffer())).toEqual(bytes.slice(100, 200));
     expect((await SELF.fetch(link.url.replace(/sig=[^&]+/, 'sig=' + 'A'.repeat(43)))).status).toBe(403);
+  });
+
+  it('someone the host removed cannot list or download the recordings, even though another session of theirs (a second device) joined later and left normally', async () => {
+    const host = await registerUser('Host Two Devices');
+    const removed = await registerUser('Removed Two Devices');
+    const meeting = meetingSchema.parse((await api('POST', '/api/meetings', { token: host.token, json: { title: 'Recorded' } })).body.meeting);
+    const base = { meetingId: meeting.id, meetingLinkId: meeting.linkId };
+    const now = Date.now();
+    const recordingId = crypto.randomUUID();
+    // What the room's outbox sends: the person joins on a laptop, then also on a phone; the phone
+    // leaves; the host removes the laptop session (only the sessions still joined are marked
+    // removed — the phone's row stays 'left', and it joined after the laptop).
+    const records: HistoryRecord[] = [
+      { kind: 'participantJoined', key: crypto.randomUUID(), ...base, at: now - 60_000, participantId: 'laptop-1', userId: removed.user.id, displayName: 'Removed', role: 'participant' },
+      { kind: 'participantJoined', key: crypto.randomUUID(), ...base, at: now - 50_000, participantId: 'phone-01', userId: removed.user.id, displayName: 'Removed', role: 'participant' },
+      { kind: 'participantLeft', key: crypto.randomUUID(), ...base, at: now - 45_000, participantId: 'phone-01', reason: 'left' },
+      { kind: 'participantLeft', key: crypto.randomUUID(), ...base, at: now - 40_000, participantId: 'laptop-1', reason: 'removed' },
+      { kind: 'recording', key: crypto.randomUUID(), ...base, at: now - 30_000, recordingId, status: 'recording', durationMs: null, files: [], error: null },
+    ];
+    expect((await deliver(asDeliveries(records))).retryMessages).toEqual([]);
+    expect((await participantRows(meeting.id)).map((row) => [row.participantId, row.leaveReason]).sort()).toEqual([['laptop-1', 'removed'], ['phone-01', 'left']]);
+    const listed = await api('GET', `/api/meetings/${meeting.linkId}/recordings`, { token: removed.token });
+    expect({ status: listed.status, code: listed.body.error?.code }).toEqual({ status: 403, code: 'FORBIDDEN' });
+    expect((await api('GET', `/api/recordings/${recordingId}/download`, { token: removed.token })).status).toBe(403);
   });
 
   it('says when a recording is not whole (incomplete + notes); the room’s own deadline keeps the node’s files and length, and the node’s later verdict wins', async () => {
