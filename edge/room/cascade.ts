@@ -228,15 +228,29 @@ export class MeetingCascade {
     log('info', 'room.cascade_relayed', { producerId: producer.producerId, from: source, to: target });
   }
 
-  /** Opens both ends of the a↔b pipe (in parallel), then connects each to the other's end. */
+  /**
+   * Opens both ends of the a↔b pipe (in parallel), then connects each to the other's end. Work cut
+   * short is undone: an end left open — connected, perhaps, to an end whose room is gone — would
+   * be answered again at the next try and refuse the peer's new end (CONFLICT), for good.
+   */
   private async ensurePipe(a: string, b: string): Promise<void> {
     if (this.graph.hasPipe(a, b)) return;
     const meetingId = this.meetingId();
-    const [endA, endB] = await Promise.all([
-      this.step(a, { command: 'cascadeOpenPipe', meetingId, peerNodeId: b }).then((data) => dataOf(data, 'pipeEnd', a).pipe),
-      this.step(b, { command: 'cascadeOpenPipe', meetingId, peerNodeId: a }).then((data) => dataOf(data, 'pipeEnd', b).pipe),
-    ]);
-    await Promise.all([this.connect(a, b, endB), this.connect(b, a, endA)]);
+    const opened = new Set<string>();
+    const open = (nodeId: string, peerNodeId: string) =>
+      this.step(nodeId, { command: 'cascadeOpenPipe', meetingId, peerNodeId }).then((data) => {
+        opened.add(nodeId);
+        return dataOf(data, 'pipeEnd', nodeId).pipe;
+      });
+    try {
+      const [endA, endB] = await both(open(a, b), open(b, a));
+      await both(this.connect(a, b, endB), this.connect(b, a, endA));
+    } catch (error) {
+      for (const [nodeId, peerNodeId] of [[a, b], [b, a]] as const) {
+        if (opened.has(nodeId)) await this.tryStep(nodeId, { command: 'cascadeClosePipe', meetingId, peerNodeId });
+      }
+      throw error;
+    }
     this.graph.addPipe(a, b);
   }
 
@@ -327,4 +341,12 @@ function dataOf<K extends NodeCommandData['kind']>(data: NodeCommandData | undef
     throw new StepFailed(`node ${nodeId} answered no ${kind}`);
   }
   return data as Extract<NodeCommandData, { kind: K }>;
+}
+
+/** Both results, once both settled (a step still in flight never overtakes the undo after a failure); the first failure otherwise. */
+async function both<A, B>(first: Promise<A>, second: Promise<B>): Promise<[A, B]> {
+  const [one, two] = await Promise.allSettled([first, second]);
+  if (one.status === 'rejected') throw one.reason;
+  if (two.status === 'rejected') throw two.reason;
+  return [one.value, two.value];
 }
