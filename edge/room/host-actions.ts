@@ -58,7 +58,7 @@ export async function handleHostAction(room: Room, media: RoomMedia, actor: Part
       }
       // The node holds them to the new role at once, whatever their token says (a speaker sent
       // back to the audience stops sending now).
-      await media.commandNode({ command: 'setPermissions', meetingId: room.linkId(), participantId: target.participantId, permissions: permissionsOf(role) });
+      await media.commandNode({ command: 'setPermissions', meetingId: room.linkId(), participantId: target.participantId, permissions: permissionsOf(role), changedAt: Date.now() });
       // Into or out of a webinar's audience: their media session needs a token for the new role
       // (the client starts a new session with it).
       if ((target.role === 'attendee') !== (role === 'attendee') && room.sockets.isConnected(target.participantId)) {

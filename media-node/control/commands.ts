@@ -60,7 +60,7 @@ export async function executeCommand(command: NodeCommand, deps: CommandDeps): P
       deps.rooms.setUnmutePolicy(command.meetingId, command.participantsMayUnmute);
       return;
     case 'setPermissions':
-      deps.rooms.setPermissions(command.meetingId, command.participantId, command.permissions);
+      deps.rooms.setPermissions(command.meetingId, command.participantId, command.permissions, command.changedAt);
       return;
     case 'closeMeeting': {
       // Its tokens are refused from now on, whether or not a room for it is open here.

@@ -35,10 +35,10 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   private readonly ended = new EndedMeetings();
   /**
    * What the room still allows a participant whose role changed (meeting → participant →
-   * { permissions, at }): a token minted before the change may carry more. Kept as long as such a
-   * token may live (revokedTtlMs); a later change replaces it.
+   * { permissions, at, changedAt }): a token minted before the change (edge clock) may carry more.
+   * Kept as long as such a token may live (revokedTtlMs); a later change replaces it.
    */
-  private readonly caps = new Map<string, Map<string, { permissions: readonly Permission[]; at: number }>>();
+  private readonly caps = new Map<string, Map<string, { permissions: readonly Permission[]; at: number; changedAt: number }>>();
   readonly hostMutes: HostMutes;
   draining = false;
 
@@ -74,7 +74,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
           throw revokedMeanwhile;
         }
         // Held to the room's latest word on their role before any request of theirs is handled.
-        const cap = this.capOf(meetingId, identity.participantId);
+        const cap = this.capOf(meetingId, identity.participantId, tokenIssuedAt);
         if (cap) participant.limitTo(cap);
         this.emit('participantJoined', meetingId, identity.participantId);
         return { room, participant };
@@ -182,20 +182,22 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
 
   /**
    * The participant's role changed: their sessions here may do no more than `permissions` — the
-   * one connected now at once (producers it may no longer have close), and any later one whatever
-   * its token says. Answers how many producers closed.
+   * one connected now at once (producers it may no longer have close), and any later one whose
+   * token was minted by `changedAt` (edge clock), whatever it says. Answers how many producers closed.
    */
-  setPermissions(meetingId: string, participantId: string, permissions: readonly Permission[]): number {
+  setPermissions(meetingId: string, participantId: string, permissions: readonly Permission[], changedAt = Date.now()): number {
     this.pruneCaps();
     let ofMeeting = this.caps.get(meetingId);
     if (!ofMeeting) this.caps.set(meetingId, (ofMeeting = new Map()));
-    ofMeeting.set(participantId, { permissions, at: Date.now() });
+    ofMeeting.set(participantId, { permissions, at: Date.now(), changedAt });
     return this.rooms.get(meetingId)?.participants.get(participantId)?.limitTo(permissions) ?? 0;
   }
 
-  private capOf(meetingId: string, participantId: string): readonly Permission[] | null {
+  /** The cap on a session with this token: none for a token minted after the change (it carries the new role). */
+  private capOf(meetingId: string, participantId: string, issued: TokenIssued): readonly Permission[] | null {
     const cap = this.caps.get(meetingId)?.get(participantId);
-    return cap && Date.now() - cap.at < this.revokedTtlMs ? cap.permissions : null;
+    if (!cap || Date.now() - cap.at >= this.revokedTtlMs) return null;
+    return (issued.ms ?? issued.seconds * 1000) <= cap.changedAt ? cap.permissions : null;
   }
 
   private pruneCaps(): void {

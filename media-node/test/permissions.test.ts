@@ -62,6 +62,30 @@ describe('permissions the room sets on the node', () => {
     invited.close();
   });
 
+  it('holds to a role change only tokens minted by then: a token minted later carries the newer role, which a node that missed it must not override', async () => {
+    const meetingId = newMeetingId();
+    const speakerId = newParticipantId('speaker');
+    const mintedBefore = await node.token(meetingId, speakerId);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Sent back to the audience (edge clock).
+    const changedAt = Date.now();
+    expect(await edge.command({ command: 'setPermissions', meetingId, participantId: speakerId, permissions: ['subscribe'], changedAt })).toMatchObject({ ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Invited to speak again while this node was not among the meeting's nodes, so it never heard;
+    // the edge mints a publishing token for this node when the speaker is sent here again.
+    const mintedAfter = await node.token(meetingId, speakerId);
+
+    const older = await session(meetingId, speakerId, mintedBefore);
+    expect(await refusalCode(older.request('createTransport', { direction: 'send' }))).toBe('PERMISSION_DENIED');
+    older.close();
+    await eventually(() => !node.node.rooms.rooms.get(meetingId)?.participants.has(speakerId), 5_000, 'the older session gone');
+    const newer = await session(meetingId, speakerId, mintedAfter);
+    const { id: transportId } = await newer.request('createTransport', { direction: 'send' });
+    await newer.request('produce', { transportId, kind: 'audio', source: 'mic', rtpParameters: silentRtpParameters('audio', 5555) });
+    expect(producersOnNode(meetingId, speakerId)).toBe(1);
+    newer.close();
+  });
+
   it('never widens what a token allows: an attendee token stays receive-only whatever the room permits', async () => {
     const meetingId = newMeetingId();
     const attendeeId = newParticipantId('attendee');

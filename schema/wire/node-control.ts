@@ -236,10 +236,18 @@ export const nodeCommandSchema = z.discriminatedUnion('command', [
   /**
    * The participant's role changed (a webinar speaker sent back to the audience, a co-host made a
    * participant): their session here may do no more than `permissions` from now on — producers it
-   * may no longer have close — and neither may a later session, whatever its token (minted before
-   * the change) says. A later setPermissions replaces it.
+   * may no longer have close — and neither may a later session whose token was minted (iat) no
+   * later than `changedAt` (edge clock, ms; absent: when the node got the command). A token minted
+   * after it carries the new role itself: a node that missed a later change (it was not among the
+   * meeting's nodes then) must not hold it. A later setPermissions replaces it.
    */
-  z.object({ command: z.literal('setPermissions'), meetingId: meetingLinkIdSchema, participantId: participantIdSchema, permissions: z.array(permissionSchema).max(4) }),
+  z.object({
+    command: z.literal('setPermissions'),
+    meetingId: meetingLinkIdSchema,
+    participantId: participantIdSchema,
+    permissions: z.array(permissionSchema).max(4),
+    changedAt: z.number().int().nonnegative().optional(),
+  }),
   /**
    * The meeting ended (or moved away): close its room, and until MEDIA_TOKEN_TTL_SECONDS have passed
    * refuse every media token for it issued (iat) no later than this command — also when no room
