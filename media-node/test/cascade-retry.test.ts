@@ -28,59 +28,55 @@ describe('a relay sent again', () => {
     return data === undefined ? undefined : nodeCommandDataSchema.parse(JSON.parse(JSON.stringify(data)));
   }
 
-  it("answers the producer's current pause state when the send is repeated (the first receive was lost, the speaker unmuted meanwhile)", async () => {
+  /**
+   * A muted speaker on node 1, a listener on node 2, the pipe between them connected, and the mic
+   * sent down it (paused, rightly); `relay` sends it again and answers what node 2 must receive.
+   */
+  async function mutedSpeakerRelayed() {
     const meetingId = newMeetingId();
     const publisherId = newParticipantId('pub');
     const publisher = await nodes['retry-node-1'].peer(meetingId, publisherId);
     await publisher.publish({ audio: true, video: false });
     const mic = publisher.producerIds.audio!;
-    // They joined muted.
     await publisher.signaling.request('pauseProducer', { producerId: mic });
     const listener = await nodes['retry-node-2'].peer(meetingId, newParticipantId('listen'), { perms: ['subscribe'] });
-
-    // The RoomDO opens and connects the pipe, and node 1 sends the mic (paused, rightly).
     const end1 = await send('retry-node-1', { command: 'cascadeOpenPipe', meetingId, peerNodeId: 'retry-node-2' });
     const end2 = await send('retry-node-2', { command: 'cascadeOpenPipe', meetingId, peerNodeId: 'retry-node-1' });
     if (end1?.kind !== 'pipeEnd' || end2?.kind !== 'pipeEnd') throw new Error('pipe ends expected');
     await send('retry-node-1', { command: 'cascadeConnectPipe', meetingId, peerNodeId: 'retry-node-2', remote: end2.pipe });
     await send('retry-node-2', { command: 'cascadeConnectPipe', meetingId, peerNodeId: 'retry-node-1', remote: end1.pipe });
-    const first = await send('retry-node-1', { command: 'cascadeSendProducer', meetingId, peerNodeId: 'retry-node-2', producerId: mic });
-    expect(first).toMatchObject({ kind: 'relayedProducer', producer: { paused: true } });
+    const relay = async () => {
+      const sent = await send('retry-node-1', { command: 'cascadeSendProducer', meetingId, peerNodeId: 'retry-node-2', producerId: mic });
+      if (sent?.kind !== 'relayedProducer') throw new Error('relayed producer expected');
+      return sent.producer;
+    };
+    const receive = (producer: Awaited<ReturnType<typeof relay>>) => send('retry-node-2', { command: 'cascadeReceiveProducer', meetingId, peerNodeId: 'retry-node-1', producer });
+    const unmute = () => publisher.signaling.request('resumeProducer', { producerId: mic });
+    const heard = () => eventually(() => listener.packetsFrom(publisherId, 'audio') > 10, 8_000, 'the listener on node 2 to get audio of the unmuted speaker');
+    const close = () => Promise.all([publisher.close(), listener.close()]);
+    return { relay, receive, unmute, heard, close };
+  }
+
+  it("answers the producer's current pause state when the send is repeated (the first receive was lost, the speaker unmuted meanwhile)", async () => {
+    const call = await mutedSpeakerRelayed();
+    expect((await call.relay()).paused).toBe(true);
     // Its cascadeReceiveProducer on node 2 failed (lost answer, timeout): no copy is recorded, so the
     // unmute below is mirrored nowhere; the RoomDO tries the relay again at node 2's next join.
-    await publisher.signaling.request('resumeProducer', { producerId: mic });
-    const again = await send('retry-node-1', { command: 'cascadeSendProducer', meetingId, peerNodeId: 'retry-node-2', producerId: mic });
-    if (again?.kind !== 'relayedProducer') throw new Error('relayed producer expected');
-    expect(again.producer.paused, 'cascadeSendProducer answers paused although the mic is live').toBe(false);
-    await send('retry-node-2', { command: 'cascadeReceiveProducer', meetingId, peerNodeId: 'retry-node-1', producer: again.producer });
-
-    // The listener on node 2 hears the (unmuted) speaker.
-    await eventually(() => listener.packetsFrom(publisherId, 'audio') > 10, 8_000, 'the listener on node 2 to get audio of the unmuted speaker');
-    await Promise.all([publisher.close(), listener.close()]);
+    await call.unmute();
+    const again = await call.relay();
+    expect(again.paused, 'cascadeSendProducer answers paused although the mic is live').toBe(false);
+    await call.receive(again);
+    await call.heard();
+    await call.close();
   });
 
   it('a copy received again with the live pause state follows it (it was received paused before)', async () => {
-    const meetingId = newMeetingId();
-    const publisherId = newParticipantId('pub');
-    const publisher = await nodes['retry-node-1'].peer(meetingId, publisherId);
-    await publisher.publish({ audio: true, video: false });
-    const mic = publisher.producerIds.audio!;
-    await publisher.signaling.request('pauseProducer', { producerId: mic });
-    const listener = await nodes['retry-node-2'].peer(meetingId, newParticipantId('listen'), { perms: ['subscribe'] });
-    const end1 = await send('retry-node-1', { command: 'cascadeOpenPipe', meetingId, peerNodeId: 'retry-node-2' });
-    const end2 = await send('retry-node-2', { command: 'cascadeOpenPipe', meetingId, peerNodeId: 'retry-node-1' });
-    if (end1?.kind !== 'pipeEnd' || end2?.kind !== 'pipeEnd') throw new Error('pipe ends expected');
-    await send('retry-node-1', { command: 'cascadeConnectPipe', meetingId, peerNodeId: 'retry-node-2', remote: end2.pipe });
-    await send('retry-node-2', { command: 'cascadeConnectPipe', meetingId, peerNodeId: 'retry-node-1', remote: end1.pipe });
-    const first = await send('retry-node-1', { command: 'cascadeSendProducer', meetingId, peerNodeId: 'retry-node-2', producerId: mic });
-    if (first?.kind !== 'relayedProducer') throw new Error('relayed producer expected');
+    const call = await mutedSpeakerRelayed();
     // Received paused; its answer was lost, so the unmute below reached no copy.
-    await send('retry-node-2', { command: 'cascadeReceiveProducer', meetingId, peerNodeId: 'retry-node-1', producer: first.producer });
-    await publisher.signaling.request('resumeProducer', { producerId: mic });
-    const again = await send('retry-node-1', { command: 'cascadeSendProducer', meetingId, peerNodeId: 'retry-node-2', producerId: mic });
-    if (again?.kind !== 'relayedProducer') throw new Error('relayed producer expected');
-    await send('retry-node-2', { command: 'cascadeReceiveProducer', meetingId, peerNodeId: 'retry-node-1', producer: again.producer });
-    await eventually(() => listener.packetsFrom(publisherId, 'audio') > 10, 8_000, 'the listener on node 2 to get audio of the unmuted speaker');
-    await Promise.all([publisher.close(), listener.close()]);
+    await call.receive(await call.relay());
+    await call.unmute();
+    await call.receive(await call.relay());
+    await call.heard();
+    await call.close();
   });
 });

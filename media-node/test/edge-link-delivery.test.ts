@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -9,6 +8,7 @@ import type { NodeUpMessage, RecordingStatus } from '../../schema/wire/index.js'
 import { EdgeLink } from '../control/edge-link.js';
 import { StatusJournal, type RecordingStatusMessage } from '../control/status-journal.js';
 import { Log } from '../log.js';
+import { freePort } from './free-port.js';
 
 /**
  * A recording's final status is the node's only word on the recording's files: the folder is gone
@@ -17,14 +17,6 @@ import { Log } from '../log.js';
  * arrives, and the edge then marks a recording failed whose files are all stored. The link redials
  * a silent edge and sends every status again until the edge confirms it, across a restart too.
  */
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();

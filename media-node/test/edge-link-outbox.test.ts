@@ -1,10 +1,10 @@
-import { createServer } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { NodeUpMessage } from '../../schema/wire/index.js';
 import { EdgeLink } from '../control/edge-link.js';
 import { Log } from '../log.js';
+import { freePort } from './free-port.js';
 
 /**
  * A recording's final status ('ready' with its file list) is the only thing that tells the edge
@@ -12,14 +12,6 @@ import { Log } from '../log.js';
  * recording folder. Events raised while the edge is unreachable wait in a bounded outbox, and a busy
  * node (mute toggles, joins, producers of hundreds of rooms) cut off for a while fills it.
  */
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
 let cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
