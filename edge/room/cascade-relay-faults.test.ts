@@ -131,4 +131,27 @@ describe('cascade relays cut short', () => {
     const copies = await waitFor('the mic relayed to B', () => settledCopies(linkId, mic), (now) => now.length === 1, { timeoutMs: 8_000, intervalMs: 100 });
     expect(copies).toEqual([{ producerId: mic, nodeId: b.fake.nodeId, viaNodeId: a.fake.nodeId }]);
   });
+
+  it('a node joining while another node of its region drains gets its relays from a node that stays, so the draining one closing cuts nothing', async () => {
+    const linkId = await meeting();
+    const origin = await answeringNode('lon');
+    const draining = await answeringNode('fra');
+    const next = await answeringNode('fra');
+    await admit(linkId, origin, draining, next);
+    origin.participantJoined(linkId, 'participant-lon');
+    const mic = origin.openProducer(linkId, { participantId: 'participant-lon', kind: 'audio' });
+    draining.participantJoined(linkId, 'participant-fra');
+    await waitFor('the mic relayed to the fra node', () => settledCopies(linkId, mic), (now) => now.length === 1, { timeoutMs: 10_000, intervalMs: 50 });
+    // The fra node drains (a rolling deploy): its participant moves to the other fra node (make-before-break).
+    await roomStub(linkId).onNodeLost(draining.nodeId, true);
+    next.participantJoined(linkId, 'participant-fra');
+    const copies = await waitFor('the mic relayed to the next node', () => settledCopies(linkId, mic), (now) => now.some((copy) => copy.nodeId === next.nodeId), { timeoutMs: 10_000, intervalMs: 50 });
+    expect(copies.find((copy) => copy.nodeId === next.nodeId)?.viaNodeId).toBe(origin.nodeId);
+    // Everyone left the draining node: its room closes. The next node's copy is neither cut nor relayed again.
+    draining.roomClosed(linkId);
+    await untilNodes(linkId, 2);
+    expect(await settledCopies(linkId, mic)).toEqual([{ producerId: mic, nodeId: next.nodeId, viaNodeId: origin.nodeId }]);
+    const received = next.commands('cascadeReceiveProducer').filter((command) => (command as { producer: { producerId: string } }).producer.producerId === mic);
+    expect({ receivedTimes: received.length, closes: next.commands('cascadeCloseProducer').length + next.commands('cascadeClosePipe').length }).toEqual({ receivedTimes: 1, closes: 0 });
+  });
 });

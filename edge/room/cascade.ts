@@ -214,11 +214,13 @@ export class MeetingCascade {
 
   /**
    * Relays the producer to `target`: from a holder in the target's region (one crossing per
-   * region; a star inside it), else from its origin, over their pipe (opened on first use).
+   * region; a star inside it), else from its origin, over their pipe (opened on first use). A copy
+   * on a node the meeting is leaving (drain, overload) feeds nobody new: that node's room closes
+   * soon, and would cut the relay a second time (the origin itself is the producer's only source).
    */
   private async relay(producer: CascadeProducer, target: string): Promise<void> {
     const targetRegion = this.graph.node(target)?.region;
-    const inRegion = this.graph.holders(producer).find((holder) => holder !== target && this.graph.node(holder)?.region === targetRegion);
+    const inRegion = this.graph.holders(producer).find((holder) => holder !== target && this.graph.node(holder)?.region === targetRegion && (holder === producer.originNodeId || this.serves(holder)));
     const source = inRegion ?? producer.originNodeId;
     await this.ensurePipe(source, target);
     const sent = await this.step(source, { command: 'cascadeSendProducer', meetingId: this.meetingId(), peerNodeId: target, producerId: producer.producerId });
