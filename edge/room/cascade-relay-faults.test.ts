@@ -132,6 +132,24 @@ describe('cascade relays cut short', () => {
     expect(copies).toEqual([{ producerId: mic, nodeId: b.fake.nodeId, viaNodeId: a.fake.nodeId }]);
   });
 
+  it('a relay whose receive the target refused does not leave the origin sending that producer down the pipe', async () => {
+    const linkId = await meeting();
+    const a = await answeringNode();
+    const b = await connectFakeNode({ region: 'lon' });
+    nodes.push(b);
+    b.answerCommands((command) => (command.command === 'cascadeReceiveProducer' ? { ok: false, code: 'MEDIA_ERROR', message: 'produce failed' } : undefined));
+    await admit(linkId, a, b);
+    a.participantJoined(linkId, 'participant-on-a');
+    const mic = a.openProducer(linkId, { participantId: 'participant-on-a', kind: 'audio' });
+    b.participantJoined(linkId, 'participant-on-b');
+    await untilCommands(linkId, b, 'cascadeReceiveProducer', 1);
+    expect(await settledCopies(linkId, mic)).toEqual([]);
+    // A's pipe consumer for B (made by cascadeSendProducer) would send the mic's RTP to B, where
+    // nothing takes it, for as long as B's part lives: the half-done relay is undone.
+    expect(a.commands('cascadeSendProducer')).toHaveLength(1);
+    expect(a.commands('cascadeCloseProducer').map((command) => ({ ...command, meetingId: undefined }))).toEqual([{ command: 'cascadeCloseProducer', meetingId: undefined, peerNodeId: b.nodeId, producerId: mic }]);
+  });
+
   it('a node joining while another node of its region drains gets its relays from a node that stays, so the draining one closing cuts nothing', async () => {
     const linkId = await meeting();
     const origin = await answeringNode('lon');

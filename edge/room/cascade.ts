@@ -223,9 +223,20 @@ export class MeetingCascade {
     const inRegion = this.graph.holders(producer).find((holder) => holder !== target && this.graph.node(holder)?.region === targetRegion && (holder === producer.originNodeId || this.serves(holder)));
     const source = inRegion ?? producer.originNodeId;
     await this.ensurePipe(source, target);
-    const sent = await this.step(source, { command: 'cascadeSendProducer', meetingId: this.meetingId(), peerNodeId: target, producerId: producer.producerId });
-    const relayed: RelayedProducer = dataOf(sent, 'relayedProducer', source).producer;
-    await this.step(target, { command: 'cascadeReceiveProducer', meetingId: this.meetingId(), peerNodeId: source, producer: relayed });
+    const meetingId = this.meetingId();
+    const { producerId } = producer;
+    try {
+      const sent = await this.step(source, { command: 'cascadeSendProducer', meetingId, peerNodeId: target, producerId });
+      const relayed: RelayedProducer = dataOf(sent, 'relayedProducer', source).producer;
+      await this.step(target, { command: 'cascadeReceiveProducer', meetingId, peerNodeId: source, producer: relayed });
+    } catch (error) {
+      // Undone on both ends: the source's pipe consumer would stream the producer to a node that
+      // takes nothing of it for as long as the pipe lives, and a receive that did succeed
+      // unanswered would refuse the next try as a loop.
+      await this.tryStep(source, { command: 'cascadeCloseProducer', meetingId, peerNodeId: target, producerId });
+      await this.tryStep(target, { command: 'cascadeCloseProducer', meetingId, peerNodeId: source, producerId });
+      throw error;
+    }
     this.graph.addCopy({ producerId: producer.producerId, nodeId: target, viaNodeId: source });
     log('info', 'room.cascade_relayed', { producerId: producer.producerId, from: source, to: target });
   }
