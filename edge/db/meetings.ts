@@ -26,13 +26,21 @@ export async function findMeetingWithHost(db: Db, linkId: string): Promise<Meeti
   return row ?? null;
 }
 
-/** "upcoming" = not ended yet (soonest first), "past" = ended (latest first). */
+/** A meeting scheduled this long ago still counts as coming up (it may be running late). */
+const UPCOMING_GRACE = sql`interval '1 day'`;
+
+/**
+ * "upcoming" = not ended yet: those scheduled from a day ago on, soonest first, then the rest (not
+ * scheduled, or scheduled long ago and never ended: a meeting only ends by "End for all") newest
+ * first, so the limit cuts the stale ones, never one just created. "past" = ended (latest first).
+ */
 export async function listHostMeetings(db: Db, hostId: string, scope: 'upcoming' | 'past' | 'all', limit = 200): Promise<MeetingRow[]> {
   const base = db.select().from(meetings);
   if (scope === 'upcoming') {
+    const comingUp = sql`${meetings.scheduledStart} >= now() - ${UPCOMING_GRACE}`;
     return base
       .where(and(eq(meetings.hostId, hostId), ne(meetings.status, 'ended')))
-      .orderBy(sql`${meetings.scheduledStart} asc nulls last`, asc(meetings.createdAt))
+      .orderBy(sql`case when ${comingUp} then 0 else 1 end`, sql`case when ${comingUp} then ${meetings.scheduledStart} end asc`, desc(sql`coalesce(${meetings.scheduledStart}, ${meetings.createdAt})`))
       .limit(limit);
   }
   if (scope === 'past') {

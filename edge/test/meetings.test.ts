@@ -2,7 +2,8 @@ import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:
 import { describe, expect, it } from 'vitest';
 import { app } from '../worker.js';
 import { meetingPublicSchema, meetingSchema } from '../../schema/wire/http.js';
-import { api, registerUser } from './helpers.js';
+import { meetings } from '../../schema/db/index.js';
+import { api, db, registerUser } from './helpers.js';
 
 async function createMeeting(token: string, json: Record<string, unknown> = { title: 'Standup' }) {
   const response = await api('POST', '/api/meetings', { token, json });
@@ -76,6 +77,32 @@ describe('meetings', () => {
     expect(past.body.meetings.map((m: { linkId: string }) => m.linkId)).toEqual([done.linkId]);
     const all = await api('GET', '/api/meetings', { token: host.token });
     expect(new Set(all.body.meetings.map((m: { linkId: string }) => m.linkId))).toEqual(new Set([later.linkId, sooner.linkId, done.linkId]));
+  });
+
+  it('lists a meeting just created among the upcoming ones, however many older ones were never ended', async () => {
+    const owner = await registerUser('Busy Bea');
+    // 200 earlier meetings people left without "End for all" (a meeting does not end by itself):
+    // ad-hoc ones, and ones scheduled weeks ago.
+    await db((d) =>
+      d.insert(meetings).values(
+        Array.from({ length: 200 }, (_, i) => ({
+          linkId: `old${crypto.randomUUID().replaceAll('-', '').slice(0, 19)}`,
+          hostId: owner.user.id,
+          title: `Old ${i}`,
+          status: 'live' as const,
+          createdAt: new Date(Date.now() - (300 - i) * 86_400_000),
+          scheduledStart: i % 2 === 0 ? new Date(Date.now() - (300 - i) * 86_400_000) : null,
+        })),
+      ),
+    );
+    const tomorrow = await createMeeting(owner.token, { title: 'Tomorrow', scheduledStart: new Date(Date.now() + 86_400_000).toISOString() });
+    const now = await createMeeting(owner.token, { title: 'Now' });
+    const upcoming = await api('GET', '/api/meetings?scope=upcoming', { token: owner.token });
+    expect(upcoming.status).toBe(200);
+    const titles: string[] = upcoming.body.meetings.map((m: { title: string }) => m.title);
+    // What is coming up first, then the newest of the rest; the stale ones are what the limit cuts.
+    expect(titles.slice(0, 3)).toEqual([tomorrow.title, now.title, 'Old 199']);
+    expect(titles).not.toContain('Old 0');
   });
 
   it('lets only the host update or end, and keeps the RoomDO in step', async () => {
