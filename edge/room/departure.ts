@@ -3,7 +3,8 @@ import type { RoomMedia } from './media.js';
 import { isModerator, type Participant } from './participants.js';
 import { LET_GO_TIMER, MEDIA_LET_GO_MS } from './media-let-go.js';
 import { CONNECT_GRACE_MS, expectReturn, PRESENCE_TIMER } from './presence.js';
-import { armRecordingDeadline } from './recording.js';
+import { CONTINUE_TIMER } from './recording-failover.js';
+import { armRecordingDeadline, recordingAtMeetingEnd } from './recording.js';
 import type { Room } from './room.js';
 import { RoomSockets } from './sockets.js';
 
@@ -40,6 +41,8 @@ export async function end(room: Room, media: RoomMedia, reason: string): Promise
   const present = room.participants.withStatus('joined');
   const waiting = room.participants.withStatus('waiting');
   const recording = room.meeting.recording();
+  // The recording stops with the meeting (its current part ends; one waiting for its next part ends with the parts it has).
+  const stopped = recordingAtMeetingEnd(recording, now);
   await room.change(() => {
     room.meeting.markEnded();
     // closeMeeting below ends every media session.
@@ -49,15 +52,17 @@ export async function end(room: Room, media: RoomMedia, reason: string): Promise
       room.record({ kind: 'participantLeft', participantId: p.participantId, reason: 'ended' }, now);
     }
     for (const p of waiting) room.participants.setStatus(p.participantId, 'left', now);
-    if (recording.active) {
-      room.meeting.setRecording({ ...recording, active: false, status: 'processing' });
+    if (stopped) {
+      room.meeting.setRecording(stopped.state);
+      for (const { fields, at } of stopped.records) room.record(fields, at);
       room.record({ kind: 'analytics', event: 'recording_stopped', participantId: null, props: { recordingId: recording.recordingId, reason: 'ended' } }, now);
     }
     room.record({ kind: 'meetingStatus', status: 'ended' }, now);
     room.record({ kind: 'analytics', event: 'meeting_ended', participantId: null, props: { participants: present.length } }, now);
   });
   // The node finishes the recording the end stopped; if it never reports, the room's deadline fails it.
-  if (recording.active && recording.recordingId) await armRecordingDeadline(room, recording.recordingId, now - (recording.startedAt ?? now), now);
+  if (stopped?.awaitsNode && recording.recordingId) await armRecordingDeadline(room, recording.recordingId, now - (recording.startedAt ?? now), now);
+  await room.timers.clearIfSet(CONTINUE_TIMER);
   await media.commandNode({ command: 'closeMeeting', meetingId: room.linkId(), reason: reason.slice(0, 200), closedAt: Date.now() });
   room.sockets.closeAll('MEETING_ENDED', 'the meeting has ended');
   await media.releaseForGood();

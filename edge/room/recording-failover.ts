@@ -1,5 +1,5 @@
 import { RECORDING_MAX_SEGMENTS, type RecordingSegment } from '../../schema/wire/recording-segments.js';
-import type { RecordingState } from '../../schema/wire/room.js';
+import { RECORDING_MAX_DETACHED_PARTS, type RecordingState } from '../../schema/wire/room.js';
 import { grantRecordingUpload } from '../files/recording-grants.js';
 import type { PlacedNode } from '../../schema/wire/node-control.js';
 import { nodeRegistryStub } from '../durable-objects.js';
@@ -74,6 +74,47 @@ export function partNotes(recording: RecordingState): string[] {
 }
 
 /**
+ * The line for part `index` of a recording that went through a failover — also when it ended
+ * with one part (its node was lost and no node took the recording on): that part is not whole.
+ */
+function partLine(parts: readonly RecordingSegment[], index: number, origin: number): string {
+  if (parts.length > 1) return partNote(parts, index, origin);
+  const part = parts[index]!;
+  const until = part.endedAt === null ? '' : ` to ${clock(part.endedAt - origin)}`;
+  const lost = part.nodeLost ? ', when its media node was lost' : '';
+  return `The only part (${part.recordingId.slice(0, 8)}): from ${clock((part.startedAt ?? origin) - origin)}${until}${lost}; the recording could not go on on another media node.`;
+}
+
+/**
+ * `recordingId` is one part of a recording (a failover split it), current or earlier: the line
+ * that says which part. Null for a recording in one piece.
+ */
+export function partNoteOf(recording: RecordingState, recordingId: string): string | null {
+  const parts = recording.segments ?? [];
+  const index = parts.findIndex((part) => part.recordingId === recordingId);
+  if (index >= 0) return partLine(parts, index, parts[0]!.startedAt ?? recording.startedAt ?? 0);
+  return recording.detachedParts?.find((part) => part.recordingId === recordingId)?.note ?? null;
+}
+
+/** `recording` with `parts` remembered among its detached parts (the oldest go past the limit). */
+function withDetached(recording: RecordingState, parts: { recordingId: string; note: string }[]): RecordingState {
+  if (parts.length === 0) return recording;
+  return { ...recording, detachedParts: [...(recording.detachedParts ?? []), ...parts].slice(-RECORDING_MAX_DETACHED_PARTS) };
+}
+
+/**
+ * A new recording starts: what the room must still know of the one before it — its parts, if a
+ * failover split it (their nodes may report them long after), and the parts it remembered.
+ */
+export function carriedParts(before: RecordingState): RecordingState['detachedParts'] {
+  const parts = before.segments ?? [];
+  const origin = parts[0]?.startedAt ?? before.startedAt ?? 0;
+  const own = parts.map((part, index) => ({ recordingId: part.recordingId, note: partLine(parts, index, origin) }));
+  const all = withDetached(before, own).detachedParts;
+  return all && all.length > 0 ? all : undefined;
+}
+
+/**
  * The meeting's node was lost while recording: the running part ends there, and the next one
  * waits for the new node (CONTINUE_TIMER). Past RECORDING_MAX_SEGMENTS parts, the recording ends.
  */
@@ -112,13 +153,17 @@ export async function onContinueDue(room: Room, deps: ContinueDeps, now = Date.n
   if (!recording.active || !next || next.startedAt !== null || parts.length < 2) return;
   const node = room.meeting.assignment();
   if (node && (await startPart(room, deps, node, next.recordingId, now))) {
-    deps.recordingOn(node);
-    // The host may have stopped it while the node was starting: that node stops again.
     const latest = room.meeting.recording();
-    if (!latest.active || latest.recordingId !== next.recordingId) {
-      await nodeRegistryStub(deps.env, node.region, node.nodeId).sendCommand(node.nodeId, { command: 'stopRecording', meetingId: room.linkId(), recordingId: next.recordingId }).catch(() => undefined);
+    const wanted = latest.active && latest.recordingId === next.recordingId;
+    // The meeting left that node while it started the part (a drain): it records there no longer.
+    const moved = room.meeting.assignment()?.nodeId !== node.nodeId;
+    if (!wanted || moved) {
+      // Stopped by the host meanwhile, or left behind: that node stops again (it may be recording people).
+      await stopPartOn(room, deps, node, next.recordingId);
+      if (wanted) await startAfresh(room, latest, next.recordingId);
       return;
     }
+    deps.recordingOn(node);
     const started = Date.now();
     const segments = (latest.segments ?? parts).map((part) => (part.recordingId === next.recordingId ? { ...part, startedAt: started } : part));
     const state: RecordingState = { ...latest, segments };
@@ -130,12 +175,37 @@ export async function onContinueDue(room: Room, deps: ContinueDeps, now = Date.n
     room.broadcastMeeting();
     return;
   }
+  // Stopped, or the meeting ended, while the node was asked: that ended it already.
+  const latest = room.meeting.recording();
+  if (!isContinuing(latest) || latest.recordingId !== next.recordingId) return;
   const lostAt = parts.at(-2)?.endedAt ?? now;
   if (now - lostAt >= CONTINUE_GIVE_UP_MS) {
-    await endWithParts(room, { ...recording, segments: parts.slice(0, -1) }, `No media node took the recording on within ${CONTINUE_GIVE_UP_MS / 1000} s.`, now);
+    // The node asked last may not have answered yet and start the part after all: it stops it again.
+    if (node) await stopPartOn(room, deps, node, next.recordingId);
+    await endWithParts(room, room.meeting.recording(), `No media node took the recording on within ${CONTINUE_GIVE_UP_MS / 1000} s.`, now);
     return;
   }
   await room.timers.set(CONTINUE_TIMER, now + CONTINUE_RETRY_MS);
+}
+
+/** Tells `node` to stop the part `recordingId` (one it may have started, or may still start). */
+async function stopPartOn(room: Room, deps: ContinueDeps, node: PlacedNode, recordingId: string): Promise<void> {
+  await nodeRegistryStub(deps.env, node.region, node.nodeId).sendCommand(node.nodeId, { command: 'stopRecording', meetingId: room.linkId(), recordingId }).catch(() => undefined);
+}
+
+/**
+ * The next part started on a node the meeting has left: that start is dropped (its late statuses
+ * are a detached part's) and the part is asked of the meeting's node under a new id, so nothing
+ * the node left behind reports can pass for the part that runs.
+ */
+async function startAfresh(room: Room, recording: RecordingState, leftBehind: string): Promise<void> {
+  const fresh = crypto.randomUUID();
+  const segments = (recording.segments ?? []).map((part) => (part.recordingId === leftBehind ? { ...part, recordingId: fresh } : part));
+  const note = `A part (${leftBehind.slice(0, 8)}) started on a media node the meeting was leaving; it was stopped there, and the recording went on on the meeting's new node.`;
+  const state = withDetached({ ...recording, recordingId: fresh, segments }, [{ recordingId: leftBehind, note }]);
+  await room.change(() => room.meeting.setRecording({ ...state, notes: partNotes(state) }));
+  await room.timers.set(CONTINUE_TIMER, Date.now());
+  room.broadcastMeeting();
 }
 
 /**
@@ -155,38 +225,59 @@ async function startPart(room: Room, deps: ContinueDeps, node: PlacedNode, recor
   }
 }
 
+type HistoryEntry = { fields: Parameters<Room['record']>[0]; at: number };
+
 /**
  * The recording ends with the parts it has (its last one lost, or a next one never started):
- * failed and incomplete for the room, with a line per part and why. The parts' own statuses
- * still come from their nodes, into history.
+ * failed and incomplete for the room, with a line per part and why. A next part not started is
+ * dropped from the parts but remembered (detachedParts): its node may not have answered yet, and
+ * what it sends later is a part's. The lost last part's history row gets its final line (dated
+ * as that row, so any later word of its node still wins). The parts' own statuses still come
+ * from their nodes, into history.
  */
-async function endWithParts(room: Room, recording: RecordingState, why: string, now: number): Promise<void> {
-  const parts = (recording.segments ?? []).filter((part) => part.startedAt !== null);
+export function endedWithParts(recording: RecordingState, why: string, now: number): { state: RecordingState; records: HistoryEntry[] } {
+  const all = recording.segments ?? [];
+  const parts = all.filter((part) => part.startedAt !== null);
+  const pending = all.filter((part) => part.startedAt === null);
   const last = parts.at(-1);
-  const state: RecordingState = { ...recording, active: false, status: 'failed', incomplete: true, recordingId: last?.recordingId ?? recording.recordingId, ...(parts.length > 0 ? { segments: parts } : {}) };
+  const origin = parts[0]?.startedAt ?? recording.startedAt ?? now;
+  const lateNote = (id: string) => `A next part (${id.slice(0, 8)}) asked of the meeting's new media node, which had not answered when the recording ended; it was told to stop, and what it captured is not one of the parts.`;
+  const base: RecordingState = { ...recording, active: false, status: 'failed', incomplete: true, recordingId: last?.recordingId ?? recording.recordingId, ...(parts.length > 0 ? { segments: parts } : {}) };
+  const state = withDetached(base, pending.map((part) => ({ recordingId: part.recordingId, note: lateNote(part.recordingId) })));
   const lines = parts.length > 1 ? partNotes(state) : [];
-  const lostLast = last?.nodeLost ? [`The media node recording this meeting was lost at ${clock((last.endedAt ?? now) - (parts[0]!.startedAt ?? now))}; what it captured may still arrive if it comes back.`] : [];
+  const lostLast = last?.nodeLost ? [`The media node recording this meeting was lost at ${clock((last.endedAt ?? now) - origin)}; what it captured may still arrive if it comes back.`] : [];
   const notes = [...lostLast, ...lines, why].slice(0, 32);
+  const records: HistoryEntry[] = [];
+  if (last?.nodeLost) {
+    const line = partLine(parts, parts.length - 1, origin);
+    records.push({ fields: { kind: 'recording', recordingId: last.recordingId, status: 'failed', durationMs: null, files: [], error: 'the media node was lost while recording', notes: [line, why] }, at: last.endedAt ?? now });
+  }
+  return { state: { ...state, notes }, records };
+}
+
+async function endWithParts(room: Room, recording: RecordingState, why: string, now: number): Promise<void> {
+  const { state, records } = endedWithParts(recording, why, now);
   await room.change(() => {
-    room.meeting.setRecording({ ...state, notes });
-    if (last?.nodeLost && last.endedAt === now) {
-      room.record({ kind: 'recording', recordingId: last.recordingId, status: 'failed', durationMs: null, files: [], error: 'the media node was lost while recording', notes }, now);
-    }
+    room.meeting.setRecording(state);
+    for (const { fields, at } of records) room.record(fields, at);
   });
   await room.timers.clearIfSet(CONTINUE_TIMER);
   room.broadcastMeeting();
 }
 
+/** The recording waits for its next part to start on the meeting's new node (none records it now). */
+export const isContinuing = (recording: RecordingState): boolean => recording.active && recording.segments?.at(-1)?.startedAt === null;
+
 /**
- * The host stops a recording whose next part has not started yet: it ends with the parts it has
- * (true), and no node is asked to stop anything. False when the current part runs on a node.
+ * The host stops a recording whose next part has not started yet: it ends with the parts it has.
+ * Answers the id of that next part — the meeting's node may have been asked to start it and not
+ * answered yet, so the caller tells it to stop — or null when the current part runs on a node.
  */
-export async function stopWhileContinuing(room: Room, now: number): Promise<boolean> {
+export async function stopWhileContinuing(room: Room, now: number): Promise<string | null> {
   const recording = room.meeting.recording();
-  const next = recording.segments?.at(-1);
-  if (!next || next.startedAt !== null) return false;
-  await endWithParts(room, { ...recording, segments: recording.segments!.slice(0, -1) }, 'Stopped before the recording could go on on another media node.', now);
-  return true;
+  if (!isContinuing(recording)) return null;
+  await endWithParts(room, recording, 'Stopped before the recording could go on on another media node.', now);
+  return recording.recordingId;
 }
 
 /** The current part ended (the host stopped the recording): its end time, for the part notes. */

@@ -140,6 +140,33 @@ describe('recording status in the room', () => {
     expect(await rec.state()).toMatchObject({ active: true, recordingId: next, status: 'recording' });
     await expect.poll(() => rec.recordsOf('failed').length).toBe(1);
   });
+
+  it('a node verdict that arrives while the Stop is on its way to the node stands: not overwritten by "processing", and no deadline left to replace it', async () => {
+    const settings = await configureMeeting(hostUserId);
+    const linkId = settings.linkId;
+    const history = await recordHistory(linkId);
+    const recordingId = crypto.randomUUID();
+    const note = 'The recording failed: the capture of every track stopped (disk full)';
+    await runInDurableObject(roomStub(linkId), async (instance: RoomDO) => {
+      instance.room.meeting.setRecording({ active: true, recordingId, startedAt: Date.now() - 8_000, status: 'recording', capturing: true });
+      // The node's own 'failed' (sent just before it got the stop) is handled while the stop command is in flight.
+      const real = instance.media.commandNode.bind(instance.media);
+      instance.media.commandNode = async (command: NodeCommand) => {
+        if (command.command === 'stopRecording') {
+          await instance.onNodeEvent({ event: 'recordingStatus', meetingId: linkId, recordingId, status: 'failed', durationMs: 8_000, files: [file(recordingId)], incomplete: true, notes: [note], error: { code: 'MEDIA_ERROR', message: 'capture stopped' } });
+        }
+        return real(command);
+      };
+      await stopRecording(instance.room, instance.media, 'host-participant-1');
+    });
+    const state = await runInDurableObject(roomStub(linkId), (instance: RoomDO) => instance.room.meeting.recording());
+    expect(state).toMatchObject({ active: false, status: 'failed', incomplete: true, notes: [note] });
+    // The room's deadline would later replace the node's verdict in history: none is armed.
+    const deadline = await runInDurableObject(roomStub(linkId), (_instance: RoomDO, ctx) => ctx.storage.sql.exec(`SELECT at FROM ${TIMERS_TABLE} WHERE name = ?`, `${RECORDING_DEADLINE_PREFIX}${recordingId}`).toArray());
+    expect(deadline).toEqual([]);
+    await expect.poll(() => history.some((r) => r.kind === 'analytics' && r.event === 'recording_stopped')).toBe(true);
+    expect(history.filter((r) => r.kind === 'recording' && r.recordingId === recordingId).at(-1)).toMatchObject({ status: 'failed', incomplete: true, notes: [note] });
+  });
 });
 
 // This file's failover meetings are in Sydney (its own region: no other test file's nodes there).
@@ -241,7 +268,7 @@ describe('a recording across a failover (issue 11 point 6)', () => {
     expect(await timerArmed(settings.linkId)).toBe(false);
   });
 
-  it('a stop before the next part started ends it there, and no node is asked to stop anything', async () => {
+  it('a stop before the next part started ends it there, with the part it has', async () => {
     const settings = await configureMeeting(hostUserId);
     const first = crypto.randomUUID();
     const state = await runInDurableObject(roomStub(settings.linkId), async (instance: RoomDO) => {

@@ -3,7 +3,7 @@ import { AppError } from '../../schema/wire/errors.js';
 import type { NodeCommand, NodeEvent, PlacedNode, RecordingStatus } from '../../schema/wire/node-control.js';
 import type { RecordingState } from '../../schema/wire/room.js';
 import { finishRecordingUpload, grantRecordingUpload } from '../files/recording-grants.js';
-import { CONTINUE_TIMER, onContinueDue, partNote, partNotes, stopWhileContinuing, suspendForFailover, withCurrentPartEnded, type ContinueDeps } from './recording-failover.js';
+import { carriedParts, CONTINUE_TIMER, endedWithParts, isContinuing, onContinueDue, partNoteOf, partNotes, stopWhileContinuing, suspendForFailover, withCurrentPartEnded, type ContinueDeps } from './recording-failover.js';
 import type { Room } from './room.js';
 
 /**
@@ -55,7 +55,9 @@ export async function startRecording(room: Room, media: NodeCommander, files: R2
   // status for this id, which must find it current (else the room said "starting" for good).
   const before = room.meeting.recording();
   const now = Date.now();
-  await room.change(() => room.meeting.setRecording({ active: true, recordingId, startedAt: now, status: 'recording', capturing: false }));
+  // The parts of the recording before (a failover split it) are still parts when their nodes report them.
+  const detachedParts = carriedParts(before);
+  await room.change(() => room.meeting.setRecording({ active: true, recordingId, startedAt: now, status: 'recording', capturing: false, ...(detachedParts ? { detachedParts } : {}) }));
   if (!node || !(await media.commandNode({ command: 'startRecording', meetingId: linkId, recordingId }))) {
     // Unless something else changed it meanwhile (a stop, a node lost): that stands.
     await room.change(() => {
@@ -77,17 +79,67 @@ export async function stopRecording(room: Room, media: NodeCommander, actorId: s
   const recording = room.meeting.recording();
   if (!recording.active || !recording.recordingId) throw new AppError('NOT_RECORDING', 'the meeting is not being recorded');
   const recordingId = recording.recordingId;
-  // Its next part (after a failover) has not started on the new node yet: no node to tell.
-  if (await stopWhileContinuing(room, Date.now())) return;
+  if (await stopContinuation(room, media)) return;
   await media.commandNode({ command: 'stopRecording', meetingId: room.linkId(), recordingId });
-  // Stopped for the room at once; the node reports processing/uploading/ready as events.
+  // Stopped for the room at once; the node reports processing/uploading/ready as events — and
+  // what it reported while the stop was on its way stands (this reads the state after the wait).
   const now = Date.now();
+  const latest = room.meeting.recording();
+  if (latest.recordingId !== recordingId) {
+    // Its node was lost meanwhile: the recording went on as a next part, which the Stop ends too.
+    if (latest.active && latest.segments?.some((part) => part.recordingId === recordingId)) await stopRecording(room, media, actorId);
+    return;
+  }
+  const final = FINAL.has(latest.status ?? 'recording');
   await room.change(() => {
-    room.meeting.setRecording({ ...withCurrentPartEnded(recording, now), active: false, status: 'processing' });
+    room.meeting.setRecording(final ? withPartEndedNoted(latest, now) : stopped(latest, now));
     room.record({ kind: 'analytics', event: 'recording_stopped', participantId: actorId, props: { recordingId } });
   });
-  await armRecordingDeadline(room, recordingId, now - (recording.startedAt ?? now), now);
+  // A verdict already in wants no deadline (it would replace that verdict in history).
+  if (!final) {
+    await armRecordingDeadline(room, recordingId, now - (recording.startedAt ?? now), now);
+    // One that came in while this was written found no deadline to end yet.
+    const after = room.meeting.recording();
+    if (after.recordingId === recordingId && FINAL.has(after.status ?? 'recording')) await room.timers.clearIfSet(deadlineName(recordingId));
+  }
   room.broadcastMeeting();
+}
+
+/**
+ * The recording waits for its next part (after a failover): it ends with the parts it has (true),
+ * and the meeting's node is told to stop that part — it may have been asked to start it and not
+ * answered yet, so it may be recording people. False when the current part runs on a node.
+ */
+async function stopContinuation(room: Room, media: NodeCommander): Promise<boolean> {
+  const pending = await stopWhileContinuing(room, Date.now());
+  if (pending === null) return false;
+  await media.commandNode({ command: 'stopRecording', meetingId: room.linkId(), recordingId: pending });
+  return true;
+}
+
+/** The current part ended at `now`, and the part lines (first among the notes) say so. */
+function withPartEndedNoted(recording: RecordingState, now: number): RecordingState {
+  const ended = withCurrentPartEnded(recording, now);
+  const lines = partNotes(ended);
+  if (lines.length === 0) return ended;
+  return { ...ended, notes: [...lines, ...(recording.notes ?? []).slice(partNotes(recording).length)].slice(0, 32) };
+}
+
+/** Stopped for the room (by the host, or by the meeting's end): the node still has to finish it. */
+function stopped(recording: RecordingState, now: number): RecordingState {
+  const status = recording.status && RANK[recording.status] > RANK.processing ? recording.status : 'processing';
+  return { ...withPartEndedNoted(recording, now), active: false, status };
+}
+
+/**
+ * The meeting ends while it records (the node's closeMeeting ends its capture): what the room keeps,
+ * the history rows that go with it, and whether a node still has to finish the recording (its
+ * deadline). A recording waiting for its next part ends with the parts it has, as a Stop does.
+ */
+export function recordingAtMeetingEnd(recording: RecordingState, now: number): { state: RecordingState; records: ReturnType<typeof endedWithParts>['records']; awaitsNode: boolean } | null {
+  if (!recording.active || !recording.recordingId) return null;
+  if (isContinuing(recording)) return { ...endedWithParts(recording, 'The meeting ended before the recording could go on on another media node.', now), awaitsNode: false };
+  return { state: stopped(recording, now), records: [], awaitsNode: true };
 }
 
 /** What the room shows of a status from the node: status, length, and for 'failed' whether the files play and why. */
@@ -154,10 +206,9 @@ export async function onRecordingStatus(room: Room, files: R2Bucket, received: R
  * recording, so its 'ready' is 'failed' + incomplete (its files play), and its notes say which part.
  */
 function asPart(recording: RecordingState, event: RecordingStatusEvent): RecordingStatusEvent {
-  const parts = recording.segments ?? [];
-  const index = parts.findIndex((part) => part.recordingId === event.recordingId);
-  if (index < 0 || parts.length < 2) return event;
-  const note = partNote(parts, index, parts[0]!.startedAt ?? recording.startedAt ?? 0);
+  // Also a part of an earlier recording, or of one that ended with a single part (no node took it on).
+  const note = partNoteOf(recording, event.recordingId);
+  if (note === null) return event;
   const notes = [note, ...(event.notes ?? [])].slice(0, 32);
   if (event.status !== 'ready') return { ...event, notes };
   return { ...event, status: 'failed', incomplete: true, notes, error: { code: 'MEDIA_ERROR', message: 'one part of a recording that moved to another media node' } };
@@ -181,12 +232,14 @@ export async function onRecordingDeadline(room: Room, timer: string, now = Date.
   const current = recording.recordingId === recordingId && !FINAL.has(recording.status ?? 'recording');
   const last = current && recording.status ? ` (last reported: ${recording.status})` : '';
   const note = `The media node did not finish this recording in time${last}; it may still arrive later.`;
+  const part = partNoteOf(recording, recordingId);
   await room.change(() => {
     if (current) {
       const { incomplete: _incomplete, ...kept } = recording;
-      room.meeting.setRecording({ ...kept, active: false, status: 'failed', notes: [note] });
+      // A recording in parts keeps its list of parts and the gaps above the note.
+      room.meeting.setRecording({ ...kept, active: false, status: 'failed', notes: [...partNotes(kept), note].slice(0, 32) });
     }
-    room.record({ kind: 'recording', recordingId, status: 'failed', durationMs: null, files: [], error: 'the media node did not finish the recording in time', notes: [note] }, now);
+    room.record({ kind: 'recording', recordingId, status: 'failed', durationMs: null, files: [], error: 'the media node did not finish the recording in time', notes: part ? [part, note] : [note] }, now);
   });
   if (current) room.broadcastMeeting();
 }

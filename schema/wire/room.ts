@@ -61,6 +61,9 @@ export const mediaAssignmentSchema = z.object({
 });
 export type MediaAssignment = z.infer<typeof mediaAssignmentSchema>;
 
+/** At most this many parts of earlier recordings are remembered (RecordingState.detachedParts). */
+export const RECORDING_MAX_DETACHED_PARTS = 32;
+
 export const recordingStateSchema = z.object({
   active: z.boolean(),
   recordingId: uuidSchema.nullable(),
@@ -79,6 +82,13 @@ export const recordingStateSchema = z.object({
   durationMs: z.number().int().nonnegative().optional(),
   /** Parts of a recording that went on on another media node after a failover (absent: one part). */
   segments: z.array(recordingSegmentSchema).max(RECORDING_MAX_SEGMENTS).optional(),
+  /**
+   * Parts no longer in `segments` whose node may still report them — an earlier recording's parts
+   * once Record was pressed again, a next part the recording ended without (its node had not
+   * answered) — each with its line for the host: a late status of one is a part's, never a whole
+   * recording's. Oldest first; the oldest go beyond RECORDING_MAX_DETACHED_PARTS.
+   */
+  detachedParts: z.array(z.object({ recordingId: uuidSchema, note: z.string().max(300) })).max(RECORDING_MAX_DETACHED_PARTS).optional(),
 });
 export type RecordingState = z.infer<typeof recordingStateSchema>;
 
