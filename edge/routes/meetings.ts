@@ -78,7 +78,12 @@ defineRoute(meetingRoutes, {
     throw meetingNotFound();
   }
   const view = toMeetingPublic(found.meeting, found.hostName);
-  if (user?.id === found.meeting.hostId) return c.json({ meeting: toMeeting(found.meeting, joinUrl(c, linkId)) });
+  if (user?.id === found.meeting.hostId) {
+    // The room knows first that its meeting went live or ended (Postgres hears through the history
+    // queue, later, or much later while it is down): the host sees what the pre-join page sees.
+    const own = toMeeting(found.meeting, joinUrl(c, linkId));
+    return c.json({ meeting: fromRoom && fromRoom.view.status !== 'scheduled' && own.status !== 'ended' ? { ...own, status: fromRoom.view.status } : own });
+  }
   return c.json({ meeting: view });
 });
 
@@ -88,6 +93,8 @@ defineRoute(meetingRoutes, {
   errors: ['MEETING_NOT_FOUND', 'NOT_HOST', 'MEETING_ENDED', 'DATABASE_UNAVAILABLE'],
 }, async (c, { user, params: { linkId }, body }) => {
   const patch = toPatch(body);
+  // Ended in the room (End for all) before Postgres heard of it: no edits, as after an API end.
+  if ((await roomStub(c.env, linkId).publicView())?.view.status === 'ended') throw new AppError('MEETING_ENDED', 'this meeting has ended');
   const row = await withDb(c.env, async (db) => {
     const found = await findHostedMeeting(db, linkId, user.id);
     if (found.status === 'ended') throw new AppError('MEETING_ENDED', 'this meeting has ended');
