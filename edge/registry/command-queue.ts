@@ -60,7 +60,8 @@ export type CommandOutcome = RpcResult<{ data?: NodeCommandData }>;
 
 /**
  * Callers waiting for a node's answer to their command, by command id. In memory only: the RPC in
- * flight keeps the RegionDO alive meanwhile, and a waiter whose answer never comes times out.
+ * flight keeps the RegionDO alive meanwhile, and a waiter whose answer never comes times out (or
+ * is answered when its node is written off).
  */
 export class CommandAnswers {
   private readonly waiters = new Map<string, { nodeId: string; answer: (outcome: CommandOutcome) => void }>();
@@ -81,6 +82,19 @@ export class CommandAnswers {
         },
       });
     });
+  }
+
+  /**
+   * The node is written off (its socket closed, its heartbeats stopped): its answers will never
+   * come, so every caller still waiting on it is answered now (NODE_NOT_FOUND) rather than at its
+   * timeout — a cascade step in flight to a dead node held every other node of the meeting.
+   */
+  abandon(nodeId: string, why: string): void {
+    for (const [commandId, waiter] of this.waiters) {
+      if (waiter.nodeId !== nodeId) continue;
+      this.waiters.delete(commandId);
+      waiter.answer({ ok: false, code: 'NODE_NOT_FOUND', message: `node ${nodeId} is gone (${why})` });
+    }
   }
 
   /** A commandResult arrived from `nodeId`: its waiter (if any, and only for that node's command) gets it. */

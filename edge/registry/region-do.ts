@@ -78,6 +78,7 @@ export class RegionDO extends DurableObject<Env> {
       env,
       store: this.store,
       commands: this.commands,
+      answers: this.answers,
       moves: this.moves,
       policy: this.policy,
       sendCommand: (nodeId, command) => this.sendCommand(nodeId, command),

@@ -2,7 +2,7 @@ import type { NodeCommand } from '../../schema/wire/node-control.js';
 import type { RpcResult } from '../../schema/wire/socket-frame.js';
 import { roomStub } from '../durable-objects.js';
 import { log } from '../http/log.js';
-import type { NodeCommandQueue } from './command-queue.js';
+import type { CommandAnswers, NodeCommandQueue } from './command-queue.js';
 import type { NodeStore } from './node-store.js';
 import { isOverloaded, roomsToShed, type PlacementPolicy } from './placement.js';
 import { MIGRATION_GRACE_MS, type RoomMoves } from './room-moves.js';
@@ -16,6 +16,8 @@ export interface RoomMoverDeps {
   env: Env;
   store: NodeStore;
   commands: NodeCommandQueue;
+  /** Callers waiting for nodes' answers (sendCommandAndWait). */
+  answers: CommandAnswers;
   moves: RoomMoves;
   policy: PlacementPolicy;
   sendCommand(nodeId: string, command: NodeCommand): Promise<RpcResult<unknown>>;
@@ -43,6 +45,8 @@ export class RoomMover {
     // Meetings it served a part of: their rooms send its participants elsewhere.
     const parts = notPlaced(store.dropParts(nodeId), meetings);
     commands.forget(nodeId);
+    // Whoever waits for its answer hears now that none will come.
+    this.deps.answers.abandon(nodeId, why);
     moves.deferToReturn(nodeId);
     moves.record(nodeId, [...unconfirmedCloses, ...meetings, ...parts], null);
     log('warn', 'node.down', { nodeId, rooms: meetings.length, parts: parts.length });
