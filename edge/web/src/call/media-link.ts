@@ -181,22 +181,17 @@ export class MediaLink {
         (milestone) => this.owner.mark(milestone),
         { publish: this.owner.canPublish() },
       );
-      if (generation !== this.generation || this.owner.isEnded()) {
-        session.close();
-        return;
-      }
+      if (this.superseded(generation)) return session.close();
       if (handover) this.incoming = session;
       else this.session = session;
       if (this.pinned.length > 0) this.sendPinned(session);
       // Publishes on the new session; the one being left keeps sending (never more than chosen).
       await this.publisher.attach(session, (milestone) => this.owner.mark(milestone));
       if (this.lowBandwidth) await session.setReceiveBitrate(LOW_BANDWIDTH_BPS);
+      if (this.superseded(generation)) return session.close(false);
       if (handover) {
         await handover.untilReady();
-        if (generation !== this.generation || this.owner.isEnded()) {
-          session.close(false);
-          return;
-        }
+        if (this.superseded(generation)) return session.close(false);
         live = true;
         this.switchTo(session, handover);
       }
@@ -218,6 +213,11 @@ export class MediaLink {
       if (handover && !handover.previousLost && this.session) this.moveFailed(handover);
       else this.lost(generation, 'could not start media');
     }
+  }
+
+  /** A start no longer current: its session was lost (even while publishing on it: lost() dropped it and asks the room again), replaced, or the call ended. */
+  private superseded(generation: number): boolean {
+    return generation !== this.generation || this.owner.isEnded();
   }
 
   /**
