@@ -9,6 +9,8 @@ const PING_EVERY_MS = 5_000;
 const SILENCE_LIMIT_MS = 12_000;
 /** A socket stuck closing (the peer never completes the close handshake) is abandoned after this. */
 const CLOSING_LIMIT_MS = 1_500;
+/** A socket still connecting after this long (e.g. opened on a network that is gone) is abandoned. */
+const CONNECTING_LIMIT_MS = 10_000;
 
 /** Messages kept while the socket is down or the server asked us to wait; more are dropped. */
 const PENDING_LIMIT = 50;
@@ -24,9 +26,12 @@ export class RoomSocket {
   private attempt = 0;
   private stopped = false;
   private timers: number[] = [];
+  /** The one reconnect waiting for its backoff (never two: each would open a socket, and the room keeps only the newest). */
+  private reconnectTimer: number | undefined;
   private lastMessageAt = 0;
   private lastPingAt = 0;
   private closingSince: number | null = null;
+  private connectingSince = 0;
   private pending: RoomClientMessage[] = [];
   /** Until when (epoch ms) the server asked us not to send (RATE_LIMITED's retryAfterMs). */
   private holdUntil = 0;
@@ -71,33 +76,47 @@ export class RoomSocket {
     for (const message of this.pending.splice(0)) socket.send(JSON.stringify(message));
   }
 
-  /** Force a reconnect now (e.g. after the page comes back online). */
+  /**
+   * Force a reconnect now (e.g. after the page comes back online): one waiting for its backoff goes
+   * now instead, and a socket still connecting is already the fresh attempt.
+   */
   kick(): void {
-    if (this.stopped) return;
-    this.abandon();
+    if (this.stopped || this.socket?.readyState === WebSocket.CONNECTING) return;
+    if (this.reconnectTimer === undefined) return this.abandon();
+    this.attempt = 0;
+    this.connect();
   }
 
   close(): void {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
     window.clearTimeout(this.holdTimer);
+    window.clearTimeout(this.reconnectTimer);
     this.socket?.close(1000, 'leaving');
     this.setStatus('closed');
   }
 
+  /** Opens the socket that becomes the only current one: what an older one still says or does is ignored. */
   private connect(): void {
+    window.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const previous = this.socket;
+    if (previous && previous.readyState <= WebSocket.OPEN) previous.close(4000, 'client reconnect');
     const socket = new WebSocket(this.url, this.protocols);
     this.socket = socket;
     this.closingSince = null;
+    this.connectingSince = Date.now();
     socket.addEventListener('open', () => {
+      if (this.socket !== socket) return;
       this.attempt = 0;
       this.lastMessageAt = Date.now();
       this.setStatus('open');
       this.flush();
     });
     socket.addEventListener('message', (event) => {
+      // A socket given up on (replaced, abandoned) may still deliver, e.g. the room's CONFLICT for it.
+      if (this.socket !== socket || this.stopped || typeof event.data !== 'string') return;
       this.lastMessageAt = Date.now();
-      if (typeof event.data !== 'string') return;
       let json: unknown;
       try {
         json = JSON.parse(event.data);
@@ -130,7 +149,8 @@ export class RoomSocket {
     this.setStatus('reconnecting');
     const delay = Math.min(5_000, 300 * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
     this.attempt += 1;
-    window.setTimeout(() => {
+    window.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = window.setTimeout(() => {
       if (!this.stopped) this.connect();
     }, delay);
   }
@@ -145,6 +165,7 @@ export class RoomSocket {
       if (now - this.closingSince > CLOSING_LIMIT_MS) this.abandon();
       return;
     }
+    if (socket.readyState === WebSocket.CONNECTING && now - this.connectingSince > CONNECTING_LIMIT_MS) return this.abandon();
     if (socket.readyState !== WebSocket.OPEN) return;
     if (now - this.lastMessageAt > SILENCE_LIMIT_MS) {
       this.abandon();
