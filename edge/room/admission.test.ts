@@ -80,6 +80,31 @@ describe('admission on every entry', () => {
     expect(otherTab.socket.inbox.received.some((m) => m.type === 'welcome')).toBe(false);
   });
 
+  it('turning the waiting room off lets in whoever was waiting, as anyone arriving now walks in; a full meeting keeps the rest waiting', async () => {
+    const room = await meetingWith(0, { waitingRoom: true, maxParticipants: 3 });
+    const link = room.settings.linkId;
+    const knock = async (displayName: string) => {
+      const joined = await joinMeeting(link, { displayName }, { cf: SAN_FRANCISCO });
+      expect(joined.body.status).toBe('waiting');
+      const socket = await openRoomSocket(link, joined.body.roomSession);
+      cleanup.push(() => socket.close());
+      await socket.next('waiting');
+      return { participantId: joined.body.participantId as string, socket };
+    };
+    const early = await knock('Early Eve');
+    const second = await knock('Second Sam');
+    const third = await knock('Third Tia');
+
+    // The host turns the waiting room off (PATCH /meetings/:link does this).
+    await roomStub(link).configure({ ...room.settings, waitingRoom: false, version: room.settings.version + 1 });
+    // In order of knocking, while there is room: host + 2 fill the meeting of 3.
+    await early.socket.next('admitted');
+    await second.socket.next('admitted');
+    await early.socket.next('welcome');
+    const statusOf = (id: string) => runInDurableObject(roomStub(link), (instance: RoomDO) => instance.room.participants.get(id)?.status);
+    expect([await statusOf(early.participantId), await statusOf(second.participantId), await statusOf(third.participantId)]).toEqual(['joined', 'joined', 'waiting']);
+  });
+
   it('a locked meeting takes back whoever was in when it was locked, not who had left before', async () => {
     const room = await meetingWith(2);
     const link = room.settings.linkId;

@@ -87,6 +87,20 @@ export async function handleHostAction(room: Room, media: RoomMedia, actor: Part
 }
 
 /**
+ * The host turned the waiting room off: whoever is waiting comes in, as a Zoom user expects (and as
+ * anyone arriving now does). One that admission refuses (the meeting is full, locked) stays waiting.
+ */
+export async function admitEveryoneWaiting(room: Room, media: RoomMedia): Promise<void> {
+  for (const waiting of [...room.waitingList()].sort((a, b) => (a.waitingSince ?? 0) - (b.waitingSince ?? 0))) {
+    try {
+      await admit(room, media, waiting.participantId);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+    }
+  }
+}
+
+/**
  * Lets a waiting participant in (through admission, as every entry) — or lifts a removal or a
  * denial, so that person may join or knock again (their old session stays dead; they come back
  * through a new join).

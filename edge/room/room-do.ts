@@ -15,7 +15,7 @@ import { ParticipantLocations } from './participant-locations.js';
 import { ParticipantNodes } from './participant-nodes.js';
 import { connectSocket } from './connect.js';
 import { end, prunePresence, socketGone } from './departure.js';
-import { handleHostAction, requireModerator } from './host-actions.js';
+import { admitEveryoneWaiting, handleHostAction, requireModerator } from './host-actions.js';
 import { RELEASE_TIMER, REPLACE_TIMER, RoomMedia } from './media.js';
 import { messageClassOf, type MessageClass } from './message-limits.js';
 import { onParticipantUnmuted, replayHostMutes } from './mute.js';
@@ -61,9 +61,11 @@ export class RoomDO extends DurableObject<Env> {
   async configure(settings: unknown): Promise<void> {
     const parsed = meetingSettingsSchema.parse(settings);
     this.room.ensureTables();
+    const hadWaitingRoom = this.room.configured && this.room.meeting.settings()?.waitingRoom === true;
     this.room.meeting.configure(parsed);
-    if (parsed.endedAt !== null) await end(this.room, this.media, 'meeting ended');
-    else this.room.broadcastMeeting();
+    if (parsed.endedAt !== null) return end(this.room, this.media, 'meeting ended');
+    this.room.broadcastMeeting();
+    if (hadWaitingRoom && !this.room.meeting.settings()?.waitingRoom) await admitEveryoneWaiting(this.room, this.media);
   }
 
   /**
