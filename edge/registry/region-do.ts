@@ -315,6 +315,11 @@ export class RegionDO extends DurableObject<Env> {
     return this.store.hasPart(meetingLinkId, nodeId) && this.isLive(nodeId);
   }
 
+  /** Whether the node is alive and heard from: a room told its node serves it no more tells lost (no) from leaving (drain, overload). */
+  async nodeLive(nodeId: string): Promise<boolean> {
+    return this.isLive(nodeId);
+  }
+
   private isLive(nodeId: string): boolean {
     const node = this.store.get(nodeId);
     return node !== null && node.state !== 'down' && Date.now() - node.lastHeartbeatAt <= this.policy.heartbeatTimeoutMs;

@@ -95,7 +95,25 @@ export class MeetingSpread {
     if (serving) return own;
     this.nodes.delete(participantId);
     log('warn', 'room.part_refused', { linkId: this.room.linkId(), nodeId: own.nodeId });
+    await this.letGo(own);
     return this.nodeForNewcomer(participantId, placed);
+  }
+
+  /**
+   * The node's registry says it no longer serves the meeting, found out by a client's media.refresh
+   * (the registry's notice, RoomDO.onNodeLost, went astray or is still paced): the cascade lets it
+   * go as that notice would — lost (its part closes, its relays are repaired) when it is no longer
+   * alive, else leaving (drain, overload: its relays run on until its room closes). A registry that
+   * cannot answer leaves it leaving: its notice comes later, and nothing is cut meanwhile.
+   */
+  async letGo(node: PlacedNode): Promise<void> {
+    let live = true;
+    try {
+      live = await nodeRegistryStub(this.env, node.region, node.nodeId).nodeLive(node.nodeId);
+    } catch (error) {
+      log('error', 'room.confirm_failed', { nodeId: node.nodeId, error: describeError(error) });
+    }
+    void (live ? this.cascade.onNodeLeaving(node.nodeId) : this.cascade.onNodeLost(node.nodeId));
   }
 
   /** The participant is out. */

@@ -359,6 +359,8 @@ export class RoomMedia {
       log('error', 'room.confirm_failed', { nodeId: current.nodeId, error: describeError(error) });
     }
     if (serving) return;
+    // Its part of the cascade goes too, as on the registry's notice (RoomDO.onNodeLost).
+    await this.spread?.letGo(current);
     await this.onNodeLost(current.nodeId);
     log('warn', 'room.node_replaced', { from: current.nodeId, to: this.room.meeting.assignment()?.nodeId ?? null });
   }
