@@ -218,7 +218,8 @@ export class Call {
         for (const participant of message.participants) this.participants.set(participant.participantId, participant);
         this.participants.set(message.self.participantId, message.self);
         this.waiting = message.waiting;
-        this.chat = message.chat;
+        // The welcome carries the last few messages only: added to what the page shows, never replacing it.
+        this.chat = mergeChat(this.chat, message.chat);
         this.meeting = message.meeting;
         this.emit('phase', 'participants', 'waiting', 'chat', 'meeting');
         if (message.media) this.media.onWelcome(message.media, { fresh: permissionsChanged });
@@ -324,4 +325,11 @@ export class Call {
   private emit(...topics: Topic[]): void {
     this.topics.emit(...topics);
   }
+}
+
+/** What the page shows followed by the messages of `recent` it has not shown yet (by messageId), in order. */
+function mergeChat(shown: ChatMessage[], recent: ChatMessage[]): ChatMessage[] {
+  const known = new Set(shown.map((message) => message.messageId));
+  const added = recent.filter((message) => !known.has(message.messageId));
+  return added.length === 0 ? shown : [...shown, ...added];
 }
