@@ -148,12 +148,17 @@ export class Call {
   }
 
   // ── actions ──────────────────────────────────────────────────────────────────────────
-  send(message: RoomClientMessage): void {
-    this.room.send(message);
+  /** Answers false when the message could not even wait for the room socket (too many wait already). */
+  send(message: RoomClientMessage): boolean {
+    return this.room.send(message);
   }
 
-  sendChat(text: string): void {
-    this.send({ type: 'chat.send', text });
+  /** Answers whether the message went (or waits for the room socket); if not, the person is told. */
+  sendChat(text: string): boolean {
+    if (this.send({ type: 'chat.send', text })) return true;
+    this.lastError = 'Your message was not sent: the connection is down. Send it again when it is back.';
+    this.emit('status');
+    return false;
   }
 
   toggleMic(): Promise<void> {

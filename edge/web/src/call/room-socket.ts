@@ -12,7 +12,7 @@ const CLOSING_LIMIT_MS = 1_500;
 /** A socket still connecting after this long (e.g. opened on a network that is gone) is abandoned. */
 const CONNECTING_LIMIT_MS = 10_000;
 
-/** Messages kept while the socket is down or the server asked us to wait; more are dropped. */
+/** Messages kept while the socket is down or the server asked us to wait; more are refused (send answers false). */
 const PENDING_LIMIT = 50;
 
 /**
@@ -53,9 +53,16 @@ export class RoomSocket {
     this.timers.push(window.setInterval(() => this.watchdog(), 500));
   }
 
-  send(message: RoomClientMessage): void {
+  /**
+   * Sends now, or keeps the message until the socket is back; answers false when it was refused
+   * (too many waiting). One media.refresh waiting is enough: asks repeated during an outage join it.
+   */
+  send(message: RoomClientMessage): boolean {
     if (this.socket?.readyState === WebSocket.OPEN && !this.holding() && this.pending.length === 0) this.socket.send(JSON.stringify(message));
+    else if (message.type === 'media.refresh' && this.pending.some((waiting) => waiting.type === 'media.refresh')) return true;
     else if (this.pending.length < PENDING_LIMIT) this.pending.push(message);
+    else return false;
+    return true;
   }
 
   private holding(): boolean {

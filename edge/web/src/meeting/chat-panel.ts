@@ -11,8 +11,8 @@ export function chatPanel(call: Call): HTMLElement {
     event.preventDefault();
     const text = input.value.trim();
     if (!text) return;
-    call.sendChat(text);
-    input.value = '';
+    // Not sent (the connection is down and too much waits for it): the text stays, to send again.
+    if (call.sendChat(text)) input.value = '';
   });
 
   let rendered = 0;
@@ -44,7 +44,7 @@ export function chatPanel(call: Call): HTMLElement {
     if (atNewest) followNewest();
   };
   call.on('chat', () => {
-    // A welcome (reconnect) replaces the history: render it afresh.
+    // The history no longer starts with what is shown (a new call's first welcome): render it afresh.
     if (call.chat.length > 0 && call.chat[0]?.messageId !== log.firstElementChild?.getAttribute('data-id')) {
       replaceChildren(log);
       rendered = 0;
