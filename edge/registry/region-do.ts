@@ -61,6 +61,8 @@ export class RegionDO extends DurableObject<Env> {
   private readonly policy: PlacementPolicy;
   private readonly reservations: RoomReservations;
   private readonly answers = new CommandAnswers();
+  /** Per node and meeting, the cascade event forwarded last: the next one waits for it (forwardInOrder). */
+  private readonly forwarding = new Map<string, Promise<void>>();
   /** Newcomers sent to nodes whose reports do not show them yet (placeNewcomer). */
   private readonly newcomerLoad = new NewcomerLoad(2 * NODE_HEARTBEAT_INTERVAL_MS);
   /** Counters since this instance started (ops visibility; tests read them in-process). */
@@ -199,7 +201,7 @@ export class RegionDO extends DurableObject<Env> {
       return;
     }
     // Cascade events come from every node serving the meeting: the RoomDO knows which those are.
-    if (CASCADE_EVENTS.has(event.event)) return roomStub(this.env, event.meetingId).onNodeEvent(event, { nodeId, region });
+    if (CASCADE_EVENTS.has(event.event)) return this.forwardInOrder(`${nodeId}|${event.meetingId}`, () => roomStub(this.env, event.meetingId).onNodeEvent(event, { nodeId, region }));
     // Recording status keeps arriving after a room is released (processing, upload): the RoomDO
     // checks the recording id itself. Other events must come from a node serving the meeting.
     if (event.event !== 'recordingStatus' && this.store.assignmentOf(event.meetingId) !== nodeId && !this.store.hasPart(event.meetingId, nodeId)) {
@@ -207,6 +209,19 @@ export class RegionDO extends DurableObject<Env> {
       return;
     }
     await roomStub(this.env, event.meetingId).onNodeEvent(event, { nodeId, region });
+  }
+
+  /**
+   * Forwards once the previous forward of `key` is done, so a node's cascade events reach the room
+   * in the order the node sent them: forwarded concurrently, a new room's participantJoined
+   * overtook the old room's roomClosed, and the room took the new room for gone.
+   */
+  private forwardInOrder(key: string, forward: () => Promise<void>): Promise<void> {
+    const run = (this.forwarding.get(key) ?? Promise.resolve()).then(forward);
+    const settled = run.catch(() => undefined);
+    this.forwarding.set(key, settled);
+    void settled.then(() => this.forwarding.get(key) === settled && this.forwarding.delete(key));
+    return run;
   }
 
   // ── liveness ─────────────────────────────────────────────────────────────────────────────
