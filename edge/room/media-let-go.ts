@@ -1,4 +1,5 @@
 import type { RoomMedia } from './media.js';
+import { OUT_BRIEFLY_MS } from './participants.js';
 import type { Room } from './room.js';
 
 /**
@@ -10,7 +11,7 @@ import type { Room } from './room.js';
  * long, the room tells the node to let their session go and refuse the tokens issued to them so
  * far; coming back (with their room session) brings a fresh token.
  */
-export const MEDIA_LET_GO_MS = 30_000;
+export const MEDIA_LET_GO_MS = OUT_BRIEFLY_MS;
 
 /** The deadline name (timers.ts), set at the earliest row of MediaLetGo (media-let-go-store.ts). */
 export const LET_GO_TIMER = 'media-let-go';

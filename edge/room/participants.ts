@@ -6,6 +6,13 @@ export const PARTICIPANTS_TABLE = 'participants';
 
 export type ParticipantStatus = 'waiting' | 'joined' | 'left' | 'removed' | 'denied';
 
+/**
+ * Out of the room no longer than this and back (a room-socket blip, a reload, a laptop lid): the
+ * same presence — a raised hand is still up (its place in the host's queue kept), and the media
+ * session is still theirs (media-let-go.ts). Longer, and they come back as anew.
+ */
+export const OUT_BRIEFLY_MS = 30_000;
+
 export interface Participant {
   participantId: string;
   userId: string | null;
@@ -169,7 +176,10 @@ export class Participants {
     this.cached.delete(participantId);
     this.counts = null;
     this.sql.exec(
-      `UPDATE ${PARTICIPANTS_TABLE} SET status = ?1, hand_raised = CASE WHEN ?1 = 'joined' THEN hand_raised ELSE 0 END,
+      // A hand stays up while they are out briefly: lowered by a removal or a denial, or when they
+      // come back later than OUT_BRIEFLY_MS (?4).
+      `UPDATE ${PARTICIPANTS_TABLE} SET status = ?1,
+         hand_raised = CASE WHEN ?1 = 'left' THEN hand_raised WHEN ?1 = 'joined' AND (status = 'joined' OR (status = 'left' AND left_at >= ?2 - ?4)) THEN hand_raised ELSE 0 END,
          joined_at = CASE WHEN ?1 = 'joined' AND status <> 'joined' THEN ?2 ELSE joined_at END,
          was_admitted = CASE WHEN ?1 = 'joined' THEN 1 ELSE was_admitted END,
          left_at = CASE WHEN ?1 = 'joined' THEN NULL WHEN status = 'joined' THEN ?2 ELSE left_at END
@@ -177,6 +187,7 @@ export class Participants {
       status,
       now,
       participantId,
+      OUT_BRIEFLY_MS,
     );
   }
 

@@ -313,6 +313,35 @@ describe('presence and the node', () => {
     expect(await second.request({ type: 'ping' })).toMatchObject({ type: 'ack' });
   });
 
+  it('a raised hand stays up across a room-socket blip (its place in the queue kept), not across a long absence', async () => {
+    const room = await meetingWith(1);
+    const guest = room.guests[0]!;
+    expect(await guest.socket.request({ type: 'hand.set', raised: true })).toMatchObject({ type: 'ack' });
+    const hostSaw = () => room.host.socket.inbox.received.flatMap((m) => (m.type === 'participant.joined' && m.participant.participantId === guest.participantId ? [m.participant] : []));
+    const comeBack = async () => {
+      const before = hostSaw().length;
+      const back = await openRoomSocket(room.settings.linkId, guest.session);
+      cleanup.push(() => back.close());
+      const welcome = await back.next('welcome');
+      await expect.poll(() => hostSaw().length).toBe(before + 1);
+      return { back, self: welcome.self.handRaised, seenByHost: hostSaw().at(-1)!.handRaised };
+    };
+    guest.socket.close();
+    await room.host.socket.next('participant.left', (m) => m.participantId === guest.participantId);
+    const blip = await comeBack();
+    expect({ self: blip.self, seenByHost: blip.seenByHost }).toEqual({ self: true, seenByHost: true });
+
+    // Out for longer than a blip: they come back as anew, hand down.
+    blip.back.close();
+    await expect.poll(() => runInDurableObject(roomStub(room.settings.linkId), (instance: RoomDO) => instance.room.participants.get(guest.participantId)?.status)).toBe('left');
+    await runInDurableObject(roomStub(room.settings.linkId), (instance: RoomDO, state) => {
+      state.storage.sql.exec('UPDATE participants SET left_at = left_at - ? WHERE participant_id = ?', 31_000, guest.participantId);
+      instance.room.participants.forgetAll();
+    });
+    const later = await comeBack();
+    expect({ self: later.self, seenByHost: later.seenByHost }).toEqual({ self: false, seenByHost: false });
+  });
+
   it('moves everyone to a new node when a client cannot reach a node the region already dropped', async () => {
     const room = await meetingWith(1);
     const spare = await connectFakeNode({ region: 'nbo' });
