@@ -1,4 +1,4 @@
-import { Call } from '../call/call.js';
+import { Call, type Ending } from '../call/call.js';
 import { LocalMedia } from '../call/local-media.js';
 import { installDebugHook } from '../debug-hook.js';
 import { api, ApiError } from '../lib/api.js';
@@ -9,6 +9,12 @@ import { navigate } from '../lib/router.js';
 import type { JoinResponse } from '../wire.js';
 import { inCallView } from './in-call.js';
 import { prejoinView } from './prejoin.js';
+
+/**
+ * Endings a new join gets past, so the end screen offers Rejoin: left, a session the room let go
+ * (expired, or TOKEN_INVALID: a waiting room's socket gone longer than the room waits), a failure.
+ */
+const REJOINABLE = new Set<Ending['code']>(['LEFT', 'TOKEN_EXPIRED', 'TOKEN_INVALID', 'INTERNAL']);
 
 /** /m/<linkId>: pre-join → (waiting room) → in the meeting → end screen. */
 export function meetingPage(linkId: string): HTMLElement {
@@ -45,7 +51,7 @@ export function meetingPage(linkId: string): HTMLElement {
     const render = () => {
       if (current.phase === 'ended') {
         const ending = current.ending;
-        showEnd(ending?.message ?? 'The meeting has ended.', ending?.code === 'LEFT' || ending?.code === 'TOKEN_EXPIRED' || ending?.code === 'INTERNAL');
+        showEnd(ending?.message ?? 'The meeting has ended.', ending !== null && REJOINABLE.has(ending.code));
       } else if (current.phase === 'waiting') {
         replaceChildren(root, waitingView(current));
       } else if (!root.querySelector('.call')) {
