@@ -6,6 +6,7 @@ import { welcome } from './connect.js';
 import { end } from './departure.js';
 import { permissionsOf, type RoomMedia } from './media.js';
 import { hostMute, setParticipantsMayUnmute } from './mute.js';
+import { changeRole } from './role-change.js';
 import { isModerator, type Participant } from './participants.js';
 import { denyWithOtherKnocks, removeWithOtherSessions } from './removal.js';
 import type { Room } from './room.js';
@@ -44,28 +45,7 @@ export async function handleHostAction(room: Room, media: RoomMedia, actor: Part
       const target = targetInMeeting(room, message.participantId);
       if (message.role === 'attendee' && room.meeting.settings()?.mode !== 'webinar') throw new AppError('FORBIDDEN', 'only a webinar has an audience to send people back to');
       const role: Role = message.role === 'cohost' ? 'cohost' : message.role === 'attendee' ? 'attendee' : target.userId ? 'participant' : 'guest';
-      if (role === target.role) return;
-      room.participants.setRole(target.participantId, role);
-      // Everyone: into the audience, out of it, or a co-host — every client's roster follows.
-      room.broadcastParticipant(target.participantId, true);
-      // A new co-host needs the waiting list it now manages.
-      room.broadcastWaiting();
-      // In a webinar only moderators see the audience: whoever becomes or stops being one gets
-      // the roster their role sees (their media session stays as it is).
-      const changed = room.participants.get(target.participantId);
-      if (changed && room.meeting.settings()?.mode === 'webinar' && isModerator(target) !== isModerator(changed)) {
-        for (const ws of room.sockets.of(target.participantId)) await welcome(room, media, ws, changed);
-      }
-      // The node holds them to the new role at once, whatever their token says (a speaker sent
-      // back to the audience stops sending now).
-      await media.commandNode({ command: 'setPermissions', meetingId: room.linkId(), participantId: target.participantId, permissions: permissionsOf(role), changedAt: Date.now() });
-      // Into or out of a webinar's audience: their media session needs a token for the new role
-      // (the client starts a new session with it).
-      if ((target.role === 'attendee') !== (role === 'attendee') && room.sockets.isConnected(target.participantId)) {
-        const assignment = await media.reissue({ ...target, role });
-        if (assignment) room.sockets.sendTo(target.participantId, { type: 'media.assignment', media: assignment });
-      }
-      return;
+      return changeRole(room, media, target, role);
     }
     case 'host.admit':
       return admit(room, media, message.participantId);

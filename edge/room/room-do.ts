@@ -16,6 +16,7 @@ import { ParticipantNodes } from './participant-nodes.js';
 import { connectSocket } from './connect.js';
 import { end, prunePresence, socketGone } from './departure.js';
 import { admitEveryoneWaiting, handleHostAction, requireModerator } from './host-actions.js';
+import { handOverHost, returnHostToOwner } from './host-handover.js';
 import { RELEASE_TIMER, REPLACE_TIMER, RoomMedia } from './media.js';
 import { messageClassOf, type MessageClass } from './message-limits.js';
 import { onParticipantUnmuted, replayHostMutes } from './mute.js';
@@ -98,6 +99,7 @@ export class RoomDO extends DurableObject<Env> {
 
   async join(input: RoomJoinInput): Promise<RoomRpcResult<JoinResponse> | FullMeetingRefusal> {
     const result = await asResult(() => join(this.room, this.media, input));
+    if (result.ok && result.value.role === 'host') await returnHostToOwner(this.room, this.media);
     if (result.ok || result.code !== 'MEETING_FULL' || !this.room.configured) return result;
     // Whom a full meeting still lets in, so the edge can refuse everyone else without asking here.
     return { ...result, code: 'MEETING_FULL', hostUserId: this.room.openSettings().hostUserId };
@@ -156,7 +158,10 @@ export class RoomDO extends DurableObject<Env> {
   /** GET /api/meetings/:linkId/ws (the session in Sec-WebSocket-Protocol) forwarded by edge/routes/join.ts. */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
-    return connectSocket(this.room, this.media, request);
+    const response = await connectSocket(this.room, this.media, request);
+    // The owner back on their session after someone took over as host.
+    await returnHostToOwner(this.room, this.media);
+    return response;
   }
 
   override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
@@ -276,7 +281,8 @@ export class RoomDO extends DurableObject<Env> {
       case PRESENCE_TIMER:
         return prunePresence(this.room, this.media, now);
       case LET_GO_TIMER:
-        return letGoDue(this.room, this.media, now);
+        await letGoDue(this.room, this.media, now);
+        return handOverHost(this.room, this.media, now);
       default:
         if (isRecordingDeadline(timer)) await onRecordingDeadline(this.room, timer, now, { env: this.env, recordingOn: (node) => this.media.recordingOn(node) });
         // Any other name no code sets any more (a room stored by an older version): dropped.
