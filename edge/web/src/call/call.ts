@@ -223,7 +223,8 @@ export class Call {
         for (const participant of message.participants) this.participants.set(participant.participantId, participant);
         this.participants.set(message.self.participantId, message.self);
         this.waiting = message.waiting;
-        // The welcome carries the last few messages only: added to what the page shows, never replacing it.
+        // The welcome carries the last few messages only: added to what the page shows, never replacing
+        // it. A message said while the room prepared the welcome may have arrived live before it.
         this.chat = mergeChat(this.chat, message.chat);
         this.meeting = message.meeting;
         this.emit('phase', 'participants', 'waiting', 'chat', 'meeting');
@@ -257,7 +258,7 @@ export class Call {
         this.emit('waiting');
         return;
       case 'chat.message':
-        this.chat = [...this.chat, message.message];
+        this.chat = mergeChat(this.chat, [message.message]);
         this.emit('chat');
         return;
       case 'meeting.updated':
@@ -332,9 +333,22 @@ export class Call {
   }
 }
 
-/** What the page shows followed by the messages of `recent` it has not shown yet (by messageId), in order. */
-function mergeChat(shown: ChatMessage[], recent: ChatMessage[]): ChatMessage[] {
-  const known = new Set(shown.map((message) => message.messageId));
-  const added = recent.filter((message) => !known.has(message.messageId));
-  return added.length === 0 ? shown : [...shown, ...added];
+/**
+ * What the page shows with the messages of `incoming` it has not shown yet (by messageId), the whole
+ * in the order said: by sentAt, ties in the order received. A message arrives once in order mostly
+ * (appended); one the welcome brings from before a message that arrived live goes in its place.
+ */
+function mergeChat(shown: ChatMessage[], incoming: readonly ChatMessage[]): ChatMessage[] {
+  let list = shown;
+  for (const message of incoming) {
+    // From the newest back, past every message said later; the same message has the same sentAt.
+    let at = list.length;
+    while (at > 0 && list[at - 1]!.sentAt > message.sentAt) at -= 1;
+    let seen = false;
+    for (let i = at - 1; i >= 0 && list[i]!.sentAt === message.sentAt && !seen; i -= 1) seen = list[i]!.messageId === message.messageId;
+    if (seen) continue;
+    if (list === shown) list = [...shown];
+    list.splice(at, 0, message);
+  }
+  return list;
 }

@@ -49,6 +49,14 @@ export function chatPanel(call: Call): HTMLElement {
       replaceChildren(log);
       rendered = 0;
     }
+    // Messages only come in, so the newest shown still in its place means none went in before it.
+    // One did (said earlier, brought by a welcome after a reconnect): shown again from there.
+    if (rendered > 0 && call.chat[rendered - 1]?.messageId !== log.lastElementChild?.getAttribute('data-id')) {
+      let same = 0;
+      for (let item = log.firstElementChild; item && item.getAttribute('data-id') === call.chat[same]?.messageId; item = item.nextElementSibling) same += 1;
+      while (log.children.length > same) log.lastElementChild?.remove();
+      rendered = same;
+    }
     render();
   });
   render();
