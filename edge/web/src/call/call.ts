@@ -14,6 +14,7 @@ import {
 import type { z } from 'zod';
 import { CallStats } from './call-stats.js';
 import type { LocalMedia } from './local-media.js';
+import { notSentText } from './not-sent.js';
 import { MediaLink, type MediaStatus } from './media-link.js';
 import type { RemoteTrack } from './remote-tracks.js';
 import { Publisher } from './publisher.js';
@@ -148,17 +149,23 @@ export class Call {
   }
 
   // ── actions ──────────────────────────────────────────────────────────────────────────
-  /** Answers false when the message could not even wait for the room socket (too many wait already). */
+  /**
+   * Answers false when the message could not even wait for the room socket (too many wait
+   * already); then the person is told what was not sent (the in-call banner shows lastError).
+   */
   send(message: RoomClientMessage): boolean {
-    return this.room.send(message);
+    if (this.room.send(message)) return true;
+    const told = notSentText(message);
+    if (told !== null) {
+      this.lastError = told;
+      this.emit('status');
+    }
+    return false;
   }
 
   /** Answers whether the message went (or waits for the room socket); if not, the person is told. */
   sendChat(text: string): boolean {
-    if (this.send({ type: 'chat.send', text })) return true;
-    this.lastError = 'Your message was not sent: the connection is down. Send it again when it is back.';
-    this.emit('status');
-    return false;
+    return this.send({ type: 'chat.send', text });
   }
 
   toggleMic(): Promise<void> {
@@ -196,8 +203,12 @@ export class Call {
     this.media.setVideoPaused(remote, paused);
   }
 
-  setHand(raised: boolean): void {
-    this.send({ type: 'hand.set', raised });
+  /**
+   * Answers whether it went (or waits for the room socket); if not, the person is told. The hand
+   * shows raised when the room says so (participant.updated), never for a raise that was not sent.
+   */
+  setHand(raised: boolean): boolean {
+    return this.send({ type: 'hand.set', raised });
   }
 
   leave(): void {

@@ -108,7 +108,8 @@ export function inCallView(call: Call): HTMLElement {
     quality.title =
       call.quality === 'lost' ? 'No audio or video has arrived for a few seconds' : rtt === null ? '' : `Round trip ${Math.round(rtt)} ms, loss ${(call.stats.meter.lossPercent ?? 0).toFixed(1)}%`;
     banner.hidden = !reconnecting && !call.lastError;
-    banner.textContent = reconnecting ? 'Connection lost — reconnecting…' : (call.lastError ?? '');
+    // What was not sent shows with the reconnect it waits for (a full queue means the connection is down).
+    banner.textContent = [reconnecting ? 'Connection lost — reconnecting…' : '', call.lastError ?? ''].filter(Boolean).join(' ');
     if (call.lastError) {
       const shown = call.lastError;
       setTimeout(() => {

@@ -21,7 +21,8 @@ export function peoplePanel(call: Call): HTMLElement {
   });
   // The meeting's unmute policy: off, a host mute holds (the media node refuses the unmute).
   const allowUnmute = h('input', { type: 'checkbox', id: 'allow-unmute', checked: true });
-  allowUnmute.addEventListener('change', () => call.send({ type: 'host.allowUnmute', allowed: allowUnmute.checked }));
+  // Not sent (the connection is down, the queue full; the person is told): the box shows the meeting's setting still.
+  allowUnmute.addEventListener('change', () => call.send({ type: 'host.allowUnmute', allowed: allowUnmute.checked }) || (allowUnmute.checked = !allowUnmute.checked));
   const allowUnmuteToggle = h('label', { class: 'check' }, allowUnmute, ' Let participants unmute themselves');
   const hostBar = h('div', { class: 'host-bar' }, lock, muteAll, allowUnmuteToggle);
   // For the person the host muted while unmuting is off: why their Unmute does not work.
