@@ -40,6 +40,7 @@ interface NodeLifecycleEvents {
   'control link down; reconnecting': { delayMs: number; attempt: number };
   'control link: unreadable message from edge': NoFields;
   'control link silent; redialling': { silentMs: number };
+  'control link: status journal not saved': { err: string };
   'edge reported an error': { code: ErrorCode; message: string };
   'command done': NoFields;
   'command failed': { err: string };

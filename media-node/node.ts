@@ -153,7 +153,9 @@ export class MediaNode {
         onMessage: (message) => void this.onControlMessage(message),
         log: this.log.child({ component: 'edge-link' }),
         // Beside the recordings it speaks of; one per node, as nodes of a test stack share folders.
-        journal: new StatusJournal(path.join(this.config.recordingsDir, `.unconfirmed-statuses-${this.config.nodeId}.json`)),
+        journal: new StatusJournal(path.join(this.config.recordingsDir, `.unconfirmed-statuses-${this.config.nodeId}.json`), (error) =>
+          this.log.warn('control link: status journal not saved', { err: String(error) }),
+        ),
       });
       this.edgeLink.start();
       this.startHeartbeat(NODE_HEARTBEAT_INTERVAL_MS);

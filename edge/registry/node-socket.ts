@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { nodeIdSchema } from '../../schema/wire/common.js';
-import type { NodeDownMessage } from '../../schema/wire/node-control.js';
+import type { NodeDownMessage, NodeEvent } from '../../schema/wire/node-control.js';
 import { regionIdSchema } from '../../schema/regions.js';
 import { log } from '../http/log.js';
 
@@ -29,4 +29,9 @@ export function sendDown(ws: WebSocket, message: NodeDownMessage): void {
   } catch (error) {
     log('warn', 'node.send_failed', { error: String(error) });
   }
+}
+
+/** The room has taken this recording status: the node may forget it (it resends until told so). */
+export function confirmRecordingStatus(ws: WebSocket, { recordingId, status, statusId }: Extract<NodeEvent, { event: 'recordingStatus' }>): void {
+  sendDown(ws, { type: 'recordingStatusReceived', recordingId, status, ...(statusId ? { statusId } : {}) });
 }

@@ -17,7 +17,7 @@ import { roomStub } from '../durable-objects.js';
 import { log } from '../http/log.js';
 import { COMMAND_ANSWER_TIMEOUT_MS, CommandAnswers, NodeCommandQueue, type CommandOutcome } from './command-queue.js';
 import { toFleetNode, type FleetNode } from './fleet-view.js';
-import { attach, attachmentOf, sendDown, type NodeSocketAttachment } from './node-socket.js';
+import { attach, attachmentOf, confirmRecordingStatus, sendDown, type NodeSocketAttachment } from './node-socket.js';
 import { AlarmLedger, judgeSilence } from './liveness.js';
 import { NodeStore, WRITTEN_OFF_RETENTION_MS } from './node-store.js';
 import { DEFAULT_PLACEMENT_POLICY, placeMeeting, type PlacementPolicy } from './placement.js';
@@ -182,8 +182,7 @@ export class RegionDO extends DurableObject<Env> {
       case 'event': {
         if (!socket.helloed) return { code: 'BAD_REQUEST', message: 'send hello first' };
         await this.forwardEvent(socket, message.event);
-        // The room has it: the node may forget it (it resends until told so).
-        if (message.event.event === 'recordingStatus') sendDown(ws, { type: 'recordingStatusReceived', recordingId: message.event.recordingId, status: message.event.status });
+        if (message.event.event === 'recordingStatus') confirmRecordingStatus(ws, message.event);
         return null;
       }
       default:

@@ -213,10 +213,10 @@ describe('host actions', () => {
     expect(await room.node.command('stopRecording', room.settings.linkId)).toEqual({ command: 'stopRecording', meetingId: room.settings.linkId, recordingId: start.recordingId });
     await guest.next('meeting.updated', (m) => !m.meeting.recording.active);
 
-    room.node.send({ type: 'event', event: { event: 'recordingStatus', meetingId: room.settings.linkId, recordingId: start.recordingId, status: 'ready', durationMs: 4_000, files: [] } });
-    // The node keeps a status until the region confirms it, which it does once the room has it.
+    room.node.send({ type: 'event', event: { event: 'recordingStatus', meetingId: room.settings.linkId, recordingId: start.recordingId, status: 'ready', durationMs: 4_000, files: [], statusId: 'word-7' } });
+    // The node keeps a status until the region confirms it (naming it), once the room has it.
     const received = await room.node.inbox.next((m) => m.type === 'recordingStatusReceived');
-    expect(received).toEqual({ type: 'recordingStatusReceived', recordingId: start.recordingId, status: 'ready' });
+    expect(received).toEqual({ type: 'recordingStatusReceived', recordingId: start.recordingId, status: 'ready', statusId: 'word-7' });
     const kept = await runInDurableObject(roomStub(room.settings.linkId), (instance: RoomDO) => instance.room.meeting.recording());
     expect(kept).toMatchObject({ recordingId: start.recordingId, status: 'ready' });
     const ready = await guest.next('meeting.updated', (m) => m.meeting.recording.status === 'ready');

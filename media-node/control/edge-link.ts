@@ -1,7 +1,7 @@
 import { WebSocket } from 'ws';
 import { nodeDownMessageSchema, type NodeDownMessage, type NodeUpMessage } from '../../schema/wire/index.js';
 import type { Log } from '../log.js';
-import { isRecordingStatus, StatusJournal } from './status-journal.js';
+import { isRecordingStatus, StatusJournal, type RecordingStatusMessage } from './status-journal.js';
 
 /** What the link hands on (it answers the edge's confirmations itself). */
 export type EdgeCommandMessage = Exclude<NodeDownMessage, { type: 'recordingStatusReceived' }>;
@@ -21,6 +21,8 @@ export interface EdgeLinkOptions {
   /** A ping this often; a link that answers nothing for `silentAfterMs` is dropped and redialled. */
   pingIntervalMs?: number;
   silentAfterMs?: number;
+  /** A status not confirmed this long after it went out is sent again on the same link. */
+  resendAfterMs?: number;
 }
 
 /**
@@ -71,7 +73,7 @@ export class EdgeLink {
       this.attempt = 0;
       this.options.log.info('control link up', { url: url.origin });
       socket.send(JSON.stringify(this.options.hello()));
-      for (const message of this.journal.pending()) socket.send(JSON.stringify(message));
+      for (const message of this.journal.pending()) this.sendStatus(socket, message);
       for (const message of this.outbox.splice(0)) socket.send(JSON.stringify(message));
       this.watchLiveness(socket);
     });
@@ -87,7 +89,7 @@ export class EdgeLink {
         this.options.log.warn('control link: unreadable message from edge');
         return;
       }
-      if (parsed.data.type === 'recordingStatusReceived') this.journal.confirm(parsed.data.recordingId, parsed.data.status);
+      if (parsed.data.type === 'recordingStatusReceived') this.journal.confirm(parsed.data.recordingId, parsed.data.status, parsed.data.statusId);
       else this.options.onMessage(parsed.data);
     });
     socket.on('unexpected-response', (_request, response) => {
@@ -127,18 +129,27 @@ export class EdgeLink {
     socket.on('message', heard);
     clearInterval(this.livenessTimer);
     this.livenessTimer = setInterval(() => {
-      if (Date.now() - lastHeard < silentAfter) return socket.ping();
-      this.options.log.warn('control link silent; redialling', { silentMs: Date.now() - lastHeard });
-      socket.terminate();
+      if (Date.now() - lastHeard >= silentAfter) {
+        this.options.log.warn('control link silent; redialling', { silentMs: Date.now() - lastHeard });
+        return socket.terminate();
+      }
+      socket.ping();
+      // A status the edge did not take (its room call failed) goes again; the link is fine.
+      for (const message of this.journal.unconfirmedSince(Date.now(), this.options.resendAfterMs ?? 30_000)) this.sendStatus(socket, message);
     }, interval);
+  }
+
+  private sendStatus(socket: WebSocket, message: RecordingStatusMessage): void {
+    socket.send(JSON.stringify(message));
+    this.journal.sent(message.event.recordingId, Date.now());
   }
 
   /** Sends now, or (for anything but heartbeats) queues until the link is back. */
   send(message: NodeUpMessage): void {
     if (isRecordingStatus(message)) {
       // Kept until confirmed, whether it can leave now or not.
-      this.journal.add(message);
-      if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+      const named = this.journal.add(message);
+      if (this.socket?.readyState === WebSocket.OPEN) this.sendStatus(this.socket, named);
       return;
     }
     if (this.socket?.readyState === WebSocket.OPEN) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { NodeUpMessage, RecordingStatus } from '../../schema/wire/index.js';
 import { EdgeLink } from '../control/edge-link.js';
-import { StatusJournal, type RecordingStatusMessage } from '../control/status-journal.js';
+import { JOURNAL_LIMIT, StatusJournal, type RecordingStatusMessage } from '../control/status-journal.js';
 import { Log } from '../log.js';
 import { freePort } from './free-port.js';
 
@@ -22,21 +22,25 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-type Received = { type: string; event?: { event: string; recordingId?: string; status?: string } };
+type Received = { type: string; event?: { event: string; recordingId?: string; status?: string; statusId?: string } };
 
 /** A stand-in for the region's registry; `silent` makes it a vanished host (no pong, no answer). */
-async function fakeEdge(options: { silent?: boolean; confirm?: boolean; port?: number } = {}) {
+/** `confirm`: every status; `confirmFrom: n`: from the n-th status on (the room refused the earlier ones). */
+async function fakeEdge(options: { silent?: boolean; confirm?: boolean; confirmFrom?: number; port?: number } = {}) {
   const port = options.port ?? (await freePort());
   const wss = new WebSocketServer({ host: '127.0.0.1', port, autoPong: !options.silent });
   const connections: Array<{ socket: WebSocket; received: Received[] }> = [];
+  let statusesSeen = 0;
   wss.on('connection', (socket) => {
     const connection = { socket, received: [] as Received[] };
     connections.push(connection);
     socket.on('message', (raw) => {
       const message = JSON.parse(raw.toString()) as Received;
       connection.received.push(message);
-      if (options.confirm && message.event?.event === 'recordingStatus') {
-        socket.send(JSON.stringify({ type: 'recordingStatusReceived', recordingId: message.event.recordingId, status: message.event.status }));
+      if (message.event?.event !== 'recordingStatus') return;
+      statusesSeen += 1;
+      if (options.confirm || (options.confirmFrom !== undefined && statusesSeen > options.confirmFrom)) {
+        socket.send(JSON.stringify({ type: 'recordingStatusReceived', recordingId: message.event.recordingId, status: message.event.status, statusId: message.event.statusId }));
       }
     });
   });
@@ -55,7 +59,7 @@ async function fakeEdge(options: { silent?: boolean; confirm?: boolean; port?: n
   return { url: `http://127.0.0.1:${port}`, connections, waitFor, statusesOn };
 }
 
-function link(edgeUrl: string, options: { journal?: StatusJournal } = {}) {
+function link(edgeUrl: string, options: { journal?: StatusJournal; resendAfterMs?: number } = {}) {
   const edgeLink = new EdgeLink({
     edgeUrl,
     region: 'lon',
@@ -153,5 +157,54 @@ describe('recording statuses reach the edge at least once', () => {
     expect(edge.statusesOn(0)).toEqual([`${unconfirmed}:ready`]);
     await edge.waitFor(() => edgeLink.unconfirmed === 0, 'its confirmation');
     expect(new StatusJournal(file).size).toBe(0);
+  });
+
+  it('a status the edge did not take (its room call failed, no confirmation) is sent again on the same healthy link', async () => {
+    const edge = await fakeEdge({ confirmFrom: 1 });
+    const edgeLink = link(edge.url, { resendAfterMs: 200 });
+    await edge.waitFor(() => edgeLink.connected, 'the connection');
+    const recordingId = crypto.randomUUID();
+    edgeLink.send(status(recordingId, 'ready'));
+    await edge.waitFor(() => edgeLink.unconfirmed === 0, 'the second send confirmed');
+    expect({ connections: edge.connections.length, sent: edge.statusesOn(0) }).toEqual({ connections: 1, sent: [`${recordingId}:ready`, `${recordingId}:ready`] });
+  });
+
+  it('a confirmation of an earlier message with the same status keeps the newer one still on its way', () => {
+    // finish.ts says 'uploading' when the upload starts, and 'uploading' again with the files and the
+    // error when it failed (to be retried): the second carries what the edge needs.
+    const journal = new StatusJournal();
+    const recordingId = crypto.randomUUID();
+    const first = journal.add(status(recordingId, 'uploading'));
+    const withFiles = journal.add({ ...status(recordingId, 'uploading'), event: { ...status(recordingId, 'uploading').event, error: { code: 'INTERNAL', message: 'upload failed; retrying' } } } as RecordingStatusMessage);
+    expect(first.event.statusId).not.toBe(withFiles.event.statusId);
+    journal.confirm(recordingId, 'uploading', first.event.statusId); // the first one's answer, late
+    expect(journal.pending()).toEqual([withFiles]);
+    journal.confirm(recordingId, 'uploading', withFiles.event.statusId);
+    expect(journal.size).toBe(0);
+  });
+
+  it('a journal that cannot be written (a full disk) still sends, and says so; a long one keeps the newest words within its limit', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'edgemeet-journal-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(path.join(dir, 'not-a-folder'), 'x'); // every save fails, as on a full disk
+    const saveErrors: unknown[] = [];
+    const unwritable = new StatusJournal(path.join(dir, 'not-a-folder', 'unconfirmed.json'), (error) => saveErrors.push(error));
+    const edge = await fakeEdge({ confirm: true });
+    const edgeLink = link(edge.url, { journal: unwritable });
+    await edge.waitFor(() => edgeLink.connected, 'the connection');
+    const recordingId = crypto.randomUUID();
+    edgeLink.send(status(recordingId, 'failed'));
+    await edge.waitFor(() => edgeLink.unconfirmed === 0, 'the confirmation');
+    expect(edge.statusesOn(0)).toEqual([`${recordingId}:failed`]);
+    expect(saveErrors.length).toBeGreaterThan(0);
+
+    // An edge that never confirms: the oldest words go past the limit, and the file stays readable.
+    const file = path.join(dir, 'long.json');
+    const long = new StatusJournal(file);
+    const ids = Array.from({ length: JOURNAL_LIMIT + 5 }, () => crypto.randomUUID());
+    for (const id of ids) long.add(status(id, 'ready'));
+    expect(long.size).toBe(JOURNAL_LIMIT);
+    const reread = new StatusJournal(file);
+    expect(reread.pending().map((m) => m.event.recordingId)).toEqual(ids.slice(5));
   });
 });

@@ -47,7 +47,8 @@ export class FakeEdge {
           edge.received.push(message);
           // As the registry does once the room has it: the node may forget the status.
           if (message.type === 'event' && message.event.event === 'recordingStatus') {
-            ws.send(JSON.stringify({ type: 'recordingStatusReceived', recordingId: message.event.recordingId, status: message.event.status }));
+            const { recordingId, status, statusId } = message.event;
+            ws.send(JSON.stringify({ type: 'recordingStatusReceived', recordingId, status, statusId }));
           }
         });
       });

@@ -171,6 +171,8 @@ export const nodeEventSchema = z.discriminatedUnion('event', [
     incomplete: z.boolean().optional(),
     /** Host-facing notes on what is missing or went wrong (with 'failed'). */
     notes: z.array(z.string().max(300)).max(32).optional(),
+    /** The node's name for this word, echoed in recordingStatusReceived (two words may share a status). */
+    statusId: z.string().min(1).max(64).optional(),
   }),
 ]);
 export type NodeEvent = z.infer<typeof nodeEventSchema>;
@@ -312,6 +314,6 @@ export const nodeDownMessageSchema = z.discriminatedUnion('type', [
    * history). Until then the node keeps the status and sends it again on every (re)connection: a
    * final one is its only word on the recording's files.
    */
-  z.object({ type: z.literal('recordingStatusReceived'), recordingId: uuidSchema, status: recordingStatusSchema }),
+  z.object({ type: z.literal('recordingStatusReceived'), recordingId: uuidSchema, status: recordingStatusSchema, statusId: z.string().min(1).max(64).optional() }),
 ]);
 export type NodeDownMessage = z.infer<typeof nodeDownMessageSchema>;
