@@ -27,6 +27,9 @@ interface RoomManagerEvents {
  * tokens are refused until long after they expire, and meetings the edge closed so tokens issued
  * before the close are refused until they expire.
  */
+/** An undated role change (an older edge's) holds tokens minted up to this long after the node got it. */
+const UNDATED_CHANGE_SKEW_MS = 1_000;
+
 export class RoomManager extends EventEmitter<RoomManagerEvents> {
   readonly rooms = new Map<string, Room>();
   private readonly opening = new Map<string, Promise<Room>>();
@@ -185,11 +188,12 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
    * one connected now at once (producers it may no longer have close), and any later one whose
    * token was minted by `changedAt` (edge clock), whatever it says. Answers how many producers closed.
    */
-  setPermissions(meetingId: string, participantId: string, permissions: readonly Permission[], changedAt = Date.now()): number {
+  setPermissions(meetingId: string, participantId: string, permissions: readonly Permission[], changedAt?: number): number {
     this.pruneCaps();
     let ofMeeting = this.caps.get(meetingId);
     if (!ofMeeting) this.caps.set(meetingId, (ofMeeting = new Map()));
-    ofMeeting.set(participantId, { permissions, at: Date.now(), changedAt });
+    // Without the edge's time, the node's own, with room for the edge's clock being ahead of it.
+    ofMeeting.set(participantId, { permissions, at: Date.now(), changedAt: changedAt ?? Date.now() + UNDATED_CHANGE_SKEW_MS });
     return this.rooms.get(meetingId)?.participants.get(participantId)?.limitTo(permissions) ?? 0;
   }
 
