@@ -1,6 +1,6 @@
 import type { LeaveReason } from '../../schema/wire/room.js';
 import type { RoomMedia } from './media.js';
-import { isModerator, type Participant } from './participants.js';
+import { HOST_HANDOVER_TIMER, isModerator, OUT_BRIEFLY_MS, type Participant } from './participants.js';
 import { LET_GO_TIMER, MEDIA_LET_GO_MS } from './media-let-go.js';
 import { CONNECT_GRACE_MS, expectReturn, PRESENCE_TIMER } from './presence.js';
 import { CONTINUE_TIMER } from './recording-failover.js';
@@ -28,6 +28,8 @@ export async function leave(room: Room, media: RoomMedia, participant: Participa
     room.record({ kind: 'analytics', event: reason === 'removed' ? 'removed' : 'leave', participantId: participant.participantId, props: { reason } }, now);
   });
   if (reason !== 'removed') await room.timers.set(LET_GO_TIMER, letGoAt, true);
+  // A host out longer than a blip hands over (host-handover.ts); the latest host to leave decides when.
+  if (participant.role === 'host') await room.timers.set(HOST_HANDOVER_TIMER, now + OUT_BRIEFLY_MS + 1);
   media.forget(participant.participantId);
   room.sockets.broadcast({ type: 'participant.left', participantId: participant.participantId, reason }, room.audienceOf(participant));
   if (isModerator(participant)) room.broadcastWaiting();

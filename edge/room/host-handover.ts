@@ -17,8 +17,12 @@ export async function handOverHost(room: Room, media: RoomMedia, now: number): P
   if (!room.configured || room.meeting.ended() || room.participants.joinedWithRole(['host']).length > 0) return;
   // Only after a host was in and has been out longer than a blip (their own let-go asks again);
   // a meeting its host never came to keeps running as it was.
-  const lastHostOut = Math.max(0, ...room.participants.withStatus('left').flatMap((p) => (p.role === 'host' && p.leftAt !== null ? [p.leftAt] : [])));
+  const hostsOut = room.participants.withStatus('left').filter((p) => p.role === 'host' && p.leftAt !== null);
+  const lastHostOut = Math.max(0, ...hostsOut.map((p) => p.leftAt!));
   if (lastHostOut === 0 || now - lastHostOut < OUT_BRIEFLY_MS) return;
+  // Someone who took over earlier and left is a co-host if they come back: one host at a time.
+  const ownerId = room.openSettings().hostUserId;
+  for (const acting of hostsOut) if (acting.userId !== ownerId) room.participants.setRole(acting.participantId, 'cohost');
   const successor = room.participants
     .joinedWithRole(SUCCESSION)
     .sort((a, b) => SUCCESSION.indexOf(a.role) - SUCCESSION.indexOf(b.role) || a.joinedAt - b.joinedAt)

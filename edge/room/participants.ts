@@ -13,6 +13,9 @@ export type ParticipantStatus = 'waiting' | 'joined' | 'left' | 'removed' | 'den
  */
 export const OUT_BRIEFLY_MS = 30_000;
 
+/** The deadline (timers.ts) at which a host who left is handed over from, if still out (host-handover.ts). */
+export const HOST_HANDOVER_TIMER = 'host-handover';
+
 export interface Participant {
   participantId: string;
   userId: string | null;
@@ -176,11 +179,11 @@ export class Participants {
     this.cached.delete(participantId);
     this.counts = null;
     this.sql.exec(
-      // A hand stays up while they are out briefly: lowered by a removal or a denial, or when they
-      // come back later than OUT_BRIEFLY_MS (?4).
+      // Out briefly (back within OUT_BRIEFLY_MS, ?4) is the same presence: a hand stays up (lowered
+      // by a removal, a denial or a longer absence), and they have been in since they first came.
       `UPDATE ${PARTICIPANTS_TABLE} SET status = ?1,
          hand_raised = CASE WHEN ?1 = 'left' THEN hand_raised WHEN ?1 = 'joined' AND (status = 'joined' OR (status = 'left' AND left_at >= ?2 - ?4)) THEN hand_raised ELSE 0 END,
-         joined_at = CASE WHEN ?1 = 'joined' AND status <> 'joined' THEN ?2 ELSE joined_at END,
+         joined_at = CASE WHEN ?1 = 'joined' AND status <> 'joined' AND NOT (status = 'left' AND left_at >= ?2 - ?4) THEN ?2 ELSE joined_at END,
          was_admitted = CASE WHEN ?1 = 'joined' THEN 1 ELSE was_admitted END,
          left_at = CASE WHEN ?1 = 'joined' THEN NULL WHEN status = 'joined' THEN ?2 ELSE left_at END
        WHERE participant_id = ?3`,

@@ -20,7 +20,7 @@ import { handOverHost, returnHostToOwner } from './host-handover.js';
 import { RELEASE_TIMER, REPLACE_TIMER, RoomMedia } from './media.js';
 import { messageClassOf, type MessageClass } from './message-limits.js';
 import { onParticipantUnmuted, replayHostMutes } from './mute.js';
-import type { Participant } from './participants.js';
+import { HOST_HANDOVER_TIMER, type Participant } from './participants.js';
 import { LET_GO_TIMER, letGoDue } from './media-let-go.js';
 import { PRESENCE_TIMER } from './presence.js';
 import { isRecordingDeadline, onRecordingDeadline, onRecordingStatus, startRecording, stopRecording } from './recording.js';
@@ -281,7 +281,8 @@ export class RoomDO extends DurableObject<Env> {
       case PRESENCE_TIMER:
         return prunePresence(this.room, this.media, now);
       case LET_GO_TIMER:
-        await letGoDue(this.room, this.media, now);
+        return letGoDue(this.room, this.media, now);
+      case HOST_HANDOVER_TIMER:
         return handOverHost(this.room, this.media, now);
       default:
         if (isRecordingDeadline(timer)) await onRecordingDeadline(this.room, timer, now, { env: this.env, recordingOn: (node) => this.media.recordingOn(node) });
