@@ -105,6 +105,23 @@ describe('admission on every entry', () => {
     expect([await statusOf(early.participantId), await statusOf(second.participantId), await statusOf(third.participantId)]).toEqual(['joined', 'joined', 'waiting']);
   });
 
+  it('turning the waiting room off in a locked meeting keeps whoever waits out (the lock applies, as to a join)', async () => {
+    const room = await meetingWith(0, { waitingRoom: true });
+    const link = room.settings.linkId;
+    const joined = await joinMeeting(link, { displayName: 'Knocker' }, { cf: SAN_FRANCISCO });
+    expect(joined.body.status).toBe('waiting');
+    const socket = await openRoomSocket(link, joined.body.roomSession);
+    cleanup.push(() => socket.close());
+    await socket.next('waiting');
+    expect(await room.host.socket.request({ type: 'host.lock', locked: true })).toMatchObject({ type: 'ack' });
+    await roomStub(link).configure({ ...room.settings, waitingRoom: false, version: room.settings.version + 1 });
+    const status = await runInDurableObject(roomStub(link), (instance: RoomDO) => instance.room.participants.get(joined.body.participantId)?.status);
+    expect(status).toBe('waiting');
+    // The host's own admit still lets this person in (the host chose them).
+    expect(await room.host.socket.request({ type: 'host.admit', participantId: joined.body.participantId })).toMatchObject({ type: 'ack' });
+    await socket.next('admitted');
+  });
+
   it('a locked meeting takes back whoever was in when it was locked, not who had left before', async () => {
     const room = await meetingWith(2);
     const link = room.settings.linkId;

@@ -162,18 +162,18 @@ export async function join(room: Room, media: RoomMedia, input: RoomJoinInput): 
   return { participantId, role, roomSession, status: 'joined', media: await media.issue(participant, own) };
 }
 
-/** host.admit of a waiting participant: in they come, if admission allows. */
-export async function admitWaiting(room: Room, media: RoomMedia, participantId: string): Promise<Participant> {
+/** host.admit of a waiting participant (or everyone waiting, as joins, when the waiting room goes): in they come, if admission allows. */
+export async function admitWaiting(room: Room, media: RoomMedia, participantId: string, entry: 'admit' | 'join' = 'admit'): Promise<Participant> {
   const waiting = (): Participant => {
     const target = room.participants.get(participantId);
     if (!target || target.status !== 'waiting') throw new AppError('PARTICIPANT_NOT_FOUND', 'nobody with that id is waiting');
     return target;
   };
-  checkAdmission(room, candidateOf(room, waiting()), 'admit');
+  checkAdmission(room, candidateOf(room, waiting()), entry);
   const node = await media.ensureAssignment([]);
   // Re-read after the placement await: the host may have denied them meanwhile.
   const candidate = candidateOf(room, waiting());
-  const admitted = await seat(room, media, candidate, 'admit', (now) => {
+  const admitted = await seat(room, media, candidate, entry, (now) => {
     room.participants.setStatus(participantId, 'joined', now);
     // The host chose this person: a denial of the same account or browser no longer applies.
     room.bans.liftDenials(candidate.identities);

@@ -73,7 +73,8 @@ export async function handleHostAction(room: Room, media: RoomMedia, actor: Part
 export async function admitEveryoneWaiting(room: Room, media: RoomMedia): Promise<void> {
   for (const waiting of [...room.waitingList()].sort((a, b) => (a.waitingSince ?? 0) - (b.waitingSince ?? 0))) {
     try {
-      await admit(room, media, waiting.participantId);
+      // As a join (the lock applies), not as the host's own admit of one person (it overrides the lock).
+      await letIn(room, media, waiting.participantId, 'join');
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
     }
@@ -91,7 +92,12 @@ async function admit(room: Room, media: RoomMedia, participantId: string): Promi
     room.bans.lift(barred);
     return;
   }
-  const admitted = await admitWaiting(room, media, participantId);
+  await letIn(room, media, participantId, 'admit');
+}
+
+/** A waiting participant comes in through admission at `entry`, and is told. */
+async function letIn(room: Room, media: RoomMedia, participantId: string, entry: 'admit' | 'join'): Promise<void> {
+  const admitted = await admitWaiting(room, media, participantId, entry);
   room.sockets.setAdmitted(participantId);
   for (const ws of room.sockets.of(participantId)) {
     room.sockets.send(ws, { type: 'admitted' });
