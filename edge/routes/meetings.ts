@@ -93,11 +93,11 @@ defineRoute(meetingRoutes, {
   errors: ['MEETING_NOT_FOUND', 'NOT_HOST', 'MEETING_ENDED', 'DATABASE_UNAVAILABLE'],
 }, async (c, { user, params: { linkId }, body }) => {
   const patch = toPatch(body);
-  // Ended in the room (End for all) before Postgres heard of it: no edits, as after an API end.
-  if ((await roomStub(c.env, linkId).publicView())?.view.status === 'ended') throw new AppError('MEETING_ENDED', 'this meeting has ended');
   const row = await withDb(c.env, async (db) => {
     const found = await findHostedMeeting(db, linkId, user.id);
-    if (found.status === 'ended') throw new AppError('MEETING_ENDED', 'this meeting has ended');
+    // Ended in the room (End for all) before Postgres heard of it: no edits, as after an API end.
+    const endedInRoom = async () => (await roomStub(c.env, linkId).publicView())?.view.status === 'ended';
+    if (found.status === 'ended' || (await endedInRoom())) throw new AppError('MEETING_ENDED', 'this meeting has ended');
     const capProblem = patch.maxParticipants === undefined ? null : participantCapProblem(found.mode, patch.maxParticipants);
     if (capProblem) throw new AppError('VALIDATION_FAILED', `maxParticipants: ${capProblem}`);
     const updated = await updateOpenMeeting(db, found.id, patch);

@@ -11,8 +11,10 @@ import { api, registerUser } from './helpers.js';
 const ASTANA = { latitude: '51.1694', longitude: '71.4491' };
 
 let host: Awaited<ReturnType<typeof registerUser>>;
+let stranger: Awaited<ReturnType<typeof registerUser>>;
 beforeAll(async () => {
   host = await registerUser('Host Hana');
+  stranger = await registerUser('Not The Host');
 });
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -48,5 +50,8 @@ describe('a meeting the host ended in the call', () => {
     expect((await joinMeeting(linkId, {}, { token: host.token, cf: ASTANA })).body.error.code).toBe('MEETING_ENDED');
     const patched = await api('PATCH', `/api/meetings/${linkId}`, { token: host.token, json: { title: 'Next week' } });
     expect({ status: patched.status, code: patched.body.error?.code }).toEqual({ status: 410, code: 'MEETING_ENDED' });
+    // Whoever is not the host is refused as such, before anything of the meeting's state is said.
+    const hijack = await api('PATCH', `/api/meetings/${linkId}`, { token: stranger.token, json: { title: 'Hijacked' } });
+    expect({ status: hijack.status, code: hijack.body.error?.code }).toEqual({ status: 403, code: 'NOT_HOST' });
   });
 });
