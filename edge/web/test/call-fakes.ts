@@ -1,4 +1,4 @@
-import { expect, vi } from 'vitest';
+import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { Call } from '../src/call/call.js';
 import { LocalMedia } from '../src/call/local-media.js';
 import { MediaSession, type MediaSessionEvents } from '../src/call/media-session.js';
@@ -239,4 +239,17 @@ export async function roomReconnects(room: FakeSocket): Promise<FakeSocket> {
   const next = FakeSocket.all.at(-1)!;
   next.open();
   return next;
+}
+
+/** Each test of the calling file gets a fresh fake browser, and leaves no call, timer or stub behind. */
+export function withFakeBrowser(): void {
+  beforeEach(() => {
+    fakeBrowser();
+  });
+  afterEach(() => {
+    leaveCalls();
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+    vi.unstubAllGlobals();
+  });
 }

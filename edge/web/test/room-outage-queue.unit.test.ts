@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Call } from '../src/call/call.js';
-import { fakeBrowser, FakeSocket, inCall, leaveCalls } from './call-fakes.js';
+import { FakeSocket, inCall, withFakeBrowser } from './call-fakes.js';
 
 /**
  * Media and the room socket both down for a while (a network outage, a tab asleep): what the page
@@ -9,15 +9,7 @@ import { fakeBrowser, FakeSocket, inCall, leaveCalls } from './call-fakes.js';
  * a chat message typed meanwhile is sent when the socket is back, or the person is told it was not.
  */
 
-beforeEach(() => {
-  fakeBrowser();
-});
-afterEach(() => {
-  leaveCalls();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
-});
+withFakeBrowser();
 
 /** In a call, both sockets drop; every room reconnect attempt fails for `seconds` (`during(t, call)` runs each second); then one opens. */
 async function outage(seconds: number, during: (t: number, call: Call) => void = () => undefined) {

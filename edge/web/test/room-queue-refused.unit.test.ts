@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Call } from '../src/call/call.js';
 import type { RoomClientMessage } from '../src/wire.js';
-import { fakeBrowser, FakeSocket, inCall, leaveCalls } from './call-fakes.js';
+import { FakeSocket, inCall, withFakeBrowser } from './call-fakes.js';
 
 /**
  * What the person did while the room socket is down and its queue full (50 messages wait for it,
@@ -10,15 +10,7 @@ import { fakeBrowser, FakeSocket, inCall, leaveCalls } from './call-fakes.js';
  * host's Remove, Admit, Deny, Mute, Lock, role change, unmute setting, recording, End for all.
  */
 
-beforeEach(() => {
-  fakeBrowser();
-});
-afterEach(() => {
-  leaveCalls();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
-});
+withFakeBrowser();
 
 /** In a call, the room socket down (every reconnect fails), 50 chat messages typed meanwhile: the queue is full. */
 async function queueFull(role: 'participant' | 'host' = 'participant') {

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { assignment, fakeBrowser, FakeSocket, fireWindow, inCall, leaveCalls, view, welcome } from './call-fakes.js';
+import { describe, expect, it, vi } from 'vitest';
+import { assignment, FakeSocket, fireWindow, inCall, view, welcome, withFakeBrowser } from './call-fakes.js';
 
 /**
  * The room socket reconnecting when the network comes back ('online') or a laptop wakes (the
@@ -9,15 +9,7 @@ import { assignment, fakeBrowser, FakeSocket, fireWindow, inCall, leaveCalls, vi
  * sockets open ended its own call with that.
  */
 
-beforeEach(() => {
-  fakeBrowser();
-});
-afterEach(() => {
-  leaveCalls();
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-  vi.unstubAllGlobals();
-});
+withFakeBrowser();
 
 /** Plays the RoomDO for each reconnect in order: welcomed, and the older one still open replaced. */
 function roomWelcomes(reconnects: FakeSocket[]): void {
