@@ -58,12 +58,21 @@ export async function handleHostAction(room: Room, media: RoomMedia, actor: Part
       room.meeting.setLocked(message.locked, Date.now());
       room.broadcastMeeting();
       return;
+    case 'host.lowerHand':
+      return lowerHand(room, targetInMeeting(room, message.participantId));
     case 'host.end':
       if (actor.role !== 'host') throw new AppError('NOT_HOST', 'only the host can end the meeting for everyone');
       return end(room, media, 'ended by host');
     default:
       return assertNever(message, 'host action');
   }
+}
+
+/** A moderator lowers someone's raised hand (answered, or taken care of); lowered already: nothing to do. */
+async function lowerHand(room: Room, target: Participant): Promise<void> {
+  if (!target.handRaised) return;
+  await room.change(() => room.participants.setHand(target.participantId, false));
+  room.broadcastParticipant(target.participantId);
 }
 
 /**

@@ -52,6 +52,7 @@ export function messageClassOf(type: RoomClientMessage['type']): MessageClass {
     case 'host.admit':
     case 'host.deny':
     case 'host.lock':
+    case 'host.lowerHand':
     case 'host.end':
     case 'host.allowUnmute':
       return 'moderation';

@@ -12,6 +12,8 @@ import type { Room } from './room.js';
 export async function changeRole(room: Room, media: RoomMedia, target: Participant, role: Role): Promise<void> {
   if (role === target.role) return;
   room.participants.setRole(target.participantId, role);
+  // Invited to speak: the raised hand was the ask, and it is answered.
+  if (target.role === 'attendee' && role !== 'attendee' && target.handRaised) room.participants.setHand(target.participantId, false);
   // Everyone: into the audience, out of it, or a co-host — every client's roster follows.
   room.broadcastParticipant(target.participantId, true);
   // A new co-host needs the waiting list it now manages.

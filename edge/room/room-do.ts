@@ -214,6 +214,7 @@ export class RoomDO extends DurableObject<Env> {
       case 'host.admit':
       case 'host.deny':
       case 'host.lock':
+      case 'host.lowerHand':
       case 'host.end':
       case 'host.allowUnmute':
         return handleHostAction(this.room, this.media, actor, message);

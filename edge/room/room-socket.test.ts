@@ -252,6 +252,7 @@ describe('malformed room messages', () => {
     { name: 'host.admit missing id', frame: { type: 'host.admit' }, code: 'VALIDATION_FAILED' },
     { name: 'host.deny short id', frame: { type: 'host.deny', participantId: 'x' }, code: 'VALIDATION_FAILED' },
     { name: 'host.lock missing flag', frame: { type: 'host.lock' }, code: 'VALIDATION_FAILED' },
+    { name: 'host.lowerHand bad id', frame: { type: 'host.lowerHand', participantId: 7 }, code: 'VALIDATION_FAILED' },
     { name: 'host.end bad ref', frame: { type: 'host.end', ref: 'r'.repeat(65) }, code: 'VALIDATION_FAILED' },
     { name: 'recording.start bad ref', frame: { type: 'recording.start', ref: 7 }, code: 'VALIDATION_FAILED' },
     { name: 'recording.stop bad ref', frame: { type: 'recording.stop', ref: ['x'] }, code: 'VALIDATION_FAILED' },
@@ -272,7 +273,7 @@ describe('malformed room messages', () => {
     }
     // Every client message type is covered.
     const covered = new Set(cases.map((c) => (typeof c.frame === 'object' && c.frame ? (c.frame as { type?: string }).type : undefined)));
-    for (const type of ['chat.send', 'hand.set', 'host.remove', 'host.mute', 'host.setRole', 'host.admit', 'host.deny', 'host.lock', 'host.end', 'recording.start', 'recording.stop', 'media.refresh', 'ping']) {
+    for (const type of ['chat.send', 'hand.set', 'host.remove', 'host.mute', 'host.setRole', 'host.admit', 'host.deny', 'host.lock', 'host.lowerHand', 'host.end', 'recording.start', 'recording.stop', 'media.refresh', 'ping']) {
       expect(covered.has(type), type).toBe(true);
     }
     expect(await snapshot(room.settings.linkId)).toEqual(before);
@@ -288,6 +289,10 @@ describe('presence and the node', () => {
     const guest = room.guests[0]!;
     expect(await guest.socket.request({ type: 'hand.set', raised: true })).toMatchObject({ type: 'ack' });
     expect((await room.host.socket.next('participant.updated')).participant).toMatchObject({ participantId: guest.participantId, handRaised: true });
+    // Only a moderator lowers someone else's hand; the host does, and the guest sees it lowered.
+    expect(await guest.socket.request({ type: 'host.lowerHand', participantId: guest.participantId })).toMatchObject({ type: 'error', code: 'NOT_HOST' });
+    expect(await room.host.socket.request({ type: 'host.lowerHand', participantId: guest.participantId })).toMatchObject({ type: 'ack' });
+    expect((await guest.socket.next('participant.updated', (m) => !m.participant.handRaised)).participant).toMatchObject({ participantId: guest.participantId, handRaised: false });
     expect(await guest.socket.request({ type: 'media.refresh' })).toMatchObject({ type: 'ack' });
     expect((await guest.socket.next('media.assignment')).media.nodeId).toBe(room.node.nodeId);
     guest.socket.close();

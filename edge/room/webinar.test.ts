@@ -61,9 +61,11 @@ describe('a webinar', () => {
     const [speaker, other] = room.guests as [(typeof room.guests)[0], (typeof room.guests)[0]];
     expect(await other.socket.request({ type: 'host.setRole', participantId: speaker.participantId, role: 'participant' })).toMatchObject({ type: 'error', code: 'NOT_HOST' });
 
+    // They asked by raising a hand; being invited answers it.
+    expect(await speaker.socket.request({ type: 'hand.set', raised: true })).toMatchObject({ type: 'ack' });
     room.host.socket.send({ type: 'host.setRole', participantId: speaker.participantId, role: 'participant' });
     const seen = await other.socket.next('participant.updated', (m) => m.participant.participantId === speaker.participantId);
-    expect(seen.participant.role).toBe('guest');
+    expect({ role: seen.participant.role, handRaised: seen.participant.handRaised }).toEqual({ role: 'guest', handRaised: false });
     const assignment = await speaker.socket.next('media.assignment');
     expect(permsOf(assignment.media.token)).toEqual(['publish', 'subscribe', 'screen']);
     // Connecting again later, the speaker keeps the right to publish.

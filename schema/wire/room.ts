@@ -123,6 +123,8 @@ export const roomClientMessageSchema = z.discriminatedUnion('type', [
   client('host.admit', { participantId: participantIdSchema }),
   client('host.deny', { participantId: participantIdSchema }),
   client('host.lock', { locked: z.boolean() }),
+  /** Moderators: lower someone's raised hand (answered, or taken care of). */
+  client('host.lowerHand', { participantId: participantIdSchema }),
   client('host.end', {}),
   /** Moderators: may people the host muted unmute themselves (the node enforces "no"). */
   client('host.allowUnmute', { allowed: z.boolean() }),

@@ -58,6 +58,7 @@ function roomFields(type: string, targets: readonly string[]): fc.Arbitrary<Reco
     case 'host.remove':
     case 'host.admit':
     case 'host.deny':
+    case 'host.lowerHand':
       return fc.record({ participantId: id });
     case 'host.mute':
       return fc.record({ participantId: id, kind: fc.constantFrom('audio', 'video') }, { requiredKeys: ['participantId'] });

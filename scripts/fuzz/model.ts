@@ -65,7 +65,7 @@ export interface BatchSenders {
 /**
  * Every difference between `before` and `after` the batch's senders were not allowed to cause.
  * Guests and waiting participants may change only their own hand and add their own chat;
- * co-hosts also moderate (lock, unmute policy, recording, mute, remove, admit, deny) anyone but
+ * co-hosts also moderate (lock, unmute policy, recording, mute, lower a hand, remove, admit, deny) anyone but
  * the host; only the host changes roles and ends the meeting. Nobody unmutes anyone, renames
  * anyone, lets anyone knock, or touches the host.
  */
@@ -90,7 +90,9 @@ export function unauthorizedChanges(before: RoomSnapshot, after: RoomSnapshot, s
     }
     if (now.displayName !== was.displayName) flag(`renamed ${id}`);
     if (now.role !== was.role && (senders.role !== 'host' || was.role === 'host')) flag(`changed the role of ${id} from ${was.role} to ${now.role}`);
-    if (now.handRaised !== was.handRaised && !senders.ids.has(id)) flag(`changed the hand of ${id}`);
+    // Moderators lower others' hands (host.lowerHand), never the host's, and raise none.
+    const loweredByModerator = moderator && was.role !== 'host' && !now.handRaised;
+    if (now.handRaised !== was.handRaised && !senders.ids.has(id) && !loweredByModerator) flag(`changed the hand of ${id}`);
     for (const kind of ['mutedAudio', 'mutedVideo'] as const) {
       if (now[kind] === was[kind]) continue;
       if (!now[kind]) flag(`unmuted ${id} (${kind})`);

@@ -79,6 +79,7 @@ describe('per-participant limits on the room socket (point 6)', () => {
       { type: 'host.admit', participantId: room.host.participantId },
       { type: 'host.deny', participantId: room.host.participantId },
       { type: 'host.lock', locked: true },
+      { type: 'host.lowerHand', participantId: room.host.participantId },
       { type: 'host.end' },
       { type: 'host.allowUnmute', allowed: false },
       { type: 'recording.start' },

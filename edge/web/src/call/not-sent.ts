@@ -25,6 +25,8 @@ export function notSentText(message: RoomClientMessage): string | null {
       return `Deny was not sent: ${DOWN}`;
     case 'host.lock':
       return `${message.locked ? 'Lock' : 'Unlock'} meeting was not sent: ${DOWN}`;
+    case 'host.lowerHand':
+      return `Lower hand was not sent: ${DOWN}`;
     case 'host.end':
       return `End for all was not sent: ${DOWN}`;
     case 'host.allowUnmute':

@@ -73,6 +73,7 @@ class PersonRow {
   // A webinar attendee sends nothing to mute; the host may invite them to speak.
   private readonly invite = button('Invite to speak', () => this.setRole('participant'), { class: 'btn btn-primary' });
   private readonly mute = button('Mute', () => this.act((participantId) => this.call.send({ type: 'host.mute', participantId, kind: 'audio' })));
+  private readonly lowerHand = button('Lower hand', () => this.act((participantId) => this.call.send({ type: 'host.lowerHand', participantId })));
   private readonly toAudience = button('Move to audience', () => this.setRole('attendee'));
   private readonly cohost = button('', () => this.setRole(this.person?.role === 'cohost' ? 'participant' : 'cohost'));
   private readonly remove = button(
@@ -82,7 +83,7 @@ class PersonRow {
   );
 
   constructor(private readonly call: Call) {
-    this.controls.append(this.invite, this.mute, this.toAudience, this.cohost, this.remove);
+    this.controls.append(this.lowerHand, this.invite, this.mute, this.toAudience, this.cohost, this.remove);
     this.element = h('li', { class: 'person' }, this.hand, this.name, this.role, this.muted, this.controls);
   }
 
@@ -99,11 +100,13 @@ class PersonRow {
     this.muted.hidden = !person.mutedByHost.audio;
     this.controls.hidden = !(call.isHost && !isSelf && person.role !== 'host');
     const attendee = person.role === 'attendee';
+    this.lowerHand.hidden = !person.handRaised;
     this.invite.hidden = !attendee;
     this.mute.hidden = attendee;
     this.toAudience.hidden = attendee || call.meeting?.mode !== 'webinar';
     const cohost = person.role === 'cohost';
     this.cohost.textContent = cohost ? 'Remove co-host' : 'Make co-host';
+    label(this.lowerHand, `Lower ${name}'s hand`);
     label(this.invite, `Invite ${name} to speak`);
     label(this.mute, `Mute ${name}`);
     label(this.toAudience, `Move ${name} back to the audience`);
