@@ -10,11 +10,14 @@ import type { ChatMessage, JoinResponse, MediaAssignment, MediaSource, Participa
  * open when the test says so, and window events the test fires ('online').
  */
 
+/** A camera or mic track; `muted` until its first packets when the test says so (unmute()). */
 export class FakeTrack extends EventTarget {
   enabled = true;
   stopped = false;
-  muted = false;
-  constructor(readonly kind: 'audio' | 'video') {
+  constructor(
+    readonly kind: 'audio' | 'video',
+    public muted = false,
+  ) {
     super();
   }
   stop(): void {
@@ -22,6 +25,11 @@ export class FakeTrack extends EventTarget {
   }
   getSettings(): { deviceId: string } {
     return { deviceId: `${this.kind}-device` };
+  }
+  /** First packets arrive. */
+  unmute(): void {
+    this.muted = false;
+    this.dispatchEvent(new Event('unmute'));
   }
 }
 

@@ -7,6 +7,7 @@ import { Publisher } from '../src/call/publisher.js';
 import { untilPlaying } from '../src/call/track-swap.js';
 import type { RemoteTrack } from '../src/call/remote-tracks.js';
 import type { MediaAssignment, MediaSource } from '../src/wire.js';
+import { FakeTrack } from './call-fakes.js';
 
 /**
  * Make-before-break in the client (issue 11: drain without a gap): when the room moves the
@@ -14,26 +15,6 @@ import type { MediaAssignment, MediaSource } from '../src/wire.js';
  * old session closes, and swaps what it shows in one go. A crash (the old session already lost)
  * keeps the old path: drop at once, reconnect.
  */
-
-/** A track as far as the media link, the handover and the publisher touch it. */
-class FakeTrack extends EventTarget {
-  enabled = true;
-  constructor(
-    readonly kind: 'audio' | 'video',
-    public muted = false,
-  ) {
-    super();
-  }
-  stop(): void {}
-  getSettings(): { deviceId: string } {
-    return { deviceId: `${this.kind}-device` };
-  }
-  /** First packets arrive. */
-  unmute(): void {
-    this.muted = false;
-    this.dispatchEvent(new Event('unmute'));
-  }
-}
 
 /** One media session on one node, as the link sees it: producers at the node, remote tracks it receives. */
 class FakeSession {

@@ -5,6 +5,7 @@ import { MediaSession, type MediaSessionEvents } from '../src/call/media-session
 import { MediaRequestError } from '../src/call/media-signaling.js';
 import { Publisher } from '../src/call/publisher.js';
 import type { MediaAssignment, MediaSource } from '../src/wire.js';
+import { FakeTrack } from './call-fakes.js';
 
 /**
  * The host muted everyone and turned "let participants unmute themselves" off. The media node then
@@ -12,21 +13,6 @@ import type { MediaAssignment, MediaSource } from '../src/wire.js';
  * back to off) and equally a produce unpaused (media-node/signaling/request-handlers.ts: produce →
  * unmuteOwn → PERMISSION_DENIED), which the publisher answers the same way.
  */
-
-class FakeTrack extends EventTarget {
-  enabled = true;
-  stopped = false;
-  muted = false;
-  constructor(readonly kind: 'audio' | 'video') {
-    super();
-  }
-  stop(): void {
-    this.stopped = true;
-  }
-  getSettings(): { deviceId: string } {
-    return { deviceId: `${this.kind}-device` };
-  }
-}
 
 /** Host mutes as the nodes hold them (replayHostMutes gives every node of the meeting the same). */
 const heldByHost = new Set<MediaSource>();

@@ -5,25 +5,9 @@ import { MediaSession, type MediaSessionEvents } from '../src/call/media-session
 import { Publisher } from '../src/call/publisher.js';
 import type { RemoteTrack } from '../src/call/remote-tracks.js';
 import type { MediaAssignment, MediaSource } from '../src/wire.js';
+import { FakeTrack } from './call-fakes.js';
 
 /** Screen sharing stopped while the node still answers the share, or started during a move that then fails: the button and what is sent agree. */
-
-class FakeTrack extends EventTarget {
-  enabled = true;
-  stopped = false;
-  constructor(
-    readonly kind: 'audio' | 'video',
-    public muted = false,
-  ) {
-    super();
-  }
-  stop(): void {
-    this.stopped = true;
-  }
-  getSettings(): { deviceId: string } {
-    return { deviceId: `${this.kind}-device` };
-  }
-}
 
 /** A session whose node answers `produce` when the test says so (a round trip in flight). */
 class FakeSession {
